@@ -1,0 +1,58 @@
+/*
+ * bb_limits.h: every limit of the wire protocol and the server, with its
+ * default, in one place.
+ *
+ * Each limit has a configuration key (the string in the comment) that
+ * baobaod accepts as `--set key=value`; server/config.c maps the keys onto a
+ * struct and proto/PROTOCOL.md lists them. Tests in tests/ exceed each one.
+ * This header holds defaults only: the values in force are in the server's
+ * configuration and reported by `server.info`.
+ */
+#ifndef BB_LIMITS_H
+#define BB_LIMITS_H
+
+/* "max_message_bytes": largest single msgpack message, whole envelope. */
+#define BB_DEFAULT_MAX_MESSAGE_BYTES (1024u * 1024u)
+/* "max_nesting_depth": deepest nesting of arrays/maps; the envelope array
+ * is depth 1, its params array depth 2, the argument map depth 3. */
+#define BB_DEFAULT_MAX_NESTING_DEPTH 16u
+/* "max_in_flight": requests a connection may have unanswered at once. */
+#define BB_DEFAULT_MAX_IN_FLIGHT 128u
+/* "write_high_water" / "write_low_water": bytes queued for a client that
+ * does not read; above high the server stops reading its requests, below
+ * low it reads again. */
+#define BB_DEFAULT_WRITE_HIGH_WATER (1024u * 1024u)
+#define BB_DEFAULT_WRITE_LOW_WATER (256u * 1024u)
+/* "idle_timeout_ms": a connection with nothing in flight and no bytes
+ * received for this long is closed. */
+#define BB_DEFAULT_IDLE_TIMEOUT_MS 300000u
+/* "shutdown_deadline_ms": after SIGINT/SIGTERM, in-flight requests get this
+ * long to finish before everything is closed regardless. */
+#define BB_DEFAULT_SHUTDOWN_DEADLINE_MS 10000u
+/* "max_connections": client connections open at once; more are accepted
+ * and closed at once with a `connection.closing` notification. */
+#define BB_DEFAULT_MAX_CONNECTIONS 16384u
+/* "page_limit_default" / "page_limit_max": rows per page in list methods. */
+#define BB_DEFAULT_PAGE_LIMIT 50u
+#define BB_MAX_PAGE_LIMIT 500u
+/* "pool_size": PostgreSQL connections in the pool. */
+#define BB_DEFAULT_POOL_SIZE 4u
+/* "pool_pipeline_depth": queries sent ahead on one PostgreSQL connection. */
+#define BB_DEFAULT_PIPELINE_DEPTH 64u
+/* "pool_queue_max": queries waiting for a connection before new ones are
+ * refused with `unavailable`. */
+#define BB_DEFAULT_POOL_QUEUE_MAX 8192u
+/* "reconnect_min_ms" / "reconnect_max_ms": backoff between reconnects. */
+#define BB_DEFAULT_RECONNECT_MIN_MS 100u
+#define BB_DEFAULT_RECONNECT_MAX_MS 5000u
+
+/* Field limits (not configurable: they are part of the data model). */
+#define BB_MAX_NAME_CHARS 100u          /* enterprise name, characters */
+#define BB_MAX_LABEL_CHARS 32u          /* one label, characters */
+#define BB_MAX_LABELS 16u               /* labels per enterprise */
+#define BB_MAX_NOTE_CHARS 2000u         /* status report note */
+#define BB_MAX_REPORTER_CHARS 50u       /* reporter name */
+#define BB_MAX_IDEMPOTENCY_KEY_BYTES 128u
+#define BB_MAX_SHORT_TEXT_CHARS 64u     /* township, cluster, status names */
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * config.h: baobaod's settings, from defaults, an optional config file and
+ * the command line, in that order (later wins).
+ *
+ *   baobaod [--listen HOST] [--port N] [--db CONNINFO] [--config FILE]
+ *           [--set key=value ...] [--migrate-only] [--sql-dir DIR]
+ *
+ * The config file holds `key = value` lines (# comments) with the same keys
+ * as --set. Keys are listed in proto/PROTOCOL.md ("Limits and settings").
+ * With no --db, libpq reads the standard PG* environment variables, as psql
+ * does. Not for: run-time changes (settings are fixed once the loop runs).
+ */
+#ifndef BB_CONFIG_H
+#define BB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct config {
+    char listen_host[256];        /* "listen", default 127.0.0.1 */
+    unsigned port;                /* "port", default 7420 */
+    char conninfo[1024];          /* "db", default "" (PG* environment) */
+    char sql_dir[1024];           /* "sql_dir": migrations folder */
+    char time_zone[64];           /* "time_zone", default Asia/Shanghai */
+    bool migrate_only;
+
+    size_t max_message_bytes;     /* "max_message_bytes" */
+    unsigned max_nesting_depth;   /* "max_nesting_depth" */
+    unsigned max_in_flight;       /* "max_in_flight" */
+    size_t write_high_water;      /* "write_high_water" */
+    size_t write_low_water;       /* "write_low_water" */
+    unsigned idle_timeout_ms;     /* "idle_timeout_ms" */
+    unsigned shutdown_deadline_ms;/* "shutdown_deadline_ms" */
+    unsigned max_connections;     /* "max_connections" */
+    unsigned page_limit_default;  /* "page_limit_default" */
+    unsigned page_limit_max;      /* "page_limit_max" */
+    unsigned pool_size;           /* "pool_size" */
+    unsigned pipeline_depth;      /* "pool_pipeline_depth" */
+    unsigned pool_queue_max;      /* "pool_queue_max" */
+    unsigned reconnect_min_ms;    /* "reconnect_min_ms" */
+    unsigned reconnect_max_ms;    /* "reconnect_max_ms" */
+} config;
+
+void config_defaults(config *c);
+/* Sets one key from text. Returns 0, or -1 with a message in err. */
+__attribute__((warn_unused_result))
+int config_set(config *c, const char *key, const char *value, char *err, size_t errlen);
+/* Reads a config file. Returns 0, or -1 with a message in err. */
+__attribute__((warn_unused_result))
+int config_load_file(config *c, const char *path, char *err, size_t errlen);
+/* Parses argv (after defaults). Returns 0, 1 when --help/--version was
+ * printed (exit 0), or -1 with a message in err (exit 2). */
+__attribute__((warn_unused_result))
+int config_from_args(config *c, int argc, char **argv, char *err, size_t errlen);
+/* Checks cross-field rules (low < high water, ...). */
+__attribute__((warn_unused_result))
+int config_validate(const config *c, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * methods.h: the method tables of each domain area, and their statements.
+ *
+ * Each area (server_info.c, enterprise.c, status.c, ...) exports a table of
+ * methods ending with {NULL, NULL}, and a function that registers its
+ * prepared statements with the pool (pool_register) before the pool starts.
+ * dispatch.c looks methods up in all tables; main.c calls every
+ * *_register_statements before pool_create.
+ */
+#ifndef BB_METHODS_H
+#define BB_METHODS_H
+
+#include "request.h"
+
+extern const method_def server_info_methods[];
+extern const method_def enterprise_methods[];
+extern const method_def status_methods[];
+
+/* Return 0, or -1 when the pool's statement table is full. */
+__attribute__((warn_unused_result)) int enterprise_register_statements(void);
+__attribute__((warn_unused_result)) int status_register_statements(void);
+
+#endif

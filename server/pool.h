@@ -1,0 +1,95 @@
+/*
+ * pool.h: the pool of non-blocking PostgreSQL connections.
+ *
+ * Callers hand the pool a prepared statement (registered once at start, see
+ * pool_stmt) and its parameters; the pool sends it on a connection in
+ * pipeline mode (each query followed by a sync, so each is its own implicit
+ * transaction and one failing query does not affect its neighbours) and
+ * calls back exactly once with the result or an error. Each connection is a
+ * pgconn (pgconn.h) driven by a uv_poll on its socket; nothing here blocks.
+ *
+ * When no connection is up, pool_query fails at once with BB_E_UNAVAILABLE
+ * (the callback does not run). Queries in flight on a connection that breaks
+ * complete with BB_E_UNAVAILABLE; the pool reconnects with backoff
+ * (reconnect_min_ms doubling to reconnect_max_ms) and service resumes by
+ * itself.
+ *
+ * Not for: migrations (migrate.c runs before the loop, blocking is fine
+ * there), or building SQL (every statement is a constant with $n params).
+ */
+#ifndef BB_POOL_H
+#define BB_POOL_H
+
+#include <uv.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include "bb_errors.h"
+
+typedef struct pool pool;
+
+/* A statement every connection prepares when it connects. Define these as
+ * static const objects next to the code that runs them; register them all
+ * with pool_register before pool_start. */
+typedef struct pool_stmt {
+    const char *name;      /* prepared statement name, unique */
+    const char *sql;       /* text with $1..$n */
+    int nparams;
+} pool_stmt;
+
+/* What went wrong with a query, when err != BB_OK in the callback. */
+typedef struct pool_error {
+    bb_err err;            /* BB_E_UNAVAILABLE, or mapped from SQLSTATE (see
+                              pool.c: BBxxx custom states raised by the
+                              stored functions, 23505, ...), else BB_E_INTERNAL */
+    const char *sqlstate;  /* borrowed, valid during the callback; may be NULL */
+    const char *message;   /* borrowed, valid during the callback */
+    const char *field;     /* borrowed: PG_DIAG_COLUMN_NAME, or NULL */
+} pool_error;
+
+/* Called once per query. On success res is the PGRES_TUPLES_OK/COMMAND_OK
+ * result and e is NULL; on failure res is NULL and e says why. res is
+ * borrowed: the pool PQclears it after the callback returns. */
+typedef void (*pool_cb)(void *arg, const PGresult *res, const pool_error *e);
+
+typedef struct pool_config {
+    const char *conninfo;         /* libpq connection string; "" = PG* env */
+    unsigned size;                /* connections */
+    unsigned pipeline_depth;      /* queries in flight per connection */
+    unsigned queue_max;           /* queries waiting for a free slot */
+    unsigned reconnect_min_ms;
+    unsigned reconnect_max_ms;
+} pool_config;
+
+/* Registers a statement; call before pool_start. Returns 0 or -1 (full). */
+__attribute__((warn_unused_result))
+int pool_register(const pool_stmt *stmt);
+
+/* Creates the pool and starts connecting (asynchronously). Returns NULL on
+ * allocation failure. cfg strings are copied. */
+pool *pool_create(uv_loop_t *loop, const pool_config *cfg);
+
+/*
+ * Sends a prepared statement. values[i] is parameter $i+1 in text format,
+ * lengths[i] its byte length (-1 when NUL-terminated), NULL value = SQL
+ * NULL. Values are copied: the caller may free them when this returns.
+ * Returns 0 (cb will run exactly once, never before this returns) or a
+ * negative bb_err value (cb will not run): -BB_E_UNAVAILABLE when no
+ * connection is up or the queue is full, -BB_E_SHUTTING_DOWN after
+ * pool_close.
+ */
+__attribute__((warn_unused_result))
+int pool_query(pool *p, const pool_stmt *stmt, const char *const *values,
+               const int *lengths, pool_cb cb, void *arg);
+
+/* True when at least one connection is ready. */
+bool pool_available(const pool *p);
+/* Counts for server.info and logs. */
+void pool_stats(const pool *p, unsigned *ready, unsigned *total, unsigned *queued);
+
+/* Fails queued queries with BB_E_SHUTTING_DOWN, lets in-flight ones finish,
+ * closes every connection, then calls done (which may free nothing of the
+ * pool: the pool frees itself after done returns). */
+void pool_close(pool *p, void (*done)(void *arg), void *arg);
+
+#endif
