@@ -13,6 +13,17 @@
 
 #include <stddef.h>
 
+/* One embedded migration: file name ("001_schema.sql", version = the
+ * leading number) and its SQL text (NUL-terminated). Static data. */
+typedef struct bb_migration {
+    const char *name;
+    const char *sql;
+} bb_migration;
+
+/* Generated migrations.c: ordered by name. */
+extern const bb_migration bb_migrations[];
+extern const size_t bb_migrations_count;
+
 /* Connects with conninfo ("" = PG* environment), applies what is missing.
  * Returns 0, or -1 with a message in err (also logged). */
 __attribute__((warn_unused_result))

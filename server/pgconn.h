@@ -1,0 +1,105 @@
+/*
+ * pgconn.h: one non-blocking PostgreSQL connection in pipeline mode, driven
+ * by the libuv loop. Used only by the pool (pool.c); method code never
+ * sees it.
+ *
+ * Lifecycle (pgconn_state; one transition function refuses other moves):
+ *
+ *   IDLE -> CONNECTING -> PREPARING -> READY
+ *              |              |          |
+ *              +--------------+----------+--> BROKEN -> BACKOFF -> CONNECTING ...
+ *   any state but CLOSED -> CLOSING -> CLOSED
+ *
+ * "Busy" is not a state: a READY connection has 0..pipeline_depth queries
+ * in flight. BROKEN is passed through at once: in-flight queries complete
+ * as failed (conn_lost), the PGconn is finished and a reconnect timer runs
+ * with exponential backoff (min doubling to max, with jitter; reset after a
+ * connection reaches READY).
+ *
+ * Nothing here blocks: PQconnectStartParams/PQconnectPoll, PQsendPrepare,
+ * PQsendQueryPrepared, PQpipelineSync, PQflush, PQconsumeInput, PQgetResult.
+ */
+#ifndef BB_PGCONN_H
+#define BB_PGCONN_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "pool.h"
+
+typedef enum pgconn_state {
+    PGC_IDLE = 0,     /* created, not started */
+    PGC_CONNECTING,   /* PQconnectPoll in progress */
+    PGC_PREPARING,    /* pipeline on, PQsendPrepare batch sent, awaiting its sync */
+    PGC_READY,        /* takes queries */
+    PGC_BROKEN,       /* failed; cleaning up (transient) */
+    PGC_BACKOFF,      /* waiting for the reconnect timer */
+    PGC_CLOSING,      /* pgconn_close called; handles closing */
+    PGC_CLOSED,       /* everything released; the owner may free it */
+    PGC__COUNT
+} pgconn_state;
+
+const char *pgconn_state_name(pgconn_state s);
+
+/* One query, in the pool's queue or a connection's in-flight FIFO. Owned by
+ * the pool (allocated in pool_query, freed after its callback); a pgconn
+ * only links it while it is in flight. */
+typedef struct pgq {
+    struct pgq *next;
+    const pool_stmt *stmt;     /* borrowed: static */
+    pool_cb cb;
+    void *arg;
+    char **values;             /* nparams copies, NUL-terminated; NULL = SQL NULL */
+    PGresult *res;             /* owned: the query's result once it arrived */
+    bool got_end;              /* the NULL that ends its results was seen */
+} pgq;
+
+typedef struct pgconn pgconn;
+
+/* What a pgconn tells its owner. All run on the loop thread, never inside
+ * pgconn_send. */
+typedef struct pgconn_hooks {
+    /* A query is finished: res is the result (ownership passes to the
+     * callee), or NULL with conn_lost when the connection failed first. */
+    void (*done)(void *owner, pgconn *c, pgq *q, PGresult *res, bool conn_lost);
+    /* The state changed. After `to == PGC_CLOSED` the pgconn is never
+     * touched again by its own code: the owner may free it then. */
+    void (*state)(void *owner, pgconn *c, pgconn_state from, pgconn_state to);
+} pgconn_hooks;
+
+typedef struct pgconn_config {
+    const char *conninfo;            /* borrowed for the pgconn's life */
+    const pool_stmt *const *stmts;   /* borrowed: prepared on every connect */
+    unsigned nstmts;
+    unsigned reconnect_min_ms;
+    unsigned reconnect_max_ms;
+} pgconn_config;
+
+/* Creates an IDLE connection (returned owned; freed with pgconn_free once
+ * CLOSED or never started). id names it in logs (pg=id). */
+pgconn *pgconn_create(uv_loop_t *loop, unsigned id, const pgconn_config *cfg,
+                      const pgconn_hooks *hooks, void *owner);
+/* IDLE -> CONNECTING. Returns 0, or -1 when even starting failed (then it
+ * is in BACKOFF and retries by itself). */
+int pgconn_start(pgconn *c);
+/* Sends q (READY, in-flight below the caller's depth). Returns 0 (q is in
+ * flight; done will run for it) or -1 (not sent, q still the caller's; the
+ * connection is failing and will break from a zero timer, not inside this
+ * call). */
+__attribute__((warn_unused_result)) int pgconn_send(pgconn *c, pgq *q);
+/* Starts closing: in-flight queries complete as conn_lost; state CLOSING,
+ * then CLOSED once every handle's close callback ran. Safe to call from a
+ * hook of this same connection (then it happens when the hook returns). */
+void pgconn_close(pgconn *c);
+/* Frees a CLOSED or IDLE connection. */
+void pgconn_free(pgconn *c);
+
+pgconn_state pgconn_get_state(const pgconn *c);
+unsigned pgconn_in_flight(const pgconn *c);
+/* READY, not failing, not closing. */
+bool pgconn_ready(const pgconn *c);
+unsigned pgconn_id(const pgconn *c);
+
+#endif

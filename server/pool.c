@@ -1,0 +1,419 @@
+/*
+ * pool.c: the pool of pgconn connections (see pool.h).
+ *
+ * For: the statement registry, choosing a connection (the READY one with
+ * the fewest queries in flight, below pipeline_depth), a bounded FIFO queue
+ * for when every slot is taken, mapping PostgreSQL errors to protocol codes,
+ * and shutting the connections down. Not for: talking to libpq (pgconn.c)
+ * or building SQL.
+ *
+ * SQLSTATE -> protocol code (the stored functions in sql/002_functions.sql
+ * raise the BBxxx states with the argument's key in COLUMN):
+ *   BB400 invalid_argument   BB404 not_found   BB409 version_conflict
+ *   BB410 already_exists     BB422 idempotency_key_reused
+ *   23505 on enterprise_credit_code_key -> already_exists (credit_code)
+ *   08xxx, 53xxx, 57P01-57P03, 57014 (statement_timeout), 40001, 40P01
+ *     -> unavailable (nothing was committed; a retry may work)
+ *   anything else -> internal, logged here with sqlstate and message.
+ *
+ * Ownership: the pool owns its pgconns, its copy of conninfo and every pgq
+ * (queued or in flight). A pgq is freed right after its callback returns.
+ */
+#include "pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "pgconn.h"
+
+/* Statements registered by all domain areas together. */
+#define POOL_MAX_STMTS 64u
+
+static const pool_stmt *registry[POOL_MAX_STMTS];
+static unsigned nregistered;
+
+struct pool {
+    uv_loop_t *loop;
+    pool_config cfg;
+    char *conninfo;            /* owned copy */
+    pgconn **conns;            /* owned, cfg.size of them */
+    unsigned nconns;
+    unsigned nclosed;
+    pgq *qhead, *qtail;        /* waiting for a slot, FIFO */
+    unsigned queued;
+    bool closing;
+    void (*done)(void *arg);
+    void *done_arg;
+};
+
+int pool_register(const pool_stmt *stmt)
+{
+    for (unsigned i = 0; i < nregistered; i++) {
+        if (registry[i] == stmt)
+            return 0;
+        if (strcmp(registry[i]->name, stmt->name) == 0) {
+            log_event(LOG_ERROR, "pool_register_failed", "stmt=%s reason=\"duplicate name\"",
+                      stmt->name);
+            return -1;
+        }
+    }
+    if (nregistered >= POOL_MAX_STMTS) {
+        log_event(LOG_ERROR, "pool_register_failed", "stmt=%s reason=\"registry full\"",
+                  stmt->name);
+        return -1;
+    }
+    registry[nregistered++] = stmt;
+    return 0;
+}
+
+static pgq *pgq_make(const pool_stmt *stmt, const char *const *values, const int *lengths,
+                     pool_cb cb, void *arg)
+{
+    size_t n = stmt->nparams > 0 ? (size_t)stmt->nparams : 0;
+    size_t bytes = sizeof(pgq) + n * sizeof(char *);
+    for (size_t i = 0; i < n; i++) {
+        if (values[i] == NULL)
+            continue;
+        size_t len = lengths != NULL && lengths[i] >= 0 ? (size_t)lengths[i] : strlen(values[i]);
+        bytes += len + 1;
+    }
+    pgq *q = malloc(bytes);
+    if (q == NULL)
+        return NULL;
+    memset(q, 0, sizeof *q);
+    q->stmt = stmt;
+    q->cb = cb;
+    q->arg = arg;
+    q->values = (char **)(q + 1);
+    char *text = (char *)(q->values + n);
+    for (size_t i = 0; i < n; i++) {
+        if (values[i] == NULL) {
+            q->values[i] = NULL;
+            continue;
+        }
+        size_t len = lengths != NULL && lengths[i] >= 0 ? (size_t)lengths[i] : strlen(values[i]);
+        memcpy(text, values[i], len);
+        text[len] = '\0';
+        q->values[i] = text;
+        text += len + 1;
+    }
+    return q;
+}
+
+static void pgq_free(pgq *q)
+{
+    if (q->res != NULL)
+        PQclear(q->res);
+    free(q);
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Fills e from a failed result. */
+static void map_error(const pool *p, const pgconn *c, const pgq *q, const PGresult *res,
+                      pool_error *e)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    e->sqlstate = state;
+    e->message = msg != NULL ? msg : PQresultErrorMessage(res);
+    e->field = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
+    e->err = BB_E_INTERNAL;
+    (void)p;
+    if (state == NULL) {
+        /* Not from the server: libpq's own (e.g. PIPELINE_ABORTED). */
+    } else if (strcmp(state, "BB400") == 0) {
+        e->err = BB_E_INVALID_ARGUMENT;
+    } else if (strcmp(state, "BB404") == 0) {
+        e->err = BB_E_NOT_FOUND;
+    } else if (strcmp(state, "BB409") == 0) {
+        e->err = BB_E_VERSION_CONFLICT;
+    } else if (strcmp(state, "BB410") == 0) {
+        e->err = BB_E_ALREADY_EXISTS;
+    } else if (strcmp(state, "BB422") == 0) {
+        e->err = BB_E_IDEMPOTENCY_KEY_REUSED;
+    } else if (strcmp(state, "23505") == 0) {
+        const char *cons = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+        if (cons != NULL && strcmp(cons, "enterprise_credit_code_key") == 0) {
+            e->err = BB_E_ALREADY_EXISTS;
+            e->field = "credit_code";
+            e->message = "another enterprise has this credit code";
+        }
+    } else if (starts_with(state, "08") || starts_with(state, "53") ||
+               strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 ||
+               strcmp(state, "57P03") == 0 || strcmp(state, "57014") == 0 ||
+               strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) {
+        e->err = BB_E_UNAVAILABLE;
+    }
+    if (e->err == BB_E_INTERNAL)
+        log_event(LOG_ERROR, "db_query_failed", "pg=%u stmt=%s sqlstate=%s msg=%s", pgconn_id(c),
+                  q->stmt->name, state != NULL ? state : "-", log_q(PQresultErrorMessage(res)));
+    else if (e->err == BB_E_UNAVAILABLE)
+        log_event(LOG_WARN, "db_query_unavailable", "pg=%u stmt=%s sqlstate=%s msg=%s",
+                  pgconn_id(c), q->stmt->name, state, log_q(e->message));
+}
+
+/* Runs q's callback once; then frees q and res. */
+static void deliver(pool *p, pgconn *c, pgq *q, PGresult *res, bool conn_lost)
+{
+    pool_error e;
+    memset(&e, 0, sizeof e);
+    if (conn_lost) {
+        e.err = BB_E_UNAVAILABLE;
+        e.message = "the database connection was lost";
+        q->cb(q->arg, NULL, &e);
+    } else if (res == NULL) {
+        log_event(LOG_ERROR, "db_query_failed", "pg=%u stmt=%s msg=\"no result\"", pgconn_id(c),
+                  q->stmt->name);
+        e.err = BB_E_INTERNAL;
+        e.message = "no result from the database";
+        q->cb(q->arg, NULL, &e);
+    } else {
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            q->cb(q->arg, res, NULL);
+        } else {
+            map_error(p, c, q, res, &e);
+            q->cb(q->arg, NULL, &e);
+        }
+        PQclear(res);
+    }
+    pgq_free(q);
+}
+
+/* Completes every queued query with err (not sent: nothing was done). */
+static void fail_queue(pool *p, bb_err err, const char *message)
+{
+    pgq *list = p->qhead;
+    p->qhead = p->qtail = NULL;
+    p->queued = 0;
+    while (list != NULL) {
+        pgq *q = list;
+        list = q->next;
+        pool_error e = {.err = err, .message = message};
+        q->cb(q->arg, NULL, &e);
+        pgq_free(q);
+    }
+}
+
+/* The READY connection with the fewest in flight and a free slot. */
+static pgconn *pick(const pool *p)
+{
+    pgconn *best = NULL;
+    for (unsigned i = 0; i < p->nconns; i++) {
+        pgconn *c = p->conns[i];
+        if (!pgconn_ready(c) || pgconn_in_flight(c) >= p->cfg.pipeline_depth)
+            continue;
+        if (best == NULL || pgconn_in_flight(c) < pgconn_in_flight(best))
+            best = c;
+    }
+    return best;
+}
+
+static unsigned count_ready(const pool *p)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < p->nconns; i++)
+        if (pgconn_ready(p->conns[i]))
+            n++;
+    return n;
+}
+
+/* Sends queued queries while there are free slots. */
+static void pump(pool *p)
+{
+    while (p->qhead != NULL) {
+        pgconn *c = pick(p);
+        if (c == NULL)
+            return;
+        pgq *q = p->qhead;
+        p->qhead = q->next;
+        if (p->qhead == NULL)
+            p->qtail = NULL;
+        p->queued--;
+        q->next = NULL;
+        if (pgconn_send(c, q) != 0) {
+            /* c is failing now and no longer picked; q goes back first. */
+            q->next = p->qhead;
+            p->qhead = q;
+            if (p->qtail == NULL)
+                p->qtail = q;
+            p->queued++;
+        }
+    }
+}
+
+static void hook_done(void *owner, pgconn *c, pgq *q, PGresult *res, bool conn_lost)
+{
+    pool *p = owner;
+    deliver(p, c, q, res, conn_lost);
+    if (p->closing) {
+        if (pgconn_in_flight(c) == 0)
+            pgconn_close(c);
+    } else {
+        pump(p);
+    }
+}
+
+static void pool_free(pool *p)
+{
+    for (unsigned i = 0; i < p->nconns; i++)
+        pgconn_free(p->conns[i]);
+    free(p->conns);
+    free(p->conninfo);
+    free(p);
+}
+
+static void hook_state(void *owner, pgconn *c, pgconn_state from, pgconn_state to)
+{
+    pool *p = owner;
+    if (to == PGC_READY) {
+        if (p->closing)
+            pgconn_close(c);
+        else
+            pump(p);
+    } else if (from == PGC_READY && count_ready(p) == 0 && p->qhead != NULL) {
+        /* The last connection went: nobody will serve the queue soon. */
+        log_event(LOG_WARN, "pool_queue_failed", "queued=%u reason=\"no connection left\"",
+                  p->queued);
+        fail_queue(p, BB_E_UNAVAILABLE, "the database is unavailable");
+    }
+    if (to == PGC_BACKOFF && p->closing)
+        pgconn_close(c);
+    if (to == PGC_CLOSED && ++p->nclosed == p->nconns && p->closing) {
+        log_event(LOG_INFO, "pool_closed", "connections=%u", p->nconns);
+        if (p->done != NULL)
+            p->done(p->done_arg);
+        pool_free(p);
+    }
+}
+
+static const pgconn_hooks hooks = {.done = hook_done, .state = hook_state};
+
+pool *pool_create(uv_loop_t *loop, const pool_config *cfg)
+{
+    pool *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    p->loop = loop;
+    p->cfg = *cfg;
+    if (p->cfg.size == 0)
+        p->cfg.size = 1;
+    if (p->cfg.pipeline_depth == 0)
+        p->cfg.pipeline_depth = 1;
+    if (p->cfg.reconnect_max_ms < p->cfg.reconnect_min_ms)
+        p->cfg.reconnect_max_ms = p->cfg.reconnect_min_ms;
+    p->conninfo = strdup(cfg->conninfo != NULL ? cfg->conninfo : "");
+    p->conns = calloc(p->cfg.size, sizeof *p->conns);
+    if (p->conninfo == NULL || p->conns == NULL) {
+        free(p->conninfo);
+        free(p->conns);
+        free(p);
+        return NULL;
+    }
+    p->cfg.conninfo = p->conninfo;
+    pgconn_config cc = {
+        .conninfo = p->conninfo,
+        .stmts = registry,
+        .nstmts = nregistered,
+        .reconnect_min_ms = p->cfg.reconnect_min_ms,
+        .reconnect_max_ms = p->cfg.reconnect_max_ms,
+    };
+    for (unsigned i = 0; i < p->cfg.size; i++) {
+        pgconn *c = pgconn_create(loop, i + 1, &cc, &hooks, p);
+        if (c == NULL)
+            break;
+        p->conns[p->nconns++] = c;
+    }
+    if (p->nconns < p->cfg.size) {
+        /* Out of memory: close what was made; the pool frees itself. */
+        log_event(LOG_ERROR, "pool_create_failed", "reason=\"out of memory\"");
+        if (p->nconns == 0) {
+            pool_free(p);
+            return NULL;
+        }
+        pool_close(p, NULL, NULL);
+        return NULL;
+    }
+    log_event(LOG_INFO, "pool_starting", "size=%u pipeline_depth=%u queue_max=%u statements=%u",
+              p->cfg.size, p->cfg.pipeline_depth, p->cfg.queue_max, nregistered);
+    for (unsigned i = 0; i < p->nconns; i++)
+        (void)pgconn_start(p->conns[i]); /* a failed start retries by itself */
+    return p;
+}
+
+int pool_query(pool *p, const pool_stmt *stmt, const char *const *values, const int *lengths,
+               pool_cb cb, void *arg)
+{
+    if (p->closing)
+        return -BB_E_SHUTTING_DOWN;
+    if (count_ready(p) == 0)
+        return -BB_E_UNAVAILABLE;
+    pgq *q = pgq_make(stmt, values, lengths, cb, arg);
+    if (q == NULL)
+        return -BB_E_INTERNAL;
+    /* Keep FIFO order: only skip the queue when it is empty. */
+    if (p->qhead == NULL) {
+        pgconn *c;
+        while ((c = pick(p)) != NULL)
+            if (pgconn_send(c, q) == 0)
+                return 0;
+        if (count_ready(p) == 0) {
+            pgq_free(q);
+            return -BB_E_UNAVAILABLE;
+        }
+    }
+    if (p->queued >= p->cfg.queue_max) {
+        log_event(LOG_WARN, "pool_queue_full", "queued=%u stmt=%s", p->queued, stmt->name);
+        pgq_free(q);
+        return -BB_E_UNAVAILABLE;
+    }
+    q->next = NULL;
+    if (p->qtail != NULL)
+        p->qtail->next = q;
+    else
+        p->qhead = q;
+    p->qtail = q;
+    p->queued++;
+    return 0;
+}
+
+bool pool_available(const pool *p)
+{
+    return p != NULL && !p->closing && count_ready(p) > 0;
+}
+
+void pool_stats(const pool *p, unsigned *ready, unsigned *total, unsigned *queued)
+{
+    if (ready != NULL)
+        *ready = p != NULL ? count_ready(p) : 0;
+    if (total != NULL)
+        *total = p != NULL ? p->nconns : 0;
+    if (queued != NULL)
+        *queued = p != NULL ? p->queued : 0;
+}
+
+void pool_close(pool *p, void (*done)(void *arg), void *arg)
+{
+    if (p->closing)
+        return;
+    p->closing = true;
+    p->done = done;
+    p->done_arg = arg;
+    log_event(LOG_INFO, "pool_closing", "queued=%u", p->queued);
+    fail_queue(p, BB_E_SHUTTING_DOWN, "the server is shutting down");
+    /* Connections with queries in flight close when the last one is done
+     * (hook_done). Closing is asynchronous: p outlives this loop and is
+     * freed from the last connection's CLOSED hook. */
+    for (unsigned i = 0; i < p->nconns; i++) {
+        pgconn *c = p->conns[i];
+        pgconn_state s = pgconn_get_state(c);
+        if (s != PGC_CLOSING && s != PGC_CLOSED && pgconn_in_flight(c) == 0)
+            pgconn_close(c);
+    }
+}
