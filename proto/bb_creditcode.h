@@ -27,8 +27,16 @@ typedef enum bb_cc_result {
     BB_CC_BAD_CHECK,        /* check character does not match */
 } bb_cc_result;
 
+/* Checks s[0..len) (not NUL-terminated). The checks run in the order of the
+ * enum (length, characters, authority, region, check character) and the
+ * first that fails is returned. Length counts characters (code points), so
+ * 18 Chinese characters are BAD_CHARACTER, not BAD_LENGTH. Lower case is
+ * BAD_CHARACTER. */
+__attribute__((warn_unused_result))
 bb_cc_result bb_creditcode_check(const char *s, size_t len);
-/* A short English reason for a result, for error messages. */
+/* A short English reason for a result, for error messages, e.g. "must be 18
+ * characters", "check character does not match" (static storage; the
+ * server prefixes "credit_code: "). */
 const char *bb_creditcode_reason(bb_cc_result r);
 
 #endif

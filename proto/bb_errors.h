@@ -10,6 +10,8 @@
 #ifndef BB_ERRORS_H
 #define BB_ERRORS_H
 
+#include <stddef.h>
+
 typedef enum bb_err {
     BB_OK = 0,
     BB_E_MALFORMED_MESSAGE,   /* "malformed_message" */
@@ -29,9 +31,11 @@ typedef enum bb_err {
     BB_E__COUNT
 } bb_err;
 
-/* Returns the wire string of a code ("internal" for out-of-range values). */
+/* Returns the wire string of a code ("internal" for out-of-range values;
+ * "ok" for BB_OK, which is never sent). Static storage. */
 const char *bb_err_code(bb_err e);
-/* Returns the code for a wire string, or BB_E__COUNT when unknown. */
+/* Returns the code for a wire string s[0..len) (not NUL-terminated), or
+ * BB_E__COUNT when unknown ("ok" is unknown: it is not a wire code). */
 bb_err bb_err_from_code(const char *s, size_t len);
 
 #endif

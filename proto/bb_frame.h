@@ -34,6 +34,8 @@ typedef enum bb_frame_status {
 } bb_frame_status;
 
 #define BB_FRAME_MAX_DEPTH_HARD 64u  /* the scanner's own stack size */
+/* max_bytes is clamped to this, so the scanner's sums cannot overflow. */
+#define BB_FRAME_MAX_BYTES_HARD ((size_t)(SIZE_MAX >> 2))
 
 typedef struct bb_frame {
     /* limits, set by bb_frame_init */
@@ -43,17 +45,24 @@ typedef struct bb_frame {
     size_t pos;                  /* bytes of the current message consumed */
     unsigned depth;              /* open containers */
     uint64_t remaining[BB_FRAME_MAX_DEPTH_HARD]; /* items left per level */
+    uint64_t pending;            /* sum of remaining[]: items still owed, each
+                                    at least one byte, so a declared count is
+                                    checked against what all open containers
+                                    still need, not only its own */
+    bool top_is_array;           /* the message is an array: sniff envelope */
     /* envelope sniffing (public, read-only): valid once the scanner passed
      * the first two elements of a top-level array */
     bool msgid_known;
     uint32_t msgid;
     int64_t envelope_type;       /* first element of the top array, or -1 */
-    size_t top_index;            /* elements of the top array passed */
-    /* set when status is BB_FRAME_COMPLETE */
+    size_t top_index;            /* elements of the top array begun */
+    /* set when status is BB_FRAME_COMPLETE (a message is never 0 bytes, so
+     * non-zero means complete; scanning again returns COMPLETE until reset) */
     size_t message_len;
 } bb_frame;
 
-/* Sets limits and resets. max_depth is clamped to BB_FRAME_MAX_DEPTH_HARD. */
+/* Sets limits and resets. max_depth is clamped to BB_FRAME_MAX_DEPTH_HARD,
+ * max_bytes to BB_FRAME_MAX_BYTES_HARD. */
 void bb_frame_init(bb_frame *f, size_t max_bytes, unsigned max_depth);
 /* Resets for the next message (keeps the limits). */
 void bb_frame_reset(bb_frame *f);
@@ -64,7 +73,17 @@ void bb_frame_reset(bb_frame *f);
  * f->message_len bytes form the message and the caller calls
  * bb_frame_reset before scanning the next one (which starts at
  * buf + message_len). The error statuses are final for the stream.
+ *
+ * Limits: the whole message must fit in max_bytes. A declared str/bin/ext
+ * length or array/map count that cannot fit in what is left of max_bytes
+ * (after the items the open containers still owe, one byte each at least)
+ * gives BB_FRAME_TOO_LARGE at once, before its bytes arrive. A container
+ * (empty or not) at a nesting level above max_depth gives BB_FRAME_TOO_DEEP;
+ * the top-level object is level 1. Byte 0xc1 gives BB_FRAME_INVALID.
+ * A top-level object that is not an array is framed like any other: the
+ * envelope is checked later, by bb_rpc_parse.
  */
+__attribute__((warn_unused_result))
 bb_frame_status bb_frame_scan(bb_frame *f, const uint8_t *buf, size_t len);
 
 #endif

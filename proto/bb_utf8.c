@@ -1,0 +1,127 @@
+/*
+ * bb_utf8.c: strict UTF-8 validation and the small decoders the edge checks
+ * need (see bb_utf8.h).
+ *
+ * For: deciding whether a str from the wire may go further (valid, no NUL,
+ * no control characters) and counting its characters for length limits.
+ * Not for: display width or normalisation.
+ */
+#include "bb_utf8.h"
+
+#include <stdint.h>
+
+/*
+ * Length of the valid sequence at s[i], or 0 when it is invalid (overlong,
+ * surrogate, above U+10FFFF, truncated, bad continuation, or a NUL byte).
+ * Ranges follow RFC 3629 section 4 (the second byte's range depends on the
+ * first byte).
+ */
+static size_t seq_len(const unsigned char *s, size_t len, size_t i)
+{
+    unsigned char b = s[i];
+    size_t left = len - i;
+    if (b < 0x80)
+        return b == 0 ? 0 : 1;
+    if (b < 0xc2)
+        return 0;                               /* continuation, or overlong C0/C1 */
+    if (b < 0xe0) {
+        if (left < 2 || (s[i + 1] & 0xc0) != 0x80)
+            return 0;
+        return 2;
+    }
+    if (b < 0xf0) {
+        if (left < 3)
+            return 0;
+        unsigned char lo = 0x80, hi = 0xbf;
+        if (b == 0xe0)
+            lo = 0xa0;                          /* overlong */
+        else if (b == 0xed)
+            hi = 0x9f;                          /* surrogates */
+        if (s[i + 1] < lo || s[i + 1] > hi || (s[i + 2] & 0xc0) != 0x80)
+            return 0;
+        return 3;
+    }
+    if (b < 0xf5) {
+        if (left < 4)
+            return 0;
+        unsigned char lo = 0x80, hi = 0xbf;
+        if (b == 0xf0)
+            lo = 0x90;                          /* overlong */
+        else if (b == 0xf4)
+            hi = 0x8f;                          /* above U+10FFFF */
+        if (s[i + 1] < lo || s[i + 1] > hi || (s[i + 2] & 0xc0) != 0x80 ||
+            (s[i + 3] & 0xc0) != 0x80)
+            return 0;
+        return 4;
+    }
+    return 0;                                   /* F5..FF never occur */
+}
+
+bool bb_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        /* ASCII runs are the common case in keys and codes. */
+        if (u[i] >= 0x01 && u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n = seq_len(u, len, i);
+        if (n == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+size_t bb_utf8_chars(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += (u[i] & 0xc0) != 0x80;
+    return n;
+}
+
+unsigned bb_utf8_next(const char *s, size_t len, size_t *i)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (*i >= len)
+        return 0;
+    size_t n = seq_len(u, len, *i);
+    unsigned c = u[*i];
+    if (n == 0) {
+        /* Not valid here (the caller broke the contract, or a NUL byte):
+         * step one byte and report U+FFFD, or U+0000 for a NUL. */
+        (*i)++;
+        return c == 0 ? 0 : 0xfffdu;
+    }
+    switch (n) {
+    case 1: break;
+    case 2: c = ((c & 0x1fu) << 6) | (u[*i + 1] & 0x3fu); break;
+    case 3: c = ((c & 0x0fu) << 12) | ((u[*i + 1] & 0x3fu) << 6) | (u[*i + 2] & 0x3fu); break;
+    default:
+        c = ((c & 0x07u) << 18) | ((u[*i + 1] & 0x3fu) << 12) | ((u[*i + 2] & 0x3fu) << 6) |
+            (u[*i + 3] & 0x3fu);
+        break;
+    }
+    *i += n;
+    return c;
+}
+
+bool bb_utf8_has_control(const char *s, size_t len, bool allow_newline)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = bb_utf8_next(s, len, &i);
+        if (c < 0x20) {
+            if (allow_newline && (c == '\n' || c == '\r' || c == '\t'))
+                continue;
+            return true;
+        }
+        if (c >= 0x7f && c <= 0x9f)
+            return true;                        /* DEL and C1 */
+    }
+    return false;
+}
