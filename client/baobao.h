@@ -60,12 +60,15 @@ typedef struct bb_client bb_client;
 
 /* Connects to "HOST:PORT" ("[::1]:PORT" for IPv6). NULL server means
  * $BAOBAO_SERVER, then BB_CLIENT_DEFAULT_SERVER. Returns NULL and fills err
- * on failure. */
+ * on failure: BB_C_EARG (field "server") when server is not HOST:PORT,
+ * BB_C_EIO "connect_failed" when no address answered within timeout_ms
+ * (negative: no limit). The socket has TCP_NODELAY set. */
 bb_client *bb_connect(const char *server, int timeout_ms, bb_error *err);
 /* Closes the connection and frees the client; replies not yet taken are
  * freed. NULL is allowed. */
 void bb_close(bb_client *c);
-/* Timeout used by the typed helpers and bb_call (default 10 s). */
+/* Timeout used by the typed helpers, bb_call, and for writing in bb_send
+ * and bb_send_bytes (default 10 s; negative: no limit). */
 void bb_set_timeout(bb_client *c, int timeout_ms);
 
 /* ---- raw calls ---- */
@@ -78,25 +81,54 @@ void bb_reply_free(bb_reply *r);
 
 /*
  * Sends [0, msgid, method, [args]] where args_map/args_len is one packed
- * msgpack map (or NULL/0 for params []). Does not wait for the reply.
- * *msgid receives the id to wait for.
+ * msgpack map (or NULL/0 for params []), appended as it is (not checked).
+ * Does not wait for the reply. *msgid receives the id to wait for; it stays
+ * "in flight" until bb_wait takes its reply. While the socket is full it
+ * keeps reading replies, so pipelining many requests cannot deadlock.
+ *
+ * Once the connection breaks (the server closed it, sent
+ * `connection.closing`, or sent something unreadable) every later call
+ * fails with that first reason: BB_C_EIO "connection_lost", BB_C_ESERVER
+ * with the code and message of the server's `connection.closing`
+ * (e.g. "shutting_down", "unavailable", "message_too_large"), or
+ * BB_C_EPROTO. Replies that arrived before can still be taken by bb_wait.
  */
 int bb_send(bb_client *c, const char *method, const void *args_map, size_t args_len,
             uint32_t *msgid, bb_error *err);
 /*
  * Waits up to timeout_ms for the reply to msgid (replies to other msgids
- * that arrive meanwhile are kept for their own bb_wait). On success *out is
- * the reply; on a server error returns BB_C_ESERVER with err filled and
- * *out NULL.
+ * that arrive meanwhile are kept for their own bb_wait; replies to msgids
+ * not in flight are dropped). On success *out is the reply; on a server
+ * error returns BB_C_ESERVER with err filled and *out NULL. timeout_ms 0
+ * only takes what already arrived; negative waits without limit. On
+ * BB_C_ETIMEOUT the msgid stays in flight, so bb_wait may be called again.
+ * A msgid not in flight (e.g. one inside bytes sent with bb_send_bytes)
+ * becomes in flight from this call on.
+ *
+ * Every reply is framed with proto's bb_frame_scan (at most 64 MiB, depth
+ * 32) before it is decoded, so a declared count is never allocated for.
  */
 int bb_wait(bb_client *c, uint32_t msgid, int timeout_ms, bb_reply **out, bb_error *err);
-/* bb_send then bb_wait with the client's timeout. */
+/* bb_send then bb_wait with the client's timeout. On a timeout the msgid
+ * is forgotten (a late reply is dropped). */
 int bb_call(bb_client *c, const char *method, const void *args_map, size_t args_len,
             bb_reply **out, bb_error *err);
-/* Sends raw bytes as they are (for tests of the server's edge). */
+/* Sends raw bytes as they are (for tests of the server's edge). To read
+ * the reply, bb_wait for the msgid the bytes carry. */
 int bb_send_bytes(bb_client *c, const void *bytes, size_t len, bb_error *err);
 
-/* ---- typed helpers ---- */
+/* ---- typed helpers ----
+ *
+ * Each packs its arguments with the key names of proto/PROTOCOL.md section
+ * 5, after checking locally what needs no server: every text is valid UTF-8
+ * (else BB_C_EARG, code "invalid_utf8", field = the key, "labels[i]" for a
+ * label), a credit code passes GB 32100-2015 (else BB_C_EARG,
+ * "invalid_argument", field "credit_code"), required inputs are not NULL.
+ * The result is decoded strictly: a reply of another shape (a missing key,
+ * a value of the wrong type, text that is not UTF-8) is BB_C_EPROTO, and
+ * nothing is left allocated in *out. On any error *out is zeroed, so its
+ * *_free is safe either way. err may be NULL everywhere.
+ */
 
 typedef struct bb_server_info {
     char *name;            /* "baobaod" */

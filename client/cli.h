@@ -1,0 +1,119 @@
+/*
+ * cli.h: what the files of the `baobao` command share.
+ *
+ * For: the run context (global options, the connection), option parsing,
+ * calling the server with the retry rule for writes, exit codes, output.
+ * Not for: the library (baobao.h, client_int.h) or text layout (table.h,
+ * json.h, money.h).
+ */
+#ifndef BB_CLI_H
+#define BB_CLI_H
+
+#include "baobao.h"
+#include "client_int.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes (also in `baobao --help` and client/README.md). */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_REFUSED = 1,      /* the server (or the local check) refused the request */
+    CLI_EXIT_USAGE = 2,        /* bad command line */
+    CLI_EXIT_UNREACHABLE = 3,  /* server or database not reachable */
+    CLI_EXIT_PROTOCOL = 4,     /* protocol_error, internal, out of memory */
+};
+
+/* Returned by cli_parse when --help was asked for and printed. */
+#define CLI_HELP_SHOWN (-100)
+
+typedef struct cli_ctx {
+    const char *server;    /* --server; NULL: $BAOBAO_SERVER, then the default */
+    bool json;             /* --json */
+    int timeout_ms;        /* --timeout */
+    bb_client *client;     /* owned; NULL until the first call */
+} cli_ctx;
+
+/* ---- options (cli_opts.c) ---- */
+
+typedef struct cli_opt {
+    const char *name;        /* "--name" */
+    const char *metavar;     /* NULL for a flag */
+    bool repeatable;
+    /* results */
+    int count;
+    const char *value;       /* the last value */
+    const char **values;     /* every value (repeatable only; owned by cli_parse's caller
+                                through cli_opts_free) */
+    size_t nvalues;
+} cli_opt;
+
+/*
+ * Parses argv[0..argc) (the words after the command) against opts, also
+ * accepting the global options (--server, --json, --timeout) anywhere.
+ * Positional words go to pos (at most maxpos). "--opt value" and
+ * "--opt=value" both work; "--" ends options. -h/--help prints help (to
+ * stdout) and returns CLI_HELP_SHOWN. A usage error is printed to stderr
+ * with a pointer to `cmd --help` and returns CLI_EXIT_USAGE. Returns 0.
+ */
+int cli_parse(cli_ctx *ctx, int argc, char **argv, cli_opt *opts, size_t nopts,
+              const char **pos, size_t maxpos, size_t *npos, const char *cmd,
+              const char *help);
+void cli_opts_free(cli_opt *opts, size_t nopts);
+/* Parses the options before a command or subcommand word (only global
+ * options and -h/--help are allowed there); *first receives the index of
+ * the first word that is not an option (argc when none). Returns 0,
+ * CLI_HELP_SHOWN or CLI_EXIT_USAGE. */
+int cli_parse_leading(cli_ctx *ctx, int argc, char **argv, const char *cmd, const char *help,
+                      int *first);
+/* Finds an option's result by name (must exist in opts). */
+cli_opt *cli_get(cli_opt *opts, size_t nopts, const char *name);
+/* Prints "baobao: MESSAGE" and "Try 'baobao CMD --help'." to stderr;
+ * returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Integer arguments: 0 or CLI_EXIT_USAGE (message printed). */
+int cli_int_arg(const char *cmd, const char *opt, const char *s, int64_t min, int64_t max,
+                int64_t *out);
+/* A money argument ("1234567", "123.45万", "3亿元"): 0 or CLI_EXIT_USAGE. */
+int cli_money_arg(const char *cmd, const char *opt, const char *s, int64_t *out);
+
+/* ---- calling (cli_call.c) ---- */
+
+/* Connects when not connected. */
+BBI_WUR int cli_connect(cli_ctx *ctx, bb_error *err);
+/*
+ * Calls method with args (NULL for []). When is_write, a failure that may
+ * have left the request done or undone (timeout, connection_lost,
+ * unavailable) is retried once on a new connection with the same bytes,
+ * hence the same idempotency key. *out is the reply (owned) on success.
+ */
+BBI_WUR int cli_call(cli_ctx *ctx, const char *method, const bbi_args *args, bool is_write,
+                     bb_reply **out, bb_error *err);
+/* Prints "baobao: CODE: MESSAGE (field: FIELD)" to stderr and returns the
+ * exit code for err. */
+int cli_fail(const bb_error *err);
+int cli_exit_code(const bb_error *err);
+/* A fresh random idempotency key (a UUID v4, 36 characters). */
+void cli_new_key(char out[37]);
+void cli_disconnect(cli_ctx *ctx);
+
+/* ---- output (cli_print.c) ---- */
+
+/* Writes result as pretty JSON to stdout; CLI_EXIT_OK or CLI_EXIT_PROTOCOL. */
+int cli_print_json(const msgpack_object *result);
+void cli_print_server_info(const bb_server_info *i);
+void cli_print_enterprise(const bb_enterprise *e);
+void cli_print_enterprises(const bb_enterprise *items, size_t n);
+void cli_print_status_report(const bb_status_report *r);
+void cli_print_status_reports(const bb_status_report *items, size_t n);
+/* Writes a rendered string to stdout and frees it; false on NULL (no memory). */
+bool cli_put(char *s);
+
+/* ---- commands ---- */
+
+int cli_server(cli_ctx *ctx, int argc, char **argv);
+int cli_enterprise(cli_ctx *ctx, int argc, char **argv);
+int cli_status(cli_ctx *ctx, int argc, char **argv);
+
+#endif

@@ -1,0 +1,200 @@
+/*
+ * cli_opts.c: the command line of `baobao`: options of the form
+ * `--name VALUE` or `--name=VALUE`, flags, repeatable options, positional
+ * words, and integer and money arguments.
+ *
+ * For: turning argv into values or a usage error (exit 2) that names the
+ * problem and points at `--help`. Not for: what the values mean (each
+ * command's file) or checking them against the server's rules (the server
+ * does that, and its refusal is exit 1).
+ */
+#include "cli.h"
+
+#include "money.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLI_MAX_TIMEOUT_MS 86400000   /* a day: anything longer is a typo */
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("baobao: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'baobao%s%s --help'.\n", cmd[0] ? " " : "", cmd);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_int_arg(const char *cmd, const char *opt, const char *s, int64_t min, int64_t max,
+                int64_t *out)
+{
+    char *end;
+    errno = 0;
+    intmax_t v = strtoimax(s, &end, 10);
+    if (s[0] == '\0' || *end != '\0' || errno != 0 || s[0] == ' ' || s[0] == '+')
+        return cli_usage_error(cmd, "%s: \"%s\" is not an integer", opt, s);
+    if (v < min || v > max)
+        return cli_usage_error(cmd, "%s: %s is out of range (%" PRId64 "..%" PRId64 ")", opt,
+                               s, min, max);
+    *out = (int64_t)v;
+    return 0;
+}
+
+int cli_money_arg(const char *cmd, const char *opt, const char *s, int64_t *out)
+{
+    if (money_parse(s, out) != 0)
+        return cli_usage_error(cmd,
+                               "%s: \"%s\" is not an amount of whole yuan "
+                               "(e.g. 1234567, 1,234,567, 123.45万, 3亿)", opt, s);
+    return 0;
+}
+
+cli_opt *cli_get(cli_opt *opts, size_t nopts, const char *name)
+{
+    for (size_t i = 0; i < nopts; i++)
+        if (strcmp(opts[i].name, name) == 0)
+            return &opts[i];
+    return NULL;
+}
+
+void cli_opts_free(cli_opt *opts, size_t nopts)
+{
+    for (size_t i = 0; i < nopts; i++) {
+        free(opts[i].values);
+        opts[i].values = NULL;
+    }
+}
+
+/* The global options, accepted before the command and after it. Returns
+ * 1 when word was one (consuming its value), 0 when not, or CLI_EXIT_USAGE. */
+static int global_opt(cli_ctx *ctx, const char *cmd, const char *word, const char *inline_val,
+                      int *i, int argc, char **argv)
+{
+    size_t nlen = inline_val != NULL ? (size_t)(inline_val - word - 1) : strlen(word);
+    bool is_server = nlen == 8 && strncmp(word, "--server", 8) == 0;
+    bool is_timeout = nlen == 9 && strncmp(word, "--timeout", 9) == 0;
+    bool is_json = nlen == 6 && strncmp(word, "--json", 6) == 0;
+    if (is_json) {
+        if (inline_val != NULL)
+            return cli_usage_error(cmd, "--json takes no value");
+        ctx->json = true;
+        return 1;
+    }
+    if (!is_server && !is_timeout)
+        return 0;
+    const char *val = inline_val;
+    if (val == NULL) {
+        if (*i + 1 >= argc)
+            return cli_usage_error(cmd, "%.*s needs a value", (int)nlen, word);
+        val = argv[++*i];
+    }
+    if (is_server) {
+        if (val[0] == '\0')
+            return cli_usage_error(cmd, "--server needs HOST:PORT");
+        ctx->server = val;
+    } else {
+        int64_t t;
+        if (cli_int_arg(cmd, "--timeout", val, 1, CLI_MAX_TIMEOUT_MS, &t) != 0)
+            return CLI_EXIT_USAGE;
+        ctx->timeout_ms = (int)t;
+    }
+    return 1;
+}
+
+int cli_parse(cli_ctx *ctx, int argc, char **argv, cli_opt *opts, size_t nopts,
+              const char **pos, size_t maxpos, size_t *npos, const char *cmd, const char *help)
+{
+    *npos = 0;
+    bool only_pos = false;
+    for (int i = 0; i < argc; i++) {
+        const char *w = argv[i];
+        if (only_pos || w[0] != '-' || w[1] == '\0') {
+            if (*npos >= maxpos)
+                return cli_usage_error(cmd, "unexpected argument \"%s\"", w);
+            pos[(*npos)++] = w;
+            continue;
+        }
+        if (strcmp(w, "--") == 0) {
+            only_pos = true;
+            continue;
+        }
+        if (strcmp(w, "-h") == 0 || strcmp(w, "--help") == 0) {
+            fputs(help, stdout);
+            return CLI_HELP_SHOWN;
+        }
+        const char *eq = strncmp(w, "--", 2) == 0 ? strchr(w, '=') : NULL;
+        const char *inline_val = eq != NULL ? eq + 1 : NULL;
+        int g = global_opt(ctx, cmd, w, inline_val, &i, argc, argv);
+        if (g == 1)
+            continue;
+        if (g != 0)
+            return g;
+        size_t nlen = eq != NULL ? (size_t)(eq - w) : strlen(w);
+        cli_opt *o = NULL;
+        for (size_t k = 0; k < nopts; k++)
+            if (strlen(opts[k].name) == nlen && strncmp(opts[k].name, w, nlen) == 0)
+                o = &opts[k];
+        if (o == NULL)
+            return cli_usage_error(cmd, "unknown option \"%.*s\"", (int)nlen, w);
+        if (o->metavar == NULL) {
+            if (inline_val != NULL)
+                return cli_usage_error(cmd, "%s takes no value", o->name);
+            o->count++;
+            continue;
+        }
+        const char *val = inline_val;
+        if (val == NULL) {
+            if (i + 1 >= argc)
+                return cli_usage_error(cmd, "%s needs a value (%s)", o->name, o->metavar);
+            val = argv[++i];
+        }
+        if (o->count > 0 && !o->repeatable)
+            return cli_usage_error(cmd, "%s given twice", o->name);
+        if (o->repeatable) {
+            if (o->values == NULL) {
+                /* At most one value per word of argv. */
+                o->values = calloc((size_t)argc, sizeof *o->values);
+                if (o->values == NULL)
+                    return cli_usage_error(cmd, "out of memory");
+            }
+            o->values[o->nvalues++] = val;
+        }
+        o->value = val;
+        o->count++;
+    }
+    return 0;
+}
+
+int cli_parse_leading(cli_ctx *ctx, int argc, char **argv, const char *cmd, const char *help,
+                      int *first)
+{
+    int i = 0;
+    for (; i < argc; i++) {
+        const char *w = argv[i];
+        if (w[0] != '-' || w[1] == '\0')
+            break;
+        if (strcmp(w, "--") == 0) {
+            i++;
+            break;
+        }
+        if (strcmp(w, "-h") == 0 || strcmp(w, "--help") == 0) {
+            fputs(help, stdout);
+            return CLI_HELP_SHOWN;
+        }
+        const char *eq = strncmp(w, "--", 2) == 0 ? strchr(w, '=') : NULL;
+        int g = global_opt(ctx, cmd, w, eq != NULL ? eq + 1 : NULL, &i, argc, argv);
+        if (g == 0)
+            return cli_usage_error(cmd, "unknown option \"%s\"", w);
+        if (g != 1)
+            return g;
+    }
+    *first = i;
+    return 0;
+}

@@ -1,0 +1,719 @@
+/*
+ * client.c: one connection to baobaod: connect, send requests, read and
+ * frame replies, match them to their msgid.
+ *
+ * For: the raw-call layer of baobao.h (bb_connect, bb_send, bb_wait,
+ * bb_call, bb_send_bytes, replies). Plain sockets and poll(2) with
+ * deadlines; no threads, no event loop. The socket is non-blocking only so
+ * that every wait has a deadline; each call blocks its caller.
+ * Not for: knowing any method's arguments or results (enterprise.c,
+ * status.c, server_info.c).
+ *
+ * Reading: bytes are appended to one buffer and framed with proto's
+ * bb_frame_scan before msgpack_unpack sees them, so a peer that declares
+ * a huge array in a few bytes makes the client fail, not allocate. Each
+ * framed message is copied into its own bb_reply (msgpack-c's str objects
+ * point into the bytes, so the reply owns them).
+ *
+ * Matching: the client keeps one slot per msgid in flight (sent and not yet
+ * taken by bb_wait). A reply for a slot is kept in it until its bb_wait;
+ * a reply for a msgid not in flight is dropped, so what is kept is bounded
+ * by what this client asked for.
+ */
+#include "client_int.h"
+
+#include "bb_frame.h"
+#include "bb_utf8.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READ_CHUNK 65536u          /* bytes asked of recv() at a time */
+#define MAX_HOST_LEN 255u          /* a DNS name, or an address */
+#define SHRINK_ABOVE (1024u * 1024u) /* read buffer freed when idle and larger */
+
+/* The connection's lifecycle. Once BROKEN it stays so: replies already
+ * received can still be taken, everything else fails with c->broken. */
+typedef enum bb_conn_state {
+    BB_CONN_OPEN,
+    BB_CONN_BROKEN,
+} bb_conn_state;
+
+/* A msgid in flight and, once it arrived, its reply (owned). */
+typedef struct bb_slot {
+    uint32_t msgid;
+    bb_reply *reply;
+} bb_slot;
+
+struct bb_client {
+    int fd;                   /* -1 once broken */
+    int timeout_ms;
+    uint32_t next_msgid;
+    bb_conn_state state;
+    bb_error broken;          /* why, when state is BROKEN */
+    uint8_t *rbuf;            /* owned: bytes received, not yet framed whole */
+    size_t rlen, rcap;
+    bb_frame frame;           /* scanner state of the message at rbuf[0] */
+    bb_slot *slots;           /* owned: msgids in flight */
+    size_t nslots, capslots;
+};
+
+/* ---- time ---- */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A deadline from a timeout; a negative timeout waits for ever (-1). */
+static int64_t deadline_in(int timeout_ms)
+{
+    return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+}
+
+/* Milliseconds left for poll(): -1 for ever, 0 when passed. */
+static int time_left(int64_t deadline)
+{
+    if (deadline < 0)
+        return -1;
+    int64_t left = deadline - now_ms();
+    if (left <= 0)
+        return 0;
+    return left > 1000000000 ? 1000000000 : (int)left;
+}
+
+/* ---- state ---- */
+
+static void free_reply(bb_reply *r)
+{
+    if (r == NULL)
+        return;
+    msgpack_unpacked_destroy(&r->up);
+    free(r->bytes);
+    free(r);
+}
+
+/* The only way into BROKEN: records the first reason and closes the socket.
+ * Later reasons are consequences of the first and are not kept. */
+static void conn_break(bb_client *c, const bb_error *why)
+{
+    if (c->state == BB_CONN_BROKEN)
+        return;
+    c->state = BB_CONN_BROKEN;
+    c->broken = *why;
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+}
+
+/* Breaks the connection with a client-side reason and copies it to err. */
+static int fail_conn(bb_client *c, bb_error *err, int rc, const char *code, const char *msg)
+{
+    bb_error why;
+    bbi_err(&why, rc, code, NULL, "%s", msg);
+    conn_break(c, &why);
+    if (err != NULL)
+        *err = c->broken;
+    return c->broken.rc;
+}
+
+static int broken_error(const bb_client *c, bb_error *err)
+{
+    if (err != NULL)
+        *err = c->broken;
+    return c->broken.rc;
+}
+
+static bb_slot *find_slot(bb_client *c, uint32_t msgid)
+{
+    for (size_t i = 0; i < c->nslots; i++)
+        if (c->slots[i].msgid == msgid)
+            return &c->slots[i];
+    return NULL;
+}
+
+static int add_slot(bb_client *c, uint32_t msgid, bb_error *err)
+{
+    if (c->nslots == c->capslots) {
+        size_t cap = c->capslots ? c->capslots * 2 : 16;
+        bb_slot *s = realloc(c->slots, cap * sizeof *s);
+        if (s == NULL)
+            return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
+        c->slots = s;
+        c->capslots = cap;
+    }
+    c->slots[c->nslots].msgid = msgid;
+    c->slots[c->nslots].reply = NULL;
+    c->nslots++;
+    return BB_C_OK;
+}
+
+/* Removes a slot (its reply, if any, must have been taken or freed). */
+static void remove_slot(bb_client *c, bb_slot *s)
+{
+    *s = c->slots[--c->nslots];
+}
+
+/* ---- reading ---- */
+
+static bool obj_u32(const msgpack_object *o, uint32_t *out)
+{
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > UINT32_MAX)
+        return false;
+    *out = (uint32_t)o->via.u64;
+    return true;
+}
+
+static bool obj_is_str(const msgpack_object *o, const char *s)
+{
+    size_t n = strlen(s);
+    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n &&
+           memcmp(o->via.str.ptr, s, n) == 0;
+}
+
+/* A `connection.closing` notification: the server says why it closes. */
+static int handle_closing(bb_client *c, const msgpack_object *params)
+{
+    bb_error why;
+    const msgpack_object *map = NULL;
+    if (params->type == MSGPACK_OBJECT_ARRAY && params->via.array.size == 1)
+        map = &params->via.array.ptr[0];
+    if (bbi_err_from_server(&why, map) != BB_C_ESERVER)
+        bbi_err(&why, BB_C_EPROTO, NULL, NULL, "connection.closing without a code");
+    conn_break(c, &why);
+    return BB_C_OK;
+}
+
+/* One framed message: a response is kept in its slot (or dropped when its
+ * msgid is not in flight), a notification acted on. Returns BB_C_OK or
+ * breaks the connection with protocol_error. */
+static int handle_message(bb_client *c, const uint8_t *bytes, size_t len)
+{
+    bb_reply *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return fail_conn(c, NULL, BB_C_ENOMEM, NULL, "out of memory reading a reply");
+    msgpack_unpacked_init(&r->up);
+    r->bytes = malloc(len);
+    if (r->bytes == NULL) {
+        free_reply(r);
+        return fail_conn(c, NULL, BB_C_ENOMEM, NULL, "out of memory reading a reply");
+    }
+    memcpy(r->bytes, bytes, len);
+    r->len = len;
+    size_t off = 0;
+    msgpack_unpack_return ur = msgpack_unpack_next(&r->up, r->bytes, len, &off);
+    if (ur != MSGPACK_UNPACK_SUCCESS || off != len) {
+        free_reply(r);
+        return fail_conn(c, NULL, BB_C_EPROTO, NULL, "the server sent a message msgpack cannot decode");
+    }
+    const msgpack_object *root = &r->up.data;
+    const char *bad = NULL;
+    if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size < 1) {
+        bad = "the server sent a message that is not an envelope";
+    } else {
+        const msgpack_object *el = root->via.array.ptr;
+        uint32_t n = root->via.array.size;
+        if (el[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER && el[0].via.u64 == 1 && n == 4) {
+            if (!obj_u32(&el[1], &r->msgid))
+                bad = "response msgid is not a 32-bit unsigned int";
+            else if (el[2].type != MSGPACK_OBJECT_NIL && el[2].type != MSGPACK_OBJECT_MAP)
+                bad = "response error is neither nil nor a map";
+            else {
+                r->error = el[2].type == MSGPACK_OBJECT_NIL ? NULL : &el[2];
+                r->result = &el[3];
+                bb_slot *s = find_slot(c, r->msgid);
+                if (s != NULL && s->reply == NULL) {
+                    s->reply = r;
+                    return BB_C_OK;
+                }
+                /* Not asked for (or a duplicate): dropped, see the file comment. */
+                free_reply(r);
+                return BB_C_OK;
+            }
+        } else if (el[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER && el[0].via.u64 == 2 &&
+                   n == 3) {
+            if (el[1].type != MSGPACK_OBJECT_STR)
+                bad = "notification method is not a str";
+            else {
+                int rc = BB_C_OK;
+                if (obj_is_str(&el[1], "connection.closing"))
+                    rc = handle_closing(c, &el[2]);
+                /* Other notifications carry nothing this client acts on. */
+                free_reply(r);
+                return rc;
+            }
+        } else {
+            bad = "the server sent a message that is not a response or notification";
+        }
+    }
+    free_reply(r);
+    return fail_conn(c, NULL, BB_C_EPROTO, NULL, bad);
+}
+
+/* Frames and handles every whole message in rbuf; keeps the partial rest. */
+static int process_input(bb_client *c)
+{
+    size_t off = 0;
+    int rc = BB_C_OK;
+    while (rc == BB_C_OK) {
+        bb_frame_status st = bb_frame_scan(&c->frame, c->rbuf + off, c->rlen - off);
+        if (st == BB_FRAME_NEED_MORE)
+            break;
+        if (st != BB_FRAME_COMPLETE) {
+            const char *why = st == BB_FRAME_TOO_LARGE ? "a reply is larger than the client's limit"
+                              : st == BB_FRAME_TOO_DEEP ? "a reply nests deeper than the client's limit"
+                                                        : "the server sent bytes that are not msgpack";
+            rc = fail_conn(c, NULL, BB_C_EPROTO, NULL, why);
+            c->rlen = 0;
+            bb_frame_reset(&c->frame);
+            return rc;
+        }
+        size_t n = c->frame.message_len;
+        rc = handle_message(c, c->rbuf + off, n);
+        bb_frame_reset(&c->frame);
+        off += n;
+    }
+    memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+    c->rlen -= off;
+    if (c->rlen == 0 && c->rcap > SHRINK_ABOVE) {
+        /* One large reply should not pin its buffer for the client's life. */
+        free(c->rbuf);
+        c->rbuf = NULL;
+        c->rcap = 0;
+    }
+    return rc;
+}
+
+/* Reads what the socket has (after poll said it is readable) and handles
+ * whole messages. Returns BB_C_OK (possibly having read nothing) or the
+ * error that broke the connection. */
+static int read_available(bb_client *c)
+{
+    if (c->state == BB_CONN_BROKEN)
+        return c->broken.rc;
+    if (c->rcap - c->rlen < READ_CHUNK) {
+        size_t cap = c->rcap ? c->rcap : READ_CHUNK * 2;
+        while (cap - c->rlen < READ_CHUNK)
+            cap *= 2;
+        uint8_t *b = realloc(c->rbuf, cap);
+        if (b == NULL)
+            return fail_conn(c, NULL, BB_C_ENOMEM, NULL, "out of memory reading a reply");
+        c->rbuf = b;
+        c->rcap = cap;
+    }
+    ssize_t n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return BB_C_OK;
+        char msg[256];
+        snprintf(msg, sizeof msg, "reading from the server: %s", strerror(errno));
+        return fail_conn(c, NULL, BB_C_EIO, "connection_lost", msg);
+    }
+    if (n == 0)
+        return fail_conn(c, NULL, BB_C_EIO, "connection_lost",
+                         "the server closed the connection");
+    c->rlen += (size_t)n;
+    return process_input(c);
+}
+
+/* Waits up to the deadline for the socket to become readable, then reads.
+ * Returns BB_C_OK, BB_C_ETIMEOUT when nothing came, or the broken error. */
+static int read_until(bb_client *c, int64_t deadline)
+{
+    if (c->state == BB_CONN_BROKEN)
+        return c->broken.rc;
+    for (;;) {
+        struct pollfd p = { .fd = c->fd, .events = POLLIN };
+        int pr = poll(&p, 1, time_left(deadline));
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr < 0) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "poll: %s", strerror(errno));
+            return fail_conn(c, NULL, BB_C_EIO, "connection_lost", msg);
+        }
+        if (pr == 0)
+            return BB_C_ETIMEOUT;
+        return read_available(c);
+    }
+}
+
+/* ---- writing ---- */
+
+/* Reads whatever is already readable, without waiting, until the socket
+ * would block or the connection breaks. */
+static void drain_readable(bb_client *c)
+{
+    /* Bounded: a peer that keeps sending must not keep us here. */
+    for (int i = 0; i < 256 && c->state == BB_CONN_OPEN; i++) {
+        struct pollfd p = { .fd = c->fd, .events = POLLIN };
+        if (poll(&p, 1, 0) <= 0)
+            return;
+        if (read_available(c) != BB_C_OK)
+            return;
+    }
+}
+
+/* Writes all of buf before the deadline. While the socket is full it also
+ * reads, so a server that stops reading until we take its replies (its
+ * write_high_water) never deadlocks with us. A write cut short leaves the
+ * stream with half a message, so the connection is broken then. */
+static int write_all(bb_client *c, const void *buf, size_t len, int64_t deadline, bb_error *err)
+{
+    const uint8_t *p = buf;
+    size_t done = 0;
+    while (done < len) {
+        if (c->state == BB_CONN_BROKEN)
+            return broken_error(c, err);
+        ssize_t n = send(c->fd, p + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            done += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "writing to the server: %s", strerror(errno));
+            /* The server may have said why it closed (connection.closing)
+             * before it did: read that first, it is the better reason. */
+            drain_readable(c);
+            return fail_conn(c, err, BB_C_EIO, "connection_lost", msg);
+        }
+        struct pollfd pfd = { .fd = c->fd, .events = POLLIN | POLLOUT };
+        int pr = poll(&pfd, 1, time_left(deadline));
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr == 0) {
+            bbi_err(err, BB_C_ETIMEOUT, NULL, NULL,
+                    "could not send the request within the timeout");
+            if (done > 0) {
+                bb_error why;
+                bbi_err(&why, BB_C_EIO, "connection_lost", NULL,
+                        "connection closed after a write timed out half way");
+                conn_break(c, &why);
+            }
+            return BB_C_ETIMEOUT;
+        }
+        if (pr < 0) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "poll: %s", strerror(errno));
+            return fail_conn(c, err, BB_C_EIO, "connection_lost", msg);
+        }
+        if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+            int rc = read_available(c);
+            if (rc != BB_C_OK)
+                return broken_error(c, err);
+        }
+    }
+    return BB_C_OK;
+}
+
+/* ---- connecting ---- */
+
+/* Splits "HOST:PORT" or "[V6]:PORT" into host and port (copied). */
+static int parse_server(const char *server, char *host, size_t hostcap, char *port,
+                        size_t portcap, bb_error *err)
+{
+    const char *hs, *he, *ps;
+    if (server[0] == '[') {
+        hs = server + 1;
+        he = strchr(hs, ']');
+        if (he == NULL || he[1] != ':')
+            return bbi_err(err, BB_C_EARG, "invalid_argument", "server",
+                           "server \"%s\": expected [IPV6]:PORT", server);
+        ps = he + 2;
+    } else {
+        hs = server;
+        he = strrchr(server, ':');
+        if (he == NULL)
+            return bbi_err(err, BB_C_EARG, "invalid_argument", "server",
+                           "server \"%s\": expected HOST:PORT", server);
+        if (memchr(hs, ':', (size_t)(he - hs)) != NULL)
+            return bbi_err(err, BB_C_EARG, "invalid_argument", "server",
+                           "server \"%s\": write an IPv6 address as [ADDRESS]:PORT", server);
+        ps = he + 1;
+    }
+    size_t hlen = (size_t)(he - hs);
+    if (hlen == 0 || hlen >= hostcap || hlen > MAX_HOST_LEN)
+        return bbi_err(err, BB_C_EARG, "invalid_argument", "server",
+                       "server \"%s\": bad host", server);
+    size_t plen = strlen(ps);
+    unsigned long pv = 0;
+    for (size_t i = 0; i < plen; i++) {
+        if (ps[i] < '0' || ps[i] > '9' || pv > 65535) {
+            pv = 0;
+            break;
+        }
+        pv = pv * 10 + (unsigned long)(ps[i] - '0');
+    }
+    if (plen == 0 || plen >= portcap || pv == 0 || pv > 65535)
+        return bbi_err(err, BB_C_EARG, "invalid_argument", "server",
+                       "server \"%s\": port must be 1-65535", server);
+    memcpy(host, hs, hlen);
+    host[hlen] = '\0';
+    memcpy(port, ps, plen + 1);
+    return BB_C_OK;
+}
+
+/* Non-blocking connect to one address, waiting up to the deadline.
+ * Returns the socket, or -1 with errno set (ETIMEDOUT when out of time). */
+static int connect_one(const struct addrinfo *ai, int64_t deadline)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    ai->ai_protocol);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        if (errno != EINPROGRESS) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        for (;;) {
+            struct pollfd p = { .fd = fd, .events = POLLOUT };
+            int pr = poll(&p, 1, time_left(deadline));
+            if (pr < 0 && errno == EINTR)
+                continue;
+            if (pr <= 0) {
+                int e = pr == 0 ? ETIMEDOUT : errno;
+                close(fd);
+                errno = e;
+                return -1;
+            }
+            break;
+        }
+        int soerr = 0;
+        socklen_t sl = sizeof soerr;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0) {
+            close(fd);
+            errno = soerr != 0 ? soerr : errno;
+            return -1;
+        }
+    }
+    int one = 1;
+    /* Requests are small and answered one by one: do not let Nagle hold them. */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+bb_client *bb_connect(const char *server, int timeout_ms, bb_error *err)
+{
+    bbi_err_clear(err);
+    if (server == NULL || server[0] == '\0') {
+        server = getenv("BAOBAO_SERVER");
+        if (server == NULL || server[0] == '\0')
+            server = BB_CLIENT_DEFAULT_SERVER;
+    }
+    char host[MAX_HOST_LEN + 1], port[8];
+    if (parse_server(server, host, sizeof host, port, sizeof port, err) != BB_C_OK)
+        return NULL;
+    int64_t deadline = deadline_in(timeout_ms);
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_NUMERICSERV };
+    struct addrinfo *res = NULL;
+    int gr = getaddrinfo(host, port, &hints, &res);
+    if (gr != 0) {
+        bbi_err(err, BB_C_EIO, "connect_failed", NULL, "cannot resolve %s: %s", host,
+                gai_strerror(gr));
+        return NULL;
+    }
+    int fd = -1, last_errno = 0;
+    for (const struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+        fd = connect_one(ai, deadline);
+        if (fd < 0)
+            last_errno = errno;
+        if (fd < 0 && deadline >= 0 && time_left(deadline) == 0)
+            break;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        /* Also a timeout is connect_failed: nothing was sent, so unlike a
+         * request's timeout there is nothing that might have been done. */
+        bbi_err(err, BB_C_EIO, "connect_failed", NULL, "cannot connect to %s: %s", server,
+                last_errno == ETIMEDOUT ? "timed out" : strerror(last_errno));
+        return NULL;
+    }
+    bb_client *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        close(fd);
+        bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
+        return NULL;
+    }
+    c->fd = fd;
+    c->timeout_ms = BB_CLIENT_DEFAULT_TIMEOUT_MS;
+    c->next_msgid = 1;
+    c->state = BB_CONN_OPEN;
+    bb_frame_init(&c->frame, BB_CLIENT_MAX_REPLY_BYTES, BB_CLIENT_MAX_REPLY_DEPTH);
+    return c;
+}
+
+void bb_close(bb_client *c)
+{
+    if (c == NULL)
+        return;
+    if (c->fd >= 0)
+        close(c->fd);
+    for (size_t i = 0; i < c->nslots; i++)
+        free_reply(c->slots[i].reply);
+    free(c->slots);
+    free(c->rbuf);
+    free(c);
+}
+
+void bb_set_timeout(bb_client *c, int timeout_ms)
+{
+    c->timeout_ms = timeout_ms;
+}
+
+/* ---- raw calls ---- */
+
+const msgpack_object *bb_reply_result(const bb_reply *r)
+{
+    return r->result;
+}
+
+void bb_reply_free(bb_reply *r)
+{
+    free_reply(r);
+}
+
+/* A msgid not in flight; 0 is skipped so that it can mean "none". */
+static uint32_t pick_msgid(bb_client *c)
+{
+    for (;;) {
+        uint32_t id = c->next_msgid++;
+        if (id != 0 && find_slot(c, id) == NULL)
+            return id;
+    }
+}
+
+int bb_send(bb_client *c, const char *method, const void *args_map, size_t args_len,
+            uint32_t *msgid, bb_error *err)
+{
+    bbi_err_clear(err);
+    if (c->state == BB_CONN_BROKEN)
+        return broken_error(c, err);
+    if (method == NULL || !bb_utf8_valid(method, strlen(method)))
+        return bbi_err(err, BB_C_EARG, "invalid_argument", "method", "bad method name");
+    uint32_t id = pick_msgid(c);
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    size_t mlen = strlen(method);
+    bool has_args = args_map != NULL && args_len > 0;
+    msgpack_pack_array(&pk, 4);
+    msgpack_pack_uint8(&pk, 0);
+    msgpack_pack_uint32(&pk, id);
+    msgpack_pack_str(&pk, mlen);
+    msgpack_pack_str_body(&pk, method, mlen);
+    msgpack_pack_array(&pk, has_args ? 1 : 0);
+    if (has_args && msgpack_sbuffer_write(&sb, args_map, args_len) != 0) {
+        msgpack_sbuffer_destroy(&sb);
+        return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
+    }
+    if (sb.data == NULL) {   /* msgpack_sbuffer_write failed to allocate */
+        msgpack_sbuffer_destroy(&sb);
+        return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
+    }
+    /* The slot exists before the first byte leaves, so a reply that arrives
+     * while we are still writing is kept. */
+    int rc = add_slot(c, id, err);
+    if (rc == BB_C_OK)
+        rc = write_all(c, sb.data, sb.size, deadline_in(c->timeout_ms), err);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc != BB_C_OK) {
+        bb_slot *s = find_slot(c, id);
+        if (s != NULL) {
+            free_reply(s->reply);
+            remove_slot(c, s);
+        }
+        return rc;
+    }
+    if (msgid != NULL)
+        *msgid = id;
+    return BB_C_OK;
+}
+
+int bb_send_bytes(bb_client *c, const void *bytes, size_t len, bb_error *err)
+{
+    bbi_err_clear(err);
+    if (c->state == BB_CONN_BROKEN)
+        return broken_error(c, err);
+    return write_all(c, bytes, len, deadline_in(c->timeout_ms), err);
+}
+
+int bb_wait(bb_client *c, uint32_t msgid, int timeout_ms, bb_reply **out, bb_error *err)
+{
+    bbi_err_clear(err);
+    *out = NULL;
+    /* A msgid sent with bb_send_bytes is not in flight yet: from now on it is,
+     * so its reply is kept when it arrives. */
+    if (find_slot(c, msgid) == NULL) {
+        int rc = add_slot(c, msgid, err);
+        if (rc != BB_C_OK)
+            return rc;
+    }
+    int64_t deadline = deadline_in(timeout_ms);
+    for (;;) {
+        bb_slot *s = find_slot(c, msgid);
+        if (s == NULL)   /* cannot happen: only bb_wait removes slots */
+            return bbi_err(err, BB_C_EPROTO, NULL, NULL, "lost track of msgid %u", msgid);
+        if (s->reply != NULL) {
+            bb_reply *r = s->reply;
+            remove_slot(c, s);
+            if (r->error != NULL) {
+                int rc = bbi_err_from_server(err, r->error);
+                free_reply(r);
+                return rc;
+            }
+            *out = r;
+            return BB_C_OK;
+        }
+        if (c->state == BB_CONN_BROKEN) {
+            remove_slot(c, s);
+            return broken_error(c, err);
+        }
+        int rc = read_until(c, deadline);
+        if (rc == BB_C_ETIMEOUT) {
+            /* The slot stays: the reply may still come for a later bb_wait. */
+            return bbi_err(err, BB_C_ETIMEOUT, NULL, NULL,
+                           "no reply from the server within %d ms", timeout_ms);
+        }
+    }
+}
+
+int bb_call(bb_client *c, const char *method, const void *args_map, size_t args_len,
+            bb_reply **out, bb_error *err)
+{
+    *out = NULL;
+    uint32_t id;
+    int rc = bb_send(c, method, args_map, args_len, &id, err);
+    if (rc != BB_C_OK)
+        return rc;
+    rc = bb_wait(c, id, c->timeout_ms, out, err);
+    if (rc == BB_C_ETIMEOUT) {
+        /* Our caller cannot wait for this msgid again (it never saw it):
+         * forget it, so a late reply is dropped rather than kept. */
+        bb_slot *s = find_slot(c, id);
+        if (s != NULL) {
+            free_reply(s->reply);
+            remove_slot(c, s);
+        }
+    }
+    return rc;
+}

@@ -1,0 +1,136 @@
+/*
+ * client_int.h: libbaobao's private header (what baobao.h is to users, this
+ * is to the library's own files and to the CLI, which links the library's
+ * objects statically).
+ *
+ * For: the reply object's layout, bb_error helpers, strict getters that read
+ * a result map into owned C values, argument packers that check text before
+ * it is sent, and per-method pack/decode functions the CLI uses so that it
+ * can print a result both as JSON (raw) and as text (decoded) from one call.
+ * Not for: anything a library user should call (it is not installed and its
+ * symbols are not exported from libbaobao.so, see libbaobao.map).
+ *
+ * Conventions: every function returns BB_C_OK or a negative BB_C_* code and
+ * fills err (which may be NULL); strings a getter returns are malloc'd and
+ * owned by the caller; msgpack_object pointers are borrowed from a reply.
+ */
+#ifndef BB_CLIENT_INT_H
+#define BB_CLIENT_INT_H
+
+#include "baobao.h"
+
+#include <msgpack.h>
+#include <stdarg.h>
+
+#define BBI_WUR __attribute__((warn_unused_result))
+
+/* The client never frames a reply larger than this (server replies are
+ * bounded by its pages; this only stops a broken peer from making the
+ * client buffer without end). */
+#define BB_CLIENT_MAX_REPLY_BYTES (64u * 1024u * 1024u)
+/* Replies nest a few levels (envelope, page, items, item, labels); anything
+ * much deeper is not a reply of this protocol. */
+#define BB_CLIENT_MAX_REPLY_DEPTH 32u
+
+/* A response: owns the message bytes (msgpack-c's str objects point into
+ * them) and the zone the objects live in. */
+struct bb_reply {
+    char *bytes;                    /* owned: the framed message */
+    size_t len;
+    msgpack_unpacked up;            /* owns the zone */
+    uint32_t msgid;
+    const msgpack_object *error;    /* borrowed from up; NULL when nil */
+    const msgpack_object *result;   /* borrowed from up */
+};
+
+/* ---- errors (error.c) ---- */
+
+/* Fills err (when not NULL) and returns rc. code "" leaves the code to be
+ * derived from rc (timeout, protocol_error, ...). */
+int bbi_err(bb_error *err, int rc, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* The default client-side code of an rc ("timeout", "protocol_error", ...). */
+const char *bbi_rc_code(int rc);
+/* Copies a server error map {code, message, field?} into err and returns
+ * BB_C_ESERVER, or BB_C_EPROTO when the map has the wrong shape. */
+int bbi_err_from_server(bb_error *err, const msgpack_object *map);
+/* Clears err to "no error". */
+void bbi_err_clear(bb_error *err);
+
+/* ---- reading result maps (obj.c) ---- */
+
+/* map[key], NULL when absent or map is not a map (str keys only). */
+const msgpack_object *bbi_map_get(const msgpack_object *map, const char *key);
+/* Checks that obj is a map; what names it in the error ("enterprise"). */
+BBI_WUR int bbi_want_map(const msgpack_object *obj, const char *what, bb_error *err);
+/* Required str -> malloc'd, NUL-terminated, checked UTF-8 without NUL. */
+BBI_WUR int bbi_get_str(const msgpack_object *map, const char *what, const char *key,
+                        char **out, bb_error *err);
+/* nil-able str: *out NULL for nil. */
+BBI_WUR int bbi_get_nstr(const msgpack_object *map, const char *what, const char *key,
+                         char **out, bb_error *err);
+/* Required int (must fit int64). */
+BBI_WUR int bbi_get_int(const msgpack_object *map, const char *what, const char *key,
+                        int64_t *out, bb_error *err);
+/* nil-able int: *has false for nil. */
+BBI_WUR int bbi_get_nint(const msgpack_object *map, const char *what, const char *key,
+                         bool *has, int64_t *out, bb_error *err);
+BBI_WUR int bbi_get_bool(const msgpack_object *map, const char *what, const char *key,
+                         bool *out, bb_error *err);
+/* Array of str -> malloc'd array of owned strings. */
+BBI_WUR int bbi_get_strs(const msgpack_object *map, const char *what, const char *key,
+                         char ***out, size_t *n, bb_error *err);
+/* Required array: *out borrowed. */
+BBI_WUR int bbi_get_array(const msgpack_object *map, const char *what, const char *key,
+                          const msgpack_object_array **out, bb_error *err);
+/* Copy of a str object (checked), or EPROTO. */
+BBI_WUR int bbi_obj_str(const msgpack_object *o, const char *what, char **out, bb_error *err);
+
+/* ---- writing argument maps (obj.c) ---- */
+
+/* An argument map being built: a buffer and a packer writing into it. */
+typedef struct bbi_args {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+} bbi_args;
+void bbi_args_init(bbi_args *a);
+void bbi_args_free(bbi_args *a);
+/* Checks that s is valid UTF-8 (BB_C_EARG, code invalid_utf8, field key). */
+BBI_WUR int bbi_check_text(const char *key, const char *s, bb_error *err);
+/* key: str value (checked first: call bbi_check_text on every value before
+ * packing the map header, so a failure leaves nothing half-packed). */
+void bbi_pack_kv_str(msgpack_packer *pk, const char *key, const char *val);
+void bbi_pack_kv_int(msgpack_packer *pk, const char *key, int64_t val);
+void bbi_pack_kv_nil(msgpack_packer *pk, const char *key);
+void bbi_pack_kv_strs(msgpack_packer *pk, const char *key, const char *const *vals, size_t n);
+
+/* ---- per-method packing and decoding (server_info.c, enterprise.c, status.c) ---- */
+
+BBI_WUR int bbi_decode_server_info(const msgpack_object *o, bb_server_info *out, bb_error *err);
+
+BBI_WUR int bbi_pack_enterprise_create(bbi_args *a, const bb_enterprise_fields *f,
+                                       const char *idempotency_key, bb_error *err);
+BBI_WUR int bbi_pack_enterprise_get(bbi_args *a, int64_t id, bb_error *err);
+BBI_WUR int bbi_pack_enterprise_update(bbi_args *a, int64_t id, int64_t version,
+                                       const bb_enterprise_fields *f,
+                                       const char *idempotency_key, bb_error *err);
+BBI_WUR int bbi_pack_enterprise_list(bbi_args *a, const bb_enterprise_filter *f, bb_error *err);
+BBI_WUR int bbi_decode_enterprise(const msgpack_object *o, bb_enterprise *out, bb_error *err);
+BBI_WUR int bbi_decode_enterprise_page(const msgpack_object *o, bb_enterprise_page *out,
+                                       bb_error *err);
+
+BBI_WUR int bbi_pack_status_submit(bbi_args *a, const bb_status_input *in,
+                                   const char *idempotency_key, bb_error *err);
+BBI_WUR int bbi_pack_status_list(bbi_args *a, const bb_status_filter *f, bb_error *err);
+BBI_WUR int bbi_decode_status_report(const msgpack_object *o, bb_status_report *out,
+                                     bb_error *err);
+BBI_WUR int bbi_decode_status_page(const msgpack_object *o, bb_status_page *out,
+                                   bb_error *err);
+
+/* bb_call with a packed argument buffer (NULL for params []), then decode
+ * the result with fn into out. The reply is freed before returning. */
+typedef int (*bbi_decode_fn)(const msgpack_object *o, void *out, bb_error *err);
+BBI_WUR int bbi_call_decode(bb_client *c, const char *method, const bbi_args *args,
+                            bbi_decode_fn fn, void *out, bb_error *err);
+
+#endif
