@@ -3,7 +3,7 @@
  * the command line, in that order (later wins).
  *
  *   baobaod [--listen HOST] [--port N] [--db CONNINFO] [--config FILE]
- *           [--set key=value ...] [--migrate-only] [--sql-dir DIR]
+ *           [--set key=value ...] [--migrate-only]
  *
  * The config file holds `key = value` lines (# comments) with the same keys
  * as --set. Keys are listed in proto/PROTOCOL.md ("Limits and settings").
@@ -20,7 +20,6 @@ typedef struct config {
     char listen_host[256];        /* "listen", default 127.0.0.1 */
     unsigned port;                /* "port", default 7420 */
     char conninfo[1024];          /* "db", default "" (PG* environment) */
-    char sql_dir[1024];           /* "sql_dir": migrations folder */
     char time_zone[64];           /* "time_zone", default Asia/Shanghai */
     bool migrate_only;
 

@@ -44,6 +44,11 @@ struct pool {
     pgq *qhead, *qtail;        /* waiting for a slot, FIFO */
     unsigned queued;
     bool closing;
+    /* True from pool_create until a connection first becomes READY or
+     * fails: requests then wait in the queue instead of getting
+     * unavailable, so a server that has just started (and just migrated,
+     * so the database is up) does not refuse its first clients. */
+    bool starting;
     void (*done)(void *arg);
     void *done_arg;
 };
@@ -272,6 +277,14 @@ static void pool_free(pool *p)
 static void hook_state(void *owner, pgconn *c, pgconn_state from, pgconn_state to)
 {
     pool *p = owner;
+    if (p->starting && (to == PGC_READY || to == PGC_BROKEN || to == PGC_BACKOFF)) {
+        p->starting = false;
+        if (to != PGC_READY && count_ready(p) == 0 && p->qhead != NULL) {
+            log_event(LOG_WARN, "pool_queue_failed",
+                      "queued=%u reason=\"first connection attempt failed\"", p->queued);
+            fail_queue(p, BB_E_UNAVAILABLE, "the database is unavailable");
+        }
+    }
     if (to == PGC_READY) {
         if (p->closing)
             pgconn_close(c);
@@ -302,6 +315,7 @@ pool *pool_create(uv_loop_t *loop, const pool_config *cfg)
         return NULL;
     p->loop = loop;
     p->cfg = *cfg;
+    p->starting = true;
     if (p->cfg.size == 0)
         p->cfg.size = 1;
     if (p->cfg.pipeline_depth == 0)
@@ -352,7 +366,7 @@ int pool_query(pool *p, const pool_stmt *stmt, const char *const *values, const 
 {
     if (p->closing)
         return -BB_E_SHUTTING_DOWN;
-    if (count_ready(p) == 0)
+    if (count_ready(p) == 0 && !p->starting)
         return -BB_E_UNAVAILABLE;
     pgq *q = pgq_make(stmt, values, lengths, cb, arg);
     if (q == NULL)
@@ -363,7 +377,7 @@ int pool_query(pool *p, const pool_stmt *stmt, const char *const *values, const 
         while ((c = pick(p)) != NULL)
             if (pgconn_send(c, q) == 0)
                 return 0;
-        if (count_ready(p) == 0) {
+        if (count_ready(p) == 0 && !p->starting) {
             pgq_free(q);
             return -BB_E_UNAVAILABLE;
         }
@@ -415,5 +429,30 @@ void pool_close(pool *p, void (*done)(void *arg), void *arg)
         pgconn_state s = pgconn_get_state(c);
         if (s != PGC_CLOSING && s != PGC_CLOSED && pgconn_in_flight(c) == 0)
             pgconn_close(c);
+    }
+}
+
+void pool_abort(pool *p)
+{
+    if (!p->closing)
+        pool_close(p, p->done, p->done_arg);
+    log_event(LOG_WARN, "pool_aborting", "reason=\"shutdown deadline\"");
+    /* pgconn_close completes in-flight queries as lost (unavailable). The
+     * last connection's CLOSED hook frees p, so p must not be touched once
+     * the last one is closed: count first. */
+    unsigned n = p->nconns;
+    pgconn **conns = p->conns;
+    unsigned open = 0;
+    for (unsigned i = 0; i < n; i++) {
+        pgconn_state s = pgconn_get_state(conns[i]);
+        if (s != PGC_CLOSING && s != PGC_CLOSED)
+            open++;
+    }
+    for (unsigned i = 0; i < n && open > 0; i++) {
+        pgconn_state s = pgconn_get_state(conns[i]);
+        if (s != PGC_CLOSING && s != PGC_CLOSED) {
+            open--;
+            pgconn_close(conns[i]);
+        }
     }
 }

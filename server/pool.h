@@ -91,5 +91,10 @@ void pool_stats(const pool *p, unsigned *ready, unsigned *total, unsigned *queue
  * closes every connection, then calls done (which may free nothing of the
  * pool: the pool frees itself after done returns). */
 void pool_close(pool *p, void (*done)(void *arg), void *arg);
+/* For the shutdown deadline, after pool_close: closes every connection at
+ * once. Queries still in flight complete with BB_E_UNAVAILABLE (the client
+ * cannot know whether they committed: a retry with the same idempotency key
+ * is safe). done still runs, once, when the last connection has closed. */
+void pool_abort(pool *p);
 
 #endif

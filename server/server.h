@@ -11,6 +11,12 @@
 #include <stdint.h>
 #include "config.h"
 
+/* The version baobaod reports (--version, server.info). The build may
+ * define it from meson's project version. */
+#ifndef BAOBAOD_VERSION
+#define BAOBAOD_VERSION "0.1.0"
+#endif
+
 struct pool;
 struct client;
 
@@ -24,6 +30,19 @@ typedef struct server {
     unsigned nclients;
     struct client *clients;       /* intrusive list of open connections */
     uint64_t started_at_ms;       /* uv_now at start */
+
+    /* Response coalescing (client.c): responses produced during one loop
+     * iteration are appended to their connection's output buffer and
+     * written once, in flush_check (after the poll phase). flush_idle runs
+     * only while something waits, so the poll phase does not block while
+     * a response produced by a timer callback is still unwritten. */
+    uv_check_t flush_check;
+    uv_idle_t flush_idle;
+    struct client *flush_head;    /* connections with output waiting */
+    bool listener_open;           /* listener.c: `listener` needs closing */
+    /* Set by main.c: called once shutting_down is set and the last client
+     * connection's handles have closed (nclients reached 0). */
+    void (*clients_gone)(struct server *s);
 } server;
 
 #endif

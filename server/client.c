@@ -1,0 +1,849 @@
+/*
+ * client.c: one client connection (see client.h for the lifecycle and who
+ * owns what).
+ *
+ * Bytes are read into a per-connection buffer that grows only as needed
+ * and never past max_message_bytes + one read chunk: the scanner
+ * (bb_frame) refuses a message before it gets bigger than the limit, so the
+ * unfinished message kept between reads is at most max_message_bytes, and
+ * each read adds at most one chunk. The scanner is resumable: its state is
+ * kept across reads and each byte is walked once. Every complete message is
+ * decoded (msgpack_unpack, which is safe now that its sizes were checked),
+ * its envelope parsed, and the request dispatched; several messages in one
+ * read are all handled, unless backpressure pauses us in between.
+ *
+ * Not for: what a method does (dispatch.c and the method files), or
+ * accepting and refusing connections (listener.c).
+ */
+#include "client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#ifdef __linux__
+#include <linux/sockios.h>
+#endif
+
+#include "bb_errors.h"
+#include "bb_frame.h"
+#include "bb_rpc.h"
+#include "bb_utf8.h"
+#include "dispatch.h"
+#include "log.h"
+
+/* Bytes offered to each read. Also the slack above max_message_bytes that
+ * the input buffer may reach. */
+#define CLIENT_READ_CHUNK (64u * 1024u)
+/* Output buffers start this big and double. */
+#define CLIENT_OUT_MIN (4u * 1024u)
+/* How long a connection we close first keeps reading (and discarding)
+ * after sending FIN, see LINGERING, and how often it checks whether the
+ * peer has everything (then it closes at once). */
+#define CLIENT_LINGER_MS 2000u
+#define CLIENT_LINGER_POLL_MS 20u
+
+typedef enum client_state {
+    CLIENT_OPEN = 0,
+    CLIENT_DRAINING,
+    CLIENT_LINGERING,
+    CLIENT_CLOSING,
+    CLIENT_CLOSED,
+} client_state;
+
+static const char *const state_names[] = {"open", "draining", "lingering", "closing",
+                                          "closed"};
+
+struct client {
+    server *srv;
+    uint64_t id;
+    client_state state;
+    const char *reason;           /* why DRAINING/CLOSING (static string) */
+    unsigned refs;                /* 1 for the handles + 1 per request */
+    unsigned handles_open;        /* close callbacks still to come */
+    uv_tcp_t tcp;
+    uv_timer_t idle;              /* idle timeout, then the linger limit */
+    uv_shutdown_t shut;           /* LINGERING: FIN after the last byte */
+    client *next, *prev;          /* server.clients, until CLOSED */
+    client *flush_next;           /* server.flush_head */
+    bool on_flush_list;
+
+    /* input: in[in_start, in_len) is unprocessed; the message being
+     * scanned starts at in_start */
+    uint8_t *in;
+    size_t in_cap, in_len, in_start;
+    bb_frame frame;
+    bool reading;                 /* uv_read_start in force */
+    bool paused;                  /* backpressure: neither read nor dispatch */
+    bool processing;              /* inside process_input (no re-entry) */
+    bool got_eof;                 /* the peer will send nothing more */
+
+    unsigned in_flight;
+    uint64_t last_active_ms;      /* uv_now of the last bytes received or
+                                     request answered */
+    uint64_t linger_until_ms;     /* LINGERING: close at this uv_now at the latest */
+
+    /* output not yet handed to uv_write */
+    char *out;
+    size_t out_len, out_cap;
+    unsigned writes_pending;      /* uv_write requests not yet called back */
+
+    uint64_t bytes_in, bytes_out, requests;
+    char peer[64];
+};
+
+typedef struct write_req {
+    uv_write_t wr;
+    char *data;                   /* owned; freed in on_write */
+    size_t len;
+} write_req;
+
+static void set_state(client *c, client_state to, const char *reason);
+static void on_idle_timer(uv_timer_t *t);
+static void process_input(client *c);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+
+/* ---- references and freeing ---------------------------------------- */
+
+static void client_free(client *c)
+{
+    free(c->in);
+    free(c->out);
+    free(c);
+}
+
+static void client_unref(client *c)
+{
+    if (--c->refs == 0)
+        client_free(c);
+}
+
+uint64_t client_id(const client *c) { return c->id; }
+
+/* ---- output --------------------------------------------------------- */
+
+static size_t pending_bytes(const client *c)
+{
+    size_t q = c->state < CLIENT_CLOSING
+                   ? uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp)
+                   : 0;
+    return q + c->out_len;
+}
+
+static void on_flush_idle(uv_idle_t *h)
+{
+    (void)h; /* on_flush_check does the work and stops this handle */
+}
+
+static void queue_flush(client *c)
+{
+    if (c->on_flush_list)
+        return;
+    c->on_flush_list = true;
+    c->flush_next = c->srv->flush_head;
+    c->srv->flush_head = c;
+    /* An active idle handle makes the poll phase return at once, so the
+     * flush_check runs in this iteration even when no I/O is pending. */
+    (void)uv_idle_start(&c->srv->flush_idle, on_flush_idle);
+}
+
+/* Appends bytes to the output buffer. Returns 0, or -1 when out of memory
+ * (the connection is then closed: a response cannot be lost silently). */
+static int out_append(client *c, const char *data, size_t len)
+{
+    if (c->state >= CLIENT_CLOSING)
+        return 0; /* gone: dropped, as client.h says */
+    if (c->out_cap - c->out_len < len) {
+        size_t cap = c->out_cap ? c->out_cap : CLIENT_OUT_MIN;
+        while (cap - c->out_len < len)
+            cap *= 2;
+        char *n = realloc(c->out, cap);
+        if (n == NULL) {
+            log_conn(LOG_ERROR, c->id, "out_of_memory", "bytes=%zu", cap);
+            set_state(c, CLIENT_CLOSING, "out_of_memory");
+            return -1;
+        }
+        c->out = n;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, data, len);
+    c->out_len += len;
+    queue_flush(c);
+    return 0;
+}
+
+/* msgpack_packer write callback: packs straight into the output buffer. */
+static int out_write_cb(void *data, const char *buf, size_t len)
+{
+    return out_append(data, buf, len) == 0 ? 0 : -1;
+}
+
+static void read_update(client *c)
+{
+    bool want = (c->state == CLIENT_OPEN && !c->paused) || c->state == CLIENT_LINGERING;
+    if (want == c->reading)
+        return;
+    c->reading = want;
+    if (!want) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        return;
+    }
+    int r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (r < 0) {
+        c->reading = false;
+        log_conn(LOG_WARN, c->id, "read_start_failed", "err=%s", uv_err_name(r));
+        set_state(c, CLIENT_CLOSING, "read_error");
+    }
+}
+
+/* Stops or resumes reading (and dispatching) by the bytes waiting to be
+ * written: above write_high_water stop, below write_low_water resume. */
+static void check_backpressure(client *c)
+{
+    if (c->state != CLIENT_OPEN)
+        return;
+    size_t p = pending_bytes(c);
+    if (!c->paused && p > c->srv->cfg.write_high_water) {
+        c->paused = true;
+        log_conn(LOG_DEBUG, c->id, "backpressure_on", "pending=%zu", p);
+        read_update(c);
+    } else if (c->paused && p < c->srv->cfg.write_low_water) {
+        c->paused = false;
+        log_conn(LOG_DEBUG, c->id, "backpressure_off", "pending=%zu", p);
+        if (!c->processing)
+            process_input(c);
+        read_update(c);
+    }
+}
+
+/* Ends DRAINING once nothing is in flight or unwritten: closes at once
+ * when the peer has sent EOF, else lingers (see set_state). */
+static void maybe_finish_drain(client *c)
+{
+    if (c->state == CLIENT_DRAINING && c->in_flight == 0 && c->out_len == 0 &&
+        c->writes_pending == 0)
+        set_state(c, c->got_eof ? CLIENT_CLOSING : CLIENT_LINGERING, c->reason);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    client *c = req->data;
+    if (status < 0 && status != UV_ECANCELED && c->state == CLIENT_LINGERING)
+        set_state(c, CLIENT_CLOSING, c->reason);
+}
+
+static void on_write(uv_write_t *wr, int status)
+{
+    write_req *w = (write_req *)wr;
+    client *c = wr->handle->data;
+    free(w->data);
+    free(w);
+    c->writes_pending--;
+    if (status < 0) {
+        if (status != UV_ECANCELED && c->state < CLIENT_CLOSING) {
+            log_conn(LOG_INFO, c->id, "write_failed", "err=%s", uv_err_name(status));
+            set_state(c, CLIENT_CLOSING, "write_error");
+        }
+        return;
+    }
+    check_backpressure(c);
+    maybe_finish_drain(c);
+}
+
+/* Hands the output buffer to one uv_write (which then owns it). */
+static void flush(client *c)
+{
+    if (c->out_len == 0)
+        return;
+    if (c->state >= CLIENT_CLOSING) {
+        c->out_len = 0;
+        return;
+    }
+    write_req *w = malloc(sizeof *w);
+    if (w == NULL) {
+        log_conn(LOG_ERROR, c->id, "out_of_memory", "what=write_req");
+        set_state(c, CLIENT_CLOSING, "out_of_memory");
+        return;
+    }
+    w->data = c->out;
+    w->len = c->out_len;
+    c->out = NULL;
+    c->out_len = c->out_cap = 0;
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
+    int r = uv_write(&w->wr, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+    if (r < 0) {
+        free(w->data);
+        free(w);
+        log_conn(LOG_INFO, c->id, "write_failed", "err=%s", uv_err_name(r));
+        set_state(c, CLIENT_CLOSING, "write_error");
+        return;
+    }
+    c->writes_pending++;
+    c->bytes_out += b.len;
+    check_backpressure(c);
+}
+
+static void on_flush_check(uv_check_t *h)
+{
+    server *s = h->data;
+    uv_idle_stop(&s->flush_idle);
+    while (s->flush_head != NULL) {
+        client *c = s->flush_head;
+        s->flush_head = c->flush_next;
+        c->on_flush_list = false;
+        c->flush_next = NULL;
+        flush(c);
+    }
+}
+
+static void send_error(client *c, uint32_t msgid, bb_err code, const char *msg)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, c, out_write_cb);
+    bb_rpc_pack_error(&pk, msgid, code, msg, NULL);
+    check_backpressure(c);
+}
+
+static void send_closing(client *c, bb_err code, const char *msg)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, c, out_write_cb);
+    bb_rpc_pack_closing(&pk, code, msg);
+    check_backpressure(c);
+}
+
+/* ---- requests (dispatch.c) ----------------------------------------- */
+
+void client_request_begin(client *c)
+{
+    c->in_flight++;
+    c->refs++;
+    c->requests++;
+}
+
+void client_request_end(client *c, msgpack_sbuffer *sb)
+{
+    if (c->state < CLIENT_CLOSING && sb->size > 0) {
+        if (c->out_len == 0 && c->out_cap < sb->alloc) {
+            /* take the buffer rather than copy it */
+            free(c->out);
+            c->out_cap = sb->alloc;
+            c->out_len = sb->size;
+            c->out = msgpack_sbuffer_release(sb);
+            queue_flush(c);
+        } else {
+            (void)out_append(c, sb->data, sb->size);
+        }
+    }
+    c->in_flight--;
+    /* the idle time counts from the last answer too: a connection is not
+     * idle the moment its long request ends */
+    c->last_active_ms = uv_now(c->srv->loop);
+    if (c->state < CLIENT_CLOSING) {
+        check_backpressure(c);
+        maybe_finish_drain(c);
+    }
+    client_unref(c);
+}
+
+/* ---- state ---------------------------------------------------------- */
+
+static void drop_input(client *c)
+{
+    free(c->in);
+    c->in = NULL;
+    c->in_cap = c->in_len = c->in_start = 0;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    client *c = h->data;
+    if (--c->handles_open > 0)
+        return;
+    server *s = c->srv;
+    set_state(c, CLIENT_CLOSED, c->reason);
+    if (c->on_flush_list) {
+        /* normally flushed (a no-op once CLOSING) before close callbacks
+         * run; unlinked here so the list never holds a freed client */
+        for (client **pp = &s->flush_head; *pp != NULL; pp = &(*pp)->flush_next)
+            if (*pp == c) {
+                *pp = c->flush_next;
+                break;
+            }
+        c->on_flush_list = false;
+    }
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        s->clients = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    c->next = c->prev = NULL;
+    s->nclients--;
+    client_unref(c); /* the handles' reference */
+    if (s->shutting_down && s->nclients == 0 && s->clients_gone != NULL)
+        s->clients_gone(s);
+}
+
+/* The one place the state changes. Allowed: OPEN -> DRAINING,
+ * DRAINING -> LINGERING, OPEN|DRAINING|LINGERING -> CLOSING,
+ * CLOSING -> CLOSED. */
+static void set_state(client *c, client_state to, const char *reason)
+{
+    client_state from = c->state;
+    bool ok = (from == CLIENT_OPEN && to == CLIENT_DRAINING) ||
+              (from == CLIENT_DRAINING && to == CLIENT_LINGERING) ||
+              (from < CLIENT_CLOSING && to == CLIENT_CLOSING) ||
+              (from == CLIENT_CLOSING && to == CLIENT_CLOSED);
+    if (!ok) {
+        if (from != to)
+            log_conn(LOG_ERROR, c->id, "bad_state_change", "from=%s to=%s reason=%s",
+                     state_names[from], state_names[to], reason);
+        return;
+    }
+    c->state = to;
+    if (to != CLIENT_CLOSED)
+        c->reason = reason;
+    switch (to) {
+    case CLIENT_DRAINING:
+        log_conn(LOG_DEBUG, c->id, "conn_draining", "reason=%s in_flight=%u", reason,
+                 c->in_flight);
+        read_update(c);
+        /* What was received and not dispatched is not answered any more
+         * (shutdown answers it first, see client_shutdown_all). Message
+         * strings may still point into the buffer while a message is
+         * handled, so process_input drops it once it is done. */
+        if (!c->processing)
+            drop_input(c);
+        maybe_finish_drain(c);
+        break;
+    case CLIENT_LINGERING: {
+        /* Everything is written. Closing a socket with unread input makes
+         * the kernel send RST, and an RST can destroy the answers still on
+         * their way to the peer (the error that explains the close). So:
+         * FIN after the last byte, read and discard until the peer closes
+         * too, at most CLIENT_LINGER_MS. */
+        log_conn(LOG_DEBUG, c->id, "conn_lingering", "reason=%s", reason);
+        c->shut.data = c;
+        int r = uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown);
+        if (r < 0) {
+            set_state(c, CLIENT_CLOSING, reason);
+            break;
+        }
+        c->linger_until_ms = uv_now(c->srv->loop) + CLIENT_LINGER_MS;
+        (void)uv_timer_start(&c->idle, on_idle_timer, 0, 0);
+        read_update(c);
+        break;
+    }
+    case CLIENT_CLOSING:
+        log_conn(LOG_INFO, c->id, "conn_close",
+                 "reason=%s in_flight=%u requests=%llu bytes_in=%llu bytes_out=%llu", reason,
+                 c->in_flight, (unsigned long long)c->requests,
+                 (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out);
+        c->reading = false;
+        free(c->out);
+        c->out = NULL;
+        c->out_len = c->out_cap = 0;
+        uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+        uv_close((uv_handle_t *)&c->idle, on_handle_closed);
+        break;
+    case CLIENT_CLOSED:
+    case CLIENT_OPEN:
+        break;
+    }
+}
+
+/* ---- input ---------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    client *c = h->data;
+    if (c->state == CLIENT_LINGERING) {
+        /* bytes read only to be thrown away: one buffer serves everyone */
+        static char scratch[CLIENT_READ_CHUNK];
+        *buf = uv_buf_init(scratch, sizeof scratch);
+        return;
+    }
+    size_t limit = c->srv->cfg.max_message_bytes + CLIENT_READ_CHUNK;
+    size_t want = c->in_len + CLIENT_READ_CHUNK;
+    if (want > limit)
+        want = limit;
+    if (c->in_cap < want) {
+        size_t cap = c->in_cap * 2;
+        if (cap < want)
+            cap = want;
+        if (cap > limit)
+            cap = limit;
+        uint8_t *n = realloc(c->in, cap);
+        if (n != NULL) {
+            c->in = n;
+            c->in_cap = cap;
+        }
+    }
+    if (c->in == NULL || c->in_cap == c->in_len) {
+        *buf = uv_buf_init(NULL, 0); /* read_cb gets UV_ENOBUFS */
+        return;
+    }
+    *buf = uv_buf_init((char *)c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    client *c = st->data;
+    if (nread == 0)
+        return;
+    if (c->state == CLIENT_LINGERING) {
+        if (nread < 0)
+            set_state(c, CLIENT_CLOSING, c->reason);
+        return;
+    }
+    if (nread < 0) {
+        if (nread == UV_EOF) {
+            /* The peer sent all it will; it may still read answers. */
+            log_conn(LOG_DEBUG, c->id, "peer_eof", "in_flight=%u", c->in_flight);
+            c->got_eof = true;
+            if (c->state == CLIENT_OPEN)
+                set_state(c, CLIENT_DRAINING, "peer_closed");
+        } else if (nread == UV_ENOBUFS) {
+            log_conn(LOG_ERROR, c->id, "out_of_memory", "what=read_buffer");
+            set_state(c, CLIENT_CLOSING, "out_of_memory");
+        } else {
+            log_conn(LOG_INFO, c->id, "read_failed", "err=%s", uv_err_name((int)nread));
+            set_state(c, CLIENT_CLOSING, "read_error");
+        }
+        return;
+    }
+    c->in_len += (size_t)nread;
+    c->bytes_in += (uint64_t)nread;
+    c->last_active_ms = uv_now(c->srv->loop);
+    process_input(c);
+}
+
+static bb_err fault_code(bb_frame_status st)
+{
+    switch (st) {
+    case BB_FRAME_TOO_LARGE: return BB_E_MESSAGE_TOO_LARGE;
+    case BB_FRAME_TOO_DEEP: return BB_E_NESTING_TOO_DEEP;
+    default: return BB_E_MALFORMED_MESSAGE;
+    }
+}
+
+static const char *fault_text(bb_frame_status st)
+{
+    switch (st) {
+    case BB_FRAME_TOO_LARGE: return "message exceeds max_message_bytes";
+    case BB_FRAME_TOO_DEEP: return "message nests deeper than max_nesting_depth";
+    default: return "bytes are not msgpack";
+    }
+}
+
+/* A limit fault or non-msgpack bytes: the stream cannot be trusted any
+ * more. Answer by msgid when the envelope of a request got that far, else
+ * with connection.closing; then drain and close. */
+static void on_frame_fault(client *c, bb_frame_status st)
+{
+    bb_err code = fault_code(st);
+    bool by_msgid = c->frame.msgid_known && c->frame.envelope_type == BB_RPC_REQUEST;
+    if (by_msgid) {
+        log_req(LOG_WARN, c->id, c->frame.msgid, "message_refused", "code=%s offset=%zu",
+                bb_err_code(code), c->bytes_in - (c->in_len - c->in_start));
+        send_error(c, c->frame.msgid, code, fault_text(st));
+    } else {
+        log_conn(LOG_WARN, c->id, "message_refused", "code=%s offset=%zu", bb_err_code(code),
+                 c->bytes_in - (c->in_len - c->in_start));
+        send_closing(c, code, fault_text(st));
+    }
+    set_state(c, CLIENT_DRAINING, bb_err_code(code));
+}
+
+/* A well-framed message that is not a valid envelope: answered, and the
+ * connection stays open (the stream is still in step). */
+static void on_malformed(client *c, bool msgid_known, uint32_t msgid, const char *why)
+{
+    if (msgid_known) {
+        log_req(LOG_WARN, c->id, msgid, "malformed_message", "why=%s", log_q(why));
+        send_error(c, msgid, BB_E_MALFORMED_MESSAGE, why);
+    } else {
+        log_conn(LOG_WARN, c->id, "malformed_message", "why=%s", log_q(why));
+        send_closing(c, BB_E_MALFORMED_MESSAGE, why);
+    }
+}
+
+/* Decodes and handles one complete message in[0, len). With `refuse`
+ * (shutdown), requests are answered `shutting_down` instead of being
+ * dispatched. */
+static void handle_message(client *c, const uint8_t *data, size_t len, bool refuse)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    msgpack_unpack_return ur = msgpack_unpack_next(&u, (const char *)data, len, &off);
+    bool frame_msgid = c->frame.msgid_known && c->frame.envelope_type == BB_RPC_REQUEST;
+    if (ur != MSGPACK_UNPACK_SUCCESS || off != len) {
+        on_malformed(c, frame_msgid, c->frame.msgid, "message could not be decoded");
+        msgpack_unpacked_destroy(&u);
+        return;
+    }
+    bb_rpc_msg msg;
+    memset(&msg, 0, sizeof msg);
+    bool msgid_known = false;
+    const char *why = NULL;
+    if (bb_rpc_parse(&u.data, &msg, &msgid_known, &why) != 0) {
+        on_malformed(c, msgid_known, msg.msgid, why != NULL ? why : "not a valid envelope");
+    } else if (msg.type == BB_RPC_REQUEST) {
+        if (refuse) {
+            log_req(LOG_DEBUG, c->id, msg.msgid, "request_refused", "code=shutting_down");
+            send_error(c, msg.msgid, BB_E_SHUTTING_DOWN, "the server is shutting down");
+        } else if (c->in_flight >= c->srv->cfg.max_in_flight) {
+            log_req(LOG_WARN, c->id, msg.msgid, "request_refused",
+                    "code=too_many_in_flight in_flight=%u", c->in_flight);
+            send_error(c, msg.msgid, BB_E_TOO_MANY_IN_FLIGHT,
+                       "more than max_in_flight requests unanswered");
+            /* The requests already in flight are still answered, then the
+             * connection closes (DRAINING). */
+            set_state(c, CLIENT_DRAINING, "too_many_in_flight");
+        } else {
+            dispatch_request(c->srv, c, &msg);
+        }
+    } else if (msg.type == BB_RPC_NOTIFICATION) {
+        char name[64] = "-";
+        if (msg.method_len < sizeof name && bb_utf8_valid(msg.method, msg.method_len)) {
+            memcpy(name, msg.method, msg.method_len);
+            name[msg.method_len] = '\0';
+        }
+        log_conn(LOG_DEBUG, c->id, "notification_ignored", "method=%s", log_q(name));
+    } else {
+        /* PROTOCOL.md section 4: a client sends requests (type 0) and
+         * notifications (ignored); anything else is malformed. */
+        on_malformed(c, msgid_known, msg.msgid, "a client may send only requests (type 0)");
+    }
+    msgpack_unpacked_destroy(&u);
+}
+
+/* Frames and handles what is buffered, until it runs out, a fault, or
+ * backpressure. Then keeps only the unfinished message. */
+static void process_input(client *c)
+{
+    c->processing = true;
+    while (c->state == CLIENT_OPEN && !c->paused && c->in_start < c->in_len) {
+        const uint8_t *p = c->in + c->in_start;
+        bb_frame_status st = bb_frame_scan(&c->frame, p, c->in_len - c->in_start);
+        if (st == BB_FRAME_NEED_MORE)
+            break;
+        if (st != BB_FRAME_COMPLETE) {
+            on_frame_fault(c, st);
+            break;
+        }
+        size_t n = c->frame.message_len;
+        handle_message(c, p, n, false);
+        c->in_start += n;
+        bb_frame_reset(&c->frame);
+    }
+    c->processing = false;
+    if (c->state != CLIENT_OPEN || c->in_start == c->in_len) {
+        /* not reading any more, or nothing kept: give the memory back
+         * between messages */
+        drop_input(c);
+    } else if (c->in_start > 0) {
+        memmove(c->in, c->in + c->in_start, c->in_len - c->in_start);
+        c->in_len -= c->in_start;
+        c->in_start = 0;
+    }
+}
+
+/* ---- idle timeout and linger ------------------------------------------ */
+
+/* True when closing now cannot cost the peer any byte: every byte we sent
+ * was acknowledged (SIOCOUTQ) and nothing unread waits on our side
+ * (FIONREAD), so close(2) sends no RST. Where this cannot be asked, false:
+ * the connection then lingers the whole CLIENT_LINGER_MS. */
+static bool peer_has_everything(const client *c)
+{
+#if defined(__linux__) && defined(SIOCOUTQ)
+    uv_os_fd_t fd;
+    int unsent = 0, unread = 0;
+    if (uv_fileno((const uv_handle_t *)&c->tcp, &fd) != 0)
+        return false;
+    return ioctl(fd, SIOCOUTQ, &unsent) == 0 && unsent == 0 &&
+           ioctl(fd, FIONREAD, &unread) == 0 && unread == 0;
+#else
+    (void)c;
+    return false;
+#endif
+}
+
+static void on_idle_timer(uv_timer_t *t)
+{
+    client *c = t->data;
+    unsigned timeout = c->srv->cfg.idle_timeout_ms;
+    if (c->state >= CLIENT_CLOSING)
+        return;
+    if (c->state == CLIENT_LINGERING) {
+        if (peer_has_everything(c) || uv_now(c->srv->loop) >= c->linger_until_ms)
+            set_state(c, CLIENT_CLOSING, c->reason);
+        else
+            (void)uv_timer_start(&c->idle, on_idle_timer, CLIENT_LINGER_POLL_MS, 0);
+        return;
+    }
+    uint64_t now = uv_now(c->srv->loop);
+    uint64_t quiet = now - c->last_active_ms;
+    if (c->in_flight == 0 && quiet >= timeout) {
+        log_conn(LOG_INFO, c->id, "idle_timeout", "quiet_ms=%llu state=%s",
+                 (unsigned long long)quiet, state_names[c->state]);
+        /* OPEN: write what is queued, FIN, then close (DRAINING);
+         * DRAINING for a whole idle period (a peer that does not read
+         * what is queued): close now. */
+        if (c->state == CLIENT_OPEN) {
+            set_state(c, CLIENT_DRAINING, "idle_timeout");
+            if (c->state == CLIENT_DRAINING)
+                (void)uv_timer_start(&c->idle, on_idle_timer, timeout, 0);
+        } else {
+            set_state(c, CLIENT_CLOSING, "idle_timeout");
+        }
+        return;
+    }
+    uint64_t next = c->in_flight > 0 || quiet >= timeout ? timeout : timeout - quiet;
+    (void)uv_timer_start(&c->idle, on_idle_timer, next, 0);
+}
+
+/* ---- module --------------------------------------------------------- */
+
+int client_module_init(server *s)
+{
+    s->flush_head = NULL;
+    int r = uv_check_init(s->loop, &s->flush_check);
+    if (r < 0)
+        return r;
+    s->flush_check.data = s;
+    r = uv_check_start(&s->flush_check, on_flush_check);
+    if (r < 0)
+        return r;
+    uv_unref((uv_handle_t *)&s->flush_check);
+    r = uv_idle_init(s->loop, &s->flush_idle);
+    if (r < 0)
+        return r;
+    s->flush_idle.data = s;
+    return 0;
+}
+
+void client_module_close(server *s)
+{
+    if (!uv_is_closing((uv_handle_t *)&s->flush_check))
+        uv_close((uv_handle_t *)&s->flush_check, NULL);
+    if (!uv_is_closing((uv_handle_t *)&s->flush_idle))
+        uv_close((uv_handle_t *)&s->flush_idle, NULL);
+}
+
+static void on_accept_failed_closed(uv_handle_t *h) { free(h->data); }
+
+static void describe_peer(client *c)
+{
+    struct sockaddr_storage ss;
+    int len = (int)sizeof ss;
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET) {
+            const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+            uv_ip4_name(a, host, sizeof host);
+            port = ntohs(a->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+            uv_ip6_name(a, host, sizeof host);
+            port = ntohs(a->sin6_port);
+        }
+    }
+    snprintf(c->peer, sizeof c->peer, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
+}
+
+int client_accept(server *s, uv_stream_t *listener)
+{
+    client *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return UV_ENOMEM;
+    c->srv = s;
+    c->id = ++s->next_conn_id;
+    int r = uv_tcp_init(s->loop, &c->tcp);
+    if (r < 0) {
+        free(c);
+        return r;
+    }
+    c->tcp.data = c;
+    r = uv_accept(listener, (uv_stream_t *)&c->tcp);
+    if (r < 0) {
+        c->tcp.data = c;
+        uv_close((uv_handle_t *)&c->tcp, on_accept_failed_closed);
+        return r;
+    }
+    (void)uv_timer_init(s->loop, &c->idle); /* cannot fail on Unix */
+    c->idle.data = c;
+    c->handles_open = 2;
+    c->refs = 1;
+    c->state = CLIENT_OPEN;
+    c->reason = "-";
+    bb_frame_init(&c->frame, s->cfg.max_message_bytes, s->cfg.max_nesting_depth);
+    c->last_active_ms = uv_now(s->loop);
+    c->next = s->clients;
+    if (s->clients != NULL)
+        s->clients->prev = c;
+    s->clients = c;
+    s->nclients++;
+    describe_peer(c);
+    /* Responses are small and latency matters more than packet count. */
+    r = uv_tcp_nodelay(&c->tcp, 1);
+    if (r < 0)
+        log_conn(LOG_DEBUG, c->id, "nodelay_failed", "err=%s", uv_err_name(r));
+    log_conn(LOG_INFO, c->id, "conn_open", "peer=%s clients=%u", c->peer, s->nclients);
+    if (s->cfg.idle_timeout_ms > 0)
+        (void)uv_timer_start(&c->idle, on_idle_timer, s->cfg.idle_timeout_ms, 0);
+    read_update(c);
+    return 0;
+}
+
+/* ---- shutdown ------------------------------------------------------- */
+
+/* Answers each complete request still buffered with shutting_down; stops
+ * at the first fault or unfinished message (its bytes are dropped). */
+static void refuse_buffered(client *c)
+{
+    c->processing = true;
+    while (c->in != NULL && c->in_start < c->in_len) {
+        const uint8_t *p = c->in + c->in_start;
+        bb_frame_status st = bb_frame_scan(&c->frame, p, c->in_len - c->in_start);
+        if (st != BB_FRAME_COMPLETE)
+            break;
+        size_t n = c->frame.message_len;
+        handle_message(c, p, n, true);
+        c->in_start += n;
+        bb_frame_reset(&c->frame);
+    }
+    c->processing = false;
+}
+
+void client_shutdown_all(server *s)
+{
+    for (client *c = s->clients, *next; c != NULL; c = next) {
+        next = c->next;
+        if (c->state != CLIENT_OPEN)
+            continue;
+        c->paused = true;
+        read_update(c);
+        refuse_buffered(c);
+        c->paused = false;
+        set_state(c, CLIENT_DRAINING, "shutdown");
+    }
+}
+
+void client_close_all(server *s, const char *reason)
+{
+    for (client *c = s->clients, *next; c != NULL; c = next) {
+        next = c->next;
+        if (c->state < CLIENT_CLOSING)
+            set_state(c, CLIENT_CLOSING, reason);
+    }
+}

@@ -1,0 +1,167 @@
+/*
+ * dispatch.c: a parsed request -> its method handler, and the request
+ * object (request.h) through which the handler answers exactly once.
+ *
+ * A request owns the msgpack_sbuffer its response is packed into and holds
+ * one reference on its connection (client_request_begin/_end), so it may
+ * outlive the connection; answering hands the bytes to the connection
+ * (dropped there when it is gone) and frees the request.
+ *
+ * Not for: reading or framing bytes, limits (client.c), or checking
+ * arguments (params.c).
+ */
+#include "dispatch.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bb_utf8.h"
+#include "log.h"
+#include "methods.h"
+#include "request.h"
+
+/* Longest error message text; longer ones are cut at a character
+ * boundary. */
+#define DISPATCH_MESSAGE_MAX 1024
+
+struct request {
+    server *srv;                  /* borrowed */
+    client *conn;                 /* referenced until the request ends */
+    uint64_t conn_id;
+    uint32_t msgid;
+    const char *method;           /* the table's name (static) */
+    uint64_t started_ms;
+    msgpack_sbuffer sb;           /* the response being packed; owned */
+    msgpack_packer pk;
+};
+
+static const method_def *const tables[] = {
+    server_info_methods,
+    enterprise_methods,
+    status_methods,
+};
+
+static const method_def *find_method(const char *name, uint32_t len)
+{
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (const method_def *m = tables[t]; m->name != NULL; m++)
+            if (strlen(m->name) == len && memcmp(m->name, name, len) == 0)
+                return m;
+    return NULL;
+}
+
+uint32_t req_msgid(const request *req) { return req->msgid; }
+uint64_t req_conn_id(const request *req) { return req->conn_id; }
+struct server *req_server(const request *req) { return req->srv; }
+
+/* Sends what was packed, and frees the request. */
+static void req_end(request *req, const char *outcome)
+{
+    log_req(LOG_DEBUG, req->conn_id, req->msgid, "request_done", "method=%s result=%s ms=%llu",
+            req->method, outcome,
+            (unsigned long long)(uv_now(req->srv->loop) - req->started_ms));
+    client_request_end(req->conn, &req->sb); /* may free the connection */
+    msgpack_sbuffer_destroy(&req->sb);
+    free(req);
+}
+
+/* Cuts s (NUL-terminated, n bytes) so it does not end inside a UTF-8
+ * sequence: snprintf truncation must not put invalid UTF-8 on the wire. */
+static void cut_to_char(char *s, size_t n)
+{
+    size_t i = n;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0)
+        return;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t need = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (n - (i - 1) < need)
+        s[i - 1] = '\0';
+}
+
+void req_reply_error(request *req, bb_err code, const char *field, const char *fmt, ...)
+{
+    char msg[DISPATCH_MESSAGE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        msg[0] = '\0';
+    } else if ((size_t)n >= sizeof msg) {
+        cut_to_char(msg, sizeof msg - 1);
+    }
+    if (!bb_utf8_valid(msg, strlen(msg)))
+        snprintf(msg, sizeof msg, "%s", bb_err_code(code));
+    /* A handler that began a result and then failed starts over. */
+    msgpack_sbuffer_clear(&req->sb);
+    bb_rpc_pack_error(&req->pk, req->msgid, code, msg, field);
+    if (code == BB_E_INTERNAL)
+        log_req(LOG_ERROR, req->conn_id, req->msgid, "request_failed",
+                "method=%s code=%s field=%s msg=%s", req->method, bb_err_code(code),
+                field != NULL ? field : "-", log_q(msg));
+    else if (code == BB_E_UNAVAILABLE)
+        log_req(LOG_WARN, req->conn_id, req->msgid, "request_failed",
+                "method=%s code=%s msg=%s", req->method, bb_err_code(code), log_q(msg));
+    req_end(req, bb_err_code(code));
+}
+
+msgpack_packer *req_result_begin(request *req)
+{
+    msgpack_sbuffer_clear(&req->sb);
+    bb_rpc_pack_result_begin(&req->pk, req->msgid);
+    return &req->pk;
+}
+
+void req_result_end(request *req) { req_end(req, "ok"); }
+
+/* The argument map a handler sees when the client sent params []. */
+static const msgpack_object empty_map = {
+    .type = MSGPACK_OBJECT_MAP,
+    .via.map = {.size = 0, .ptr = NULL},
+};
+
+void dispatch_request(server *s, client *c, const bb_rpc_msg *msg)
+{
+    request *req = calloc(1, sizeof *req);
+    if (req == NULL) {
+        /* Cannot even build an answer; the connection must not wait
+         * forever for one, so it is the connection that fails. */
+        log_req(LOG_ERROR, client_id(c), msg->msgid, "out_of_memory", "what=request");
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        bb_rpc_pack_error(&pk, msg->msgid, BB_E_INTERNAL, "out of memory", NULL);
+        client_request_begin(c);
+        client_request_end(c, &sb);
+        msgpack_sbuffer_destroy(&sb);
+        return;
+    }
+    req->srv = s;
+    req->conn = c;
+    req->conn_id = client_id(c);
+    req->msgid = msg->msgid;
+    req->started_ms = uv_now(s->loop);
+    msgpack_sbuffer_init(&req->sb);
+    msgpack_packer_init(&req->pk, &req->sb, msgpack_sbuffer_write);
+    client_request_begin(c);
+
+    const method_def *m = find_method(msg->method, msg->method_len);
+    if (m == NULL) {
+        req->method = "-";
+        if (msg->method_len <= 100 && bb_utf8_valid(msg->method, msg->method_len) &&
+            !bb_utf8_has_control(msg->method, msg->method_len, false))
+            req_reply_error(req, BB_E_UNKNOWN_METHOD, NULL, "no method named \"%.*s\"",
+                            (int)msg->method_len, msg->method);
+        else
+            req_reply_error(req, BB_E_UNKNOWN_METHOD, NULL, "no such method");
+        return;
+    }
+    req->method = m->name;
+    log_req(LOG_DEBUG, req->conn_id, req->msgid, "request", "method=%s", m->name);
+    m->fn(req, msg->params != NULL ? msg->params : &empty_map);
+}
