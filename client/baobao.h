@@ -68,7 +68,10 @@ bb_client *bb_connect(const char *server, int timeout_ms, bb_error *err);
  * freed. NULL is allowed. */
 void bb_close(bb_client *c);
 /* Timeout used by the typed helpers, bb_call, and for writing in bb_send
- * and bb_send_bytes (default 10 s; negative: no limit). */
+ * and bb_send_bytes (default 10 s; negative: no limit). A write that cannot
+ * finish in time fails with BB_C_ETIMEOUT even while the server keeps
+ * sending; if part of the request had gone out, the connection is broken
+ * (connection_lost for later calls). */
 void bb_set_timeout(bb_client *c, int timeout_ms);
 
 /* ---- raw calls ---- */
@@ -100,7 +103,8 @@ int bb_send(bb_client *c, const char *method, const void *args_map, size_t args_
  * that arrive meanwhile are kept for their own bb_wait; replies to msgids
  * not in flight are dropped). On success *out is the reply; on a server
  * error returns BB_C_ESERVER with err filled and *out NULL. timeout_ms 0
- * only takes what already arrived; negative waits without limit. On
+ * only takes what already arrived; negative waits without limit. The
+ * timeout holds also while the server keeps sending other messages. On
  * BB_C_ETIMEOUT the msgid stays in flight, so bb_wait may be called again.
  * A msgid not in flight (e.g. one inside bytes sent with bb_send_bytes)
  * becomes in flight from this call on.

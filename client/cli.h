@@ -110,6 +110,21 @@ void cli_print_status_reports(const bb_status_report *items, size_t n);
 /* Writes a rendered string to stdout and frees it; false on NULL (no memory). */
 bool cli_put(char *s);
 
+/* The replies of a paged list command (`--all`), kept (owned) so that
+ * `--json --all` prints the server's own items rather than a re-encoding.
+ * Zero-initialise; free with cli_replies_free. */
+typedef struct cli_replies {
+    bb_reply **r;
+    size_t n, cap;
+} cli_replies;
+/* Takes r (owned from now on). BB_C_OK, or BB_C_ENOMEM (r not taken). */
+BBI_WUR int cli_replies_add(cli_replies *rs, bb_reply *r, bb_error *err);
+void cli_replies_free(cli_replies *rs);
+/* Prints {"items": [every reply's items, in order], "next": null} as JSON.
+ * Each reply's result must be a map with an "items" array (decoded once
+ * already). CLI_EXIT_OK or CLI_EXIT_PROTOCOL. */
+int cli_print_all_json(const cli_replies *rs);
+
 /* ---- commands ---- */
 
 int cli_server(cli_ctx *ctx, int argc, char **argv);

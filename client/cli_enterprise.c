@@ -261,36 +261,26 @@ static int enterprise_edit(cli_ctx *ctx, int argc, char **argv)
     return rc;
 }
 
-/* Pages fetched for one list command: the replies (owned) and what was
- * decoded from them. */
+/* Pages fetched for one list command: the replies and what was decoded
+ * from them. */
 typedef struct pages {
-    bb_reply **replies;
-    size_t nreplies, cap;
+    cli_replies replies;
     bb_enterprise *items;      /* all pages' items, moved out of their pages */
     size_t nitems;
 } pages;
 
 static void pages_free(pages *p)
 {
-    for (size_t i = 0; i < p->nreplies; i++)
-        bb_reply_free(p->replies[i]);
-    free(p->replies);
+    cli_replies_free(&p->replies);
     for (size_t i = 0; i < p->nitems; i++)
         bb_enterprise_free(&p->items[i]);
     free(p->items);
 }
 
-/* Keeps a reply and its decoded page (whose items move into p). */
+/* Keeps a reply and its decoded page (whose items move into p). On failure
+ * r is not taken. */
 static int pages_add(pages *p, bb_reply *r, bb_enterprise_page *pg, bb_error *err)
 {
-    if (p->nreplies == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 8;
-        bb_reply **nr = realloc(p->replies, cap * sizeof *nr);
-        if (nr == NULL)
-            return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
-        p->replies = nr;
-        p->cap = cap;
-    }
     bb_enterprise *ni = realloc(p->items, (p->nitems + pg->n + 1) * sizeof *ni);
     if (ni == NULL)
         return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
@@ -300,46 +290,7 @@ static int pages_add(pages *p, bb_reply *r, bb_enterprise_page *pg, bb_error *er
     free(pg->items);
     pg->items = NULL;
     pg->n = 0;
-    p->replies[p->nreplies++] = r;
-    return BB_C_OK;
-}
-
-/* --json --all: {"items": [every page's items], "next": null}, built from
- * the raw objects so the JSON is the server's, not a re-encoding. */
-static int print_all_json(const pages *p)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < p->nreplies; i++)
-        n += bbi_map_get(bb_reply_result(p->replies[i]), "items")->via.array.size;
-    msgpack_object *items = calloc(n + 1, sizeof *items);
-    if (items == NULL) {
-        fputs("baobao: out_of_memory: could not write JSON\n", stderr);
-        return CLI_EXIT_PROTOCOL;
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < p->nreplies; i++) {
-        const msgpack_object *a = bbi_map_get(bb_reply_result(p->replies[i]), "items");
-        for (uint32_t j = 0; j < a->via.array.size; j++)
-            items[k++] = a->via.array.ptr[j];
-    }
-    msgpack_object_kv kv[2];
-    kv[0].key.type = MSGPACK_OBJECT_STR;
-    kv[0].key.via.str.ptr = "items";
-    kv[0].key.via.str.size = 5;
-    kv[0].val.type = MSGPACK_OBJECT_ARRAY;
-    kv[0].val.via.array.ptr = items;
-    kv[0].val.via.array.size = (uint32_t)n;
-    kv[1].key.type = MSGPACK_OBJECT_STR;
-    kv[1].key.via.str.ptr = "next";
-    kv[1].key.via.str.size = 4;
-    kv[1].val.type = MSGPACK_OBJECT_NIL;
-    msgpack_object root;
-    root.type = MSGPACK_OBJECT_MAP;
-    root.via.map.ptr = kv;
-    root.via.map.size = 2;
-    int rc = cli_print_json(&root);
-    free(items);
-    return rc;
+    return cli_replies_add(&p->replies, r, err);
 }
 
 static int enterprise_list(cli_ctx *ctx, int argc, char **argv)
@@ -414,7 +365,8 @@ static int enterprise_list(cli_ctx *ctx, int argc, char **argv)
         f.after = next;
     }
     if (ctx->json)
-        rc = all ? print_all_json(&p) : cli_print_json(bb_reply_result(p.replies[0]));
+        rc = all ? cli_print_all_json(&p.replies)
+                 : cli_print_json(bb_reply_result(p.replies.r[0]));
     else
         cli_print_enterprises(p.items, p.nitems);
     if (!all && next != 0)

@@ -46,6 +46,64 @@ int cli_print_json(const msgpack_object *result)
     return CLI_EXIT_OK;
 }
 
+int cli_replies_add(cli_replies *rs, bb_reply *r, bb_error *err)
+{
+    if (rs->n == rs->cap) {
+        size_t cap = rs->cap ? rs->cap * 2 : 8;
+        bb_reply **nr = realloc(rs->r, cap * sizeof *nr);
+        if (nr == NULL)
+            return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
+        rs->r = nr;
+        rs->cap = cap;
+    }
+    rs->r[rs->n++] = r;
+    return BB_C_OK;
+}
+
+void cli_replies_free(cli_replies *rs)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        bb_reply_free(rs->r[i]);
+    free(rs->r);
+    memset(rs, 0, sizeof *rs);
+}
+
+int cli_print_all_json(const cli_replies *rs)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rs->n; i++)
+        n += bbi_map_get(bb_reply_result(rs->r[i]), "items")->via.array.size;
+    msgpack_object *items = calloc(n + 1, sizeof *items);
+    if (items == NULL) {
+        fputs("baobao: out_of_memory: could not write JSON\n", stderr);
+        return CLI_EXIT_PROTOCOL;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        const msgpack_object *a = bbi_map_get(bb_reply_result(rs->r[i]), "items");
+        for (uint32_t j = 0; j < a->via.array.size; j++)
+            items[k++] = a->via.array.ptr[j];
+    }
+    msgpack_object_kv kv[2];
+    kv[0].key.type = MSGPACK_OBJECT_STR;
+    kv[0].key.via.str.ptr = "items";
+    kv[0].key.via.str.size = 5;
+    kv[0].val.type = MSGPACK_OBJECT_ARRAY;
+    kv[0].val.via.array.ptr = items;
+    kv[0].val.via.array.size = (uint32_t)n;
+    kv[1].key.type = MSGPACK_OBJECT_STR;
+    kv[1].key.via.str.ptr = "next";
+    kv[1].key.via.str.size = 4;
+    kv[1].val.type = MSGPACK_OBJECT_NIL;
+    msgpack_object root;
+    root.type = MSGPACK_OBJECT_MAP;
+    root.via.map.ptr = kv;
+    root.via.map.size = 2;
+    int rc = cli_print_json(&root);
+    free(items);
+    return rc;
+}
+
 /* Numbers as text for one print call: a small ring of buffers. */
 typedef struct numbuf {
     char b[16][128];

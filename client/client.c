@@ -40,6 +40,10 @@
 #define READ_CHUNK 65536u          /* bytes asked of recv() at a time */
 #define MAX_HOST_LEN 255u          /* a DNS name, or an address */
 #define SHRINK_ABOVE (1024u * 1024u) /* read buffer freed when idle and larger */
+/* Reads bb_wait still makes once its deadline has passed (of bytes that
+ * had arrived by then, e.g. with timeout 0), so a peer that never stops
+ * sending cannot keep it waiting. Also drain_readable's bound. */
+#define WAIT_LATE_READS 16u
 
 /* The connection's lifecycle. Once BROKEN it stays so: replies already
  * received can still be taken, everything else fails with c->broken. */
@@ -91,6 +95,12 @@ static int time_left(int64_t deadline)
     if (left <= 0)
         return 0;
     return left > 1000000000 ? 1000000000 : (int)left;
+}
+
+/* True once a deadline (not "for ever") is reached. */
+static bool deadline_passed(int64_t deadline)
+{
+    return deadline >= 0 && time_left(deadline) == 0;
 }
 
 /* ---- state ---- */
@@ -357,7 +367,7 @@ static int read_until(bb_client *c, int64_t deadline)
 static void drain_readable(bb_client *c)
 {
     /* Bounded: a peer that keeps sending must not keep us here. */
-    for (int i = 0; i < 256 && c->state == BB_CONN_OPEN; i++) {
+    for (unsigned i = 0; i < WAIT_LATE_READS && c->state == BB_CONN_OPEN; i++) {
         struct pollfd p = { .fd = c->fd, .events = POLLIN };
         if (poll(&p, 1, 0) <= 0)
             return;
@@ -392,8 +402,11 @@ static int write_all(bb_client *c, const void *buf, size_t len, int64_t deadline
             drain_readable(c);
             return fail_conn(c, err, BB_C_EIO, "connection_lost", msg);
         }
+        /* The socket is full. Past the deadline give up even when there is
+         * something to read: a server that keeps sending (replies, or
+         * garbage) while it reads nothing must not hold us here. */
         struct pollfd pfd = { .fd = c->fd, .events = POLLIN | POLLOUT };
-        int pr = poll(&pfd, 1, time_left(deadline));
+        int pr = deadline_passed(deadline) ? 0 : poll(&pfd, 1, time_left(deadline));
         if (pr < 0 && errno == EINTR)
             continue;
         if (pr == 0) {
@@ -669,6 +682,7 @@ int bb_wait(bb_client *c, uint32_t msgid, int timeout_ms, bb_reply **out, bb_err
             return rc;
     }
     int64_t deadline = deadline_in(timeout_ms);
+    unsigned late_reads = 0;
     for (;;) {
         bb_slot *s = find_slot(c, msgid);
         if (s == NULL)   /* cannot happen: only bb_wait removes slots */
@@ -688,7 +702,13 @@ int bb_wait(bb_client *c, uint32_t msgid, int timeout_ms, bb_reply **out, bb_err
             remove_slot(c, s);
             return broken_error(c, err);
         }
-        int rc = read_until(c, deadline);
+        /* Past the deadline only what already arrived is taken, and at
+         * most WAIT_LATE_READS reads of it: read_until keeps finding bytes
+         * while a server keeps sending (other replies, notifications), and
+         * that must not make this wait endless. */
+        int rc = deadline_passed(deadline) && late_reads++ >= WAIT_LATE_READS
+                     ? BB_C_ETIMEOUT
+                     : read_until(c, deadline);
         if (rc == BB_C_ETIMEOUT) {
             /* The slot stays: the reply may still come for a later bb_wait. */
             return bbi_err(err, BB_C_ETIMEOUT, NULL, NULL,

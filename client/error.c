@@ -7,6 +7,8 @@
  */
 #include "client_int.h"
 
+#include "bb_utf8.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -61,7 +63,12 @@ static void copy_str(char *dst, size_t cap, const msgpack_object *o)
     }
     memcpy(dst, o->via.str.ptr, n);
     dst[n] = '\0';
-    /* A NUL inside would silently cut the text; the server never sends one. */
+}
+
+/* A str object holding valid UTF-8 without NUL (bb_utf8_valid). */
+static bool str_ok(const msgpack_object *o)
+{
+    return bb_utf8_valid(o->via.str.ptr, o->via.str.size);
 }
 
 int bbi_err_from_server(bb_error *err, const msgpack_object *map)
@@ -77,6 +84,11 @@ int bbi_err_from_server(bb_error *err, const msgpack_object *map)
         return bbi_err(err, BB_C_EPROTO, NULL, NULL, "server error message is not a str");
     if (field != NULL && field->type != MSGPACK_OBJECT_STR && field->type != MSGPACK_OBJECT_NIL)
         return bbi_err(err, BB_C_EPROTO, NULL, NULL, "server error field is not a str");
+    /* The same strictness as for results: text that is not UTF-8 (or holds
+     * a NUL, which would silently cut it) never reaches the caller. */
+    if (!str_ok(code) || (message != NULL && !str_ok(message)) ||
+        (field != NULL && field->type == MSGPACK_OBJECT_STR && !str_ok(field)))
+        return bbi_err(err, BB_C_EPROTO, NULL, NULL, "server error text is not valid UTF-8");
     if (err == NULL)
         return BB_C_ESERVER;
     bbi_err_clear(err);

@@ -9,6 +9,8 @@
  */
 #include "json.h"
 
+#include "bb_utf8.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -52,50 +54,20 @@ static void raw_z(json_out *j, const char *s)
     json_raw(j, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t left, unsigned *cp_out)
-{
-    unsigned c = p[0], cp, min;
-    size_t n;
-    if (c < 0x80) {
-        *cp_out = c;
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2; cp = c & 0x1F; min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3; cp = c & 0x0F; min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4; cp = c & 0x07; min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (left < n)
-        return 0;
-    for (size_t k = 1; k < n; k++) {
-        if ((p[k] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    *cp_out = cp;
-    return n;
-}
-
 void json_string(json_out *j, const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s;
     json_raw(j, "\"", 1);
     size_t i = 0, run = 0;   /* run: start of bytes to copy as they are */
     while (i < len) {
-        unsigned cp;
-        size_t n = utf8_seq(p + i, len - i, &cp);
+        /* proto's strict decoder: at an invalid byte it steps one byte and
+         * says U+FFFD (a real U+FFFD is three bytes). */
+        size_t n = i;
+        unsigned cp = bb_utf8_next(s, len, &n);
+        n -= i;
         const char *esc = NULL;
         char ubuf[8];
-        if (n == 0) {
+        if (cp == 0xFFFDu && n == 1) {
             esc = "\\ufffd";
-            n = 1;
         } else if (cp == '"') {
             esc = "\\\"";
         } else if (cp == '\\') {

@@ -10,6 +10,8 @@
  */
 #include "table.h"
 
+#include "bb_utf8.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -153,46 +155,14 @@ int text_cp_width(unsigned cp)
 
 #define BAD_CP 0xFFFFFFFFu  /* an invalid byte: shown as U+FFFD */
 
-/* Decodes one code point at s[*i] (strict UTF-8); an invalid byte gives
- * BAD_CP and advances one byte. */
+/* Decodes one code point at s[*i] with proto's strict decoder; an invalid
+ * byte gives BAD_CP and advances one byte (bb_utf8_next steps one byte and
+ * says U+FFFD there, which a real U+FFFD, three bytes, never does). */
 static unsigned next_cp(const char *s, size_t len, size_t *i)
 {
-    const unsigned char *p = (const unsigned char *)s + *i;
-    size_t left = len - *i;
-    unsigned c = p[0];
-    if (c < 0x80) {
-        *i += 1;
-        return c;
-    }
-    size_t n;
-    unsigned cp, min;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2; cp = c & 0x1F; min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3; cp = c & 0x0F; min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4; cp = c & 0x07; min = 0x10000;
-    } else {
-        *i += 1;
-        return BAD_CP;
-    }
-    if (left < n) {
-        *i += 1;
-        return BAD_CP;
-    }
-    for (size_t k = 1; k < n; k++) {
-        if ((p[k] & 0xC0) != 0x80) {
-            *i += 1;
-            return BAD_CP;
-        }
-        cp = (cp << 6) | (p[k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-        *i += 1;
-        return BAD_CP;
-    }
-    *i += n;
-    return cp;
+    size_t start = *i;
+    unsigned cp = bb_utf8_next(s, len, i);
+    return cp == 0xFFFDu && *i - start == 1 ? BAD_CP : cp;
 }
 
 size_t text_width(const char *s, size_t len)

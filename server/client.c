@@ -77,7 +77,7 @@ struct client {
     bb_frame frame;
     bool reading;                 /* uv_read_start in force */
     bool paused;                  /* backpressure: neither read nor dispatch */
-    bool processing;              /* inside process_input (no re-entry) */
+    bool processing;              /* inside handle_buffered (no re-entry) */
     bool got_eof;                 /* the peer will send nothing more */
 
     unsigned in_flight;
@@ -102,7 +102,7 @@ typedef struct write_req {
 
 static void set_state(client *c, client_state to, const char *reason);
 static void on_idle_timer(uv_timer_t *t);
-static void process_input(client *c);
+static void handle_buffered(client *c, bool refuse);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 
@@ -214,7 +214,7 @@ static void check_backpressure(client *c)
         c->paused = false;
         log_conn(LOG_DEBUG, c->id, "backpressure_off", "pending=%zu", p);
         if (!c->processing)
-            process_input(c);
+            handle_buffered(c, false);
         read_update(c);
     }
 }
@@ -415,7 +415,7 @@ static void set_state(client *c, client_state to, const char *reason)
         /* What was received and not dispatched is not answered any more
          * (shutdown answers it first, see client_shutdown_all). Message
          * strings may still point into the buffer while a message is
-         * handled, so process_input drops it once it is done. */
+         * handled, so handle_buffered drops it once it is done. */
         if (!c->processing)
             drop_input(c);
         maybe_finish_drain(c);
@@ -521,7 +521,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     c->in_len += (size_t)nread;
     c->bytes_in += (uint64_t)nread;
     c->last_active_ms = uv_now(c->srv->loop);
-    process_input(c);
+    handle_buffered(c, false);
 }
 
 static bb_err fault_code(bb_frame_status st)
@@ -626,11 +626,13 @@ static void handle_message(client *c, const uint8_t *data, size_t len, bool refu
 }
 
 /* Frames and handles what is buffered, until it runs out, a fault, or
- * backpressure. Then keeps only the unfinished message. */
-static void process_input(client *c)
+ * backpressure. Then keeps only the unfinished message. With `refuse`
+ * (shutdown, see client_shutdown_all) every complete request is answered
+ * `shutting_down` instead, backpressure or not. */
+static void handle_buffered(client *c, bool refuse)
 {
     c->processing = true;
-    while (c->state == CLIENT_OPEN && !c->paused && c->in_start < c->in_len) {
+    while (c->state == CLIENT_OPEN && (refuse || !c->paused) && c->in_start < c->in_len) {
         const uint8_t *p = c->in + c->in_start;
         bb_frame_status st = bb_frame_scan(&c->frame, p, c->in_len - c->in_start);
         if (st == BB_FRAME_NEED_MORE)
@@ -640,7 +642,7 @@ static void process_input(client *c)
             break;
         }
         size_t n = c->frame.message_len;
-        handle_message(c, p, n, false);
+        handle_message(c, p, n, refuse);
         c->in_start += n;
         bb_frame_reset(&c->frame);
     }
@@ -743,7 +745,10 @@ static void on_accept_failed_closed(uv_handle_t *h) { free(h->data); }
 
 static void describe_peer(client *c)
 {
+    /* Zeroed: when getpeername fails (the peer already reset) the family
+     * below must not be read from uninitialised memory. */
     struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
     int len = (int)sizeof ss;
     char host[INET6_ADDRSTRLEN] = "?";
     int port = 0;
@@ -807,24 +812,6 @@ int client_accept(server *s, uv_stream_t *listener)
 
 /* ---- shutdown ------------------------------------------------------- */
 
-/* Answers each complete request still buffered with shutting_down; stops
- * at the first fault or unfinished message (its bytes are dropped). */
-static void refuse_buffered(client *c)
-{
-    c->processing = true;
-    while (c->in != NULL && c->in_start < c->in_len) {
-        const uint8_t *p = c->in + c->in_start;
-        bb_frame_status st = bb_frame_scan(&c->frame, p, c->in_len - c->in_start);
-        if (st != BB_FRAME_COMPLETE)
-            break;
-        size_t n = c->frame.message_len;
-        handle_message(c, p, n, true);
-        c->in_start += n;
-        bb_frame_reset(&c->frame);
-    }
-    c->processing = false;
-}
-
 void client_shutdown_all(server *s)
 {
     for (client *c = s->clients, *next; c != NULL; c = next) {
@@ -833,7 +820,9 @@ void client_shutdown_all(server *s)
             continue;
         c->paused = true;
         read_update(c);
-        refuse_buffered(c);
+        /* What is buffered and complete is answered shutting_down; an
+         * unfinished message is dropped with the input (DRAINING). */
+        handle_buffered(c, true);
         c->paused = false;
         set_state(c, CLIENT_DRAINING, "shutdown");
     }

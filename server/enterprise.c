@@ -219,18 +219,46 @@ static void enterprise_create(request *req, const msgpack_object *args)
     free(labels);
 }
 
-/* get needs the id for its not_found message. */
-typedef struct get_ctx {
+/* A request and the one number its callback needs besides the result
+ * (get: the id, for its not_found message; list: the page size). */
+typedef struct req_num {
     request *req;
-    int64_t id;
-} get_ctx;
+    int64_t n;
+} req_num;
 
-static void get_ctx_cb(void *arg, const PGresult *res, const pool_error *e)
+/* Sends stmt with a req_num for cb; on a failure before the query is out
+ * answers req itself (cb will not run). */
+static void send_query_num(request *req, const pool_stmt *stmt, const char *const *vals,
+                           const int *lens, pool_cb cb, int64_t n)
 {
-    get_ctx *g = arg;
-    request *req = g->req;
-    int64_t id = g->id;
-    free(g);
+    req_num *rn = malloc(sizeof *rn);
+    if (rn == NULL) {
+        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
+        return;
+    }
+    rn->req = req;
+    rn->n = n;
+    int rc = pool_query(req_server(req)->pool, stmt, vals, lens, cb, rn);
+    if (rc < 0) {
+        free(rn);
+        rowpack_reply_query_rc(req, stmt->name, rc);
+    }
+}
+
+/* Takes the request and number out of a req_num callback argument. */
+static request *take_req_num(void *arg, int64_t *n)
+{
+    req_num *rn = arg;
+    request *req = rn->req;
+    *n = rn->n;
+    free(rn);
+    return req;
+}
+
+static void get_cb(void *arg, const PGresult *res, const pool_error *e)
+{
+    int64_t id;
+    request *req = take_req_num(arg, &id);
     if (e == NULL && PQntuples(res) == 0) {
         req_reply_error(req, BB_E_NOT_FOUND, "id", "enterprise %" PRId64 " does not exist", id);
         return;
@@ -246,21 +274,10 @@ static void enterprise_get(request *req, const msgpack_object *args)
     if (params_check_known(req, args, known) != 0 ||
         params_int(req, args, "id", true, 1, INT64_MAX, &id, &st) != 0)
         return;
-    get_ctx *g = malloc(sizeof *g);
-    if (g == NULL) {
-        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
-        return;
-    }
-    g->req = req;
-    g->id = id;
     char idt[ENT_ID_TEXT];
     snprintf(idt, sizeof idt, "%" PRId64, id);
     const char *vals[1] = {idt};
-    int rc = pool_query(req_server(req)->pool, &st_get, vals, NULL, get_ctx_cb, g);
-    if (rc < 0) {
-        free(g);
-        rowpack_reply_query_rc(req, st_get.name, rc);
-    }
+    send_query_num(req, &st_get, vals, NULL, get_cb, id);
 }
 
 static void enterprise_update(request *req, const msgpack_object *args)
@@ -301,18 +318,10 @@ static void enterprise_update(request *req, const msgpack_object *args)
     free(labels);
 }
 
-/* list needs the page size in its callback. */
-typedef struct list_ctx {
-    request *req;
-    int limit;
-} list_ctx;
-
 static void list_cb(void *arg, const PGresult *res, const pool_error *e)
 {
-    list_ctx *l = arg;
-    request *req = l->req;
-    int limit = l->limit;
-    free(l);
+    int64_t limit;
+    request *req = take_req_num(arg, &limit);
     if (e != NULL) {
         rowpack_reply_pool_error(req, st_list.name, e);
         return;
@@ -324,7 +333,7 @@ static void list_cb(void *arg, const PGresult *res, const pool_error *e)
     }
     int rows = PQntuples(res);
     bool more = rows > limit;
-    int n = more ? limit : rows;
+    int n = more ? (int)limit : rows;
     msgpack_packer *pk = req_result_begin(req);
     msgpack_pack_map(pk, 2);
     rowpack_str(pk, "items");
@@ -367,24 +376,13 @@ static void enterprise_list(request *req, const msgpack_object *args)
     }
     if (limit_st != P_SET)
         limit = cfg->page_limit_default;
-    list_ctx *l = malloc(sizeof *l);
-    if (l == NULL) {
-        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
-        return;
-    }
-    l->req = req;
-    l->limit = (int)limit;
     char aftert[ENT_ID_TEXT], limitt[ENT_ID_TEXT];
     snprintf(aftert, sizeof aftert, "%" PRId64, after);
     snprintf(limitt, sizeof limitt, "%" PRId64, limit + 1);
     const char *vals[7] = {township.s, cluster.s, status.s, label.s, name.s, aftert, limitt};
     const int lens[7] = {(int)township.len, (int)cluster.len, (int)status.len, (int)label.len,
                          (int)name.len, -1, -1};
-    int rc = pool_query(req_server(req)->pool, &st_list, vals, lens, list_cb, l);
-    if (rc < 0) {
-        free(l);
-        rowpack_reply_query_rc(req, st_list.name, rc);
-    }
+    send_query_num(req, &st_list, vals, lens, list_cb, limit);
 }
 
 const method_def enterprise_methods[] = {

@@ -197,10 +197,8 @@ int main(int argc, char **argv)
     log_event(LOG_INFO, "starting", "version=%s pid=%ld time_zone=%s", BAOBAOD_VERSION,
               (long)getpid(), srv.cfg.time_zone);
 
-    if (migrate_run(srv.cfg.conninfo, err, sizeof err) != 0) {
-        log_event(LOG_ERROR, "migrate_failed", "msg=%s", log_q(err));
-        return 1;
-    }
+    if (migrate_run(srv.cfg.conninfo, err, sizeof err) != 0)
+        return 1; /* migrate_run logged why (event=migrate_failed) */
     if (srv.cfg.migrate_only) {
         log_event(LOG_INFO, "migrate_done", NULL);
         return 0;
