@@ -561,8 +561,11 @@ static void on_frame_fault(client *c, bb_frame_status st)
     set_state(c, CLIENT_DRAINING, bb_err_code(code));
 }
 
-/* A well-framed message that is not a valid envelope: answered, and the
- * connection stays open (the stream is still in step). */
+/* A well-framed message that is not a valid envelope. With a readable
+ * msgid it is answered and the connection stays open (the stream is still
+ * in step). Without one nothing can be answered, so the client is told
+ * `connection.closing` and, as that name promises, the connection drains
+ * and closes: a client that sends what it cannot match is confused. */
 static void on_malformed(client *c, bool msgid_known, uint32_t msgid, const char *why)
 {
     if (msgid_known) {
@@ -571,6 +574,8 @@ static void on_malformed(client *c, bool msgid_known, uint32_t msgid, const char
     } else {
         log_conn(LOG_WARN, c->id, "malformed_message", "why=%s", log_q(why));
         send_closing(c, BB_E_MALFORMED_MESSAGE, why);
+        if (c->state == CLIENT_OPEN)
+            set_state(c, CLIENT_DRAINING, "malformed_message");
     }
 }
 

@@ -22,28 +22,79 @@
 /* Pending connections the kernel queues for us. */
 #define LISTENER_BACKLOG 511
 
-/* A connection refused for max_connections, alive until its notification
- * is written and its handle closed. */
+/* A refused connection half-closes after its notice and reads (and drops)
+ * what the client sent for at most this long, so the close does not turn
+ * into a TCP reset that could destroy the notice in flight (the same reason
+ * client.c lingers). */
+#define REFUSED_LINGER_MS 2000u
+/* Where a refused connection's input goes: the loop thread is the only
+ * reader, and nothing is kept. */
+static char refused_discard[4096];
+
+/* A connection refused for max_connections, alive until its notice is
+ * written, the FIN sent, and both its handles (tcp, timer) closed. */
 typedef struct refused {
     uv_tcp_t tcp;
+    uv_timer_t timer;
     uv_write_t wr;
+    uv_shutdown_t shut;
     msgpack_sbuffer sb;
     uint64_t id;
+    int handles;       /* open handles; freed when it reaches 0 */
 } refused;
 
-static void on_refused_closed(uv_handle_t *h)
+static void on_refused_handle_closed(uv_handle_t *h)
 {
     refused *r = h->data;
+    if (--r->handles > 0)
+        return;
     msgpack_sbuffer_destroy(&r->sb);
     free(r);
+}
+
+static void refused_close(refused *r)
+{
+    if (!uv_is_closing((uv_handle_t *)&r->tcp))
+        uv_close((uv_handle_t *)&r->tcp, on_refused_handle_closed);
+    if (!uv_is_closing((uv_handle_t *)&r->timer))
+        uv_close((uv_handle_t *)&r->timer, on_refused_handle_closed);
+}
+
+static void refused_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    *buf = uv_buf_init(refused_discard, sizeof refused_discard);
+}
+
+static void refused_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    (void)buf;
+    if (n < 0) /* EOF or error: the client has everything or is gone */
+        refused_close(st->data);
+}
+
+static void refused_timeout(uv_timer_t *t) { refused_close(t->data); }
+
+static void on_refused_shutdown(uv_shutdown_t *sd, int status)
+{
+    (void)status;
+    (void)sd;
 }
 
 static void on_refused_written(uv_write_t *wr, int status)
 {
     refused *r = wr->data;
-    if (status < 0)
+    if (status < 0) {
         log_conn(LOG_DEBUG, r->id, "write_failed", "err=%s", uv_err_name(status));
-    uv_close((uv_handle_t *)&r->tcp, on_refused_closed);
+        refused_close(r);
+        return;
+    }
+    r->shut.data = r;
+    if (uv_shutdown(&r->shut, (uv_stream_t *)&r->tcp, on_refused_shutdown) < 0 ||
+        uv_read_start((uv_stream_t *)&r->tcp, refused_alloc, refused_read) < 0 ||
+        uv_timer_start(&r->timer, refused_timeout, REFUSED_LINGER_MS, 0) < 0)
+        refused_close(r);
 }
 
 static void refuse(server *s, uv_stream_t *listener)
@@ -59,12 +110,20 @@ static void refuse(server *s, uv_stream_t *listener)
         free(r);
         return;
     }
+    if (uv_timer_init(s->loop, &r->timer) < 0) {
+        r->tcp.data = r;
+        r->handles = 1;
+        uv_close((uv_handle_t *)&r->tcp, on_refused_handle_closed);
+        return;
+    }
+    r->handles = 2;
     r->tcp.data = r;
+    r->timer.data = r;
     r->wr.data = r;
     int e = uv_accept(listener, (uv_stream_t *)&r->tcp);
     if (e < 0) {
         log_event(LOG_WARN, "accept_failed", "err=%s", uv_err_name(e));
-        uv_close((uv_handle_t *)&r->tcp, on_refused_closed);
+        refused_close(r);
         return;
     }
     log_conn(LOG_WARN, r->id, "conn_refused", "reason=max_connections clients=%u max=%u",
@@ -75,7 +134,7 @@ static void refuse(server *s, uv_stream_t *listener)
     uv_buf_t b = uv_buf_init(r->sb.data, (unsigned)r->sb.size);
     e = uv_write(&r->wr, (uv_stream_t *)&r->tcp, &b, 1, on_refused_written);
     if (e < 0)
-        uv_close((uv_handle_t *)&r->tcp, on_refused_closed);
+        refused_close(r);
 }
 
 static void on_connection(uv_stream_t *listener, int status)

@@ -123,22 +123,29 @@ static void on_signal(uv_signal_t *h, int signum)
     }
 }
 
-/* Sets TZ so localtime() is the configured zone. Returns 0 or -1. */
+/* Sets TZ so localtime() is the configured zone. Returns 0 or -1.
+ * The zone must be a name of the zone database ($TZDIR, else
+ * /usr/share/zoneinfo), because PostgreSQL is given the same name to
+ * compute "today": a POSIX string like "Foo" would be UTC here and an
+ * error there. Asia/Shanghai alone has a fallback for machines without
+ * the zone database (China has no daylight saving time). */
 static int set_time_zone(const char *zone)
 {
-    char path[256];
+    char path[512];
     const char *tz = zone;
-    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", zone);
-    if (access(path, R_OK) != 0 && getenv("TZDIR") == NULL) {
+    const char *dir = getenv("TZDIR");
+    if (dir == NULL || dir[0] == '\0')
+        dir = "/usr/share/zoneinfo";
+    bool plausible = zone[0] != '\0' && zone[0] != '/' && strstr(zone, "..") == NULL;
+    snprintf(path, sizeof path, "%s/%s", dir, zone);
+    if (!plausible || access(path, R_OK) != 0) {
         if (strcmp(zone, "Asia/Shanghai") == 0) {
             log_event(LOG_WARN, "time_zone_fallback", "zone=%s using=%s", zone,
                       SHANGHAI_POSIX_TZ);
             tz = SHANGHAI_POSIX_TZ;
-        } else if (strchr(zone, '/') == NULL) {
-            /* not in the database: taken as a POSIX TZ string (CST-8) */
-            log_event(LOG_WARN, "time_zone_posix", "zone=%s", log_q(zone));
         } else {
-            log_event(LOG_ERROR, "time_zone_unknown", "zone=%s", log_q(zone));
+            log_event(LOG_ERROR, "time_zone_unknown", "zone=%s zoneinfo=%s", log_q(zone),
+                      log_q(dir));
             return -1;
         }
     }

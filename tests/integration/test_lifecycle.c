@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 
 #define N_INFLIGHT 100
@@ -259,7 +260,30 @@ static int sigterm_while_client_floods_loses_no_dispatched_answer(void)
     return 0;
 }
 
+/* A time_zone PostgreSQL could not use for "today" is refused at start
+ * (exit 2), before anything is served, rather than accepted as UTC here
+ * and an error there. */
+static int unknown_time_zone_refused_at_start(void)
+{
+    const char *baobaod = getenv("BAOBAOD");
+    IT_CHECK(baobaod != NULL);
+    static const char *const bad[] = {"time_zone=Foo", "time_zone=Mars/Olympus",
+                                      "time_zone=../../etc/passwd", "time_zone=CST-8"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *argv[] = {baobaod, "--port", "0", "--set", bad[i], NULL};
+        it_cli r;
+        IT_CHECK(it_run(&r, argv, 10000) == 0);
+        int st = r.status;
+        bool said = r.err != NULL && strstr(r.err, "time_zone") != NULL;
+        it_cli_free(&r);
+        IT_CHECKF(st == 2, "%s: exit %d, expected 2", bad[i], st);
+        IT_CHECKF(said, "%s: stderr does not name time_zone", bad[i]);
+    }
+    return 0;
+}
+
 static const it_test tests[] = {
+    {"unknown_time_zone_refused_at_start", unknown_time_zone_refused_at_start},
     {"first_request_right_after_listening_is_served",
      first_request_right_after_listening_is_served},
     {"idle_server_exits_0_on_sigterm_and_sigint", idle_server_exits_0_on_sigterm_and_sigint},
