@@ -3,11 +3,12 @@
  * pgconn.h for the state diagram).
  *
  * For: connecting without blocking the loop, preparing the registered
- * statements, sending queries each followed by a sync (so each is its own
- * implicit transaction and commits before its result is handed on), reading
- * results in order, and failing over to backoff + reconnect when anything
- * goes wrong. Not for: choosing a connection, queueing, or mapping errors to
- * protocol codes (pool.c).
+ * statements, sending queries in sync groups (one sync and one flush per
+ * loop iteration; each group is one implicit transaction that commits
+ * before its results are handed on; a group with a failure is replayed
+ * query by query, see pgconn.h), reading results in order, and failing over
+ * to backoff + reconnect when anything goes wrong. Not for: choosing a
+ * connection, queueing, or mapping errors to protocol codes (pool.c).
  *
  * Re-entrancy: hooks run user callbacks, which may send more queries on
  * this connection (fine: pipeline mode) or ask to close it. Every entry
@@ -16,8 +17,8 @@
  * found inside pgconn_send are turned into a break from a zero timer, so
  * no callback ever runs inside pgconn_send.
  *
- * Ownership: a pgconn owns its PGconn, its uv_timer and its current uv_poll
- * (heap-allocated, because a changed socket during connection needs a new
+ * Ownership: a pgconn owns its PGconn, its uv_timer, its uv_prepare (the
+ * end-of-iteration sync) and its current uv_poll (heap-allocated, because a changed socket during connection needs a new
  * poll while the old one is still closing). It is freed only once every
  * handle's close callback has run (state CLOSED).
  */
@@ -54,10 +55,13 @@ struct pgconn {
     pgpoll *poll;              /* owned; NULL when not watching */
     int poll_events;           /* events the current poll was started with */
     uv_timer_t timer;          /* connect timeout / deferred break / backoff */
+    uv_prepare_t sync_prep;    /* syncs the open group before the loop polls */
     unsigned handles;          /* libuv handles not yet closed */
 
     pgq *head, *tail;          /* in-flight FIFO, in send order */
+    pgq *cur;                  /* the query results are arriving for; NULL = head */
     unsigned in_flight;
+    unsigned unsynced;         /* queries at the tail of the FIFO not yet synced */
 
     unsigned failures;         /* consecutive, for backoff; 0 after READY */
     unsigned depth;            /* enter/leave nesting */
@@ -141,6 +145,11 @@ static void timer_close_cb(uv_handle_t *h)
     handle_closed(h->data);
 }
 
+static void prep_close_cb(uv_handle_t *h)
+{
+    handle_closed(h->data);
+}
+
 static void poll_drop(pgconn *c)
 {
     if (c->poll == NULL)
@@ -202,8 +211,10 @@ static unsigned next_backoff_ms(pgconn *c)
 static void fail_in_flight(pgconn *c)
 {
     pgq *list = c->head;
-    c->head = c->tail = NULL;
+    c->head = c->tail = c->cur = NULL;
     c->in_flight = 0;
+    c->unsynced = 0;
+    uv_prepare_stop(&c->sync_prep);
     while (list != NULL) {
         pgq *q = list;
         list = q->next;
@@ -259,6 +270,7 @@ static void do_close(pgconn *c)
         c->pg = NULL;
     }
     uv_close((uv_handle_t *)&c->timer, timer_close_cb);
+    uv_close((uv_handle_t *)&c->sync_prep, prep_close_cb);
 }
 
 static void notice_cb(void *arg, const char *message)
@@ -371,27 +383,116 @@ static void prep_result(pgconn *c, PGresult *r)
     PQclear(r);
 }
 
-/* One result for the query at the head of the FIFO: its result(s), a NULL,
- * then its sync. The query is handed on only at the sync, i.e. after its
- * implicit transaction committed. */
-static void query_result(pgconn *c, PGresult *r)
+static void send_failed(pgconn *c, const char *stmt);
+
+/* Sends q again alone (its own sync) at the tail of the FIFO; it is still
+ * in flight. A failure to send leaves it in the FIFO, and the break that
+ * follows completes it as lost. */
+static void resend_alone(pgconn *c, pgq *q)
 {
-    pgq *q = c->head;
-    if (r == NULL) {
-        q->got_end = true;
+    q->next = NULL;
+    q->res = NULL;
+    q->got_end = false;
+    q->sync_after = true;
+    if (c->tail != NULL)
+        c->tail->next = q;
+    else
+        c->head = q;
+    c->tail = q;
+    if (c->failing)
+        return;
+    if (PQsendQueryPrepared(c->pg, q->stmt->name, q->stmt->nparams,
+                            (const char *const *)q->values, NULL, NULL, 0) != 1 ||
+        PQpipelineSync(c->pg) != 1)
+        send_failed(c, q->stmt->name);
+}
+
+static bool result_ok(const PGresult *r)
+{
+    ExecStatusType st = r != NULL ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+}
+
+/* The sync that ends the group at the head of the FIFO: its transaction has
+ * committed (or rolled back). Hands each result on, or, when a group of
+ * several had a failure, replays every query of it alone. */
+static void group_done(pgconn *c)
+{
+    pgq *first = c->head, *last = first;
+    unsigned n = 1;
+    bool ok = result_ok(first->res);
+    while (!last->sync_after && last->next != NULL) {
+        last = last->next;
+        n++;
+        ok = ok && result_ok(last->res);
+    }
+    c->head = last->next;
+    if (c->head == NULL)
+        c->tail = NULL;
+    c->cur = NULL;
+    last->next = NULL;
+    if (!ok && n > 1) {
+        const pgq *bad = first;
+        while (bad != last && result_ok(bad->res))
+            bad = bad->next;
+        const char *state =
+            bad->res != NULL ? PQresultErrorField(bad->res, PG_DIAG_SQLSTATE) : NULL;
+        log_event(LOG_DEBUG, "db_group_replayed", "pg=%u queries=%u stmt=%s sqlstate=%s msg=%s",
+                  c->id, n, bad->stmt->name, state != NULL ? state : "-",
+                  log_q(bad->res != NULL ? PQresultErrorMessage(bad->res) : "no result"));
+        /* The open group (if any) is synced first, so no replayed query
+         * joins it. */
+        if (c->unsynced > 0 && !c->failing) {
+            c->tail->sync_after = true;
+            c->unsynced = 0;
+            uv_prepare_stop(&c->sync_prep);
+            if (PQpipelineSync(c->pg) != 1)
+                send_failed(c, "sync");
+        }
+        for (pgq *q = first, *next; q != NULL; q = next) {
+            next = q->next;
+            if (q->res != NULL) {
+                PQclear(q->res);
+                q->res = NULL;
+            }
+            resend_alone(c, q);
+        }
         return;
     }
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_PIPELINE_SYNC) {
-        PQclear(r);
-        c->head = q->next;
-        if (c->head == NULL)
-            c->tail = NULL;
+    for (pgq *q = first, *next; q != NULL; q = next) {
+        next = q->next;
         q->next = NULL;
         c->in_flight--;
         PGresult *res = q->res;
         q->res = NULL;
         c->hooks.done(c->owner, c, q, res, false);
+    }
+}
+
+/* One result for the query results are arriving for: its result(s), a
+ * NULL, then (for the last of its group) the group's sync. */
+static void query_result(pgconn *c, PGresult *r)
+{
+    /* The first query of the group whose results have not ended. The last
+     * of a group stays current once ended: an error that comes after its
+     * results (at commit) is attributed to it. A query of the open group
+     * may end before more are appended (libpq flushes by itself past its
+     * buffer threshold), hence the walk rather than a plain next. */
+    pgq *q = c->cur != NULL ? c->cur : c->head;
+    while (q->got_end && !q->sync_after && q->next != NULL)
+        q = q->next;
+    c->cur = q;
+    if (r == NULL) {
+        /* Every query yields a result before its NULL; a NULL before any
+         * is libpq having nothing (idle), not the end of q. */
+        if (q->res != NULL)
+            q->got_end = true;
+        return;
+    }
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_PIPELINE_SYNC) {
+        PQclear(r);
+        group_done(c);
         return;
     }
     if (q->res == NULL) {
@@ -493,7 +594,9 @@ pgconn *pgconn_create(uv_loop_t *loop, unsigned id, const pgconn_config *cfg,
     c->state = PGC_IDLE;
     uv_timer_init(loop, &c->timer); /* cannot fail */
     c->timer.data = c;
-    c->handles = 1;
+    uv_prepare_init(loop, &c->sync_prep); /* cannot fail */
+    c->sync_prep.data = c;
+    c->handles = 2;
     return c;
 }
 
@@ -508,35 +611,62 @@ int pgconn_start(pgconn *c)
     return rc;
 }
 
+/* Marks the connection failing: it breaks from a zero timer, never inside
+ * the caller. */
+static void send_failed(pgconn *c, const char *stmt)
+{
+    log_event(LOG_WARN, "db_send_failed", "pg=%u stmt=%s msg=%s", c->id, stmt,
+              log_q(PQerrorMessage(c->pg)));
+    c->failing = true;
+    uv_prepare_stop(&c->sync_prep);
+    uv_timer_start(&c->timer, timer_cb, 0, 0);
+}
+
+/* Ends the open group: one sync for it, one flush for everything. Runs just
+ * before the loop polls, so every query sent during the iteration (from
+ * client reads, results, timers) goes out in one write. */
+static void sync_prep_cb(uv_prepare_t *h)
+{
+    pgconn *c = h->data;
+    uv_prepare_stop(&c->sync_prep);
+    if (c->unsynced == 0 || c->failing || c->state != PGC_READY)
+        return;
+    c->tail->sync_after = true;
+    c->unsynced = 0;
+    if (PQpipelineSync(c->pg) != 1) {
+        send_failed(c, "sync");
+        return;
+    }
+    if (flush_and_watch(c) < 0)
+        send_failed(c, "flush");
+}
+
 int pgconn_send(pgconn *c, pgq *q)
 {
     if (!pgconn_ready(c))
         return -1;
+    /* Nothing is written to the socket here (libpq buffers in pipeline
+     * mode below its 64 KiB threshold); sync_prep_cb syncs and flushes. */
     if (PQsendQueryPrepared(c->pg, q->stmt->name, q->stmt->nparams,
-                            (const char *const *)q->values, NULL, NULL, 0) != 1 ||
-        PQpipelineSync(c->pg) != 1) {
-        /* Without its sync the query cannot commit; the connection is
-         * finished before anything else is sent, so the caller may send q
-         * elsewhere. */
-        log_event(LOG_WARN, "db_send_failed", "pg=%u stmt=%s msg=%s", c->id, q->stmt->name,
-                  log_q(PQerrorMessage(c->pg)));
-        c->failing = true;
-        uv_timer_start(&c->timer, timer_cb, 0, 0);
+                            (const char *const *)q->values, NULL, NULL, 0) != 1) {
+        /* Not in the pipeline: the connection is finished before anything
+         * else is sent, so the caller may send q elsewhere. Queries of the
+         * open group complete as lost when it breaks. */
+        send_failed(c, q->stmt->name);
         return -1;
     }
     q->next = NULL;
     q->res = NULL;
     q->got_end = false;
+    q->sync_after = false;
     if (c->tail != NULL)
         c->tail->next = q;
     else
         c->head = q;
     c->tail = q;
     c->in_flight++;
-    if (flush_and_watch(c) < 0) {
-        c->failing = true;
-        uv_timer_start(&c->timer, timer_cb, 0, 0);
-    }
+    if (c->unsynced++ == 0)
+        uv_prepare_start(&c->sync_prep, sync_prep_cb);
     return 0;
 }
 

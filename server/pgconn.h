@@ -16,6 +16,17 @@
  * with exponential backoff (min doubling to max, with jitter; reset after a
  * connection reaches READY).
  *
+ * Sync groups. Queries sent during one loop iteration are written to
+ * libpq's buffer only; just before the loop polls again (a uv_prepare) they
+ * get ONE sync and one flush: one socket write, and one transaction on the
+ * server, committed at that sync. A query's result is handed on only at its
+ * group's sync, i.e. after the commit. If any query of a group of several
+ * fails, the others were rolled back with it (and those after it were not
+ * run): none is handed on; each is sent again alone, with its own sync, so
+ * every query gets exactly the answer it would have got alone. So a failing
+ * query never sinks its neighbours, as with one sync per query, while the
+ * common case costs one write, one wakeup and one commit per group.
+ *
  * Nothing here blocks: PQconnectStartParams/PQconnectPoll, PQsendPrepare,
  * PQsendQueryPrepared, PQpipelineSync, PQflush, PQconsumeInput, PQgetResult.
  */
@@ -54,6 +65,7 @@ typedef struct pgq {
     char **values;             /* nparams copies, NUL-terminated; NULL = SQL NULL */
     PGresult *res;             /* owned: the query's result once it arrived */
     bool got_end;              /* the NULL that ends its results was seen */
+    bool sync_after;           /* last query of its sync group */
 } pgq;
 
 typedef struct pgconn pgconn;
@@ -84,10 +96,10 @@ pgconn *pgconn_create(uv_loop_t *loop, unsigned id, const pgconn_config *cfg,
 /* IDLE -> CONNECTING. Returns 0, or -1 when even starting failed (then it
  * is in BACKOFF and retries by itself). */
 int pgconn_start(pgconn *c);
-/* Sends q (READY, in-flight below the caller's depth). Returns 0 (q is in
- * flight; done will run for it) or -1 (not sent, q still the caller's; the
- * connection is failing and will break from a zero timer, not inside this
- * call). */
+/* Sends q (READY, in-flight below the caller's depth) in this loop
+ * iteration's sync group. Returns 0 (q is in flight; done will run for it)
+ * or -1 (not sent, q still the caller's; the connection is failing and will
+ * break from a zero timer, not inside this call). */
 __attribute__((warn_unused_result)) int pgconn_send(pgconn *c, pgq *q);
 /* Starts closing: in-flight queries complete as conn_lost; state CLOSING,
  * then CLOSED once every handle's close callback ran. Safe to call from a

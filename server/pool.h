@@ -3,10 +3,13 @@
  *
  * Callers hand the pool a prepared statement (registered once at start, see
  * pool_stmt) and its parameters; the pool sends it on a connection in
- * pipeline mode (each query followed by a sync, so each is its own implicit
- * transaction and one failing query does not affect its neighbours) and
- * calls back exactly once with the result or an error. Each connection is a
- * pgconn (pgconn.h) driven by a uv_poll on its socket; nothing here blocks.
+ * pipeline mode and calls back exactly once with the result or an error.
+ * Queries sent to one connection in the same loop iteration share one sync
+ * (one socket write, one transaction); a result is handed on only after
+ * that transaction committed, and if any query of such a group fails, the
+ * others are run again alone, so one failing query never affects its
+ * neighbours (pgconn.h, "Sync groups"). Each connection is a pgconn driven
+ * by a uv_poll on its socket; nothing here blocks.
  *
  * When no connection is up, pool_query fails at once with BB_E_UNAVAILABLE
  * (the callback does not run). Queries in flight on a connection that breaks

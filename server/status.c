@@ -4,9 +4,32 @@
  *
  * For: checking every argument at the edge (params.h, production status,
  * the 2000-01-01 floor, from <= to, the list cursor) before any query, then
- * one pool_query. "Not after today" is checked by bb_status_submit in the
- * database, in the server's time_zone (passed as a parameter), in the same
- * transaction as the insert. Not for: enterprises (enterprise.c).
+ * the query. "Not after today" is checked in the database, in the server's
+ * time_zone (passed as a parameter), in the same transaction as the insert.
+ * Not for: enterprises (enterprise.c).
+ *
+ * Group commit of status.submit. Township staff submit all day; each
+ * submit alone would cost one commit (one WAL flush). So checked submits
+ * wait in a FIFO while STATUS_BATCHES_IN_FLIGHT submit statements are in
+ * the database, and the next statement carries up to STATUS_BATCH_MAX of
+ * them: bb_status_submit_batch (sql/003_group_commit.sql), one statement,
+ * one transaction, one row back per submit, in order. Under no load a
+ * submit goes out at once and alone (bb_status_submit), so nobody waits
+ * for company. Guarantees:
+ *   - nobody is acknowledged before the commit that holds their row (the
+ *     pool hands a result on only after its transaction committed);
+ *   - a row the database refuses in a foreseen way (report_date after
+ *     today, unknown enterprise, idempotency key reused) comes back as that
+ *     row's error and does not affect its neighbours;
+ *   - if the batch statement fails anyway (something unforeseen: nothing
+ *     was stored), each of its submits is sent again alone and gets its own
+ *     answer;
+ *   - if the connection is lost with the batch in flight, every submit of
+ *     it gets `unavailable` (it may or may not have committed, as for a
+ *     single submit): a retry with the same idempotency key stores once;
+ *   - duplicate idempotency keys within a batch behave as if the submits
+ *     had come one after another (the batch function decides rows in
+ *     order, with the same request hash as bb_status_submit).
  *
  * The status.list cursor is "<report_date>.<id>" of the last row of the
  * previous page, e.g. "2026-11-20.123"; clients treat it as opaque, the
@@ -32,6 +55,20 @@
 /* "YYYY-MM-DD." + up to 19 digits. */
 #define STATUS_CURSOR_MAX 30u
 #define STATUS_NUM_TEXT 24
+/* Most submits one batch statement carries (its arrays grow with it: at
+ * most ~10 KiB of text per submit). A named constant, not yet a setting:
+ * config.c has no key for it. */
+#define STATUS_BATCH_MAX 256u
+/* Submit statements (batches or singles) in the database at once. While
+ * this many are out, new submits gather for the next batch; more would
+ * only mean smaller batches and more commits. */
+#define STATUS_BATCHES_IN_FLIGHT 2u
+/* Parameters of bb_status_submit / bb_status_submit_batch. */
+#define SUBMIT_NPARAMS 10
+/* The stored argument values of one submit, in parameter order (the time
+ * zone, the 10th, is the server's). */
+enum { SV_KEY, SV_EID, SV_DATE, SV_REPORTER, SV_PSTATUS, SV_OUTPUT, SV_EMPLOYEES, SV_SHORTAGE,
+       SV_NOTE, SV__COUNT };
 
 /* The StatusReport as the wire shows it: the columns of status_report_wire. */
 static const rp_col sr_cols[] = {
@@ -52,7 +89,35 @@ static const pool_stmt st_submit = {
     "st_submit",
     "SELECT * FROM bb_status_submit($1::text, $2::bigint, $3::date, $4::text, $5::text,"
     " $6::bigint, $7::int, $8::int, $9::text, $10::text)",
-    10};
+    SUBMIT_NPARAMS};
+
+/* The same arguments as arrays, one element per submit. */
+static const pool_stmt st_submit_batch = {
+    "st_submit_batch",
+    "SELECT * FROM bb_status_submit_batch($1::text[], $2::bigint[], $3::date[], $4::text[],"
+    " $5::text[], $6::bigint[], $7::int[], $8::int[], $9::text[], $10::text)",
+    SUBMIT_NPARAMS};
+
+/* Its rows: a StatusReport's columns, then the row's error (all NULL on
+ * success). Only the first SR_NCOLS are packed. */
+static const rp_col batch_cols[] = {
+    {"id", RP_INT},
+    {"enterprise_id", RP_INT},
+    {"report_date", RP_TEXT},
+    {"reporter", RP_TEXT},
+    {"production_status", RP_TEXT},
+    {"output_value", RP_INT},
+    {"employees", RP_INT},
+    {"labour_shortage", RP_INT},
+    {"note", RP_TEXT},
+    {"created_at", RP_TEXT},
+    {"error_code", RP_TEXT},
+    {"error_field", RP_TEXT},
+    {"error_message", RP_TEXT},
+};
+#define BATCH_NCOLS ((int)(sizeof batch_cols / sizeof batch_cols[0]))
+#define BATCH_COL_CODE 10
+_Static_assert(BATCH_NCOLS == SR_NCOLS + 3, "batch rows are a StatusReport and an error");
 
 /* bb_status_list raises BB404 for an unknown enterprise; asks limit+1 rows. */
 static const pool_stmt st_list = {
@@ -62,7 +127,8 @@ static const pool_stmt st_list = {
 
 int status_register_statements(void)
 {
-    if (pool_register(&st_submit) != 0 || pool_register(&st_list) != 0)
+    if (pool_register(&st_submit) != 0 || pool_register(&st_submit_batch) != 0 ||
+        pool_register(&st_list) != 0)
         return -1;
     return 0;
 }
@@ -104,9 +170,64 @@ static int opt_int_text(request *req, const msgpack_object *args, const char *ke
     return 0;
 }
 
-static void submit_cb(void *arg, const PGresult *res, const pool_error *e)
+/* ---- group commit ---- */
+
+/* One checked submit waiting for (or riding in) a statement. Owns copies of
+ * its argument values (the request's own buffers die when the handler
+ * returns); req is answered exactly once, then the item is freed. */
+typedef struct sitem {
+    struct sitem *next;
+    request *req;
+    const char *v[SV__COUNT];   /* into text; NULL = SQL NULL */
+    int len[SV__COUNT];
+    char text[];
+} sitem;
+
+/* The FIFO of submits waiting for a statement, and the statements out.
+ * Loop thread only. */
+static struct {
+    sitem *head, *tail;
+    unsigned waiting;
+    unsigned in_flight;
+} gc;
+
+/* One batch statement's submits, in row order. */
+typedef struct sbatch {
+    struct server *srv;
+    unsigned n;
+    sitem *items[];
+} sbatch;
+
+static sitem *sitem_make(request *req, const char *const *vals, const int *lens)
 {
-    request *req = arg;
+    size_t bytes = sizeof(sitem);
+    for (int i = 0; i < SV__COUNT; i++)
+        if (vals[i] != NULL)
+            bytes += (size_t)lens[i] + 1;
+    sitem *it = malloc(bytes);
+    if (it == NULL)
+        return NULL;
+    it->next = NULL;
+    it->req = req;
+    char *t = it->text;
+    for (int i = 0; i < SV__COUNT; i++) {
+        if (vals[i] == NULL) {
+            it->v[i] = NULL;
+            it->len[i] = 0;
+            continue;
+        }
+        memcpy(t, vals[i], (size_t)lens[i]);
+        t[lens[i]] = '\0';
+        it->v[i] = t;
+        it->len[i] = lens[i];
+        t += lens[i] + 1;
+    }
+    return it;
+}
+
+/* Answers a single-statement submit from its result. */
+static void reply_submit(request *req, const PGresult *res, const pool_error *e)
+{
     if (e != NULL) {
         rowpack_reply_pool_error(req, st_submit.name, e);
         return;
@@ -123,6 +244,267 @@ static void submit_cb(void *arg, const PGresult *res, const pool_error *e)
     msgpack_packer *pk = req_result_begin(req);
     rowpack_row(pk, res, 0, sr_cols, SR_NCOLS);
     req_result_end(req);
+}
+
+static void gc_pump(struct server *srv);
+
+/* A submit that went alone as one of the group's statements. */
+static void single_cb(void *arg, const PGresult *res, const pool_error *e)
+{
+    sitem *it = arg;
+    struct server *srv = req_server(it->req);
+    reply_submit(it->req, res, e);
+    free(it);
+    gc.in_flight--;
+    gc_pump(srv);
+}
+
+/* A submit sent again alone after its batch failed: not counted in flight. */
+static void retry_cb(void *arg, const PGresult *res, const pool_error *e)
+{
+    sitem *it = arg;
+    reply_submit(it->req, res, e);
+    free(it);
+}
+
+/* Sends it alone with cb; on a synchronous failure answers and frees it and
+ * returns -1 (cb will not run). */
+static int send_single(struct server *srv, sitem *it, pool_cb cb)
+{
+    const char *vals[SUBMIT_NPARAMS];
+    int lens[SUBMIT_NPARAMS];
+    for (int i = 0; i < SV__COUNT; i++) {
+        vals[i] = it->v[i];
+        lens[i] = it->len[i];
+    }
+    vals[SV__COUNT] = srv->cfg.time_zone;
+    lens[SV__COUNT] = -1;
+    int rc = pool_query(srv->pool, &st_submit, vals, lens, cb, it);
+    if (rc < 0) {
+        rowpack_reply_query_rc(it->req, st_submit.name, rc);
+        free(it);
+        return -1;
+    }
+    return 0;
+}
+
+/* A growing text buffer for the array literals. */
+typedef struct lit {
+    char *s;
+    size_t len, cap;
+    bool failed;
+} lit;
+
+static void lit_grow(lit *l, size_t more)
+{
+    if (l->failed || l->len + more + 1 <= l->cap)
+        return;
+    size_t cap = l->cap > 0 ? l->cap : 256;
+    while (cap < l->len + more + 1)
+        cap *= 2;
+    char *s = realloc(l->s, cap);
+    if (s == NULL) {
+        l->failed = true;
+        return;
+    }
+    l->s = s;
+    l->cap = cap;
+}
+
+static void lit_put(lit *l, const char *s, size_t n)
+{
+    lit_grow(l, n);
+    if (l->failed)
+        return;
+    memcpy(l->s + l->len, s, n);
+    l->len += n;
+    l->s[l->len] = '\0';
+}
+
+/* One array element: NULL, or the value double-quoted with " and \
+ * escaped (PostgreSQL's array input syntax; quoting every element also
+ * keeps "NULL", spaces and braces in text literal). */
+static void lit_elem(lit *l, const char *v, int len)
+{
+    if (l->len > 1)
+        lit_put(l, ",", 1);
+    if (v == NULL) {
+        lit_put(l, "NULL", 4);
+        return;
+    }
+    lit_grow(l, 2 * (size_t)len + 2);
+    if (l->failed)
+        return;
+    char *o = l->s + l->len;
+    *o++ = '"';
+    for (int i = 0; i < len; i++) {
+        if (v[i] == '"' || v[i] == '\\')
+            *o++ = '\\';
+        *o++ = v[i];
+    }
+    *o++ = '"';
+    *o = '\0';
+    l->len = (size_t)(o - l->s);
+}
+
+static void batch_free(sbatch *b, bool items_too)
+{
+    if (items_too)
+        for (unsigned i = 0; i < b->n; i++)
+            free(b->items[i]);
+    free(b);
+}
+
+static bb_err batch_code(const char *sqlstate)
+{
+    if (strcmp(sqlstate, "BB400") == 0)
+        return BB_E_INVALID_ARGUMENT;
+    if (strcmp(sqlstate, "BB404") == 0)
+        return BB_E_NOT_FOUND;
+    if (strcmp(sqlstate, "BB422") == 0)
+        return BB_E_IDEMPOTENCY_KEY_REUSED;
+    return BB_E_INTERNAL;
+}
+
+/* Answers each submit of a committed batch from its row. */
+static void batch_reply_rows(sbatch *b, const PGresult *res)
+{
+    const char *why = NULL;
+    if (rowpack_check(res, batch_cols, BATCH_NCOLS, &why) != 0 ||
+        (PQntuples(res) != (int)b->n && (why = "one row per submit expected") != NULL)) {
+        /* A bug, and the rows are committed: sending them again could
+         * store them twice, so everyone hears `internal`. */
+        for (unsigned i = 0; i < b->n; i++)
+            rowpack_reply_bad_result(b->items[i]->req, st_submit_batch.name, why);
+        return;
+    }
+    for (unsigned i = 0; i < b->n; i++) {
+        request *req = b->items[i]->req;
+        int row = (int)i;
+        if (PQgetisnull(res, row, BATCH_COL_CODE)) {
+            msgpack_packer *pk = req_result_begin(req);
+            rowpack_row(pk, res, row, batch_cols, SR_NCOLS);
+            req_result_end(req);
+            continue;
+        }
+        const char *code = PQgetvalue(res, row, BATCH_COL_CODE);
+        const char *field = PQgetisnull(res, row, BATCH_COL_CODE + 1)
+                                ? NULL
+                                : PQgetvalue(res, row, BATCH_COL_CODE + 1);
+        pool_error e = {.err = batch_code(code), .sqlstate = code,
+                        .message = PQgetvalue(res, row, BATCH_COL_CODE + 2), .field = field};
+        rowpack_reply_pool_error(req, st_submit_batch.name, &e);
+    }
+}
+
+/* True when the batch's outcome is unknown or it was refused as a whole:
+ * the connection went (no SQLSTATE, 08xxx, 57P0x: it may have committed),
+ * or the server is shutting down. Any other failure rolled it back. */
+static bool batch_lost(const pool_error *e)
+{
+    if (e->err == BB_E_SHUTTING_DOWN)
+        return true;
+    return e->err == BB_E_UNAVAILABLE &&
+           (e->sqlstate == NULL || strncmp(e->sqlstate, "08", 2) == 0 ||
+            strncmp(e->sqlstate, "57P", 3) == 0);
+}
+
+static void batch_cb(void *arg, const PGresult *res, const pool_error *e)
+{
+    sbatch *b = arg;
+    struct server *srv = b->srv;
+    if (e == NULL) {
+        batch_reply_rows(b, res);
+        batch_free(b, true);
+    } else if (batch_lost(e)) {
+        /* Lost with its connection, or refused as a whole: the same answer
+         * a single submit gets (it may have committed: a retry with the
+         * same idempotency key is safe). */
+        for (unsigned i = 0; i < b->n; i++)
+            rowpack_reply_pool_error(b->items[i]->req, st_submit_batch.name, e);
+        batch_free(b, true);
+    } else {
+        /* The statement failed (something unforeseen, or a deadlock or
+         * the 40001 of a key recorded concurrently), so nothing of it was
+         * stored: each submit goes again alone and gets its own answer. */
+        log_event(LOG_WARN, "submit_batch_failed", "rows=%u sqlstate=%s msg=%s resending=alone",
+                  b->n, e->sqlstate != NULL ? e->sqlstate : "-",
+                  log_q(e->message != NULL ? e->message : ""));
+        for (unsigned i = 0; i < b->n; i++)
+            (void)send_single(srv, b->items[i], retry_cb);
+        batch_free(b, false);
+    }
+    gc.in_flight--;
+    gc_pump(srv);
+}
+
+/* Sends the first n waiting submits as one batch statement. Returns 0, or
+ * -1 when it could not (everyone of them answered). */
+static int send_batch(struct server *srv, unsigned n)
+{
+    sbatch *b = malloc(sizeof *b + n * sizeof b->items[0]);
+    lit arr[SV__COUNT];
+    memset(arr, 0, sizeof arr);
+    bool failed = b == NULL;
+    for (int k = 0; k < SV__COUNT; k++)
+        lit_put(&arr[k], "{", 1);
+    for (unsigned i = 0; i < n; i++) {
+        sitem *it = gc.head;
+        gc.head = it->next;
+        it->next = NULL;
+        gc.waiting--;
+        if (b != NULL)
+            b->items[i] = it;
+        for (int k = 0; k < SV__COUNT; k++)
+            lit_elem(&arr[k], it->v[k], it->len[k]);
+        if (b == NULL) {
+            req_reply_error(it->req, BB_E_INTERNAL, NULL, "out of memory");
+            free(it);
+        }
+    }
+    if (gc.head == NULL)
+        gc.tail = NULL;
+    const char *vals[SUBMIT_NPARAMS];
+    for (int k = 0; k < SV__COUNT; k++) {
+        lit_put(&arr[k], "}", 1);
+        failed = failed || arr[k].failed;
+        vals[k] = arr[k].s;
+    }
+    vals[SV__COUNT] = srv->cfg.time_zone;
+    int rc = -BB_E_INTERNAL;
+    if (!failed) {
+        b->srv = srv;
+        b->n = n;
+        rc = pool_query(srv->pool, &st_submit_batch, vals, NULL, batch_cb, b);
+        log_event(LOG_DEBUG, "submit_batch", "rows=%u in_flight=%u waiting=%u", n, gc.in_flight,
+                  gc.waiting);
+    }
+    for (int k = 0; k < SV__COUNT; k++)
+        free(arr[k].s);
+    if (rc < 0 && b != NULL) {
+        for (unsigned i = 0; i < n; i++)
+            rowpack_reply_query_rc(b->items[i]->req, st_submit_batch.name, rc);
+        batch_free(b, true);
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+/* Sends what waits while fewer than STATUS_BATCHES_IN_FLIGHT statements
+ * are out: one submit alone, several as a batch. */
+static void gc_pump(struct server *srv)
+{
+    while (gc.waiting > 0 && gc.in_flight < STATUS_BATCHES_IN_FLIGHT) {
+        unsigned n = gc.waiting < STATUS_BATCH_MAX ? gc.waiting : STATUS_BATCH_MAX;
+        if (n == 1) {
+            sitem *it = gc.head;
+            gc.head = gc.tail = NULL;
+            gc.waiting = 0;
+            if (send_single(srv, it, single_cb) == 0)
+                gc.in_flight++;
+        } else if (send_batch(srv, n) == 0) {
+            gc.in_flight++;
+        }
+    }
 }
 
 static void status_submit(request *req, const msgpack_object *args)
@@ -169,13 +551,25 @@ static void status_submit(request *req, const msgpack_object *args)
     }
     char eidt[STATUS_NUM_TEXT];
     snprintf(eidt, sizeof eidt, "%" PRId64, eid);
-    const char *tz = req_server(req)->cfg.time_zone;
-    const char *vals[10] = {key.s, eidt, date, reporter.s, pstatus.s, ovp, emp, lsp, note.s, tz};
-    const int lens[10] = {(int)key.len, -1, -1, (int)reporter.len, (int)pstatus.len,
-                          -1, -1, -1, (int)note.len, -1};
-    int rc = pool_query(req_server(req)->pool, &st_submit, vals, lens, submit_cb, req);
-    if (rc < 0)
-        rowpack_reply_query_rc(req, st_submit.name, rc);
+    const char *vals[SV__COUNT] = {key.s, eidt, date, reporter.s, pstatus.s, ovp, emp, lsp, note.s};
+    /* The pstr values are not NUL-terminated; the others are ours. */
+    const int lens[SV__COUNT] = {(int)key.len, (int)strlen(eidt), (int)strlen(date),
+                                 (int)reporter.len, (int)pstatus.len,
+                                 ovp != NULL ? (int)strlen(ovp) : 0,
+                                 emp != NULL ? (int)strlen(emp) : 0,
+                                 lsp != NULL ? (int)strlen(lsp) : 0, (int)note.len};
+    sitem *it = sitem_make(req, vals, lens);
+    if (it == NULL) {
+        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
+        return;
+    }
+    if (gc.tail != NULL)
+        gc.tail->next = it;
+    else
+        gc.head = it;
+    gc.tail = it;
+    gc.waiting++;
+    gc_pump(req_server(req));
 }
 
 static bool is_leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
