@@ -42,6 +42,11 @@
 /* "pool_queue_max": queries waiting for a connection before new ones are
  * refused with `unavailable`. */
 #define BB_DEFAULT_POOL_QUEUE_MAX 8192u
+/* "status_batch_max": most status.submit rows one group-commit statement
+ * carries. "status_batches_in_flight": submit statements in the database at
+ * once; while that many are out, new submits gather for the next batch. */
+#define BB_DEFAULT_STATUS_BATCH_MAX 256u
+#define BB_DEFAULT_STATUS_BATCHES_IN_FLIGHT 2u
 /* "reconnect_min_ms" / "reconnect_max_ms": backoff between reconnects. */
 #define BB_DEFAULT_RECONNECT_MIN_MS 100u
 #define BB_DEFAULT_RECONNECT_MAX_MS 5000u

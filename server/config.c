@@ -73,6 +73,8 @@ static const key_def keys[] = {
     KUINT("pool_queue_max", pool_queue_max, 0, 100000000),
     KUINT("reconnect_min_ms", reconnect_min_ms, 1, 3600000),
     KUINT("reconnect_max_ms", reconnect_max_ms, 1, 3600000),
+    KUINT("status_batch_max", status_batch_max, 1, 10000),
+    KUINT("status_batches_in_flight", status_batches_in_flight, 1, 1024),
 };
 
 void config_defaults(config *c)
@@ -96,6 +98,8 @@ void config_defaults(config *c)
     c->pool_queue_max = BB_DEFAULT_POOL_QUEUE_MAX;
     c->reconnect_min_ms = BB_DEFAULT_RECONNECT_MIN_MS;
     c->reconnect_max_ms = BB_DEFAULT_RECONNECT_MAX_MS;
+    c->status_batch_max = BB_DEFAULT_STATUS_BATCH_MAX;
+    c->status_batches_in_flight = BB_DEFAULT_STATUS_BATCHES_IN_FLIGHT;
 }
 
 /* Parses a whole decimal number: no sign, no spaces, no suffix. */

@@ -38,6 +38,8 @@ typedef struct config {
     unsigned pool_queue_max;      /* "pool_queue_max" */
     unsigned reconnect_min_ms;    /* "reconnect_min_ms" */
     unsigned reconnect_max_ms;    /* "reconnect_max_ms" */
+    unsigned status_batch_max;    /* "status_batch_max" */
+    unsigned status_batches_in_flight; /* "status_batches_in_flight" */
 } config;
 
 void config_defaults(config *c);

@@ -10,8 +10,8 @@
  *
  * Group commit of status.submit. Township staff submit all day; each
  * submit alone would cost one commit (one WAL flush). So checked submits
- * wait in a FIFO while STATUS_BATCHES_IN_FLIGHT submit statements are in
- * the database, and the next statement carries up to STATUS_BATCH_MAX of
+ * wait in a FIFO while status_batches_in_flight submit statements are in
+ * the database, and the next statement carries up to status_batch_max of
  * them: bb_status_submit_batch (sql/003_group_commit.sql), one statement,
  * one transaction, one row back per submit, in order. Under no load a
  * submit goes out at once and alone (bb_status_submit), so nobody waits
@@ -55,14 +55,12 @@
 /* "YYYY-MM-DD." + up to 19 digits. */
 #define STATUS_CURSOR_MAX 30u
 #define STATUS_NUM_TEXT 24
-/* Most submits one batch statement carries (its arrays grow with it: at
- * most ~10 KiB of text per submit). A named constant, not yet a setting:
- * config.c has no key for it. */
-#define STATUS_BATCH_MAX 256u
-/* Submit statements (batches or singles) in the database at once. While
- * this many are out, new submits gather for the next batch; more would
- * only mean smaller batches and more commits. */
-#define STATUS_BATCHES_IN_FLIGHT 2u
+/* The batch limits are settings (config.h): status_batch_max, the most
+ * submits one batch statement carries (its arrays grow with it: at most
+ * ~10 KiB of text per submit), and status_batches_in_flight, the submit
+ * statements (batches or singles) in the database at once. While that many
+ * are out, new submits gather for the next batch; more would only mean
+ * smaller batches and more commits. */
 /* Parameters of bb_status_submit / bb_status_submit_batch. */
 #define SUBMIT_NPARAMS 10
 /* The stored argument values of one submit, in parameter order (the time
@@ -489,12 +487,13 @@ static int send_batch(struct server *srv, unsigned n)
     return rc < 0 ? -1 : 0;
 }
 
-/* Sends what waits while fewer than STATUS_BATCHES_IN_FLIGHT statements
+/* Sends what waits while fewer than status_batches_in_flight statements
  * are out: one submit alone, several as a batch. */
 static void gc_pump(struct server *srv)
 {
-    while (gc.waiting > 0 && gc.in_flight < STATUS_BATCHES_IN_FLIGHT) {
-        unsigned n = gc.waiting < STATUS_BATCH_MAX ? gc.waiting : STATUS_BATCH_MAX;
+    const unsigned max_rows = srv->cfg.status_batch_max;
+    while (gc.waiting > 0 && gc.in_flight < srv->cfg.status_batches_in_flight) {
+        unsigned n = gc.waiting < max_rows ? gc.waiting : max_rows;
         if (n == 1) {
             sitem *it = gc.head;
             gc.head = gc.tail = NULL;

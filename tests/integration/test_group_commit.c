@@ -122,6 +122,52 @@ static bool log_has_batch(const it_server *s)
     return found;
 }
 
+/* The largest batch the server logged (0 when none). */
+static int max_batch_rows(const it_server *s)
+{
+    char *log = it_server_log(s);
+    int most = 0;
+    for (const char *p = log; p != NULL && (p = strstr(p, "event=submit_batch rows=")) != NULL;) {
+        p += strlen("event=submit_batch rows=");
+        if (atoi(p) > most)
+            most = atoi(p);
+    }
+    free(log);
+    return most;
+}
+
+/* status_batch_max bounds the rows of one batch statement; everything is
+ * still stored, in more batches. */
+static int status_batch_max_setting_bounds_each_batch(void)
+{
+    const char *sets[] = {"status_batch_max=3", NULL};
+    it_server *s = it_server_start_env(sets, debug_env);
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    it_buf b;
+    it_buf_init(&b);
+    for (unsigned k = 0; k < PER_CONN; k++) {
+        char note[64];
+        snprintf(note, sizeof note, "小批量-%u", k);
+        pack_submit(&b, MSGID_BASE + k, g_eid, NULL, note, NULL);
+    }
+    IT_CHECK(it_send(c, b.sb.data, b.sb.size) == 0);
+    it_buf_free(&b);
+    it_msg m[PER_CONN];
+    IT_CHECK(recv_all(c, PER_CONN, m) == 0);
+    int errors = 0;
+    for (unsigned k = 0; k < PER_CONN; k++)
+        errors += m[k].is_error ? 1 : 0;
+    free_all(m, PER_CONN);
+    IT_CHECKF(errors == 0, "%d submits failed", errors);
+    IT_CHECK(count_note_prefix("小批量-") == PER_CONN);
+    int most = max_batch_rows(s);
+    IT_CHECKF(most >= 2 && most <= 3, "largest batch had %d rows, expected 2..3", most);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    return 0;
+}
+
 static int concurrent_submits_over_many_connections_are_stored_once_each(void)
 {
     it_server *s = it_server_start_env(NULL, debug_env);
@@ -477,6 +523,7 @@ static int failing_query_does_not_sink_the_others_of_its_sync_group(void)
 }
 
 static const it_test tests[] = {
+    {"status_batch_max_setting_bounds_each_batch", status_batch_max_setting_bounds_each_batch},
     {"concurrent_submits_over_many_connections_are_stored_once_each",
      concurrent_submits_over_many_connections_are_stored_once_each},
     {"bad_rows_fail_alone_and_their_neighbours_are_stored",
