@@ -168,6 +168,66 @@ static int status_batch_max_setting_bounds_each_batch(void)
     return 0;
 }
 
+/* Rows of idempotency read by sequential scans so far (own statistics
+ * flushed first), or -1. */
+static long long idem_seq_rows_read(void)
+{
+    if (it_pg_exec("SELECT pg_stat_force_next_flush()", 0, NULL) != 0)
+        return -1;
+    return it_pg_int("SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = 'idempotency'",
+                     0, NULL);
+}
+
+/* One keyed batch of two rows and one keyed single submit, through the
+ * stored functions on the test's own database session. */
+static int submit_probe(const char *tag, int i)
+{
+    char k1[48], k2[48], k3[48], eid[24];
+    snprintf(k1, sizeof k1, "%s-%d-a", tag, i);
+    snprintf(k2, sizeof k2, "%s-%d-b", tag, i);
+    snprintf(k3, sizeof k3, "%s-%d-c", tag, i);
+    snprintf(eid, sizeof eid, "%lld", (long long)g_eid);
+    const char *p[] = {k1, k2, eid};
+    if (it_pg_exec("SELECT count(*) FROM bb_status_submit_batch("
+                   "ARRAY[$1, $2], ARRAY[$3, $3]::bigint[], "
+                   "ARRAY['2024-05-01', '2024-05-01']::date[], ARRAY['王五', '王五'], "
+                   "ARRAY['正常', '正常'], ARRAY[NULL, NULL]::bigint[], "
+                   "ARRAY[NULL, NULL]::int[], ARRAY[NULL, NULL]::int[], "
+                   "ARRAY['探针', '探针'], 'Asia/Shanghai')",
+                   3, p) != 0)
+        return -1;
+    const char *q[] = {k3, eid};
+    return it_pg_exec("SELECT count(*) FROM bb_status_submit($1, $2::bigint, '2024-05-01', "
+                      "'王五', '正常', NULL, NULL, NULL, '探针', 'Asia/Shanghai')",
+                      2, q);
+}
+
+/* PL/pgSQL caches the plans of a long-lived connection. Planned while the
+ * idempotency table was nearly empty (a fresh start), a key lookup became a
+ * sequential scan, and stayed one as the table grew: every submit then read
+ * the whole table (sql/004). Once it holds 20,000 records, ten more probes
+ * on the same session must not scan it. */
+static int key_lookups_stay_index_probes_as_the_table_grows(void)
+{
+    IT_CHECK(it_pg_exec("DELETE FROM idempotency", 0, NULL) == 0);
+    IT_CHECK(it_pg_exec("ANALYZE idempotency", 0, NULL) == 0);
+    for (int i = 0; i < 8; i++) /* past the 5 custom plans: generic from here */
+        IT_CHECK(submit_probe("early", i) == 0);
+    IT_CHECK(it_pg_exec("INSERT INTO idempotency (method, key, request_hash, result) "
+                        "SELECT 'status.submit', 'bulk-' || g, 'x', '{}'::jsonb "
+                        "FROM generate_series(1, 20000) g",
+                        0, NULL) == 0);
+    long long before = idem_seq_rows_read();
+    for (int i = 0; i < 10; i++)
+        IT_CHECK(submit_probe("late", i) == 0);
+    long long after = idem_seq_rows_read();
+    IT_CHECK(before >= 0 && after >= 0);
+    IT_CHECKF(after - before < 1000,
+              "10 probes read %lld rows of idempotency by sequential scan (table of 20,000)",
+              after - before);
+    return 0;
+}
+
 static int concurrent_submits_over_many_connections_are_stored_once_each(void)
 {
     it_server *s = it_server_start_env(NULL, debug_env);
@@ -523,6 +583,8 @@ static int failing_query_does_not_sink_the_others_of_its_sync_group(void)
 }
 
 static const it_test tests[] = {
+    {"key_lookups_stay_index_probes_as_the_table_grows",
+     key_lookups_stay_index_probes_as_the_table_grows},
     {"status_batch_max_setting_bounds_each_batch", status_batch_max_setting_bounds_each_batch},
     {"concurrent_submits_over_many_connections_are_stored_once_each",
      concurrent_submits_over_many_connections_are_stored_once_each},
