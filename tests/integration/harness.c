@@ -1018,6 +1018,21 @@ int64_t it_create_enterprise(it_conn *c, const char *name, const char *credit_co
     return id;
 }
 
+int64_t it_shared_enterprise(unsigned long code_n, const char *name, const char *township)
+{
+    it_server *s = it_shared_server();
+    if (s == NULL)
+        return -1;
+    it_conn *c = it_connect(s->port);
+    if (c == NULL)
+        return -1;
+    char cc[19];
+    it_credit_code(code_n, cc);
+    int64_t id = it_create_enterprise(c, name, cc, township);
+    it_close(c);
+    return id;
+}
+
 /* ---- the CLI ---- */
 
 static int append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)

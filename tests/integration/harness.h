@@ -267,6 +267,9 @@ char it_credit_check(const char *code17);
 /* Creates an enterprise over a raw connection; returns its id or -1. */
 int64_t it_create_enterprise(it_conn *c, const char *name, const char *credit_code,
                              const char *township);
+/* The usual setup of a test binary: one enterprise on the shared server,
+ * with the n-th generated credit code. Returns its id, or -1. */
+int64_t it_shared_enterprise(unsigned long code_n, const char *name, const char *township);
 
 /* ---- the CLI ---- */
 

@@ -37,13 +37,7 @@ static const char *const debug_env[] = {"BAOBAO_LOG=debug", NULL};
 
 static int setup(void)
 {
-    it_server *s = it_shared_server();
-    IT_CHECK(s != NULL);
-    it_conn *c = it_connect(s->port);
-    IT_CHECK(c != NULL);
-    char cc[19];
-    it_credit_code(700, cc);
-    g_eid = it_create_enterprise(c, "赤壁青砖茶业", cc, "赵李桥镇");
+    g_eid = it_shared_enterprise(700, "赤壁青砖茶业", "赵李桥镇");
     IT_CHECK(g_eid > 0);
     return 0;
 }

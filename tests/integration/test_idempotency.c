@@ -17,13 +17,7 @@ static uint32_t g_msgid = 10;
 
 static int setup(void)
 {
-    it_server *s = it_shared_server();
-    IT_CHECK(s != NULL);
-    it_conn *c = it_connect(s->port);
-    IT_CHECK(c != NULL);
-    char cc[19];
-    it_credit_code(500, cc);
-    g_eid = it_create_enterprise(c, "龙兴无纺布", cc, "赵李桥镇");
+    g_eid = it_shared_enterprise(500, "龙兴无纺布", "赵李桥镇");
     IT_CHECK(g_eid > 0);
     return 0;
 }

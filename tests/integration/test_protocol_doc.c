@@ -28,15 +28,8 @@ static int64_t g_eid;
 
 static int setup(void)
 {
-    it_server *s = it_shared_server();
-    IT_CHECK(s != NULL);
-    it_conn *c = it_connect(s->port);
-    IT_CHECK(c != NULL);
-    char cc[19];
-    it_credit_code(7100, cc);
-    g_eid = it_create_enterprise(c, "协议文档测试", cc, "神山镇");
+    g_eid = it_shared_enterprise(7100, "协议文档测试", "神山镇");
     IT_CHECK(g_eid > 0);
-    it_close(c);
     return 0;
 }
 

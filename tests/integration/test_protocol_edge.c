@@ -21,15 +21,8 @@ static int64_t g_eid;        /* an enterprise that exists */
 
 static int setup(void)
 {
-    it_server *s = it_shared_server();
-    IT_CHECK(s != NULL);
-    it_conn *c = it_connect(s->port);
-    IT_CHECK(c != NULL);
-    char cc[19];
-    it_credit_code(1, cc);
-    g_eid = it_create_enterprise(c, "住方科技", cc, "赤壁镇");
+    g_eid = it_shared_enterprise(1, "住方科技", "赤壁镇");
     IT_CHECK(g_eid > 0);
-    it_close(c);
     return 0;
 }
 

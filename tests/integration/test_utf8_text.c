@@ -19,13 +19,7 @@ static unsigned long g_code_n = 700;
 
 static int setup(void)
 {
-    it_server *s = it_shared_server();
-    IT_CHECK(s != NULL);
-    it_conn *c = it_connect(s->port);
-    IT_CHECK(c != NULL);
-    char cc[19];
-    it_credit_code(g_code_n++, cc);
-    g_eid = it_create_enterprise(c, "华润蒲圻电厂", cc, "蒲圻街道");
+    g_eid = it_shared_enterprise(g_code_n++, "华润蒲圻电厂", "蒲圻街道");
     IT_CHECK(g_eid > 0);
     return 0;
 }
