@@ -199,7 +199,7 @@ static int submit_probe(const char *tag, int i)
 /* PL/pgSQL caches the plans of a long-lived connection. Planned while the
  * idempotency table was nearly empty (a fresh start), a key lookup became a
  * sequential scan, and stayed one as the table grew: every submit then read
- * the whole table (sql/004). Once it holds 20,000 records, ten more probes
+ * the whole table (sql/003, end). Once it holds 20,000 records, ten more probes
  * on the same session must not scan it. */
 static int key_lookups_stay_index_probes_as_the_table_grows(void)
 {
