@@ -120,6 +120,11 @@ typedef struct cli_replies {
 /* Takes r (owned from now on). BB_C_OK, or BB_C_ENOMEM (r not taken). */
 BBI_WUR int cli_replies_add(cli_replies *rs, bb_reply *r, bb_error *err);
 void cli_replies_free(cli_replies *rs);
+/* Appends n items of size bytes each from src to the growing array *items
+ * of *nitems (the pages of a list, item type aside). Returns 0, or
+ * BB_C_ENOMEM with err filled; on failure *items is unchanged. */
+BBI_WUR int cli_items_append(void **items, size_t *nitems, const void *src, size_t n,
+                             size_t size, bb_error *err);
 /* Prints {"items": [every reply's items, in order], "next": null} as JSON.
  * Each reply's result must be a map with an "items" array (decoded once
  * already). CLI_EXIT_OK or CLI_EXIT_PROTOCOL. */

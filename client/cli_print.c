@@ -68,6 +68,19 @@ void cli_replies_free(cli_replies *rs)
     memset(rs, 0, sizeof *rs);
 }
 
+int cli_items_append(void **items, size_t *nitems, const void *src, size_t n, size_t size,
+                     bb_error *err)
+{
+    char *ni = realloc(*items, (*nitems + n + 1) * size);
+    if (ni == NULL)
+        return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
+    if (n > 0)
+        memcpy(ni + *nitems * size, src, n * size);
+    *items = ni;
+    *nitems += n;
+    return 0;
+}
+
 int cli_print_all_json(const cli_replies *rs)
 {
     size_t n = 0;

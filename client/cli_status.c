@@ -145,12 +145,11 @@ static void pages_free(pages *p)
  * r is not taken. */
 static int pages_add(pages *p, bb_reply *r, bb_status_page *pg, bb_error *err)
 {
-    bb_status_report *ni = realloc(p->items, (p->nitems + pg->n + 1) * sizeof *ni);
-    if (ni == NULL)
-        return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
-    p->items = ni;
-    memcpy(p->items + p->nitems, pg->items, pg->n * sizeof *ni);
-    p->nitems += pg->n;
+    void *items = p->items;
+    int rc = cli_items_append(&items, &p->nitems, pg->items, pg->n, sizeof *pg->items, err);
+    if (rc != 0)
+        return rc;
+    p->items = items;
     free(pg->items);
     pg->items = NULL;
     pg->n = 0;
