@@ -64,6 +64,24 @@ typedef struct bb_client bb_client;
  * BB_C_EIO "connect_failed" when no address answered within timeout_ms
  * (negative: no limit). The socket has TCP_NODELAY set. */
 bb_client *bb_connect(const char *server, int timeout_ms, bb_error *err);
+
+/* Connecting with options: TLS (issue 4). */
+typedef struct bb_connect_opts {
+    int timeout_ms;              /* as bb_connect's */
+    bool tls;                    /* speak TLS 1.2 or 1.3 */
+    const char *tls_ca_file;     /* PEM bundle of the CAs the server's
+                                    certificate must chain to; NULL: the
+                                    system's default CAs */
+    const char *tls_server_name; /* the name the certificate must carry
+                                    (also sent as SNI); NULL: the HOST part
+                                    of server */
+} bb_connect_opts;
+/* bb_connect with options (opts NULL = plaintext, the default timeout).
+ * With tls, the handshake is finished and the certificate verified (chain
+ * and name) before this returns; failures are BB_C_EIO with code
+ * "tls_failed" and a message saying why (an unknown CA, a name that does
+ * not match, a peer that does not speak TLS). */
+bb_client *bb_connect_with(const char *server, const bb_connect_opts *opts, bb_error *err);
 /* Closes the connection and frees the client; replies not yet taken are
  * freed. NULL is allowed. */
 void bb_close(bb_client *c);

@@ -25,6 +25,10 @@ static const char *const err_codes[BB_E__COUNT] = {
     [BB_E_UNAVAILABLE] = "unavailable",
     [BB_E_SHUTTING_DOWN] = "shutting_down",
     [BB_E_INTERNAL] = "internal",
+    [BB_E_UNAUTHENTICATED] = "unauthenticated",
+    [BB_E_FORBIDDEN] = "forbidden",
+    [BB_E_LOGIN_FAILED] = "login_failed",
+    [BB_E_LOCKED] = "locked",
 };
 
 const char *bb_err_code(bb_err e)

@@ -28,6 +28,10 @@ typedef enum bb_err {
     BB_E_UNAVAILABLE,         /* "unavailable" */
     BB_E_SHUTTING_DOWN,       /* "shutting_down" */
     BB_E_INTERNAL,            /* "internal" */
+    BB_E_UNAUTHENTICATED,     /* "unauthenticated": not logged in */
+    BB_E_FORBIDDEN,           /* "forbidden": role or scope does not allow it */
+    BB_E_LOGIN_FAILED,        /* "login_failed": unknown user or wrong password */
+    BB_E_LOCKED,              /* "locked": too many failed logins, wait */
     BB_E__COUNT
 } bb_err;
 

@@ -47,6 +47,22 @@
  * once; while that many are out, new submits gather for the next batch. */
 #define BB_DEFAULT_STATUS_BATCH_MAX 256u
 #define BB_DEFAULT_STATUS_BATCHES_IN_FLIGHT 2u
+
+/* Logins (server/session.c). After each failed login for an account or
+ * from an address the answer waits login_delay_ms x the failures so far
+ * (so guessing slows down at once); after login_max_failures failures in a
+ * row the account (or address) is locked for login_lock_ms. At most
+ * login_max_pending password checks wait for or run on the thread pool at
+ * once, server-wide (each may take password_memlimit_kib of memory). */
+#define BB_DEFAULT_LOGIN_MAX_FAILURES 5u
+#define BB_DEFAULT_LOGIN_LOCK_MS 300000u
+#define BB_DEFAULT_LOGIN_DELAY_MS 200u
+#define BB_DEFAULT_LOGIN_MAX_PENDING 64u
+/* argon2id cost of new password hashes (libsodium's "interactive" level:
+ * crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE).
+ * Checking a stored hash uses the cost written in the hash itself. */
+#define BB_DEFAULT_PASSWORD_OPSLIMIT 2u
+#define BB_DEFAULT_PASSWORD_MEMLIMIT_KIB 65536u
 /* "reconnect_min_ms" / "reconnect_max_ms": backoff between reconnects. */
 #define BB_DEFAULT_RECONNECT_MIN_MS 100u
 #define BB_DEFAULT_RECONNECT_MAX_MS 5000u

@@ -18,7 +18,7 @@
 # shellcheck disable=SC2034  # used by the scripts that source this file
 BB_PACKAGES_RUN=(
     build-essential meson ninja-build pkg-config python3
-    libuv1-dev libmsgpack-dev libpq-dev
+    libuv1-dev libmsgpack-dev libpq-dev libsodium-dev libssl-dev openssl
     postgresql postgresql-contrib tzdata
     libcmocka-dev
 )

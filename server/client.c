@@ -91,7 +91,9 @@ struct client {
     unsigned writes_pending;      /* uv_write requests not yet called back */
 
     uint64_t bytes_in, bytes_out, requests;
-    char peer[64];
+    char peer[64];                /* "ip:port" (log lines, audit) */
+    char peer_ip[48];             /* the address alone (login throttling) */
+    session sess;                 /* who is logged in (session.h) */
 };
 
 typedef struct write_req {
@@ -769,7 +771,12 @@ static void describe_peer(client *c)
         }
     }
     snprintf(c->peer, sizeof c->peer, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
+    snprintf(c->peer_ip, sizeof c->peer_ip, "%s", host);
 }
+
+session *client_session(client *c) { return &c->sess; }
+const char *client_peer(const client *c) { return c->peer; }
+const char *client_peer_ip(const client *c) { return c->peer_ip; }
 
 int client_accept(server *s, uv_stream_t *listener)
 {

@@ -39,6 +39,7 @@
 #include <msgpack.h>
 #include <stdint.h>
 #include "server.h"
+#include "session.h"
 
 typedef struct client client;
 
@@ -70,5 +71,10 @@ void client_request_begin(client *c);
 void client_request_end(client *c, msgpack_sbuffer *sb);
 /* The connection id used in log lines (conn=). */
 uint64_t client_id(const client *c);
+/* The connection's session (session.h; empty until session.login). */
+session *client_session(client *c);
+/* The peer as "ip:port" and as the address alone ("?" when unknown). */
+const char *client_peer(const client *c);
+const char *client_peer_ip(const client *c);
 
 #endif

@@ -75,6 +75,16 @@ static const key_def keys[] = {
     KUINT("reconnect_max_ms", reconnect_max_ms, 1, 3600000),
     KUINT("status_batch_max", status_batch_max, 1, 10000),
     KUINT("status_batches_in_flight", status_batches_in_flight, 1, 1024),
+    KSTR("tls_cert", tls_cert),
+    KSTR("tls_key", tls_key),
+    KUINT("allow_plaintext", allow_plaintext, 0, 1),
+    KUINT("login_max_failures", login_max_failures, 1, 1000000),
+    KUINT("login_lock_ms", login_lock_ms, 0, UINT_MAX),
+    KUINT("login_delay_ms", login_delay_ms, 0, 60000),
+    KUINT("login_max_pending", login_max_pending, 1, 100000),
+    /* libsodium's crypto_pwhash_OPSLIMIT_MIN and _MEMLIMIT_MIN (8 KiB) */
+    KUINT("password_opslimit", password_opslimit, 1, 64),
+    KUINT("password_memlimit_kib", password_memlimit_kib, 8, 4u * 1024u * 1024u),
 };
 
 void config_defaults(config *c)
@@ -100,6 +110,12 @@ void config_defaults(config *c)
     c->reconnect_max_ms = BB_DEFAULT_RECONNECT_MAX_MS;
     c->status_batch_max = BB_DEFAULT_STATUS_BATCH_MAX;
     c->status_batches_in_flight = BB_DEFAULT_STATUS_BATCHES_IN_FLIGHT;
+    c->login_max_failures = BB_DEFAULT_LOGIN_MAX_FAILURES;
+    c->login_lock_ms = BB_DEFAULT_LOGIN_LOCK_MS;
+    c->login_delay_ms = BB_DEFAULT_LOGIN_DELAY_MS;
+    c->login_max_pending = BB_DEFAULT_LOGIN_MAX_PENDING;
+    c->password_opslimit = BB_DEFAULT_PASSWORD_OPSLIMIT;
+    c->password_memlimit_kib = BB_DEFAULT_PASSWORD_MEMLIMIT_KIB;
 }
 
 /* Parses a whole decimal number: no sign, no spaces, no suffix. */

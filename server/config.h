@@ -40,6 +40,17 @@ typedef struct config {
     unsigned reconnect_max_ms;    /* "reconnect_max_ms" */
     unsigned status_batch_max;    /* "status_batch_max" */
     unsigned status_batches_in_flight; /* "status_batches_in_flight" */
+
+    char tls_cert[1024];          /* "tls_cert": PEM chain; "" = no TLS */
+    char tls_key[1024];           /* "tls_key": PEM private key */
+    unsigned allow_plaintext;     /* "allow_plaintext" 0/1: plaintext on a
+                                     non-loopback listen address */
+    unsigned login_max_failures;  /* "login_max_failures" */
+    unsigned login_lock_ms;       /* "login_lock_ms" */
+    unsigned login_delay_ms;      /* "login_delay_ms" */
+    unsigned login_max_pending;   /* "login_max_pending" */
+    unsigned password_opslimit;   /* "password_opslimit" */
+    unsigned password_memlimit_kib; /* "password_memlimit_kib" */
 } config;
 
 void config_defaults(config *c);

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "methods.h"
 #include "request.h"
+#include "session.h"
 
 /* Longest error message text; longer ones are cut at a character
  * boundary. */
@@ -41,6 +42,9 @@ static const method_def *const tables[] = {
     server_info_methods,
     enterprise_methods,
     status_methods,
+    session_methods,
+    user_methods,
+    audit_methods,
 };
 
 static const method_def *find_method(const char *name, uint32_t len)
@@ -53,6 +57,12 @@ static const method_def *find_method(const char *name, uint32_t len)
 }
 
 uint32_t req_msgid(const request *req) { return req->msgid; }
+/* The request holds a reference on its connection, so the session and
+ * the peer text stay readable until the request ends. */
+const session *req_session(const request *req) { return client_session(req->conn); }
+session *req_session_mut(request *req) { return client_session(req->conn); }
+const char *req_peer(const request *req) { return client_peer(req->conn); }
+const char *req_peer_ip(const request *req) { return client_peer_ip(req->conn); }
 uint64_t req_conn_id(const request *req) { return req->conn_id; }
 struct server *req_server(const request *req) { return req->srv; }
 
@@ -163,5 +173,22 @@ void dispatch_request(server *s, client *c, const bb_rpc_msg *msg)
     }
     req->method = m->name;
     log_req(LOG_DEBUG, req->conn_id, req->msgid, "request", "method=%s", m->name);
+
+    /* The gate every method goes through (session.h): nothing but the
+     * anonymous methods before login, and only the roles a method lists. */
+    const session *ss = client_session(c);
+    if (!session_logged_in(ss)) {
+        if ((m->roles & BB_ROLES_ANON) == 0) {
+            req_reply_error(req, BB_E_UNAUTHENTICATED, NULL,
+                            "%s needs a logged-in session: call session.login first", m->name);
+            return;
+        }
+    } else if ((m->roles & (unsigned)ss->role) == 0) {
+        log_req(LOG_INFO, req->conn_id, req->msgid, "forbidden", "method=%s user=%s role=%s",
+                m->name, log_q(ss->login), session_role_name(ss->role));
+        req_reply_error(req, BB_E_FORBIDDEN, NULL, "the role %s may not call %s",
+                        session_role_name(ss->role), m->name);
+        return;
+    }
     m->fn(req, msg->params != NULL ? msg->params : &empty_map);
 }

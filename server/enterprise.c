@@ -24,6 +24,7 @@
 #include "pool.h"
 #include "rowpack.h"
 #include "server.h"
+#include "session.h"
 
 /* Longest text accepted for the credit code before its own check says
  * what is wrong with it (its length rule is 18). */
@@ -386,9 +387,9 @@ static void enterprise_list(request *req, const msgpack_object *args)
 }
 
 const method_def enterprise_methods[] = {
-    {"enterprise.create", enterprise_create},
-    {"enterprise.get", enterprise_get},
-    {"enterprise.update", enterprise_update},
-    {"enterprise.list", enterprise_list},
-    {NULL, NULL},
+    {"enterprise.create", enterprise_create, BB_ROLES_BUSINESS_WRITE},
+    {"enterprise.get", enterprise_get, BB_ROLES_USERS},
+    {"enterprise.update", enterprise_update, BB_ROLES_BUSINESS_WRITE},
+    {"enterprise.list", enterprise_list, BB_ROLES_USERS},
+    {NULL, NULL, 0},
 };

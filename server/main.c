@@ -37,6 +37,7 @@
 #include "migrate.h"
 #include "pool.h"
 #include "server.h"
+#include "tls.h"
 
 /* The POSIX zone to fall back on for Asia/Shanghai when the system has no
  * zone database (minimal containers): China has no daylight saving. */
@@ -195,6 +196,12 @@ int main(int argc, char **argv)
         return 2;
     }
     log_init_from_env();
+    /* Certificates are read now, before anything is served (tls.h); a
+     * non-loopback listen address without TLS is refused here. */
+    if (tls_server_init(&srv, err, sizeof err) != 0) {
+        fprintf(stderr, "baobaod: %s\n", err);
+        return 2;
+    }
     if (set_time_zone(srv.cfg.time_zone) != 0) {
         fprintf(stderr, "baobaod: time_zone: unknown zone \"%s\"\n", srv.cfg.time_zone);
         return 2;
@@ -210,7 +217,9 @@ int main(int argc, char **argv)
         log_event(LOG_INFO, "migrate_done", NULL);
         return 0;
     }
-    if (enterprise_register_statements() != 0 || status_register_statements() != 0) {
+    if (enterprise_register_statements() != 0 || status_register_statements() != 0 ||
+        session_register_statements() != 0 || user_register_statements() != 0 ||
+        audit_register_statements() != 0) {
         log_event(LOG_ERROR, "startup_failed", "why=\"statement table full\"");
         return 1;
     }
@@ -266,6 +275,7 @@ int main(int argc, char **argv)
         log_event(LOG_ERROR, "loop_close_failed", "err=%s", uv_err_name(r));
         return 1;
     }
+    tls_server_free(&srv);
     log_event(LOG_INFO, "stopped", "uptime_ms=%llu", (unsigned long long)uptime_ms);
     return 0;
 }

@@ -15,9 +15,15 @@
 extern const method_def server_info_methods[];
 extern const method_def enterprise_methods[];
 extern const method_def status_methods[];
+extern const method_def session_methods[];   /* session.c */
+extern const method_def user_methods[];      /* user.c */
+extern const method_def audit_methods[];     /* audit.c */
 
 /* Return 0, or -1 when the pool's statement table is full. */
 __attribute__((warn_unused_result)) int enterprise_register_statements(void);
 __attribute__((warn_unused_result)) int status_register_statements(void);
+__attribute__((warn_unused_result)) int session_register_statements(void);
+__attribute__((warn_unused_result)) int user_register_statements(void);
+__attribute__((warn_unused_result)) int audit_register_statements(void);
 
 #endif

@@ -11,6 +11,7 @@
  * raise the BBxxx states with the argument's key in COLUMN):
  *   BB400 invalid_argument   BB404 not_found   BB409 version_conflict
  *   BB410 already_exists     BB422 idempotency_key_reused
+ *   BB401 unauthenticated    BB403 forbidden
  *   23505 on enterprise_credit_code_key -> already_exists (credit_code)
  *   08xxx, 53xxx, 57P01-57P03, 57014 (statement_timeout), 40001, 40P01
  *     -> unavailable (nothing was committed; a retry may work)
@@ -140,6 +141,10 @@ static void map_error(const pool *p, const pgconn *c, const pgq *q, const PGresu
         e->err = BB_E_VERSION_CONFLICT;
     } else if (strcmp(state, "BB410") == 0) {
         e->err = BB_E_ALREADY_EXISTS;
+    } else if (strcmp(state, "BB401") == 0) {
+        e->err = BB_E_UNAUTHENTICATED;
+    } else if (strcmp(state, "BB403") == 0) {
+        e->err = BB_E_FORBIDDEN;
     } else if (strcmp(state, "BB422") == 0) {
         e->err = BB_E_IDEMPOTENCY_KEY_REUSED;
     } else if (strcmp(state, "23505") == 0) {

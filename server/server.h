@@ -19,11 +19,13 @@
 
 struct pool;
 struct client;
+struct tls_server;
 
 typedef struct server {
     uv_loop_t *loop;
     config cfg;
     struct pool *pool;
+    struct tls_server *tls;       /* tls.c: NULL when serving plaintext */
     uv_tcp_t listener;
     bool shutting_down;
     uint64_t next_conn_id;

@@ -13,6 +13,7 @@
 #include "params.h"
 #include "pool.h"
 #include "server.h"
+#include "session.h"
 
 static void pack_kv_uint(msgpack_packer *pk, const char *key, uint64_t v)
 {
@@ -64,6 +65,6 @@ static void server_info(request *req, const msgpack_object *args)
 }
 
 const method_def server_info_methods[] = {
-    {"server.info", server_info},
-    {NULL, NULL},
+    {"server.info", server_info, BB_ROLES_ALL},
+    {NULL, NULL, 0},
 };

@@ -48,6 +48,7 @@
 #include "pool.h"
 #include "rowpack.h"
 #include "server.h"
+#include "session.h"
 
 #define STATUS_MIN_DATE "2000-01-01"
 #define STATUS_MAX_OUTPUT_VALUE INT64_C(1000000000000000) /* 10^15 yuan */
@@ -709,7 +710,7 @@ static void status_list(request *req, const msgpack_object *args)
 }
 
 const method_def status_methods[] = {
-    {"status.submit", status_submit},
-    {"status.list", status_list},
-    {NULL, NULL},
+    {"status.submit", status_submit, BB_ROLES_BUSINESS_WRITE},
+    {"status.list", status_list, BB_ROLES_USERS},
+    {NULL, NULL, 0},
 };

@@ -156,6 +156,22 @@ char *it_server_log(const it_server *s);
 /* True when the server's log contains needle. */
 bool it_server_log_has(const it_server *s, const char *needle);
 
+struct it_msg;
+
+/* ---- users (issue 4) ----
+ *
+ * Every test database has these users, created by it_main before setup
+ * with argon2id hashes of the cheapest cost (so a login costs little under
+ * ASan; the server checks any cost the same way). All have IT_PASSWORD.
+ */
+#define IT_PASSWORD "it-pass-红砖茶-1"
+#define IT_USER_ADMIN "it_admin"    /* admin */
+#define IT_USER_SUPER "it_super"    /* supervisor, unit 科信局: the default user */
+#define IT_USER_STAFF "it_staff"    /* township_staff: 赵李桥镇 and 高新技术产业园区 */
+#define IT_USER_STAFF2 "it_staff2"  /* township_staff: 新店镇 */
+/* The user id of a login (looked up in the test database); -1 if none. */
+int64_t it_user_id(const char *login);
+
 /* ---- raw connections ---- */
 
 typedef struct it_conn {
@@ -166,11 +182,24 @@ typedef struct it_conn {
     bool in_use;
 } it_conn;
 
-/* Connects to 127.0.0.1:port with TCP_NODELAY. NULL on failure. */
+/* Connects to 127.0.0.1:port with TCP_NODELAY and logs in as
+ * IT_USER_SUPER (session.login, msgid IT_LOGIN_MSGID, its reply read
+ * before this returns). NULL on failure (printed). */
+#define IT_LOGIN_MSGID 4000000001u
 it_conn *it_connect(int port);
+/* The same, logged in as login with password. NULL when the connection or
+ * the login fails (the error printed). */
+it_conn *it_connect_as(int port, const char *login, const char *password);
+/* Connects without logging in (for the tests of what works before login,
+ * and of connections the server refuses). */
+it_conn *it_connect_anon(int port);
+/* Sends session.login with msgid IT_LOGIN_MSGID and reads its reply into
+ * out (free with it_msg_free). IT_RECV_* code. */
+int it_login(it_conn *c, const char *login, const char *password, int timeout_ms,
+             struct it_msg *out);
 /* Same with SO_RCVBUF set to rcvbuf bytes before connecting: a client whose
  * kernel buffers little, so the server's unsent responses stay on the
- * server's side. */
+ * server's side. Logs in as it_connect does. */
 it_conn *it_connect_rcvbuf(int port, int rcvbuf);
 void it_close(it_conn *c);
 /* Writes all bytes (blocking). 0, or -1 when the peer is gone. */
@@ -283,11 +312,17 @@ typedef struct it_cli {
 
 /*
  * Runs $BAOBAO_CLI with the NULL-terminated arguments (not including argv[0])
- * and BAOBAO_SERVER=server (unset when NULL), stdin from /dev/null. Kills it
+ * and BAOBAO_SERVER=server (unset when NULL), stdin from /dev/null, and
+ * BAOBAO_USER=IT_USER_SUPER, BAOBAO_PASSWORD=IT_PASSWORD unless the
+ * environment of the test already sets them (it_cli_run_env). Kills it
  * after timeout_ms. Returns 0 when it ran (look at r->status), -1 when it
  * could not start.
  */
 int it_cli_run(it_cli *r, const char *server, int timeout_ms, const char *const *args);
+/* it_cli_run with extra environment ("NAME=value", NULL-terminated; an
+ * entry "NAME" alone unsets NAME), applied after the defaults above. */
+int it_cli_run_env(it_cli *r, const char *server, int timeout_ms, const char *const *args,
+                   const char *const *env);
 /* Runs any program (argv[0] looked up in PATH) the same way, with
  * BAOBAO_SERVER unchanged. */
 int it_run(it_cli *r, const char *const *argv, int timeout_ms);

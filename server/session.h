@@ -1,0 +1,87 @@
+/*
+ * session.h: who is on a connection. Every connection has one session,
+ * empty until `session.login` succeeds; the dispatcher's gate (dispatch.c)
+ * reads it before any handler runs, and handlers read it to pass the
+ * caller to SQL (the actor of a write, the scope of a read).
+ *
+ * Roles (proto/PROTOCOL.md, "Accounts, roles and scope"):
+ *   township_staff  reads and writes enterprises, status reports (and later
+ *                   problems) of its own townships only (app_user_township)
+ *   supervisor      reads everything; writes enterprises and status reports
+ *                   anywhere (projects, assignments, problems later)
+ *   admin           users and audit; reads business data, writes none
+ *
+ * Ownership: the session lives inside its client (client.c) and is
+ * borrowed through client_session / req_session. A request that needs the
+ * caller after its handler returns copies what it needs (the actor text)
+ * into its query parameters: a logout or a second login may change the
+ * session while an earlier request is still in the database.
+ *
+ * Not for: checking passwords or throttling logins (session.c), users
+ * (user.c), the scope rules themselves (the stored functions in sql/ and
+ * the read statements next to each method).
+ */
+#ifndef BB_SESSION_H
+#define BB_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "request.h"
+
+/* Roles are bits so a method can list the roles allowed to call it. */
+typedef enum bb_role {
+    BB_ROLE_NONE = 0,
+    BB_ROLE_STAFF = 1u << 0,       /* "township_staff" */
+    BB_ROLE_SUPERVISOR = 1u << 1,  /* "supervisor" */
+    BB_ROLE_ADMIN = 1u << 2,       /* "admin" */
+} bb_role;
+
+/* method_def.roles: who may call a method. BB_ROLES_ANON lets a
+ * connection that has not logged in call it (server.info, session.login). */
+#define BB_ROLES_ANON (1u << 3)
+#define BB_ROLES_USERS (BB_ROLE_STAFF | BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN)
+#define BB_ROLES_ALL (BB_ROLES_USERS | BB_ROLES_ANON)
+#define BB_ROLES_BUSINESS_WRITE (BB_ROLE_STAFF | BB_ROLE_SUPERVISOR)
+
+/* Longest login name in bytes (also a CHECK in sql/004_accounts.sql). */
+#define SESSION_LOGIN_MAX 64
+
+typedef struct session {
+    int64_t user_id;                 /* 0: not logged in */
+    bb_role role;                    /* BB_ROLE_NONE when not logged in */
+    char login[SESSION_LOGIN_MAX + 1];
+    char actor[24];                  /* user_id in decimal: SQL's p_actor */
+    bool login_pending;              /* a session.login is being checked */
+} session;
+
+static inline bool session_logged_in(const session *s) { return s->user_id != 0; }
+
+/* The wire name of a role ("township_staff", "supervisor", "admin"; "none"
+ * for BB_ROLE_NONE). Static storage. */
+const char *session_role_name(bb_role r);
+/* The role of a wire name s[0..len); BB_ROLE_NONE when unknown. */
+bb_role session_role_from_name(const char *s, size_t len);
+
+/* SQL parameters (NUL-terminated text, or NULL for SQL NULL):
+ * the actor of a write, the user id of the session (NULL when not logged
+ * in); the scope of a read, the user id for township staff, whose
+ * townships the statement looks up in app_user_township, and NULL for the
+ * roles that read everything. */
+const char *session_actor(const session *s);
+const char *session_read_scope(const session *s);
+
+/* Sets and clears a session (session.c after a login check, logout). */
+void session_set(session *s, int64_t user_id, bb_role role, const char *login);
+void session_clear(session *s);
+
+/* The caller of a request (borrowed from its connection; never NULL) and
+ * the peer's address as text: "127.0.0.1:50432" (audit records) and the
+ * address alone (login throttling). req_session_mut is for session.c. */
+const session *req_session(const request *req);
+session *req_session_mut(request *req);
+const char *req_peer(const request *req);
+const char *req_peer_ip(const request *req);
+
+#endif
