@@ -1,11 +1,28 @@
 /*
- * log.c: logfmt lines on stderr (see log.h). Each line is written with one
- * write(2) of a formatted buffer so lines from one process
- * never interleave mid-line. Not for: access logs or metrics.
+ * log.c: logfmt lines on stderr (see log.h).
+ *
+ * The loop thread never writes to stderr itself: a stalled reader of the
+ * pipe (a paused journald, a terminal on ^S) would stall the whole server.
+ * Lines are formatted on the caller's thread and copied into a ring of
+ * LOG_RING_BYTES; one writer thread drains the ring to stderr. When the
+ * ring is full the line is dropped and counted, and the writer reports the
+ * count (event=log_lines_dropped) once it has room again: losing log lines
+ * is better than blocking requests. Whole lines only, so lines never
+ * interleave mid-line.
+ *
+ * Ownership: the ring and the writer thread are this file's; log_init
+ * starts the thread, an atexit handler drains the ring and joins it, so
+ * every line logged before exit reaches stderr. Before log_init (and if
+ * the thread cannot start) lines are written directly.
+ *
+ * Not for: access logs or metrics.
  */
 #include "log.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +33,146 @@
 #define LOG_LINE_MAX 2048
 #define LOG_Q_SLOTS 8
 #define LOG_Q_MAX 400
+/* Lines waiting for the writer thread, in bytes: about 5,000 typical
+ * lines, a few seconds of a very busy debug log. */
+#define LOG_RING_BYTES (1024u * 1024u)
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t more;          /* the ring got bytes, or stop was set */
+    char *buf;                    /* LOG_RING_BYTES; owned */
+    size_t head, len;             /* unwritten bytes: buf[head .. head+len) mod size */
+    unsigned long long dropped;   /* lines lost to a full ring, not yet reported */
+    bool started, stop;
+    pthread_t thread;
+} ring = {.mu = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER};
+
+/* "ts=2026-11-26T02:03:04.123Z" into out; returns its length. */
+static int format_ts(char *out, size_t outlen)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    return snprintf(out, outlen, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                    ts.tv_nsec / 1000000L);
+}
+
+/* Writes all of p[0..n) to stderr (the writer thread, or before it runs). */
+static void write_all(const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return; /* nowhere left to report a failed log write */
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    static char chunk[64 * 1024];
+    pthread_mutex_lock(&ring.mu);
+    for (;;) {
+        while (ring.len == 0 && ring.dropped == 0 && !ring.stop)
+            pthread_cond_wait(&ring.more, &ring.mu);
+        if (ring.len == 0 && ring.dropped == 0 && ring.stop)
+            break;
+        size_t n = ring.len;
+        if (n > LOG_RING_BYTES - ring.head)
+            n = LOG_RING_BYTES - ring.head;
+        if (n > sizeof chunk)
+            n = sizeof chunk;
+        memcpy(chunk, ring.buf + ring.head, n);
+        ring.head = (ring.head + n) % LOG_RING_BYTES;
+        ring.len -= n;
+        unsigned long long dropped = ring.dropped;
+        ring.dropped = 0;
+        pthread_mutex_unlock(&ring.mu);
+        write_all(chunk, n);
+        if (dropped > 0) {
+            char line[200];
+            int k = format_ts(line, sizeof line);
+            k += snprintf(line + k, sizeof line - (size_t)k,
+                          " level=warn event=log_lines_dropped count=%llu why=\"log ring full: "
+                          "stderr is read too slowly\"\n",
+                          dropped);
+            if (k > 0)
+                write_all(line, (size_t)k < sizeof line ? (size_t)k : sizeof line - 1);
+        }
+        pthread_mutex_lock(&ring.mu);
+    }
+    pthread_mutex_unlock(&ring.mu);
+    return NULL;
+}
+
+/* atexit: everything logged so far reaches stderr before the process ends. */
+static void log_stop(void)
+{
+    pthread_mutex_lock(&ring.mu);
+    if (!ring.started) {
+        pthread_mutex_unlock(&ring.mu);
+        return;
+    }
+    ring.stop = true;
+    pthread_cond_signal(&ring.more);
+    pthread_mutex_unlock(&ring.mu);
+    pthread_join(ring.thread, NULL);
+    pthread_mutex_lock(&ring.mu);
+    ring.started = false;
+    free(ring.buf);
+    ring.buf = NULL;
+    pthread_mutex_unlock(&ring.mu);
+}
+
+static void log_init(void)
+{
+    pthread_mutex_lock(&ring.mu);
+    if (ring.started) {
+        pthread_mutex_unlock(&ring.mu);
+        return;
+    }
+    ring.buf = malloc(LOG_RING_BYTES);
+    if (ring.buf != NULL && pthread_create(&ring.thread, NULL, writer_main, NULL) == 0) {
+        ring.started = true;
+        ring.stop = false;
+        ring.head = ring.len = 0;
+    } else {
+        free(ring.buf);
+        ring.buf = NULL; /* lines go straight to stderr, as before */
+    }
+    pthread_mutex_unlock(&ring.mu);
+    if (ring.started)
+        atexit(log_stop);
+}
+
+/* Hands one whole line to the writer, or drops it when the ring is full. */
+static void push_line(const char *line, size_t n)
+{
+    pthread_mutex_lock(&ring.mu);
+    if (!ring.started) {
+        pthread_mutex_unlock(&ring.mu);
+        write_all(line, n);
+        return;
+    }
+    if (n > LOG_RING_BYTES - ring.len) {
+        ring.dropped++;
+    } else {
+        size_t tail = (ring.head + ring.len) % LOG_RING_BYTES;
+        size_t first = n < LOG_RING_BYTES - tail ? n : LOG_RING_BYTES - tail;
+        memcpy(ring.buf + tail, line, first);
+        memcpy(ring.buf, line + first, n - first);
+        ring.len += n;
+    }
+    pthread_cond_signal(&ring.more);
+    pthread_mutex_unlock(&ring.mu);
+}
 
 static log_level min_level = LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
@@ -24,6 +181,7 @@ void log_set_level(log_level lvl) { min_level = lvl; }
 
 void log_init_from_env(void)
 {
+    log_init();
     const char *v = getenv("BAOBAO_LOG");
     if (v == NULL)
         return;
@@ -66,14 +224,10 @@ static void emit(log_level lvl, uint64_t conn, uint32_t msgid,
     if (lvl < min_level)
         return;
     char line[LOG_LINE_MAX];
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof line,
-                     "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s event=%s",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000L, level_names[lvl], event);
+    int n = format_ts(line, sizeof line);
+    if (n > 0 && (size_t)n < sizeof line)
+        n += snprintf(line + n, sizeof line - (size_t)n, " level=%s event=%s", level_names[lvl],
+                      event);
     if (kind >= 1 && n > 0 && (size_t)n < sizeof line)
         n += snprintf(line + n, sizeof line - (size_t)n, " conn=%llu",
                       (unsigned long long)conn);
@@ -88,8 +242,7 @@ static void emit(log_level lvl, uint64_t conn, uint32_t msgid,
     if ((size_t)n >= sizeof line - 1)
         n = (int)sizeof line - 2;
     line[n++] = '\n';
-    ssize_t w = write(STDERR_FILENO, line, (size_t)n);
-    (void)w; /* nowhere left to report a failed log write */
+    push_line(line, (size_t)n);
 }
 
 void log_event(log_level lvl, const char *event, const char *fields, ...)

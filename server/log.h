@@ -6,8 +6,9 @@
  * Every line names the event; lines about a connection or a request carry
  * conn= and req= (use log_conn / log_req). Values given with %s that may
  * hold spaces, quotes or newlines are passed through log_q, which quotes and
- * escapes them. The loop thread is the only writer (the thread pool does not
- * log), so log_q's rotating static buffers are safe there.
+ * escapes them. Only the loop thread logs (the thread pool does not), so
+ * log_q's rotating static buffers are safe there; the bytes then go through
+ * a queue to a writer thread (log_init), so a slow stderr never blocks it.
  */
 #ifndef BB_LOG_H
 #define BB_LOG_H
@@ -18,6 +19,10 @@ typedef enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_leve
 
 /* Lines below this level are dropped (default LOG_INFO; BAOBAO_LOG=debug). */
 void log_set_level(log_level lvl);
+/* Reads BAOBAO_LOG and starts the writer thread (log.c): from then on no
+ * caller blocks on stderr; lines are queued and, when the queue is full,
+ * dropped and counted. Call once, early in main; the queue is drained at
+ * exit. */
 void log_init_from_env(void);
 
 /* A line with no connection: fields is a printf format for "k=v k=v". */
