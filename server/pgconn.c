@@ -686,6 +686,16 @@ void pgconn_free(pgconn *c)
 
 pgconn_state pgconn_get_state(const pgconn *c) { return c->state; }
 unsigned pgconn_in_flight(const pgconn *c) { return c->in_flight; }
+
+bool pgconn_any_in_flight(const pgconn *c, bool (*pred)(const pool_stmt *stmt))
+{
+    /* At most pipeline_depth queries: a walk is cheaper than keeping a
+     * second count right on every path that completes or resends one. */
+    for (const pgq *q = c->head; q != NULL; q = q->next)
+        if (pred(q->stmt))
+            return true;
+    return false;
+}
 unsigned pgconn_id(const pgconn *c) { return c->id; }
 
 bool pgconn_ready(const pgconn *c)

@@ -110,6 +110,8 @@ void pgconn_free(pgconn *c);
 
 pgconn_state pgconn_get_state(const pgconn *c);
 unsigned pgconn_in_flight(const pgconn *c);
+/* True when a query whose statement satisfies pred is in flight. */
+bool pgconn_any_in_flight(const pgconn *c, bool (*pred)(const pool_stmt *stmt));
 /* READY, not failing, not closing. */
 bool pgconn_ready(const pgconn *c);
 unsigned pgconn_id(const pgconn *c);

@@ -34,6 +34,10 @@
 
 static const pool_stmt *registry[POOL_MAX_STMTS];
 static unsigned nregistered;
+/* The heavy ones among them (pool_register_heavy); a handful at most. */
+#define POOL_MAX_HEAVY_STMTS 8
+static const pool_stmt *heavy[POOL_MAX_HEAVY_STMTS];
+static unsigned nheavy;
 
 struct pool {
     uv_loop_t *loop;
@@ -72,6 +76,30 @@ int pool_register(const pool_stmt *stmt)
     }
     registry[nregistered++] = stmt;
     return 0;
+}
+
+int pool_register_heavy(const pool_stmt *stmt)
+{
+    if (pool_register(stmt) != 0)
+        return -1;
+    for (unsigned i = 0; i < nheavy; i++)
+        if (heavy[i] == stmt)
+            return 0;
+    if (nheavy >= POOL_MAX_HEAVY_STMTS) {
+        log_event(LOG_ERROR, "pool_register_failed", "stmt=%s reason=\"too many heavy statements\"",
+                  stmt->name);
+        return -1;
+    }
+    heavy[nheavy++] = stmt;
+    return 0;
+}
+
+static bool is_heavy(const pool_stmt *stmt)
+{
+    for (unsigned i = 0; i < nheavy; i++)
+        if (heavy[i] == stmt)
+            return true;
+    return false;
 }
 
 static pgq *pgq_make(const pool_stmt *stmt, const char *const *values, const int *lengths,
@@ -211,16 +239,25 @@ static void fail_queue(pool *p, bb_err err, const char *message)
     }
 }
 
-/* The READY connection with the fewest in flight and a free slot. */
+/* The READY connection with a free slot and, first, no heavy statement
+ * in flight (pool_stmt.heavy: a read sent next to a group-commit batch
+ * would share its transaction and wait for its WAL flush; two batches on
+ * one connection would commit one after the other), then the fewest
+ * queries in flight. */
 static pgconn *pick(const pool *p)
 {
     pgconn *best = NULL;
+    bool best_busy = false;
     for (unsigned i = 0; i < p->nconns; i++) {
         pgconn *c = p->conns[i];
         if (!pgconn_ready(c) || pgconn_in_flight(c) >= p->cfg.pipeline_depth)
             continue;
-        if (best == NULL || pgconn_in_flight(c) < pgconn_in_flight(best))
+        bool busy = nheavy > 0 && pgconn_any_in_flight(c, is_heavy);
+        if (best == NULL || (best_busy && !busy) ||
+            (busy == best_busy && pgconn_in_flight(c) < pgconn_in_flight(best))) {
             best = c;
+            best_busy = busy;
+        }
     }
     return best;
 }

@@ -67,6 +67,14 @@ typedef struct pool_config {
 /* Registers a statement; call before pool_start. Returns 0 or -1 (full). */
 __attribute__((warn_unused_result))
 int pool_register(const pool_stmt *stmt);
+/* The same for a heavy statement: one that keeps its connection busy for
+ * long (a group-commit batch: many rows and a WAL flush). Queries sent to
+ * one connection in the same loop turn share a transaction, so a quick
+ * read sent next to a heavy statement would wait for its commit: the pool
+ * sends other queries to connections without a heavy one in flight
+ * whenever it can, and spreads heavy ones over connections. */
+__attribute__((warn_unused_result))
+int pool_register_heavy(const pool_stmt *stmt);
 
 /* Creates the pool and starts connecting (asynchronously). Returns NULL on
  * allocation failure. cfg strings are copied. */
