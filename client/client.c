@@ -15,6 +15,13 @@
  * framed message is copied into its own bb_reply (msgpack-c's str objects
  * point into the bytes, so the reply owns them).
  *
+ * TLS (bb_connect_with, tls.c): the same code, with SSL_read / SSL_write
+ * (bbi_tls_read / bbi_tls_write) in place of recv / send. Before polling
+ * for input it takes plaintext OpenSSL already decrypted (bbi_tls_pending);
+ * a write that wants to read (or a read that wants to write) polls for that
+ * instead. A TLS write cut short by a timeout breaks the connection even
+ * before its first byte counted, since part of a record may have left.
+ *
  * Matching: the client keeps one slot per msgid in flight (sent and not yet
  * taken by bb_wait). A reply for a slot is kept in it until its bb_wait;
  * a reply for a msgid not in flight is dropped, so what is kept is bounded
@@ -69,11 +76,13 @@ struct bb_client {
     bb_frame frame;           /* scanner state of the message at rbuf[0] */
     bb_slot *slots;           /* owned: msgids in flight */
     size_t nslots, capslots;
+    bbi_tls *tls;             /* owned; NULL when plaintext or once broken */
+    bool tls_read_wants_write; /* the last SSL_read asked for POLLOUT */
 };
 
 /* ---- time ---- */
 
-static int64_t now_ms(void)
+int64_t bbi_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -83,15 +92,15 @@ static int64_t now_ms(void)
 /* A deadline from a timeout; a negative timeout waits for ever (-1). */
 static int64_t deadline_in(int timeout_ms)
 {
-    return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    return timeout_ms < 0 ? -1 : bbi_now_ms() + timeout_ms;
 }
 
 /* Milliseconds left for poll(): -1 for ever, 0 when passed. */
-static int time_left(int64_t deadline)
+int bbi_time_left(int64_t deadline)
 {
     if (deadline < 0)
         return -1;
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - bbi_now_ms();
     if (left <= 0)
         return 0;
     return left > 1000000000 ? 1000000000 : (int)left;
@@ -100,7 +109,7 @@ static int time_left(int64_t deadline)
 /* True once a deadline (not "for ever") is reached. */
 static bool deadline_passed(int64_t deadline)
 {
-    return deadline >= 0 && time_left(deadline) == 0;
+    return deadline >= 0 && bbi_time_left(deadline) == 0;
 }
 
 /* ---- state ---- */
@@ -122,6 +131,8 @@ static void conn_break(bb_client *c, const bb_error *why)
         return;
     c->state = BB_CONN_BROKEN;
     c->broken = *why;
+    bbi_tls_free(c->tls); /* no close_notify: the stream is not trusted */
+    c->tls = NULL;
     if (c->fd >= 0) {
         close(c->fd);
         c->fd = -1;
@@ -306,6 +317,40 @@ static int process_input(bb_client *c)
     return rc;
 }
 
+/* read_available under TLS: plaintext of the records that arrived (OpenSSL
+ * reads the socket), then the same framing. Replies that came before an
+ * end or an error are kept first. */
+static int read_available_tls(bb_client *c)
+{
+    char why[256] = "";
+    ssize_t n = 0;
+    bool got = false;
+    c->tls_read_wants_write = false;
+    while (c->rcap > c->rlen) {
+        n = bbi_tls_read(c->tls, c->rbuf + c->rlen, c->rcap - c->rlen, why, sizeof why);
+        if (n <= 0)
+            break;
+        c->rlen += (size_t)n;
+        got = true;
+        if (bbi_tls_pending(c->tls) == 0)
+            break;
+    }
+    int rc = got ? process_input(c) : BB_C_OK;
+    if (n > 0 || n == BBI_TLS_WANT_READ)
+        return rc;
+    if (n == BBI_TLS_WANT_WRITE) {
+        c->tls_read_wants_write = true;
+        return rc;
+    }
+    if (n == BBI_TLS_EOF)
+        return fail_conn(c, NULL, BB_C_EIO, "connection_lost",
+                         "the server closed the connection");
+    char msg[300];
+    snprintf(msg, sizeof msg, "reading from the server: %s", why);
+    return fail_conn(c, NULL, BB_C_EIO, n == BBI_TLS_ERROR ? "tls_failed" : "connection_lost",
+                     msg);
+}
+
 /* Reads what the socket has (after poll said it is readable) and handles
  * whole messages. Returns BB_C_OK (possibly having read nothing) or the
  * error that broke the connection. */
@@ -323,6 +368,8 @@ static int read_available(bb_client *c)
         c->rbuf = b;
         c->rcap = cap;
     }
+    if (c->tls != NULL)
+        return read_available_tls(c);
     ssize_t n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -344,9 +391,13 @@ static int read_until(bb_client *c, int64_t deadline)
 {
     if (c->state == BB_CONN_BROKEN)
         return c->broken.rc;
+    if (c->tls != NULL && bbi_tls_pending(c->tls) > 0)
+        return read_available(c); /* decrypted already: no poll */
     for (;;) {
         struct pollfd p = { .fd = c->fd, .events = POLLIN };
-        int pr = poll(&p, 1, time_left(deadline));
+        if (c->tls_read_wants_write)
+            p.events |= POLLOUT;
+        int pr = poll(&p, 1, bbi_time_left(deadline));
         if (pr < 0 && errno == EINTR)
             continue;
         if (pr < 0) {
@@ -369,7 +420,7 @@ static void drain_readable(bb_client *c)
     /* Bounded: a peer that keeps sending must not keep us here. */
     for (unsigned i = 0; i < WAIT_LATE_READS && c->state == BB_CONN_OPEN; i++) {
         struct pollfd p = { .fd = c->fd, .events = POLLIN };
-        if (poll(&p, 1, 0) <= 0)
+        if ((c->tls == NULL || bbi_tls_pending(c->tls) == 0) && poll(&p, 1, 0) <= 0)
             return;
         if (read_available(c) != BB_C_OK)
             return;
@@ -384,9 +435,31 @@ static int write_all(bb_client *c, const void *buf, size_t len, int64_t deadline
 {
     const uint8_t *p = buf;
     size_t done = 0;
+    bool record_started = false; /* TLS: a record may be partly out */
     while (done < len) {
         if (c->state == BB_CONN_BROKEN)
             return broken_error(c, err);
+        short wait_events = POLLIN | POLLOUT;
+        if (c->tls != NULL) {
+            char why[256] = "";
+            ssize_t n = bbi_tls_write(c->tls, p + done, len - done, why, sizeof why);
+            if (n > 0) {
+                done += (size_t)n;
+                continue;
+            }
+            if (n == BBI_TLS_WANT_READ) {
+                wait_events = POLLIN; /* the SSL must read first */
+            } else if (n == BBI_TLS_WANT_WRITE) {
+                record_started = true;
+            } else {
+                char msg[300];
+                snprintf(msg, sizeof msg, "writing to the server: %s", why);
+                drain_readable(c);
+                return fail_conn(c, err, BB_C_EIO,
+                                 n == BBI_TLS_ERROR ? "tls_failed" : "connection_lost", msg);
+            }
+            goto wait;
+        }
         ssize_t n = send(c->fd, p + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             done += (size_t)n;
@@ -405,14 +478,15 @@ static int write_all(bb_client *c, const void *buf, size_t len, int64_t deadline
         /* The socket is full. Past the deadline give up even when there is
          * something to read: a server that keeps sending (replies, or
          * garbage) while it reads nothing must not hold us here. */
-        struct pollfd pfd = { .fd = c->fd, .events = POLLIN | POLLOUT };
-        int pr = deadline_passed(deadline) ? 0 : poll(&pfd, 1, time_left(deadline));
+    wait:;
+        struct pollfd pfd = { .fd = c->fd, .events = wait_events };
+        int pr = deadline_passed(deadline) ? 0 : poll(&pfd, 1, bbi_time_left(deadline));
         if (pr < 0 && errno == EINTR)
             continue;
         if (pr == 0) {
             bbi_err(err, BB_C_ETIMEOUT, NULL, NULL,
                     "could not send the request within the timeout");
-            if (done > 0) {
+            if (done > 0 || record_started) {
                 bb_error why;
                 bbi_err(&why, BB_C_EIO, "connection_lost", NULL,
                         "connection closed after a write timed out half way");
@@ -498,7 +572,7 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline)
         }
         for (;;) {
             struct pollfd p = { .fd = fd, .events = POLLOUT };
-            int pr = poll(&p, 1, time_left(deadline));
+            int pr = poll(&p, 1, bbi_time_left(deadline));
             if (pr < 0 && errno == EINTR)
                 continue;
             if (pr <= 0) {
@@ -523,18 +597,20 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline)
     return fd;
 }
 
-bb_client *bb_connect(const char *server, int timeout_ms, bb_error *err)
+/* Resolves server (NULL or "": $BAOBAO_SERVER, then the default) and
+ * connects before deadline. Returns the socket, or -1 with err filled; host
+ * receives the HOST part (for TLS's name check). */
+static int open_socket(const char *server, int64_t deadline, char host[MAX_HOST_LEN + 1],
+                       bb_error *err)
 {
-    bbi_err_clear(err);
     if (server == NULL || server[0] == '\0') {
         server = getenv("BAOBAO_SERVER");
         if (server == NULL || server[0] == '\0')
             server = BB_CLIENT_DEFAULT_SERVER;
     }
-    char host[MAX_HOST_LEN + 1], port[8];
-    if (parse_server(server, host, sizeof host, port, sizeof port, err) != BB_C_OK)
-        return NULL;
-    int64_t deadline = deadline_in(timeout_ms);
+    char port[8];
+    if (parse_server(server, host, MAX_HOST_LEN + 1, port, sizeof port, err) != BB_C_OK)
+        return -1;
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                               .ai_flags = AI_NUMERICSERV };
     struct addrinfo *res = NULL;
@@ -542,14 +618,14 @@ bb_client *bb_connect(const char *server, int timeout_ms, bb_error *err)
     if (gr != 0) {
         bbi_err(err, BB_C_EIO, "connect_failed", NULL, "cannot resolve %s: %s", host,
                 gai_strerror(gr));
-        return NULL;
+        return -1;
     }
     int fd = -1, last_errno = 0;
     for (const struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
         fd = connect_one(ai, deadline);
         if (fd < 0)
             last_errno = errno;
-        if (fd < 0 && deadline >= 0 && time_left(deadline) == 0)
+        if (fd < 0 && deadline >= 0 && bbi_time_left(deadline) == 0)
             break;
     }
     freeaddrinfo(res);
@@ -558,15 +634,24 @@ bb_client *bb_connect(const char *server, int timeout_ms, bb_error *err)
          * request's timeout there is nothing that might have been done. */
         bbi_err(err, BB_C_EIO, "connect_failed", NULL, "cannot connect to %s: %s", server,
                 last_errno == ETIMEDOUT ? "timed out" : strerror(last_errno));
-        return NULL;
+        return -1;
     }
+    return fd;
+}
+
+/* The client object around a connected socket (and its TLS, both owned
+ * from now on). NULL when out of memory (both closed then). */
+static bb_client *new_client(int fd, bbi_tls *tls, bb_error *err)
+{
     bb_client *c = calloc(1, sizeof *c);
     if (c == NULL) {
+        bbi_tls_free(tls);
         close(fd);
         bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
         return NULL;
     }
     c->fd = fd;
+    c->tls = tls;
     c->timeout_ms = BB_CLIENT_DEFAULT_TIMEOUT_MS;
     c->next_msgid = 1;
     c->state = BB_CONN_OPEN;
@@ -574,10 +659,43 @@ bb_client *bb_connect(const char *server, int timeout_ms, bb_error *err)
     return c;
 }
 
+bb_client *bb_connect(const char *server, int timeout_ms, bb_error *err)
+{
+    bbi_err_clear(err);
+    char host[MAX_HOST_LEN + 1];
+    int fd = open_socket(server, deadline_in(timeout_ms), host, err);
+    if (fd < 0)
+        return NULL;
+    return new_client(fd, NULL, err);
+}
+
+bb_client *bb_connect_with(const char *server, const bb_connect_opts *opts, bb_error *err)
+{
+    bbi_err_clear(err);
+    /* 0 (a zeroed opts struct) means the default, not "no time at all" */
+    int timeout_ms = opts == NULL || opts->timeout_ms == 0 ? BB_CLIENT_DEFAULT_TIMEOUT_MS
+                                                           : opts->timeout_ms;
+    int64_t deadline = deadline_in(timeout_ms);
+    char host[MAX_HOST_LEN + 1];
+    int fd = open_socket(server, deadline, host, err);
+    if (fd < 0)
+        return NULL;
+    bbi_tls *tls = NULL;
+    if (opts != NULL && opts->tls) {
+        /* One deadline for the TCP connect and the handshake together. */
+        if (bbi_tls_connect(fd, host, opts, deadline, &tls, err) != BB_C_OK) {
+            close(fd);
+            return NULL;
+        }
+    }
+    return new_client(fd, tls, err);
+}
+
 void bb_close(bb_client *c)
 {
     if (c == NULL)
         return;
+    bbi_tls_close(c->tls, c->fd >= 0); /* close_notify when still open */
     if (c->fd >= 0)
         close(c->fd);
     for (size_t i = 0; i < c->nslots; i++)

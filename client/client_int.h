@@ -21,6 +21,7 @@
 
 #include <msgpack.h>
 #include <stdarg.h>
+#include <sys/types.h>
 
 #define BBI_WUR __attribute__((warn_unused_result))
 
@@ -126,6 +127,46 @@ BBI_WUR int bbi_decode_status_report(const msgpack_object *o, bb_status_report *
                                      bb_error *err);
 BBI_WUR int bbi_decode_status_page(const msgpack_object *o, bb_status_page *out,
                                    bb_error *err);
+
+/* ---- time (client.c) ---- */
+
+/* Monotonic milliseconds. */
+int64_t bbi_now_ms(void);
+/* Milliseconds left until deadline for poll(): -1 when deadline is -1 (for
+ * ever), 0 once passed. */
+int bbi_time_left(int64_t deadline);
+
+/* ---- TLS (tls.c; used by client.c once bb_connect_with asks for it) ---- */
+
+typedef struct bbi_tls bbi_tls;
+
+/* bbi_tls_read / bbi_tls_write results besides a byte count > 0. */
+enum {
+    BBI_TLS_WANT_READ = -1,     /* poll for POLLIN, then call again */
+    BBI_TLS_WANT_WRITE = -2,    /* poll for POLLOUT, then call again */
+    BBI_TLS_EOF = -3,           /* the server closed (close_notify or FIN) */
+    BBI_TLS_SOCKET_ERROR = -4,  /* the socket failed (why says how) */
+    BBI_TLS_ERROR = -5,         /* a TLS protocol error (why says which) */
+};
+
+/* Handshake on the connected non-blocking socket fd (borrowed) before
+ * deadline, verifying the chain (opts->tls_ca_file, else the system's CAs)
+ * and the name (opts->tls_server_name, else host; an IP literal is checked
+ * against the certificate's IP entries, a name also sent as SNI). On
+ * failure BB_C_EIO "tls_failed" (or BB_C_ENOMEM) with the cause. */
+BBI_WUR int bbi_tls_connect(int fd, const char *host, const bb_connect_opts *opts,
+                            int64_t deadline, bbi_tls **out, bb_error *err);
+/* Plaintext in/out: a count > 0 or a BBI_TLS_* code (why filled for the
+ * errors). A write may be partial; retry a WANT_* with the same bytes. */
+BBI_WUR ssize_t bbi_tls_read(bbi_tls *t, void *buf, size_t len, char *why, size_t whylen);
+BBI_WUR ssize_t bbi_tls_write(bbi_tls *t, const void *buf, size_t len, char *why,
+                              size_t whylen);
+/* Plaintext already decrypted and not yet read (no poll needed for it). */
+size_t bbi_tls_pending(const bbi_tls *t);
+/* Frees t; with notify, first tries once (no wait) to send close_notify.
+ * The socket is not closed here. NULL allowed. */
+void bbi_tls_close(bbi_tls *t, bool notify);
+void bbi_tls_free(bbi_tls *t);
 
 /* bb_call with a packed argument buffer (NULL for params []), then decode
  * the result with fn into out. The reply is freed before returning. */

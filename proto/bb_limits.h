@@ -29,6 +29,10 @@
 /* "shutdown_deadline_ms": after SIGINT/SIGTERM, in-flight requests get this
  * long to finish before everything is closed regardless. */
 #define BB_DEFAULT_SHUTDOWN_DEADLINE_MS 10000u
+/* "tls_handshake_timeout_ms": a TLS connection whose handshake is not
+ * finished this long after it was accepted is closed (whatever
+ * idle_timeout_ms says): a stalled handshake holds a connection slot. */
+#define BB_DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS 10000u
 /* "max_connections": client connections open at once; more are accepted
  * and closed at once with a `connection.closing` notification. */
 #define BB_DEFAULT_MAX_CONNECTIONS 16384u

@@ -12,8 +12,33 @@
  * its envelope parsed, and the request dispatched; several messages in one
  * read are all handled, unless backpressure pauses us in between.
  *
- * Not for: what a method does (dispatch.c and the method files), or
- * accepting and refusing connections (listener.c).
+ * TLS (when the server has a certificate, tls.h): the same buffers and
+ * states, one layer lower. Ciphertext read from the socket goes into the
+ * connection's SSL (tls_conn_feed); tls_pump takes plaintext out into the
+ * same input buffer, under the same limits, and frames it as above; it
+ * stops while backpressure pauses the connection (the ciphertext already
+ * read waits in the SSL's memory BIO, at most one read chunk). Answers are
+ * appended as plaintext to the same output buffer and encrypted when it is
+ * flushed (flush_tls), so coalescing and backpressure are unchanged. The
+ * first byte tells a plaintext client (anything but a TLS handshake
+ * record): it is told so in plaintext (connection.closing) and the
+ * connection drains as for any malformed stream. An orderly end sends
+ * close_notify before the FIN. bytes_in/bytes_out count plaintext.
+ *
+ * TLS endings: the peer's close_notify is its EOF, and, as a TCP EOF that
+ * waits unread in the kernel while backpressure pauses the connection, it
+ * takes effect only once the requests received before it are handled.
+ * After a TLS error nothing can be answered any more: the output is
+ * dropped and the connection ends once the alert is written, without
+ * waiting for requests in flight (they finish into nothing). Until the
+ * handshake is done, the connection's timer enforces
+ * tls_handshake_timeout_ms. Output is encrypted in slices (tls_flush_slice)
+ * as the socket takes it, so a huge reply is never held as plaintext and
+ * ciphertext at once, nor encrypted in one go on the loop thread.
+ *
+ * Not for: what a method does (dispatch.c and the method files), the TLS
+ * library calls (tls.c), or accepting and refusing connections
+ * (listener.c).
  */
 #include "client.h"
 
@@ -23,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #ifdef __linux__
 #include <linux/sockios.h>
 #endif
@@ -33,6 +59,7 @@
 #include "bb_utf8.h"
 #include "dispatch.h"
 #include "log.h"
+#include "tls.h"
 
 /* Bytes offered to each read. Also the slack above max_message_bytes that
  * the input buffer may reach. */
@@ -44,6 +71,15 @@
  * peer has everything (then it closes at once). */
 #define CLIENT_LINGER_MS 2000u
 #define CLIENT_LINGER_POLL_MS 20u
+/* TLS: plaintext encrypted per flush is write_high_water, but at least
+ * one full record's worth and at most CLIENT_TLS_SLICE_MAX. */
+#define CLIENT_TLS_SLICE_MIN (16u * 1024u)
+#define CLIENT_TLS_SLICE_MAX (256u * 1024u)
+/* TLS: the last close_notify (after the peer's EOF, right before the
+ * socket closes) is sent only when the kernel surely takes it whole: its
+ * send queue is empty, or twice its bytes (skb overhead) plus this much
+ * leave room in SO_SNDBUF. */
+#define CLIENT_GOODBYE_SLACK 4096
 
 typedef enum client_state {
     CLIENT_OPEN = 0,
@@ -85,15 +121,21 @@ struct client {
                                      request answered */
     uint64_t linger_until_ms;     /* LINGERING: close at this uv_now at the latest */
 
-    /* output not yet handed to uv_write */
+    /* output not yet handed to uv_write; TLS: out[0, out_sent) is already
+     * encrypted and written (the rest goes slice by slice) */
     char *out;
-    size_t out_len, out_cap;
+    size_t out_len, out_cap, out_sent;
     unsigned writes_pending;      /* uv_write requests not yet called back */
 
     uint64_t bytes_in, bytes_out, requests;
     char peer[64];                /* "ip:port" (log lines, audit) */
     char peer_ip[48];             /* the address alone (login throttling) */
     session sess;                 /* who is logged in (session.h) */
+
+    tls_conn *tls;                /* owned; NULL on a plaintext connection */
+    bool tls_seen_first;          /* the first byte was checked (0x16) */
+    bool tls_pumping;             /* inside tls_pump (no re-entry) */
+    uint64_t opened_ms;           /* uv_now at accept (handshake deadline) */
 };
 
 typedef struct write_req {
@@ -107,11 +149,13 @@ static void on_idle_timer(uv_timer_t *t);
 static void handle_buffered(client *c, bool refuse);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+static void tls_pump(client *c);
 
 /* ---- references and freeing ---------------------------------------- */
 
 static void client_free(client *c)
 {
+    tls_conn_free(c->tls);
     free(c->in);
     free(c->out);
     free(c);
@@ -132,7 +176,28 @@ static size_t pending_bytes(const client *c)
     size_t q = c->state < CLIENT_CLOSING
                    ? uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp)
                    : 0;
-    return q + c->out_len;
+    return q + (c->out_len - c->out_sent) +
+           (c->tls != NULL ? tls_conn_pending_out(c->tls) : 0);
+}
+
+/* TLS failed: nothing more can be sent but the alert already produced. */
+static bool tls_broken(const client *c)
+{
+    return c->tls != NULL && tls_conn_failed(c->tls);
+}
+
+/* TLS and the handshake not finished yet (tls_handshake_timeout_ms runs). */
+static bool tls_handshaking(const client *c)
+{
+    return c->tls != NULL && c->state == CLIENT_OPEN && !tls_conn_ready(c->tls) &&
+           !tls_conn_failed(c->tls);
+}
+
+static void out_reset(client *c)
+{
+    free(c->out);
+    c->out = NULL;
+    c->out_len = c->out_cap = c->out_sent = 0;
 }
 
 static void on_flush_idle(uv_idle_t *h)
@@ -156,8 +221,8 @@ static void queue_flush(client *c)
  * (the connection is then closed: a response cannot be lost silently). */
 static int out_append(client *c, const char *data, size_t len)
 {
-    if (c->state >= CLIENT_CLOSING)
-        return 0; /* gone: dropped, as client.h says */
+    if (c->state >= CLIENT_CLOSING || tls_broken(c))
+        return 0; /* gone, or cannot be sent: dropped, as client.h says */
     if (c->out_cap - c->out_len < len) {
         size_t cap = c->out_cap ? c->out_cap : CLIENT_OUT_MIN;
         while (cap - c->out_len < len)
@@ -217,17 +282,77 @@ static void check_backpressure(client *c)
         log_conn(LOG_DEBUG, c->id, "backpressure_off", "pending=%zu", p);
         if (!c->processing)
             handle_buffered(c, false);
+        /* TLS: plaintext still inside the SSL (its ciphertext was read
+         * before the pause) comes next */
+        if (!c->processing)
+            tls_pump(c);
         read_update(c);
     }
 }
 
+/* True when the kernel takes len more bytes on the socket whole, as far
+ * as can be told: nothing queued, or room to spare in the send buffer.
+ * False where this cannot be asked. */
+static bool socket_takes_whole(const client *c, size_t len)
+{
+#if defined(__linux__) && defined(SIOCOUTQ)
+    uv_os_fd_t fd;
+    int queued = 0, sndbuf = 0;
+    socklen_t sl = sizeof sndbuf;
+    if (uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp) != 0 ||
+        uv_fileno((const uv_handle_t *)&c->tcp, &fd) != 0 ||
+        ioctl(fd, SIOCOUTQ, &queued) != 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl) != 0)
+        return false;
+    return queued == 0 ||
+           2u * (size_t)queued + len + CLIENT_GOODBYE_SLACK <= (size_t)sndbuf;
+#else
+    (void)c;
+    (void)len;
+    return false;
+#endif
+}
+
+/* Best effort at the very end, when the socket closes right after the
+ * last answer (the peer sent EOF): close_notify if the kernel takes it
+ * whole at once. A part of it would be a truncated record, worse than
+ * none, so it is skipped when that cannot be sure. The peer has every
+ * answer either way: msgpack framing, not the TLS close, tells it where
+ * they end. */
+static void tls_goodbye_now(client *c)
+{
+    if (c->tls == NULL || !tls_conn_ready(c->tls))
+        return;
+    tls_conn_close_notify(c->tls);
+    tls_buf b = {0};
+    if (tls_conn_drain(c->tls, &b) == TLS_OK && b.len > 0) {
+        if (socket_takes_whole(c, b.len)) {
+            uv_buf_t ub = uv_buf_init(b.data, (unsigned)b.len);
+            int r = uv_try_write((uv_stream_t *)&c->tcp, &ub, 1);
+            if (r >= 0 && (size_t)r < b.len)
+                log_conn(LOG_WARN, c->id, "tls_close_notify_cut", "sent=%d of=%zu", r, b.len);
+        } else {
+            log_conn(LOG_DEBUG, c->id, "tls_close_notify_skipped", "why=socket_full");
+        }
+    }
+    free(b.data);
+}
+
 /* Ends DRAINING once nothing is in flight or unwritten: closes at once
- * when the peer has sent EOF, else lingers (see set_state). */
+ * when the peer has sent EOF, else lingers (see set_state). After a TLS
+ * error nothing more can be answered: once the alert is written it ends
+ * without waiting for the requests in flight (their answers are dropped
+ * when they finish). */
 static void maybe_finish_drain(client *c)
 {
-    if (c->state == CLIENT_DRAINING && c->in_flight == 0 && c->out_len == 0 &&
-        c->writes_pending == 0)
-        set_state(c, c->got_eof ? CLIENT_CLOSING : CLIENT_LINGERING, c->reason);
+    if (c->state != CLIENT_DRAINING || c->out_len != 0 || c->writes_pending != 0 ||
+        (c->tls != NULL && tls_conn_pending_out(c->tls) != 0))
+        return;
+    if (c->in_flight > 0 && !tls_broken(c))
+        return;
+    if (c->got_eof)
+        tls_goodbye_now(c);
+    set_state(c, c->got_eof ? CLIENT_CLOSING : CLIENT_LINGERING, c->reason);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -252,28 +377,25 @@ static void on_write(uv_write_t *wr, int status)
         return;
     }
     check_backpressure(c);
+    /* TLS: the next slice of a large output (see flush_tls) */
+    if (c->tls != NULL && c->out_len > c->out_sent && c->state < CLIENT_CLOSING)
+        queue_flush(c);
     maybe_finish_drain(c);
 }
 
-/* Hands the output buffer to one uv_write (which then owns it). */
-static void flush(client *c)
+/* Hands data (malloc'd, len bytes; owned from now on) to one uv_write,
+ * which frees it. plain is what it carries in plaintext bytes. */
+static void write_owned(client *c, char *data, size_t len, size_t plain)
 {
-    if (c->out_len == 0)
-        return;
-    if (c->state >= CLIENT_CLOSING) {
-        c->out_len = 0;
-        return;
-    }
     write_req *w = malloc(sizeof *w);
     if (w == NULL) {
+        free(data);
         log_conn(LOG_ERROR, c->id, "out_of_memory", "what=write_req");
         set_state(c, CLIENT_CLOSING, "out_of_memory");
         return;
     }
-    w->data = c->out;
-    w->len = c->out_len;
-    c->out = NULL;
-    c->out_len = c->out_cap = 0;
+    w->data = data;
+    w->len = len;
     uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
     int r = uv_write(&w->wr, (uv_stream_t *)&c->tcp, &b, 1, on_write);
     if (r < 0) {
@@ -284,8 +406,92 @@ static void flush(client *c)
         return;
     }
     c->writes_pending++;
-    c->bytes_out += b.len;
+    c->bytes_out += plain;
     check_backpressure(c);
+}
+
+/* TLS: plaintext encrypted per flush (see CLIENT_TLS_SLICE_MIN). */
+static size_t tls_flush_slice(const client *c)
+{
+    size_t n = c->srv->cfg.write_high_water;
+    if (n < CLIENT_TLS_SLICE_MIN)
+        n = CLIENT_TLS_SLICE_MIN;
+    if (n > CLIENT_TLS_SLICE_MAX)
+        n = CLIENT_TLS_SLICE_MAX;
+    return n;
+}
+
+/* TLS: encrypts the next slice of the output buffer (in records) and
+ * writes the ciphertext together with whatever the SSL produced by itself
+ * (handshake, alerts, close_notify). A slice more is encrypted only while
+ * the socket keeps up (its write queue holds less than a slice); else the
+ * next one follows when this write is done (on_write), so a huge reply is
+ * not held as plaintext and ciphertext at once, nor encrypted in one long
+ * stretch on the loop thread. After a fatal TLS error answers cannot be
+ * sent any more: they are dropped, only the alert goes out, and the
+ * connection ends (maybe_finish_drain). */
+static void flush_tls(client *c)
+{
+    tls_buf cb = {0};
+    size_t plain = 0;
+    size_t slice = tls_flush_slice(c);
+    if (tls_conn_failed(c->tls)) {
+        out_reset(c);
+    } else if (c->out_len > c->out_sent && tls_conn_ready(c->tls) &&
+               uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp) < slice) {
+        size_t n = c->out_len - c->out_sent;
+        if (n > slice)
+            n = slice;
+        if (tls_conn_encrypt(c->tls, c->out + c->out_sent, n, &cb) != TLS_OK) {
+            free(cb.data);
+            log_conn(LOG_WARN, c->id, "tls_error", "what=encrypt why=%s",
+                     log_q(tls_conn_error(c->tls)));
+            set_state(c, CLIENT_CLOSING, "tls_error");
+            return;
+        }
+        plain = n;
+        c->out_sent += n;
+        if (c->out_sent == c->out_len)
+            out_reset(c);
+    }
+    /* else: the handshake is not finished and nothing could have been
+     * asked yet (whatever waits goes out after it), or the socket is
+     * behind (on_write asks for the next slice) */
+    if (tls_conn_drain(c->tls, &cb) != TLS_OK) {
+        free(cb.data);
+        log_conn(LOG_ERROR, c->id, "out_of_memory", "what=tls_output");
+        set_state(c, CLIENT_CLOSING, "out_of_memory");
+        return;
+    }
+    if (cb.len == 0) {
+        free(cb.data);
+    } else {
+        write_owned(c, cb.data, cb.len, plain);
+        tls_conn_trim(c->tls);
+    }
+    /* after a TLS error with nothing left to write, this is what ends the
+     * connection (no write completes to do it) */
+    maybe_finish_drain(c);
+}
+
+/* Hands the output buffer to one uv_write (which then owns it). */
+static void flush(client *c)
+{
+    if (c->state >= CLIENT_CLOSING) {
+        out_reset(c);
+        return;
+    }
+    if (c->tls != NULL) {
+        flush_tls(c);
+        return;
+    }
+    if (c->out_len == 0)
+        return;
+    char *data = c->out;
+    size_t len = c->out_len;
+    c->out = NULL;
+    c->out_len = c->out_cap = 0;
+    write_owned(c, data, len, len);
 }
 
 static void on_flush_check(uv_check_t *h)
@@ -328,7 +534,8 @@ void client_request_begin(client *c)
 
 void client_request_end(client *c, msgpack_sbuffer *sb)
 {
-    if (c->state < CLIENT_CLOSING && sb->size > 0) {
+    /* after a TLS error the answer cannot be sent: dropped */
+    if (c->state < CLIENT_CLOSING && sb->size > 0 && !tls_broken(c)) {
         if (c->out_len == 0 && c->out_cap < sb->alloc) {
             /* take the buffer rather than copy it */
             free(c->out);
@@ -429,6 +636,18 @@ static void set_state(client *c, client_state to, const char *reason)
          * FIN after the last byte, read and discard until the peer closes
          * too, at most CLIENT_LINGER_MS. */
         log_conn(LOG_DEBUG, c->id, "conn_lingering", "reason=%s", reason);
+        if (c->tls != NULL && tls_conn_ready(c->tls)) {
+            /* TLS: close_notify goes out before the FIN (uv_shutdown
+             * waits for the writes queued before it) */
+            tls_buf b = {0};
+            tls_conn_close_notify(c->tls);
+            if (tls_conn_drain(c->tls, &b) == TLS_OK && b.len > 0)
+                write_owned(c, b.data, b.len, 0);
+            else
+                free(b.data);
+            if (c->state != CLIENT_LINGERING)
+                break; /* the write failed: closing */
+        }
         c->shut.data = c;
         int r = uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown);
         if (r < 0) {
@@ -446,9 +665,7 @@ static void set_state(client *c, client_state to, const char *reason)
                  c->in_flight, (unsigned long long)c->requests,
                  (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out);
         c->reading = false;
-        free(c->out);
-        c->out = NULL;
-        c->out_len = c->out_cap = 0;
+        out_reset(c);
         uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
         uv_close((uv_handle_t *)&c->idle, on_handle_closed);
         break;
@@ -460,16 +677,16 @@ static void set_state(client *c, client_state to, const char *reason)
 
 /* ---- input ---------------------------------------------------------- */
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* Bytes read only to be thrown away (LINGERING), or ciphertext handed to
+ * the SSL before on_read returns: one buffer serves everyone (the loop
+ * thread is the only reader, and nothing is kept in it across calls). */
+static char read_scratch[CLIENT_READ_CHUNK];
+
+/* Makes room for one more read chunk in the input buffer, never past
+ * max_message_bytes + one chunk. False when there is no room (out of
+ * memory, or the buffer is full). */
+static bool in_reserve(client *c)
 {
-    (void)suggested;
-    client *c = h->data;
-    if (c->state == CLIENT_LINGERING) {
-        /* bytes read only to be thrown away: one buffer serves everyone */
-        static char scratch[CLIENT_READ_CHUNK];
-        *buf = uv_buf_init(scratch, sizeof scratch);
-        return;
-    }
     size_t limit = c->srv->cfg.max_message_bytes + CLIENT_READ_CHUNK;
     size_t want = c->in_len + CLIENT_READ_CHUNK;
     if (want > limit)
@@ -486,16 +703,131 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
             c->in_cap = cap;
         }
     }
-    if (c->in == NULL || c->in_cap == c->in_len) {
+    return c->in != NULL && c->in_cap > c->in_len;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    client *c = h->data;
+    if (c->state == CLIENT_LINGERING || c->tls != NULL) {
+        *buf = uv_buf_init(read_scratch, sizeof read_scratch);
+        return;
+    }
+    if (!in_reserve(c)) {
         *buf = uv_buf_init(NULL, 0); /* read_cb gets UV_ENOBUFS */
         return;
     }
     *buf = uv_buf_init((char *)c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
 }
 
+/* A plaintext client on a TLS port (its first byte is not a TLS handshake
+ * record): it cannot read TLS, so it is told in plaintext msgpack, and the
+ * connection drains and closes as for any malformed stream. */
+static void refuse_not_tls(client *c, unsigned char first)
+{
+    log_conn(LOG_WARN, c->id, "not_tls",
+             "peer=%s first_byte=0x%02x why=\"plaintext client on a TLS port\"", c->peer,
+             first);
+    tls_conn_free(c->tls);
+    c->tls = NULL; /* from here on a plaintext connection that drains */
+    send_closing(c, BB_E_MALFORMED_MESSAGE, "this port speaks TLS: connect with TLS");
+    set_state(c, CLIENT_DRAINING, "not_tls");
+}
+
+/* TLS: takes plaintext out of the SSL into the input buffer and handles it,
+ * until the SSL needs more ciphertext, backpressure pauses the connection,
+ * or it stops being OPEN. Then queues what the SSL wants sent (handshake,
+ * alerts). */
+static void tls_pump(client *c)
+{
+    /* not inside handle_buffered (processing): it must not nest */
+    if (c->tls == NULL || c->tls_pumping || c->processing)
+        return;
+    c->tls_pumping = true;
+    bool was_ready = tls_conn_ready(c->tls);
+    if (!was_ready && c->state == CLIENT_OPEN) {
+        /* the handshake first, so no input buffer is held for it */
+        tls_status hs = tls_conn_handshake(c->tls);
+        if (hs == TLS_ERROR) {
+            log_conn(LOG_WARN, c->id, "tls_handshake_failed", "peer=%s why=%s", c->peer,
+                     log_q(tls_conn_error(c->tls)));
+            set_state(c, CLIENT_DRAINING, "tls_error");
+        } else if (hs == TLS_OK) {
+            /* done now: an error in the records that came with the
+             * client's Finished is a tls_error, not a failed handshake */
+            was_ready = true;
+            log_conn(LOG_DEBUG, c->id, "tls_handshake_done", "version=%s cipher=%s",
+                     tls_conn_version(c->tls), tls_conn_cipher(c->tls));
+        }
+    }
+    while (c->state == CLIENT_OPEN && !c->paused && tls_conn_ready(c->tls)) {
+        if (!in_reserve(c)) {
+            log_conn(LOG_ERROR, c->id, "out_of_memory", "what=read_buffer");
+            set_state(c, CLIENT_CLOSING, "out_of_memory");
+            break;
+        }
+        /* Fill the free space (records of up to 16 KiB each), then frame
+         * it all at once. */
+        tls_status st = TLS_OK;
+        bool got = false;
+        while (c->in_cap > c->in_len) {
+            size_t n = 0;
+            st = tls_conn_read(c->tls, c->in + c->in_len, c->in_cap - c->in_len, &n);
+            if (st != TLS_OK)
+                break;
+            c->in_len += n;
+            c->bytes_in += n;
+            got = true;
+        }
+        if (got)
+            handle_buffered(c, false);
+        if (st == TLS_OK)
+            continue; /* the buffer was full: more may wait in the SSL */
+        if (st == TLS_WANT_MORE)
+            break;
+        if (st == TLS_CLOSED) {
+            /* close_notify: the peer sent all it will, as a TCP EOF. But
+             * OpenSSL took it off the wire together with the requests
+             * before it, which backpressure may have left unhandled in
+             * c->in: on plaintext the EOF would wait unread in the kernel
+             * until those are handled, so here too. While paused, stop
+             * without a state change: OpenSSL answers ZERO_RETURN again
+             * on every read, so the pump after the pause (check_backpressure
+             * -> handle_buffered -> tls_pump) comes back here. Not paused,
+             * what is left in c->in is an unfinished message, dropped as
+             * after an EOF. */
+            if (!c->got_eof)
+                log_conn(LOG_DEBUG, c->id, "peer_eof", "tls=close_notify in_flight=%u",
+                         c->in_flight);
+            c->got_eof = true;
+            if (c->paused)
+                break;
+            if (c->state == CLIENT_OPEN)
+                set_state(c, CLIENT_DRAINING, "peer_closed");
+            break;
+        }
+        log_conn(LOG_WARN, c->id, was_ready ? "tls_error" : "tls_handshake_failed",
+                 "peer=%s why=%s", c->peer, log_q(tls_conn_error(c->tls)));
+        if (c->state == CLIENT_OPEN)
+            set_state(c, CLIENT_DRAINING, "tls_error");
+        break;
+    }
+    c->tls_pumping = false;
+    if (c->state < CLIENT_CLOSING) {
+        if (c->in_start == c->in_len && c->in != NULL && !c->processing)
+            drop_input(c); /* nothing kept: no buffer while idle */
+        if (c->tls != NULL && (tls_conn_pending_out(c->tls) > 0 || c->out_len > c->out_sent ||
+                               tls_conn_failed(c->tls)))
+            queue_flush(c);
+        if (c->tls != NULL)
+            tls_conn_trim(c->tls);
+        maybe_finish_drain(c);
+    }
+}
+
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
-    (void)buf;
     client *c = st->data;
     if (nread == 0)
         return;
@@ -520,9 +852,27 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         }
         return;
     }
+    c->last_active_ms = uv_now(c->srv->loop);
+    if (c->tls != NULL) {
+        if (c->state != CLIENT_OPEN)
+            return;
+        if (!c->tls_seen_first) {
+            c->tls_seen_first = true;
+            if ((unsigned char)buf->base[0] != TLS_RECORD_HANDSHAKE) {
+                refuse_not_tls(c, (unsigned char)buf->base[0]);
+                return;
+            }
+        }
+        if (tls_conn_feed(c->tls, buf->base, (size_t)nread) != TLS_OK) {
+            log_conn(LOG_ERROR, c->id, "out_of_memory", "what=tls_input");
+            set_state(c, CLIENT_CLOSING, "out_of_memory");
+            return;
+        }
+        tls_pump(c);
+        return;
+    }
     c->in_len += (size_t)nread;
     c->bytes_in += (uint64_t)nread;
-    c->last_active_ms = uv_now(c->srv->loop);
     handle_buffered(c, false);
 }
 
@@ -686,6 +1036,18 @@ static bool peer_has_everything(const client *c)
 #endif
 }
 
+/* The first run of the connection's timer: the idle timeout, or the
+ * handshake deadline on a TLS connection when that comes first. */
+static void start_conn_timer(client *c)
+{
+    unsigned first = c->srv->cfg.idle_timeout_ms;
+    unsigned hs = c->srv->cfg.tls_handshake_timeout_ms;
+    if (c->tls != NULL && (first == 0 || hs < first))
+        first = hs;
+    if (first > 0)
+        (void)uv_timer_start(&c->idle, on_idle_timer, first, 0);
+}
+
 static void on_idle_timer(uv_timer_t *t)
 {
     client *c = t->data;
@@ -700,6 +1062,26 @@ static void on_idle_timer(uv_timer_t *t)
         return;
     }
     uint64_t now = uv_now(c->srv->loop);
+    /* TLS handshake deadline: a peer that starts a handshake (or sends
+     * nothing) and stalls holds a max_connections slot; closed at once,
+     * nothing to say to it (no TLS yet) */
+    uint64_t hs_left = 0;
+    if (tls_handshaking(c)) {
+        uint64_t age = now - c->opened_ms;
+        unsigned hs = c->srv->cfg.tls_handshake_timeout_ms;
+        if (age >= hs) {
+            log_conn(LOG_INFO, c->id, "tls_handshake_timeout", "peer=%s waited_ms=%llu",
+                     c->peer, (unsigned long long)age);
+            set_state(c, CLIENT_CLOSING, "tls_handshake_timeout");
+            return;
+        }
+        hs_left = hs - age;
+    }
+    if (timeout == 0) {
+        if (hs_left > 0)
+            (void)uv_timer_start(&c->idle, on_idle_timer, hs_left, 0);
+        return;
+    }
     uint64_t quiet = now - c->last_active_ms;
     if (c->in_flight == 0 && quiet >= timeout) {
         log_conn(LOG_INFO, c->id, "idle_timeout", "quiet_ms=%llu state=%s",
@@ -717,6 +1099,8 @@ static void on_idle_timer(uv_timer_t *t)
         return;
     }
     uint64_t next = c->in_flight > 0 || quiet >= timeout ? timeout : timeout - quiet;
+    if (hs_left > 0 && hs_left < next)
+        next = hs_left;
     (void)uv_timer_start(&c->idle, on_idle_timer, next, 0);
 }
 
@@ -775,6 +1159,21 @@ static void describe_peer(client *c)
 }
 
 session *client_session(client *c) { return &c->sess; }
+
+unsigned client_revoke_sessions(server *s, int64_t user_id, const session *keep,
+                                const char *why)
+{
+    unsigned n = 0;
+    for (client *c = s->clients; c != NULL; c = c->next) {
+        if (c->sess.user_id != user_id || &c->sess == keep)
+            continue;
+        session_clear(&c->sess);
+        n++;
+        log_conn(LOG_INFO, c->id, "session_revoked", "user_id=%lld why=%s",
+                 (long long)user_id, why);
+    }
+    return n;
+}
 const char *client_peer(const client *c) { return c->peer; }
 const char *client_peer_ip(const client *c) { return c->peer_ip; }
 
@@ -797,6 +1196,14 @@ int client_accept(server *s, uv_stream_t *listener)
         uv_close((uv_handle_t *)&c->tcp, on_accept_failed_closed);
         return r;
     }
+    if (s->tls != NULL) {
+        c->tls = tls_conn_new(s->tls);
+        if (c->tls == NULL) {
+            log_conn(LOG_ERROR, c->id, "out_of_memory", "what=tls_conn");
+            uv_close((uv_handle_t *)&c->tcp, on_accept_failed_closed);
+            return UV_ENOMEM;
+        }
+    }
     (void)uv_timer_init(s->loop, &c->idle); /* cannot fail on Unix */
     c->idle.data = c;
     c->handles_open = 2;
@@ -804,7 +1211,7 @@ int client_accept(server *s, uv_stream_t *listener)
     c->state = CLIENT_OPEN;
     c->reason = "-";
     bb_frame_init(&c->frame, s->cfg.max_message_bytes, s->cfg.max_nesting_depth);
-    c->last_active_ms = uv_now(s->loop);
+    c->last_active_ms = c->opened_ms = uv_now(s->loop);
     c->next = s->clients;
     if (s->clients != NULL)
         s->clients->prev = c;
@@ -815,9 +1222,9 @@ int client_accept(server *s, uv_stream_t *listener)
     r = uv_tcp_nodelay(&c->tcp, 1);
     if (r < 0)
         log_conn(LOG_DEBUG, c->id, "nodelay_failed", "err=%s", uv_err_name(r));
-    log_conn(LOG_INFO, c->id, "conn_open", "peer=%s clients=%u", c->peer, s->nclients);
-    if (s->cfg.idle_timeout_ms > 0)
-        (void)uv_timer_start(&c->idle, on_idle_timer, s->cfg.idle_timeout_ms, 0);
+    log_conn(LOG_INFO, c->id, "conn_open", "peer=%s clients=%u tls=%d", c->peer, s->nclients,
+             c->tls != NULL);
+    start_conn_timer(c);
     read_update(c);
     return 0;
 }

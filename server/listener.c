@@ -3,7 +3,10 @@
  * literal, or a name resolved once at start), accepts, and hands each
  * connection to client.c, or, past max_connections, tells it
  * `connection.closing` (unavailable) and closes it: a refused client learns
- * why instead of seeing a bare reset.
+ * why instead of seeing a bare reset. On a TLS port the refused client
+ * gets no notice (it could only read one after a full handshake, which is
+ * the cost max_connections is there to bound): it sees the connection
+ * closed, without a reset.
  *
  * Not for: anything after a connection is accepted (client.c).
  */
@@ -126,8 +129,12 @@ static void refuse(server *s, uv_stream_t *listener)
         refused_close(r);
         return;
     }
-    log_conn(LOG_WARN, r->id, "conn_refused", "reason=max_connections clients=%u max=%u",
-             s->nclients, s->cfg.max_connections);
+    log_conn(LOG_WARN, r->id, "conn_refused", "reason=max_connections clients=%u max=%u tls=%d",
+             s->nclients, s->cfg.max_connections, s->tls != NULL);
+    if (s->tls != NULL) {
+        on_refused_written(&r->wr, 0); /* straight to FIN and linger */
+        return;
+    }
     msgpack_packer pk;
     msgpack_packer_init(&pk, &r->sb, msgpack_sbuffer_write);
     bb_rpc_pack_closing(&pk, BB_E_UNAVAILABLE, "too many connections (max_connections)");
