@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,7 @@ static const key_def keys[] = {
     KSTR("tls_cert", tls_cert),
     KSTR("tls_key", tls_key),
     KUINT("allow_plaintext", allow_plaintext, 0, 1),
+    KUINT("tls_handshake_timeout_ms", tls_handshake_timeout_ms, 1, 3600000),
     KUINT("login_max_failures", login_max_failures, 1, 1000000),
     KUINT("login_lock_ms", login_lock_ms, 0, UINT_MAX),
     KUINT("login_delay_ms", login_delay_ms, 0, 60000),
@@ -101,6 +103,7 @@ void config_defaults(config *c)
     c->idle_timeout_ms = BB_DEFAULT_IDLE_TIMEOUT_MS;
     c->shutdown_deadline_ms = BB_DEFAULT_SHUTDOWN_DEADLINE_MS;
     c->max_connections = BB_DEFAULT_MAX_CONNECTIONS;
+    c->tls_handshake_timeout_ms = BB_DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS;
     c->page_limit_default = BB_DEFAULT_PAGE_LIMIT;
     c->page_limit_max = BB_MAX_PAGE_LIMIT;
     c->pool_size = BB_DEFAULT_POOL_SIZE;
@@ -242,6 +245,9 @@ static void print_help(void)
            "  --set KEY=VALUE      set any key (repeatable); keys as in\n"
            "                       proto/PROTOCOL.md section 2, plus listen, port, db\n"
            "  --migrate-only       apply database migrations and exit\n"
+           "  --create-admin LOGIN create the first admin after the migrations and exit\n"
+           "                       (password from BAOBAO_ADMIN_PASSWORD, else asked on the\n"
+           "                       terminal); --display-name TEXT names them\n"
            "  --help, --version\n"
            "\n"
            "keys:");
@@ -310,6 +316,33 @@ int config_from_args(config *c, int argc, char **argv, char *err, size_t errlen)
             c->migrate_only = true;
             continue;
         }
+        static const struct {
+            const char *opt;
+            size_t off, size;
+        } boot[] = {
+            {"--create-admin", offsetof(config, create_admin), sizeof c->create_admin},
+            {"--display-name", offsetof(config, admin_display_name),
+             sizeof c->admin_display_name},
+        };
+        bool booted = false;
+        for (size_t b = 0; b < sizeof boot / sizeof boot[0] && !booted; b++) {
+            if (!opt_is(a, boot[b].opt))
+                continue;
+            v = opt_value(argc, argv, &i, boot[b].opt);
+            if (v == NULL || v[0] == '\0') {
+                snprintf(err, errlen, "%s needs a value", boot[b].opt);
+                return -1;
+            }
+            if (strlen(v) >= boot[b].size) {
+                snprintf(err, errlen, "%s: value too long (at most %zu bytes)", boot[b].opt,
+                         boot[b].size - 1);
+                return -1;
+            }
+            memcpy((char *)c + boot[b].off, v, strlen(v) + 1);
+            booted = true;
+        }
+        if (booted)
+            continue;
         static const char *const direct[][2] = {
             {"--listen", "listen"}, {"--port", "port"}, {"--db", "db"}};
         bool done = false;
@@ -351,6 +384,10 @@ int config_from_args(config *c, int argc, char **argv, char *err, size_t errlen)
             continue;
         }
         snprintf(err, errlen, "unknown option \"%s\" (try --help)", a);
+        return -1;
+    }
+    if (c->admin_display_name[0] != '\0' && c->create_admin[0] == '\0') {
+        snprintf(err, errlen, "--display-name goes with --create-admin LOGIN");
         return -1;
     }
     return 0;

@@ -4,6 +4,7 @@
  *
  *   baobaod [--listen HOST] [--port N] [--db CONNINFO] [--config FILE]
  *           [--set key=value ...] [--migrate-only]
+ *           [--create-admin LOGIN [--display-name TEXT]]
  *
  * The config file holds `key = value` lines (# comments) with the same keys
  * as --set. Keys are listed in proto/PROTOCOL.md ("Limits and settings").
@@ -22,6 +23,10 @@ typedef struct config {
     char conninfo[1024];          /* "db", default "" (PG* environment) */
     char time_zone[64];           /* "time_zone", default Asia/Shanghai */
     bool migrate_only;
+    /* --create-admin LOGIN [--display-name TEXT]: create the first admin
+     * after the migrations, then exit (user.h user_create_admin). */
+    char create_admin[128];       /* "" = not asked */
+    char admin_display_name[256];
 
     size_t max_message_bytes;     /* "max_message_bytes" */
     unsigned max_nesting_depth;   /* "max_nesting_depth" */
@@ -45,6 +50,7 @@ typedef struct config {
     char tls_key[1024];           /* "tls_key": PEM private key */
     unsigned allow_plaintext;     /* "allow_plaintext" 0/1: plaintext on a
                                      non-loopback listen address */
+    unsigned tls_handshake_timeout_ms; /* "tls_handshake_timeout_ms" */
     unsigned login_max_failures;  /* "login_max_failures" */
     unsigned login_lock_ms;       /* "login_lock_ms" */
     unsigned login_delay_ms;      /* "login_delay_ms" */

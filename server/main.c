@@ -1,10 +1,11 @@
 /*
  * main.c: baobaod's start and stop, in order.
  *
- * Start: settings -> logging -> TZ (so localtime is the city's zone) ->
- * SIGPIPE ignored -> file-descriptor limit raised -> migrations (blocking,
- * before the loop) -> statements registered -> pool -> listener -> signals
- * -> loop.
+ * Start: settings -> logging -> libsodium -> TZ (so localtime is the
+ * city's zone) -> SIGPIPE ignored -> file-descriptor limit raised ->
+ * migrations (blocking, before the loop) -> [--create-admin: the first
+ * admin, then exit] -> statements registered -> pool -> listener ->
+ * signals -> loop.
  *
  * Stop (SIGINT/SIGTERM), in phases:
  *   RUNNING   -> DRAINING: stop accepting; every connection stops reading,
@@ -38,6 +39,7 @@
 #include "pool.h"
 #include "server.h"
 #include "tls.h"
+#include "user.h"
 
 /* The POSIX zone to fall back on for Asia/Shanghai when the system has no
  * zone database (minimal containers): China has no daylight saving. */
@@ -196,6 +198,12 @@ int main(int argc, char **argv)
         return 2;
     }
     log_init_from_env();
+    /* libsodium (password hashes) must be initialised once, before any
+     * thread of libuv's pool can use it. */
+    if (sodium_init() < 0) {
+        fprintf(stderr, "baobaod: libsodium cannot be initialised\n");
+        return 1;
+    }
     /* Certificates are read now, before anything is served (tls.h); a
      * non-loopback listen address without TLS is refused here. */
     if (tls_server_init(&srv, err, sizeof err) != 0) {
@@ -216,6 +224,14 @@ int main(int argc, char **argv)
     if (srv.cfg.migrate_only) {
         log_event(LOG_INFO, "migrate_done", NULL);
         return 0;
+    }
+    /* Bootstrap: the first admin, before any loop exists (user.h). */
+    if (srv.cfg.create_admin[0] != '\0') {
+        r = user_create_admin(&srv, srv.cfg.create_admin,
+                              srv.cfg.admin_display_name[0] != '\0' ? srv.cfg.admin_display_name
+                                                                     : NULL);
+        tls_server_free(&srv);
+        return r;
     }
     if (enterprise_register_statements() != 0 || status_register_statements() != 0 ||
         session_register_statements() != 0 || user_register_statements() != 0 ||

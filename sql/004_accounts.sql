@@ -39,7 +39,11 @@ CREATE TABLE login_event (
     id bigserial PRIMARY KEY,
     at timestamptz NOT NULL DEFAULT now(),
     login text NOT NULL,                  -- as sent (cut to 64 bytes)
-    user_id bigint NULL REFERENCES app_user (id),
+    -- No foreign key here or in audit_log: every insert would take a
+    -- KEY SHARE lock on the user's row, and many concurrent writes by one
+    -- user would then share it through multixacts. Users are never
+    -- deleted (only disabled), so the ids stay valid.
+    user_id bigint NULL,
     addr text NOT NULL,
     outcome text NOT NULL
         CHECK (outcome IN ('ok', 'unknown_user', 'bad_password', 'locked', 'disabled'))
@@ -65,7 +69,7 @@ CREATE TABLE login_throttle (
 CREATE TABLE audit_log (
     id bigserial PRIMARY KEY,
     at timestamptz NOT NULL DEFAULT now(),
-    user_id bigint NULL REFERENCES app_user (id),
+    user_id bigint NULL,                  -- app_user.id (no foreign key: see login_event)
     login text NOT NULL,
     addr text NOT NULL,
     method text NOT NULL,

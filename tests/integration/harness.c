@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <poll.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -413,7 +414,7 @@ static it_server *start_server(const char *const *sets, const char *const *env)
 static bool wait_database_available(it_server *s, int timeout_ms)
 {
     int64_t deadline = it_now_ms() + timeout_ms;
-    it_conn *c = it_connect(s->port);
+    it_conn *c = it_connect_anon(s->port);
     if (c == NULL)
         return false;
     bool ok = false;
@@ -535,9 +536,75 @@ long it_server_rss_kb(const it_server *s)
 
 /* ---- raw connections ---- */
 
+static it_conn *connect_raw(int port, int rcvbuf);
+
 it_conn *it_connect(int port) { return it_connect_rcvbuf(port, 0); }
 
+it_conn *it_connect_anon(int port) { return connect_raw(port, 0); }
+
+int it_login(it_conn *c, const char *login, const char *password, int timeout_ms, it_msg *out)
+{
+    it_buf b;
+    it_buf_init(&b);
+    it_req(&b, IT_LOGIN_MSGID, "session.login", 2);
+    it_kv_str(&b, "login", login);
+    it_kv_str(&b, "password", password);
+    int r = it_call(c, b.sb.data, b.sb.size, IT_LOGIN_MSGID, timeout_ms, out);
+    it_buf_free(&b);
+    return r;
+}
+
+/* Logs c in; on failure notes why, closes c and returns NULL. A login
+ * answered `unavailable` is retried for a while: right after PostgreSQL
+ * comes back (a test that stopped it) the pool is still reconnecting. */
+static it_conn *login_or_close(it_conn *c, const char *login, const char *password)
+{
+    if (c == NULL)
+        return NULL;
+    it_msg m;
+    int64_t deadline = it_now_ms() + IT_REPLY_TIMEOUT_MS;
+    int r;
+    for (;;) {
+        r = it_login(c, login, password, IT_REPLY_TIMEOUT_MS, &m);
+        if (r != IT_RECV_MSG || !m.is_error || strcmp(m.code, "unavailable") != 0 ||
+            it_now_ms() >= deadline)
+            break;
+        it_msg_free(&m);
+        it_sleep_ms(50);
+    }
+    if (r != IT_RECV_MSG) {
+        it_note("session.login as %s: no answer (%d)", login, r);
+        it_close(c);
+        return NULL;
+    }
+    bool ok = !m.is_error;
+    if (!ok)
+        it_note("session.login as %s: %s %s", login, m.code, m.message);
+    it_msg_free(&m);
+    if (!ok) {
+        it_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+it_conn *it_connect_as(int port, const char *login, const char *password)
+{
+    return login_or_close(connect_raw(port, 0), login, password);
+}
+
 it_conn *it_connect_rcvbuf(int port, int rcvbuf)
+{
+    return login_or_close(connect_raw(port, rcvbuf), IT_USER_SUPER, IT_PASSWORD);
+}
+
+int64_t it_user_id(const char *login)
+{
+    const char *p[1] = {login};
+    return it_pg_int("SELECT id FROM app_user WHERE login = $1", 1, p);
+}
+
+static it_conn *connect_raw(int port, int rcvbuf)
 {
     it_conn *c = NULL;
     for (size_t i = 0; i < IT_MAX_CONNS; i++)
@@ -1056,7 +1123,8 @@ static int append(char **buf, size_t *len, size_t *cap, const char *data, size_t
 /* Runs argv (execvp when use_path) capturing stdout and stderr; sets or
  * unsets BAOBAO_SERVER when set_server. */
 static int run_capture(it_cli *r, char *const *argv, bool use_path, bool set_server,
-                       const char *server, int timeout_ms)
+                       const char *server, int timeout_ms, bool cli_login,
+                       const char *const *env)
 {
     memset(r, 0, sizeof *r);
     r->status = -1;
@@ -1082,6 +1150,33 @@ static int run_capture(it_cli *r, char *const *argv, bool use_path, bool set_ser
             setenv("BAOBAO_SERVER", server, 1);
         else if (set_server)
             unsetenv("BAOBAO_SERVER");
+        if (cli_login) {
+            /* The default user, unless the test's own environment names one. */
+            setenv("BAOBAO_USER", IT_USER_SUPER, 0);
+            setenv("BAOBAO_PASSWORD", IT_PASSWORD, 0);
+            /* Nothing of the developer's own CLI set-up (a config file in
+             * ~/.config/baobao, TLS variables) may change what a test runs;
+             * tests that want them pass them in env below. */
+            unsetenv("BAOBAO_CONFIG");
+            unsetenv("BAOBAO_TLS");
+            unsetenv("BAOBAO_CA");
+            unsetenv("BAOBAO_SERVER_NAME");
+            setenv("XDG_CONFIG_HOME", "/nonexistent/baobao-itest-config", 1);
+        }
+        for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
+            const char *eq = strchr(env[i], '=');
+            if (eq == NULL) {
+                unsetenv(env[i]);
+                continue;
+            }
+            char name[256];
+            size_t nl = (size_t)(eq - env[i]);
+            if (nl == 0 || nl >= sizeof name)
+                continue;
+            memcpy(name, env[i], nl);
+            name[nl] = '\0';
+            setenv(name, eq + 1, 1);
+        }
         if (use_path)
             execvp(argv[0], argv);
         else
@@ -1138,6 +1233,12 @@ static int run_capture(it_cli *r, char *const *argv, bool use_path, bool set_ser
 
 int it_cli_run(it_cli *r, const char *server, int timeout_ms, const char *const *args)
 {
+    return it_cli_run_env(r, server, timeout_ms, args, NULL);
+}
+
+int it_cli_run_env(it_cli *r, const char *server, int timeout_ms, const char *const *args,
+                   const char *const *env)
+{
     const char *bin = getenv("BAOBAO_CLI");
     if (bin == NULL || bin[0] == '\0') {
         memset(r, 0, sizeof *r);
@@ -1151,7 +1252,7 @@ int it_cli_run(it_cli *r, const char *server, int timeout_ms, const char *const 
     for (size_t i = 0; args[i] != NULL && n < 63; i++)
         argv[n++] = (char *)(uintptr_t)args[i];
     argv[n] = NULL;
-    return run_capture(r, argv, false, true, server, timeout_ms);
+    return run_capture(r, argv, false, true, server, timeout_ms, true, env);
 }
 
 int it_run(it_cli *r, const char *const *argv, int timeout_ms)
@@ -1161,7 +1262,7 @@ int it_run(it_cli *r, const char *const *argv, int timeout_ms)
     for (; argv[n] != NULL && n < 63; n++)
         v[n] = (char *)(uintptr_t)argv[n];
     v[n] = NULL;
-    return run_capture(r, v, true, false, NULL, timeout_ms);
+    return run_capture(r, v, true, false, NULL, timeout_ms, false, NULL);
 }
 
 void it_cli_free(it_cli *r)
@@ -1211,6 +1312,89 @@ static int create_database(void)
     PQclear(r);
     PQfinish(pg);
     return rc;
+}
+
+/* Applies the server's migrations to the test database
+ * (`baobaod --migrate-only`), its output in IT_LOG_DIR. */
+static int migrate_database(void)
+{
+    const char *bin = getenv("BAOBAOD");
+    char log_path[512];
+    snprintf(log_path, sizeof log_path, "%s/itest-%s-%d-migrate.log", log_dir(), g_suite,
+             (int)getpid());
+    int logfd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (logfd < 0) {
+        printf("cannot create %s: %s\n", log_path, strerror(errno));
+        return -1;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(logfd);
+        return -1;
+    }
+    if (pid == 0) {
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul >= 0)
+            dup2(nul, 0);
+        dup2(logfd, 1);
+        dup2(logfd, 2);
+        execl(bin, bin, "--db", g_conninfo, "--migrate-only", (char *)NULL);
+        dprintf(2, "itest: cannot exec %s: %s\n", bin, strerror(errno));
+        _exit(127);
+    }
+    close(logfd);
+    int st = wait_pid(pid, IT_START_TIMEOUT_MS);
+    if (st == -1) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+        printf("%s --migrate-only did not finish\n", bin);
+        return -1;
+    }
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        printf("%s --migrate-only failed (status %d); its log:\n", bin, st);
+        char *log = read_file_all(log_path, NULL);
+        if (log != NULL)
+            fputs(log, stdout);
+        free(log);
+        return -1;
+    }
+    return 0;
+}
+
+/* The users of harness.h, with a hash of IT_PASSWORD at the cheapest
+ * argon2id cost (the server verifies any cost the same way). */
+static int create_users(void)
+{
+    if (sodium_init() < 0) {
+        printf("sodium_init failed\n");
+        return -1;
+    }
+    char hash[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str(hash, IT_PASSWORD, strlen(IT_PASSWORD), crypto_pwhash_OPSLIMIT_MIN,
+                          crypto_pwhash_MEMLIMIT_MIN) != 0) {
+        printf("crypto_pwhash_str failed\n");
+        return -1;
+    }
+    static const struct {
+        const char *login, *display_name, *role, *unit, *townships;
+    } users[] = {
+        {IT_USER_ADMIN, "测试管理员", "admin", NULL, "{}"},
+        {IT_USER_SUPER, "测试督办", "supervisor", "科信局", "{}"},
+        {IT_USER_STAFF, "测试乡镇一", "township_staff", NULL, "{赵李桥镇,高新技术产业园区}"},
+        {IT_USER_STAFF2, "测试乡镇二", "township_staff", NULL, "{新店镇}"},
+    };
+    for (size_t i = 0; i < sizeof users / sizeof users[0]; i++) {
+        const char *p[6] = {users[i].login, users[i].display_name, users[i].role,
+                            users[i].unit,  hash,                  users[i].townships};
+        if (it_pg_exec("WITH u AS (INSERT INTO app_user (login, display_name, role, unit,"
+                       " password_hash) VALUES ($1, $2, $3, $4, $5) RETURNING id)"
+                       " INSERT INTO app_user_township (user_id, township_id)"
+                       " SELECT u.id, t.id FROM u JOIN township t ON t.name = ANY ($6::text[])",
+                       6, p) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 static void drop_database(void)
@@ -1286,6 +1470,10 @@ int it_main(int argc, char **argv, const char *suite, const it_test *tests, size
     if (create_database() != 0)
         return 1;
     printf("database %s\n", g_dbname);
+    if (migrate_database() != 0 || create_users() != 0) {
+        drop_database();
+        return 1;
+    }
 
     int passed = 0, failed = 0;
     bool setup_ok = true;

@@ -336,6 +336,64 @@ static int run_internal(it_conn **c, it_msg *out)
     return r;
 }
 
+/* session.login with msgid ROW_MSGID. */
+static int send_login(it_conn *c, const char *login, const char *password, it_msg *out)
+{
+    it_buf b;
+    it_buf_init(&b);
+    it_req(&b, ROW_MSGID, "session.login", 2);
+    it_kv_str(&b, "login", login);
+    it_kv_str(&b, "password", password);
+    return send_buf(c, &b, out);
+}
+
+/* A connection that never logged in asks for an enterprise. */
+static int run_unauthenticated(it_conn **c, it_msg *out)
+{
+    it_close(*c);
+    *c = it_connect_anon(it_shared_server()->port);
+    if (*c == NULL)
+        return IT_RECV_ERROR;
+    it_buf b;
+    it_buf_init(&b);
+    it_req(&b, ROW_MSGID, "enterprise.get", 1);
+    it_kv_int(&b, "id", g_eid);
+    return send_buf(*c, &b, out);
+}
+
+/* An admin may not write business data. */
+static int run_forbidden(it_conn **c, it_msg *out)
+{
+    it_close(*c);
+    *c = it_connect_as(it_shared_server()->port, IT_USER_ADMIN, IT_PASSWORD);
+    if (*c == NULL)
+        return IT_RECV_ERROR;
+    char code[19];
+    it_credit_code(14, code);
+    it_buf b;
+    it_buf_init(&b);
+    it_req(&b, ROW_MSGID, "enterprise.create", 3);
+    it_kv_str(&b, "name", "管理员不能写");
+    it_kv_str(&b, "credit_code", code);
+    it_kv_str(&b, "township", "赤壁镇");
+    return send_buf(*c, &b, out);
+}
+
+static int run_login_failed(it_conn **c, it_msg *out)
+{
+    return send_login(*c, IT_USER_STAFF2, "not-the-password", out);
+}
+
+/* An account locked by earlier failures (its throttle row written here). */
+static int run_locked(it_conn **c, it_msg *out)
+{
+    if (it_pg_exec("INSERT INTO login_throttle (subject, failures, last_failure_at, locked_until)"
+                   " VALUES ('user:it_locked_errors', 5, now(), now() + interval '1 hour')",
+                   0, NULL) != 0)
+        return IT_RECV_ERROR;
+    return send_login(*c, "it_locked_errors", IT_PASSWORD, out);
+}
+
 typedef struct err_case {
     const char *code;
     const char *field;      /* NULL: none expected */
@@ -369,6 +427,10 @@ static const err_case cases[] = {
     {"shutting_down", NULL, true, false, run_shutting_down,
      "requests held under backpressure at SIGTERM", "held_requests_at_sigterm"},
     {"internal", NULL, false, false, run_internal, "a trigger raising an exception", "unforeseen_database_error"},
+    {"unauthenticated", NULL, false, false, run_unauthenticated, "enterprise.get before login", "not_logged_in"},
+    {"forbidden", NULL, false, false, run_forbidden, "an admin creating an enterprise", "role_not_allowed"},
+    {"login_failed", NULL, false, false, run_login_failed, "wrong password", "wrong_password"},
+    {"locked", NULL, false, false, run_locked, "an account with a lock in force", "account_locked"},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
@@ -410,10 +472,10 @@ static int run_case(const err_case *k)
         return run_case(&cases[i]);                                       \
     }
 ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7) ROW(8) ROW(9) ROW(10) ROW(11)
-ROW(12) ROW(13) ROW(14) ROW(15) ROW(16)
+ROW(12) ROW(13) ROW(14) ROW(15) ROW(16) ROW(17) ROW(18) ROW(19) ROW(20)
 static const it_test_fn row_fns[] = {row_0, row_1, row_2, row_3, row_4, row_5, row_6,
                                      row_7, row_8, row_9, row_10, row_11, row_12, row_13,
-                                     row_14, row_15, row_16};
+                                     row_14, row_15, row_16, row_17, row_18, row_19, row_20};
 _Static_assert(sizeof row_fns / sizeof row_fns[0] == NCASES, "one ROW() per case");
 
 static int table_covers_every_code_of_bb_errors(void)

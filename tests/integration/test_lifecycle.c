@@ -247,6 +247,10 @@ static int sigterm_while_client_floods_loses_no_dispatched_answer(void)
     if (q != NULL)
         dispatched = atol(q + 9);
     free(log);
+    /* The first request of the connection was the harness's session.login,
+     * answered (and read) before the flood. */
+    if (dispatched > 0)
+        dispatched--;
     it_note("sent %zd bytes (%zd requests); read %ld results and %ld shutting_down, then %s; "
             "the server dispatched %ld", sent, sent / 20, results, refused,
             r != IT_RECV_EOF ? "no EOF" : c->reset ? "a reset (ECONNRESET)" : "EOF",

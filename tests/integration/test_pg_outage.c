@@ -96,10 +96,15 @@ static int requests_get_unavailable_quickly_then_recover_after_restart(void)
     /* server.info works and tells. */
     IT_CHECKF(db_available(c) == 0, "server.info database_available is not false");
     IT_CHECK(it_server_alive(s));
-    /* A new connection is accepted and served meanwhile. */
-    it_conn *c2 = it_connect(s->port);
+    /* A new connection is accepted and served meanwhile (server.info
+     * needs no login); a login needs the database, so it is unavailable. */
+    it_conn *c2 = it_connect_anon(s->port);
     IT_CHECK(c2 != NULL);
     IT_CHECK(it_expect_alive(c2) == 0);
+    IT_CHECK(it_login(c2, IT_USER_SUPER, IT_PASSWORD, UNAVAILABLE_WITHIN_MS, &m) == IT_RECV_MSG);
+    IT_CHECKF(m.is_error && strcmp(m.code, "unavailable") == 0, "login during the outage: %s",
+              it_describe(&m, d, sizeof d));
+    it_msg_free(&m);
 
     IT_CHECK(it_pg_start() == 0);
     int64_t t0 = it_now_ms();
