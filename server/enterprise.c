@@ -5,9 +5,19 @@
  * For: checking every argument at the edge (params.h, the credit code via
  * proto/bb_creditcode.h, the known townships, clusters and statuses) before
  * any query, then exactly one pool_query per request, and packing its rows.
- * The writes are stored functions (sql/002_functions.sql) so each is one
- * atomic statement with its idempotency record; the database checks again
- * (a second wall) and its BBxxx errors are mapped in pool.c.
+ * The writes are stored functions (sql/006_scope_audit.sql) so each is one
+ * atomic statement with its idempotency record and its audit row; the
+ * database checks again (a second wall) and its BBxxx errors are mapped in
+ * pool.c.
+ *
+ * Scope (PROTOCOL.md, "Accounts, roles and scope"): the dispatcher's gate
+ * has checked the role; which townships is decided in SQL. Writes pass the
+ * caller (session_actor, the peer address for the audit trail) to the
+ * stored functions, which refuse records outside the caller's townships;
+ * reads pass the read scope (session_read_scope: the user id of township
+ * staff, NULL for the roles that read everything) to their statement,
+ * which leaves out what lies outside it. An enterprise outside scope is
+ * answered exactly like one that does not exist.
  * Not for: status reports (status.c) or SQL beyond the text next to each
  * method here.
  */
@@ -40,25 +50,39 @@ static const rp_col ent_cols[] = {
 };
 #define ENT_NCOLS ((int)(sizeof ent_cols / sizeof ent_cols[0]))
 
+/* $2 is the read scope: NULL reads everything; a user id reads the
+ * enterprises of that user's townships only (app_user_township). */
 static const pool_stmt st_get = {
-    "ent_get", "SELECT * FROM enterprise_wire WHERE id = $1::bigint", 1};
+    "ent_get",
+    "SELECT w.* FROM enterprise_wire w"
+    " WHERE w.id = $1::bigint"
+    "   AND ($2::bigint IS NULL OR EXISTS ("
+    "        SELECT 1 FROM enterprise e JOIN app_user_township ut"
+    "            ON ut.township_id = e.township_id AND ut.user_id = $2::bigint"
+    "         WHERE e.id = w.id))",
+    2};
 
+/* $1 actor (the session's user id), $2 the peer's address for the audit
+ * trail; then the method's arguments. */
 static const pool_stmt st_create = {
     "ent_create",
-    "SELECT * FROM bb_enterprise_create($1::text, $2::text, $3::text, $4::text, $5::text,"
-    " $6::text[], $7::text)",
-    7};
+    "SELECT * FROM bb_enterprise_create($1::bigint, $2::text, $3::text, $4::text, $5::text,"
+    " $6::text, $7::text, $8::text[], $9::text)",
+    9};
 
 static const pool_stmt st_update = {
     "ent_update",
-    "SELECT * FROM bb_enterprise_update($1::text, $2::bigint, $3::int, $4::text, $5::text,"
-    " $6::text, $7::text, $8::boolean, $9::text, $10::boolean, $11::text[])",
-    11};
+    "SELECT * FROM bb_enterprise_update($1::bigint, $2::text, $3::text, $4::bigint, $5::int,"
+    " $6::text, $7::text, $8::text, $9::text, $10::boolean, $11::text, $12::boolean,"
+    " $13::text[])",
+    13};
 
 /* Keyset page: ids after $6, ascending, limit $7 (the caller asks one more
  * than the page to learn whether there is a next page). An unknown
  * township name gives NULL and so matches nothing, as the protocol says.
- * name_contains uses strpos: plain text, no LIKE wildcards to escape. */
+ * name_contains uses strpos: plain text, no LIKE wildcards to escape. $8
+ * is the read scope (as in st_get): rows outside it are never looked at,
+ * so no filter, count or page boundary can reveal them. */
 static const pool_stmt st_list = {
     "ent_list",
     "SELECT w.* FROM ("
@@ -69,10 +93,12 @@ static const pool_stmt st_list = {
     "     AND ($4::text IS NULL OR e.labels @> ARRAY[$4::text])"
     "     AND ($5::text IS NULL OR strpos(e.name, $5) > 0)"
     "     AND e.id > $6::bigint"
+    "     AND ($8::bigint IS NULL OR e.township_id IN ("
+    "          SELECT ut.township_id FROM app_user_township ut WHERE ut.user_id = $8::bigint))"
     "   ORDER BY e.id LIMIT $7::int) k"
     " JOIN enterprise_wire w ON w.id = k.id"
     " ORDER BY w.id",
-    7};
+    8};
 
 int enterprise_register_statements(void)
 {
@@ -213,8 +239,9 @@ static void enterprise_create(request *req, const msgpack_object *args)
         idem_key(req, args, &key, &st) != 0 ||
         params_str_array(req, args, "labels", BB_MAX_LABELS, BB_MAX_LABEL_CHARS, &labels, &st) != 0)
         return;
-    const char *vals[7] = {key.s, name.s, code.s, township.s, cluster.s, labels, status.s};
-    const int lens[7] = {(int)key.len, (int)name.len, (int)code.len, (int)township.len,
+    const char *vals[9] = {session_actor(req_session(req)), req_peer(req), key.s, name.s, code.s,
+                           township.s, cluster.s, labels, status.s};
+    const int lens[9] = {-1, -1, (int)key.len, (int)name.len, (int)code.len, (int)township.len,
                          (int)cluster.len, -1, (int)status.len};
     send_query(req, &st_create, vals, lens, create_cb, req);
     free(labels);
@@ -277,7 +304,7 @@ static void enterprise_get(request *req, const msgpack_object *args)
         return;
     char idt[ENT_ID_TEXT];
     snprintf(idt, sizeof idt, "%" PRId64, id);
-    const char *vals[1] = {idt};
+    const char *vals[2] = {idt, session_read_scope(req_session(req))};
     send_query_num(req, &st_get, vals, NULL, get_cb, id);
 }
 
@@ -311,9 +338,10 @@ static void enterprise_update(request *req, const msgpack_object *args)
     snprintf(vt, sizeof vt, "%" PRId64, version);
     const char *set_cluster = cluster_st != P_ABSENT ? "true" : "false";
     const char *set_labels = labels_st == P_SET ? "true" : "false";
-    const char *vals[11] = {key.s,      idt,         vt,      name.s,  code.s, township.s,
-                            status.s,   set_cluster, cluster.s, set_labels, labels};
-    const int lens[11] = {(int)key.len,    -1, -1, (int)name.len, (int)code.len,
+    const char *vals[13] = {session_actor(req_session(req)), req_peer(req), key.s, idt, vt,
+                            name.s, code.s, township.s, status.s, set_cluster, cluster.s,
+                            set_labels, labels};
+    const int lens[13] = {-1, -1, (int)key.len, -1, -1, (int)name.len, (int)code.len,
                           (int)township.len, (int)status.len, -1, (int)cluster.len, -1, -1};
     send_query(req, &st_update, vals, lens, update_cb, req);
     free(labels);
@@ -380,9 +408,10 @@ static void enterprise_list(request *req, const msgpack_object *args)
     char aftert[ENT_ID_TEXT], limitt[ENT_ID_TEXT];
     snprintf(aftert, sizeof aftert, "%" PRId64, after);
     snprintf(limitt, sizeof limitt, "%" PRId64, limit + 1);
-    const char *vals[7] = {township.s, cluster.s, status.s, label.s, name.s, aftert, limitt};
-    const int lens[7] = {(int)township.len, (int)cluster.len, (int)status.len, (int)label.len,
-                         (int)name.len, -1, -1};
+    const char *vals[8] = {township.s, cluster.s, status.s, label.s, name.s, aftert, limitt,
+                           session_read_scope(req_session(req))};
+    const int lens[8] = {(int)township.len, (int)cluster.len, (int)status.len, (int)label.len,
+                         (int)name.len, -1, -1, -1};
     send_query_num(req, &st_list, vals, lens, list_cb, limit);
 }
 

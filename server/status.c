@@ -6,21 +6,31 @@
  * the 2000-01-01 floor, from <= to, the list cursor) before any query, then
  * the query. "Not after today" is checked in the database, in the server's
  * time_zone (passed as a parameter), in the same transaction as the insert.
+ * Scope (PROTOCOL.md, "Accounts, roles and scope"): a submit carries its
+ * caller (session_actor, copied when the submit is queued: the session may
+ * change before the batch goes out) and the peer address into SQL, which
+ * checks the actor, refuses an enterprise outside the actor's townships as
+ * if it did not exist and writes the audit row with the report; status.list
+ * passes the read scope (session_read_scope) to bb_status_list, which
+ * answers an enterprise outside it as not_found.
  * Not for: enterprises (enterprise.c).
  *
  * Group commit of status.submit. Township staff submit all day; each
  * submit alone would cost one commit (one WAL flush). So checked submits
  * wait in a FIFO while status_batches_in_flight submit statements are in
  * the database, and the next statement carries up to status_batch_max of
- * them: bb_status_submit_batch (sql/003_group_commit.sql), one statement,
- * one transaction, one row back per submit, in order. Under no load a
+ * them: bb_status_submit_batch (sql/006_scope_audit.sql; its contract is
+ * in sql/003_group_commit.sql), one statement, one transaction, one row
+ * back per submit, in order. Under no load a
  * submit goes out at once and alone (bb_status_submit), so nobody waits
  * for company. Guarantees:
  *   - nobody is acknowledged before the commit that holds their row (the
  *     pool hands a result on only after its transaction committed);
  *   - a row the database refuses in a foreseen way (report_date after
- *     today, unknown enterprise, idempotency key reused) comes back as that
- *     row's error and does not affect its neighbours;
+ *     today, unknown or out-of-scope enterprise, idempotency key reused, a
+ *     user disabled since login) comes back as that row's error and does
+ *     not affect its neighbours; a batch mixes users, so every row carries
+ *     its own actor and address;
  *   - if the batch statement fails anyway (something unforeseen: nothing
  *     was stored), each of its submits is sent again alone and gets its own
  *     answer;
@@ -29,7 +39,8 @@
  *     single submit): a retry with the same idempotency key stores once;
  *   - duplicate idempotency keys within a batch behave as if the submits
  *     had come one after another (the batch function decides rows in
- *     order, with the same request hash as bb_status_submit).
+ *     order, with the same request hash as bb_status_submit; the actor is
+ *     part of it, so only the same user gets a replay).
  *
  * The status.list cursor is "<report_date>.<id>" of the last row of the
  * previous page, e.g. "2026-11-20.123"; clients treat it as opaque, the
@@ -63,11 +74,13 @@
  * are out, new submits gather for the next batch; more would only mean
  * smaller batches and more commits. */
 /* Parameters of bb_status_submit / bb_status_submit_batch. */
-#define SUBMIT_NPARAMS 10
+#define SUBMIT_NPARAMS 12
 /* The stored argument values of one submit, in parameter order (the time
- * zone, the 10th, is the server's). */
-enum { SV_KEY, SV_EID, SV_DATE, SV_REPORTER, SV_PSTATUS, SV_OUTPUT, SV_EMPLOYEES, SV_SHORTAGE,
-       SV_NOTE, SV__COUNT };
+ * zone, the 12th, is the server's): the caller (actor, peer address), then
+ * the method's arguments. */
+enum { SV_ACTOR, SV_ADDR, SV_KEY, SV_EID, SV_DATE, SV_REPORTER, SV_PSTATUS, SV_OUTPUT,
+       SV_EMPLOYEES, SV_SHORTAGE, SV_NOTE, SV__COUNT };
+_Static_assert(SV__COUNT + 1 == SUBMIT_NPARAMS, "a submit's values and the time zone");
 
 /* The StatusReport as the wire shows it: the columns of status_report_wire. */
 static const rp_col sr_cols[] = {
@@ -86,15 +99,17 @@ static const rp_col sr_cols[] = {
 
 static const pool_stmt st_submit = {
     "st_submit",
-    "SELECT * FROM bb_status_submit($1::text, $2::bigint, $3::date, $4::text, $5::text,"
-    " $6::bigint, $7::int, $8::int, $9::text, $10::text)",
+    "SELECT * FROM bb_status_submit($1::bigint, $2::text, $3::text, $4::bigint, $5::date,"
+    " $6::text, $7::text, $8::bigint, $9::int, $10::int, $11::text, $12::text)",
     SUBMIT_NPARAMS};
 
-/* The same arguments as arrays, one element per submit. */
+/* The same arguments as arrays, one element per submit (actors and
+ * addresses too: a batch mixes users). */
 static const pool_stmt st_submit_batch = {
     "st_submit_batch",
-    "SELECT * FROM bb_status_submit_batch($1::text[], $2::bigint[], $3::date[], $4::text[],"
-    " $5::text[], $6::bigint[], $7::int[], $8::int[], $9::text[], $10::text)",
+    "SELECT * FROM bb_status_submit_batch($1::bigint[], $2::text[], $3::text[], $4::bigint[],"
+    " $5::date[], $6::text[], $7::text[], $8::bigint[], $9::int[], $10::int[], $11::text[],"
+    " $12::text)",
     SUBMIT_NPARAMS};
 
 /* Its rows: a StatusReport's columns, then the row's error (all NULL on
@@ -118,15 +133,20 @@ static const rp_col batch_cols[] = {
 #define BATCH_COL_CODE 10
 _Static_assert(BATCH_NCOLS == SR_NCOLS + 3, "batch rows are a StatusReport and an error");
 
-/* bb_status_list raises BB404 for an unknown enterprise; asks limit+1 rows. */
+/* bb_status_list raises BB404 for an unknown enterprise, and for one
+ * outside the read scope $1 (NULL: everything; else a township staff's user
+ * id); asks limit+1 rows. */
 static const pool_stmt st_list = {
     "st_list",
-    "SELECT * FROM bb_status_list($1::bigint, $2::date, $3::date, $4::date, $5::bigint, $6::int)",
-    6};
+    "SELECT * FROM bb_status_list($1::bigint, $2::bigint, $3::date, $4::date, $5::date,"
+    " $6::bigint, $7::int)",
+    7};
 
 int status_register_statements(void)
 {
-    if (pool_register(&st_submit) != 0 || pool_register(&st_submit_batch) != 0 ||
+    /* A batch holds its connection for many rows and a WAL flush: heavy,
+     * so reads and other batches go to other connections (pool.h). */
+    if (pool_register(&st_submit) != 0 || pool_register_heavy(&st_submit_batch) != 0 ||
         pool_register(&st_list) != 0)
         return -1;
     return 0;
@@ -362,6 +382,10 @@ static bb_err batch_code(const char *sqlstate)
         return BB_E_NOT_FOUND;
     if (strcmp(sqlstate, "BB422") == 0)
         return BB_E_IDEMPOTENCY_KEY_REUSED;
+    if (strcmp(sqlstate, "BB401") == 0)
+        return BB_E_UNAUTHENTICATED;
+    if (strcmp(sqlstate, "BB403") == 0)
+        return BB_E_FORBIDDEN;
     return BB_E_INTERNAL;
 }
 
@@ -551,9 +575,15 @@ static void status_submit(request *req, const msgpack_object *args)
     }
     char eidt[STATUS_NUM_TEXT];
     snprintf(eidt, sizeof eidt, "%" PRId64, eid);
-    const char *vals[SV__COUNT] = {key.s, eidt, date, reporter.s, pstatus.s, ovp, emp, lsp, note.s};
+    /* The gate let only a logged-in caller through, so actor is set; a
+     * NULL would still be refused by the database (bb_actor). */
+    const char *actor = session_actor(req_session(req));
+    const char *addr = req_peer(req);
+    const char *vals[SV__COUNT] = {actor, addr, key.s, eidt, date, reporter.s, pstatus.s,
+                                   ovp, emp, lsp, note.s};
     /* The pstr values are not NUL-terminated; the others are ours. */
-    const int lens[SV__COUNT] = {(int)key.len, (int)strlen(eidt), (int)strlen(date),
+    const int lens[SV__COUNT] = {actor != NULL ? (int)strlen(actor) : 0, (int)strlen(addr),
+                                 (int)key.len, (int)strlen(eidt), (int)strlen(date),
                                  (int)reporter.len, (int)pstatus.len,
                                  ovp != NULL ? (int)strlen(ovp) : 0,
                                  emp != NULL ? (int)strlen(emp) : 0,
@@ -700,7 +730,8 @@ static void status_list(request *req, const msgpack_object *args)
     char eidt[STATUS_NUM_TEXT], limitt[STATUS_NUM_TEXT];
     snprintf(eidt, sizeof eidt, "%" PRId64, eid);
     snprintf(limitt, sizeof limitt, "%" PRId64, limit + 1);
-    const char *vals[6] = {eidt, from_st == P_SET ? from : NULL, to_st == P_SET ? to : NULL,
+    const char *vals[7] = {session_read_scope(req_session(req)), eidt,
+                           from_st == P_SET ? from : NULL, to_st == P_SET ? to : NULL,
                            after.s != NULL ? adate : NULL, after.s != NULL ? aid : NULL, limitt};
     int rc = pool_query(req_server(req)->pool, &st_list, vals, NULL, list_cb, l);
     if (rc < 0) {

@@ -1,2 +1,636 @@
--- placeholder: being written (scope and audit helper). Test only on fresh databases.
-SELECT 1;
+-- 006_scope_audit.sql: the caller in every business write (issue 4): the
+-- write functions of 002/003 again, now taking the actor (the session's
+-- user id) and the peer address, checking the actor's scope, putting the
+-- actor into the idempotency request hash, and writing the audit trail in
+-- the same transaction as the change. Also status.list's function with the
+-- read scope.
+--
+-- For: bb_enterprise_create, bb_enterprise_update, bb_status_submit,
+-- bb_status_submit_batch, bb_status_list (old signatures dropped, new ones
+-- created) and their small helpers; and the reads of the trail for
+-- server/audit.c (bb_audit_list, the bounds of audit.list / audit.as_of).
+-- The rules (proto/PROTOCOL.md, "Roles and scope"):
+--   - the actor is checked again here (bb_actor: BB401 when the user is gone
+--     or disabled) and must hold a role that writes business data (township
+--     staff, supervisor; BB403 otherwise: a second wall behind the server's
+--     gate);
+--   - a record outside the actor's townships is answered exactly like a
+--     missing one (BB404, same message, same field);
+--   - placing a record in a township outside them is BB403, field township;
+--   - a stored idempotency result is replayed only to the same actor: the
+--     actor is the first element of the request hash;
+--   - every change writes one audit_log row (bb_audit or the same INSERT set
+--     based) whose before/after are the record as the wire shows it; a
+--     replay or a refused write writes none.
+-- Not for: reads with nothing to decide (their SELECTs sit next to the C
+-- code, with the read scope as a parameter: server/enterprise.c), users
+-- (005), the tables (004).
+--
+-- Plans: PL/pgSQL caches each connection's plans, and a plan made while a
+-- table looked empty stays a sequential scan as it grows (see the end of
+-- 003_group_commit.sql). The write functions and bb_status_list probe
+-- growing tables (enterprise, status_report, idempotency, audit_log) by key
+-- only, so each runs with enable_seqscan off; bb_audit_list, whose best
+-- index depends on its filters, is planned afresh on every call instead.
+
+DROP FUNCTION bb_enterprise_create(text, text, text, text, text, text[], text);
+DROP FUNCTION bb_enterprise_update(text, bigint, int, text, text, text, text, boolean, text,
+                                   boolean, text[]);
+DROP FUNCTION bb_status_submit(text, bigint, date, text, text, bigint, int, int, text, text);
+DROP FUNCTION bb_status_submit_batch(text[], bigint[], date[], text[], text[], bigint[], int[],
+                                     int[], text[], text);
+DROP FUNCTION bb_status_list(bigint, date, date, date, bigint, int);
+
+-- An Enterprise as a jsonb object exactly as the wire shows it (labels an
+-- array, not the newline-joined text the view carries for rowpack): what
+-- audit rows keep as before/after, so audit.as_of answers an Enterprise.
+CREATE FUNCTION bb_enterprise_json(w enterprise_wire) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_set(to_jsonb(w), '{labels}',
+                     to_jsonb(CASE WHEN w.labels = '' THEN '{}'::text[]
+                                   ELSE string_to_array(w.labels, E'\n') END))
+$$;
+
+-- The actor of a business write: bb_actor (BB401), then a role that may
+-- write enterprises and status reports (BB403 for admins: the gate already
+-- refuses them; this catches a role changed while logged in).
+CREATE FUNCTION bb_business_actor(p_actor bigint, p_method text) RETURNS app_user
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    u app_user := bb_actor(p_actor);
+BEGIN
+    IF u.role NOT IN ('township_staff', 'supervisor') THEN
+        RAISE EXCEPTION 'the role % may not call %', u.role, p_method USING ERRCODE = 'BB403';
+    END IF;
+    RETURN u;
+END
+$$;
+
+-- enterprise.create. p_labels NULL = [], p_status NULL = 在营.
+CREATE FUNCTION bb_enterprise_create(p_actor bigint, p_addr text, p_key text, p_name text,
+                                     p_code text, p_township text, p_cluster text,
+                                     p_labels text[], p_status text)
+RETURNS enterprise_wire
+LANGUAGE plpgsql AS $$
+DECLARE
+    m constant text := 'enterprise.create';
+    u app_user := bb_business_actor(p_actor, m);
+    labels_v text[] := coalesce(p_labels, '{}');
+    status_v text := coalesce(p_status, '在营');
+    prev jsonb;
+    tid smallint;
+    new_id bigint;
+    out_row enterprise_wire;
+BEGIN
+    IF p_key IS NOT NULL THEN
+        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+            p_actor, p_name, p_code, p_township, p_cluster, labels_v, status_v)::text));
+        IF prev IS NOT NULL THEN
+            RETURN jsonb_populate_record(NULL::enterprise_wire, prev);
+        END IF;
+    END IF;
+    tid := bb_township_id(p_township);
+    IF NOT bb_in_scope(u, tid) THEN
+        RAISE EXCEPTION 'township: % is not one of your townships', p_township
+            USING ERRCODE = 'BB403', COLUMN = 'township';
+    END IF;
+    PERFORM bb_check_cluster(p_cluster);
+    INSERT INTO enterprise (name, credit_code, township_id, cluster, labels, status)
+    VALUES (p_name, p_code, tid, p_cluster, labels_v, status_v)
+    RETURNING id INTO new_id;
+    SELECT * INTO out_row FROM enterprise_wire WHERE id = new_id;
+    PERFORM bb_audit(u.id, p_addr, m, 'enterprise', new_id, NULL, bb_enterprise_json(out_row));
+    IF p_key IS NOT NULL THEN
+        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
+    END IF;
+    RETURN out_row;
+END
+$$;
+
+-- enterprise.update. NULL name/code/township/status = unchanged; cluster and
+-- labels change only when their p_set_* flag is true (cluster NULL = clear).
+-- Order of the checks: actor, key, existence and scope (one answer for
+-- both), version, the new township's scope, then the values.
+CREATE FUNCTION bb_enterprise_update(p_actor bigint, p_addr text, p_key text, p_id bigint,
+                                     p_version int, p_name text, p_code text, p_township text,
+                                     p_status text, p_set_cluster boolean, p_cluster text,
+                                     p_set_labels boolean, p_labels text[])
+RETURNS enterprise_wire
+LANGUAGE plpgsql AS $$
+DECLARE
+    m constant text := 'enterprise.update';
+    u app_user := bb_business_actor(p_actor, m);
+    prev jsonb;
+    cur enterprise;
+    tid smallint;
+    before_row enterprise_wire;
+    out_row enterprise_wire;
+BEGIN
+    IF p_key IS NOT NULL THEN
+        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+            p_actor, p_id, p_version, p_name, p_code, p_township, p_status,
+            p_set_cluster, p_cluster, p_set_labels, p_labels)::text));
+        IF prev IS NOT NULL THEN
+            RETURN jsonb_populate_record(NULL::enterprise_wire, prev);
+        END IF;
+    END IF;
+    -- The row lock orders concurrent updates: the second sees the first's
+    -- version and gets BB409. Outside the actor's scope = does not exist,
+    -- checked before the version so a version_conflict cannot reveal it.
+    SELECT * INTO cur FROM enterprise WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND OR NOT bb_in_scope(u, cur.township_id) THEN
+        RAISE EXCEPTION 'enterprise % does not exist', p_id
+            USING ERRCODE = 'BB404', COLUMN = 'id';
+    END IF;
+    IF cur.version <> p_version THEN
+        RAISE EXCEPTION 'enterprise % is at version %, not %', p_id, cur.version, p_version
+            USING ERRCODE = 'BB409', COLUMN = 'version';
+    END IF;
+    tid := cur.township_id;
+    IF p_township IS NOT NULL THEN
+        tid := bb_township_id(p_township);
+        IF NOT bb_in_scope(u, tid) THEN
+            RAISE EXCEPTION 'township: % is not one of your townships', p_township
+                USING ERRCODE = 'BB403', COLUMN = 'township';
+        END IF;
+    END IF;
+    IF p_set_cluster THEN
+        PERFORM bb_check_cluster(p_cluster);
+    END IF;
+    SELECT * INTO before_row FROM enterprise_wire WHERE id = p_id;
+    UPDATE enterprise
+       SET name = coalesce(p_name, name),
+           credit_code = coalesce(p_code, credit_code),
+           township_id = tid,
+           status = coalesce(p_status, status),
+           cluster = CASE WHEN p_set_cluster THEN p_cluster ELSE cluster END,
+           labels = CASE WHEN p_set_labels THEN coalesce(p_labels, '{}') ELSE labels END,
+           version = version + 1,
+           updated_at = now()
+     WHERE id = p_id;
+    SELECT * INTO out_row FROM enterprise_wire WHERE id = p_id;
+    PERFORM bb_audit(u.id, p_addr, m, 'enterprise', p_id, bb_enterprise_json(before_row),
+                     bb_enterprise_json(out_row));
+    IF p_key IS NOT NULL THEN
+        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
+    END IF;
+    RETURN out_row;
+END
+$$;
+
+-- The first result of a status.submit, from its idempotency record. Status
+-- reports never change, so the record keeps only {"id": n} and a replay
+-- reads the row again: the same object as then. (Records written before
+-- this migration hold the whole row; they have its id too.)
+CREATE FUNCTION bb_status_replay(p_result jsonb) RETURNS status_report_wire
+LANGUAGE sql STABLE AS $$
+    SELECT w.* FROM status_report_wire w WHERE w.id = (p_result ->> 'id')::bigint
+$$;
+
+-- The `changed` of every status report's audit row: a report is only ever
+-- created, so it is every key of the wire row (bb_changed_fields of a
+-- create), the same for all. IMMUTABLE so each plan computes it once
+-- (bb_changed_fields costs ~20 us a call, a tenth of a batched submit);
+-- a migration that changes status_report_wire must recreate it.
+CREATE FUNCTION bb_status_report_fields() RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT bb_changed_fields(NULL, to_jsonb(
+        ROW(0, 0, '', '', '', NULL, NULL, NULL, NULL, '')::status_report_wire))
+$$;
+
+-- status.submit. p_tz is the server's time_zone: "today" is computed there.
+-- Checks in order: actor, key, report_date, enterprise (missing or outside
+-- the actor's townships: the same BB404).
+CREATE FUNCTION bb_status_submit(p_actor bigint, p_addr text, p_key text,
+                                 p_enterprise_id bigint, p_report_date date,
+                                 p_reporter text, p_production_status text,
+                                 p_output_value bigint, p_employees int, p_labour_shortage int,
+                                 p_note text, p_tz text)
+RETURNS status_report_wire
+LANGUAGE plpgsql AS $$
+DECLARE
+    m constant text := 'status.submit';
+    u app_user := bb_business_actor(p_actor, m);
+    prev jsonb;
+    today date := (now() AT TIME ZONE p_tz)::date;
+    tid smallint;
+    out_row status_report_wire;
+BEGIN
+    IF p_key IS NOT NULL THEN
+        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+            p_actor, p_enterprise_id, p_report_date, p_reporter, p_production_status,
+            p_output_value, p_employees, p_labour_shortage, p_note)::text));
+        IF prev IS NOT NULL THEN
+            RETURN bb_status_replay(prev);
+        END IF;
+    END IF;
+    IF p_report_date > today THEN
+        RAISE EXCEPTION 'report_date: % is after today (%)', p_report_date, today
+            USING ERRCODE = 'BB400', COLUMN = 'report_date';
+    END IF;
+    IF p_report_date < DATE '2000-01-01' THEN
+        RAISE EXCEPTION 'report_date: % is before 2000-01-01', p_report_date
+            USING ERRCODE = 'BB400', COLUMN = 'report_date';
+    END IF;
+    -- KEY SHARE: the enterprise cannot vanish before this commits.
+    SELECT township_id INTO tid FROM enterprise WHERE id = p_enterprise_id FOR KEY SHARE;
+    IF NOT FOUND OR NOT bb_in_scope(u, tid) THEN
+        RAISE EXCEPTION 'enterprise % does not exist', p_enterprise_id
+            USING ERRCODE = 'BB404', COLUMN = 'enterprise_id';
+    END IF;
+    -- The wire row straight from RETURNING (status_report_wire is a plain
+    -- projection of the row): no second read.
+    INSERT INTO status_report (enterprise_id, report_date, reporter, production_status,
+                               output_value, employees, labour_shortage, note)
+    VALUES (p_enterprise_id, p_report_date, p_reporter, p_production_status,
+            p_output_value, p_employees, p_labour_shortage, p_note)
+    RETURNING id, enterprise_id, to_char(report_date, 'YYYY-MM-DD'), reporter,
+              production_status, output_value, employees, labour_shortage, note,
+              bb_ts(created_at)
+         INTO out_row;
+    INSERT INTO audit_log (user_id, login, addr, method, entity, entity_id, before, after, changed)
+    VALUES (u.id, u.login, coalesce(p_addr, '-'), m, 'status_report', out_row.id, NULL,
+            to_jsonb(out_row), bb_status_report_fields());
+    IF p_key IS NOT NULL THEN
+        PERFORM bb_idem_finish(m, p_key, jsonb_build_object('id', out_row.id));
+    END IF;
+    RETURN out_row;
+END
+$$;
+
+-- status.submit for many reports in ONE statement (group commit; see
+-- 003_group_commit.sql for the contract, unchanged): each input row is
+-- decided exactly as bb_status_submit would decide it, in input order, as
+-- if the rows had come one after another; a row that would fail comes
+-- back as a row with error_code/error_field/error_message (BB401, BB403,
+-- BB400, BB404, BB422) and stores nothing; anything unforeseen raises and
+-- the server submits the rows one by one. The arrays are parallel, one
+-- element per report: a batch mixes users, so each row has its actor and
+-- address.
+--
+-- Cost: the checks that do not depend on idempotency keys (the actor, the
+-- date, the enterprise and the scope) are one set-based query for the whole
+-- batch; only rows with a key go through the in-order loop; the reports,
+-- their audit rows and the keys' records are written by ONE statement of
+-- data-modifying CTEs (INSERT ... SELECT FROM unnest, RETURNING the wire
+-- rows, which are not read back), and a key's record stores {"id": n}.
+CREATE FUNCTION bb_status_submit_batch(p_actors bigint[], p_addrs text[], p_keys text[],
+                                       p_enterprise_ids bigint[], p_report_dates date[],
+                                       p_reporters text[], p_production_statuses text[],
+                                       p_output_values bigint[], p_employees int[],
+                                       p_labour_shortages int[], p_notes text[], p_tz text)
+RETURNS SETOF status_submit_result
+LANGUAGE plpgsql AS $$
+DECLARE
+    m constant text := 'status.submit';
+    n constant int := coalesce(cardinality(p_enterprise_ids), 0);
+    today constant date := (now() AT TIME ZONE p_tz)::date;
+    reused constant text := format('idempotency_key was already used for a different %s request', m);
+    -- Per row, the outcome: the error (all NULL on success).
+    codes text[];
+    fields text[];
+    msgs text[];
+    actor_ok boolean[];     -- the actor may write: the key is looked at
+    rids bigint[] := array_fill(NULL::bigint, ARRAY[n]);   -- report id (stored or first)
+    dup_of int[] := array_fill(NULL::int, ARRAY[n]);       -- same key earlier in this batch
+    hashes text[];          -- request hash per row (NULL for rows without a key)
+    db_keys text[];         -- keys recorded before this statement: the key,
+    db_hash text[];         --   its request hash
+    db_rid bigint[];        --   and the id of its first result
+    b_keys text[] := '{}';  -- keys stored by this statement: the key
+    b_ord int[] := '{}';    --   and the row that stored it
+    ins int[];              -- rows to insert, ascending
+    new_ids bigint[];
+    replay_ids bigint[] := '{}';
+    wire status_report_wire[];
+    stored bigint;
+    k text;
+    pos int;
+    found_hash text;
+    found_result jsonb;
+BEGIN
+    IF n = 0 THEN
+        RETURN;
+    END IF;
+    IF coalesce(cardinality(p_actors), 0) <> n OR coalesce(cardinality(p_addrs), 0) <> n
+       OR coalesce(cardinality(p_keys), 0) <> n OR coalesce(cardinality(p_report_dates), 0) <> n
+       OR coalesce(cardinality(p_reporters), 0) <> n
+       OR coalesce(cardinality(p_production_statuses), 0) <> n
+       OR coalesce(cardinality(p_output_values), 0) <> n
+       OR coalesce(cardinality(p_employees), 0) <> n
+       OR coalesce(cardinality(p_labour_shortages), 0) <> n
+       OR coalesce(cardinality(p_notes), 0) <> n THEN
+        RAISE EXCEPTION 'bb_status_submit_batch: the argument arrays differ in length';
+    END IF;
+
+    -- Every check that needs no key, for all rows at once: one probe of
+    -- app_user, enterprise and app_user_township per row, by key. The
+    -- texts are bb_business_actor's and bb_status_submit's. actor_ok says
+    -- whether the key is looked at (the actor is checked before it).
+    SELECT array_agg(c.code ORDER BY r.ord), array_agg(c.field ORDER BY r.ord),
+           array_agg(c.msg ORDER BY r.ord), array_agg(c.code IS DISTINCT FROM 'BB401'
+                                                   AND c.code IS DISTINCT FROM 'BB403' ORDER BY r.ord)
+      INTO codes, fields, msgs, actor_ok
+      FROM unnest(p_actors, p_enterprise_ids, p_report_dates) WITH ORDINALITY AS r(a, e, d, ord)
+      LEFT JOIN app_user u ON u.id = r.a
+      LEFT JOIN enterprise e ON e.id = r.e
+      CROSS JOIN LATERAL (
+            SELECT CASE WHEN u.id IS NULL OR u.disabled THEN 'BB401'
+                        WHEN u.role NOT IN ('township_staff', 'supervisor') THEN 'BB403'
+                        WHEN r.d > today OR r.d < DATE '2000-01-01' THEN 'BB400'
+                        WHEN e.id IS NULL THEN 'BB404'
+                        WHEN u.role = 'township_staff' AND NOT EXISTS (
+                                 SELECT 1 FROM app_user_township ut
+                                  WHERE ut.user_id = u.id AND ut.township_id = e.township_id)
+                        THEN 'BB404'
+                   END AS code) c0
+      CROSS JOIN LATERAL (
+            SELECT c0.code,
+                   CASE c0.code WHEN 'BB400' THEN 'report_date' WHEN 'BB404' THEN 'enterprise_id'
+                   END AS field,
+                   CASE WHEN c0.code IS NULL THEN NULL
+                        WHEN c0.code = 'BB401'
+                        THEN 'the session''s user no longer exists or is disabled: log in again'
+                        WHEN c0.code = 'BB403' THEN format('the role %s may not call %s', u.role, m)
+                        WHEN r.d > today
+                        THEN format('report_date: %s is after today (%s)', r.d, today)
+                        WHEN c0.code = 'BB400'
+                        THEN format('report_date: %s is before 2000-01-01', r.d)
+                        ELSE format('enterprise %s does not exist', r.e)
+                   END AS msg) c;
+
+    IF cardinality(array_remove(p_keys, NULL)) > 0 THEN
+        -- The same hash as bb_status_submit, so a retry may take either path.
+        hashes := ARRAY(
+            SELECT CASE WHEN u.k IS NULL THEN NULL
+                        ELSE md5(jsonb_build_array(u.a, u.e, u.d, u.r, u.s, u.o, u.em, u.ls,
+                                                   u.nt)::text)
+                   END
+              FROM unnest(p_keys, p_actors, p_enterprise_ids, p_report_dates, p_reporters,
+                          p_production_statuses, p_output_values, p_employees,
+                          p_labour_shortages, p_notes)
+                   WITH ORDINALITY AS u(k, a, e, d, r, s, o, em, ls, nt, ord)
+             ORDER BY u.ord);
+        -- The first results of keys already recorded (committed). A key
+        -- another transaction is writing just now is not seen here: the
+        -- INSERT of our own records below then waits for it and, if it
+        -- commits, finds the conflict (see there). One primary-key probe
+        -- per distinct key (003_group_commit.sql, end).
+        FOR k IN SELECT DISTINCT u.k FROM unnest(p_keys) AS u(k) WHERE u.k IS NOT NULL LOOP
+            SELECT i.request_hash, i.result INTO found_hash, found_result
+              FROM idempotency i
+             WHERE i.method = m AND i.key = k;
+            IF FOUND THEN
+                IF found_result IS NULL OR NOT found_result ? 'id' THEN
+                    -- Cannot happen: a record is written with its result in one transaction.
+                    RAISE EXCEPTION 'the idempotency record %/% has no result', m, k;
+                END IF;
+                db_keys := db_keys || k;
+                db_hash := db_hash || found_hash;
+                db_rid := db_rid || (found_result ->> 'id')::bigint;
+            END IF;
+        END LOOP;
+
+        -- Rows with a key, in order, as bb_status_submit would decide them
+        -- one after another: the actor, the key, then the other checks.
+        FOR i IN 1..n LOOP
+            k := p_keys[i];
+            CONTINUE WHEN k IS NULL OR NOT actor_ok[i];
+            pos := array_position(db_keys, k);
+            IF pos IS NOT NULL THEN
+                IF db_hash[pos] = hashes[i] THEN
+                    codes[i] := NULL; fields[i] := NULL; msgs[i] := NULL;
+                    rids[i] := db_rid[pos];
+                    replay_ids := replay_ids || db_rid[pos];
+                ELSE
+                    codes[i] := 'BB422'; fields[i] := 'idempotency_key'; msgs[i] := reused;
+                END IF;
+                CONTINUE;
+            END IF;
+            pos := array_position(b_keys, k);
+            IF pos IS NOT NULL THEN
+                IF hashes[b_ord[pos]] = hashes[i] THEN
+                    codes[i] := NULL; fields[i] := NULL; msgs[i] := NULL;
+                    dup_of[i] := b_ord[pos];
+                ELSE
+                    codes[i] := 'BB422'; fields[i] := 'idempotency_key'; msgs[i] := reused;
+                END IF;
+                CONTINUE;
+            END IF;
+            IF codes[i] IS NULL THEN
+                b_keys := b_keys || k;
+                b_ord := b_ord || i;
+            END IF;
+        END LOOP;
+    END IF;
+
+    -- Rows stored: no error, not a replay, not a repeat of an earlier row.
+    ins := ARRAY(SELECT o.ord FROM unnest(codes, rids, dup_of) WITH ORDINALITY AS o(c, r, d, ord)
+                  WHERE o.c IS NULL AND o.r IS NULL AND o.d IS NULL
+                  ORDER BY o.ord);
+    IF cardinality(ins) > 0 THEN
+        -- Ids drawn first, so each row's id is known without relying on
+        -- the order RETURNING hands rows back in.
+        new_ids := ARRAY(SELECT nextval('status_report_id_seq'::regclass)
+                           FROM generate_series(1, cardinality(ins)));
+        FOR j IN 1..cardinality(ins) LOOP
+            rids[ins[j]] := new_ids[j];
+        END LOOP;
+        FOR i IN 1..n LOOP
+            IF dup_of[i] IS NOT NULL THEN
+                rids[i] := rids[dup_of[i]];
+            END IF;
+        END LOOP;
+        -- One statement writes the reports (the foreign key takes KEY SHARE
+        -- on each enterprise, as bb_status_submit does), their audit rows
+        -- and the records of their keys, in key order (two batches sharing
+        -- keys wait for each other instead of deadlocking). A key conflict
+        -- means another transaction recorded it after we looked (a retry
+        -- racing its original): then this whole statement must not count,
+        -- so it fails with 40001 and the server submits each row alone,
+        -- where bb_idem_claim sorts it out.
+        WITH g AS (
+            SELECT j, ins[j] AS o, new_ids[j] AS id FROM generate_series(1, cardinality(ins)) j
+        ), r AS (
+            INSERT INTO status_report (id, enterprise_id, report_date, reporter,
+                                       production_status, output_value, employees,
+                                       labour_shortage, note)
+            OVERRIDING SYSTEM VALUE
+            SELECT g.id, u.e, u.d, u.r, u.s, u.o, u.em, u.ls, u.nt
+              FROM unnest(p_enterprise_ids, p_report_dates, p_reporters, p_production_statuses,
+                          p_output_values, p_employees, p_labour_shortages, p_notes)
+                   WITH ORDINALITY AS u(e, d, r, s, o, em, ls, nt, ord)
+              JOIN g ON g.o = u.ord
+             ORDER BY g.j
+            RETURNING id, enterprise_id, to_char(report_date, 'YYYY-MM-DD') AS report_date,
+                      reporter, production_status, output_value, employees, labour_shortage,
+                      note, bb_ts(created_at) AS created_at
+        ), w AS (
+            SELECT (r.id, r.enterprise_id, r.report_date, r.reporter, r.production_status,
+                    r.output_value, r.employees, r.labour_shortage, r.note,
+                    r.created_at)::status_report_wire AS wr, g.o
+              FROM r JOIN g ON g.id = r.id
+        ), a AS (
+            INSERT INTO audit_log (user_id, login, addr, method, entity, entity_id, before,
+                                   after, changed)
+            SELECT usr.id, usr.login, coalesce(x.addr, '-'), m, 'status_report', (w.wr).id,
+                   NULL, to_jsonb(w.wr), bb_status_report_fields()
+              FROM w
+              JOIN unnest(p_actors, p_addrs) WITH ORDINALITY AS x(actor, addr, ord)
+                ON x.ord = w.o
+              JOIN app_user usr ON usr.id = x.actor
+             ORDER BY w.o
+        ), kr AS (
+            INSERT INTO idempotency (method, key, request_hash, result)
+            SELECT m, b.k, hashes[b.o], jsonb_build_object('id', rids[b.o])
+              FROM unnest(b_keys, b_ord) AS b(k, o)
+             ORDER BY b.k
+            ON CONFLICT (method, key) DO NOTHING
+            RETURNING 1)
+        SELECT (SELECT array_agg(w.wr) FROM w), (SELECT count(*) FROM kr)
+          INTO wire, stored;
+        IF stored <> cardinality(b_keys) THEN
+            RAISE EXCEPTION 'an idempotency key of this batch was recorded concurrently'
+                USING ERRCODE = '40001';
+        END IF;
+    END IF;
+    IF cardinality(replay_ids) > 0 THEN
+        -- First results from before this statement, read again (reports never change).
+        wire := wire || ARRAY(SELECT s FROM status_report_wire s WHERE s.id = ANY (replay_ids));
+    END IF;
+
+    RETURN QUERY
+    SELECT w.id, w.enterprise_id, w.report_date, w.reporter, w.production_status,
+           w.output_value, w.employees, w.labour_shortage, w.note, w.created_at,
+           o.code, o.field, o.msg
+      FROM unnest(codes, fields, msgs, rids) WITH ORDINALITY AS o(code, field, msg, rid, ord)
+      LEFT JOIN unnest(wire) AS w ON w.id = o.rid
+     ORDER BY o.ord;
+END
+$$;
+
+-- status.list: one page, newest report_date first, then highest id. The
+-- cursor is the (report_date, id) of the previous page's last row. Raises
+-- BB404 when the enterprise does not exist or, for a read scope (the user
+-- id of township staff; NULL reads everything), lies outside the user's
+-- townships: the same error, so scope cannot be probed.
+CREATE FUNCTION bb_status_list(p_scope bigint, p_enterprise_id bigint, p_from date, p_to date,
+                               p_after_date date, p_after_id bigint, p_limit int)
+RETURNS SETOF status_report_wire
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM enterprise e
+                    WHERE e.id = p_enterprise_id
+                      AND (p_scope IS NULL
+                           OR EXISTS (SELECT 1 FROM app_user_township ut
+                                       WHERE ut.user_id = p_scope
+                                         AND ut.township_id = e.township_id))) THEN
+        RAISE EXCEPTION 'enterprise % does not exist', p_enterprise_id
+            USING ERRCODE = 'BB404', COLUMN = 'enterprise_id';
+    END IF;
+    RETURN QUERY
+    SELECT w.*
+      FROM (SELECT s.id, s.report_date
+              FROM status_report s
+             WHERE s.enterprise_id = p_enterprise_id
+               AND (p_from IS NULL OR s.report_date >= p_from)
+               AND (p_to IS NULL OR s.report_date <= p_to)
+               AND (p_after_date IS NULL OR (s.report_date, s.id) < (p_after_date, p_after_id))
+             ORDER BY s.report_date DESC, s.id DESC
+             LIMIT p_limit) k
+      JOIN status_report_wire w ON w.id = k.id
+     ORDER BY k.report_date DESC, k.id DESC;
+END
+$$;
+
+-- The cached-plan protection (003_group_commit.sql, end) for every function
+-- here that probes growing tables by key.
+ALTER FUNCTION bb_enterprise_create(bigint, text, text, text, text, text, text, text[], text)
+    SET enable_seqscan = off;
+ALTER FUNCTION bb_enterprise_update(bigint, text, text, bigint, int, text, text, text, text,
+                                    boolean, text, boolean, text[])
+    SET enable_seqscan = off;
+ALTER FUNCTION bb_status_submit(bigint, text, text, bigint, date, text, text, bigint, int, int,
+                                text, text)
+    SET enable_seqscan = off;
+ALTER FUNCTION bb_status_submit_batch(bigint[], text[], text[], bigint[], date[], text[], text[],
+                                      bigint[], int[], int[], text[], text)
+    SET enable_seqscan = off;
+ALTER FUNCTION bb_status_list(bigint, bigint, date, date, date, bigint, int)
+    SET enable_seqscan = off;
+
+-- audit.as_of and audit.list take a bound as a date (a whole day in the
+-- server's time_zone) or an RFC 3339 timestamp; the server has checked the
+-- form. The start of the day / the instant itself.
+CREATE FUNCTION bb_audit_from(p_bound text, p_tz text) RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN p_bound IS NULL THEN '-infinity'::timestamptz
+                WHEN length(p_bound) = 10 THEN p_bound::date::timestamp AT TIME ZONE p_tz
+                ELSE p_bound::timestamptz END
+$$;
+
+-- The first instant after the bound: the start of the next day for a date
+-- (so a date includes its whole day), the next microsecond for a timestamp.
+CREATE FUNCTION bb_audit_until(p_bound text, p_tz text) RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN p_bound IS NULL THEN 'infinity'::timestamptz
+                WHEN length(p_bound) = 10 THEN (p_bound::date + 1)::timestamp AT TIME ZONE p_tz
+                ELSE p_bound::timestamptz + interval '1 microsecond' END
+$$;
+
+-- audit.list: one page, newest first: (at, id) descending, the order of
+-- the last two columns of every audit_log index. Filters: p_entity,
+-- p_entity_id (with p_entity), p_user (a login; unknown = nothing), the
+-- bounds p_from / p_to (dates or timestamps, above), and the cursor p_after,
+-- the id of the previous page's last row (an id that names no audit row is
+-- BB400, field after); asks p_limit rows.
+--
+-- PL/pgSQL with custom plans (plan_cache_mode below): the user id and the
+-- cursor's instant are looked up first and every absent filter folds away,
+-- so each call is planned for the filters it has and with the statistics
+-- of the user it names: one record's history walks (entity, entity_id, at,
+-- id), one user's changes (user_id, at, id), a time range (at, id), each
+-- backwards and stopping after p_limit rows. (A generic plan, as a
+-- prepared statement gets after five runs, read and sorted every row of a
+-- user to return 50 of them.)
+CREATE FUNCTION bb_audit_list(p_entity text, p_entity_id bigint, p_user text, p_from text,
+                              p_to text, p_after bigint, p_limit int, p_tz text)
+RETURNS TABLE (id bigint, at text, "user" text, user_id bigint, addr text, method text,
+               entity text, entity_id bigint, changed text, before text, after text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    uid bigint;
+    lo constant timestamptz := bb_audit_from(p_from, p_tz);
+    hi constant timestamptz := bb_audit_until(p_to, p_tz);
+    cur_at timestamptz := 'infinity';
+    cur_id bigint := 0;
+BEGIN
+    IF p_user IS NOT NULL THEN
+        SELECT u.id INTO uid FROM app_user u WHERE u.login = p_user;
+        IF NOT FOUND THEN
+            RETURN;
+        END IF;
+    END IF;
+    IF p_after IS NOT NULL THEN
+        SELECT c.at INTO cur_at FROM audit_log c WHERE c.id = p_after;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'after: not a cursor this server returned as next'
+                USING ERRCODE = 'BB400', COLUMN = 'after';
+        END IF;
+        cur_id := p_after;
+    END IF;
+    RETURN QUERY
+    SELECT a.id, bb_ts(a.at), a.login, a.user_id, a.addr, a.method, a.entity, a.entity_id,
+           to_jsonb(a.changed)::text, a.before::text, a.after::text
+      FROM audit_log a
+     WHERE (p_entity IS NULL OR a.entity = p_entity)
+       AND (p_entity_id IS NULL OR a.entity_id = p_entity_id)
+       AND (uid IS NULL OR a.user_id = uid)
+       AND a.at >= lo AND a.at < hi
+       AND (a.at, a.id) < (cur_at, cur_id)
+     ORDER BY a.at DESC, a.id DESC
+     LIMIT p_limit;
+END
+$$;
+ALTER FUNCTION bb_audit_list(text, bigint, text, text, text, bigint, int, text)
+    SET plan_cache_mode = force_custom_plan;

@@ -181,19 +181,23 @@ static int submit_probe(const char *tag, int i)
     snprintf(k2, sizeof k2, "%s-%d-b", tag, i);
     snprintf(k3, sizeof k3, "%s-%d-c", tag, i);
     snprintf(eid, sizeof eid, "%lld", (long long)g_eid);
-    const char *p[] = {k1, k2, eid};
+    char actor[24];
+    snprintf(actor, sizeof actor, "%lld", (long long)it_user_id(IT_USER_SUPER));
+    const char *p[] = {k1, k2, eid, actor};
     if (it_pg_exec("SELECT count(*) FROM bb_status_submit_batch("
+                   "ARRAY[$4, $4]::bigint[], ARRAY['probe', 'probe'], "
                    "ARRAY[$1, $2], ARRAY[$3, $3]::bigint[], "
                    "ARRAY['2024-05-01', '2024-05-01']::date[], ARRAY['王五', '王五'], "
                    "ARRAY['正常', '正常'], ARRAY[NULL, NULL]::bigint[], "
                    "ARRAY[NULL, NULL]::int[], ARRAY[NULL, NULL]::int[], "
                    "ARRAY['探针', '探针'], 'Asia/Shanghai')",
-                   3, p) != 0)
+                   4, p) != 0)
         return -1;
-    const char *q[] = {k3, eid};
-    return it_pg_exec("SELECT count(*) FROM bb_status_submit($1, $2::bigint, '2024-05-01', "
-                      "'王五', '正常', NULL, NULL, NULL, '探针', 'Asia/Shanghai')",
-                      2, q);
+    const char *q[] = {k3, eid, actor};
+    return it_pg_exec("SELECT count(*) FROM bb_status_submit($3::bigint, 'probe', $1, "
+                      "$2::bigint, '2024-05-01', '王五', '正常', NULL, NULL, NULL, '探针', "
+                      "'Asia/Shanghai')",
+                      3, q);
 }
 
 /* PL/pgSQL caches the plans of a long-lived connection. Planned while the
