@@ -5,6 +5,12 @@
  *
  *   baobao-bench -w submit|get|list|mixed|idle [-s HOST:PORT] [-c N] [-m M]
  *                [-T SECONDS] [-W SECONDS] [-e ENTERPRISES] [-p SERVER_PID]
+ *                [-U LOGIN]      (password from $BAOBAO_PASSWORD)
+ *
+ * Every load connection logs in (session.login, issue 4) before the
+ * warm-up starts, as -U (default $BAOBAO_USER) with $BAOBAO_PASSWORD; the
+ * logins are not measured. The idle test does not log in: server.info
+ * works before login.
  *
  * For: measuring a running baobaod (scripts/bench starts everything and
  * compares with pgbench; docs/benchmarks.md explains the figures). Not for:
@@ -25,6 +31,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +60,9 @@
 #define EPOLL_BATCH 256
 #define LOOP_TICK_MS 50           /* longest epoll_wait, to notice phase ends */
 #define ERRORS_SHOWN 5
+#define LOGIN_MSGID UINT32_MAX    /* answered before any load msgid is sent */
+#define LOGIN_BATCH 32            /* logins in flight at once (the server bounds pending ones) */
+#define LOGIN_TIMEOUT_MS 60000    /* argon2id on the server's thread pool, under load */
 
 typedef enum phase { PH_WARMUP, PH_MEASURE, PH_DRAIN } phase;
 
@@ -90,6 +100,8 @@ typedef struct run {
     uint64_t sent[OP_KINDS], ok[OP_KINDS];
     uint64_t errors;
     uint64_t broken_conns;
+    const char *login;          /* borrowed from argv or the environment */
+    const char *password;       /* borrowed from the environment */
 } run;
 
 /* Counts one error (n more with add_more) and shows the first few. */
@@ -238,6 +250,86 @@ static void run_free(run *r)
         close(r->ep);
 }
 
+typedef struct login_wait {
+    int done;                   /* replies taken */
+    int failed;
+} login_wait;
+
+static void on_login_reply(bconn *c, const uint8_t *msg, size_t len, void *ctx)
+{
+    login_wait *lw = ctx;
+    uint32_t msgid = 0;
+    reply_kind k = reply_peek(msg, len, &msgid);
+    lw->done++;
+    if (k == REPLY_OK && msgid == LOGIN_MSGID)
+        return;
+    char why[512] = "not the reply to session.login";
+    req_info none = {OP_INFO, 0};
+    if (k == REPLY_ERROR && reply_check(msg, len, &none, why, sizeof why) == 0)
+        snprintf(why, sizeof why, "unexpected reply");
+    if (lw->failed++ < ERRORS_SHOWN)
+        fprintf(stderr, "bench: connection %d: session.login: %s\n", c->index, why);
+    c->broken = true;
+}
+
+/* Logs connections [from, to) in, all in flight at once; 0 or -1. */
+static int login_batch(run *r, int from, int to)
+{
+    for (int i = from; i < to; i++) {
+        bconn *c = &r->conns[i];
+        wl_pack_login(&c->pk, LOGIN_MSGID, r->login, r->password);
+        struct pollfd p = {c->fd, POLLOUT, 0};
+        int f;
+        while ((f = conn_flush(c)) == 0)
+            poll(&p, 1, LOGIN_TIMEOUT_MS);
+        /* The password stays in no buffer longer than needed. */
+        memset(c->out, 0, c->out_cap);
+        if (f < 0) {
+            fprintf(stderr, "bench: connection %d: sending session.login failed\n", i);
+            return -1;
+        }
+    }
+    login_wait lw = {0, 0};
+    int n = to - from;
+    struct pollfd *pfd = calloc((size_t)n, sizeof *pfd);
+    if (pfd == NULL)
+        return -1;
+    uint64_t deadline = mono_ns() + (uint64_t)LOGIN_TIMEOUT_MS * 1000000u;
+    while (lw.done < n && lw.failed == 0) {
+        for (int i = 0; i < n; i++) {
+            pfd[i].fd = r->conns[from + i].broken ? -1 : r->conns[from + i].fd;
+            pfd[i].events = POLLIN;
+            pfd[i].revents = 0;
+        }
+        uint64_t now = mono_ns();
+        if (now >= deadline) {
+            fprintf(stderr, "bench: %d logins unanswered after %d ms\n", n - lw.done,
+                    LOGIN_TIMEOUT_MS);
+            lw.failed++;
+            break;
+        }
+        if (poll(pfd, (nfds_t)n, (int)((deadline - now) / 1000000u) + 1) < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < n; i++)
+            if (pfd[i].revents != 0 && conn_read(&r->conns[from + i], on_login_reply, &lw) < 0) {
+                lw.failed++;
+                break;
+            }
+    }
+    free(pfd);
+    return lw.done == n && lw.failed == 0 ? 0 : -1;
+}
+
+static int login_all(run *r)
+{
+    for (int i = 0; i < r->nconns; i += LOGIN_BATCH) {
+        int to = i + LOGIN_BATCH < r->nconns ? i + LOGIN_BATCH : r->nconns;
+        if (login_batch(r, i, to) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int run_load(run *r, const struct sockaddr_storage *addr, unsigned addrlen,
                     double secs, double warmup, int server_pid)
 {
@@ -263,6 +355,11 @@ static int run_load(run *r, const struct sockaddr_storage *addr, unsigned addrle
             fprintf(stderr, "bench: epoll_ctl: %s\n", strerror(errno));
             return 2;
         }
+    }
+    if (login_all(r) != 0) {
+        fprintf(stderr, "bench: logging in as '%s' failed (-U LOGIN, $BAOBAO_PASSWORD)\n",
+                r->login);
+        return 2;
     }
 
     uint64_t t0 = mono_ns();
@@ -399,6 +496,9 @@ static void usage(FILE *f)
             "  -e, --enterprises N   enterprise ids 1..N exist (default %d)\n"
             "  -p, --server-pid PID  baobaod's pid: its CPU (load) or memory (idle) is reported\n"
             "      --hold S          idle: keep the connections open S more seconds\n"
+            "  -U, --user LOGIN      log every load connection in as LOGIN (default\n"
+            "                        $BAOBAO_USER); the password is $BAOBAO_PASSWORD.\n"
+            "                        idle does not log in (server.info needs no login)\n"
             "  -h, --help\n"
             "\n"
             "Prints a table, then machine-readable RESULT / RESULT_OP lines.\n"
@@ -432,15 +532,17 @@ int main(int argc, char **argv)
         {"enterprises", required_argument, NULL, 'e'},
         {"server-pid", required_argument, NULL, 'p'},
         {"hold", required_argument, NULL, 'H'},
+        {"user", required_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *server = DEFAULT_SERVER;
+    const char *login = getenv("BAOBAO_USER");
     int wl = -1;
     double conns = -1, depth = DEFAULT_DEPTH, secs = DEFAULT_SECONDS, warmup = DEFAULT_WARMUP;
     double ents = DEFAULT_ENTERPRISES, pid = 0, hold = 0;
     int opt;
-    while ((opt = getopt_long(argc, argv, "w:s:c:m:T:W:e:p:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "w:s:c:m:T:W:e:p:U:h", longopts, NULL)) != -1) {
         int bad = 0;
         switch (opt) {
         case 'w':
@@ -451,6 +553,7 @@ int main(int argc, char **argv)
             }
             break;
         case 's': server = optarg; break;
+        case 'U': login = optarg; break;
         case 'c': bad = parse_num(optarg, 1, MAX_CONNS, &conns, "--connections"); break;
         case 'm': bad = parse_num(optarg, 1, MAX_DEPTH, &depth, "--depth"); break;
         case 'T': bad = parse_num(optarg, 0.1, 86400, &secs, "--time"); break;
@@ -478,8 +581,16 @@ int main(int argc, char **argv)
         return idle_run(&addr, addrlen, conns > 0 ? (int)conns : DEFAULT_IDLE_CONNS, (int)pid,
                         hold);
 
+    const char *password = getenv("BAOBAO_PASSWORD");
+    if (login == NULL || login[0] == '\0' || password == NULL || password[0] == '\0') {
+        fprintf(stderr, "bench: the load logs in: give -U LOGIN (or $BAOBAO_USER) and "
+                        "$BAOBAO_PASSWORD\n");
+        return 2;
+    }
     run r;
     memset(&r, 0, sizeof r);
+    r.login = login;
+    r.password = password;
     r.wl = (workload)wl;
     r.depth = (unsigned)depth;
     r.nconns = conns > 0 ? (int)conns : DEFAULT_CONNS;

@@ -168,6 +168,17 @@ void wl_pack(msgpack_packer *pk, const wl_config *cfg, uint64_t *rng, op_kind op
     bb_rpc_pack_request_end(pk);
 }
 
+void wl_pack_login(msgpack_packer *pk, uint32_t msgid, const char *login, const char *password)
+{
+    bb_rpc_pack_request_begin(pk, msgid, "session.login", true);
+    msgpack_pack_map(pk, 2);
+    pack_key(pk, "login");
+    bb_pack_cstr(pk, login);
+    pack_key(pk, "password");
+    bb_pack_cstr(pk, password);
+    bb_rpc_pack_request_end(pk);
+}
+
 reply_kind reply_peek(const uint8_t *m, size_t len, uint32_t *msgid)
 {
     if (len < 5 || m[0] != 0x94 || m[1] != 0x01)

@@ -59,6 +59,10 @@ op_kind wl_pick(workload w, uint64_t *rng);
 void wl_pack(msgpack_packer *pk, const wl_config *cfg, uint64_t *rng, op_kind op,
              uint32_t msgid, int conn, uint64_t seq, req_info *info);
 
+/* Packs session.login (issue 4: a load connection logs in before its
+ * first request; server.info alone, the idle test's, needs no login). */
+void wl_pack_login(msgpack_packer *pk, uint32_t msgid, const char *login, const char *password);
+
 typedef enum reply_kind {
     REPLY_OK = 0,      /* [1, msgid, nil, result] */
     REPLY_ERROR,       /* [1, msgid, {error}, nil] */

@@ -11,6 +11,7 @@
 
 #include "baobao.h"
 #include "client_int.h"
+#include "user_int.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,7 +21,7 @@
 enum {
     CLI_EXIT_OK = 0,
     CLI_EXIT_REFUSED = 1,      /* the server (or the local check) refused the request */
-    CLI_EXIT_USAGE = 2,        /* bad command line */
+    CLI_EXIT_USAGE = 2,        /* bad command line, config file or missing credentials */
     CLI_EXIT_UNREACHABLE = 3,  /* server or database not reachable */
     CLI_EXIT_PROTOCOL = 4,     /* protocol_error, internal, out of memory */
 };
@@ -28,11 +29,30 @@ enum {
 /* Returned by cli_parse when --help was asked for and printed. */
 #define CLI_HELP_SHOWN (-100)
 
+/* The settings of the config file (cli_auth.c). Strings owned; password
+ * zeroed when freed. NULL: the file does not set the key. */
+typedef struct cli_config {
+    char *path;            /* the file read, NULL when none */
+    char *server, *user, *password, *ca, *server_name;
+    int tls;               /* -1 not set, 0, 1 */
+} cli_config;
+
 typedef struct cli_ctx {
-    const char *server;    /* --server; NULL: $BAOBAO_SERVER, then the default */
+    const char *server;    /* --server; NULL: $BAOBAO_SERVER, config, then the default */
     bool json;             /* --json */
     int timeout_ms;        /* --timeout */
+    const char *user;      /* --user; NULL: $BAOBAO_USER, then config `user` */
+    bool tls;              /* --tls (or implied by --ca) */
+    const char *ca;        /* --ca FILE */
+    const char *server_name; /* --server-name NAME */
+    bool anonymous;        /* the command needs no login (server info) */
     bb_client *client;     /* owned; NULL until the first call */
+    /* cli_auth.c */
+    bool config_loaded;
+    cli_config config;
+    char *login;           /* owned: the login resolved by cli_credentials */
+    char *password;        /* owned, zeroed when freed: the login's password */
+    bb_reply *login_reply; /* owned: the reply of the last session.login */
 } cli_ctx;
 
 /* ---- options (cli_opts.c) ---- */
@@ -51,7 +71,8 @@ typedef struct cli_opt {
 
 /*
  * Parses argv[0..argc) (the words after the command) against opts, also
- * accepting the global options (--server, --json, --timeout) anywhere.
+ * accepting the global options (--server, --json, --timeout, --user, --tls,
+ * --ca, --server-name) anywhere.
  * Positional words go to pos (at most maxpos). "--opt value" and
  * "--opt=value" both work; "--" ends options. -h/--help prints help (to
  * stdout) and returns CLI_HELP_SHOWN. A usage error is printed to stderr
@@ -80,7 +101,11 @@ int cli_money_arg(const char *cmd, const char *opt, const char *s, int64_t *out)
 
 /* ---- calling (cli_call.c) ---- */
 
-/* Connects when not connected. */
+/* Connects when not connected (bb_connect_with, TLS settings from
+ * cli_settings), then, unless ctx->anonymous, logs in with the credentials
+ * of cli_credentials (asking for the password first when needed), keeping
+ * the login's reply in ctx->login_reply. A failed login closes the
+ * connection. */
 BBI_WUR int cli_connect(cli_ctx *ctx, bb_error *err);
 /*
  * Calls method with args (NULL for []). When is_write, a failure that may
@@ -130,10 +155,50 @@ BBI_WUR int cli_items_append(void **items, size_t *nitems, const void *src, size
  * already). CLI_EXIT_OK or CLI_EXIT_PROTOCOL. */
 int cli_print_all_json(const cli_replies *rs);
 
+void cli_print_user(const bb_user *u);
+void cli_print_users(const bb_user *items, size_t n);
+
+/* ---- settings, credentials, passwords (cli_auth.c) ----
+ *
+ * Precedence everywhere: flags > environment > config file > prompt.
+ * Config file: $BAOBAO_CONFIG, else $XDG_CONFIG_HOME/baobao/config, else
+ * ~/.config/baobao/config; `key = value` lines, # comments; keys server,
+ * user, password, tls, ca, server_name. It is refused unless it is a
+ * regular file owned by the caller with no group or other permission bits.
+ * Failures here are BB_C_EARG with code "config_error" or
+ * "no_credentials", which cli_exit_code maps to CLI_EXIT_USAGE.
+ */
+
+/* Loads the config file once. */
+BBI_WUR int cli_config_load(cli_ctx *ctx, bb_error *err);
+/* The server and the connect options after precedence. */
+BBI_WUR int cli_settings(cli_ctx *ctx, const char **server, bb_connect_opts *opts,
+                         bb_error *err);
+/* Resolves ctx->login and ctx->password once (prompting on the terminal
+ * for the password when no other source gives it). */
+BBI_WUR int cli_credentials(cli_ctx *ctx, bb_error *err);
+/* Reads a password on /dev/tty without echo, after prompt. *out is owned
+ * (free with cli_password_free). "no_credentials" when there is no
+ * terminal: what says what the password was for, and env the variable
+ * that could give it instead. */
+BBI_WUR int cli_prompt_password(const char *prompt, const char *what, const char *env,
+                                char **out, bb_error *err);
+/* A new password for what: $BAOBAO_NEW_PASSWORD, else asked twice on the
+ * terminal (the two must match). */
+BBI_WUR int cli_new_password(const char *what, char **out, bb_error *err);
+/* Zeroes and frees a password (NULL allowed). */
+void cli_password_free(char *pw);
+/* Frees what ctx owns (closes the connection, zeroes the password). */
+void cli_ctx_free(cli_ctx *ctx);
+
 /* ---- commands ---- */
 
 int cli_server(cli_ctx *ctx, int argc, char **argv);
 int cli_enterprise(cli_ctx *ctx, int argc, char **argv);
 int cli_status(cli_ctx *ctx, int argc, char **argv);
+int cli_login(cli_ctx *ctx, int argc, char **argv);
+int cli_whoami(cli_ctx *ctx, int argc, char **argv);
+int cli_passwd(cli_ctx *ctx, int argc, char **argv);
+int cli_user(cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -8,7 +8,10 @@
  * outcome is unknown (timeout, connection_lost, unavailable) it is sent
  * again once, on a new connection, with the same bytes and so the same
  * key: the server then returns the first result instead of storing twice.
- * Not for: building arguments or printing results (the command files).
+ * Every connection (the retry's too) logs in first, except for the commands
+ * that need no login (server info): the server answers nothing else before.
+ * Not for: building arguments or printing results (the command files), or
+ * where the credentials come from (cli_auth.c).
  */
 #include "cli.h"
 
@@ -22,14 +25,52 @@
 
 #define CLI_RETRY_PAUSE_MS 300   /* before the one retry of a write */
 
+/* session.login on the fresh connection; keeps the reply (the User) for
+ * `baobao login`. */
+static int login(cli_ctx *ctx, bb_error *err)
+{
+    bbi_args a;
+    bbi_args_init(&a);
+    bb_reply *r = NULL;
+    int rc = bbi_pack_login(&a, ctx->login, ctx->password, err);
+    if (rc == BB_C_OK)
+        rc = bb_call(ctx->client, "session.login", a.sb.data, a.sb.size, &r, err);
+    bbi_args_wipe(&a);
+    if (rc == BB_C_OK) {
+        bb_user u;
+        rc = bbi_decode_user(bb_reply_result(r), &u, err);
+        bb_user_free(&u);
+    }
+    if (rc != BB_C_OK) {
+        bb_reply_free(r);
+        return rc;
+    }
+    bb_reply_free(ctx->login_reply);
+    ctx->login_reply = r;
+    return BB_C_OK;
+}
+
 int cli_connect(cli_ctx *ctx, bb_error *err)
 {
     if (ctx->client != NULL)
         return BB_C_OK;
-    ctx->client = bb_connect(ctx->server, ctx->timeout_ms, err);
+    const char *server;
+    bb_connect_opts opts;
+    int rc = cli_settings(ctx, &server, &opts, err);
+    /* The password is asked for before connecting, so the server does not
+     * wait on a person typing. */
+    if (rc == BB_C_OK && !ctx->anonymous)
+        rc = cli_credentials(ctx, err);
+    if (rc != BB_C_OK)
+        return rc;
+    ctx->client = bb_connect_with(server, &opts, err);
     if (ctx->client == NULL)
         return err->rc;
     bb_set_timeout(ctx->client, ctx->timeout_ms);
+    if (!ctx->anonymous && (rc = login(ctx, err)) != BB_C_OK) {
+        cli_disconnect(ctx);
+        return rc;
+    }
     return BB_C_OK;
 }
 
@@ -80,9 +121,10 @@ int cli_exit_code(const bb_error *err)
     case BB_C_EIO:
         return CLI_EXIT_UNREACHABLE;
     case BB_C_EARG:
-        /* A bad --server / $BAOBAO_SERVER is a bad command line, not a
-         * refused request. */
-        if (strcmp(err->field, "server") == 0)
+        /* A bad --server / $BAOBAO_SERVER, config file or missing
+         * credentials are a bad command line, not a refused request. */
+        if (strcmp(err->field, "server") == 0 || strcmp(err->code, "config_error") == 0 ||
+            strcmp(err->code, "no_credentials") == 0)
             return CLI_EXIT_USAGE;
         return CLI_EXIT_REFUSED;
     case BB_C_ESERVER:

@@ -77,28 +77,50 @@ void cli_opts_free(cli_opt *opts, size_t nopts)
 static int global_opt(cli_ctx *ctx, const char *cmd, const char *word, const char *inline_val,
                       int *i, int argc, char **argv)
 {
+    static const struct {
+        const char *name;
+        bool flag;
+    } globals[] = {
+        { "--server", false }, { "--timeout", false }, { "--json", true },
+        { "--user", false },   { "--tls", true },      { "--ca", false },
+        { "--server-name", false },
+    };
     size_t nlen = inline_val != NULL ? (size_t)(inline_val - word - 1) : strlen(word);
-    bool is_server = nlen == 8 && strncmp(word, "--server", 8) == 0;
-    bool is_timeout = nlen == 9 && strncmp(word, "--timeout", 9) == 0;
-    bool is_json = nlen == 6 && strncmp(word, "--json", 6) == 0;
-    if (is_json) {
+    const char *name = NULL;
+    bool flag = false;
+    for (size_t k = 0; k < sizeof globals / sizeof globals[0]; k++)
+        if (strlen(globals[k].name) == nlen && strncmp(word, globals[k].name, nlen) == 0) {
+            name = globals[k].name;
+            flag = globals[k].flag;
+        }
+    if (name == NULL)
+        return 0;
+    if (flag) {
         if (inline_val != NULL)
-            return cli_usage_error(cmd, "--json takes no value");
-        ctx->json = true;
+            return cli_usage_error(cmd, "%s takes no value", name);
+        if (strcmp(name, "--json") == 0)
+            ctx->json = true;
+        else
+            ctx->tls = true;
         return 1;
     }
-    if (!is_server && !is_timeout)
-        return 0;
     const char *val = inline_val;
     if (val == NULL) {
         if (*i + 1 >= argc)
-            return cli_usage_error(cmd, "%.*s needs a value", (int)nlen, word);
+            return cli_usage_error(cmd, "%s needs a value", name);
         val = argv[++*i];
     }
-    if (is_server) {
-        if (val[0] == '\0')
-            return cli_usage_error(cmd, "--server needs HOST:PORT");
+    if (val[0] == '\0' && strcmp(name, "--timeout") != 0)
+        return cli_usage_error(cmd, "%s needs a value, not an empty word", name);
+    if (strcmp(name, "--server") == 0) {
         ctx->server = val;
+    } else if (strcmp(name, "--user") == 0) {
+        ctx->user = val;
+    } else if (strcmp(name, "--ca") == 0) {
+        ctx->ca = val;
+        ctx->tls = true;   /* a CA file only means something with TLS */
+    } else if (strcmp(name, "--server-name") == 0) {
+        ctx->server_name = val;
     } else {
         int64_t t;
         if (cli_int_arg(cmd, "--timeout", val, 1, CLI_MAX_TIMEOUT_MS, &t) != 0)

@@ -4,7 +4,7 @@
  * For: --json (the raw result as JSON), aligned "field: value" blocks for
  * one object, and tables for lists, laid out by display width so Chinese
  * text lines up; money as yuan with thousands separators (and 万元 in
- * blocks). Not for: errors (cli_call.c prints those to stderr).
+ * blocks); users (accounts). Not for: errors (cli_call.c prints those to stderr).
  */
 #include "cli.h"
 
@@ -273,6 +273,53 @@ void cli_print_status_reports(const bb_status_report *items, size_t n)
                                    note };
         ok = note != NULL && table_add_row(t, row) == 0;
         free(note);
+    }
+    cli_put(ok ? table_render(t, NULL) : NULL);
+    table_free(t);
+}
+
+/* Townships joined with ", " (owned), "-" when none; NULL on no memory. */
+static char *join_townships(const bb_user *u)
+{
+    return join_labels(u->townships, u->ntownships);
+}
+
+void cli_print_user(const bb_user *u)
+{
+    numbuf nb = { .next = 0 };
+    char *towns = join_townships(u);
+    const char *names[] = { "id", "login", "display_name", "role", "unit", "townships",
+                            "disabled", "version", "created_at", "updated_at" };
+    const char *values[] = { num(&nb, u->id), u->login, u->display_name, u->role,
+                             u->unit != NULL ? u->unit : "-", towns != NULL ? towns : "?",
+                             u->disabled ? "yes" : "no", num(&nb, u->version), u->created_at,
+                             u->updated_at };
+    cli_put(fields_render(names, values, sizeof names / sizeof names[0]));
+    free(towns);
+}
+
+void cli_print_users(const bb_user *items, size_t n)
+{
+    enum { NCOLS = 8 };
+    table *t = table_new(NCOLS);
+    if (t == NULL) {
+        cli_put(NULL);
+        return;
+    }
+    table_set_align(t, 0, TABLE_RIGHT);
+    table_set_align(t, 7, TABLE_RIGHT);
+    const char *header[NCOLS] = { "ID", "LOGIN", "DISPLAY_NAME", "ROLE", "UNIT", "TOWNSHIPS",
+                                  "DISABLED", "VERSION" };
+    bool ok = table_add_row(t, header) == 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        const bb_user *u = &items[i];
+        numbuf nb = { .next = 0 };
+        char *towns = join_townships(u);
+        const char *row[NCOLS] = { num(&nb, u->id), u->login, u->display_name, u->role,
+                                   u->unit != NULL ? u->unit : "-", towns,
+                                   u->disabled ? "yes" : "no", num(&nb, u->version) };
+        ok = towns != NULL && table_add_row(t, row) == 0;
+        free(towns);
     }
     cli_put(ok ? table_render(t, NULL) : NULL);
     table_free(t);

@@ -2,10 +2,11 @@
 -- st_submit: the plpgsql function bb_status_submit with an idempotency key),
 -- one per transaction. Not one of the issue's comparisons: it shows what the
 -- database part of a submit costs without baobaod in front of it.
--- Variables: n_ent.
+-- Variables: n_ent, actor (the user id the submits are made as: the
+-- function checks the user and writes an audit row, as baobaod's do).
 \set eid random(1, :n_ent)
 \set d random(0, 1799)
 \set k random(1, 1000000000000000)
-SELECT * FROM bb_status_submit('pgbench-' || :client_id || '-' || :k, :eid,
+SELECT * FROM bb_status_submit(:actor, '127.0.0.1', 'pgbench-' || :client_id || '-' || :k, :eid,
                                DATE '2020-01-01' + :d::int, '赵敏', '正常',
                                1200000, 35, 5, '生产正常，订单饱满。', 'Asia/Shanghai');

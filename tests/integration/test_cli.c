@@ -4,7 +4,13 @@
  * tables whose columns line up by display width (CJK counts 2), field
  * blocks whose values start in one column, --json that parses, the exit
  * codes of client/README.md (0 ok, 1 refused, 2 usage, 3 unreachable,
- * 4 internal) and --help on every command.
+ * 4 internal) and --help on every command. Issue 4: logging in (every
+ * command but `server info`), login_failed, no password without a
+ * terminal, the config file refused unless private, flags > environment >
+ * config file, the password prompt on a pseudo-terminal without echo,
+ * `passwd`, and `user create|get|list|update|disable|enable|set-password`
+ * as an admin, with a township staff user made by the CLI seeing only its
+ * townships.
  *
  * Not for: the width tables themselves (tests/unit/test_table.c). The width
  * rule here is written independently of client/table.c on purpose.
@@ -12,10 +18,17 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define CLI_MS 30000
@@ -40,11 +53,29 @@ static int cli(it_cli *r, const char *const *args)
     return it_cli_run(r, g_server, CLI_MS, args);
 }
 
+/* The same with extra environment (it_cli_run_env). */
+static int cli_env(it_cli *r, const char *const *args, const char *const *env)
+{
+    it_server *s = it_shared_server();
+    if (s != NULL)
+        snprintf(g_server, sizeof g_server, "127.0.0.1:%d", s->port);
+    return it_cli_run_env(r, g_server, CLI_MS, args, env);
+}
+
 static void show(const it_cli *r, const char *what)
 {
     printf("  ---- %s: exit %d\n  stdout:\n%s\n  stderr:\n%s\n  ----\n", what, r->status, r->out,
            r->err);
 }
+
+#define CLI_EXPECT_ENV(r, args, env, code)                                           \
+    do {                                                                            \
+        IT_CHECK(cli_env(&(r), (args), (env)) == 0);                                \
+        if ((r).status != (code)) {                                                 \
+            show(&(r), (args)[0]);                                                  \
+            IT_CHECKF((r).status == (code), "exit %d, expected %d", (r).status, (code)); \
+        }                                                                           \
+    } while (0)
 
 #define CLI_EXPECT(r, args, code)                                                   \
     do {                                                                            \
@@ -309,6 +340,11 @@ static int help_on_every_command_exits_0(void)
         {"enterprise", "list", "--help", NULL}, {"enterprise", "edit", "--help", NULL},
         {"status", "--help", NULL}, {"status", "submit", "--help", NULL},
         {"status", "list", "--help", NULL}, {"enterprise", "add", "-h", NULL},
+        {"login", "--help", NULL}, {"whoami", "--help", NULL}, {"passwd", "--help", NULL},
+        {"user", "--help", NULL}, {"user", "create", "--help", NULL},
+        {"user", "get", "--help", NULL}, {"user", "list", "--help", NULL},
+        {"user", "update", "--help", NULL}, {"user", "disable", "--help", NULL},
+        {"user", "enable", "--help", NULL}, {"user", "set-password", "--help", NULL},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         it_cli r;
@@ -543,6 +579,565 @@ static int internal_error_exits_4(void)
     return 0;
 }
 
+/* ---- issue 4: logging in ---- */
+
+#define NEW_PW "新密码-cli-2026"
+
+/* A private folder for config files (and a HOME without one). */
+static char g_dir[64];
+
+/* Removes g_dir and what the tests put in it (config files hold the
+ * test password). */
+static void remove_test_dir(void)
+{
+    static const char *const files[] = {"config-open", "config-precedence", "config-tls",
+                                        "xdg/baobao/config", "scope.json", "xdg/baobao", "xdg"};
+    char path[160];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", g_dir, files[i]);
+        if (unlink(path) != 0)
+            rmdir(path);
+    }
+    rmdir(g_dir);
+}
+
+static const char *test_dir(void)
+{
+    if (g_dir[0] == '\0') {
+        snprintf(g_dir, sizeof g_dir, "/tmp/itest-cli-XXXXXX");
+        if (mkdtemp(g_dir) == NULL)
+            return NULL;
+        atexit(remove_test_dir);
+    }
+    return g_dir;
+}
+
+/* Writes a config file of mode `mode` and returns its path (static). */
+static const char *write_config(const char *name, const char *text, mode_t mode)
+{
+    static char path[128];
+    const char *d = test_dir();
+    if (d == NULL)
+        return NULL;
+    snprintf(path, sizeof path, "%s/%s", d, name);
+    unlink(path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        return NULL;
+    bool ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+    close(fd);
+    if (!ok || chmod(path, mode) != 0)
+        return NULL;
+    return path;
+}
+
+/* Failed logins count against 127.0.0.1 too: forget them, so this binary's
+ * deliberate failures never lock out the tests after them. */
+static int forget_failures(void)
+{
+    IT_CHECK(it_pg_exec("DELETE FROM login_throttle", 0, NULL) == 0);
+    return 0;
+}
+
+/* The first "key: value" line's value equals want. */
+static int check_field(const char *text, const char *key, const char *want)
+{
+    char *v = field_value(text, key);
+    IT_CHECKF(v != NULL && strcmp(v, want) == 0, "%s printed as \"%s\", expected \"%s\"", key,
+              v ? v : "(none)", want);
+    free(v);
+    return 0;
+}
+
+static int login_prints_who_you_are(void)
+{
+    const char *args[] = {"login", NULL};
+    it_cli r;
+    CLI_EXPECT(r, args, 0);
+    IT_CHECK(check_fields(r.out, 10) == 0);
+    IT_CHECK(check_field(r.out, "login", IT_USER_SUPER) == 0);
+    IT_CHECK(check_field(r.out, "role", "supervisor") == 0);
+    IT_CHECK(check_field(r.out, "unit", "科信局") == 0);
+    IT_CHECK(strstr(r.out, IT_PASSWORD) == NULL && strstr(r.err, IT_PASSWORD) == NULL);
+    it_cli_free(&r);
+    const char *who[] = {"whoami", "--json", NULL};
+    const char *env[] = {"BAOBAO_USER=" IT_USER_STAFF, NULL};
+    CLI_EXPECT_ENV(r, who, env, 0);
+    IT_CHECK(check_json(r.out, "login", IT_USER_STAFF) == 0);
+    IT_CHECK(check_json(r.out, "role", "township_staff") == 0);
+    it_cli_free(&r);
+    return 0;
+}
+
+static int wrong_password_is_login_failed_exit_1(void)
+{
+    const char *args[] = {"enterprise", "list", NULL};
+    const char *env[] = {"BAOBAO_PASSWORD=not-the-password", NULL};
+    it_cli r;
+    CLI_EXPECT_ENV(r, args, env, 1);
+    IT_CHECKF(strstr(r.err, "login_failed") != NULL, "stderr: %s", r.err);
+    IT_CHECK(strstr(r.err, "not-the-password") == NULL);
+    IT_CHECK(r.outlen == 0);
+    it_cli_free(&r);
+    /* An unknown login gets the very same answer. */
+    const char *env2[] = {"BAOBAO_USER=no_such_user", NULL};
+    CLI_EXPECT_ENV(r, args, env2, 1);
+    IT_CHECKF(strstr(r.err, "login_failed") != NULL, "stderr: %s", r.err);
+    it_cli_free(&r);
+    return forget_failures();
+}
+
+static int no_password_and_no_terminal_is_a_usage_error(void)
+{
+    const char *d = test_dir();
+    IT_CHECK(d != NULL);
+    const char *cli_bin = getenv("BAOBAO_CLI");
+    IT_CHECK(cli_bin != NULL);
+    char home[128], server[96];
+    snprintf(home, sizeof home, "HOME=%s", d);
+    snprintf(server, sizeof server, "BAOBAO_SERVER=%s", g_server);
+    /* setsid: a new session has no controlling terminal, whatever the
+     * terminal the tests were started from. */
+    const char *argv[] = {"setsid", "-w", "env", "-u", "BAOBAO_PASSWORD", "-u", "BAOBAO_CONFIG",
+                          "-u", "XDG_CONFIG_HOME", home, server, "BAOBAO_USER=" IT_USER_SUPER,
+                          cli_bin, "whoami", NULL};
+    it_cli r;
+    IT_CHECK(it_run(&r, argv, CLI_MS) == 0);
+    if (r.status != 2)
+        show(&r, "whoami without a password");
+    IT_CHECKF(r.status == 2, "exit %d, expected 2", r.status);
+    IT_CHECKF(strstr(r.err, "no_credentials") != NULL && strstr(r.err, "BAOBAO_PASSWORD") != NULL &&
+              strstr(r.err, "terminal") != NULL, "stderr: %s", r.err);
+    it_cli_free(&r);
+    /* No user at all: the same exit code, a message naming the ways to give one. */
+    const char *argv2[] = {"setsid", "-w", "env", "-u", "BAOBAO_USER", "-u", "BAOBAO_CONFIG",
+                           "-u", "XDG_CONFIG_HOME", home, server, cli_bin, "whoami", NULL};
+    IT_CHECK(it_run(&r, argv2, CLI_MS) == 0);
+    IT_CHECKF(r.status == 2 && strstr(r.err, "--user") != NULL &&
+              strstr(r.err, "BAOBAO_USER") != NULL, "exit %d, stderr: %s", r.status, r.err);
+    it_cli_free(&r);
+    /* server info needs neither. */
+    const char *argv3[] = {"setsid", "-w", "env", "-u", "BAOBAO_USER", "-u", "BAOBAO_PASSWORD",
+                           "-u", "BAOBAO_CONFIG", "-u", "XDG_CONFIG_HOME", home, server, cli_bin,
+                           "server", "info", NULL};
+    IT_CHECK(it_run(&r, argv3, CLI_MS) == 0);
+    IT_CHECKF(r.status == 0, "server info without credentials: exit %d, stderr: %s", r.status,
+              r.err);
+    it_cli_free(&r);
+    return 0;
+}
+
+static int config_file_is_refused_unless_private(void)
+{
+    const char *path = write_config("config-open", "# the staff's config\n"
+                                    "user = " IT_USER_STAFF "\n"
+                                    "password = " IT_PASSWORD "\n", 0644);
+    IT_CHECK(path != NULL);
+    char cfg[160];
+    snprintf(cfg, sizeof cfg, "BAOBAO_CONFIG=%s", path);
+    const char *env[] = {cfg, "BAOBAO_USER", "BAOBAO_PASSWORD", NULL};
+    const char *args[] = {"whoami", NULL};
+    it_cli r;
+    CLI_EXPECT_ENV(r, args, env, 2);
+    IT_CHECKF(strstr(r.err, path) != NULL && strstr(r.err, "0644") != NULL &&
+              strstr(r.err, "chmod 600") != NULL, "stderr: %s", r.err);
+    IT_CHECK(strstr(r.err, IT_PASSWORD) == NULL);
+    it_cli_free(&r);
+    /* Group-readable only is refused as well. */
+    IT_CHECK(chmod(path, 0640) == 0);
+    CLI_EXPECT_ENV(r, args, env, 2);
+    IT_CHECKF(strstr(r.err, "0640") != NULL, "stderr: %s", r.err);
+    it_cli_free(&r);
+    /* Private: used, user and password both from it. */
+    IT_CHECK(chmod(path, 0600) == 0);
+    CLI_EXPECT_ENV(r, args, env, 0);
+    IT_CHECK(check_field(r.out, "login", IT_USER_STAFF) == 0);
+    it_cli_free(&r);
+    /* A missing default file is fine (HOME without one); a missing
+     * $BAOBAO_CONFIG is not. */
+    char home[128], missing[160];
+    snprintf(home, sizeof home, "HOME=%s", test_dir());
+    snprintf(missing, sizeof missing, "BAOBAO_CONFIG=%s/no-such-config", test_dir());
+    const char *env_home[] = {home, "BAOBAO_CONFIG", "XDG_CONFIG_HOME", NULL};
+    CLI_EXPECT_ENV(r, args, env_home, 0);
+    it_cli_free(&r);
+    const char *env_missing[] = {missing, NULL};
+    CLI_EXPECT_ENV(r, args, env_missing, 2);
+    IT_CHECKF(strstr(r.err, "no-such-config") != NULL, "stderr: %s", r.err);
+    it_cli_free(&r);
+    /* The default place: $XDG_CONFIG_HOME/baobao/config. */
+    char xdg_dir[128], xdg[160];
+    snprintf(xdg_dir, sizeof xdg_dir, "%s/xdg", test_dir());
+    mkdir(xdg_dir, 0700);
+    snprintf(xdg, sizeof xdg, "%s/xdg/baobao", test_dir());
+    mkdir(xdg, 0700);
+    IT_CHECK(write_config("xdg/baobao/config", "user=" IT_USER_STAFF2 "\npassword=" IT_PASSWORD "\n",
+                          0600) != NULL);
+    snprintf(xdg, sizeof xdg, "XDG_CONFIG_HOME=%s", xdg_dir);
+    const char *env_xdg[] = {xdg, "BAOBAO_CONFIG", "BAOBAO_USER", "BAOBAO_PASSWORD", NULL};
+    CLI_EXPECT_ENV(r, args, env_xdg, 0);
+    IT_CHECK(check_field(r.out, "login", IT_USER_STAFF2) == 0);
+    it_cli_free(&r);
+    return 0;
+}
+
+static int flag_beats_environment_beats_config_file(void)
+{
+    /* The file names a dead server and it_staff2; the environment the
+     * live server and it_staff; the flag it_admin. */
+    const char *path = write_config("config-precedence",
+                                    "server = 127.0.0.1:1\n"
+                                    "user = " IT_USER_STAFF2 "\n"
+                                    "password = " IT_PASSWORD "\n", 0600);
+    IT_CHECK(path != NULL);
+    char cfg[160];
+    snprintf(cfg, sizeof cfg, "BAOBAO_CONFIG=%s", path);
+    const char *args[] = {"whoami", NULL};
+    it_cli r;
+    /* file only (but the server from the environment, as every test) */
+    const char *env_file[] = {cfg, "BAOBAO_USER", "BAOBAO_PASSWORD", NULL};
+    CLI_EXPECT_ENV(r, args, env_file, 0);
+    IT_CHECK(check_field(r.out, "login", IT_USER_STAFF2) == 0);
+    it_cli_free(&r);
+    /* environment over file */
+    const char *env_env[] = {cfg, "BAOBAO_USER=" IT_USER_STAFF, "BAOBAO_PASSWORD=" IT_PASSWORD,
+                             NULL};
+    CLI_EXPECT_ENV(r, args, env_env, 0);
+    IT_CHECK(check_field(r.out, "login", IT_USER_STAFF) == 0);
+    it_cli_free(&r);
+    /* flag over environment */
+    const char *flag[] = {"--user", IT_USER_ADMIN, "whoami", NULL};
+    CLI_EXPECT_ENV(r, flag, env_env, 0);
+    IT_CHECK(check_field(r.out, "login", IT_USER_ADMIN) == 0);
+    it_cli_free(&r);
+    /* the server: environment over file (the file's is dead) */
+    const char *info[] = {"server", "info", NULL};
+    CLI_EXPECT_ENV(r, info, env_file, 0);
+    it_cli_free(&r);
+    /* ... and the file's is used when nothing else names one */
+    const char *env_noserver[] = {cfg, "BAOBAO_SERVER", NULL};
+    IT_CHECK(it_cli_run_env(&r, NULL, CLI_MS, info, env_noserver) == 0);
+    IT_CHECKF(r.status == 3, "server from the config file: exit %d, stderr: %s", r.status,
+              r.err);
+    it_cli_free(&r);
+    return 0;
+}
+
+/* Runs `baobao whoami` on a pseudo-terminal with no password anywhere
+ * else, types the password at the prompt, and checks it was not echoed. */
+static int password_prompt_on_a_terminal_does_not_echo(void)
+{
+    const char *cli_bin = getenv("BAOBAO_CLI");
+    IT_CHECK(cli_bin != NULL && test_dir() != NULL);
+    fflush(stdout);
+    int master;
+    pid_t pid = forkpty(&master, NULL, NULL, NULL);
+    IT_CHECK(pid >= 0);
+    if (pid == 0) {
+        setenv("BAOBAO_SERVER", g_server, 1);
+        setenv("BAOBAO_USER", IT_USER_SUPER, 1);
+        setenv("HOME", g_dir, 1);
+        unsetenv("BAOBAO_PASSWORD");
+        unsetenv("BAOBAO_CONFIG");
+        unsetenv("XDG_CONFIG_HOME");
+        execl(cli_bin, cli_bin, "whoami", (char *)NULL);
+        _exit(127);
+    }
+    char out[16384];
+    size_t len = 0;
+    bool typed = false;
+    int64_t deadline = it_now_ms() + CLI_MS;
+    for (;;) {
+        int64_t left = deadline - it_now_ms();
+        if (left <= 0)
+            break;
+        struct pollfd p = {master, POLLIN, 0};
+        if (poll(&p, 1, (int)left) <= 0)
+            continue;
+        ssize_t k = read(master, out + len, sizeof out - 1 - len);
+        if (k <= 0)
+            break;   /* EIO: the child closed the terminal */
+        len += (size_t)k;
+        out[len] = '\0';
+        if (!typed && strstr(out, "Password for " IT_USER_SUPER ": ") != NULL) {
+            /* Let the prompt's tcsetattr finish before typing. */
+            it_sleep_ms(200);
+            IT_CHECK(write(master, IT_PASSWORD "\n", strlen(IT_PASSWORD) + 1) ==
+                     (ssize_t)strlen(IT_PASSWORD) + 1);
+            typed = true;
+        }
+    }
+    out[len] = '\0';
+    int st = 0;
+    if (waitpid(pid, &st, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    }
+    close(master);
+    if (!typed || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        printf("  ---- terminal output:\n%s\n  ----\n", out);
+    IT_CHECKF(typed, "no password prompt appeared on the terminal");
+    IT_CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "whoami on a terminal: status %d", st);
+    IT_CHECKF(strstr(out, IT_PASSWORD) == NULL, "the password was echoed: %s", out);
+    IT_CHECKF(strstr(out, "township") != NULL && strstr(out, IT_USER_SUPER "\r\n") != NULL,
+              "no user printed after the prompt: %s", out);
+    return 0;
+}
+
+/* The id printed in a field block. */
+static long long printed_id(const char *text)
+{
+    char *v = field_value(text, "id");
+    long long id = v != NULL ? atoll(v) : -1;
+    free(v);
+    return id;
+}
+
+static const char *const as_admin[] = {"BAOBAO_USER=" IT_USER_ADMIN, NULL};
+
+/* Creates a user through the CLI as it_admin; returns its id or -1. */
+static long long create_user(const char *login, const char *name, const char *role,
+                             const char *unit, const char *township)
+{
+    const char *args[16] = {"user", "create", "--login", login, "--name", name, "--role", role};
+    size_t n = 8;
+    if (unit != NULL) {
+        args[n++] = "--unit";
+        args[n++] = unit;
+    }
+    if (township != NULL) {
+        args[n++] = "--township";
+        args[n++] = township;
+    }
+    args[n] = NULL;
+    const char *env[] = {"BAOBAO_USER=" IT_USER_ADMIN, "BAOBAO_NEW_PASSWORD=" NEW_PW, NULL};
+    it_cli r;
+    if (cli_env(&r, args, env) != 0)
+        return -1;
+    long long id = r.status == 0 ? printed_id(r.out) : -1;
+    if (id <= 0)
+        show(&r, "user create");
+    it_cli_free(&r);
+    return id;
+}
+
+static int admin_creates_lists_gets_disables_users(void)
+{
+    long long id = create_user("cli_staff", "赵李桥镇包保专班", "township_staff", NULL,
+                               "赵李桥镇");
+    IT_CHECK(id > 0);
+    const char *q[] = {"cli_staff"};
+    IT_CHECK(it_pg_int("SELECT count(*) FROM app_user WHERE login = $1 AND role = "
+                       "'township_staff'", 1, q) == 1);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM app_user WHERE login = $1 AND password_hash LIKE "
+                       "'$argon2id$%'", 1, q) == 1);
+    long long sid = create_user("cli_super", "招商办 王主任", "supervisor", "招商办", NULL);
+    IT_CHECK(sid > 0);
+    char ids[32];
+    snprintf(ids, sizeof ids, "%lld", id);
+    it_cli r;
+    const char *get[] = {"user", "get", ids, NULL};
+    CLI_EXPECT_ENV(r, get, as_admin, 0);
+    IT_CHECK(check_fields(r.out, 10) == 0);
+    IT_CHECK(check_field(r.out, "login", "cli_staff") == 0);
+    IT_CHECK(check_field(r.out, "display_name", "赵李桥镇包保专班") == 0);
+    IT_CHECK(check_field(r.out, "townships", "赵李桥镇") == 0);
+    IT_CHECK(check_field(r.out, "disabled", "no") == 0);
+    IT_CHECK(strstr(r.out, "argon2") == NULL);
+    it_cli_free(&r);
+    /* list: a table by display width, the filters */
+    const char *list[] = {"user", "list", NULL};
+    CLI_EXPECT_ENV(r, list, as_admin, 0);
+    printf("%s", r.out);
+    long long nusers = it_pg_int("SELECT count(*) FROM app_user", 0, NULL);
+    IT_CHECK(check_table(r.out, 8, (size_t)nusers + 1) == 0);
+    IT_CHECK(strstr(r.out, "cli_super") != NULL && strstr(r.out, "招商办") != NULL);
+    it_cli_free(&r);
+    const char *by_town[] = {"user", "list", "--township", "赵李桥镇", "--json", NULL};
+    CLI_EXPECT_ENV(r, by_town, as_admin, 0);
+    IT_CHECK(check_json(r.out, NULL, NULL) == 0);
+    IT_CHECK(strstr(r.out, "\"cli_staff\"") != NULL && strstr(r.out, "\"cli_super\"") == NULL);
+    it_cli_free(&r);
+    const char *by_role[] = {"user", "list", "--role", "supervisor", "--all", NULL};
+    CLI_EXPECT_ENV(r, by_role, as_admin, 0);
+    IT_CHECK(strstr(r.out, "cli_super") != NULL && strstr(r.out, "cli_staff") == NULL);
+    it_cli_free(&r);
+    /* update with a version */
+    const char *upd[] = {"user", "update", ids, "--version", "1", "--name", "赵李桥镇专班",
+                         "--township", "赵李桥镇", "--township", "高新技术产业园区", NULL};
+    CLI_EXPECT_ENV(r, upd, as_admin, 0);
+    IT_CHECK(check_field(r.out, "display_name", "赵李桥镇专班") == 0);
+    IT_CHECK(check_field(r.out, "version", "2") == 0);
+    it_cli_free(&r);
+    CLI_EXPECT_ENV(r, upd, as_admin, 1);   /* version 1 is stale now */
+    IT_CHECKF(strstr(r.err, "version_conflict") != NULL, "stderr: %s", r.err);
+    it_cli_free(&r);
+    /* the new user logs in with the password given at creation */
+    const char *who[] = {"whoami", NULL};
+    const char *as_staff[] = {"BAOBAO_USER=cli_staff", "BAOBAO_PASSWORD=" NEW_PW, NULL};
+    CLI_EXPECT_ENV(r, who, as_staff, 0);
+    IT_CHECK(check_field(r.out, "townships", "赵李桥镇, 高新技术产业园区") == 0);
+    it_cli_free(&r);
+    /* disable: login_failed; enable: back */
+    const char *dis[] = {"user", "disable", ids, NULL};
+    CLI_EXPECT_ENV(r, dis, as_admin, 0);
+    IT_CHECK(check_field(r.out, "disabled", "yes") == 0);
+    it_cli_free(&r);
+    CLI_EXPECT_ENV(r, who, as_staff, 1);
+    IT_CHECKF(strstr(r.err, "login_failed") != NULL, "stderr: %s", r.err);
+    it_cli_free(&r);
+    IT_CHECK(forget_failures() == 0);
+    const char *en[] = {"user", "enable", ids, NULL};
+    CLI_EXPECT_ENV(r, en, as_admin, 0);
+    IT_CHECK(check_field(r.out, "disabled", "no") == 0);
+    it_cli_free(&r);
+    CLI_EXPECT_ENV(r, who, as_staff, 0);
+    it_cli_free(&r);
+    /* set-password: the old one stops working, the new one works */
+    const char *setpw[] = {"user", "set-password", ids, NULL};
+    const char *setpw_env[] = {"BAOBAO_USER=" IT_USER_ADMIN,
+                               "BAOBAO_NEW_PASSWORD=reset-by-admin-1", NULL};
+    CLI_EXPECT_ENV(r, setpw, setpw_env, 0);
+    it_cli_free(&r);
+    const char *as_staff_new[] = {"BAOBAO_USER=cli_staff", "BAOBAO_PASSWORD=reset-by-admin-1",
+                                  NULL};
+    CLI_EXPECT_ENV(r, who, as_staff_new, 0);
+    it_cli_free(&r);
+    /* a supervisor may not manage users */
+    CLI_EXPECT(r, list, 1);
+    IT_CHECKF(strstr(r.err, "forbidden") != NULL, "stderr: %s", r.err);
+    it_cli_free(&r);
+    /* a password too short is refused before sending */
+    const char *create_short[] = {"user", "create", "--login", "cli_short", "--name", "短",
+                                  "--role", "supervisor", NULL};
+    const char *short_env[] = {"BAOBAO_USER=" IT_USER_ADMIN, "BAOBAO_NEW_PASSWORD=short", NULL};
+    CLI_EXPECT_ENV(r, create_short, short_env, 1);
+    IT_CHECKF(strstr(r.err, "password") != NULL, "stderr: %s", r.err);
+    it_cli_free(&r);
+    /* a usage error: a missing --role */
+    const char *create_bad[] = {"user", "create", "--login", "x", "--name", "x", NULL};
+    CLI_EXPECT_ENV(r, create_bad, as_admin, 2);
+    it_cli_free(&r);
+    return 0;
+}
+
+static int passwd_changes_own_password(void)
+{
+    IT_CHECK(create_user("cli_pw", "改密码的人", "supervisor", "科信局", NULL) > 0);
+    const char *args[] = {"passwd", NULL};
+    const char *env[] = {"BAOBAO_USER=cli_pw", "BAOBAO_PASSWORD=" NEW_PW,
+                         "BAOBAO_NEW_PASSWORD=changed-by-me-1", NULL};
+    it_cli r;
+    CLI_EXPECT_ENV(r, args, env, 0);
+    IT_CHECK(strstr(r.out, "changed-by-me-1") == NULL);
+    it_cli_free(&r);
+    const char *who[] = {"login", NULL};
+    const char *env_new[] = {"BAOBAO_USER=cli_pw", "BAOBAO_PASSWORD=changed-by-me-1", NULL};
+    CLI_EXPECT_ENV(r, who, env_new, 0);
+    IT_CHECK(check_field(r.out, "login", "cli_pw") == 0);
+    it_cli_free(&r);
+    return 0;
+}
+
+/* Needs the scope rules of issue 4 in the server (sql/006_scope_audit.sql). */
+static int township_staff_made_by_cli_lists_only_its_townships(void)
+{
+    long long in_id, out_id;
+    IT_CHECK(add_enterprise("赵李桥茶厂", "赵李桥镇", "青砖茶", NULL, &in_id) == 0);
+    IT_CHECK(add_enterprise("新店茶厂", "新店镇", "青砖茶", NULL, &out_id) == 0);
+    IT_CHECK(create_user("cli_zlq", "赵李桥镇", "township_staff", NULL, "赵李桥镇") > 0);
+    const char *args[] = {"enterprise", "list", "--all", "--json", NULL};
+    const char *env[] = {"BAOBAO_USER=cli_zlq", "BAOBAO_PASSWORD=" NEW_PW, NULL};
+    it_cli r;
+    CLI_EXPECT_ENV(r, args, env, 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/scope.json", test_dir());
+    FILE *f = fopen(path, "wb");
+    IT_CHECK(f != NULL);
+    fputs(r.out, f);
+    fclose(f);
+    it_cli_free(&r);
+    char want[32];
+    snprintf(want, sizeof want, "%lld", in_id);
+    const char *py[] = {
+        "python3", "-c",
+        "import json,sys\n"
+        "d = json.load(open(sys.argv[1], encoding='utf-8'))\n"
+        "towns = {e['township'] for e in d['items']}\n"
+        "ids = {e['id'] for e in d['items']}\n"
+        "if towns != {'赵李桥镇'} or int(sys.argv[2]) not in ids:\n"
+        "    sys.exit('township staff of 赵李桥镇 saw townships %r' % sorted(towns))\n",
+        path, want, NULL};
+    IT_CHECK(it_run(&r, py, CLI_MS) == 0);
+    if (r.status != 0)
+        show(&r, "scope check");
+    IT_CHECK(r.status == 0);
+    it_cli_free(&r);
+    char oid[32];
+    snprintf(oid, sizeof oid, "%lld", out_id);
+    const char *show_out[] = {"enterprise", "show", oid, NULL};
+    CLI_EXPECT_ENV(r, show_out, env, 1);
+    IT_CHECKF(strstr(r.err, "not_found") != NULL, "stderr: %s", r.err);
+    it_cli_free(&r);
+    return 0;
+}
+
+/* The TLS settings reach bb_connect_with: against this plaintext server,
+ * asking for TLS (flag, --ca, environment, config file) fails the
+ * handshake with tls_failed, exit 3; the environment's "0" beats the
+ * file's "1". The TLS conversation itself is test_tls.c's. */
+static int tls_settings_reach_the_connection(void)
+{
+    const char *path = write_config("config-tls", "tls = 1\n", 0600);
+    IT_CHECK(path != NULL);
+    char cfg[160], ca[160];
+    snprintf(cfg, sizeof cfg, "BAOBAO_CONFIG=%s", path);
+    snprintf(ca, sizeof ca, "%s", path);   /* any file: the handshake fails first */
+    const char *info[] = {"server", "info", NULL};
+    const char *flag[] = {"--tls", "server", "info", NULL};
+    const char *ca_flag[] = {"server", "info", "--ca", ca, NULL};
+    const char *env_on[] = {"BAOBAO_TLS=1", NULL};
+    const char *file_on[] = {cfg, NULL};
+    const char *env_off_file_on[] = {cfg, "BAOBAO_TLS=0", NULL};
+    it_cli r;
+    const char *const *argvs[] = {flag, ca_flag, info, info};
+    const char *const *envs[] = {NULL, NULL, env_on, file_on};
+    for (size_t i = 0; i < 4; i++) {
+        CLI_EXPECT_ENV(r, argvs[i], envs[i], 3);
+        IT_CHECKF(strstr(r.err, "tls_failed") != NULL, "case %zu: stderr: %s", i, r.err);
+        it_cli_free(&r);
+    }
+    CLI_EXPECT_ENV(r, info, env_off_file_on, 0);
+    it_cli_free(&r);
+    const char *bad[] = {"BAOBAO_TLS=maybe", NULL};
+    CLI_EXPECT_ENV(r, info, bad, 2);
+    it_cli_free(&r);
+    return 0;
+}
+
+/* A server that is not this machine gets no password in plaintext unless
+ * plaintext was asked for: the CLI refuses before connecting (exit 2). The
+ * address is in TEST-NET-1 (RFC 5737): nothing answers there, so a CLI
+ * that tried to connect would time out with exit 3 instead. */
+static int plaintext_to_another_machine_is_refused(void)
+{
+    it_cli r;
+    const char *args[] = {"enterprise", "list", NULL};
+    IT_CHECK(it_cli_run(&r, "192.0.2.1:7420", CLI_MS, args) == 0);
+    IT_CHECKF(r.status == 2 && strstr(r.err, "without TLS") != NULL &&
+                  strstr(r.err, "BAOBAO_TLS=0") != NULL,
+              "exit %d, stderr: %s", r.status, r.err);
+    it_cli_free(&r);
+    /* Loopback by name is this machine: no refusal (the login works). */
+    const char *who[] = {"whoami", NULL};
+    char srv[64];
+    snprintf(srv, sizeof srv, "localhost:%d", it_shared_server()->port);
+    IT_CHECK(it_cli_run(&r, srv, CLI_MS, who) == 0);
+    IT_CHECKF(r.status == 0, "localhost: exit %d, stderr: %s", r.status, r.err);
+    it_cli_free(&r);
+    return 0;
+}
+
 static const it_test tests[] = {
     {"help_on_every_command_exits_0", help_on_every_command_exits_0},
     {"enterprise_add_with_chinese_name_then_show", enterprise_add_with_chinese_name_then_show},
@@ -552,6 +1147,20 @@ static const it_test tests[] = {
     {"json_output_parses", json_output_parses},
     {"exit_codes_follow_the_readme", exit_codes_follow_the_readme},
     {"internal_error_exits_4", internal_error_exits_4},
+    {"login_prints_who_you_are", login_prints_who_you_are},
+    {"wrong_password_is_login_failed_exit_1", wrong_password_is_login_failed_exit_1},
+    {"no_password_and_no_terminal_is_a_usage_error",
+     no_password_and_no_terminal_is_a_usage_error},
+    {"config_file_is_refused_unless_private", config_file_is_refused_unless_private},
+    {"flag_beats_environment_beats_config_file", flag_beats_environment_beats_config_file},
+    {"password_prompt_on_a_terminal_does_not_echo",
+     password_prompt_on_a_terminal_does_not_echo},
+    {"admin_creates_lists_gets_disables_users", admin_creates_lists_gets_disables_users},
+    {"passwd_changes_own_password", passwd_changes_own_password},
+    {"township_staff_made_by_cli_lists_only_its_townships",
+     township_staff_made_by_cli_lists_only_its_townships},
+    {"tls_settings_reach_the_connection", tls_settings_reach_the_connection},
+    {"plaintext_to_another_machine_is_refused", plaintext_to_another_machine_is_refused},
 };
 
 int main(int argc, char **argv)

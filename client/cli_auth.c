@@ -1,0 +1,508 @@
+/*
+ * cli_auth.c: where `baobao` gets its settings and credentials: the config
+ * file (and the check that only its owner can read it), the environment,
+ * the flags, and the password prompt on the terminal without echo.
+ *
+ * For: one precedence everywhere (flags > environment > config file >
+ * prompt), refusing a config file others could read (it may hold a
+ * password), and keeping each password in one malloc'd buffer that is
+ * zeroed before it is freed. Not for: talking to the server (cli_call.c
+ * logs in with what this file resolves) or what a login means (the server).
+ *
+ * A password never comes from the command line: argv is visible to every
+ * user of the machine (ps), the environment and a private file are not.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define CLI_CONFIG_MAX_BYTES (64u * 1024u)   /* a config file is a few lines */
+#define CLI_PATH_MAX 4096u
+/* A typed password: the protocol's maximum, the newline, a byte to notice
+ * a longer one. */
+#define CLI_PROMPT_MAX (BB_PASSWORD_MAX_BYTES + 2u)
+
+/* ---- passwords in memory ---- */
+
+static void wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+    while (n-- > 0)
+        *v++ = 0;
+}
+
+void cli_password_free(char *pw)
+{
+    if (pw == NULL)
+        return;
+    wipe(pw, strlen(pw));
+    free(pw);
+}
+
+
+static void config_free(cli_config *c)
+{
+    free(c->path);
+    free(c->server);
+    free(c->user);
+    cli_password_free(c->password);
+    free(c->ca);
+    free(c->server_name);
+    memset(c, 0, sizeof *c);
+    c->tls = -1;
+}
+
+void cli_ctx_free(cli_ctx *ctx)
+{
+    cli_disconnect(ctx);
+    bb_reply_free(ctx->login_reply);
+    ctx->login_reply = NULL;
+    config_free(&ctx->config);
+    free(ctx->login);
+    ctx->login = NULL;
+    cli_password_free(ctx->password);
+    ctx->password = NULL;
+}
+
+/* ---- the config file ---- */
+
+static int config_error(bb_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int config_error(bb_error *err, const char *fmt, ...)
+{
+    char msg[sizeof err->message];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return bbi_err(err, BB_C_EARG, "config_error", NULL, "%s", msg);
+}
+
+/* The file to read: $BAOBAO_CONFIG (explicit: must exist), else the XDG
+ * default (may be missing). *explicit_path tells which. */
+static bool config_path(char *out, size_t cap, bool *explicit_path)
+{
+    const char *env = getenv("BAOBAO_CONFIG");
+    *explicit_path = env != NULL && env[0] != '\0';
+    int n;
+    if (*explicit_path) {
+        n = snprintf(out, cap, "%s", env);
+    } else {
+        const char *xdg = getenv("XDG_CONFIG_HOME");
+        const char *home = getenv("HOME");
+        if (xdg != NULL && xdg[0] == '/')
+            n = snprintf(out, cap, "%s/baobao/config", xdg);
+        else if (home != NULL && home[0] != '\0')
+            n = snprintf(out, cap, "%s/.config/baobao/config", home);
+        else
+            return false;
+    }
+    return n > 0 && (size_t)n < cap;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+    return s;
+}
+
+/* "1", "yes", "true", "on" -> 1; "0", "no", "false", "off" -> 0; else -1. */
+static int parse_bool(const char *v)
+{
+    static const char *const yes[] = { "1", "yes", "true", "on" };
+    static const char *const no[] = { "0", "no", "false", "off" };
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0)
+            return 1;
+        if (strcasecmp(v, no[i]) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+/* One `key = value` line (already trimmed, not a comment). */
+static int config_line(cli_config *c, const char *path, unsigned lineno, char *line,
+                       bb_error *err)
+{
+    char *eq = strchr(line, '=');
+    if (eq == NULL)
+        return config_error(err, "%s:%u: expected `key = value`", path, lineno);
+    *eq = '\0';
+    char *key = trim(line);
+    char *val = trim(eq + 1);
+    char **slot = NULL;
+    if (strcmp(key, "server") == 0)
+        slot = &c->server;
+    else if (strcmp(key, "user") == 0)
+        slot = &c->user;
+    else if (strcmp(key, "password") == 0)
+        slot = &c->password;
+    else if (strcmp(key, "ca") == 0)
+        slot = &c->ca;
+    else if (strcmp(key, "server_name") == 0)
+        slot = &c->server_name;
+    else if (strcmp(key, "tls") == 0) {
+        c->tls = parse_bool(val);
+        if (c->tls < 0)
+            return config_error(err, "%s:%u: tls must be 1 or 0 (yes/no, true/false)", path,
+                                lineno);
+        return BB_C_OK;
+    } else
+        return config_error(err, "%s:%u: unknown key \"%s\" (known: server, user, password, "
+                            "tls, ca, server_name)", path, lineno, key);
+    if (val[0] == '\0')
+        return config_error(err, "%s:%u: %s has no value", path, lineno, key);
+    if (*slot != NULL) {
+        if (slot == &c->password)
+            cli_password_free(*slot);
+        else
+            free(*slot);
+    }
+    *slot = strdup(val);
+    if (*slot == NULL)
+        return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
+    return BB_C_OK;
+}
+
+/* Only the owner may read or write it: it may hold a password. Checked on
+ * the opened file (fstat), so what is checked is what is read. */
+static int config_check_mode(int fd, const char *path, bb_error *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return config_error(err, "cannot read config file %s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return config_error(err, "refusing to use config file %s: it is not a regular file",
+                            path);
+    if (st.st_uid != geteuid())
+        return config_error(err, "refusing to use config file %s: it is owned by uid %lu, "
+                            "not by you (uid %lu); it may hold a password, so only its "
+                            "owner may use it", path, (unsigned long)st.st_uid,
+                            (unsigned long)geteuid());
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+        return config_error(err, "refusing to use config file %s: its mode is %04o, so "
+                            "others on this machine can read or change it (it may hold a "
+                            "password); make it private with: chmod 600 %s", path,
+                            (unsigned)(st.st_mode & 07777), path);
+    return BB_C_OK;
+}
+
+int cli_config_load(cli_ctx *ctx, bb_error *err)
+{
+    if (ctx->config_loaded)
+        return BB_C_OK;
+    cli_config *c = &ctx->config;
+    memset(c, 0, sizeof *c);
+    c->tls = -1;
+    char path[CLI_PATH_MAX];
+    bool explicit_path;
+    if (!config_path(path, sizeof path, &explicit_path)) {
+        ctx->config_loaded = true;   /* no HOME: no default file */
+        return BB_C_OK;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        if (errno == ENOENT && !explicit_path) {
+            ctx->config_loaded = true;
+            return BB_C_OK;
+        }
+        return config_error(err, "cannot open config file %s%s: %s", path,
+                            explicit_path ? " ($BAOBAO_CONFIG)" : "", strerror(errno));
+    }
+    int rc = config_check_mode(fd, path, err);
+    char *buf = NULL;
+    size_t len = 0;
+    if (rc == BB_C_OK) {
+        buf = malloc(CLI_CONFIG_MAX_BYTES + 1);
+        if (buf == NULL)
+            rc = bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
+    }
+    while (rc == BB_C_OK) {
+        ssize_t n = read(fd, buf + len, CLI_CONFIG_MAX_BYTES + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = config_error(err, "cannot read config file %s: %s", path, strerror(errno));
+        else if (n == 0)
+            break;
+        else if ((len += (size_t)n) > CLI_CONFIG_MAX_BYTES)
+            rc = config_error(err, "config file %s is larger than %u bytes", path,
+                              CLI_CONFIG_MAX_BYTES);
+    }
+    close(fd);
+    if (rc == BB_C_OK) {
+        buf[len] = '\0';
+        if (strlen(buf) != len)
+            rc = config_error(err, "config file %s holds a NUL byte", path);
+    }
+    unsigned lineno = 0;
+    for (char *p = buf; rc == BB_C_OK && p != NULL && *p != '\0';) {
+        char *eol = strchr(p, '\n');
+        if (eol != NULL)
+            *eol = '\0';
+        lineno++;
+        char *line = trim(p);
+        if (line[0] != '\0' && line[0] != '#')
+            rc = config_line(c, path, lineno, line, err);
+        p = eol != NULL ? eol + 1 : NULL;
+    }
+    if (buf != NULL) {
+        wipe(buf, CLI_CONFIG_MAX_BYTES + 1);
+        free(buf);
+    }
+    if (rc == BB_C_OK) {
+        c->path = strdup(path);
+        if (c->path == NULL)
+            rc = bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
+    }
+    if (rc != BB_C_OK) {
+        config_free(c);
+        return rc;
+    }
+    ctx->config_loaded = true;
+    return BB_C_OK;
+}
+
+/* ---- precedence ---- */
+
+static const char *env_nonempty(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* True when "HOST:PORT" names this machine (127.0.0.0/8, ::1, localhost):
+ * the only places plaintext goes unless asked for. NULL is the default
+ * server, which is loopback. */
+static bool server_is_loopback(const char *server)
+{
+    if (server == NULL)
+        return true;
+    if (strncmp(server, "[::1]:", 6) == 0 || strncmp(server, "localhost:", 10) == 0)
+        return true;
+    if (strncmp(server, "127.", 4) != 0)
+        return false;
+    /* 127.a.b.c:PORT, digits and dots only before the colon */
+    for (const char *p = server + 4; *p != ':'; p++)
+        if (*p == '\0' || ((*p < '0' || *p > '9') && *p != '.'))
+            return false;
+    return true;
+}
+
+int cli_settings(cli_ctx *ctx, const char **server, bb_connect_opts *opts, bb_error *err)
+{
+    int rc = cli_config_load(ctx, err);
+    if (rc != BB_C_OK)
+        return rc;
+    const cli_config *c = &ctx->config;
+    *server = ctx->server;
+    if (*server == NULL)
+        *server = env_nonempty("BAOBAO_SERVER");
+    if (*server == NULL)
+        *server = c->server;
+    memset(opts, 0, sizeof *opts);
+    opts->timeout_ms = ctx->timeout_ms;
+    opts->tls_ca_file = ctx->ca;
+    if (opts->tls_ca_file == NULL)
+        opts->tls_ca_file = env_nonempty("BAOBAO_CA");
+    if (opts->tls_ca_file == NULL)
+        opts->tls_ca_file = c->ca;
+    opts->tls_server_name = ctx->server_name;
+    if (opts->tls_server_name == NULL)
+        opts->tls_server_name = env_nonempty("BAOBAO_SERVER_NAME");
+    if (opts->tls_server_name == NULL)
+        opts->tls_server_name = c->server_name;
+    int tls = ctx->tls ? 1 : -1;
+    const char *env_tls = getenv("BAOBAO_TLS");
+    if (tls < 0 && env_tls != NULL && env_tls[0] != '\0') {
+        tls = parse_bool(env_tls);
+        if (tls < 0)
+            return config_error(err, "BAOBAO_TLS must be 1 or 0, not \"%s\"", env_tls);
+    }
+    if (tls < 0)
+        tls = c->tls;
+    /* A CA file only means something with TLS: giving one asks for it. */
+    opts->tls = tls == 1 || (tls < 0 && opts->tls_ca_file != NULL);
+    /* The password must not cross a network in the clear by default: as
+     * the server refuses plaintext on other addresses unless told, the CLI
+     * refuses it unless TLS was turned off explicitly (tls = 0). */
+    if (!opts->tls && tls < 0 && !server_is_loopback(*server))
+        return config_error(err,
+                            "%s is not this machine: refusing to send a password without TLS; "
+                            "use --tls (with --ca FILE), or set BAOBAO_TLS=0 to allow plaintext",
+                            *server);
+    return BB_C_OK;
+}
+
+/* ---- the terminal ---- */
+
+static volatile sig_atomic_t g_tty_fd = -1;
+static struct termios g_tty_saved;
+
+/* Ctrl-C at the prompt: give the terminal its echo back, then die of the
+ * signal as usual. */
+static void restore_and_reraise(int sig)
+{
+    if (g_tty_fd >= 0)
+        tcsetattr(g_tty_fd, TCSAFLUSH, &g_tty_saved);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+int cli_prompt_password(const char *prompt, const char *what, const char *env, char **out,
+                        bb_error *err)
+{
+    *out = NULL;
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return bbi_err(err, BB_C_EARG, "no_credentials", NULL,
+                       "no password for %s: set %s%s, or run baobao on a terminal to be "
+                       "asked for it (no terminal here: %s)", what, env,
+                       strcmp(env, "BAOBAO_PASSWORD") == 0
+                           ? " or put `password = ...` in the config file (mode 600)" : "",
+                       strerror(errno));
+    struct termios t;
+    bool have_termios = tcgetattr(fd, &t) == 0;
+    struct sigaction sa, old_int, old_term, old_hup;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = restore_and_reraise;
+    sigemptyset(&sa.sa_mask);
+    if (have_termios) {
+        g_tty_saved = t;
+        g_tty_fd = fd;
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        sigaction(SIGHUP, &sa, &old_hup);
+        t.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK);
+        t.c_lflag |= ECHONL | ICANON;   /* the Enter still moves to a new line */
+        tcsetattr(fd, TCSAFLUSH, &t);
+    }
+    (void)!write(fd, prompt, strlen(prompt));
+    char *buf = malloc(CLI_PROMPT_MAX);
+    size_t len = 0;
+    int rc = buf == NULL ? bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory") : BB_C_OK;
+    bool eol = false;
+    while (rc == BB_C_OK && !eol) {
+        char ch;
+        ssize_t n = read(fd, &ch, 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = bbi_err(err, BB_C_EARG, "no_credentials", NULL,
+                         "no password for %s: the terminal was closed", what);
+            break;
+        }
+        if (ch == '\n' || ch == '\r') {
+            eol = true;
+        } else if (len + 1 >= CLI_PROMPT_MAX) {
+            rc = bbi_err(err, BB_C_EARG, "invalid_argument", "password",
+                         "password: longer than %u bytes", BB_PASSWORD_MAX_BYTES);
+        } else {
+            buf[len++] = ch;
+        }
+        ch = 0;
+    }
+    if (have_termios) {
+        tcsetattr(fd, TCSAFLUSH, &g_tty_saved);
+        g_tty_fd = -1;
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        sigaction(SIGHUP, &old_hup, NULL);
+    } else {
+        (void)!write(fd, "\n", 1);
+    }
+    close(fd);
+    if (rc == BB_C_OK && len == 0)
+        rc = bbi_err(err, BB_C_EARG, "no_credentials", NULL,
+                     "no password for %s: an empty password was typed", what);
+    if (rc != BB_C_OK) {
+        if (buf != NULL) {
+            wipe(buf, CLI_PROMPT_MAX);
+            free(buf);
+        }
+        return rc;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    return BB_C_OK;
+}
+
+int cli_new_password(const char *what, char **out, bb_error *err)
+{
+    *out = NULL;
+    const char *env = env_nonempty("BAOBAO_NEW_PASSWORD");
+    if (env != NULL) {
+        *out = strdup(env);
+        return *out != NULL ? BB_C_OK : bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
+    }
+    char prompt[256], again_prompt[256];
+    snprintf(prompt, sizeof prompt, "New password for %s: ", what);
+    snprintf(again_prompt, sizeof again_prompt, "New password for %s, again: ", what);
+    char *first = NULL, *second = NULL;
+    int rc = cli_prompt_password(prompt, what, "BAOBAO_NEW_PASSWORD", &first, err);
+    if (rc == BB_C_OK)
+        rc = cli_prompt_password(again_prompt, what, "BAOBAO_NEW_PASSWORD", &second, err);
+    if (rc == BB_C_OK && strcmp(first, second) != 0)
+        rc = bbi_err(err, BB_C_EARG, "no_credentials", NULL,
+                     "the two new passwords for %s differ: nothing was changed", what);
+    cli_password_free(second);
+    if (rc != BB_C_OK) {
+        cli_password_free(first);
+        return rc;
+    }
+    *out = first;
+    return BB_C_OK;
+}
+
+/* ---- credentials ---- */
+
+int cli_credentials(cli_ctx *ctx, bb_error *err)
+{
+    if (ctx->login != NULL && ctx->password != NULL)
+        return BB_C_OK;
+    int rc = cli_config_load(ctx, err);
+    if (rc != BB_C_OK)
+        return rc;
+    const cli_config *c = &ctx->config;
+    const char *login = ctx->user;
+    if (login == NULL)
+        login = env_nonempty("BAOBAO_USER");
+    if (login == NULL)
+        login = c->user;
+    if (login == NULL)
+        return bbi_err(err, BB_C_EARG, "no_credentials", NULL,
+                       "no user to log in as: give --user LOGIN, set BAOBAO_USER, or put "
+                       "`user = LOGIN` in the config file%s%s", c->path != NULL ? " " : "",
+                       c->path != NULL ? c->path : "");
+    ctx->login = strdup(login);
+    if (ctx->login == NULL)
+        return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
+    const char *pw = env_nonempty("BAOBAO_PASSWORD");
+    /* The file's password is for the file's user: a --user or BAOBAO_USER
+     * naming someone else is asked for their own. */
+    if (pw == NULL && (c->user == NULL || strcmp(c->user, ctx->login) == 0))
+        pw = c->password;
+    if (pw != NULL) {
+        ctx->password = strdup(pw);
+        if (ctx->password == NULL)
+            return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
+        return BB_C_OK;
+    }
+    char prompt[128];
+    snprintf(prompt, sizeof prompt, "Password for %.64s: ", ctx->login);
+    return cli_prompt_password(prompt, ctx->login, "BAOBAO_PASSWORD", &ctx->password, err);
+}
