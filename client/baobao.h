@@ -142,7 +142,7 @@ int bb_send_bytes(bb_client *c, const void *bytes, size_t len, bb_error *err);
 /* ---- typed helpers ----
  *
  * Each packs its arguments with the key names of proto/PROTOCOL.md section
- * 5, after checking locally what needs no server: every text is valid UTF-8
+ * 6, after checking locally what needs no server: every text is valid UTF-8
  * (else BB_C_EARG, code "invalid_utf8", field = the key, "labels[i]" for a
  * label), a credit code passes GB 32100-2015 (else BB_C_EARG,
  * "invalid_argument", field "credit_code"), required inputs are not NULL.

@@ -2,7 +2,7 @@
  * enterprise.c: the typed helpers for `enterprise.create`, `.get`,
  * `.update` and `.list`.
  *
- * For: packing their arguments with the key names of PROTOCOL.md section 5,
+ * For: packing their arguments with the key names of PROTOCOL.md section 6,
  * checking locally what can be checked without the server (text is UTF-8,
  * the credit code passes GB 32100-2015, required fields are there), and
  * decoding Enterprise maps strictly into bb_enterprise.

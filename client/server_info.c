@@ -1,7 +1,7 @@
 /*
  * server_info.c: the typed helper for `server.info`.
  *
- * For: decoding the result (PROTOCOL.md section 5) into bb_server_info.
+ * For: decoding the result (PROTOCOL.md section 6) into bb_server_info.
  * Not for: connection handling (client.c).
  */
 #include "client_int.h"

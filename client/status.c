@@ -1,7 +1,7 @@
 /*
  * status.c: the typed helpers for `status.submit` and `status.list`.
  *
- * For: packing their arguments (PROTOCOL.md section 5: report_date,
+ * For: packing their arguments (PROTOCOL.md section 6: report_date,
  * production_status, output_value, labour_shortage, ...), checking text
  * locally, and decoding StatusReport maps strictly into bb_status_report.
  * Not for: date or range rules (the server's invalid_argument says those).

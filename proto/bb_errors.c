@@ -1,6 +1,6 @@
 /*
  * bb_errors.c: the wire spelling of every error code (see bb_errors.h and
- * the table in proto/PROTOCOL.md section 4).
+ * the table in proto/PROTOCOL.md section 5).
  *
  * For: mapping bb_err to and from the stable `code` strings.
  * Not for: messages (each caller writes its own English text).

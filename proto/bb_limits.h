@@ -33,8 +33,10 @@
  * finished this long after it was accepted is closed (whatever
  * idle_timeout_ms says): a stalled handshake holds a connection slot. */
 #define BB_DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS 10000u
-/* "max_connections": client connections open at once; more are accepted
- * and closed at once with a `connection.closing` notification. */
+/* "max_connections": client connections open at once; more are accepted,
+ * told why with a `connection.closing` notification (plaintext ports only:
+ * on a TLS port that would need a handshake) and half-closed, lingering at
+ * most 2 s so the notice is not lost to a reset. */
 #define BB_DEFAULT_MAX_CONNECTIONS 16384u
 /* "page_limit_default" / "page_limit_max": rows per page in list methods. */
 #define BB_DEFAULT_PAGE_LIMIT 50u
@@ -62,6 +64,13 @@
 #define BB_DEFAULT_LOGIN_LOCK_MS 300000u
 #define BB_DEFAULT_LOGIN_DELAY_MS 200u
 #define BB_DEFAULT_LOGIN_MAX_PENDING 64u
+/* Overdue supervision (issue 5; DOMAIN.md "What overdue means"): a
+ * milestone or problem late by 1..overdue_red_after_days days is yellow,
+ * later is red, not yet late is green; due.* lists what falls due within
+ * due_soon_days unless the request says otherwise. */
+#define BB_DEFAULT_OVERDUE_RED_AFTER_DAYS 30u
+#define BB_DEFAULT_DUE_SOON_DAYS 7u
+
 /* argon2id cost of new password hashes (libsodium's "interactive" level:
  * crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE).
  * Checking a stored hash uses the cost written in the hash itself. */

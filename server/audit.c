@@ -1,5 +1,5 @@
 /*
- * audit.c: the audit.* methods (proto/PROTOCOL.md section 5, "Audit"):
+ * audit.c: the audit.* methods (proto/PROTOCOL.md section 6, "Audit"):
  * audit.list, the trail of changes newest first, and audit.as_of, a record
  * as it was at a date or an instant. Supervisors and admins only (the
  * dispatcher's gate; see the method table at the end).

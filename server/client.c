@@ -975,7 +975,7 @@ static void handle_message(client *c, const uint8_t *data, size_t len, bool refu
         }
         log_conn(LOG_DEBUG, c->id, "notification_ignored", "method=%s", log_q(name));
     } else {
-        /* PROTOCOL.md section 4: a client sends requests (type 0) and
+        /* PROTOCOL.md section 5: a client sends requests (type 0) and
          * notifications (ignored); anything else is malformed. */
         on_malformed(c, msgid_known, msg.msgid, "a client may send only requests (type 0)");
     }

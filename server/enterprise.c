@@ -1,5 +1,5 @@
 /*
- * enterprise.c: the enterprise.* methods (proto/PROTOCOL.md section 5):
+ * enterprise.c: the enterprise.* methods (proto/PROTOCOL.md section 6):
  * create, get, update, list.
  *
  * For: checking every argument at the edge (params.h, the credit code via

@@ -1,5 +1,5 @@
 /*
- * test_error_codes.c: every error code of PROTOCOL.md section 4, each
+ * test_error_codes.c: every error code of PROTOCOL.md section 5, each
  * produced by a real request to a real server, with its field and what
  * happens to the connection afterwards (closed or still usable). The table
  * is checked against proto/bb_errors.h so a new code without a row fails.

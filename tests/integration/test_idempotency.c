@@ -1,5 +1,5 @@
 /*
- * test_idempotency.c: PROTOCOL.md section 3. A write retried with the same
+ * test_idempotency.c: PROTOCOL.md section 4. A write retried with the same
  * idempotency key and the same arguments returns the first result and
  * stores nothing more; with other arguments it is refused; keys are scoped
  * per method; a failed write stores no key; many concurrent retries of one

@@ -74,7 +74,7 @@ static void wrong_check_character_fails_bad_check(void **state)
     assert_only_check_char_passes("914403001922038216");
     assert_only_check_char_passes("9144030071526726XG");
     assert_only_check_char_passes("91330100716105852F");
-    /* The example of PROTOCOL.md section 6. */
+    /* The example of PROTOCOL.md section 7. */
     assert_int_equal(check("914403001922038217"), BB_CC_BAD_CHECK);
 }
 

@@ -394,7 +394,8 @@ static void assert_too_large_at_once(const char *hex, bool msgid_known, uint32_t
 static void array32_of_four_billion_is_too_large_at_once(void **state)
 {
     (void)state;
-    /* PROTOCOL.md section 6: [0, 5, "x", array32(0xffffffff)] */
+    /* Like the example in PROTOCOL.md section 7 (which uses msgid 6):
+     * [0, 5, "x", array32(0xffffffff)] */
     assert_too_large_at_once("94 00 05 a1 78 dd ff ff ff ff", true, 5);
     assert_too_large_at_once("dd ff ff ff ff", false, 0);
 }

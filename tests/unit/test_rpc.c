@@ -95,7 +95,7 @@ static void request_without_args_parses(void **state)
 {
     (void)state;
     parsed p;
-    /* [0, 1, "server.info", []] from PROTOCOL.md section 6 */
+    /* [0, 1, "server.info", []] from PROTOCOL.md section 7 */
     parse_hex(&p, "94 00 01 ab 73 65 72 76 65 72 2e 69 6e 66 6f 90");
     assert_int_equal(p.rc, 0);
     assert_true(p.msgid_known);
@@ -194,7 +194,7 @@ static void notification_parses(void **state)
     parsed_done(&p);
 }
 
-/* ---- malformed envelopes (PROTOCOL.md section 4, malformed_message) ---- */
+/* ---- malformed envelopes (PROTOCOL.md section 5, malformed_message) ---- */
 
 static void not_an_array_is_malformed(void **state)
 {
