@@ -27,6 +27,9 @@ static const char top_help[] =
     "  status submit|list                 status reports (走访 / 调度记录)\n"
     "  user create|get|list|update|disable|enable|set-password\n"
     "                                     user accounts (admins)\n"
+    "  project|unit|official|assign ...   projects, units, officials, 包保 assignments\n"
+    "  problem|trouble ...                problems (诉求), troubled enterprises (困难企业)\n"
+    "  overdue, due                       what is late or falls due (traffic lights)\n"
     "Run 'baobao COMMAND --help' (e.g. 'baobao enterprise add --help') for a command's options.\n"
     "\n"
     "Global options (also accepted after the command):\n"
@@ -91,7 +94,8 @@ int main(int argc, char **argv)
     first += 1;   /* index into argv */
     if (first >= argc)
         return cli_usage_error("", "missing command (server, login, whoami, passwd, "
-                               "enterprise, status, user)");
+                               "enterprise, status, user, project, unit, official, assign, "
+                               "problem, trouble, overdue, due)");
     const char *cmd = argv[first];
     int sub_argc = argc - first - 1;
     char **sub_argv = argv + first + 1;
@@ -109,6 +113,22 @@ int main(int argc, char **argv)
         rc = cli_passwd(&ctx, sub_argc, sub_argv);
     else if (strcmp(cmd, "user") == 0)
         rc = cli_user(&ctx, sub_argc, sub_argv);
+    else if (strcmp(cmd, "project") == 0)
+        rc = cli_project(&ctx, sub_argc, sub_argv);
+    else if (strcmp(cmd, "unit") == 0)
+        rc = cli_unit(&ctx, sub_argc, sub_argv);
+    else if (strcmp(cmd, "official") == 0)
+        rc = cli_official(&ctx, sub_argc, sub_argv);
+    else if (strcmp(cmd, "assign") == 0)
+        rc = cli_assign(&ctx, sub_argc, sub_argv);
+    else if (strcmp(cmd, "problem") == 0)
+        rc = cli_problem(&ctx, sub_argc, sub_argv);
+    else if (strcmp(cmd, "trouble") == 0)
+        rc = cli_trouble(&ctx, sub_argc, sub_argv);
+    else if (strcmp(cmd, "overdue") == 0)
+        rc = cli_overdue(&ctx, sub_argc, sub_argv);
+    else if (strcmp(cmd, "due") == 0)
+        rc = cli_due(&ctx, sub_argc, sub_argv);
     else if (strcmp(cmd, "help") == 0) {
         fputs(top_help, stdout);
         rc = CLI_EXIT_OK;

@@ -200,5 +200,13 @@ int cli_login(cli_ctx *ctx, int argc, char **argv);
 int cli_whoami(cli_ctx *ctx, int argc, char **argv);
 int cli_passwd(cli_ctx *ctx, int argc, char **argv);
 int cli_user(cli_ctx *ctx, int argc, char **argv);
+int cli_project(cli_ctx *ctx, int argc, char **argv);   /* cli_project.c */
+int cli_unit(cli_ctx *ctx, int argc, char **argv);      /* cli_official.c */
+int cli_official(cli_ctx *ctx, int argc, char **argv);  /* cli_official.c */
+int cli_assign(cli_ctx *ctx, int argc, char **argv);    /* cli_official.c */
+int cli_problem(cli_ctx *ctx, int argc, char **argv);   /* cli_problem.c */
+int cli_trouble(cli_ctx *ctx, int argc, char **argv);   /* cli_problem.c */
+int cli_overdue(cli_ctx *ctx, int argc, char **argv);   /* cli_overdue.c */
+int cli_due(cli_ctx *ctx, int argc, char **argv);       /* cli_overdue.c */
 
 #endif

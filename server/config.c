@@ -87,6 +87,9 @@ static const key_def keys[] = {
     /* libsodium's crypto_pwhash_OPSLIMIT_MIN and _MEMLIMIT_MIN (8 KiB) */
     KUINT("password_opslimit", password_opslimit, 1, 64),
     KUINT("password_memlimit_kib", password_memlimit_kib, 8, 4u * 1024u * 1024u),
+    KUINT("overdue_red_after_days", overdue_red_after_days, 0, 36500),
+    KUINT("due_soon_days", due_soon_days, 1, 3650),
+    KSTR("fake_now", fake_now),
 };
 
 void config_defaults(config *c)
@@ -119,6 +122,8 @@ void config_defaults(config *c)
     c->login_max_pending = BB_DEFAULT_LOGIN_MAX_PENDING;
     c->password_opslimit = BB_DEFAULT_PASSWORD_OPSLIMIT;
     c->password_memlimit_kib = BB_DEFAULT_PASSWORD_MEMLIMIT_KIB;
+    c->overdue_red_after_days = BB_DEFAULT_OVERDUE_RED_AFTER_DAYS;
+    c->due_soon_days = BB_DEFAULT_DUE_SOON_DAYS;
 }
 
 /* Parses a whole decimal number: no sign, no spaces, no suffix. */

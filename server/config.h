@@ -57,6 +57,10 @@ typedef struct config {
     unsigned login_max_pending;   /* "login_max_pending" */
     unsigned password_opslimit;   /* "password_opslimit" */
     unsigned password_memlimit_kib; /* "password_memlimit_kib" */
+
+    unsigned overdue_red_after_days; /* "overdue_red_after_days": later is red */
+    unsigned due_soon_days;       /* "due_soon_days": default window of due.* */
+    char fake_now[40];            /* "fake_now": RFC 3339; "" = real clock (tests) */
 } config;
 
 void config_defaults(config *c);

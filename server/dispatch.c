@@ -45,6 +45,10 @@ static const method_def *const tables[] = {
     session_methods,
     user_methods,
     audit_methods,
+    project_methods,
+    official_methods,
+    problem_methods,
+    overdue_methods,
 };
 
 static const method_def *find_method(const char *name, uint32_t len)

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "clock.h"
 #include "config.h"
 #include "listener.h"
 #include "log.h"
@@ -214,6 +215,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "baobaod: time_zone: unknown zone \"%s\"\n", srv.cfg.time_zone);
         return 2;
     }
+    if (clock_init(srv.cfg.fake_now, err, sizeof err) != 0) {
+        fprintf(stderr, "baobaod: %s\n", err);
+        return 2;
+    }
+    if (clock_is_fake())
+        log_event(LOG_WARN, "clock_pinned", "fake_now=%s why=\"the fake_now setting (tests)\"",
+                  srv.cfg.fake_now);
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
     log_event(LOG_INFO, "starting", "version=%s pid=%ld time_zone=%s", BAOBAOD_VERSION,
@@ -235,7 +243,9 @@ int main(int argc, char **argv)
     }
     if (enterprise_register_statements() != 0 || status_register_statements() != 0 ||
         session_register_statements() != 0 || user_register_statements() != 0 ||
-        audit_register_statements() != 0) {
+        audit_register_statements() != 0 || project_register_statements() != 0 ||
+        official_register_statements() != 0 || problem_register_statements() != 0 ||
+        overdue_register_statements() != 0) {
         log_event(LOG_ERROR, "startup_failed", "why=\"statement table full\"");
         return 1;
     }

@@ -18,6 +18,10 @@ extern const method_def status_methods[];
 extern const method_def session_methods[];   /* session.c */
 extern const method_def user_methods[];      /* user.c */
 extern const method_def audit_methods[];     /* audit.c */
+extern const method_def project_methods[];   /* project.c */
+extern const method_def official_methods[];  /* official.c: unit.*, official.*, assignment.*, coverage.* */
+extern const method_def problem_methods[];   /* problem.c: problem.*, trouble.* */
+extern const method_def overdue_methods[];   /* overdue.c: overdue.*, due.* */
 
 /* Return 0, or -1 when the pool's statement table is full. */
 __attribute__((warn_unused_result)) int enterprise_register_statements(void);
@@ -25,5 +29,9 @@ __attribute__((warn_unused_result)) int status_register_statements(void);
 __attribute__((warn_unused_result)) int session_register_statements(void);
 __attribute__((warn_unused_result)) int user_register_statements(void);
 __attribute__((warn_unused_result)) int audit_register_statements(void);
+__attribute__((warn_unused_result)) int project_register_statements(void);
+__attribute__((warn_unused_result)) int official_register_statements(void);
+__attribute__((warn_unused_result)) int problem_register_statements(void);
+__attribute__((warn_unused_result)) int overdue_register_statements(void);
 
 #endif

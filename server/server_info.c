@@ -1,5 +1,5 @@
 /*
- * server_info.c: the `server.info` method (proto/PROTOCOL.md section 5):
+ * server_info.c: the `server.info` method (proto/PROTOCOL.md section 6):
  * who we are, whether the database is reachable, the time zone and today's
  * date in it, and the limits in force. Needs no database, so it answers
  * also while the database is down: clients use it as a health check.
@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "bb_rpc.h"
+#include "clock.h"
 #include "methods.h"
 #include "params.h"
 #include "pool.h"
@@ -28,12 +29,9 @@ static void server_info(request *req, const msgpack_object *args)
         return;
     const server *s = req_server(req);
 
-    /* "today" in the configured zone: main.c set TZ to it before the loop. */
+    /* "today" in the configured zone (clock.h; pinned by fake_now). */
     char today[16] = "";
-    time_t now = time(NULL);
-    struct tm tm;
-    if (localtime_r(&now, &tm) == NULL ||
-        strftime(today, sizeof today, "%Y-%m-%d", &tm) == 0) {
+    if (clock_today(today) != 0) {
         req_reply_error(req, BB_E_INTERNAL, NULL, "cannot compute today's date");
         return;
     }

@@ -1,0 +1,4 @@
+/* placeholder: being written. */
+#include "cli.h"
+int cli_problem(cli_ctx *ctx, int argc, char **argv) { (void)ctx; (void)argc; (void)argv; return cli_usage_error("", "not yet"); }
+int cli_trouble(cli_ctx *ctx, int argc, char **argv) { (void)ctx; (void)argc; (void)argv; return cli_usage_error("", "not yet"); }

@@ -1,0 +1,2 @@
+-- placeholder: being written. Test only on fresh databases.
+SELECT 1;
