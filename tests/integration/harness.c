@@ -283,12 +283,30 @@ static void print_log_tail(const it_server *s)
 
 char *it_server_log(const it_server *s) { return read_file_all(s->log_path, NULL); }
 
-bool it_server_log_has(const it_server *s, const char *needle)
+/* baobaod writes its log from a writer thread (server/log.c), so a line
+ * logged just before a reply may reach the file just after it: while the
+ * server runs, a missing line is looked for again for a short while. Once
+ * it has exited, the log is complete (it drains at exit). */
+#define IT_LOG_GRACE_MS 1000
+
+static bool log_has_now(const it_server *s, const char *needle)
 {
     char *buf = read_file_all(s->log_path, NULL);
     bool found = buf != NULL && strstr(buf, needle) != NULL;
     free(buf);
     return found;
+}
+
+bool it_server_log_has(const it_server *s, const char *needle)
+{
+    int64_t deadline = it_now_ms() + IT_LOG_GRACE_MS;
+    for (;;) {
+        if (log_has_now(s, needle))
+            return true;
+        if (s->pid <= 0 || s->reaped || kill(s->pid, 0) != 0 || it_now_ms() >= deadline)
+            return log_has_now(s, needle);
+        it_sleep_ms(20);
+    }
 }
 
 static server_slot *slot_of(const it_server *s)
