@@ -43,7 +43,10 @@
  * of str: depth 2). */
 #define AUDIT_JSON_DEPTH_MAX 16
 
-static const char *const entities[] = {"enterprise", "status_report", "user", NULL};
+/* Every entity a write function audits (sql/006, 005, 008-010). */
+static const char *const entities[] = {"enterprise", "status_report", "user", "project",
+                                       "unit", "official", "assignment", "problem",
+                                       "enterprise_trouble", NULL};
 
 /* The Audit object: columns in wire order; the last three are JSON text
  * converted to msgpack (changed an array, before/after nil-able maps). */
@@ -487,7 +490,8 @@ static int check_entity(request *req, const pstr *v)
         if (strlen(entities[i]) == v->len && memcmp(entities[i], v->s, v->len) == 0)
             return 0;
     req_reply_error(req, BB_E_INVALID_ARGUMENT, "entity",
-                    "entity: must be one of enterprise, status_report, user");
+                    "entity: must be one of enterprise, status_report, user, project, unit, "
+                    "official, assignment, problem, enterprise_trouble");
     return -1;
 }
 

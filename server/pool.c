@@ -30,7 +30,7 @@
 #include "pgconn.h"
 
 /* Statements registered by all domain areas together. */
-#define POOL_MAX_STMTS 64u
+#define POOL_MAX_STMTS 256u
 
 static const pool_stmt *registry[POOL_MAX_STMTS];
 static unsigned nregistered;
