@@ -30,6 +30,7 @@ static const char top_help[] =
     "  project|unit|official|assign ...   projects, units, officials, 包保 assignments\n"
     "  problem|trouble ...                problems (诉求), troubled enterprises (困难企业)\n"
     "  overdue, due                       what is late or falls due (traffic lights)\n"
+    "  export run|list, import enterprises  nightly exports; bulk import from CSV\n"
     "Run 'baobao COMMAND --help' (e.g. 'baobao enterprise add --help') for a command's options.\n"
     "\n"
     "Global options (also accepted after the command):\n"
@@ -62,11 +63,9 @@ static const char top_help[] =
     "# comments; keys server, user, password, tls, ca, server_name. It is used only\n"
     "when it is a regular file of yours that nobody else may read (chmod 600).\n"
     "\n"
-    "Writes (enterprise add, enterprise edit, status submit, user create, user update,\n"
-    "user disable, user enable, user set-password) carry an idempotency key where the\n"
-    "method has one (random unless --idempotency-key is given) and are retried once\n"
-    "with the same request after timeout, connection_lost or unavailable, so a\n"
-    "retried write is never stored twice.\n"
+    "Writes carry an idempotency key (random unless --idempotency-key is given) and\n"
+    "are retried once after timeout, connection_lost or unavailable: a retried write\n"
+    "is never stored twice.\n"
     "\n"
     "Errors go to stderr as \"baobao: CODE: MESSAGE (field: FIELD)\".\n"
     "\n"
@@ -95,7 +94,7 @@ int main(int argc, char **argv)
     if (first >= argc)
         return cli_usage_error("", "missing command (server, login, whoami, passwd, "
                                "enterprise, status, user, project, unit, official, assign, "
-                               "problem, trouble, overdue, due)");
+                               "problem, trouble, overdue, due, export, import)");
     const char *cmd = argv[first];
     int sub_argc = argc - first - 1;
     char **sub_argv = argv + first + 1;
@@ -129,6 +128,10 @@ int main(int argc, char **argv)
         rc = cli_overdue(&ctx, sub_argc, sub_argv);
     else if (strcmp(cmd, "due") == 0)
         rc = cli_due(&ctx, sub_argc, sub_argv);
+    else if (strcmp(cmd, "export") == 0)
+        rc = cli_export(&ctx, sub_argc, sub_argv);
+    else if (strcmp(cmd, "import") == 0)
+        rc = cli_import(&ctx, sub_argc, sub_argv);
     else if (strcmp(cmd, "help") == 0) {
         fputs(top_help, stdout);
         rc = CLI_EXIT_OK;

@@ -208,5 +208,7 @@ int cli_problem(cli_ctx *ctx, int argc, char **argv);   /* cli_problem.c */
 int cli_trouble(cli_ctx *ctx, int argc, char **argv);   /* cli_problem.c */
 int cli_overdue(cli_ctx *ctx, int argc, char **argv);   /* cli_overdue.c */
 int cli_due(cli_ctx *ctx, int argc, char **argv);       /* cli_overdue.c */
+int cli_export(cli_ctx *ctx, int argc, char **argv);    /* cli_export.c */
+int cli_import(cli_ctx *ctx, int argc, char **argv);    /* cli_import.c */
 
 #endif

@@ -71,6 +71,17 @@
 #define BB_DEFAULT_OVERDUE_RED_AFTER_DAYS 30u
 #define BB_DEFAULT_DUE_SOON_DAYS 7u
 
+/* Exports (issue 6): runs are written under export_dir (relative to
+ * baobaod's working directory unless absolute), every day at export_time
+ * in time_zone ("" turns the schedule off; export.run still works), and
+ * pruned after export_keep_days. */
+#define BB_DEFAULT_EXPORT_DIR "exports"
+#define BB_DEFAULT_EXPORT_TIME "02:00"
+#define BB_DEFAULT_EXPORT_KEEP_DAYS 30u
+/* enterprise.import: most rows one call carries (the CLI sends a file in
+ * calls of this many rows). */
+#define BB_MAX_IMPORT_ROWS 500u
+
 /* argon2id cost of new password hashes (libsodium's "interactive" level:
  * crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE).
  * Checking a stored hash uses the cost written in the hash itself. */

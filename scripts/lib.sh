@@ -18,14 +18,14 @@
 # shellcheck disable=SC2034  # used by the scripts that source this file
 BB_PACKAGES_RUN=(
     build-essential meson ninja-build pkg-config python3
-    libuv1-dev libmsgpack-dev libpq-dev libsodium-dev libssl-dev openssl
+    libuv1-dev libmsgpack-dev libpq-dev libsodium-dev libssl-dev openssl libxlsxwriter-dev
     postgresql postgresql-contrib tzdata
     libcmocka-dev
 )
 # Only for scripts/test.
 # shellcheck disable=SC2034
 BB_PACKAGES_TEST=(
-    libcmocka-dev python3
+    libcmocka-dev python3 python3-openpyxl
 )
 
 bb_say() { printf '%s: %s\n' "${BB_PROG:-baobao}" "$*" >&2; }

@@ -90,6 +90,9 @@ static const key_def keys[] = {
     KUINT("overdue_red_after_days", overdue_red_after_days, 0, 36500),
     KUINT("due_soon_days", due_soon_days, 1, 3650),
     KSTR("fake_now", fake_now),
+    KSTR("export_dir", export_dir),
+    KSTR("export_time", export_time),
+    KUINT("export_keep_days", export_keep_days, 1, 36500),
 };
 
 void config_defaults(config *c)
@@ -124,6 +127,9 @@ void config_defaults(config *c)
     c->password_memlimit_kib = BB_DEFAULT_PASSWORD_MEMLIMIT_KIB;
     c->overdue_red_after_days = BB_DEFAULT_OVERDUE_RED_AFTER_DAYS;
     c->due_soon_days = BB_DEFAULT_DUE_SOON_DAYS;
+    snprintf(c->export_dir, sizeof c->export_dir, "%s", BB_DEFAULT_EXPORT_DIR);
+    snprintf(c->export_time, sizeof c->export_time, "%s", BB_DEFAULT_EXPORT_TIME);
+    c->export_keep_days = BB_DEFAULT_EXPORT_KEEP_DAYS;
 }
 
 /* Parses a whole decimal number: no sign, no spaces, no suffix. */

@@ -61,6 +61,10 @@ typedef struct config {
     unsigned overdue_red_after_days; /* "overdue_red_after_days": later is red */
     unsigned due_soon_days;       /* "due_soon_days": default window of due.* */
     char fake_now[40];            /* "fake_now": RFC 3339; "" = real clock (tests) */
+
+    char export_dir[1024];        /* "export_dir": where runs are written */
+    char export_time[8];          /* "export_time": "HH:MM" in time_zone; "" = never */
+    unsigned export_keep_days;    /* "export_keep_days": older runs are pruned */
 } config;
 
 void config_defaults(config *c);

@@ -49,6 +49,8 @@ static const method_def *const tables[] = {
     official_methods,
     problem_methods,
     overdue_methods,
+    export_methods,
+    import_methods,
 };
 
 static const method_def *find_method(const char *name, uint32_t len)

@@ -33,6 +33,7 @@
 #include "client.h"
 #include "clock.h"
 #include "config.h"
+#include "export.h"
 #include "listener.h"
 #include "log.h"
 #include "methods.h"
@@ -114,6 +115,7 @@ static void on_signal(uv_signal_t *h, int signum)
         log_event(LOG_INFO, "shutdown_begin", "signal=%d clients=%u deadline_ms=%u", signum,
                   s->nclients, s->cfg.shutdown_deadline_ms);
         listener_stop(s);
+        export_module_shutdown(s);
         (void)uv_timer_start(&deadline_timer, on_deadline, s->cfg.shutdown_deadline_ms, 0);
         client_shutdown_all(s);
         if (s->nclients == 0)
@@ -245,7 +247,8 @@ int main(int argc, char **argv)
         session_register_statements() != 0 || user_register_statements() != 0 ||
         audit_register_statements() != 0 || project_register_statements() != 0 ||
         official_register_statements() != 0 || problem_register_statements() != 0 ||
-        overdue_register_statements() != 0) {
+        overdue_register_statements() != 0 || export_register_statements() != 0 ||
+        import_register_statements() != 0) {
         log_event(LOG_ERROR, "startup_failed", "why=\"statement table full\"");
         return 1;
     }
@@ -274,6 +277,10 @@ int main(int argc, char **argv)
     }
     if ((r = client_module_init(&srv)) < 0 || (r = listener_start(&srv)) < 0) {
         log_event(LOG_ERROR, "startup_failed", "what=listener err=%s", uv_err_name(r));
+        return 1;
+    }
+    if ((r = export_module_start(&srv)) < 0) {
+        log_event(LOG_ERROR, "startup_failed", "what=export err=%s", uv_err_name(r));
         return 1;
     }
     (void)uv_timer_init(&loop, &deadline_timer);

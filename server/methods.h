@@ -22,6 +22,8 @@ extern const method_def project_methods[];   /* project.c */
 extern const method_def official_methods[];  /* official.c: unit.*, official.*, assignment.*, coverage.* */
 extern const method_def problem_methods[];   /* problem.c: problem.*, trouble.* */
 extern const method_def overdue_methods[];   /* overdue.c: overdue.*, due.* */
+extern const method_def export_methods[];    /* export.c: export.run, export.list */
+extern const method_def import_methods[];    /* import.c: enterprise.import */
 
 /* Return 0, or -1 when the pool's statement table is full. */
 __attribute__((warn_unused_result)) int enterprise_register_statements(void);
@@ -33,5 +35,7 @@ __attribute__((warn_unused_result)) int project_register_statements(void);
 __attribute__((warn_unused_result)) int official_register_statements(void);
 __attribute__((warn_unused_result)) int problem_register_statements(void);
 __attribute__((warn_unused_result)) int overdue_register_statements(void);
+__attribute__((warn_unused_result)) int export_register_statements(void);
+__attribute__((warn_unused_result)) int import_register_statements(void);
 
 #endif
