@@ -68,29 +68,40 @@ void session_clear(session *s)
 
 /* ---- session.* methods ----------------------------------------------
  *
- * session.login checks a password in four steps, each on the loop thread
- * except the third:
- *   1. LOOKUP  one query: the user (id, role, hash, disabled) and the
- *              seconds left on the account's or the address's lock
- *              (bb_login_lookup, sql/005_users.sql);
- *   2. (locked: straight to RECORD, then `locked`)
- *   3. VERIFY  crypto_pwhash_str_verify on libuv's thread pool (argon2id
+ * session.login checks a password in these steps, each on the loop thread
+ * except VERIFY:
+ *   1. BEGIN   one query (bb_login_begin, sql/005_users.sql): claims the
+ *              attempt against the throttle rows of the account and the
+ *              address (locked there, so concurrent logins are counted one
+ *              after the other): refused at once when either is locked or
+ *              its count has reached its limit (`locked`, recorded there);
+ *              else one failure is counted up front, and the user (id,
+ *              role, hash, disabled) comes back;
+ *   2. VERIFY  crypto_pwhash_str_verify on libuv's thread pool (argon2id
  *              is slow on purpose: never on the loop). An unknown login is
  *              verified against a dummy hash of the configured cost, so
  *              the time taken does not tell which logins exist;
- *   4. RECORD  one query: login_event row, throttle rows, the account's
- *              failures in a row, and the User on success
- *              (bb_login_record);
- *   5. DELAY   a failure is answered after login_delay_ms x failures
+ *   3. FINISH  one query (bb_login_finish): login_event row; a success
+ *              takes the counted failure back, but only if the user, read
+ *              again and locked, is still enabled and still has the hash
+ *              that was checked; the session is made of that row; a
+ *              failure locks a subject whose count reached its limit;
+ *   4. DELAY   a failure is answered after login_delay_ms x failures
  *              (a uv_timer; nothing sleeps).
+ * Every path logs one event=login line (outcome= ok, unknown_user,
+ * bad_password, disabled, locked, refused, unavailable; why= for the last
+ * two and when the outcome could not be recorded).
  * Ownership: the login_op owns copies of the login, the password (wiped
  * with sodium_memzero and freed as soon as the verify is done), and the
- * stored hash; it is freed by whoever answers (after its timer's close
- * callback when it has one). The request may outlive its connection:
- * answering is still required and just drops the bytes.
+ * stored hash (wiped when the op is freed); it is freed by whoever answers
+ * (after its timer's close callback when it has one). The request may
+ * outlive its connection: answering is still required and just drops the
+ * bytes. A login is a password job (user.h) from BEGIN to its answer.
  */
 
+#include <arpa/inet.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sodium.h>
@@ -105,20 +116,16 @@ void session_clear(session *s)
 #include "server.h"
 #include "user.h"
 
-/* Longest delay before a failed login is answered, whatever
- * login_delay_ms x failures says: a reply must come before any client
- * gives up, and a shutdown waits for it. */
+/* Longest delay before a failed login (or a wrong old_password) is
+ * answered, whatever login_delay_ms x failures says: a reply must come
+ * before any client gives up, and a shutdown waits for it. */
 #define LOGIN_DELAY_MAX_MS 30000u
-/* The address lock counts this many times login_max_failures (an office
- * behind one NAT address shares it; sql/005_users.sql bb_login_record). */
 #define SESSION_NUM_TEXT 24
+/* An address as text ("ip" of req_peer_ip) and its throttle key. */
+#define SESSION_ADDR_TEXT 64
 /* login_failed: one message whatever went wrong, so logins cannot be
  * probed (unknown login, wrong password, disabled account). */
 #define LOGIN_FAILED_MESSAGE "login failed: wrong login or password, or the account is disabled"
-
-/* Logins between their first query and their answer, server-wide (the
- * loop thread is the only one that touches it). */
-static unsigned g_login_pending;
 
 /* The dummy hash for unknown logins, made on the thread pool the first
  * time one is needed, with the configured cost. */
@@ -126,48 +133,97 @@ static pthread_mutex_t g_dummy_lock = PTHREAD_MUTEX_INITIALIZER;
 static char g_dummy_hash[crypto_pwhash_STRBYTES];
 static bool g_dummy_ready;
 
-static const pool_stmt st_login_lookup = {
-    "session_login_lookup",
-    "SELECT user_id, role, password_hash, disabled, lock_secs FROM bb_login_lookup($1, $2)", 2};
+/* $3: the address for login_event, $4: its throttle key (addr_key). */
+static const pool_stmt st_login_begin = {
+    "session_login_begin",
+    "SELECT o_user_id, o_role, o_hash, o_disabled, o_lock_secs, o_failures"
+    "  FROM bb_login_begin($1::text, $2::text, $3::text, $4::int, $5::bigint)",
+    5};
 
-/* The User columns (NULL unless the outcome is ok) and the failures. */
-static const pool_stmt st_login_record = {
-    "session_login_record",
-    "SELECT w.*, r.failures"
-    "  FROM bb_login_record($1::text, $2::bigint, $3::text, $4::text, $5::int, $6::bigint)"
-    "       AS r(failures)"
-    "  LEFT JOIN app_user_wire w ON $4::text = 'ok' AND w.id = $2::bigint",
-    6};
+/* The User columns (NULL unless the outcome is ok), failures, outcome. */
+static const pool_stmt st_login_finish = {
+    "session_login_finish",
+    "SELECT (r.o_user).*, r.o_failures AS failures, r.o_outcome AS outcome"
+    "  FROM bb_login_finish($1::text, $2::bigint, $3::text, $4::text, $5::text, $6::text,"
+    "                       $7::int, $8::bigint) AS r",
+    8};
 
 static const pool_stmt st_whoami = {
     "session_whoami",
     "SELECT w.* FROM app_user_wire w WHERE w.id = $1::bigint AND NOT w.disabled", 1};
 
-static const pool_stmt st_pw_hash = {
-    "session_pw_hash",
-    "SELECT password_hash FROM app_user WHERE id = $1::bigint AND NOT disabled", 1};
+static const pool_stmt st_pw_begin = {
+    "session_pw_begin",
+    "SELECT o_hash, o_lock_secs, o_failures"
+    "  FROM bb_password_change_begin($1::bigint, $2::int, $3::bigint)",
+    3};
+
+static const pool_stmt st_pw_failed = {
+    "session_pw_failed", "SELECT bb_password_change_failed($1::bigint, $2::int, $3::bigint)", 3};
 
 static const pool_stmt st_pw_store = {
     "session_pw_store",
-    "SELECT bb_session_change_password($1::bigint, $2::text, $3::text)", 3};
+    "SELECT bb_session_change_password($1::bigint, $2::text, $3::text, $4::text)", 4};
 
 int session_register_statements(void)
 {
-    if (pool_register(&st_login_lookup) != 0 || pool_register(&st_login_record) != 0 ||
-        pool_register(&st_whoami) != 0 || pool_register(&st_pw_hash) != 0 ||
-        pool_register(&st_pw_store) != 0)
+    if (pool_register(&st_login_begin) != 0 || pool_register(&st_login_finish) != 0 ||
+        pool_register(&st_whoami) != 0 || pool_register(&st_pw_begin) != 0 ||
+        pool_register(&st_pw_failed) != 0 || pool_register(&st_pw_store) != 0)
         return -1;
     return 0;
 }
 
-/* The record statement's columns: the User, then failures. */
-static rp_col login_cols[USER_WIRE_NCOLS + 1];
+/* The finish statement's columns: the User, then failures and outcome. */
+#define LOGIN_NCOLS (USER_WIRE_NCOLS + 2)
+static rp_col login_cols[LOGIN_NCOLS];
 
 static void init_login_cols(void)
 {
     for (int i = 0; i < USER_WIRE_NCOLS; i++)
         login_cols[i] = user_wire_cols[i];
     login_cols[USER_WIRE_NCOLS] = (rp_col){"failures", RP_INT};
+    login_cols[USER_WIRE_NCOLS + 1] = (rp_col){"outcome", RP_TEXT};
+}
+
+/*
+ * The throttle key of an address: an IPv4 address as it is; an IPv6
+ * address by its /64, the first four hextets ("2001:db8:1:2::/64"): one
+ * host usually owns a whole /64 and could otherwise take a fresh address
+ * for every guess; an IPv4-mapped IPv6 address as its IPv4. Anything that
+ * does not parse is used as it is.
+ */
+static void addr_key(const char *ip, char *out, size_t cap)
+{
+    char tmp[SESSION_ADDR_TEXT];
+    snprintf(tmp, sizeof tmp, "%s", ip);
+    char *zone = strchr(tmp, '%');
+    if (zone != NULL)
+        *zone = '\0';
+    struct in6_addr a6;
+    if (strchr(tmp, ':') == NULL || inet_pton(AF_INET6, tmp, &a6) != 1) {
+        snprintf(out, cap, "%s", ip);
+        return;
+    }
+    const unsigned char *b = a6.s6_addr;
+    static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(b, v4mapped, sizeof v4mapped) == 0) {
+        snprintf(out, cap, "%u.%u.%u.%u", b[12], b[13], b[14], b[15]);
+        return;
+    }
+    snprintf(out, cap, "%x:%x:%x:%x::/64", (unsigned)(b[0] << 8 | b[1]),
+             (unsigned)(b[2] << 8 | b[3]), (unsigned)(b[4] << 8 | b[5]),
+             (unsigned)(b[6] << 8 | b[7]));
+}
+
+/* The delay of a failed attempt: login_delay_ms x failures (at least 1),
+ * at most LOGIN_DELAY_MAX_MS, none once the server is shutting down. */
+static uint64_t failure_delay_ms(const server *srv, int64_t failures)
+{
+    uint64_t delay = (uint64_t)srv->cfg.login_delay_ms * (uint64_t)(failures > 0 ? failures : 1);
+    if (delay > LOGIN_DELAY_MAX_MS)
+        delay = LOGIN_DELAY_MAX_MS;
+    return srv->shutting_down ? 0 : delay;
 }
 
 typedef enum login_outcome {
@@ -193,35 +249,45 @@ static const char *outcome_name(login_outcome o)
     }
 }
 
+static login_outcome outcome_from_name(const char *s)
+{
+    static const login_outcome all[] = {LO_OK, LO_UNKNOWN_USER, LO_BAD_PASSWORD, LO_DISABLED,
+                                        LO_LOCKED};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(s, outcome_name(all[i])) == 0)
+            return all[i];
+    return LO_NONE;
+}
+
 typedef struct login_op {
     request *req;                         /* answered exactly once */
     server *srv;                          /* borrowed */
     char login[SESSION_LOGIN_MAX + 1];
-    char ip[64];
+    char ip[SESSION_ADDR_TEXT];
+    char key[SESSION_ADDR_TEXT];          /* the address's throttle key */
     char *password;                       /* owned; wiped and freed after the verify */
     size_t pwlen;
     char hash[crypto_pwhash_STRBYTES];    /* the stored hash ("" for an unknown login) */
     unsigned long long opslimit;          /* the dummy hash's cost */
     size_t memlimit;
     int64_t user_id;                      /* 0 when unknown */
-    bb_role role;
     bool disabled;
     bool verified;                        /* set on the thread pool */
     int64_t lock_secs;
+    uint64_t revoke_mark;                 /* user_revocation_mark() at the start */
     login_outcome outcome;
     uv_work_t work;
     uv_timer_t timer;
     bool timer_started;                   /* timer needs uv_close before free */
 } login_op;
 
-static void login_wipe(login_op *op)
+static void login_wipe_password(login_op *op)
 {
     if (op->password != NULL) {
         sodium_memzero(op->password, op->pwlen);
         free(op->password);
         op->password = NULL;
     }
-    sodium_memzero(op->hash, sizeof op->hash);
 }
 
 static void login_free_cb(uv_handle_t *h)
@@ -230,143 +296,172 @@ static void login_free_cb(uv_handle_t *h)
     free(op);
 }
 
-/* The login is no longer pending: call right before answering. */
-static void login_end(login_op *op)
-{
-    g_login_pending--;
-    req_session_mut(op->req)->login_pending = false;
-}
-
 /* Frees op after its answer (op->req is gone by then). */
 static void login_release(login_op *op)
 {
-    login_wipe(op);
+    login_wipe_password(op);
+    sodium_memzero(op->hash, sizeof op->hash);
     if (op->timer_started)
         uv_close((uv_handle_t *)&op->timer, login_free_cb);
     else
         free(op);
 }
 
-static void login_reply_pool_error(login_op *op, const char *stmt, const pool_error *e)
+/* The event=login line. outcome: a login_event outcome, "refused" or
+ * "unavailable"; failures < 0: not known; why: NULL or a static word. */
+static void login_log_line(request *req, const char *login, int64_t user_id, const char *ip,
+                           const char *outcome, int64_t failures, const char *why)
 {
-    login_end(op);
+    char uid[SESSION_NUM_TEXT] = "-", nf[SESSION_NUM_TEXT] = "-";
+    if (user_id != 0)
+        snprintf(uid, sizeof uid, "%" PRId64, user_id);
+    if (failures >= 0)
+        snprintf(nf, sizeof nf, "%" PRId64, failures);
+    log_req(strcmp(outcome, "ok") == 0 ? LOG_INFO : LOG_WARN, req_conn_id(req), req_msgid(req),
+            "login", "login=%s user_id=%s addr=%s outcome=%s failures=%s why=%s", log_q(login),
+            uid, log_q(ip), outcome, nf, why != NULL ? why : "-");
+}
+
+static void login_log(const login_op *op, const char *outcome, int64_t failures, const char *why)
+{
+    login_log_line(op->req, op->login, op->user_id, op->ip, outcome, failures, why);
+}
+
+/* Ends the password job and answers with an error; frees op. */
+static void login_fail_with(login_op *op, bb_err code, const char *message)
+{
+    user_pw_job_end(op->req);
+    req_reply_error(op->req, code, NULL, "%s", message);
+    login_release(op);
+}
+
+/* A query failed: logged (outcome what, why=database), then answered. */
+static void login_reply_pool_error(login_op *op, const char *stmt, const pool_error *e,
+                                   const char *what)
+{
+    login_log(op, what, -1, e->err == BB_E_SHUTTING_DOWN ? "shutting_down" : "database");
+    user_pw_job_end(op->req);
     rowpack_reply_pool_error(op->req, stmt, e);
     login_release(op);
 }
 
-static void login_reply_rc(login_op *op, const char *stmt, int rc)
+static void login_reply_rc(login_op *op, const char *stmt, int rc, const char *what)
 {
-    login_end(op);
+    login_log(op, what, -1, rc == -BB_E_SHUTTING_DOWN ? "shutting_down" : "database");
+    user_pw_job_end(op->req);
     rowpack_reply_query_rc(op->req, stmt, rc);
     login_release(op);
 }
 
-static void login_reply_internal(login_op *op, const char *stmt, const char *why)
+static void login_reply_internal(login_op *op, const char *stmt, const char *why,
+                                 const char *what)
 {
-    login_end(op);
+    login_log(op, what, -1, "bad_result");
+    user_pw_job_end(op->req);
     rowpack_reply_bad_result(op->req, stmt, why);
     login_release(op);
-}
-
-static void login_log(const login_op *op, int64_t failures)
-{
-    char uid[SESSION_NUM_TEXT] = "-";
-    if (op->user_id != 0)
-        snprintf(uid, sizeof uid, "%" PRId64, op->user_id);
-    log_req(op->outcome == LO_OK ? LOG_INFO : LOG_WARN, req_conn_id(op->req),
-            req_msgid(op->req), "login", "login=%s user_id=%s addr=%s outcome=%s failures=%" PRId64,
-            log_q(op->login), uid, log_q(op->ip), outcome_name(op->outcome), failures);
 }
 
 static void on_delay_done(uv_timer_t *t)
 {
     login_op *op = t->data;
-    login_end(op);
-    req_reply_error(op->req, BB_E_LOGIN_FAILED, NULL, "%s", LOGIN_FAILED_MESSAGE);
-    login_release(op);
+    login_fail_with(op, BB_E_LOGIN_FAILED, LOGIN_FAILED_MESSAGE);
 }
 
-static void on_login_recorded(void *arg, const PGresult *res, const pool_error *e)
+/* A failure (recorded): answered later, the later the more failures. */
+static void login_fail_later(login_op *op, int64_t failures)
 {
-    login_op *op = arg;
-    if (e != NULL) {
-        login_reply_pool_error(op, st_login_record.name, e);
-        return;
-    }
-    const char *why = NULL;
-    if (rowpack_check(res, login_cols, USER_WIRE_NCOLS + 1, &why) != 0) {
-        login_reply_internal(op, st_login_record.name, why);
-        return;
-    }
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, USER_WIRE_NCOLS)) {
-        login_reply_internal(op, st_login_record.name, "expected one row with failures");
-        return;
-    }
-    int64_t failures = strtoll(PQgetvalue(res, 0, USER_WIRE_NCOLS), NULL, 10);
-    login_log(op, failures);
-    if (op->outcome == LO_OK) {
-        if (PQgetisnull(res, 0, 0)) {
-            /* Deleted between the two statements: as if unknown. */
-            login_end(op);
-            req_reply_error(op->req, BB_E_LOGIN_FAILED, NULL, "%s", LOGIN_FAILED_MESSAGE);
-            login_release(op);
-            return;
-        }
-        /* A second login on a logged-in connection replaces the session. */
-        login_end(op);
-        session_set(req_session_mut(op->req), op->user_id, op->role, op->login);
-        msgpack_packer *pk = req_result_begin(op->req);
-        rowpack_row(pk, res, 0, login_cols, USER_WIRE_NCOLS);
-        req_result_end(op->req);
-        login_release(op);
-        return;
-    }
-    if (op->outcome == LO_LOCKED) {
-        login_end(op);
-        req_reply_error(op->req, BB_E_LOCKED, NULL,
-                        "too many failed logins for this account or from this address: "
-                        "try again in %" PRId64 " s",
-                        op->lock_secs);
-        login_release(op);
-        return;
-    }
-    /* A failure: answered later, the later the more failures in a row. */
-    uint64_t delay = (uint64_t)op->srv->cfg.login_delay_ms * (uint64_t)(failures > 0 ? failures : 1);
-    if (delay > LOGIN_DELAY_MAX_MS)
-        delay = LOGIN_DELAY_MAX_MS;
-    if (op->srv->shutting_down)
-        delay = 0;
     int r = uv_timer_init(op->srv->loop, &op->timer);
     if (r == 0) {
         op->timer_started = true;
         op->timer.data = op;
-        r = uv_timer_start(&op->timer, on_delay_done, delay, 0);
+        r = uv_timer_start(&op->timer, on_delay_done, failure_delay_ms(op->srv, failures), 0);
     }
-    if (r != 0) {
-        login_end(op);
-        req_reply_error(op->req, BB_E_LOGIN_FAILED, NULL, "%s", LOGIN_FAILED_MESSAGE);
-        login_release(op);
-    }
+    if (r != 0)
+        login_fail_with(op, BB_E_LOGIN_FAILED, LOGIN_FAILED_MESSAGE);
 }
 
-/* Step 4: records the outcome (op->outcome set). */
-static void login_record(login_op *op)
+static void on_login_finished(void *arg, const PGresult *res, const pool_error *e)
 {
+    login_op *op = arg;
+    const char *what = outcome_name(op->outcome);
+    if (e != NULL) {
+        /* Not recorded: the failure counted by BEGIN stays counted. */
+        login_reply_pool_error(op, st_login_finish.name, e,
+                               op->outcome == LO_OK ? "unavailable" : what);
+        return;
+    }
+    const char *why = NULL;
+    if (rowpack_check(res, login_cols, LOGIN_NCOLS, &why) != 0) {
+        login_reply_internal(op, st_login_finish.name, why, what);
+        return;
+    }
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, USER_WIRE_NCOLS) ||
+        PQgetisnull(res, 0, USER_WIRE_NCOLS + 1)) {
+        login_reply_internal(op, st_login_finish.name, "expected one row with an outcome", what);
+        return;
+    }
+    int64_t failures = strtoll(PQgetvalue(res, 0, USER_WIRE_NCOLS), NULL, 10);
+    /* The outcome recorded: an ok may have become a failure (the user was
+     * disabled, or their password reset, while it was checked). */
+    login_outcome recorded = outcome_from_name(PQgetvalue(res, 0, USER_WIRE_NCOLS + 1));
+    op->outcome = recorded;
+    if (recorded != LO_OK) {
+        login_log(op, outcome_name(recorded), failures, NULL);
+        login_fail_later(op, failures);
+        return;
+    }
+    /* The session is made of the row the database just locked and read. */
+    const char *role_s = PQgetisnull(res, 0, 3) ? "" : PQgetvalue(res, 0, 3);
+    bb_role role = session_role_from_name(role_s, strlen(role_s));
+    if (PQgetisnull(res, 0, 0) || PQgetisnull(res, 0, 1) || role == BB_ROLE_NONE) {
+        login_reply_internal(op, st_login_finish.name, "the User of an ok login is missing",
+                             "unavailable");
+        return;
+    }
+    int64_t uid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    if (user_revoked_since(uid, op->revoke_mark)) {
+        /* The user was changed (and their sessions revoked) while this was
+         * checked, and that answer came back first: no session from
+         * before it. Rare; logging in again works (if still allowed). */
+        login_log(op, "refused", 0, "user_changed");
+        login_fail_with(op, BB_E_LOGIN_FAILED, LOGIN_FAILED_MESSAGE);
+        return;
+    }
+    login_log(op, "ok", failures, NULL);
+    /* A second login on a logged-in connection replaces the session. */
+    user_pw_job_end(op->req);
+    session_set(req_session_mut(op->req), uid, role, PQgetvalue(res, 0, 1));
+    msgpack_packer *pk = req_result_begin(op->req);
+    rowpack_row(pk, res, 0, login_cols, USER_WIRE_NCOLS);
+    req_result_end(op->req);
+    login_release(op);
+}
+
+/* Step 3: records the outcome (op->outcome set). */
+static void login_finish(login_op *op)
+{
+    const char *what = outcome_name(op->outcome);
     if (op->srv->pool == NULL) {
-        login_end(op);
-        req_reply_error(op->req, BB_E_SHUTTING_DOWN, NULL, "the server is shutting down");
-        login_release(op);
+        login_log(op, op->outcome == LO_OK ? "unavailable" : what, -1, "shutting_down");
+        login_fail_with(op, BB_E_SHUTTING_DOWN, "the server is shutting down");
         return;
     }
     char uid[SESSION_NUM_TEXT], maxf[SESSION_NUM_TEXT], lockms[SESSION_NUM_TEXT];
     snprintf(uid, sizeof uid, "%" PRId64, op->user_id);
     snprintf(maxf, sizeof maxf, "%u", op->srv->cfg.login_max_failures);
     snprintf(lockms, sizeof lockms, "%u", op->srv->cfg.login_lock_ms);
-    const char *vals[6] = {op->login, op->user_id != 0 ? uid : NULL, op->ip,
-                           outcome_name(op->outcome), maxf, lockms};
-    int rc = pool_query(op->srv->pool, &st_login_record, vals, NULL, on_login_recorded, op);
+    const char *vals[8] = {op->login,
+                           op->user_id != 0 ? uid : NULL,
+                           op->ip,
+                           op->key,
+                           what,
+                           op->outcome == LO_OK ? op->hash : NULL,
+                           maxf,
+                           lockms};
+    int rc = pool_query(op->srv->pool, &st_login_finish, vals, NULL, on_login_finished, op);
     if (rc < 0)
-        login_reply_rc(op, st_login_record.name, rc);
+        login_reply_rc(op, st_login_finish.name, rc, op->outcome == LO_OK ? "unavailable" : what);
 }
 
 /* Thread pool: the only code here that runs off the loop thread. Touches
@@ -403,11 +498,11 @@ static void login_verify_work(uv_work_t *w)
 static void login_verify_done(uv_work_t *w, int status)
 {
     login_op *op = w->data;
-    login_wipe(op);
+    login_wipe_password(op);
     if (status != 0) {
-        login_end(op);
-        req_reply_error(op->req, BB_E_UNAVAILABLE, NULL, "the password check was cancelled");
-        login_release(op);
+        /* The counted failure stays (nothing says the password was right). */
+        login_log(op, "unavailable", -1, "check_cancelled");
+        login_fail_with(op, BB_E_UNAVAILABLE, "the password check was cancelled");
         return;
     }
     if (op->user_id == 0)
@@ -418,49 +513,61 @@ static void login_verify_done(uv_work_t *w, int status)
         op->outcome = LO_DISABLED;
     else
         op->outcome = LO_OK;
-    login_record(op);
+    login_finish(op);
 }
 
-static void on_login_lookup(void *arg, const PGresult *res, const pool_error *e)
+static void on_login_begun(void *arg, const PGresult *res, const pool_error *e)
 {
     login_op *op = arg;
     if (e != NULL) {
-        login_reply_pool_error(op, st_login_lookup.name, e);
+        login_reply_pool_error(op, st_login_begin.name, e, "unavailable");
         return;
     }
-    if (PQnfields(res) != 5 || PQntuples(res) != 1 || PQgetisnull(res, 0, 4)) {
-        login_reply_internal(op, st_login_lookup.name, "expected one row of 5 columns");
+    if (PQnfields(res) != 6 || PQntuples(res) != 1 || PQgetisnull(res, 0, 4) ||
+        PQgetisnull(res, 0, 5)) {
+        login_reply_internal(op, st_login_begin.name, "expected one row of 6 columns",
+                             "unavailable");
         return;
     }
     op->lock_secs = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
     if (!PQgetisnull(res, 0, 0)) {
         op->user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
         const char *role = PQgetvalue(res, 0, 1);
-        op->role = session_role_from_name(role, strlen(role));
         op->disabled = PQgetvalue(res, 0, 3)[0] == 't';
-        int hlen = PQgetlength(res, 0, 2);
-        if (op->user_id <= 0 || op->role == BB_ROLE_NONE || hlen <= 0 ||
-            (size_t)hlen >= sizeof op->hash) {
-            login_reply_internal(op, st_login_lookup.name, "user row does not parse");
+        if (op->user_id <= 0 || session_role_from_name(role, strlen(role)) == BB_ROLE_NONE) {
+            login_reply_internal(op, st_login_begin.name, "user row does not parse",
+                                 "unavailable");
+            return;
+        }
+    }
+    if (op->lock_secs > 0) {
+        /* Refused without checking the password (recorded by BEGIN): a
+         * locked account must not be a free oracle for guesses. */
+        op->outcome = LO_LOCKED;
+        login_log(op, "locked", -1, NULL);
+        user_pw_job_end(op->req);
+        req_reply_error(op->req, BB_E_LOCKED, NULL,
+                        "too many failed logins for this account or from this address: "
+                        "try again in %" PRId64 " s",
+                        op->lock_secs);
+        login_release(op);
+        return;
+    }
+    if (op->user_id != 0) {
+        int hlen = PQgetisnull(res, 0, 2) ? 0 : PQgetlength(res, 0, 2);
+        if (hlen <= 0 || (size_t)hlen >= sizeof op->hash) {
+            login_reply_internal(op, st_login_begin.name, "password hash does not parse",
+                                 "unavailable");
             return;
         }
         memcpy(op->hash, PQgetvalue(res, 0, 2), (size_t)hlen);
         op->hash[hlen] = '\0';
     }
-    if (op->lock_secs > 0) {
-        /* Refused without checking the password: a locked account must
-         * not be a free oracle for guesses. */
-        login_wipe(op);
-        op->outcome = LO_LOCKED;
-        login_record(op);
-        return;
-    }
     op->work.data = op;
     int r = uv_queue_work(op->srv->loop, &op->work, login_verify_work, login_verify_done);
     if (r != 0) {
-        login_end(op);
-        req_reply_error(op->req, BB_E_INTERNAL, NULL, "cannot queue the password check");
-        login_release(op);
+        login_log(op, "unavailable", -1, "queue_failed");
+        login_fail_with(op, BB_E_INTERNAL, "cannot queue the password check");
     }
 }
 
@@ -488,18 +595,18 @@ static void session_login(request *req, const msgpack_object *args)
         str_bytes(req, args, "password", 1, USER_PASSWORD_MAX_BYTES, &password) != 0)
         return;
     server *srv = req_server(req);
-    session *ss = req_session_mut(req);
-    if (ss->login_pending) {
-        req_reply_error(req, BB_E_UNAVAILABLE, NULL,
-                        "a login is already being checked on this connection");
-        return;
-    }
-    if (g_login_pending >= srv->cfg.login_max_pending) {
-        req_reply_error(req, BB_E_UNAVAILABLE, NULL, "too many logins in progress; retry");
-        return;
-    }
+    char login_z[SESSION_LOGIN_MAX + 1];
+    memcpy(login_z, login.s, login.len);
+    login_z[login.len] = '\0';
     if (srv->pool == NULL) {
+        login_log_line(req, login_z, 0, req_peer_ip(req), "refused", -1, "shutting_down");
         req_reply_error(req, BB_E_SHUTTING_DOWN, NULL, "the server is shutting down");
+        return;
+    }
+    const char *busy = NULL;
+    if (user_pw_job_begin(req, &busy) != 0) {
+        login_log_line(req, login_z, 0, req_peer_ip(req), "refused", -1, busy);
+        user_pw_job_refuse(req, busy);
         return;
     }
     login_op *op = calloc(1, sizeof *op);
@@ -507,28 +614,32 @@ static void session_login(request *req, const msgpack_object *args)
     if (op == NULL || pw == NULL) {
         free(op);
         free(pw);
+        login_log_line(req, login_z, 0, req_peer_ip(req), "unavailable", -1, "out_of_memory");
+        user_pw_job_end(req);
         req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
         return;
     }
     op->req = req;
     op->srv = srv;
-    memcpy(op->login, login.s, login.len);
-    op->login[login.len] = '\0';
+    memcpy(op->login, login_z, sizeof op->login);
     snprintf(op->ip, sizeof op->ip, "%s", req_peer_ip(req));
+    addr_key(op->ip, op->key, sizeof op->key);
     memcpy(pw, password.s, password.len);
     pw[password.len] = '\0';
     op->password = pw;
     op->pwlen = password.len;
     op->opslimit = srv->cfg.password_opslimit;
     op->memlimit = (size_t)srv->cfg.password_memlimit_kib * 1024u;
+    op->revoke_mark = user_revocation_mark();
     if (login_cols[0].key == NULL)
         init_login_cols();
-    g_login_pending++;
-    ss->login_pending = true;
-    const char *vals[2] = {op->login, op->ip};
-    int rc = pool_query(srv->pool, &st_login_lookup, vals, NULL, on_login_lookup, op);
+    char maxf[SESSION_NUM_TEXT], lockms[SESSION_NUM_TEXT];
+    snprintf(maxf, sizeof maxf, "%u", srv->cfg.login_max_failures);
+    snprintf(lockms, sizeof lockms, "%u", srv->cfg.login_lock_ms);
+    const char *vals[5] = {op->login, op->ip, op->key, maxf, lockms};
+    int rc = pool_query(srv->pool, &st_login_begin, vals, NULL, on_login_begun, op);
     if (rc < 0)
-        login_reply_rc(op, st_login_lookup.name, rc);
+        login_reply_rc(op, st_login_begin.name, rc, "unavailable");
 }
 
 static void session_logout(request *req, const msgpack_object *args)
@@ -545,11 +656,20 @@ static void session_logout(request *req, const msgpack_object *args)
     req_result_end(req);
 }
 
+/* A query of a logged-in caller: the request and who asked. */
+typedef struct actor_ctx {
+    request *req;
+    int64_t actor;
+} actor_ctx;
+
 static void on_whoami(void *arg, const PGresult *res, const pool_error *e)
 {
-    request *req = arg;
+    actor_ctx *ctx = arg;
+    request *req = ctx->req;
+    int64_t actor = ctx->actor;
+    free(ctx);
     if (e != NULL) {
-        rowpack_reply_pool_error(req, st_whoami.name, e);
+        user_reply_pool_error(req, st_whoami.name, e, actor);
         return;
     }
     const char *why = NULL;
@@ -558,8 +678,7 @@ static void on_whoami(void *arg, const PGresult *res, const pool_error *e)
         return;
     }
     if (PQntuples(res) != 1) {
-        req_reply_error(req, BB_E_UNAUTHENTICATED, NULL,
-                        "the session's user no longer exists or is disabled: log in again");
+        user_reply_unauthenticated(req, actor);
         return;
     }
     msgpack_packer *pk = req_result_begin(req);
@@ -572,30 +691,57 @@ static void session_whoami(request *req, const msgpack_object *args)
     static const char *const known[] = {NULL};
     if (params_check_known(req, args, known) != 0)
         return;
+    actor_ctx *ctx = malloc(sizeof *ctx);
+    if (ctx == NULL) {
+        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
+        return;
+    }
+    ctx->req = req;
+    ctx->actor = req_session(req)->user_id;
     const char *vals[1] = {session_actor(req_session(req))};
-    int rc = pool_query(req_server(req)->pool, &st_whoami, vals, NULL, on_whoami, req);
-    if (rc < 0)
+    int rc = pool_query(req_server(req)->pool, &st_whoami, vals, NULL, on_whoami, ctx);
+    if (rc < 0) {
+        free(ctx);
         rowpack_reply_query_rc(req, st_whoami.name, rc);
+    }
 }
 
-/* ---- session.change_password: fetch the hash, verify the old password
- * and hash the new one (one trip to the thread pool), store. ---- */
+/* ---- session.change_password ----------------------------------------
+ *
+ * Like a login, in steps: BEGIN (bb_password_change_begin: the caller,
+ * their hash, and the claim of the attempt on the account's throttle row;
+ * a locked account is answered `locked` without any check), VERIFY the
+ * old password and HASH the new one (one trip to the thread pool), then
+ * either STORE (over the hash that was checked, else version_conflict) or,
+ * for a wrong old password, FAILED (the failure stays counted and may lock
+ * the account) and the answer after login_delay_ms x failures.
+ * Ownership: the pw_op owns the two passwords (wiped and freed after the
+ * thread pool) and both hashes; it is freed by whoever answers. It holds
+ * the requester's user id: the connection's session may change (logout,
+ * another login) before the answer, and the revocation after the change is
+ * about the user who asked, not whoever the connection is by then. A
+ * password change is a password job (user.h) from BEGIN to its answer.
+ */
 
 typedef struct pw_op {
     request *req;
     server *srv;
-    char actor[SESSION_NUM_TEXT];         /* copied: the session may change meanwhile */
+    int64_t user_id;                       /* the requester */
+    char actor[SESSION_NUM_TEXT];          /* user_id as text */
     char addr[80];
-    char *old_pw, *new_pw;                /* owned; wiped after the work */
+    char *old_pw, *new_pw;                 /* owned; wiped after the work */
     size_t old_len, new_len;
-    char hash[crypto_pwhash_STRBYTES];    /* stored, then the new one */
+    char old_hash[crypto_pwhash_STRBYTES]; /* stored: what old_pw is checked against */
+    char new_hash[crypto_pwhash_STRBYTES];
     unsigned long long opslimit;
     size_t memlimit;
-    bool verified, hashed;
+    bool verified, hashed;                 /* set on the thread pool */
     uv_work_t work;
+    uv_timer_t timer;
+    bool timer_started;
 } pw_op;
 
-static void pw_free(pw_op *op)
+static void pw_wipe_passwords(pw_op *op)
 {
     if (op->old_pw != NULL) {
         sodium_memzero(op->old_pw, op->old_len);
@@ -606,84 +752,199 @@ static void pw_free(pw_op *op)
         free(op->new_pw);
     }
     op->old_pw = op->new_pw = NULL;
-    sodium_memzero(op->hash, sizeof op->hash);
 }
 
-static void pw_work(uv_work_t *w)
+static void pw_free_cb(uv_handle_t *h)
 {
-    pw_op *op = w->data;
-    op->verified = crypto_pwhash_str_verify(op->hash, op->old_pw, op->old_len) == 0;
-    if (op->verified)
-        op->hashed = crypto_pwhash_str(op->hash, op->new_pw, op->new_len, op->opslimit,
-                                       op->memlimit) == 0;
+    free(h->data);
+}
+
+/* Frees op after its answer (op->req is gone by then: pw_end came first). */
+static void pw_release(pw_op *op)
+{
+    pw_wipe_passwords(op);
+    sodium_memzero(op->old_hash, sizeof op->old_hash);
+    sodium_memzero(op->new_hash, sizeof op->new_hash);
+    if (op->timer_started)
+        uv_close((uv_handle_t *)&op->timer, pw_free_cb);
+    else
+        free(op);
+}
+
+static void pw_log(const pw_op *op, const char *outcome, int64_t failures)
+{
+    log_req(strcmp(outcome, "ok") == 0 ? LOG_INFO : LOG_WARN, req_conn_id(op->req),
+            req_msgid(op->req), "password_change",
+            "user_id=%s addr=%s outcome=%s failures=%" PRId64, op->actor, log_q(op->addr), outcome,
+            failures);
+}
+
+/* The password job ends: call right before answering. */
+static void pw_end(pw_op *op)
+{
+    user_pw_job_end(op->req);
+}
+
+/* Answers an error and frees op. */
+static void pw_reply_error(pw_op *op, bb_err code, const char *field, const char *message)
+{
+    pw_end(op);
+    req_reply_error(op->req, code, field, "%s", message);
+    pw_release(op);
+}
+
+static void pw_reply_pool_error(pw_op *op, const char *stmt, const pool_error *e)
+{
+    pw_end(op);
+    user_reply_pool_error(op->req, stmt, e, op->user_id);
+    pw_release(op);
+}
+
+static void pw_reply_rc(pw_op *op, const char *stmt, int rc)
+{
+    pw_end(op);
+    rowpack_reply_query_rc(op->req, stmt, rc);
+    pw_release(op);
+}
+
+static void pw_reply_bad_result(pw_op *op, const char *stmt, const char *why)
+{
+    pw_end(op);
+    rowpack_reply_bad_result(op->req, stmt, why);
+    pw_release(op);
+}
+
+static void pw_reply_wrong_old(pw_op *op)
+{
+    pw_reply_error(op, BB_E_INVALID_ARGUMENT, "old_password",
+                   "old_password: not the current password");
+}
+
+static void on_pw_delay_done(uv_timer_t *t)
+{
+    pw_reply_wrong_old(t->data);
+}
+
+static void on_pw_failed(void *arg, const PGresult *res, const pool_error *e)
+{
+    pw_op *op = arg;
+    if (e != NULL) {
+        pw_reply_pool_error(op, st_pw_failed.name, e);
+        return;
+    }
+    int64_t failures = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)
+                           ? strtoll(PQgetvalue(res, 0, 0), NULL, 10)
+                           : 1;
+    pw_log(op, "bad_password", failures);
+    int r = uv_timer_init(op->srv->loop, &op->timer);
+    if (r == 0) {
+        op->timer_started = true;
+        op->timer.data = op;
+        r = uv_timer_start(&op->timer, on_pw_delay_done, failure_delay_ms(op->srv, failures), 0);
+    }
+    if (r != 0)
+        pw_reply_wrong_old(op);
 }
 
 static void on_pw_stored(void *arg, const PGresult *res, const pool_error *e)
 {
-    request *req = arg;
+    pw_op *op = arg;
     (void)res;
     if (e != NULL) {
-        rowpack_reply_pool_error(req, st_pw_store.name, e);
+        if (e->err == BB_E_VERSION_CONFLICT)
+            pw_log(op, "changed_meanwhile", 0);
+        pw_reply_pool_error(op, st_pw_store.name, e);
         return;
     }
-    log_req(LOG_INFO, req_conn_id(req), req_msgid(req), "password_changed", "by=self");
+    pw_log(op, "ok", 0);
     /* Whoever else is logged in as this user (another device, or someone
-     * who learnt the old password) must log in with the new one. */
-    const session *own = req_session(req);
-    if (session_logged_in(own))
-        (void)client_revoke_sessions(req_server(req), own->user_id, own, "password_changed");
-    msgpack_packer *pk = req_result_begin(req);
+     * who learnt the old password) must log in with the new one. This
+     * connection keeps its session only if it is still the user who asked
+     * (a logout or another login may have come in meanwhile). */
+    const session *own = req_session(op->req);
+    (void)user_revoke_sessions(op->srv, op->user_id, own->user_id == op->user_id ? own : NULL,
+                               "password_changed");
+    pw_end(op);
+    msgpack_packer *pk = req_result_begin(op->req);
     msgpack_pack_true(pk);
-    req_result_end(req);
+    req_result_end(op->req);
+    pw_release(op);
+}
+
+/* Thread pool: touches nothing but op. */
+static void pw_work(uv_work_t *w)
+{
+    pw_op *op = w->data;
+    op->verified = crypto_pwhash_str_verify(op->old_hash, op->old_pw, op->old_len) == 0;
+    if (op->verified)
+        op->hashed = crypto_pwhash_str(op->new_hash, op->new_pw, op->new_len, op->opslimit,
+                                       op->memlimit) == 0;
 }
 
 static void pw_work_done(uv_work_t *w, int status)
 {
     pw_op *op = w->data;
-    request *req = op->req;
-    if (status != 0 || !op->verified || !op->hashed || op->srv->pool == NULL) {
-        pw_free(op);
-        if (status == 0 && !op->verified)
-            req_reply_error(req, BB_E_INVALID_ARGUMENT, "old_password",
-                            "old_password: not the current password");
-        else if (op->srv->pool == NULL)
-            req_reply_error(req, BB_E_SHUTTING_DOWN, NULL, "the server is shutting down");
-        else
-            req_reply_error(req, BB_E_INTERNAL, NULL, "cannot hash the new password");
-        free(op);
+    pw_wipe_passwords(op);
+    if (op->srv->pool == NULL) {
+        pw_reply_error(op, BB_E_SHUTTING_DOWN, NULL, "the server is shutting down");
         return;
     }
-    const char *vals[3] = {op->actor, op->addr, op->hash};
-    int rc = pool_query(op->srv->pool, &st_pw_store, vals, NULL, on_pw_stored, req);
-    pw_free(op);
-    free(op);
+    if (status != 0 || (op->verified && !op->hashed)) {
+        pw_reply_error(op, BB_E_INTERNAL, NULL,
+                       status != 0 ? "the password check was cancelled"
+                                   : "cannot hash the new password");
+        return;
+    }
+    char maxf[SESSION_NUM_TEXT], lockms[SESSION_NUM_TEXT];
+    snprintf(maxf, sizeof maxf, "%u", op->srv->cfg.login_max_failures);
+    snprintf(lockms, sizeof lockms, "%u", op->srv->cfg.login_lock_ms);
+    int rc;
+    const char *name;
+    if (!op->verified) {
+        const char *vals[3] = {op->actor, maxf, lockms};
+        name = st_pw_failed.name;
+        rc = pool_query(op->srv->pool, &st_pw_failed, vals, NULL, on_pw_failed, op);
+    } else {
+        const char *vals[4] = {op->actor, op->addr, op->old_hash, op->new_hash};
+        name = st_pw_store.name;
+        rc = pool_query(op->srv->pool, &st_pw_store, vals, NULL, on_pw_stored, op);
+    }
     if (rc < 0)
-        rowpack_reply_query_rc(req, st_pw_store.name, rc);
+        pw_reply_rc(op, name, rc);
 }
 
-static void on_pw_hash(void *arg, const PGresult *res, const pool_error *e)
+static void on_pw_begun(void *arg, const PGresult *res, const pool_error *e)
 {
     pw_op *op = arg;
-    request *req = op->req;
-    int hlen = e == NULL && PQntuples(res) == 1 ? PQgetlength(res, 0, 0) : 0;
-    if (e != NULL || PQntuples(res) != 1 || hlen <= 0 || (size_t)hlen >= sizeof op->hash) {
-        pw_free(op);
-        free(op);
-        if (e != NULL)
-            rowpack_reply_pool_error(req, st_pw_hash.name, e);
-        else
-            req_reply_error(req, BB_E_UNAUTHENTICATED, NULL,
-                            "the session's user no longer exists or is disabled: log in again");
+    if (e != NULL) {
+        pw_reply_pool_error(op, st_pw_begin.name, e);
         return;
     }
-    memcpy(op->hash, PQgetvalue(res, 0, 0), (size_t)hlen);
-    op->hash[hlen] = '\0';
-    op->work.data = op;
-    if (uv_queue_work(op->srv->loop, &op->work, pw_work, pw_work_done) != 0) {
-        pw_free(op);
-        free(op);
-        req_reply_error(req, BB_E_INTERNAL, NULL, "cannot queue the password check");
+    if (PQnfields(res) != 3 || PQntuples(res) != 1 || PQgetisnull(res, 0, 1)) {
+        pw_reply_bad_result(op, st_pw_begin.name, "expected one row of 3 columns");
+        return;
     }
+    int64_t lock_secs = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    if (lock_secs > 0) {
+        pw_log(op, "locked", 0);
+        pw_end(op);
+        req_reply_error(op->req, BB_E_LOCKED, NULL,
+                        "too many failed logins or password checks for this account: "
+                        "try again in %" PRId64 " s",
+                        lock_secs);
+        pw_release(op);
+        return;
+    }
+    int hlen = PQgetisnull(res, 0, 0) ? 0 : PQgetlength(res, 0, 0);
+    if (hlen <= 0 || (size_t)hlen >= sizeof op->old_hash) {
+        pw_reply_bad_result(op, st_pw_begin.name, "password hash does not parse");
+        return;
+    }
+    memcpy(op->old_hash, PQgetvalue(res, 0, 0), (size_t)hlen);
+    op->old_hash[hlen] = '\0';
+    op->work.data = op;
+    if (uv_queue_work(op->srv->loop, &op->work, pw_work, pw_work_done) != 0)
+        pw_reply_error(op, BB_E_INTERNAL, NULL, "cannot queue the password check");
 }
 
 static void session_change_password(request *req, const msgpack_object *args)
@@ -696,18 +957,32 @@ static void session_change_password(request *req, const msgpack_object *args)
                   &newp) != 0)
         return;
     server *srv = req_server(req);
+    if (srv->pool == NULL) {
+        req_reply_error(req, BB_E_SHUTTING_DOWN, NULL, "the server is shutting down");
+        return;
+    }
+    const char *busy = NULL;
+    if (user_pw_job_begin(req, &busy) != 0) {
+        log_req(LOG_WARN, req_conn_id(req), req_msgid(req), "password_change",
+                "user_id=%s addr=%s outcome=refused why=%s", req_session(req)->actor,
+                log_q(req_peer(req)), busy);
+        user_pw_job_refuse(req, busy);
+        return;
+    }
     pw_op *op = calloc(1, sizeof *op);
     char *o = malloc((size_t)oldp.len + 1), *n = malloc((size_t)newp.len + 1);
     if (op == NULL || o == NULL || n == NULL) {
         free(op);
         free(o);
         free(n);
+        user_pw_job_end(req);
         req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
         return;
     }
     op->req = req;
     op->srv = srv;
-    snprintf(op->actor, sizeof op->actor, "%s", session_actor(req_session(req)));
+    op->user_id = req_session(req)->user_id;
+    snprintf(op->actor, sizeof op->actor, "%" PRId64, op->user_id);
     snprintf(op->addr, sizeof op->addr, "%s", req_peer(req));
     memcpy(o, oldp.s, oldp.len);
     o[oldp.len] = '\0';
@@ -719,13 +994,13 @@ static void session_change_password(request *req, const msgpack_object *args)
     op->new_len = newp.len;
     op->opslimit = srv->cfg.password_opslimit;
     op->memlimit = (size_t)srv->cfg.password_memlimit_kib * 1024u;
-    const char *vals[1] = {op->actor};
-    int rc = pool_query(srv->pool, &st_pw_hash, vals, NULL, on_pw_hash, op);
-    if (rc < 0) {
-        pw_free(op);
-        free(op);
-        rowpack_reply_query_rc(req, st_pw_hash.name, rc);
-    }
+    char maxf[SESSION_NUM_TEXT], lockms[SESSION_NUM_TEXT];
+    snprintf(maxf, sizeof maxf, "%u", srv->cfg.login_max_failures);
+    snprintf(lockms, sizeof lockms, "%u", srv->cfg.login_lock_ms);
+    const char *vals[3] = {op->actor, maxf, lockms};
+    int rc = pool_query(srv->pool, &st_pw_begin, vals, NULL, on_pw_begun, op);
+    if (rc < 0)
+        pw_reply_rc(op, st_pw_begin.name, rc);
 }
 
 const method_def session_methods[] = {

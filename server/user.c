@@ -4,12 +4,12 @@
  * bootstrap of the first admin (`baobaod --create-admin`); see user.h.
  *
  * For: checking every argument at the edge (params.h) before anything
- * else, hashing a new password off the loop thread, then exactly one
- * pool_query per request. The writes are stored functions
- * (sql/005_users.sql) that check the caller again (bb_user_admin: a second
- * wall behind the dispatcher's gate), claim the idempotency key (the actor
- * is part of the request hash) and write the audit row in the same
- * transaction.
+ * else, hashing a new password off the loop thread (a password job, bounded
+ * with the logins' jobs: user.h), then exactly one pool_query per request.
+ * The writes are stored functions (sql/005_users.sql) that check the
+ * caller again (bb_user_admin: a second wall behind the dispatcher's gate),
+ * claim the idempotency key (the actor is part of the request hash) and
+ * write the audit row in the same transaction.
  * Not for: logins and the caller's own password (session.c), the gate
  * (dispatch.c).
  */
@@ -147,24 +147,130 @@ int user_hash_password(server *s, const char *password, size_t len, user_hash_cb
     return 0;
 }
 
+/* ---- password jobs (user.h) ---- */
+
+/* Jobs running, server-wide (only the loop thread touches it). */
+static unsigned g_pw_jobs;
+
+int user_pw_job_begin(request *req, const char **why)
+{
+    session *ss = req_session_mut(req);
+    if (ss->login_pending) {
+        *why = "connection_busy";
+        return -1;
+    }
+    if (g_pw_jobs >= req_server(req)->cfg.login_max_pending) {
+        *why = "server_busy";
+        return -1;
+    }
+    g_pw_jobs++;
+    ss->login_pending = true;
+    return 0;
+}
+
+void user_pw_job_refuse(request *req, const char *why)
+{
+    if (strcmp(why, "connection_busy") == 0)
+        req_reply_error(req, BB_E_UNAVAILABLE, NULL,
+                        "a password is already being checked or hashed for this connection "
+                        "(session.login, session.change_password, user.create or "
+                        "user.set_password): wait for its answer");
+    else
+        req_reply_error(req, BB_E_UNAVAILABLE, NULL,
+                        "too many logins and password changes in progress; retry");
+}
+
+void user_pw_job_end(request *req)
+{
+    g_pw_jobs--;
+    req_session_mut(req)->login_pending = false;
+}
+
+/* ---- revocations (user.h) ---- */
+
+/* The last revocations, by sequence number (only the loop thread). */
+#define USER_REVOKE_RING 64u
+static uint64_t g_revoke_seq;
+static int64_t g_revoked[USER_REVOKE_RING]; /* user ids, slot = seq % ring */
+
+unsigned user_revoke_sessions(server *s, int64_t user_id, const session *keep, const char *why)
+{
+    g_revoke_seq++;
+    g_revoked[g_revoke_seq % USER_REVOKE_RING] = user_id;
+    return client_revoke_sessions(s, user_id, keep, why);
+}
+
+uint64_t user_revocation_mark(void)
+{
+    return g_revoke_seq;
+}
+
+bool user_revoked_since(int64_t user_id, uint64_t mark)
+{
+    if (g_revoke_seq - mark >= USER_REVOKE_RING)
+        return true;
+    for (uint64_t q = mark + 1; q <= g_revoke_seq; q++)
+        if (g_revoked[q % USER_REVOKE_RING] == user_id)
+            return true;
+    return false;
+}
+
+/* ---- answering a failed query of a logged-in caller ---- */
+
+/* BB401: the database says the session's user is gone or disabled. The
+ * connection stops acting as them, unless it is someone else by now. */
+static void clear_if_actor(request *req, int64_t actor)
+{
+    session *ss = req_session_mut(req);
+    if (actor == 0 || ss->user_id != actor)
+        return;
+    log_req(LOG_INFO, req_conn_id(req), req_msgid(req), "session_revoked",
+            "user_id=%" PRId64 " why=unauthenticated", actor);
+    session_clear(ss);
+}
+
+void user_reply_pool_error(request *req, const char *stmt, const pool_error *e, int64_t actor)
+{
+    if (e->err == BB_E_UNAUTHENTICATED)
+        clear_if_actor(req, actor);
+    rowpack_reply_pool_error(req, stmt, e);
+}
+
+void user_reply_unauthenticated(request *req, int64_t actor)
+{
+    clear_if_actor(req, actor);
+    req_reply_error(req, BB_E_UNAUTHENTICATED, NULL,
+                    "the session's user no longer exists or is disabled: log in again");
+}
+
 /* ---- one write waiting for its hash, then its query ---- */
 
 /* The parameters of a statement, copied out of the argument map (which is
  * freed when the handler returns); the slot hash_at is filled with the
- * password hash when it is ready. */
+ * password hash when it is ready. The query's callback gets the user_call
+ * (call_free frees it) and so the caller's user id. */
 typedef struct user_call {
     request *req;
+    int64_t actor;                       /* the session's user when the request came */
     const pool_stmt *stmt;
     pool_cb cb;
     int n;
     int hash_at;                         /* -1: no password */
+    bool job;                            /* a password job is running (user.h) */
     char *vals[USER_MAX_PARAMS];         /* owned; NULL = SQL NULL */
 } user_call;
 
+/* Frees uc; its request may be answered already (uc->job is false then:
+ * a job ends before the answer). */
 static void call_free(user_call *uc)
 {
-    for (int i = 0; i < uc->n; i++)
+    if (uc->job)
+        user_pw_job_end(uc->req);
+    for (int i = 0; i < uc->n; i++) {
+        if (i == uc->hash_at && uc->vals[i] != NULL)
+            sodium_memzero(uc->vals[i], strlen(uc->vals[i]));
         free(uc->vals[i]);
+    }
     free(uc);
 }
 
@@ -193,7 +299,7 @@ static int call_set_str(user_call *uc, int i, const char *s)
     return s == NULL ? 0 : call_set(uc, i, s, strlen(s));
 }
 
-/* Sends the query; the callback gets the request (uc is freed here). */
+/* Sends the query; its callback gets uc and frees it (call_free). */
 static void call_send(user_call *uc)
 {
     request *req = uc->req;
@@ -203,16 +309,19 @@ static void call_send(user_call *uc)
         call_free(uc);
         return;
     }
-    int rc = pool_query(srv->pool, uc->stmt, (const char *const *)uc->vals, NULL, uc->cb, req);
-    const char *name = uc->stmt->name;
-    call_free(uc);
-    if (rc < 0)
-        rowpack_reply_query_rc(req, name, rc);
+    int rc = pool_query(srv->pool, uc->stmt, (const char *const *)uc->vals, NULL, uc->cb, uc);
+    if (rc < 0) {
+        rowpack_reply_query_rc(req, uc->stmt->name, rc);
+        call_free(uc);
+    }
 }
 
 static void on_hashed(void *arg, const char *hash)
 {
     user_call *uc = arg;
+    /* The expensive part is over: the next password job may start. */
+    user_pw_job_end(uc->req);
+    uc->job = false;
     if (hash == NULL || call_set_str(uc, uc->hash_at, hash) != 0) {
         req_reply_error(uc->req, BB_E_INTERNAL, NULL, "cannot hash the password");
         call_free(uc);
@@ -221,14 +330,26 @@ static void on_hashed(void *arg, const char *hash)
     call_send(uc);
 }
 
-/* Hashes password, then sends; or sends at once when there is none. */
+/* Hashes password (a password job), then sends; or sends at once when
+ * there is none. */
 static void call_start(user_call *uc, const pstr *password)
 {
     if (password == NULL) {
         call_send(uc);
         return;
     }
+    const char *busy = NULL;
+    if (user_pw_job_begin(uc->req, &busy) != 0) {
+        log_req(LOG_WARN, req_conn_id(uc->req), req_msgid(uc->req), "password_job_refused",
+                "method=%s why=%s", uc->stmt->name, busy);
+        user_pw_job_refuse(uc->req, busy);
+        call_free(uc);
+        return;
+    }
+    uc->job = true;
     if (user_hash_password(req_server(uc->req), password->s, password->len, on_hashed, uc) != 0) {
+        user_pw_job_end(uc->req);
+        uc->job = false;
         req_reply_error(uc->req, BB_E_INTERNAL, NULL, "out of memory");
         call_free(uc);
     }
@@ -242,6 +363,7 @@ static user_call *call_new(request *req, const pool_stmt *stmt, pool_cb cb)
         return NULL;
     }
     uc->req = req;
+    uc->actor = req_session(req)->user_id;
     uc->stmt = stmt;
     uc->cb = cb;
     uc->n = stmt->nparams;
@@ -251,11 +373,11 @@ static user_call *call_new(request *req, const pool_stmt *stmt, pool_cb cb)
 
 /* ---- answers ---- */
 
-static void one_user_cb(void *arg, const PGresult *res, const pool_error *e, const char *stmt)
+static void one_user_cb(request *req, int64_t actor, const PGresult *res, const pool_error *e,
+                        const char *stmt)
 {
-    request *req = arg;
     if (e != NULL) {
-        rowpack_reply_pool_error(req, stmt, e);
+        user_reply_pool_error(req, stmt, e, actor);
         return;
     }
     const char *why = NULL;
@@ -274,39 +396,50 @@ static void one_user_cb(void *arg, const PGresult *res, const pool_error *e, con
 
 static void create_cb(void *arg, const PGresult *res, const pool_error *e)
 {
-    one_user_cb(arg, res, e, st_create.name);
+    user_call *uc = arg;
+    one_user_cb(uc->req, uc->actor, res, e, st_create.name);
+    call_free(uc);
 }
 
 /* After a user's role, townships, state or password changed, the
  * sessions that user already has (on this server) were granted under the
- * old ones: they are logged out, the caller's own excepted. */
-static void revoke_after_change(request *req, const PGresult *res, int id_col, const char *why)
+ * old ones: they are logged out, the caller's own excepted (the caller's
+ * connection only while it is still the admin who asked). */
+static void revoke_after_change(const user_call *uc, const PGresult *res, int id_col,
+                                const char *why)
 {
     if (res == NULL || PQntuples(res) != 1 || PQgetisnull(res, 0, id_col))
         return;
     int64_t id = strtoll(PQgetvalue(res, 0, id_col), NULL, 10);
+    const session *own = req_session(uc->req);
     if (id > 0)
-        (void)client_revoke_sessions(req_server(req), id, req_session(req), why);
+        (void)user_revoke_sessions(req_server(uc->req), id,
+                                   own->user_id == uc->actor ? own : NULL, why);
 }
 
 static void update_cb(void *arg, const PGresult *res, const pool_error *e)
 {
+    user_call *uc = arg;
     if (e == NULL)
-        revoke_after_change(arg, res, 0, "user_updated");
-    one_user_cb(arg, res, e, st_update.name);
+        revoke_after_change(uc, res, 0, "user_updated");
+    one_user_cb(uc->req, uc->actor, res, e, st_update.name);
+    call_free(uc);
 }
 
 static void set_password_cb(void *arg, const PGresult *res, const pool_error *e)
 {
-    request *req = arg;
+    user_call *uc = arg;
+    request *req = uc->req;
     if (e != NULL) {
-        rowpack_reply_pool_error(req, st_set_password.name, e);
+        user_reply_pool_error(req, st_set_password.name, e, uc->actor);
+        call_free(uc);
         return;
     }
-    revoke_after_change(req, res, 1, "password_set");
+    revoke_after_change(uc, res, 1, "password_set");
     msgpack_packer *pk = req_result_begin(req);
     msgpack_pack_true(pk);
     req_result_end(req);
+    call_free(uc);
 }
 
 /* ---- argument checks ---- */
@@ -488,11 +621,11 @@ static void get_cb(void *arg, const PGresult *res, const pool_error *e)
         req_reply_error(req, BB_E_NOT_FOUND, "id", "user %" PRId64 " does not exist", id);
         return;
     }
-    one_user_cb(req, res, e, st_get.name);
+    one_user_cb(req, 0, res, e, st_get.name);
 }
 
-static void send_ctx(request *req, const pool_stmt *stmt, const char *const *vals, pool_cb cb,
-                     int64_t n)
+static void send_ctx(request *req, const pool_stmt *stmt, const char *const *vals,
+                     const int *lengths, pool_cb cb, int64_t n)
 {
     get_ctx *g = malloc(sizeof *g);
     if (g == NULL) {
@@ -501,7 +634,7 @@ static void send_ctx(request *req, const pool_stmt *stmt, const char *const *val
     }
     g->req = req;
     g->n = n;
-    int rc = pool_query(req_server(req)->pool, stmt, vals, NULL, cb, g);
+    int rc = pool_query(req_server(req)->pool, stmt, vals, lengths, cb, g);
     if (rc < 0) {
         free(g);
         rowpack_reply_query_rc(req, stmt->name, rc);
@@ -518,7 +651,7 @@ static void user_get(request *req, const msgpack_object *args)
         return;
     char idt[USER_NUM_TEXT];
     const char *vals[1] = {id_text(idt, id)};
-    send_ctx(req, &st_get, vals, get_cb, id);
+    send_ctx(req, &st_get, vals, NULL, get_cb, id);
 }
 
 static void list_cb(void *arg, const PGresult *res, const pool_error *e)
@@ -574,14 +707,13 @@ static void user_list(request *req, const msgpack_object *args)
     }
     if (limit_st != P_SET)
         limit = cfg->page_limit_default;
-    char rolet[32] = "", townt[256] = "", aftert[USER_NUM_TEXT], limitt[USER_NUM_TEXT];
-    if (role_s.s != NULL)
-        snprintf(rolet, sizeof rolet, "%.*s", (int)role_s.len, role_s.s);
-    if (township.s != NULL)
-        snprintf(townt, sizeof townt, "%.*s", (int)township.len, township.s);
-    const char *vals[4] = {role_s.s != NULL ? rolet : NULL, township.s != NULL ? townt : NULL,
-                           id_text(aftert, after), id_text(limitt, limit + 1)};
-    send_ctx(req, &st_list, vals, list_cb, limit);
+    /* The strs go with their lengths (the pool copies them): no copy of
+     * ours that could cut a UTF-8 character. */
+    char aftert[USER_NUM_TEXT], limitt[USER_NUM_TEXT];
+    const char *vals[4] = {role_s.s, township.s, id_text(aftert, after),
+                           id_text(limitt, limit + 1)};
+    const int lengths[4] = {(int)role_s.len, (int)township.len, -1, -1};
+    send_ctx(req, &st_list, vals, lengths, list_cb, limit);
 }
 
 static void user_update(request *req, const msgpack_object *args)
@@ -697,23 +829,29 @@ static int read_tty_password(int fd, const char *prompt, char *buf, size_t cap)
         return -1;
     size_t n = 0;
     int rc = 0;
+    bool too_long = false;
     for (;;) {
         char ch;
         ssize_t r = read(fd, &ch, 1);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            rc = n > 0 ? 0 : -1;
+            /* End of input: what came is the line, unless nothing came. */
+            if (n == 0)
+                rc = -1;
             break;
         }
         if (ch == '\n' || ch == '\r')
             break;
         if (n + 1 >= cap) {
-            rc = -1;
+            too_long = true;
             continue; /* read the rest of the line, then refuse */
         }
         buf[n++] = ch;
     }
+    /* A line too long is refused however it ended (newline or EOF). */
+    if (too_long)
+        rc = -1;
     buf[n] = '\0';
     (void)tcsetattr(fd, TCSAFLUSH, &old);
     if (write(fd, "\n", 1) < 0)

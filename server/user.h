@@ -1,7 +1,8 @@
 /*
  * user.h: what session.c and main.c share with user.c: the columns of a
  * User on the wire (view app_user_wire, sql/005_users.sql), hashing a
- * password on libuv's thread pool, and the bootstrap of the first admin.
+ * password on libuv's thread pool, the bound on password jobs, answering a
+ * failed query of a logged-in caller, and the bootstrap of the first admin.
  *
  * Not for: the user.* methods themselves (user.c's table in methods.h) or
  * checking a password at login (session.c).
@@ -9,10 +10,15 @@
 #ifndef BB_USER_H
 #define BB_USER_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sodium.h>
 
+#include "pool.h"
+#include "request.h"
 #include "rowpack.h"
+#include "session.h"
 
 struct server;
 
@@ -45,6 +51,54 @@ typedef void (*user_hash_cb)(void *arg, const char *hash);
 __attribute__((warn_unused_result))
 int user_hash_password(struct server *s, const char *password, size_t len, user_hash_cb cb,
                        void *arg);
+
+/*
+ * Password jobs: every request that makes argon2id work (session.login,
+ * session.change_password, user.create, user.set_password) is one job from
+ * its start until it no longer needs the thread pool (logins and password
+ * changes: until answered, their delay included). At most
+ * login_max_pending jobs run at once, server-wide (the name is older than
+ * the rule: it bounds all password hashing), and a connection has at most
+ * one at a time (the session's login_pending flag, session.h). So no
+ * client can fill the thread pool (4 threads, each hash 64 MiB) and starve
+ * logins.
+ * user_pw_job_begin returns 0 (the job counts; end it exactly once with
+ * user_pw_job_end on the same request, before answering it), or -1 with
+ * *why set to a static word for the log ("connection_busy",
+ * "server_busy"): nothing answered yet; log, then answer with
+ * user_pw_job_refuse (`unavailable` with a message saying which).
+ */
+__attribute__((warn_unused_result))
+int user_pw_job_begin(request *req, const char **why);
+void user_pw_job_refuse(request *req, const char *why);
+void user_pw_job_end(request *req);
+
+/*
+ * Logging a user out everywhere after a change to them (user.update,
+ * user.set_password, session.change_password): client_revoke_sessions,
+ * remembered. A login whose check overlapped such a change must not get a
+ * session made before it: its database read is locked against the change
+ * (sql/005_users.sql bb_login_finish), but the two answers may still come
+ * back in either order, so the login takes a mark when it starts and asks
+ * at the end whether its user was revoked since (true also when too many
+ * revocations came since to tell).
+ */
+unsigned user_revoke_sessions(struct server *s, int64_t user_id, const session *keep,
+                              const char *why);
+uint64_t user_revocation_mark(void);
+bool user_revoked_since(int64_t user_id, uint64_t mark);
+
+/*
+ * Answers req with the error of a failed query made for the session's user
+ * actor (its user id when the request started). When the database said
+ * `unauthenticated` (BB401: the user is gone or disabled), the connection's
+ * session is cleared too (logged event=session_revoked), if it still
+ * belongs to actor: its next request must come from a new login.
+ */
+void user_reply_pool_error(request *req, const char *stmt, const pool_error *e, int64_t actor);
+/* The same for an answer `unauthenticated` decided without SQL's error (a
+ * read that found the session's user gone or disabled). */
+void user_reply_unauthenticated(request *req, int64_t actor);
 
 /*
  * `baobaod --create-admin LOGIN [--display-name TEXT]`: runs after the

@@ -1,15 +1,15 @@
 -- 005_users.sql: the accounts half of issue 4: how a User looks on the
--- wire, the two statements of a login (look up, record the outcome with
--- its throttling), and one function per write of users (user.create,
--- user.update, user.set_password, session.change_password, and the first
--- admin of `baobaod --create-admin`).
+-- wire, the two statements of a login (claim the attempt against the
+-- throttle, record its outcome), the three of session.change_password, and
+-- one function per write of users (user.create, user.update,
+-- user.set_password, and the first admin of `baobaod --create-admin`).
 --
 -- Every write function takes p_actor (the session's user id; checked again
 -- here with bb_actor, a second wall after the server's gate) and p_addr
 -- (the peer "ip:port"), and writes its audit row (bb_audit, entity 'user')
 -- in the same transaction. Password hashes are made by the server
 -- (libsodium, on its thread pool); SQL only stores them and never returns
--- them except to the login lookup.
+-- them except to the first statement of a login or of a password change.
 --
 -- Not for: the tables (004_accounts.sql), scope of business data or
 -- audit.* reads (006_scope_audit.sql).
@@ -44,81 +44,182 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- ---- logins ----
+--
+-- Throttling (proto/PROTOCOL.md, "Failed logins"). Each subject of
+-- login_throttle ('user:<login as sent>', 'addr:<address key>': the IPv4
+-- address, or the /64 of an IPv6 one, made by server/session.c) counts
+-- failures in a row. An attempt is CLAIMED before its password is checked:
+-- the rows of its subjects are locked (made when missing), a subject that
+-- is locked, or whose count already reached its limit, refuses it, and
+-- otherwise one failure is counted on each subject at once, "pending".
+-- When the check is done the attempt is FINISHED: a success takes its
+-- pending failure back (the account's row is reset, the address's count
+-- goes down by one), a failure stays counted and locks a subject whose
+-- count reached its limit. So concurrent attempts cannot all pass the
+-- check of the lock before any of them is counted: at most the limit of
+-- them are ever checked. An attempt that is claimed and never finished
+-- (the server died, the database went away) stays a failure; the count
+-- starts again after login_lock_ms without failures like any other.
+--
+-- Lock order, everywhere: app_user, then 'addr:', then 'user:' rows (so
+-- two statements never wait on each other in opposite orders).
 
--- The first statement of a login: the user (NULL columns when the login is
--- unknown) and how many whole seconds are left on the longer of the two
--- locks that apply (the account 'user:<login>' and the address
--- 'addr:<ip>'); 0 when neither is locked. Always exactly one row.
-CREATE FUNCTION bb_login_lookup(p_login text, p_ip text)
-RETURNS TABLE (user_id bigint, role text, password_hash text, disabled boolean,
-               lock_secs bigint)
-LANGUAGE sql STABLE AS $$
-    SELECT u.id, u.role, u.password_hash, u.disabled,
-           coalesce((SELECT ceil(extract(epoch FROM max(t.locked_until) - clock_timestamp()))::bigint
-                       FROM login_throttle t
-                      WHERE t.subject IN ('user:' || p_login, 'addr:' || p_ip)
-                        AND t.locked_until > clock_timestamp()), 0)
-      FROM (SELECT 1) AS one
-      LEFT JOIN app_user u ON u.login = p_login
-$$;
-
--- One more failure for a throttle subject. Failures count "in a row": a
--- lock that has expired, or a last failure longer than p_lock ago, starts
--- the count again at 1. Reaching p_max locks the subject for p_lock.
--- Returns the count after this failure.
-CREATE FUNCTION bb_login_fail(p_subject text, p_max integer, p_lock interval) RETURNS integer
+-- Locks p_subject's row for the rest of the transaction (made when
+-- missing) and starts its count again when its last lock has expired or
+-- its last failure is older than p_lock. Returns the whole seconds it
+-- stays locked (at least 1): until locked_until, or, when the count has
+-- reached p_max while the attempts that reached it are still being
+-- checked (locked_until not set yet), a whole p_lock. 0 when free.
+CREATE FUNCTION bb_throttle_claim(p_subject text, p_max integer, p_lock interval) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     cur login_throttle;
+    now_ts constant timestamptz := clock_timestamp();
+BEGIN
+    -- The row may be deleted (a success resets it) between the insert that
+    -- found it and the lock: then it is made again.
+    LOOP
+        INSERT INTO login_throttle (subject, failures) VALUES (p_subject, 0)
+        ON CONFLICT (subject) DO NOTHING;
+        SELECT * INTO cur FROM login_throttle WHERE subject = p_subject FOR UPDATE;
+        EXIT WHEN FOUND;
+    END LOOP;
+    IF (cur.locked_until IS NOT NULL AND cur.locked_until <= now_ts)
+       OR (cur.last_failure_at IS NOT NULL AND cur.last_failure_at < now_ts - p_lock) THEN
+        UPDATE login_throttle SET failures = 0, last_failure_at = NULL, locked_until = NULL
+         WHERE subject = p_subject;
+        RETURN 0;
+    END IF;
+    IF cur.locked_until IS NOT NULL THEN
+        RETURN greatest(1, ceil(extract(epoch FROM cur.locked_until - now_ts)))::bigint;
+    END IF;
+    IF cur.failures >= p_max THEN
+        RETURN greatest(1, ceil(extract(epoch FROM p_lock)))::bigint;
+    END IF;
+    RETURN 0;
+END
+$$;
+
+-- Counts one (pending) failure for p_subject, claimed by bb_throttle_claim
+-- in this transaction. Returns the count, this one included.
+CREATE FUNCTION bb_throttle_count(p_subject text) RETURNS integer
+LANGUAGE sql AS $$
+    UPDATE login_throttle
+       SET failures = failures + 1, last_failure_at = clock_timestamp()
+     WHERE subject = p_subject
+    RETURNING failures
+$$;
+
+-- A counted failure turned out to be one: locks p_subject for p_lock when
+-- its count has reached p_max and it is not locked yet (p_lock 0: never).
+-- Returns the count (0 when the row is gone: a success reset it since).
+CREATE FUNCTION bb_throttle_settle(p_subject text, p_max integer, p_lock interval)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
     n integer;
 BEGIN
-    -- Inserting first (or waiting on the row) orders concurrent failures
-    -- of one subject: each sees the count the previous one left.
-    INSERT INTO login_throttle (subject, failures) VALUES (p_subject, 0)
-    ON CONFLICT (subject) DO NOTHING;
-    SELECT * INTO cur FROM login_throttle WHERE subject = p_subject FOR UPDATE;
-    IF (cur.locked_until IS NOT NULL AND cur.locked_until <= clock_timestamp())
-       OR (cur.last_failure_at IS NOT NULL AND cur.last_failure_at < clock_timestamp() - p_lock) THEN
-        n := 1;
-    ELSE
-        n := cur.failures + 1;
-    END IF;
     UPDATE login_throttle
-       SET failures = n,
-           last_failure_at = clock_timestamp(),
-           locked_until = CASE WHEN n >= p_max AND p_lock > interval '0'
-                               THEN clock_timestamp() + p_lock END
-     WHERE subject = p_subject;
-    RETURN n;
+       SET locked_until = CASE WHEN locked_until IS NULL AND failures >= p_max
+                                    AND p_lock > interval '0'
+                               THEN clock_timestamp() + p_lock ELSE locked_until END
+     WHERE subject = p_subject
+    RETURNING failures INTO n;
+    RETURN coalesce(n, 0);
+END
+$$;
+
+-- The first statement of a login: claims the attempt (above) for the
+-- address (limit 4 x p_max_failures, so one person cannot lock out an
+-- office behind one NAT address) and the account (limit p_max_failures),
+-- and returns the user (NULL columns when the login is unknown).
+-- o_lock_secs > 0: refused, nothing counted, and the login_event row
+-- (outcome 'locked') is written here; o_hash is then NULL, so a locked
+-- account is never an oracle for guesses. Else o_failures is the
+-- account's count with this attempt. Always exactly one row.
+-- p_ip: the address as it goes into login_event; p_addr_key: its
+-- throttle key.
+CREATE FUNCTION bb_login_begin(p_login text, p_ip text, p_addr_key text,
+                               p_max_failures integer, p_lock_ms bigint,
+                               OUT o_user_id bigint, OUT o_role text, OUT o_hash text,
+                               OUT o_disabled boolean, OUT o_lock_secs bigint,
+                               OUT o_failures integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    lock_for constant interval := p_lock_ms * interval '1 millisecond';
+    s_addr constant text := 'addr:' || p_addr_key;
+    s_user constant text := 'user:' || p_login;
+    addr_secs bigint;
+    user_secs bigint;
+    u app_user;
+BEGIN
+    addr_secs := bb_throttle_claim(s_addr, 4 * p_max_failures, lock_for);
+    user_secs := bb_throttle_claim(s_user, p_max_failures, lock_for);
+    SELECT * INTO u FROM app_user a WHERE a.login = p_login;
+    o_user_id := u.id;
+    o_role := u.role;
+    o_disabled := u.disabled;
+    o_lock_secs := greatest(addr_secs, user_secs);
+    o_failures := 0;
+    IF o_lock_secs > 0 THEN
+        INSERT INTO login_event (login, user_id, addr, outcome)
+        VALUES (left(p_login, 64), u.id, p_ip, 'locked');
+        RETURN;
+    END IF;
+    PERFORM bb_throttle_count(s_addr);
+    o_failures := bb_throttle_count(s_user);
+    o_hash := u.password_hash;
 END
 $$;
 
 -- The second statement of a login: records the attempt (login_event) and
--- updates the throttle rows. p_outcome: 'ok' resets the account's count;
--- 'unknown_user', 'bad_password' and 'disabled' count one failure for the
--- account (locked at p_max_failures) and for the address (locked at 4 x
--- p_max_failures, so one person cannot lock out an office behind one NAT
--- address); 'locked' only records the attempt. Returns the account's
--- failures in a row (what the server's delay is based on).
-CREATE FUNCTION bb_login_record(p_login text, p_user_id bigint, p_ip text, p_outcome text,
-                                p_max_failures integer, p_lock_ms bigint) RETURNS integer
+-- finishes its claim. p_outcome is what the server found: 'ok' (the
+-- password matched p_hash, the hash it read in bb_login_begin),
+-- 'unknown_user', 'bad_password', 'disabled'. An 'ok' is checked again
+-- against the user as it is now, locked FOR SHARE until the commit (so a
+-- disable, a role change or a password reset either committed before and
+-- is seen here, or waits until this login is recorded and its revocation
+-- of sessions then includes this one): gone -> 'unknown_user', disabled ->
+-- 'disabled', another hash -> 'bad_password'. o_outcome is the outcome
+-- recorded; o_user the User as it is now (NULL unless 'ok'), which the
+-- session is made of; o_failures the account's count (what the server's
+-- delay is based on; 0 after a success).
+CREATE FUNCTION bb_login_finish(p_login text, p_user_id bigint, p_ip text, p_addr_key text,
+                                p_outcome text, p_hash text, p_max_failures integer,
+                                p_lock_ms bigint,
+                                OUT o_outcome text, OUT o_failures integer,
+                                OUT o_user app_user_wire)
 LANGUAGE plpgsql AS $$
 DECLARE
     lock_for constant interval := p_lock_ms * interval '1 millisecond';
-    n integer := 0;
+    u app_user;
 BEGIN
-    INSERT INTO login_event (login, user_id, addr, outcome)
-    VALUES (left(p_login, 64), p_user_id, p_ip, p_outcome);
+    o_outcome := p_outcome;
     IF p_outcome = 'ok' THEN
-        DELETE FROM login_throttle WHERE subject = 'user:' || p_login;
-        RETURN 0;
-    ELSIF p_outcome = 'locked' THEN
-        SELECT failures INTO n FROM login_throttle WHERE subject = 'user:' || p_login;
-        RETURN coalesce(n, 0);
+        SELECT * INTO u FROM app_user a WHERE a.id = p_user_id FOR SHARE;
+        IF NOT FOUND THEN
+            o_outcome := 'unknown_user';
+        ELSIF u.disabled THEN
+            o_outcome := 'disabled';
+        ELSIF u.password_hash IS DISTINCT FROM p_hash THEN
+            o_outcome := 'bad_password';
+        END IF;
     END IF;
-    n := bb_login_fail('user:' || p_login, p_max_failures, lock_for);
-    PERFORM bb_login_fail('addr:' || p_ip, 4 * p_max_failures, lock_for);
-    RETURN n;
+    INSERT INTO login_event (login, user_id, addr, outcome)
+    VALUES (left(p_login, 64), p_user_id, p_ip, o_outcome);
+    IF o_outcome = 'ok' THEN
+        -- (a row at 0 is of no use: every address would keep one)
+        UPDATE login_throttle SET failures = greatest(failures - 1, 0)
+         WHERE subject = 'addr:' || p_addr_key;
+        DELETE FROM login_throttle
+         WHERE subject = 'addr:' || p_addr_key AND failures = 0 AND locked_until IS NULL;
+        DELETE FROM login_throttle WHERE subject = 'user:' || p_login;
+        o_failures := 0;
+        SELECT * INTO o_user FROM app_user_wire w WHERE w.id = p_user_id;
+    ELSE
+        PERFORM bb_throttle_settle('addr:' || p_addr_key, 4 * p_max_failures, lock_for);
+        o_failures := bb_throttle_settle('user:' || p_login, p_max_failures, lock_for);
+    END IF;
 END
 $$;
 
@@ -350,14 +451,63 @@ BEGIN
 END
 $$;
 
--- session.change_password: the caller's own password (the server checked
--- the old one against the hash it read).
-CREATE FUNCTION bb_session_change_password(p_actor bigint, p_addr text, p_hash text)
+-- ---- session.change_password: three statements, throttled like logins
+-- on the account's row ('user:<login>'; not the address's) ----
+
+-- First: the caller (BB401 when gone or disabled), the hash to check the
+-- old password against, and the claim of the attempt: o_lock_secs > 0 =
+-- the account is locked (nothing counted, o_hash NULL); else one failure
+-- is counted until the outcome is known (o_failures, this one included).
+CREATE FUNCTION bb_password_change_begin(p_actor bigint, p_max_failures integer,
+                                         p_lock_ms bigint,
+                                         OUT o_hash text, OUT o_lock_secs bigint,
+                                         OUT o_failures integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    u app_user := bb_actor(p_actor);
+    subj constant text := 'user:' || u.login;
+BEGIN
+    o_failures := 0;
+    o_lock_secs := bb_throttle_claim(subj, p_max_failures, p_lock_ms * interval '1 millisecond');
+    IF o_lock_secs > 0 THEN
+        RETURN;
+    END IF;
+    o_failures := bb_throttle_count(subj);
+    o_hash := u.password_hash;
+END
+$$;
+
+-- A wrong old_password: the counted failure stays, and locks the account
+-- at p_max_failures as a failed login does. Returns the count.
+CREATE FUNCTION bb_password_change_failed(p_actor bigint, p_max_failures integer,
+                                          p_lock_ms bigint) RETURNS integer
+LANGUAGE sql AS $$
+    SELECT coalesce((SELECT bb_throttle_settle('user:' || u.login, p_max_failures,
+                                               p_lock_ms * interval '1 millisecond')
+                       FROM app_user u WHERE u.id = p_actor), 0)
+$$;
+
+-- Last: stores the new hash, only over the one the old password was
+-- checked against (p_old_hash): a password set meanwhile (user.set_password
+-- by an admin, or another change_password) is never overwritten; that is
+-- BB409 (version_conflict) on old_password. A success resets the
+-- account's failures, as a successful login does.
+CREATE FUNCTION bb_session_change_password(p_actor bigint, p_addr text, p_old_hash text,
+                                           p_hash text)
 RETURNS boolean
 LANGUAGE plpgsql AS $$
+DECLARE
+    u app_user := bb_actor(p_actor);
 BEGIN
-    PERFORM bb_actor(p_actor);
-    UPDATE app_user SET password_hash = p_hash WHERE id = p_actor;
+    UPDATE app_user SET password_hash = p_hash
+     WHERE id = p_actor AND password_hash = p_old_hash;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'old_password: the password was changed meanwhile (by an admin or '
+                        'another session); nothing was stored: log in with the current one '
+                        'and try again'
+            USING ERRCODE = 'BB409', COLUMN = 'old_password';
+    END IF;
+    DELETE FROM login_throttle WHERE subject = 'user:' || u.login;
     PERFORM bb_user_audit_password(p_actor, p_addr, 'session.change_password', p_actor);
     RETURN true;
 END

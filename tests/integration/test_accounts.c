@@ -7,7 +7,10 @@
  * expensive hash is checked (both by the order of answers, never by
  * timing); login_event rows; logout, whoami, change_password; user.* as an
  * admin with their errors; a disabled user's session; audit rows of user
- * writes; and `baobaod --create-admin`.
+ * writes; and `baobaod --create-admin`. And the races of the security
+ * review: concurrent logins against the lock, a login overlapping a
+ * disable or a password reset, a password change overlapping a reset or a
+ * change of the connection's session, and the bound on password jobs.
  *
  * Not for: the permission matrix of business methods (test_permissions.c)
  * or audit.* (test_audit.c).
@@ -21,6 +24,12 @@
 #include <sys/wait.h>
 
 static uint32_t g_msgid = 100;
+
+/* The cost of the users whose password check must outlast an admin's
+ * write made meanwhile (with 256 MiB; about a second). */
+#define RACE_OPSLIMIT 6
+/* Concurrent wrong logins in the lockout race. */
+#define RACE_WRONG 20
 
 /* A user made directly in the database, with IT_PASSWORD hashed at the
  * given cost (0, 0: the cheapest). townships: a PostgreSQL array literal. */
@@ -63,6 +72,19 @@ static int setup(void)
     IT_CHECK(make_user("acc_twice", "supervisor", "{}", false, 0, 0) > 0);
     /* The expensive one: opslimit 3, 256 MiB (libsodium's "moderate"). */
     IT_CHECK(make_user("acc_slow", "supervisor", "{}", false, 3, 262144u * 1024u) > 0);
+    IT_CHECK(make_user("acc_race", "supervisor", "{}", false, 0, 0) > 0);
+    IT_CHECK(make_user("acc_cp_a", "supervisor", "{}", false, 0, 0) > 0);
+    IT_CHECK(make_user("acc_cp_b", "supervisor", "{}", false, 0, 0) > 0);
+    IT_CHECK(make_user("acc_jobs", "supervisor", "{}", false, 0, 0) > 0);
+    IT_CHECK(make_user("acc_jobs2", "supervisor", "{}", false, 0, 0) > 0);
+    IT_CHECK(make_user("acc_pwlock", "supervisor", "{}", false, 0, 0) > 0);
+    IT_CHECK(make_user("acc_dbgone", "supervisor", "{}", false, 0, 0) > 0);
+    /* Even costlier ones, whose check outlasts an admin's write for sure. */
+    for (int i = 0; i < 3; i++) {
+        static const char *const slow[] = {"acc_slow_dis", "acc_slow_reset", "acc_slow_cp"};
+        IT_CHECK(make_user(slow[i], "supervisor", "{}", false, RACE_OPSLIMIT,
+                           262144u * 1024u) > 0);
+    }
     return 0;
 }
 
@@ -542,6 +564,17 @@ static int admin_manages_users(void)
     IT_CHECK(items != NULL && items->type == MSGPACK_OBJECT_ARRAY);
     IT_CHECKF(items->via.array.size == 2, "新店镇 staff: %u", items->via.array.size);
     it_msg_free(&m);
+    /* A filter of 64 four-byte characters (256 bytes) reaches the
+     * database whole, not cut inside a character. */
+    char far[64 * 4 + 1] = "";
+    for (int i = 0; i < 64; i++)
+        strcat(far, "\xf0\xa0\x80\x80"); /* U+20000 */
+    it_req(&b, ++g_msgid, "user.list", 1);
+    it_kv_str(&b, "township", far);
+    IT_CHECK(call(c, &b, &m) == IT_RECV_MSG);
+    IT_CHECKF(!m.is_error && it_map_get(m.result, "items")->via.array.size == 0,
+              "user.list with a 256-byte township: %s %s", m.code, m.message);
+    it_msg_free(&m);
     it_req(&b, ++g_msgid, "user.list", 1);
     it_kv_int(&b, "limit", 2);
     IT_CHECK(call(c, &b, &m) == IT_RECV_MSG);
@@ -738,6 +771,457 @@ static int change_password_logs_out_the_other_sessions(void)
     return 0;
 }
 
+/* ---- the races of the security review ---- */
+
+/* Reads the responses to msgids want[0..n) in any order (other messages
+ * are an error): out[i] gets the one to want[i]. */
+static int recv_replies(it_conn *c, const uint32_t *want, it_msg *out, size_t n)
+{
+    bool got[8] = {false};
+    IT_CHECK(n <= 8);
+    for (size_t k = 0; k < n; k++) {
+        it_msg m;
+        IT_CHECK(it_recv(c, IT_REPLY_TIMEOUT_MS * 4, &m) == IT_RECV_MSG);
+        size_t i = 0;
+        while (i < n && !(m.kind == 1 && m.msgid == want[i] && !got[i]))
+            i++;
+        if (i == n) {
+            char d[800];
+            it_fail(__FILE__, __LINE__, "unexpected %s", it_describe(&m, d, sizeof d));
+            it_msg_free(&m);
+            return -1;
+        }
+        got[i] = true;
+        out[i] = m;
+    }
+    return 0;
+}
+
+/* session.whoami on c: 0 when it answers the User of login (login NULL:
+ * when it answers unauthenticated). */
+static int expect_whoami(it_conn *c, const char *login)
+{
+    it_buf b;
+    it_buf_init(&b);
+    it_msg m;
+    char d[800];
+    it_req(&b, ++g_msgid, "session.whoami", IT_NO_ARGS);
+    int r = call(c, &b, &m);
+    it_buf_free(&b);
+    IT_CHECK(r == IT_RECV_MSG);
+    if (login == NULL)
+        IT_CHECKF(m.is_error && strcmp(m.code, "unauthenticated") == 0,
+                  "whoami: expected unauthenticated, got %s", it_describe(&m, d, sizeof d));
+    else
+        IT_CHECKF(!m.is_error && it_get_str_eq(m.result, "login", login),
+                  "whoami: expected %s, got %s", login, it_describe(&m, d, sizeof d));
+    it_msg_free(&m);
+    return 0;
+}
+
+static void req_change_password(it_buf *b, const char *old_pw, const char *new_pw)
+{
+    it_req(b, ++g_msgid, "session.change_password", 2);
+    it_kv_str(b, "old_password", old_pw);
+    it_kv_str(b, "new_password", new_pw);
+}
+
+/* MUST 1 of the review: many logins for one account at once (each on its
+ * own connection, all sent before any answer) cannot all pass the lock
+ * check before any is counted. With login_max_failures=3 at most 3
+ * passwords are ever checked; the others are `locked` without a check,
+ * and so is the right password, sent last. */
+static int concurrent_logins_cannot_pass_the_lock(void)
+{
+    IT_CHECK(clear_throttle() == 0);
+    static const char *const sets[] = {"login_max_failures=3", "login_lock_ms=60000",
+                                       "login_delay_ms=1", NULL};
+    it_server *s = it_server_start(sets);
+    IT_CHECK(s != NULL);
+    it_conn *c[RACE_WRONG + 1];
+    uint32_t ids[RACE_WRONG + 1];
+    for (int i = 0; i <= RACE_WRONG; i++) {
+        c[i] = it_connect_anon(s->port);
+        IT_CHECK(c[i] != NULL);
+    }
+    it_buf b;
+    it_buf_init(&b);
+    for (int i = 0; i < RACE_WRONG; i++) {
+        char pw[32];
+        snprintf(pw, sizeof pw, "wrong-guess-%d", i);
+        req_login(&b, "acc_race", pw);
+        ids[i] = g_msgid;
+        IT_CHECK(it_send(c[i], b.sb.data, b.sb.size) == 0);
+        it_buf_reset(&b);
+    }
+    /* The right one last: once 3 attempts are counted (with the fix at
+     * once, before their passwords are checked), so that it cannot be
+     * among the first 3 whatever order the server reads sockets in. */
+    for (int64_t t0 = it_now_ms(); it_now_ms() - t0 < IT_REPLY_TIMEOUT_MS;) {
+        if (it_pg_int("SELECT coalesce(max(failures), 0) FROM login_throttle"
+                      " WHERE subject = 'user:acc_race'", 0, NULL) >= 3)
+            break;
+        it_sleep_ms(5);
+    }
+    req_login(&b, "acc_race", IT_PASSWORD);
+    ids[RACE_WRONG] = g_msgid;
+    IT_CHECK(it_send(c[RACE_WRONG], b.sb.data, b.sb.size) == 0);
+    it_buf_free(&b);
+    int failed = 0, locked = 0;
+    for (int i = 0; i <= RACE_WRONG; i++) {
+        it_msg m;
+        char d[800];
+        IT_CHECK(it_call(c[i], NULL, 0, ids[i], IT_REPLY_TIMEOUT_MS * 2, &m) == IT_RECV_MSG);
+        IT_CHECKF(m.is_error && (strcmp(m.code, "login_failed") == 0 ||
+                                 strcmp(m.code, "locked") == 0),
+                  "login %d: %s", i, it_describe(&m, d, sizeof d));
+        if (i == RACE_WRONG)
+            IT_CHECKF(strcmp(m.code, "locked") == 0,
+                      "the right password got in (or was checked) while the account was "
+                      "locked: %s", it_describe(&m, d, sizeof d));
+        failed += strcmp(m.code, "login_failed") == 0;
+        locked += strcmp(m.code, "locked") == 0;
+        it_msg_free(&m);
+    }
+    long long bad = count_events("acc_race", "bad_password");
+    it_note("answers: %d login_failed, %d locked; events: %lld bad_password, %lld locked", failed,
+            locked, bad, count_events("acc_race", "locked"));
+    IT_CHECKF(bad <= 3, "%lld passwords were checked, at most 3 may be", bad);
+    IT_CHECK(failed == bad);
+    IT_CHECK(count_events("acc_race", "locked") == RACE_WRONG + 1 - bad);
+    IT_CHECK(count_events("acc_race", "ok") == 0);
+    IT_CHECK(it_server_log_has(s, "outcome=locked"));
+    IT_CHECK(clear_throttle() == 0);
+    return 0;
+}
+
+/* Sends an admin write on adm and expects it to succeed. */
+static int admin_write(it_conn *adm, it_buf *b, const char *what)
+{
+    it_msg m;
+    char d[800];
+    IT_CHECK(call(adm, b, &m) == IT_RECV_MSG);
+    IT_CHECKF(!m.is_error, "%s: %s", what, it_describe(&m, d, sizeof d));
+    it_msg_free(&m);
+    return 0;
+}
+
+/* MUST 2 of the review: a login whose password check overlaps a disable
+ * (or a password reset) of its user must not get a session: the check
+ * started before the change, so its answer must not carry the old state.
+ * The user's hash is costly, so the admin's write lands while it runs
+ * (checked: the login is still unanswered when the write is). */
+static int login_overlapping(const char *login, bool disable)
+{
+    IT_CHECK(clear_throttle() == 0);
+    static const char *const sets[] = {"password_opslimit=1", "password_memlimit_kib=8192",
+                                       "login_delay_ms=1", NULL};
+    it_server *s = it_server_start(sets);
+    IT_CHECK(s != NULL);
+    it_conn *adm = it_connect_as(s->port, IT_USER_ADMIN, IT_PASSWORD);
+    it_conn *a = it_connect_anon(s->port);
+    IT_CHECK(adm != NULL && a != NULL);
+    it_buf b;
+    it_buf_init(&b);
+    req_login(&b, login, IT_PASSWORD);
+    uint32_t login_id = g_msgid;
+    IT_CHECK(it_send(a, b.sb.data, b.sb.size) == 0);
+    it_buf_reset(&b);
+    it_sleep_ms(100); /* the password check has started */
+    if (disable) {
+        it_req(&b, ++g_msgid, "user.update", 3);
+        it_kv_int(&b, "id", it_user_id(login));
+        it_kv_int(&b, "version", 1);
+        msgpack_pack_str_with_body(&b.pk, "disabled", 8);
+        msgpack_pack_true(&b.pk);
+    } else {
+        it_req(&b, ++g_msgid, "user.set_password", 2);
+        it_kv_int(&b, "id", it_user_id(login));
+        it_kv_str(&b, "password", "管理员重置的-密码");
+    }
+    IT_CHECK(admin_write(adm, &b, disable ? "disable" : "set_password") == 0);
+    it_buf_free(&b);
+    it_msg m;
+    char d[800];
+    IT_CHECKF(it_recv(a, 0, &m) == IT_RECV_TIMEOUT,
+              "the login was answered before the admin's write: the race was not run "
+              "(make RACE_OPSLIMIT larger)");
+    IT_CHECK(it_call(a, NULL, 0, login_id, IT_REPLY_TIMEOUT_MS * 4, &m) == IT_RECV_MSG);
+    IT_CHECKF(m.is_error && strcmp(m.code, "login_failed") == 0,
+              "login overlapping the %s: %s", disable ? "disable" : "reset",
+              it_describe(&m, d, sizeof d));
+    it_msg_free(&m);
+    IT_CHECK(expect_whoami(a, NULL) == 0);
+    IT_CHECK(count_events(login, "ok") == 0);
+    IT_CHECK(count_events(login, disable ? "disabled" : "bad_password") == 1);
+    if (!disable) {
+        /* The old password is no longer one; the new one is. */
+        IT_CHECK(expect_login_error(a, login, IT_PASSWORD, "login_failed", NULL, 0) == 0);
+        IT_CHECK(it_login(a, login, "管理员重置的-密码", IT_REPLY_TIMEOUT_MS, &m) == IT_RECV_MSG);
+        IT_CHECKF(!m.is_error, "login with the new password: %s", it_describe(&m, d, sizeof d));
+        it_msg_free(&m);
+    }
+    IT_CHECK(clear_throttle() == 0);
+    return 0;
+}
+
+static int login_overlapping_a_disable_fails(void)
+{
+    return login_overlapping("acc_slow_dis", true);
+}
+
+static int login_overlapping_a_password_reset_fails(void)
+{
+    return login_overlapping("acc_slow_reset", false);
+}
+
+/* SHOULD 6 of the review: a password change whose check overlaps an
+ * admin's reset does not overwrite the reset: version_conflict. */
+static int change_password_overlapping_a_reset_does_not_overwrite_it(void)
+{
+    IT_CHECK(clear_throttle() == 0);
+    static const char *const sets[] = {"password_opslimit=1", "password_memlimit_kib=8192",
+                                       NULL};
+    it_server *s = it_server_start(sets);
+    IT_CHECK(s != NULL);
+    it_conn *adm = it_connect_as(s->port, IT_USER_ADMIN, IT_PASSWORD);
+    it_conn *u = it_connect_as(s->port, "acc_slow_cp", IT_PASSWORD);
+    IT_CHECK(adm != NULL && u != NULL);
+    it_buf b;
+    it_buf_init(&b);
+    req_change_password(&b, IT_PASSWORD, "用户自己的-新密码");
+    uint32_t cp_id = g_msgid;
+    IT_CHECK(it_send(u, b.sb.data, b.sb.size) == 0);
+    it_buf_reset(&b);
+    it_sleep_ms(100);
+    it_req(&b, ++g_msgid, "user.set_password", 2);
+    it_kv_int(&b, "id", it_user_id("acc_slow_cp"));
+    it_kv_str(&b, "password", "管理员重置的-密码2");
+    IT_CHECK(admin_write(adm, &b, "set_password") == 0);
+    it_buf_free(&b);
+    it_msg m;
+    char d[800];
+    IT_CHECKF(it_recv(u, 0, &m) == IT_RECV_TIMEOUT,
+              "the change was answered before the admin's reset: the race was not run");
+    IT_CHECK(it_call(u, NULL, 0, cp_id, IT_REPLY_TIMEOUT_MS * 4, &m) == IT_RECV_MSG);
+    IT_CHECKF(m.is_error && strcmp(m.code, "version_conflict") == 0 &&
+                  strcmp(m.field, "old_password") == 0 &&
+                  strstr(m.message, "changed meanwhile") != NULL,
+              "change overlapping a reset: %s", it_describe(&m, d, sizeof d));
+    it_msg_free(&m);
+    it_conn *n = it_connect_anon(s->port);
+    IT_CHECK(n != NULL);
+    IT_CHECK(expect_login_error(n, "acc_slow_cp", "用户自己的-新密码", "login_failed", NULL, 0) ==
+             0);
+    IT_CHECK(it_login(n, "acc_slow_cp", "管理员重置的-密码2", IT_REPLY_TIMEOUT_MS, &m) ==
+             IT_RECV_MSG);
+    IT_CHECKF(!m.is_error, "the admin's password: %s", it_describe(&m, d, sizeof d));
+    it_msg_free(&m);
+    IT_CHECK(clear_throttle() == 0);
+    return 0;
+}
+
+/* MUST 3 of the review: the sessions a password change logs out are the
+ * requester's, whatever the connection has become by the time it is
+ * stored (logged out, or someone else). */
+static int change_password_revokes_the_requester(void)
+{
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    it_conn *a1 = it_connect_as(s->port, "acc_cp_a", IT_PASSWORD);
+    it_conn *a2 = it_connect_as(s->port, "acc_cp_a", IT_PASSWORD);
+    it_conn *b2 = it_connect_as(s->port, "acc_cp_b", IT_PASSWORD);
+    IT_CHECK(a1 != NULL && a2 != NULL && b2 != NULL);
+    it_buf b;
+    it_buf_init(&b);
+    it_msg r[2];
+    char d[800];
+    /* 1. change_password, then logout, pipelined. */
+    uint32_t ids[2];
+    req_change_password(&b, IT_PASSWORD, "acc-cp-a-新密码-1");
+    ids[0] = g_msgid;
+    it_req(&b, ++g_msgid, "session.logout", IT_NO_ARGS);
+    ids[1] = g_msgid;
+    IT_CHECK(it_send(a1, b.sb.data, b.sb.size) == 0);
+    it_buf_reset(&b);
+    IT_CHECK(recv_replies(a1, ids, r, 2) == 0);
+    IT_CHECKF(!r[0].is_error, "change: %s", it_describe(&r[0], d, sizeof d));
+    IT_CHECK(!r[1].is_error);
+    it_msg_free(&r[0]);
+    it_msg_free(&r[1]);
+    IT_CHECK(expect_whoami(a2, NULL) == 0);  /* the requester's other session */
+    IT_CHECK(expect_whoami(b2, "acc_cp_b") == 0);
+    IT_CHECK(expect_whoami(a1, NULL) == 0);  /* logged out by its own request */
+
+    /* 2. change_password, then a login as another user, pipelined. The
+     * login is refused `unavailable` (one password job per connection),
+     * or, were it let through, would make a1 acc_cp_b before the change is
+     * stored: either way acc_cp_b's other session stays, acc_cp_a's goes. */
+    it_msg m;
+    IT_CHECK(it_login(a1, "acc_cp_a", "acc-cp-a-新密码-1", IT_REPLY_TIMEOUT_MS, &m) == IT_RECV_MSG);
+    IT_CHECK(!m.is_error);
+    it_msg_free(&m);
+    it_conn *a3 = it_connect_as(s->port, "acc_cp_a", "acc-cp-a-新密码-1");
+    IT_CHECK(a3 != NULL);
+    req_change_password(&b, "acc-cp-a-新密码-1", "acc-cp-a-新密码-2");
+    ids[0] = g_msgid;
+    req_login(&b, "acc_cp_b", IT_PASSWORD);
+    ids[1] = g_msgid;
+    IT_CHECK(it_send(a1, b.sb.data, b.sb.size) == 0);
+    it_buf_free(&b);
+    IT_CHECK(recv_replies(a1, ids, r, 2) == 0);
+    IT_CHECKF(!r[0].is_error, "change: %s", it_describe(&r[0], d, sizeof d));
+    bool b_in = !r[1].is_error;
+    IT_CHECKF(b_in || strcmp(r[1].code, "unavailable") == 0, "login: %s",
+              it_describe(&r[1], d, sizeof d));
+    it_note("the login pipelined after the change: %s", it_describe(&r[1], d, sizeof d));
+    it_msg_free(&r[0]);
+    it_msg_free(&r[1]);
+    IT_CHECK(expect_whoami(b2, "acc_cp_b") == 0);
+    IT_CHECK(expect_whoami(a3, NULL) == 0);
+    IT_CHECK(expect_whoami(a1, b_in ? "acc_cp_b" : "acc_cp_a") == 0);
+    return 0;
+}
+
+/* SHOULD 5 of the review: password work is bounded. One password job per
+ * connection (a second is `unavailable`), login_max_pending jobs
+ * server-wide whatever their kind, and the refusals are logged. */
+static int password_jobs_are_bounded(void)
+{
+    IT_CHECK(clear_throttle() == 0);
+    static const char *const sets[] = {"login_max_pending=1", NULL};
+    it_server *s = it_server_start(sets);
+    IT_CHECK(s != NULL);
+    it_conn *u = it_connect_as(s->port, "acc_jobs", IT_PASSWORD);
+    it_conn *adm = it_connect_as(s->port, IT_USER_ADMIN, IT_PASSWORD);
+    it_conn *slow = it_connect_anon(s->port);
+    IT_CHECK(u != NULL && adm != NULL && slow != NULL);
+    it_buf b;
+    it_buf_init(&b);
+    it_msg r[2];
+    char d[800];
+    /* Two password changes pipelined on one connection. */
+    uint32_t ids[2];
+    req_change_password(&b, IT_PASSWORD, IT_PASSWORD);
+    ids[0] = g_msgid;
+    req_change_password(&b, IT_PASSWORD, IT_PASSWORD);
+    ids[1] = g_msgid;
+    IT_CHECK(it_send(u, b.sb.data, b.sb.size) == 0);
+    it_buf_reset(&b);
+    IT_CHECK(recv_replies(u, ids, r, 2) == 0);
+    IT_CHECKF(!r[0].is_error, "first change: %s", it_describe(&r[0], d, sizeof d));
+    IT_CHECKF(r[1].is_error && strcmp(r[1].code, "unavailable") == 0 &&
+                  strstr(r[1].message, "this connection") != NULL,
+              "second change: %s", it_describe(&r[1], d, sizeof d));
+    it_msg_free(&r[0]);
+    it_msg_free(&r[1]);
+    /* Two logins pipelined: the second is refused, and logged. */
+    req_login(&b, "acc_jobs", IT_PASSWORD);
+    ids[0] = g_msgid;
+    req_login(&b, "acc_jobs", IT_PASSWORD);
+    ids[1] = g_msgid;
+    IT_CHECK(it_send(u, b.sb.data, b.sb.size) == 0);
+    it_buf_reset(&b);
+    IT_CHECK(recv_replies(u, ids, r, 2) == 0);
+    IT_CHECK(!r[0].is_error);
+    IT_CHECK(r[1].is_error && strcmp(r[1].code, "unavailable") == 0);
+    it_msg_free(&r[0]);
+    it_msg_free(&r[1]);
+    IT_CHECK(it_server_log_has(s, "outcome=refused") &&
+             it_server_log_has(s, "why=connection_busy"));
+    /* A costly login holds the only job of the server: a password change
+     * and an admin's reset elsewhere are refused meanwhile. */
+    req_login(&b, "acc_slow", IT_PASSWORD);
+    uint32_t slow_id = g_msgid;
+    IT_CHECK(it_send(slow, b.sb.data, b.sb.size) == 0);
+    it_buf_reset(&b);
+    IT_CHECK(it_expect_alive(slow) == 0); /* dispatched after the login: it has begun */
+    req_change_password(&b, IT_PASSWORD, IT_PASSWORD);
+    IT_CHECK(expect_err(u, &b, "unavailable", NULL) == 0);
+    it_req(&b, ++g_msgid, "user.set_password", 2);
+    it_kv_int(&b, "id", it_user_id("acc_jobs2"));
+    it_kv_str(&b, "password", "管理员重置的-密码3");
+    IT_CHECK(expect_err(adm, &b, "unavailable", NULL) == 0);
+    it_conn *n = it_connect_anon(s->port);
+    IT_CHECK(n != NULL);
+    req_login(&b, "acc_jobs2", IT_PASSWORD);
+    IT_CHECK(expect_err(n, &b, "unavailable", NULL) == 0);
+    it_buf_free(&b);
+    it_msg m;
+    IT_CHECK(it_call(slow, NULL, 0, slow_id, IT_REPLY_TIMEOUT_MS * 4, &m) == IT_RECV_MSG);
+    IT_CHECKF(!m.is_error, "slow login: %s", it_describe(&m, d, sizeof d));
+    it_msg_free(&m);
+    IT_CHECK(it_server_log_has(s, "why=server_busy"));
+    IT_CHECK(clear_throttle() == 0);
+    return 0;
+}
+
+/* SHOULD 5 of the review: a wrong old_password is a failed attempt on the
+ * account, answered after the delay, and at the limit the account is
+ * locked, for password changes and logins alike. */
+static int wrong_old_password_is_throttled(void)
+{
+    IT_CHECK(clear_throttle() == 0);
+    static const char *const sets[] = {"login_max_failures=2", "login_lock_ms=60000",
+                                       "login_delay_ms=1500", NULL};
+    it_server *s = it_server_start(sets);
+    IT_CHECK(s != NULL);
+    it_conn *u = it_connect_as(s->port, "acc_pwlock", IT_PASSWORD);
+    it_conn *o = it_connect_anon(s->port);
+    IT_CHECK(u != NULL && o != NULL);
+    it_buf b;
+    it_buf_init(&b);
+    req_change_password(&b, "not-the-password", "新密码-pwlock-1");
+    uint32_t id = g_msgid;
+    IT_CHECK(it_send(u, b.sb.data, b.sb.size) == 0);
+    it_buf_reset(&b);
+    IT_CHECK(it_expect_alive(o) == 0);
+    it_msg m;
+    IT_CHECKF(it_recv(u, 0, &m) == IT_RECV_TIMEOUT,
+              "a wrong old_password was answered at once");
+    IT_CHECK(it_expect_error(u, id, "invalid_argument", "old_password", IT_REPLY_TIMEOUT_MS) ==
+             0);
+    req_change_password(&b, "not-the-password-2", "新密码-pwlock-1");
+    IT_CHECK(expect_err(u, &b, "invalid_argument", "old_password") == 0);
+    /* Locked now: even the right old password, and logins. */
+    req_change_password(&b, IT_PASSWORD, "新密码-pwlock-1");
+    IT_CHECK(expect_err(u, &b, "locked", NULL) == 0);
+    it_buf_free(&b);
+    IT_CHECK(expect_login_error(o, "acc_pwlock", IT_PASSWORD, "locked", NULL, 0) == 0);
+    IT_CHECK(it_server_log_has(s, "event=password_change"));
+    IT_CHECK(clear_throttle() == 0);
+    return 0;
+}
+
+/* A user disabled in the database behind the server's back (as another
+ * baobaod process sharing the database would): the first answer that
+ * says `unauthenticated` also ends the session on this connection, so
+ * reads that do not ask the database about the user stop too. */
+static int unauthenticated_from_the_database_ends_the_session(void)
+{
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    it_conn *u = it_connect_as(s->port, "acc_dbgone", IT_PASSWORD);
+    IT_CHECK(u != NULL);
+    it_buf b;
+    it_buf_init(&b);
+    it_msg m;
+    it_req(&b, ++g_msgid, "enterprise.list", IT_NO_ARGS);
+    IT_CHECK(call(u, &b, &m) == IT_RECV_MSG);
+    IT_CHECK(!m.is_error);
+    it_msg_free(&m);
+    IT_CHECK(it_pg_exec("UPDATE app_user SET disabled = true WHERE login = 'acc_dbgone'", 0,
+                        NULL) == 0);
+    req_change_password(&b, IT_PASSWORD, "新密码-dbgone-1");
+    IT_CHECK(expect_err(u, &b, "unauthenticated", NULL) == 0);
+    it_req(&b, ++g_msgid, "enterprise.list", IT_NO_ARGS);
+    IT_CHECK(expect_err(u, &b, "unauthenticated", NULL) == 0);
+    it_buf_free(&b);
+    IT_CHECK(it_server_log_has(s, "why=unauthenticated"));
+    IT_CHECK(clear_throttle() == 0);
+    return 0;
+}
+
 static int create_admin_flag_bootstraps_once(void)
 {
     const char *bin = getenv("BAOBAOD");
@@ -795,6 +1279,16 @@ static const it_test tests[] = {
     {"disabled_user_cannot_log_in_and_its_session_stops",
      disabled_user_cannot_log_in_and_its_session_stops},
     {"create_admin_flag_bootstraps_once", create_admin_flag_bootstraps_once},
+    {"concurrent_logins_cannot_pass_the_lock", concurrent_logins_cannot_pass_the_lock},
+    {"login_overlapping_a_disable_fails", login_overlapping_a_disable_fails},
+    {"login_overlapping_a_password_reset_fails", login_overlapping_a_password_reset_fails},
+    {"change_password_overlapping_a_reset_does_not_overwrite_it",
+     change_password_overlapping_a_reset_does_not_overwrite_it},
+    {"change_password_revokes_the_requester", change_password_revokes_the_requester},
+    {"password_jobs_are_bounded", password_jobs_are_bounded},
+    {"wrong_old_password_is_throttled", wrong_old_password_is_throttled},
+    {"unauthenticated_from_the_database_ends_the_session",
+     unauthenticated_from_the_database_ends_the_session},
 };
 
 int main(int argc, char **argv)
