@@ -53,7 +53,10 @@ typedef struct session {
     bb_role role;                    /* BB_ROLE_NONE when not logged in */
     char login[SESSION_LOGIN_MAX + 1];
     char actor[24];                  /* user_id in decimal: SQL's p_actor */
-    bool login_pending;              /* a session.login is being checked */
+    bool login_pending;              /* a password job (a login's check, a
+                                        change_password, user.create or
+                                        set_password hashing) is running for
+                                        this connection: one at a time */
 } session;
 
 static inline bool session_logged_in(const session *s) { return s->user_id != 0; }

@@ -46,7 +46,8 @@ CREATE TABLE login_event (
     user_id bigint NULL,
     addr text NOT NULL,
     outcome text NOT NULL
-        CHECK (outcome IN ('ok', 'unknown_user', 'bad_password', 'locked', 'disabled'))
+        CHECK (outcome IN ('ok', 'unknown_user', 'bad_password', 'locked', 'disabled',
+                           'refused', 'unavailable'))
 );
 CREATE INDEX login_event_at_idx ON login_event (at);
 CREATE INDEX login_event_user_idx ON login_event (user_id, at);
