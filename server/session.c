@@ -540,6 +540,19 @@ static void on_login_begun(void *arg, const PGresult *res, const pool_error *e)
             return;
         }
     }
+    if (op->lock_secs < 0) {
+        /* Busy: as many checks of this account (or address) are running
+         * as failures are left before its lock, so one more could outrun
+         * the count. Not a failure and not a lock: retry in a moment. */
+        op->outcome = LO_NONE;
+        login_log(op, "refused", -1, "busy");
+        user_pw_job_end(op->req);
+        req_reply_error(op->req, BB_E_UNAVAILABLE, NULL,
+                        "too many logins for this account or from this address are being "
+                        "checked at once: retry in a moment");
+        login_release(op);
+        return;
+    }
     if (op->lock_secs > 0) {
         /* Refused without checking the password (recorded by BEGIN): a
          * locked account must not be a free oracle for guesses. */
@@ -925,6 +938,14 @@ static void on_pw_begun(void *arg, const PGresult *res, const pool_error *e)
         return;
     }
     int64_t lock_secs = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    if (lock_secs < 0) {
+        pw_log(op, "refused", 0);
+        pw_end(op);
+        req_reply_error(op->req, BB_E_UNAVAILABLE, NULL,
+                        "other password checks of this account are running: retry in a moment");
+        pw_release(op);
+        return;
+    }
     if (lock_secs > 0) {
         pw_log(op, "locked", 0);
         pw_end(op);

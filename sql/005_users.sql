@@ -96,6 +96,17 @@ BEGIN
     IF cur.failures >= p_max THEN
         RETURN greatest(1, ceil(extract(epoch FROM p_lock)))::bigint;
     END IF;
+    IF cur.pending > 0 AND cur.pending_since < now_ts - interval '1 minute' THEN
+        -- claims whose server never finished them (it stopped meanwhile)
+        UPDATE login_throttle SET pending = 0, pending_since = NULL WHERE subject = p_subject;
+        cur.pending := 0;
+    END IF;
+    IF cur.failures + cur.pending >= p_max THEN
+        -- As many checks are running as failures are left before the lock:
+        -- one more could outrun the count. Busy, not locked: nothing is
+        -- counted, the caller answers `unavailable` (retry in a moment).
+        RETURN -1;
+    END IF;
     RETURN 0;
 END
 $$;
@@ -105,9 +116,24 @@ $$;
 CREATE FUNCTION bb_throttle_count(p_subject text) RETURNS integer
 LANGUAGE sql AS $$
     UPDATE login_throttle
-       SET failures = failures + 1, last_failure_at = clock_timestamp()
+       SET pending = pending + 1, pending_since = clock_timestamp()
      WHERE subject = p_subject
-    RETURNING failures
+    RETURNING failures + pending
+$$;
+
+-- A claimed check succeeded: its claim is given back, and the account's
+-- failures start again from 0 (p_reset) or, for an address, stay.
+CREATE FUNCTION bb_throttle_success(p_subject text, p_reset boolean) RETURNS void
+LANGUAGE sql AS $$
+    UPDATE login_throttle
+       SET pending = greatest(pending - 1, 0),
+           failures = CASE WHEN p_reset THEN 0 ELSE failures END,
+           last_failure_at = CASE WHEN p_reset THEN NULL ELSE last_failure_at END,
+           locked_until = CASE WHEN p_reset THEN NULL ELSE locked_until END
+     WHERE subject = p_subject;
+    -- a row at 0 is of no use: every address and login would keep one
+    DELETE FROM login_throttle
+     WHERE subject = p_subject AND failures = 0 AND pending = 0 AND locked_until IS NULL;
 $$;
 
 -- A counted failure turned out to be one: locks p_subject for p_lock when
@@ -120,7 +146,10 @@ DECLARE
     n integer;
 BEGIN
     UPDATE login_throttle
-       SET locked_until = CASE WHEN locked_until IS NULL AND failures >= p_max
+       SET failures = failures + 1,
+           pending = greatest(pending - 1, 0),
+           last_failure_at = clock_timestamp(),
+           locked_until = CASE WHEN locked_until IS NULL AND failures + 1 >= p_max
                                     AND p_lock > interval '0'
                                THEN clock_timestamp() + p_lock ELSE locked_until END
      WHERE subject = p_subject
@@ -133,6 +162,9 @@ $$;
 -- address (limit 4 x p_max_failures, so one person cannot lock out an
 -- office behind one NAT address) and the account (limit p_max_failures),
 -- and returns the user (NULL columns when the login is unknown).
+-- o_lock_secs -1: busy (as many checks of this account or address are
+-- running as failures are left before its lock): refused with a 'refused'
+-- row, nothing counted; the server answers `unavailable`.
 -- o_lock_secs > 0: refused, nothing counted, and the login_event row
 -- (outcome 'locked') is written here; o_hash is then NULL, so a locked
 -- account is never an oracle for guesses. Else o_failures is the
@@ -164,6 +196,12 @@ BEGIN
     IF o_lock_secs > 0 THEN
         INSERT INTO login_event (login, user_id, addr, outcome)
         VALUES (left(p_login, 64), u.id, p_ip, 'locked');
+        RETURN;
+    END IF;
+    IF least(addr_secs, user_secs) < 0 THEN
+        o_lock_secs := -1;      -- busy: nothing counted, nothing checked
+        INSERT INTO login_event (login, user_id, addr, outcome)
+        VALUES (left(p_login, 64), u.id, p_ip, 'refused');
         RETURN;
     END IF;
     PERFORM bb_throttle_count(s_addr);
@@ -208,12 +246,8 @@ BEGIN
     INSERT INTO login_event (login, user_id, addr, outcome)
     VALUES (left(p_login, 64), p_user_id, p_ip, o_outcome);
     IF o_outcome = 'ok' THEN
-        -- (a row at 0 is of no use: every address would keep one)
-        UPDATE login_throttle SET failures = greatest(failures - 1, 0)
-         WHERE subject = 'addr:' || p_addr_key;
-        DELETE FROM login_throttle
-         WHERE subject = 'addr:' || p_addr_key AND failures = 0 AND locked_until IS NULL;
-        DELETE FROM login_throttle WHERE subject = 'user:' || p_login;
+        PERFORM bb_throttle_success('addr:' || p_addr_key, false);
+        PERFORM bb_throttle_success('user:' || p_login, true);
         o_failures := 0;
         SELECT * INTO o_user FROM app_user_wire w WHERE w.id = p_user_id;
     ELSE
@@ -469,8 +503,8 @@ DECLARE
 BEGIN
     o_failures := 0;
     o_lock_secs := bb_throttle_claim(subj, p_max_failures, p_lock_ms * interval '1 millisecond');
-    IF o_lock_secs > 0 THEN
-        RETURN;
+    IF o_lock_secs <> 0 THEN
+        RETURN;                 -- locked (> 0) or busy (-1): nothing counted
     END IF;
     o_failures := bb_throttle_count(subj);
     o_hash := u.password_hash;
@@ -507,7 +541,7 @@ BEGIN
                         'and try again'
             USING ERRCODE = 'BB409', COLUMN = 'old_password';
     END IF;
-    DELETE FROM login_throttle WHERE subject = 'user:' || u.login;
+    PERFORM bb_throttle_success('user:' || u.login, true);
     PERFORM bb_user_audit_password(p_actor, p_addr, 'session.change_password', p_actor);
     RETURN true;
 END
