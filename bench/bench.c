@@ -3,7 +3,7 @@
  * baobaod, M requests in flight on each, T seconds after a warm-up, and the
  * throughput and latency percentiles (p50, p99, p99.9) of what came back.
  *
- *   baobao-bench -w submit|get|list|mixed|idle [-s HOST:PORT] [-c N] [-m M]
+ *   baobao-bench -w submit|get|list|mixed|overdue|idle [-s HOST:PORT] [-c N] [-m M]
  *                [-T SECONDS] [-W SECONDS] [-e ENTERPRISES] [-p SERVER_PID]
  *                [-U LOGIN]      (password from $BAOBAO_PASSWORD)
  *
@@ -61,7 +61,11 @@
 #define LOOP_TICK_MS 50           /* longest epoll_wait, to notice phase ends */
 #define ERRORS_SHOWN 5
 #define LOGIN_MSGID UINT32_MAX    /* answered before any load msgid is sent */
-#define LOGIN_BATCH 32            /* logins in flight at once (the server bounds pending ones) */
+/* Logins in flight at once: every load connection logs in as the same
+ * user, and the server lets only as many checks of one account run at once
+ * as failed logins are left before its lock (login_max_failures, default
+ * 5); more would be answered `unavailable`. */
+#define LOGIN_BATCH 4
 #define LOGIN_TIMEOUT_MS 60000    /* argon2id on the server's thread pool, under load */
 
 typedef enum phase { PH_WARMUP, PH_MEASURE, PH_DRAIN } phase;
@@ -487,7 +491,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: baobao-bench -w WORKLOAD [options]\n"
             "\n"
-            "  -w, --workload W      submit | get | list | mixed | idle\n"
+            "  -w, --workload W      submit | get | list | mixed | overdue | idle\n"
             "  -s, --server H:P      baobaod's address (default " DEFAULT_SERVER ")\n"
             "  -c, --connections N   client connections (default %d; idle: %d)\n"
             "  -m, --depth M         requests in flight per connection (default %d, max %d)\n"

@@ -53,12 +53,13 @@ const char *op_name(op_kind op)
     case OP_LIST: return "list";
     case OP_SUBMIT: return "submit";
     case OP_INFO: return "info";
+    case OP_OVERDUE: return "overdue";
     case OP_KINDS: break;
     }
     return "?";
 }
 
-static const char *const wl_names[] = {"submit", "get", "list", "mixed", "idle"};
+static const char *const wl_names[] = {"submit", "get", "list", "mixed", "idle", "overdue"};
 
 int workload_parse(const char *name)
 {
@@ -98,6 +99,7 @@ op_kind wl_pick(workload w, uint64_t *rng)
         return OP_SUBMIT;
     }
     case WL_IDLE: return OP_INFO;
+    case WL_OVERDUE: return OP_OVERDUE;
     }
     return OP_INFO;
 }
@@ -159,6 +161,17 @@ void wl_pack(msgpack_packer *pk, const wl_config *cfg, uint64_t *rng, op_kind op
         bb_pack_cstr(pk, key);
         break;
     }
+    case OP_OVERDUE:
+        /* scripts/bench compares this with pgbench running the statement
+         * baobaod runs (bench/pgbench/overdue.sql). */
+        info->arg = (int64_t)(rng_next(rng) % N_TOWNSHIPS);
+        bb_rpc_pack_request_begin(pk, msgid, "overdue.milestones", true);
+        msgpack_pack_map(pk, 2);
+        pack_key(pk, "township");
+        bb_pack_cstr(pk, townships[info->arg]);
+        pack_key(pk, "limit");
+        msgpack_pack_unsigned_int(pk, WL_OVERDUE_LIMIT);
+        break;
     case OP_INFO:
     case OP_KINDS:
         info->op = OP_INFO;
@@ -265,6 +278,33 @@ static int check_result(const bb_rpc_msg *rm, const req_info *info, char *why, s
             snprintf(why, whylen, "status.submit: result is not the report of enterprise %" PRId64,
                      info->arg);
             return -1;
+        }
+        return 0;
+    }
+    case OP_OVERDUE: {
+        const msgpack_object *items = bb_map_get(r, "items");
+        if (items == NULL || items->type != MSGPACK_OBJECT_ARRAY ||
+            items->via.array.size > WL_OVERDUE_LIMIT) {
+            snprintf(why, whylen, "overdue.milestones: no items array of at most %u",
+                     WL_OVERDUE_LIMIT);
+            return -1;
+        }
+        char prev[16] = "";
+        for (uint32_t i = 0; i < items->via.array.size; i++) {
+            const msgpack_object *it = &items->via.array.ptr[i];
+            const msgpack_object *d = bb_map_get(it, "planned_date");
+            char date[16];
+            copy_str(date, sizeof date, d);
+            if (!str_is(bb_map_get(it, "township"), townships[info->arg]) ||
+                d == NULL || d->type != MSGPACK_OBJECT_STR || strcmp(date, prev) < 0 ||
+                !(str_is(bb_map_get(it, "level"), "red") ||
+                  str_is(bb_map_get(it, "level"), "yellow"))) {
+                snprintf(why, whylen,
+                         "overdue.milestones %s: item %u of another township, out of order "
+                         "or not late", townships[info->arg], i);
+                return -1;
+            }
+            memcpy(prev, date, sizeof prev);
         }
         return 0;
     }

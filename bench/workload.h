@@ -7,6 +7,8 @@
  *   get     enterprise.get of a random existing id (1..n_enterprises)
  *   list    enterprise.list filtered by a random township, limit 20
  *   mixed   60% get, 20% list, 20% submit
+ *   overdue overdue.milestones filtered by a random township, limit 20
+ *           (issue 5: the supervisors' query on 100,000 projects)
  *   idle    (idle.c) one server.info per connection, then nothing
  *
  * For: packing requests (msgpack-c, straight into a connection's buffer)
@@ -23,11 +25,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum op_kind { OP_GET = 0, OP_LIST, OP_SUBMIT, OP_INFO, OP_KINDS } op_kind;
-typedef enum workload { WL_SUBMIT = 0, WL_GET, WL_LIST, WL_MIXED, WL_IDLE } workload;
+typedef enum op_kind { OP_GET = 0, OP_LIST, OP_SUBMIT, OP_INFO, OP_OVERDUE, OP_KINDS } op_kind;
+typedef enum workload { WL_SUBMIT = 0, WL_GET, WL_LIST, WL_MIXED, WL_IDLE, WL_OVERDUE } workload;
 
 /* Rows per enterprise.list page (the issue's "limit 20"). */
 #define WL_LIST_LIMIT 20u
+/* Rows per overdue.milestones page. */
+#define WL_OVERDUE_LIMIT 20u
 /* Percentages of the mixed workload. */
 #define WL_MIXED_GET_PCT 60u
 #define WL_MIXED_LIST_PCT 20u   /* the remaining 20% are submits */
@@ -48,7 +52,8 @@ typedef struct wl_config {
 /* What one request was about, for checking its reply. */
 typedef struct req_info {
     op_kind op;
-    int64_t arg;      /* get: the id; list: the township index; submit: the enterprise id */
+    int64_t arg;      /* get: the id; list, overdue: the township index; submit: the
+                         enterprise id */
 } req_info;
 
 /* The operation the next request of workload w does. */
@@ -76,7 +81,8 @@ reply_kind reply_peek(const uint8_t *msg, size_t len, uint32_t *msgid);
  * "code: message" into why and returns -1. For a success checks the result
  * against the request (get: the same id; list: at most WL_LIST_LIMIT items,
  * all of the township, ascending ids; submit: the same enterprise, an id;
- * info: name "baobaod") and returns 0, or -1 with why set. */
+ * info: name "baobaod"; overdue: at most WL_OVERDUE_LIMIT items, all of the
+ * township, planned dates in order, each red or yellow) and returns 0, or -1 with why set. */
 __attribute__((warn_unused_result))
 int reply_check(const uint8_t *msg, size_t len, const req_info *info, char *why, size_t whylen);
 
