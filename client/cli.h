@@ -127,6 +127,10 @@ void cli_disconnect(cli_ctx *ctx);
 
 /* Writes result as pretty JSON to stdout; CLI_EXIT_OK or CLI_EXIT_PROTOCOL. */
 int cli_print_json(const msgpack_object *result);
+/* A NUL-terminated copy of s[0..n) (malloc'd; NULL when out of memory).
+ * For msgpack strs, which are not NUL-terminated and may end exactly at
+ * the end of a reply's buffer: strndup may look one byte past them. */
+char *cli_dup_n(const char *s, size_t n);
 void cli_print_server_info(const bb_server_info *i);
 void cli_print_enterprise(const bb_enterprise *e);
 void cli_print_enterprises(const bb_enterprise *items, size_t n);

@@ -502,7 +502,7 @@ static int list_cmd(cli_ctx *ctx, const char *cmd, const char *method, const kvs
             have_after = true;
             if (str_cursor && next->type == MSGPACK_OBJECT_STR) {
                 free(after_s);
-                after_s = strndup(next->via.str.ptr, next->via.str.size);
+                after_s = cli_dup_n(next->via.str.ptr, next->via.str.size);
             } else if (!str_cursor && next->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
                 int64_t nx = (int64_t)next->via.u64;
                 if (all && had_after && nx <= after_i) {

@@ -324,3 +324,14 @@ void cli_print_users(const bb_user *items, size_t n)
     cli_put(ok ? table_render(t, NULL) : NULL);
     table_free(t);
 }
+
+char *cli_dup_n(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d == NULL)
+        return NULL;
+    if (n > 0)
+        memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}

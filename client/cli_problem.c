@@ -307,7 +307,7 @@ static char *val_text(const msgpack_object *v)
     if (v == NULL || v->type == MSGPACK_OBJECT_NIL)
         return strdup("-");
     if (v->type == MSGPACK_OBJECT_STR)
-        return strndup(v->via.str.ptr, v->via.str.size);
+        return cli_dup_n(v->via.str.ptr, v->via.str.size);
     if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
         snprintf(buf, sizeof buf, "%" PRIu64, v->via.u64);
     else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
@@ -342,7 +342,7 @@ static bool print_fields(const msgpack_object *m, const char *const *skip)
         const msgpack_object *key = &m->via.map.ptr[i].key;
         if (key->type != MSGPACK_OBJECT_STR)
             continue;
-        keys[k] = strndup(key->via.str.ptr, key->via.str.size);
+        keys[k] = cli_dup_n(key->via.str.ptr, key->via.str.size);
         bool skipped = false;
         for (size_t s = 0; keys[k] != NULL && skip[s] != NULL; s++)
             skipped = skipped || strcmp(skip[s], keys[k]) == 0;
