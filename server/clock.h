@@ -5,8 +5,9 @@
  * previous day in UTC).
  *
  * The setting fake_now (an RFC 3339 instant, "" by default) pins the clock
- * for tests of overdue rules; it is logged at start and reported by
- * server.info, so a server with a pinned clock cannot go unnoticed.
+ * for tests of overdue rules; it is logged at start (event=clock_pinned,
+ * a warning) and server.info's `today` follows it. Checks made inside
+ * PostgreSQL with its own clock (status.submit's report_date) do not.
  *
  * Not for: timestamps of records (PostgreSQL's now() in each transaction),
  * timeouts (uv_now).
