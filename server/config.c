@@ -425,6 +425,16 @@ int config_validate(const config *c, char *err, size_t errlen)
                  c->reconnect_min_ms, c->reconnect_max_ms);
         return -1;
     }
+    if (c->export_time[0] != '\0' &&
+        !(strlen(c->export_time) == 5 && c->export_time[2] == ':' &&
+          c->export_time[0] >= '0' && c->export_time[0] <= '2' && c->export_time[1] >= '0' &&
+          c->export_time[1] <= '9' && c->export_time[3] >= '0' && c->export_time[3] <= '5' &&
+          c->export_time[4] >= '0' && c->export_time[4] <= '9' &&
+          (c->export_time[0] < '2' || c->export_time[1] <= '3'))) {
+        snprintf(err, errlen, "export_time: \"%s\" is not a time of day HH:MM (00:00-23:59), "
+                 "or \"\" for no schedule", c->export_time);
+        return -1;
+    }
     if (c->time_zone[0] == '\0' || strchr(c->time_zone, ' ') != NULL) {
         snprintf(err, errlen, "time_zone: \"%s\" is not a zone name (e.g. Asia/Shanghai)",
                  c->time_zone);
