@@ -1,20 +1,1529 @@
-/* placeholder: being written (reports helper). */
+/*
+ * report.c: the reports leaders read (issue 6), written by the export run:
+ * one XLSX workbook whose sheets are the reports (libxlsxwriter in
+ * constant-memory mode) and one self-contained HTML page with the same
+ * figures, in tables, plus SVG bar charts (inline CSS, no scripts, no
+ * network, no URL at all).
+ *
+ * For: the aggregate SELECTs of the reports (parameterized, text next to
+ * the code that runs them; coverage gaps come from the stored function
+ * bb_coverage_gaps and the overdue lists follow the rules of
+ * sql/011_overdue.sql, set based, so the export agrees with coverage.gaps
+ * and overdue.*), and rendering them twice. Each report is written once,
+ * against a "sink" (a sheet of the workbook, or a section of the page), so
+ * the workbook and the page cannot drift apart.
+ * The lists on the page: the statements take a row limit (the page's), and
+ * the page learns each list's total from a count the reports have anyway.
+ *
+ * Memory: the long lists (enterprises not visited this month, overdue
+ * items, coverage gaps) are read in libpq's single-row mode and written
+ * row by row (the workbook in constant-memory mode keeps one row; the page
+ * asks for at most REPORT_HTML_LIST_ROWS_MAX rows per list and says how
+ * many more the workbook has). Only results bounded by directories (townships,
+ * stages x clusters, officials and units) are read whole.
+ *
+ * Not for: the transaction (export.c opens REPEATABLE READ READ ONLY and
+ * calls both writers on its own thread and connection: these are
+ * blocking), file names, fsync, hashing and renaming (export.c), nor the
+ * CSV files.
+ *
+ * Sheets (and page sections), in order: 说明 (the date and every
+ * definition used), 乡镇汇总, 本月未走访, 项目阶段, 超期督办, 超期明细,
+ * 缺口汇总, 包保缺口. Money: yuan in the database, shown as 万元 (two
+ * decimals) and 亿元 (four decimals), numbers in cells, never text.
+ */
 #include "report.h"
 
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xlsxwriter.h>
+
+/* Label columns in 乡镇汇总: the most frequent labels of enterprises that
+ * are not deregistered (labels are free text; a sheet cannot grow a column
+ * per label). */
+#define REPORT_LABEL_COLUMNS_MAX 12
+/* Rows of one sheet below its header: Excel's limit (1,048,576 rows)
+ * less the header and the row that says the list was cut. */
+#define REPORT_XLSX_ROWS_MAX (LXW_ROW_MAX - 2)
+/* Rows of one list on the HTML page (the workbook has them all). */
+#define REPORT_HTML_LIST_ROWS_MAX 200
+/* Bars of the "overdue by unit" chart (the units with most overdue items). */
+#define REPORT_CHART_UNITS_MAX 15
+/* Columns of one table (the widest is 乡镇汇总: 16 + the label columns). */
+#define REPORT_COLUMNS_MAX 32
+/* p_limit of the stored list functions: every row. */
+#define REPORT_ALL_ROWS "2147483647"
+#define REPORT_YUAN_PER_WAN 10000.0
+#define REPORT_YUAN_PER_YI 100000000.0
+#define REPORT_NUM_TEXT 32
+#define REPORT_PEOPLE_TEXT 1024
+
+/* ---- what a report writes ---- */
+
+typedef enum col_kind {
+    COL_TEXT,   /* text (a NULL cell stays empty) */
+    COL_INT,    /* an integer count or number of days */
+    COL_WAN,    /* money in 万元, two decimals */
+    COL_YI,     /* money in 亿元, four decimals */
+    COL_LIGHT,  /* a traffic light: the cell is coloured */
+} col_kind;
+
+typedef struct rcol {
+    const char *title;
+    col_kind kind;
+    double width;       /* Excel column width, in characters */
+} rcol;
+
+typedef enum light {
+    LIGHT_NONE,
+    LIGHT_GREEN,
+    LIGHT_YELLOW,
+    LIGHT_RED,
+} light;
+
+typedef struct rcell {
+    const char *text;   /* COL_TEXT; NULL = empty */
+    double num;         /* COL_INT, COL_WAN, COL_YI */
+    light lt;           /* COL_LIGHT */
+} rcell;
+
+typedef enum row_style {
+    ROW_PLAIN,
+    ROW_SUBTOTAL,
+    ROW_TOTAL,
+} row_style;
+
+/* A horizontal bar chart (page only): nbars bars of nseries stacked parts;
+ * values[bar * nseries + series]. */
+typedef struct chart {
+    const char *title;
+    const char *unit;       /* shown after each total: "家", "亿元" */
+    int decimals;
+    int nbars;
+    const char *const *labels;
+    int nseries;
+    const char *const *series_names;
+    const char *const *colours;
+    const double *values;
+} chart;
+
+/* Where a report goes: a sheet of the workbook or a section of the page.
+ * Calls come in the order section, chart*, table, row*, table_end. Each
+ * returns 0 or -1 with a message in err. */
+typedef struct sink sink;
+struct sink {
+    int (*section)(sink *k, const char *name, const char *heading, const char *note);
+    int (*chart)(sink *k, const chart *c);
+    /* list: a long list (the page shows its first rows only); counted:
+     * its rows are data rows of the report (the 说明 rows are not). */
+    int (*table)(sink *k, const rcol *cols, int ncols, bool list, bool counted);
+    int (*row)(sink *k, const rcell *cells, row_style st);
+    /* total: the rows the list has in all (the page may show fewer), or
+     * -1 when the rows written are all of them. */
+    int (*table_end)(sink *k, int64_t total);
+    /* Rows a list needs from the database: 0 = all (the workbook); the
+     * page asks for its first rows only, and learns the total from a
+     * count the reports have anyway. */
+    int64_t list_limit;
+    int64_t rows;           /* data rows written */
+    char *err;
+    size_t errlen;
+};
+
+/* What every report needs: the connection (borrowed, inside the caller's
+ * transaction), the parameters, and the sink. */
+typedef struct rctx {
+    PGconn *conn;
+    const report_params *p;
+    sink *k;
+    char red_after[REPORT_NUM_TEXT];
+    char list_limit[REPORT_NUM_TEXT];   /* k->list_limit as a parameter; "" = all */
+    int64_t missing_total;              /* from 乡镇汇总, for 本月未走访 */
+    int64_t gaps_total;                 /* from 缺口汇总, for 包保缺口 */
+} rctx;
+
+static void set_err(sink *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(sink *k, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(k->err, k->errlen, fmt, ap);
+    va_end(ap);
+    /* libpq's messages end in a newline: one line in the run's error. */
+    size_t n = strlen(k->err);
+    while (n > 0 && (k->err[n - 1] == '\n' || k->err[n - 1] == ' '))
+        k->err[--n] = '\0';
+}
+
+/* ---- the database ---- */
+
+/* A statement whose result is small (bounded by a directory): the whole
+ * result, or NULL with the message in err. The caller PQclears it. */
+static PGresult *query_all(rctx *c, const char *what, const char *sql, int n,
+                           const char *const *params)
+{
+    PGresult *r = PQexecParams(c->conn, sql, n, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        set_err(c->k, "report %s: %s", what,
+                r ? PQresultErrorMessage(r) : PQerrorMessage(c->conn));
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+typedef int (*row_fn)(rctx *c, const PGresult *r, void *ud);
+
+/* A statement whose rows grow with the data: read one row at a time
+ * (single-row mode), fn called per row. On any failure the rest of the
+ * result is drained so the connection stays usable for the caller's
+ * rollback. 0 or -1 (err set). */
+static int query_each(rctx *c, const char *what, const char *sql, int n,
+                      const char *const *params, row_fn fn, void *ud)
+{
+    if (!PQsendQueryParams(c->conn, sql, n, NULL, params, NULL, NULL, 0)) {
+        set_err(c->k, "report %s: %s", what, PQerrorMessage(c->conn));
+        return -1;
+    }
+    int rc = 0;
+    if (!PQsetSingleRowMode(c->conn)) {
+        set_err(c->k, "report %s: single-row mode refused", what);
+        rc = -1;
+    }
+    PGresult *r;
+    while ((r = PQgetResult(c->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_SINGLE_TUPLE) {
+            if (rc == 0 && fn(c, r, ud) != 0)
+                rc = -1;
+        } else if (st != PGRES_TUPLES_OK && rc == 0) {
+            set_err(c->k, "report %s: %s", what, PQresultErrorMessage(r));
+            rc = -1;
+        }
+        PQclear(r);
+    }
+    return rc;
+}
+
+static const char *val(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+/* A numeric column (counts, yuan sums as numeric text) as a double: the
+ * reports only show it. NULL reads as 0. */
+static double num(const PGresult *r, int row, int col)
+{
+    const char *v = val(r, row, col);
+    return v ? strtod(v, NULL) : 0.0;
+}
+
+static rcell tcell(const char *text)
+{
+    rcell x = {text, 0.0, LIGHT_NONE};
+    return x;
+}
+
+static rcell ncell(double v)
+{
+    rcell x = {NULL, v, LIGHT_NONE};
+    return x;
+}
+
+static rcell lcell(light lt)
+{
+    rcell x = {NULL, 0.0, lt};
+    return x;
+}
+
+static light light_of(long long days_overdue, unsigned red_after)
+{
+    if (days_overdue > (long long)red_after)
+        return LIGHT_RED;
+    if (days_overdue >= 1)
+        return LIGHT_YELLOW;
+    return LIGHT_GREEN;
+}
+
+/* The people lists of bb_overdue_* ("id<TAB>role<TAB>name" lines) as
+ * "name（role）、name（role）". */
+static const char *people_text(const char *lines, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    if (lines == NULL)
+        return out;
+    size_t used = 0;
+    const char *p = lines;
+    while (*p != '\0' && used + 1 < outlen) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        const char *t1 = memchr(p, '\t', len);
+        const char *t2 = t1 ? memchr(t1 + 1, '\t', len - (size_t)(t1 + 1 - p)) : NULL;
+        if (t1 != NULL && t2 != NULL) {
+            int w = snprintf(out + used, outlen - used, "%s%.*s（%.*s）", used ? "、" : "",
+                             (int)(len - (size_t)(t2 + 1 - p)), t2 + 1,
+                             (int)(t2 - t1 - 1), t1 + 1);
+            if (w < 0 || (size_t)w >= outlen - used) {
+                out[used] = '\0';   /* cut at a whole entry, never mid-character */
+                break;
+            }
+            used += (size_t)w;
+        }
+        if (eol == NULL)
+            break;
+        p = eol + 1;
+    }
+    return out;
+}
+
+/* ---- the reports ---- */
+
+static int rep_about(rctx *c)
+{
+    static const rcol cols[] = {{"项目", COL_TEXT, 16}, {"说明", COL_TEXT, 100}};
+    char lights[256];
+    snprintf(lights, sizeof lights,
+             "超期天数 = 报告日期 − 计划日期（期限）。超期 1–%u 天黄灯，超过 %u 天红灯"
+             "（overdue_red_after_days = %u），未超期绿灯。",
+             c->p->red_after_days, c->p->red_after_days, c->p->red_after_days);
+    const char *const rows[][2] = {
+        {"报告日期", c->p->today},
+        {"生成时间", c->p->generated_at ? c->p->generated_at : ""},
+        {"数据快照", "本工作簿、同文件夹的网页报告和 CSV 文件取自同一个数据库快照"
+                     "（一个 REPEATABLE READ 事务），数字彼此一致。"},
+        {"金额单位", "数据库以元为单位；报告中产值、投资以万元（两位小数）和亿元（四位小数）显示。"},
+        {"本月、本年", "本月为报告日期所在月的 1 日至报告日期；本年为 1 月 1 日至报告日期。"},
+        {"产值口径", "每家企业每月取该月最后一次填有产值的走访记录；本年累计为本年各月之和"
+                     "（含后来注销的企业）。"},
+        {"从业、缺工", "每家未注销企业最近一次走访记录（报告日期及以前）的从业人数、缺工人数。"},
+        {"本月未走访", "未注销、且本月没有任何走访记录的企业。"},
+        {"标签列", "未注销企业中出现最多的标签（至多 12 个），按企业数从多到少排列。"},
+        {"超期", "项目节点：计划日期已过且无实际日期（不含终止、竣工的项目）；"
+                 "问题：期限已过且未经企业确认办结。"},
+        {"红黄绿灯", lights},
+        {"责任人、责任单位", "报告日期当天有效的包保关系：包保市领导、联络员、承办人（干部）；"
+                             "责任单位、牵头单位、承办单位（单位）。一项工作计入其每一位责任人和每一个责任单位。"},
+        {"包保缺口", "重点企业（标签含“重点企业”或“规上”，未注销）和重点项目（省级、市级重点，"
+                     "未终止、未竣工）在报告日期缺少的包保角色（包保市领导、责任单位、联络员）。"},
+    };
+    sink *k = c->k;
+    if (k->section(k, "说明", "说明", NULL) != 0 || k->table(k, cols, 2, false, false) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        rcell cells[2] = {tcell(rows[i][0]), tcell(rows[i][1])};
+        if (k->row(k, cells, ROW_PLAIN) != 0)
+            return -1;
+    }
+    return k->table_end(k, -1);
+}
+
+/* 乡镇汇总. $1 today. One row per township (all of them, in id order),
+ * then the total (GROUPING SETS). Per enterprise, two walks of
+ * status_report_enterprise_idx (enterprise_id, report_date DESC, id DESC),
+ * so the cost follows the enterprises and this year's reports, never a
+ * sort of every report: output value = per month the last report of that
+ * month with a value, summed this month and this year; the last report up
+ * to today gives employees and shortage, and tells whether the enterprise
+ * was visited this month (its date is in this month). */
+static const char sql_township[] =
+    "SELECT t.id, t.name, t.kind, count(e.id),"
+    "       count(e.id) FILTER (WHERE e.status = '在营'),"
+    "       count(e.id) FILTER (WHERE e.status = '半停产'),"
+    "       count(e.id) FILTER (WHERE e.status = '停产'),"
+    "       count(e.id) FILTER (WHERE e.status = '筹建'),"
+    "       count(e.id) FILTER (WHERE e.status = '注销'),"
+    "       coalesce(sum(o.m), 0), coalesce(sum(o.y), 0),"
+    "       coalesce(sum(l.employees) FILTER (WHERE e.status <> '注销'), 0),"
+    "       coalesce(sum(l.labour_shortage) FILTER (WHERE e.status <> '注销'), 0),"
+    "       count(e.id) FILTER (WHERE e.status <> '注销' AND l.visited),"
+    "       count(e.id) FILTER (WHERE e.status <> '注销' AND l.visited IS NOT TRUE),"
+    "       grouping(t.id)"
+    "  FROM township t"
+    "  LEFT JOIN enterprise e ON e.township_id = t.id"
+    "  LEFT JOIN LATERAL ("
+    "       SELECT sum(x.output_value)"
+    "                  FILTER (WHERE x.report_date >= date_trunc('month', $1::date)) AS m,"
+    "              sum(x.output_value) AS y"
+    "         FROM (SELECT DISTINCT ON (date_trunc('month', s.report_date))"
+    "                      s.report_date, s.output_value"
+    "                 FROM status_report s"
+    "                WHERE s.enterprise_id = e.id AND s.output_value IS NOT NULL"
+    "                  AND s.report_date >= date_trunc('year', $1::date)::date"
+    "                  AND s.report_date <= $1::date"
+    "                ORDER BY date_trunc('month', s.report_date), s.report_date DESC, s.id DESC) x"
+    "       ) o ON true"
+    "  LEFT JOIN LATERAL ("
+    "       SELECT s.employees, s.labour_shortage,"
+    "              s.report_date >= date_trunc('month', $1::date)::date AS visited"
+    "         FROM status_report s"
+    "        WHERE s.enterprise_id = e.id AND s.report_date <= $1::date"
+    "        ORDER BY s.report_date DESC, s.id DESC LIMIT 1"
+    "       ) l ON true"
+    " GROUP BY GROUPING SETS ((t.id, t.name, t.kind), ())"
+    " ORDER BY grouping(t.id), t.id";
+
+/* The most frequent labels ($1 at most; rank 1 = most enterprises, ties by
+ * name) and their count per township (NULL township = all). */
+static const char sql_labels[] =
+    "WITH top AS ("
+    "  SELECT l.v, row_number() OVER (ORDER BY count(*) DESC, l.v) AS r"
+    "    FROM enterprise e CROSS JOIN LATERAL unnest(e.labels) AS l(v)"
+    "   WHERE e.status <> '注销'"
+    "   GROUP BY l.v ORDER BY count(*) DESC, l.v LIMIT $1::int)"
+    " SELECT top.r, top.v, e.township_id, count(*)"
+    "   FROM enterprise e CROSS JOIN LATERAL unnest(e.labels) AS l(v)"
+    "   JOIN top ON top.v = l.v"
+    "  WHERE e.status <> '注销'"
+    "  GROUP BY GROUPING SETS ((top.r, top.v, e.township_id), (top.r, top.v))"
+    "  ORDER BY top.r, e.township_id NULLS LAST";
+
+enum {
+    TS_ID, TS_NAME, TS_KIND, TS_TOTAL, TS_S1, TS_S2, TS_S3, TS_S4, TS_S5, TS_OUT_M, TS_OUT_Y,
+    TS_EMP, TS_SHORT, TS_VISITED, TS_MISSING, TS_GROUPING, TS_NCOLS
+};
+
+static int rep_township(rctx *c)
+{
+    static const rcol head[] = {
+        {"乡镇园区", COL_TEXT, 18}, {"类型", COL_TEXT, 6}, {"企业数", COL_INT, 8},
+        {"在营", COL_INT, 7}, {"半停产", COL_INT, 7}, {"停产", COL_INT, 7},
+        {"筹建", COL_INT, 7}, {"注销", COL_INT, 7},
+    };
+    static const rcol tail[] = {
+        {"本月产值(万元)", COL_WAN, 14}, {"本年累计产值(万元)", COL_WAN, 16},
+        {"从业人数", COL_INT, 10}, {"缺工人数", COL_INT, 10},
+        {"本月已走访企业", COL_INT, 12}, {"本月未走访企业", COL_INT, 12},
+    };
+    enum { NHEAD = sizeof head / sizeof head[0], NTAIL = sizeof tail / sizeof tail[0] };
+    _Static_assert(NHEAD + NTAIL + REPORT_LABEL_COLUMNS_MAX <= REPORT_COLUMNS_MAX,
+                   "乡镇汇总 has more columns than a table may");
+    sink *k = c->k;
+    int rc = -1;
+    char limit[REPORT_NUM_TEXT];
+    snprintf(limit, sizeof limit, "%d", REPORT_LABEL_COLUMNS_MAX);
+    const char *lp[1] = {limit};
+    const char *tp[1] = {c->p->today};
+    PGresult *lr = query_all(c, "labels", sql_labels, 1, lp);
+    PGresult *tr = lr ? query_all(c, "townships", sql_township, 1, tp) : NULL;
+    double *lab = NULL, *bars = NULL;
+    const char **names = NULL;
+    if (tr == NULL || PQnfields(tr) != TS_NCOLS)
+        goto done;
+
+    /* The label columns: one per rank, the all-townships row gives its
+     * name; counts[row of tr][rank-1]. */
+    int nlab = 0;
+    rcol cols[REPORT_COLUMNS_MAX];
+    const char *lab_names[REPORT_LABEL_COLUMNS_MAX];
+    for (int i = 0; i < PQntuples(lr); i++) {
+        long r = strtol(PQgetvalue(lr, i, 0), NULL, 10);
+        if (PQgetisnull(lr, i, 2) && r >= 1 && r <= REPORT_LABEL_COLUMNS_MAX && r > nlab) {
+            lab_names[r - 1] = PQgetvalue(lr, i, 1);
+            nlab = (int)r;
+        }
+    }
+    int nt = PQntuples(tr);
+    lab = calloc((size_t)nt * REPORT_LABEL_COLUMNS_MAX + 1, sizeof *lab);
+    bars = calloc((size_t)nt * 4 + 1, sizeof *bars);
+    names = calloc((size_t)nt + 1, sizeof *names);
+    if (lab == NULL || bars == NULL || names == NULL) {
+        set_err(k, "report townships: out of memory");
+        goto done;
+    }
+    for (int i = 0; i < PQntuples(lr); i++) {
+        long r = strtol(PQgetvalue(lr, i, 0), NULL, 10);
+        if (r < 1 || r > nlab)
+            continue;
+        for (int t = 0; t < nt; t++) {
+            bool total_row = PQgetvalue(tr, t, TS_GROUPING)[0] == '1';
+            bool match = PQgetisnull(lr, i, 2)
+                             ? total_row
+                             : !total_row && strcmp(PQgetvalue(tr, t, TS_ID),
+                                                    PQgetvalue(lr, i, 2)) == 0;
+            if (match)
+                lab[(size_t)t * REPORT_LABEL_COLUMNS_MAX + (size_t)(r - 1)] = num(lr, i, 3);
+        }
+    }
+
+    /* Chart: enterprises by township, stacked by status (注销 left out). */
+    int nbars = 0;
+    for (int t = 0; t < nt; t++) {
+        if (PQgetvalue(tr, t, TS_GROUPING)[0] == '1')
+            continue;
+        names[nbars] = PQgetvalue(tr, t, TS_NAME);
+        for (int s = 0; s < 4; s++)
+            bars[(size_t)nbars * 4 + (size_t)s] = num(tr, t, TS_S1 + s);
+        nbars++;
+    }
+    static const char *const st_names[] = {"在营", "半停产", "停产", "筹建"};
+    static const char *const st_colours[] = {"#2e7d32", "#f9a825", "#c62828", "#1565c0"};
+    chart ch1 = {"各乡镇园区企业数（按经营状态，不含注销）", "家", 0, nbars, names,
+                 4, st_names, st_colours, bars};
+    static const char *const out_names[] = {"本月产值"};
+    static const char *const out_colours[] = {"#1565c0"};
+
+    char note[256];
+    snprintf(note, sizeof note, "截至 %s。金额单位：万元。标签列为未注销企业中最常见的 %d 个标签。",
+             c->p->today, REPORT_LABEL_COLUMNS_MAX);
+    if (k->section(k, "乡镇汇总", "乡镇汇总：企业、产值、用工与走访", note) != 0 ||
+        k->chart(k, &ch1) != 0)
+        goto done;
+    /* Second chart: output value this month by township (万元); bars is
+     * reused, ch1 has been drawn. */
+    for (int t = 0, b = 0; t < nt; t++) {
+        if (PQgetvalue(tr, t, TS_GROUPING)[0] == '1')
+            continue;
+        bars[b++] = num(tr, t, TS_OUT_M) / REPORT_YUAN_PER_WAN;
+    }
+    chart ch2 = {"各乡镇园区本月产值", "万元", 2, nbars, names, 1, out_names, out_colours, bars};
+    if (k->chart(k, &ch2) != 0)
+        goto done;
+
+    int ncols = 0;
+    for (int i = 0; i < NHEAD; i++)
+        cols[ncols++] = head[i];
+    for (int i = 0; i < nlab; i++) {
+        rcol lc = {lab_names[i], COL_INT, 10};
+        cols[ncols++] = lc;
+    }
+    for (int i = 0; i < NTAIL; i++)
+        cols[ncols++] = tail[i];
+    if (k->table(k, cols, ncols, false, true) != 0)
+        goto done;
+    for (int t = 0; t < nt; t++) {
+        bool total_row = PQgetvalue(tr, t, TS_GROUPING)[0] == '1';
+        rcell cells[REPORT_COLUMNS_MAX];
+        int n = 0;
+        cells[n++] = tcell(total_row ? "合计" : PQgetvalue(tr, t, TS_NAME));
+        cells[n++] = tcell(total_row ? NULL : PQgetvalue(tr, t, TS_KIND));
+        for (int col = TS_TOTAL; col <= TS_S5; col++)
+            cells[n++] = ncell(num(tr, t, col));
+        for (int i = 0; i < nlab; i++)
+            cells[n++] = ncell(lab[(size_t)t * REPORT_LABEL_COLUMNS_MAX + (size_t)i]);
+        cells[n++] = ncell(num(tr, t, TS_OUT_M) / REPORT_YUAN_PER_WAN);
+        cells[n++] = ncell(num(tr, t, TS_OUT_Y) / REPORT_YUAN_PER_WAN);
+        for (int col = TS_EMP; col <= TS_MISSING; col++)
+            cells[n++] = ncell(num(tr, t, col));
+        if (k->row(k, cells, total_row ? ROW_TOTAL : ROW_PLAIN) != 0)
+            goto done;
+        if (total_row)
+            c->missing_total = (int64_t)num(tr, t, TS_MISSING);
+    }
+    rc = k->table_end(k, -1);
+done:
+    free(lab);
+    free(bars);
+    free(names);
+    PQclear(tr);
+    PQclear(lr);
+    return rc;
+}
+
+/* 本月未走访: $1 today. Enterprises not deregistered without a report this
+ * month, by township and id, with their last report before. */
+static const char sql_missing[] =
+    "SELECT t.name, e.id, e.name, e.credit_code, e.cluster, e.status,"
+    "       (SELECT to_char(s.report_date, 'YYYY-MM-DD') FROM status_report s"
+    "         WHERE s.enterprise_id = e.id AND s.report_date <= $1::date"
+    "         ORDER BY s.report_date DESC, s.id DESC LIMIT 1)"
+    "  FROM enterprise e JOIN township t ON t.id = e.township_id"
+    " WHERE e.status <> '注销'"
+    "   AND NOT EXISTS (SELECT 1 FROM status_report s"
+    "                    WHERE s.enterprise_id = e.id"
+    "                      AND s.report_date >= date_trunc('month', $1::date)::date"
+    "                      AND s.report_date <= $1::date)"
+    " ORDER BY t.id, e.id"
+    " LIMIT $2::bigint";   /* NULL: all */
+
+static int missing_row(rctx *c, const PGresult *r, void *ud)
+{
+    (void)ud;
+    const char *last = val(r, 0, 6);
+    rcell cells[7] = {
+        tcell(val(r, 0, 0)), ncell(num(r, 0, 1)), tcell(val(r, 0, 2)), tcell(val(r, 0, 3)),
+        tcell(val(r, 0, 4)), tcell(val(r, 0, 5)), tcell(last ? last : "无记录"),
+    };
+    return c->k->row(c->k, cells, ROW_PLAIN);
+}
+
+static int rep_missing(rctx *c)
+{
+    static const rcol cols[] = {
+        {"乡镇园区", COL_TEXT, 18}, {"企业编号", COL_INT, 9}, {"企业名称", COL_TEXT, 30},
+        {"统一社会信用代码", COL_TEXT, 22}, {"产业集群", COL_TEXT, 10},
+        {"经营状态", COL_TEXT, 9}, {"最近走访日期", COL_TEXT, 13},
+    };
+    sink *k = c->k;
+    char note[160];
+    snprintf(note, sizeof note, "未注销、且 %.7s 月内（至 %s）没有走访记录的企业。",
+             c->p->today, c->p->today);
+    const char *params[2] = {c->p->today, c->list_limit[0] ? c->list_limit : NULL};
+    if (k->section(k, "本月未走访", "本月未走访企业", note) != 0 ||
+        k->table(k, cols, 7, true, true) != 0 ||
+        query_each(c, "not visited", sql_missing, 2, params, missing_row, NULL) != 0)
+        return -1;
+    return k->table_end(k, c->missing_total);
+}
+
+/* 项目阶段: every (stage, cluster) with projects, a subtotal per stage and
+ * the total, stages in lifecycle order (暂停, 终止 last). */
+static const char sql_projects[] =
+    "SELECT p.stage, p.cluster, count(*), sum(p.planned_investment),"
+    "       grouping(p.stage), grouping(p.cluster)"
+    "  FROM project p"
+    " GROUP BY GROUPING SETS ((p.stage, p.cluster), (p.stage), ())"
+    " ORDER BY grouping(p.stage),"
+    "          coalesce(bb_stage_rank(p.stage), CASE p.stage WHEN '暂停' THEN 9 ELSE 10 END),"
+    "          grouping(p.cluster), p.cluster NULLS LAST";
+
+static const char *const stage_names[] = {"信息收集", "研判", "洽谈", "签约", "注册",
+                                          "开工", "投产", "竣工", "暂停", "终止"};
+#define REPORT_NSTAGES ((int)(sizeof stage_names / sizeof stage_names[0]))
+
+static int rep_projects(rctx *c)
+{
+    static const rcol cols[] = {
+        {"阶段", COL_TEXT, 10}, {"产业集群", COL_TEXT, 12}, {"项目数", COL_INT, 8},
+        {"计划投资(万元)", COL_WAN, 16}, {"计划投资(亿元)", COL_YI, 16},
+    };
+    static const char *const ser[] = {"计划投资"};
+    static const char *const col_inv[] = {"#6a1b9a"};
+    sink *k = c->k;
+    PGresult *r = query_all(c, "projects", sql_projects, 0, NULL);
+    if (r == NULL)
+        return -1;
+    int rc = -1;
+    double inv[REPORT_NSTAGES] = {0};
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (strcmp(PQgetvalue(r, i, 4), "0") != 0 || strcmp(PQgetvalue(r, i, 5), "1") != 0)
+            continue;
+        for (int s = 0; s < REPORT_NSTAGES; s++)
+            if (strcmp(PQgetvalue(r, i, 0), stage_names[s]) == 0)
+                inv[s] = num(r, i, 3) / REPORT_YUAN_PER_YI;
+    }
+    chart ch = {"各阶段计划投资", "亿元", 2, REPORT_NSTAGES, stage_names, 1, ser, col_inv, inv};
+    if (k->section(k, "项目阶段", "项目：按阶段和产业集群",
+                   "计划投资以万元、亿元计。每个阶段先列各产业集群，再列小计；最后一行为全部项目合计。") != 0 ||
+        k->chart(k, &ch) != 0 || k->table(k, cols, 5, false, true) != 0)
+        goto done;
+    for (int i = 0; i < PQntuples(r); i++) {
+        bool all = strcmp(PQgetvalue(r, i, 4), "1") == 0;
+        bool sub = !all && strcmp(PQgetvalue(r, i, 5), "1") == 0;
+        const char *cluster = val(r, i, 1);
+        double yuan = num(r, i, 3);
+        rcell cells[5] = {
+            tcell(all ? "合计" : PQgetvalue(r, i, 0)),
+            tcell(all ? NULL : sub ? "小计" : cluster ? cluster : "未分类"),
+            ncell(num(r, i, 2)), ncell(yuan / REPORT_YUAN_PER_WAN), ncell(yuan / REPORT_YUAN_PER_YI),
+        };
+        if (k->row(k, cells, all ? ROW_TOTAL : sub ? ROW_SUBTOTAL : ROW_PLAIN) != 0)
+            goto done;
+    }
+    rc = k->table_end(k, -1);
+done:
+    PQclear(r);
+    return rc;
+}
+
+/* 超期督办: $1 today, $2 overdue_red_after_days. One row per official
+ * (k = 1) or unit (k = 2) responsible for at least one open item: an open
+ * milestone of a project still supervised, or a problem not closed. The
+ * people of an item are those of 011_overdue.sql (active assignments, lead
+ * unit, assignee); UNION counts an item once per person even when two of
+ * their roles reach it. Days overdue d = today - date: red d > R, yellow
+ * 1..R, not overdue d <= 0. */
+static const char sql_overdue_people[] =
+    "WITH act AS ("
+    "  SELECT a.official_id, a.unit_id, a.enterprise_id, a.project_id FROM assignment a"
+    "   WHERE a.period_start <= $1::date AND (a.period_end IS NULL OR $1::date <= a.period_end)),"
+    " om AS ("
+    "  SELECT m.project_id AS pid, m.node, p.lead_unit_id, $1::date - m.planned_date AS d"
+    "    FROM project_milestone m JOIN project p ON p.id = m.project_id"
+    "   WHERE m.actual_date IS NULL AND m.planned_date IS NOT NULL"
+    "     AND p.stage NOT IN ('终止', '竣工')),"
+    " op AS ("
+    "  SELECT q.id, q.enterprise_id, q.assignee_official_id, q.assignee_unit_id,"
+    "         $1::date - q.deadline AS d"
+    "    FROM problem q WHERE q.state <> '确认'),"
+    " resp AS ("
+    "  SELECT 1 AS k, a.official_id AS who, 'm' AS ik, om.pid AS item, om.node, om.d"
+    "    FROM om JOIN act a ON a.project_id = om.pid AND a.official_id IS NOT NULL"
+    "  UNION SELECT 2, a.unit_id, 'm', om.pid, om.node, om.d"
+    "    FROM om JOIN act a ON a.project_id = om.pid AND a.unit_id IS NOT NULL"
+    "  UNION SELECT 2, om.lead_unit_id, 'm', om.pid, om.node, om.d"
+    "    FROM om WHERE om.lead_unit_id IS NOT NULL"
+    "  UNION SELECT 1, a.official_id, 'p', op.id, '', op.d"
+    "    FROM op JOIN act a ON a.enterprise_id = op.enterprise_id AND a.official_id IS NOT NULL"
+    "  UNION SELECT 1, op.assignee_official_id, 'p', op.id, '', op.d"
+    "    FROM op WHERE op.assignee_official_id IS NOT NULL"
+    "  UNION SELECT 2, a.unit_id, 'p', op.id, '', op.d"
+    "    FROM op JOIN act a ON a.enterprise_id = op.enterprise_id AND a.unit_id IS NOT NULL"
+    "  UNION SELECT 2, op.assignee_unit_id, 'p', op.id, '', op.d"
+    "    FROM op WHERE op.assignee_unit_id IS NOT NULL),"
+    " agg AS ("
+    "  SELECT k, who,"
+    "         count(*) FILTER (WHERE ik = 'm' AND d >= 1) AS om_n,"
+    "         count(*) FILTER (WHERE ik = 'p' AND d >= 1) AS op_n,"
+    "         count(*) FILTER (WHERE d > $2::int) AS red,"
+    "         count(*) FILTER (WHERE d BETWEEN 1 AND $2::int) AS yellow,"
+    "         coalesce(max(d) FILTER (WHERE d >= 1), 0) AS maxd,"
+    "         count(*) FILTER (WHERE d <= 0) AS ok_n"
+    "    FROM resp GROUP BY k, who)"
+    " SELECT g.k, g.who, coalesce(o.name, u.name), ou.name,"
+    "        g.om_n, g.op_n, g.red, g.yellow, g.maxd, g.ok_n"
+    "   FROM agg g"
+    "   LEFT JOIN official o ON g.k = 1 AND o.id = g.who"
+    "   LEFT JOIN unit ou ON ou.id = o.unit_id"
+    "   LEFT JOIN unit u ON g.k = 2 AND u.id = g.who"
+    "  ORDER BY CASE WHEN g.red > 0 THEN 0 WHEN g.yellow > 0 THEN 1 ELSE 2 END,"
+    "           g.red DESC, g.yellow DESC, g.maxd DESC, g.k, g.who";
+
+static int rep_overdue_people(rctx *c)
+{
+    static const rcol cols[] = {
+        {"灯", COL_LIGHT, 5}, {"类别", COL_TEXT, 6}, {"责任人/责任单位", COL_TEXT, 20},
+        {"所在单位", COL_TEXT, 16}, {"超期项目节点", COL_INT, 12}, {"超期问题", COL_INT, 9},
+        {"红灯", COL_INT, 7}, {"黄灯", COL_INT, 7}, {"最长超期(天)", COL_INT, 12},
+        {"在办未超期", COL_INT, 10},
+    };
+    static const char *const ser[] = {"红灯", "黄灯"};
+    static const char *const colours[] = {"#d32f2f", "#fbc02d"};
+    sink *k = c->k;
+    const char *params[2] = {c->p->today, c->red_after};
+    PGresult *r = query_all(c, "overdue by person", sql_overdue_people, 2, params);
+    if (r == NULL)
+        return -1;
+    int rc = -1;
+
+    /* Chart: the units with most overdue items (red + yellow), kept in a
+     * small sorted array while reading the rows. */
+    const char *unames[REPORT_CHART_UNITS_MAX];
+    double uvals[REPORT_CHART_UNITS_MAX * 2];
+    int nu = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        double red = num(r, i, 6), yellow = num(r, i, 7);
+        if (strcmp(PQgetvalue(r, i, 0), "2") != 0 || red + yellow <= 0)
+            continue;
+        int pos = nu;
+        while (pos > 0 && uvals[(pos - 1) * 2] + uvals[(pos - 1) * 2 + 1] < red + yellow)
+            pos--;
+        if (pos >= REPORT_CHART_UNITS_MAX)
+            continue;
+        int last = nu < REPORT_CHART_UNITS_MAX ? nu : REPORT_CHART_UNITS_MAX - 1;
+        for (int j = last; j > pos; j--) {
+            unames[j] = unames[j - 1];
+            uvals[j * 2] = uvals[(j - 1) * 2];
+            uvals[j * 2 + 1] = uvals[(j - 1) * 2 + 1];
+        }
+        unames[pos] = val(r, i, 2) ? val(r, i, 2) : "";
+        uvals[pos * 2] = red;
+        uvals[pos * 2 + 1] = yellow;
+        if (nu < REPORT_CHART_UNITS_MAX)
+            nu++;
+    }
+    char title[96];
+    snprintf(title, sizeof title, "超期事项最多的 %d 个责任单位", REPORT_CHART_UNITS_MAX);
+    chart ch = {title, "项", 0, nu, unames, 2, ser, colours, uvals};
+    char note[320];
+    snprintf(note, sizeof note,
+             "截至 %s。一行一位责任人或一个责任单位（至少有一项在办工作）。"
+             "红灯：有超期超过 %u 天的事项；黄灯：有超期 1–%u 天的事项；绿灯：在办事项均未超期。",
+             c->p->today, c->p->red_after_days, c->p->red_after_days);
+    if (k->section(k, "超期督办", "超期督办：按责任人和责任单位", note) != 0 ||
+        k->chart(k, &ch) != 0 || k->table(k, cols, 10, true, true) != 0)
+        goto done;
+    for (int i = 0; i < PQntuples(r); i++) {
+        double red = num(r, i, 6), yellow = num(r, i, 7);
+        bool official = strcmp(PQgetvalue(r, i, 0), "1") == 0;
+        rcell cells[10] = {
+            lcell(red > 0 ? LIGHT_RED : yellow > 0 ? LIGHT_YELLOW : LIGHT_GREEN),
+            tcell(official ? "干部" : "单位"), tcell(val(r, i, 2)), tcell(val(r, i, 3)),
+            ncell(num(r, i, 4)), ncell(num(r, i, 5)), ncell(red), ncell(yellow),
+            ncell(num(r, i, 8)), ncell(num(r, i, 9)),
+        };
+        if (k->row(k, cells, ROW_PLAIN) != 0)
+            goto done;
+    }
+    rc = k->table_end(k, -1);
+done:
+    PQclear(r);
+    return rc;
+}
+
+/* 超期明细: every overdue milestone, then every overdue problem, most
+ * overdue first, with the people of each. The rows and the people follow
+ * the rules of sql/011_overdue.sql exactly (bb_overdue_milestones and
+ * bb_overdue_problems over all dates before today, no filter, no scope;
+ * the people of bb_project_officials, bb_project_units,
+ * bb_enterprise_officials and bb_enterprise_units, as the same
+ * "id<TAB>role<TAB>name" lines in bb_overdue_role_rank order), but set
+ * based: those functions look the people up row by row, which is right for
+ * a page of overdue.* and measured 4x slower for a whole list (80,000
+ * overdue milestones: 0.6 s here against 2.4 s). $1 today, $2 the rows
+ * wanted (NULL: all). */
+static const char sql_overdue_milestones[] =
+    "WITH act AS ("
+    "  SELECT a.project_id, a.official_id, a.unit_id, a.role FROM assignment a"
+    "   WHERE a.project_id IS NOT NULL AND a.period_start <= $1::date"
+    "     AND (a.period_end IS NULL OR $1::date <= a.period_end)),"
+    " om AS ("
+    "  SELECT m.project_id, m.node, m.planned_date, p.name, p.township_id, p.enterprise_id,"
+    "         p.stage, p.lead_unit_id"
+    "    FROM project_milestone m JOIN project p ON p.id = m.project_id"
+    "   WHERE m.actual_date IS NULL AND m.planned_date < $1::date"
+    "     AND p.stage NOT IN ('终止', '竣工')),"
+    " offs AS ("
+    "  SELECT a.project_id, string_agg(o.id || E'\\t' || a.role || E'\\t' || o.name, E'\\n'"
+    "                                  ORDER BY bb_overdue_role_rank(a.role), o.id) AS s"
+    "    FROM act a JOIN official o ON o.id = a.official_id"
+    "   WHERE a.project_id IN (SELECT om.project_id FROM om)"
+    "   GROUP BY a.project_id),"
+    " uns AS ("
+    "  SELECT x.project_id, string_agg(x.id || E'\\t' || x.role || E'\\t' || x.name, E'\\n'"
+    "                                  ORDER BY bb_overdue_role_rank(x.role), x.id) AS s"
+    "    FROM (SELECT a.project_id, u.id, a.role, u.name FROM act a JOIN unit u ON u.id = a.unit_id"
+    "          UNION ALL"
+    "          SELECT p.id, u.id, '牵头单位', u.name FROM project p JOIN unit u ON u.id = p.lead_unit_id"
+    "         ) x"
+    "   WHERE x.project_id IN (SELECT om.project_id FROM om)"
+    "   GROUP BY x.project_id)"
+    " SELECT om.project_id, om.node, om.name, t.name, e.name,"
+    "        to_char(om.planned_date, 'YYYY-MM-DD'), $1::date - om.planned_date, om.stage,"
+    "        offs.s, uns.s"
+    "   FROM om JOIN township t ON t.id = om.township_id"
+    "   LEFT JOIN enterprise e ON e.id = om.enterprise_id"
+    "   LEFT JOIN offs ON offs.project_id = om.project_id"
+    "   LEFT JOIN uns ON uns.project_id = om.project_id"
+    "  ORDER BY om.planned_date, om.project_id, om.node"
+    "  LIMIT $2::bigint";
+static const char sql_overdue_problems[] =
+    "WITH act AS ("
+    "  SELECT a.enterprise_id, a.official_id, a.unit_id, a.role FROM assignment a"
+    "   WHERE a.enterprise_id IS NOT NULL AND a.period_start <= $1::date"
+    "     AND (a.period_end IS NULL OR $1::date <= a.period_end)),"
+    " op AS ("
+    "  SELECT q.id, q.description, q.enterprise_id, q.deadline, q.state,"
+    "         q.assignee_official_id, q.assignee_unit_id"
+    "    FROM problem q WHERE q.state <> '确认' AND q.deadline < $1::date),"
+    " offs AS ("
+    "  SELECT x.pid, string_agg(x.id || E'\\t' || x.role || E'\\t' || x.name, E'\\n'"
+    "                           ORDER BY bb_overdue_role_rank(x.role), x.id) AS s"
+    "    FROM (SELECT op.id AS pid, o.id, a.role, o.name"
+    "            FROM op JOIN act a ON a.enterprise_id = op.enterprise_id"
+    "            JOIN official o ON o.id = a.official_id"
+    "          UNION ALL"
+    "          SELECT op.id, o.id, '承办人', o.name"
+    "            FROM op JOIN official o ON o.id = op.assignee_official_id) x"
+    "   GROUP BY x.pid),"
+    " uns AS ("
+    "  SELECT x.pid, string_agg(x.id || E'\\t' || x.role || E'\\t' || x.name, E'\\n'"
+    "                           ORDER BY bb_overdue_role_rank(x.role), x.id) AS s"
+    "    FROM (SELECT op.id AS pid, u.id, a.role, u.name"
+    "            FROM op JOIN act a ON a.enterprise_id = op.enterprise_id"
+    "            JOIN unit u ON u.id = a.unit_id"
+    "          UNION ALL"
+    "          SELECT op.id, u.id, '承办单位', u.name"
+    "            FROM op JOIN unit u ON u.id = op.assignee_unit_id) x"
+    "   GROUP BY x.pid)"
+    " SELECT op.id, op.description, t.name, e.name, to_char(op.deadline, 'YYYY-MM-DD'),"
+    "        $1::date - op.deadline, op.state, offs.s, uns.s"
+    "   FROM op JOIN enterprise e ON e.id = op.enterprise_id"
+    "   JOIN township t ON t.id = e.township_id"
+    "   LEFT JOIN offs ON offs.pid = op.id"
+    "   LEFT JOIN uns ON uns.pid = op.id"
+    "  ORDER BY op.deadline, op.id"
+    "  LIMIT $2::bigint";
+/* How many rows the two lists have (for the page, which shows the first
+ * ones): the same conditions as the stored functions with no filter. */
+static const char sql_overdue_counts[] =
+    "SELECT (SELECT count(*) FROM project_milestone m JOIN project p ON p.id = m.project_id"
+    "         WHERE m.actual_date IS NULL AND m.planned_date < $1::date"
+    "           AND p.stage NOT IN ('终止', '竣工'))"
+    "     + (SELECT count(*) FROM problem q WHERE q.state <> '确认' AND q.deadline < $1::date)";
+
+static int overdue_milestone_row(rctx *c, const PGresult *r, void *ud)
+{
+    ++*(int64_t *)ud;
+    char what[512], off[REPORT_PEOPLE_TEXT], units[REPORT_PEOPLE_TEXT];
+    snprintf(what, sizeof what, "%s · %s", PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 1));
+    long long days = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
+    rcell cells[11] = {
+        lcell(light_of(days, c->p->red_after_days)), tcell("项目节点"), ncell(num(r, 0, 0)),
+        tcell(what), tcell(val(r, 0, 3)), tcell(val(r, 0, 4)), tcell(val(r, 0, 5)),
+        ncell((double)days), tcell(val(r, 0, 7)), tcell(people_text(val(r, 0, 8), off, sizeof off)),
+        tcell(people_text(val(r, 0, 9), units, sizeof units)),
+    };
+    return c->k->row(c->k, cells, ROW_PLAIN);
+}
+
+static int overdue_problem_row(rctx *c, const PGresult *r, void *ud)
+{
+    ++*(int64_t *)ud;
+    char off[REPORT_PEOPLE_TEXT], units[REPORT_PEOPLE_TEXT];
+    long long days = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
+    rcell cells[11] = {
+        lcell(light_of(days, c->p->red_after_days)), tcell("问题"), ncell(num(r, 0, 0)),
+        tcell(val(r, 0, 1)), tcell(val(r, 0, 2)), tcell(val(r, 0, 3)), tcell(val(r, 0, 4)),
+        ncell((double)days), tcell(val(r, 0, 6)), tcell(people_text(val(r, 0, 7), off, sizeof off)),
+        tcell(people_text(val(r, 0, 8), units, sizeof units)),
+    };
+    return c->k->row(c->k, cells, ROW_PLAIN);
+}
+
+static int rep_overdue_items(rctx *c)
+{
+    static const rcol cols[] = {
+        {"灯", COL_LIGHT, 5}, {"类型", COL_TEXT, 9}, {"编号", COL_INT, 8},
+        {"事项", COL_TEXT, 36}, {"乡镇园区", COL_TEXT, 16}, {"企业", COL_TEXT, 24},
+        {"计划日期/期限", COL_TEXT, 13}, {"超期天数", COL_INT, 9}, {"阶段/状态", COL_TEXT, 9},
+        {"责任人", COL_TEXT, 36}, {"责任单位", COL_TEXT, 36},
+    };
+    sink *k = c->k;
+    int64_t total = -1, got = 0;
+    char limit[REPORT_NUM_TEXT] = "";
+    const char *params[2] = {c->p->today, NULL};
+    if (k->list_limit > 0) {
+        params[1] = limit;
+        PGresult *r = query_all(c, "overdue counts", sql_overdue_counts, 1, params);
+        if (r == NULL)
+            return -1;
+        total = (int64_t)num(r, 0, 0);
+        PQclear(r);
+        snprintf(limit, sizeof limit, "%" PRId64, k->list_limit);
+    }
+    if (k->section(k, "超期明细", "超期明细：项目节点和问题",
+                   "先列超期的项目节点，再列超期的问题，各自按超期天数从多到少。") != 0 ||
+        k->table(k, cols, 11, true, true) != 0 ||
+        query_each(c, "overdue milestones", sql_overdue_milestones, 2, params,
+                   overdue_milestone_row, &got) != 0)
+        return -1;
+    /* The page's limit counts both lists together. */
+    if (k->list_limit > 0)
+        snprintf(limit, sizeof limit, "%" PRId64,
+                 got < k->list_limit ? k->list_limit - got : 0);
+    if (query_each(c, "overdue problems", sql_overdue_problems, 2, params,
+                   overdue_problem_row, &got) != 0)
+        return -1;
+    return k->table_end(k, total);
+}
+
+/* 缺口汇总: $1 today. Coverage gaps (bb_coverage_gaps, every kind, role
+ * and township) counted per township, then the total. */
+static const char sql_gap_summary[] =
+    "SELECT t.name,"
+    "       count(g.id) FILTER (WHERE g.kind = 'enterprise'),"
+    "       count(g.id) FILTER (WHERE g.kind = 'project'),"
+    "       count(g.id) FILTER (WHERE g.role = '包保市领导'),"
+    "       count(g.id) FILTER (WHERE g.role = '责任单位'),"
+    "       count(g.id) FILTER (WHERE g.role = '联络员'),"
+    "       count(g.id), grouping(t.id)"
+    "  FROM township t"
+    "  LEFT JOIN bb_coverage_gaps(NULL, NULL, NULL, NULL, $1::date, NULL, NULL, NULL, "
+    REPORT_ALL_ROWS ") g ON g.township = t.name"
+    " GROUP BY GROUPING SETS ((t.id, t.name), ())"
+    " ORDER BY grouping(t.id), t.id";
+static const char sql_gaps[] =
+    "SELECT kind, id, name, township, role, priority, stage"
+    "  FROM bb_coverage_gaps(NULL, NULL, NULL, NULL, $1::date, NULL, NULL, NULL, $2::int)";
+
+static int rep_gap_summary(rctx *c)
+{
+    static const rcol cols[] = {
+        {"乡镇园区", COL_TEXT, 18}, {"重点企业缺口", COL_INT, 12}, {"重点项目缺口", COL_INT, 12},
+        {"缺包保市领导", COL_INT, 12}, {"缺责任单位", COL_INT, 11}, {"缺联络员", COL_INT, 10},
+        {"缺口合计", COL_INT, 10},
+    };
+    static const char *const ser[] = {"缺包保市领导", "缺责任单位", "缺联络员"};
+    static const char *const colours[] = {"#c62828", "#ef6c00", "#6d4c41"};
+    sink *k = c->k;
+    const char *params[1] = {c->p->today};
+    PGresult *r = query_all(c, "coverage summary", sql_gap_summary, 1, params);
+    if (r == NULL)
+        return -1;
+    int rc = -1;
+    int nt = PQntuples(r);
+    const char **names = calloc((size_t)nt + 1, sizeof *names);
+    double *vals = calloc((size_t)nt * 3 + 1, sizeof *vals);
+    if (names == NULL || vals == NULL) {
+        set_err(k, "report coverage summary: out of memory");
+        goto done;
+    }
+    int nb = 0;
+    for (int i = 0; i < nt; i++) {
+        if (strcmp(PQgetvalue(r, i, 7), "1") == 0)
+            continue;
+        names[nb] = PQgetvalue(r, i, 0);
+        for (int s = 0; s < 3; s++)
+            vals[(size_t)nb * 3 + (size_t)s] = num(r, i, 3 + s);
+        nb++;
+    }
+    chart ch = {"各乡镇园区包保缺口（按缺少的角色）", "个", 0, nb, names, 3, ser, colours, vals};
+    if (k->section(k, "缺口汇总", "包保缺口汇总",
+                   "一个缺口 = 一个重点企业或重点项目缺少的一个包保角色。") != 0 ||
+        k->chart(k, &ch) != 0 || k->table(k, cols, 7, false, true) != 0)
+        goto done;
+    for (int i = 0; i < nt; i++) {
+        bool all = strcmp(PQgetvalue(r, i, 7), "1") == 0;
+        rcell cells[7] = {tcell(all ? "合计" : PQgetvalue(r, i, 0))};
+        for (int col = 1; col <= 6; col++)
+            cells[col] = ncell(num(r, i, col));
+        if (k->row(k, cells, all ? ROW_TOTAL : ROW_PLAIN) != 0)
+            goto done;
+        if (all)
+            c->gaps_total = (int64_t)num(r, i, 6);
+    }
+    rc = k->table_end(k, -1);
+done:
+    free(names);
+    free(vals);
+    PQclear(r);
+    return rc;
+}
+
+static int gap_row(rctx *c, const PGresult *r, void *ud)
+{
+    (void)ud;
+    bool ent = strcmp(PQgetvalue(r, 0, 0), "enterprise") == 0;
+    rcell cells[7] = {
+        tcell(ent ? "重点企业" : "重点项目"), ncell(num(r, 0, 1)), tcell(val(r, 0, 2)),
+        tcell(val(r, 0, 3)), tcell(val(r, 0, 4)), tcell(val(r, 0, 5)), tcell(val(r, 0, 6)),
+    };
+    return c->k->row(c->k, cells, ROW_PLAIN);
+}
+
+static int rep_gaps(rctx *c)
+{
+    static const rcol cols[] = {
+        {"类型", COL_TEXT, 9}, {"编号", COL_INT, 8}, {"名称", COL_TEXT, 30},
+        {"乡镇园区", COL_TEXT, 18}, {"缺少的包保角色", COL_TEXT, 14}, {"优先级", COL_TEXT, 10},
+        {"阶段", COL_TEXT, 9},
+    };
+    sink *k = c->k;
+    const char *params[2] = {c->p->today, c->list_limit[0] ? c->list_limit : REPORT_ALL_ROWS};
+    if (k->section(k, "包保缺口", "包保缺口明细",
+                   "先列重点企业，再列重点项目，各按编号；每个缺少的角色一行。") != 0 ||
+        k->table(k, cols, 7, true, true) != 0 ||
+        query_each(c, "coverage gaps", sql_gaps, 2, params, gap_row, NULL) != 0)
+        return -1;
+    return k->table_end(k, c->gaps_total);
+}
+
+static int write_all(PGconn *conn, const report_params *p, sink *k)
+{
+    rctx c = {conn, p, k, "", "", 0, 0};
+    snprintf(c.red_after, sizeof c.red_after, "%u", p->red_after_days);
+    if (k->list_limit > 0)
+        snprintf(c.list_limit, sizeof c.list_limit, "%" PRId64, k->list_limit);
+    if (rep_about(&c) != 0 || rep_township(&c) != 0 || rep_missing(&c) != 0 ||
+        rep_projects(&c) != 0 || rep_overdue_people(&c) != 0 || rep_overdue_items(&c) != 0 ||
+        rep_gap_summary(&c) != 0 || rep_gaps(&c) != 0)
+        return -1;
+    return 0;
+}
+
+/* ---- the workbook ---- */
+
+typedef struct xlsx_sink {
+    sink k;
+    lxw_workbook *wb;
+    lxw_worksheet *ws;
+    lxw_row_t row;
+    const rcol *cols;
+    int ncols;
+    bool counted;
+    int64_t cut;        /* rows past REPORT_XLSX_ROWS_MAX, not written */
+    lxw_format *f_head, *f_text, *f_int, *f_wan, *f_yi;
+    lxw_format *f_light[4];
+    /* bold versions for subtotal and total rows: [style][kind] */
+    lxw_format *f_sub[5], *f_tot[5];
+} xlsx_sink;
+
+static int xl_check(xlsx_sink *x, lxw_error e, const char *what)
+{
+    if (e == LXW_NO_ERROR)
+        return 0;
+    set_err(&x->k, "workbook %s: %s", what, lxw_strerror(e));
+    return -1;
+}
+
+static int xl_section(sink *k, const char *name, const char *heading, const char *note)
+{
+    (void)heading;
+    (void)note;
+    xlsx_sink *x = (xlsx_sink *)k;
+    x->ws = workbook_add_worksheet(x->wb, name);
+    if (x->ws == NULL) {
+        set_err(k, "workbook: cannot add sheet %s", name);
+        return -1;
+    }
+    x->row = 0;
+    return 0;
+}
+
+static int xl_chart(sink *k, const chart *c)
+{
+    (void)k;
+    (void)c;
+    return 0;   /* the page draws the charts; the sheets hold the figures */
+}
+
+static int xl_table(sink *k, const rcol *cols, int ncols, bool list, bool counted)
+{
+    (void)list;
+    xlsx_sink *x = (xlsx_sink *)k;
+    x->cols = cols;
+    x->ncols = ncols;
+    x->counted = counted;
+    for (int i = 0; i < ncols; i++) {
+        if (xl_check(x, worksheet_set_column(x->ws, (lxw_col_t)i, (lxw_col_t)i, cols[i].width,
+                                             NULL), "column") != 0 ||
+            xl_check(x, worksheet_write_string(x->ws, x->row, (lxw_col_t)i, cols[i].title,
+                                               x->f_head), "header") != 0)
+            return -1;
+    }
+    worksheet_freeze_panes(x->ws, 1, 0);
+    x->row++;
+    return 0;
+}
+
+static int xl_row(sink *k, const rcell *cells, row_style st)
+{
+    xlsx_sink *x = (xlsx_sink *)k;
+    if (x->row > REPORT_XLSX_ROWS_MAX) {
+        x->cut++;
+        return 0;
+    }
+    for (int i = 0; i < x->ncols; i++) {
+        col_kind kind = x->cols[i].kind;
+        lxw_format *f = st == ROW_TOTAL      ? x->f_tot[kind]
+                        : st == ROW_SUBTOTAL ? x->f_sub[kind]
+                        : kind == COL_TEXT   ? x->f_text
+                        : kind == COL_INT    ? x->f_int
+                        : kind == COL_WAN    ? x->f_wan
+                        : kind == COL_YI     ? x->f_yi
+                                             : x->f_light[cells[i].lt];
+        lxw_error e;
+        if (kind == COL_LIGHT) {
+            static const char *const word[] = {"", "绿", "黄", "红"};
+            e = worksheet_write_string(x->ws, x->row, (lxw_col_t)i, word[cells[i].lt],
+                                       x->f_light[cells[i].lt]);
+        } else if (kind == COL_TEXT) {
+            e = cells[i].text ? worksheet_write_string(x->ws, x->row, (lxw_col_t)i,
+                                                       cells[i].text, f)
+                              : worksheet_write_blank(x->ws, x->row, (lxw_col_t)i, f);
+        } else {
+            e = worksheet_write_number(x->ws, x->row, (lxw_col_t)i, cells[i].num, f);
+        }
+        if (xl_check(x, e, "cell") != 0)
+            return -1;
+    }
+    x->row++;
+    if (x->counted)
+        k->rows++;
+    return 0;
+}
+
+static int xl_table_end(sink *k, int64_t total)
+{
+    (void)total;
+    xlsx_sink *x = (xlsx_sink *)k;
+    if (x->cut == 0)
+        return 0;
+    char msg[160];
+    snprintf(msg, sizeof msg, "（另有 %" PRId64 " 行超出 Excel 的行数上限，未列出）", x->cut);
+    x->cut = 0;
+    return xl_check(x, worksheet_write_string(x->ws, x->row, 0, msg, x->f_text), "cut note");
+}
+
+static lxw_format *xl_format(lxw_workbook *wb, const char *numfmt, bool bold, bool top_border)
+{
+    lxw_format *f = workbook_add_format(wb);
+    if (f == NULL)
+        return NULL;
+    if (numfmt)
+        format_set_num_format(f, numfmt);
+    if (bold)
+        format_set_bold(f);
+    if (top_border)
+        format_set_top(f, LXW_BORDER_THIN);
+    format_set_font_name(f, "等线");
+    format_set_font_size(f, 11);
+    format_set_align(f, LXW_ALIGN_VERTICAL_CENTER);
+    return f;
+}
 
 int report_write_xlsx(PGconn *conn, const report_params *p, const char *path, int64_t *rows,
                       char *err, size_t errlen)
 {
-    (void)conn; (void)p; (void)path; (void)rows;
-    snprintf(err, errlen, "reports are not written yet");
-    return -1;
+    *rows = 0;
+    /* Constant memory: each sheet's rows go to a temporary file as they are
+     * written. Those files live in the folder of path (the export's own
+     * disk, not a possibly small /tmp); libxlsxwriter unlinks them at once,
+     * so nothing is left there whatever happens. */
+    char tmpdir[PATH_MAX];
+    snprintf(tmpdir, sizeof tmpdir, "%s", path);
+    char *slash = strrchr(tmpdir, '/');
+    if (slash == NULL)
+        snprintf(tmpdir, sizeof tmpdir, ".");
+    else if (slash == tmpdir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    lxw_workbook_options opt = {.constant_memory = LXW_TRUE, .tmpdir = tmpdir,
+                                .use_zip64 = LXW_FALSE};
+    xlsx_sink x = {0};
+    x.k = (sink){xl_section, xl_chart, xl_table, xl_row, xl_table_end, 0, 0, err, errlen};
+    x.wb = workbook_new_opt(path, &opt);
+    if (x.wb == NULL) {
+        snprintf(err, errlen, "workbook %s: cannot create", path);
+        return -1;
+    }
+    static const char *const numfmt[5] = {NULL, "#,##0", "#,##0.00", "#,##0.0000", NULL};
+    bool ok = true;
+    x.f_head = xl_format(x.wb, NULL, true, false);
+    x.f_text = xl_format(x.wb, NULL, false, false);
+    x.f_int = xl_format(x.wb, numfmt[COL_INT], false, false);
+    x.f_wan = xl_format(x.wb, numfmt[COL_WAN], false, false);
+    x.f_yi = xl_format(x.wb, numfmt[COL_YI], false, false);
+    ok = x.f_head && x.f_text && x.f_int && x.f_wan && x.f_yi;
+    if (ok) {
+        format_set_bg_color(x.f_head, 0xD9E1F2);
+        format_set_pattern(x.f_head, LXW_PATTERN_SOLID);
+        format_set_border(x.f_head, LXW_BORDER_THIN);
+        format_set_text_wrap(x.f_head);
+        format_set_text_wrap(x.f_text);
+    }
+    /* Traffic lights: solid fills (white text on red and green). */
+    static const lxw_color_t fill[4] = {0, 0x00B050, 0xFFFF00, 0xFF0000};
+    for (int i = 0; i < 4 && ok; i++) {
+        x.f_light[i] = xl_format(x.wb, NULL, i != 0, false);
+        ok = x.f_light[i] != NULL;
+        if (ok && i != 0) {
+            format_set_bg_color(x.f_light[i], fill[i]);
+            format_set_pattern(x.f_light[i], LXW_PATTERN_SOLID);
+            format_set_align(x.f_light[i], LXW_ALIGN_CENTER);
+            if (i != LIGHT_YELLOW)
+                format_set_font_color(x.f_light[i], LXW_COLOR_WHITE);
+        }
+    }
+    for (int kind = 0; kind < 5 && ok; kind++) {
+        x.f_sub[kind] = xl_format(x.wb, numfmt[kind], true, false);
+        x.f_tot[kind] = xl_format(x.wb, numfmt[kind], true, true);
+        ok = x.f_sub[kind] && x.f_tot[kind];
+        if (ok) {
+            format_set_bg_color(x.f_sub[kind], 0xF2F2F2);
+            format_set_pattern(x.f_sub[kind], LXW_PATTERN_SOLID);
+            format_set_bg_color(x.f_tot[kind], 0xE2EFDA);
+            format_set_pattern(x.f_tot[kind], LXW_PATTERN_SOLID);
+        }
+    }
+    if (!ok)
+        snprintf(err, errlen, "workbook: out of memory for formats");
+    /* libxlsxwriter takes char * and copies it. */
+    char title[] = "包保工作报告", author[] = "baobao", subject[REPORT_NUM_TEXT];
+    snprintf(subject, sizeof subject, "%s", p->today);
+    lxw_doc_properties props = {.title = title, .subject = subject, .author = author};
+    int rc = ok ? 0 : -1;
+    if (rc == 0 && xl_check(&x, workbook_set_properties(x.wb, &props), "properties") != 0)
+        rc = -1;
+    if (rc == 0)
+        rc = write_all(conn, p, &x.k);
+    /* workbook_close frees the workbook whatever happens; its error only
+     * counts when the rows were written. */
+    lxw_error ce = workbook_close(x.wb);
+    if (rc == 0 && ce != LXW_NO_ERROR) {
+        snprintf(err, errlen, "workbook %s: %s", path, lxw_strerror(ce));
+        rc = -1;
+    }
+    if (rc == 0)
+        *rows = x.k.rows;
+    return rc;
 }
+
+/* ---- the page ---- */
+
+typedef struct html_sink {
+    sink k;
+    FILE *f;
+    const rcol *cols;
+    int ncols;
+    bool list;
+    bool counted;
+    int64_t shown;      /* rows of the current table written */
+    int64_t hidden;     /* rows of the current list left to the workbook */
+} html_sink;
+
+static void h_text(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        case '\'': fputs("&#39;", f); break;
+        case '\n': fputs("<br>", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+/* A number with thousands separators and the given decimals. */
+static const char *fmt_num(double v, int decimals, char *out, size_t outlen)
+{
+    char raw[64];
+    snprintf(raw, sizeof raw, "%.*f", decimals, v);
+    const char *digits = raw[0] == '-' ? raw + 1 : raw;
+    const char *dot = strchr(digits, '.');
+    size_t ilen = dot ? (size_t)(dot - digits) : strlen(digits);
+    size_t o = 0;
+    if (raw[0] == '-' && o + 1 < outlen)
+        out[o++] = '-';
+    for (size_t i = 0; i < ilen && o + 2 < outlen; i++) {
+        if (i > 0 && (ilen - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    if (dot)
+        for (const char *d = dot; *d && o + 1 < outlen; d++)
+            out[o++] = *d;
+    out[o] = '\0';
+    return out;
+}
+
+static int h_section(sink *k, const char *name, const char *heading, const char *note)
+{
+    html_sink *h = (html_sink *)k;
+    fputs("<section id=\"", h->f);
+    h_text(h->f, name);
+    fputs("\">\n<h2>", h->f);
+    h_text(h->f, heading);
+    fputs("</h2>\n", h->f);
+    if (note) {
+        fputs("<p class=\"note\">", h->f);
+        h_text(h->f, note);
+        fputs("</p>\n", h->f);
+    }
+    return 0;
+}
+
+/* A horizontal stacked bar chart in inline SVG: a row per bar, its label
+ * on the left, the total after the bar, a legend when stacked. */
+static int h_chart(sink *k, const chart *c)
+{
+    enum { W = 760, LABEL_W = 150, VALUE_W = 110, ROW_H = 22, TOP = 30, LEGEND_H = 22 };
+    html_sink *h = (html_sink *)k;
+    FILE *f = h->f;
+    double max = 0;
+    for (int b = 0; b < c->nbars; b++) {
+        double t = 0;
+        for (int s = 0; s < c->nseries; s++)
+            t += c->values[b * c->nseries + s];
+        if (t > max)
+            max = t;
+    }
+    int legend = c->nseries > 1 ? LEGEND_H : 0;
+    int height = TOP + legend + (c->nbars > 0 ? c->nbars : 1) * ROW_H + 8;
+    double bar_w = W - LABEL_W - VALUE_W;
+    fprintf(f, "<figure class=\"chart\"><svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+               "role=\"img\" aria-label=\"", W, height, W, height);
+    h_text(f, c->title);
+    fputs("\"><title>", f);
+    h_text(f, c->title);
+    fputs("</title>\n", f);
+    fprintf(f, "<text x=\"0\" y=\"18\" class=\"ct\">");
+    h_text(f, c->title);
+    fprintf(f, "（%s）</text>\n", c->unit);
+    if (legend) {
+        int lx = 0;
+        for (int s = 0; s < c->nseries; s++) {
+            fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+                       "<text x=\"%d\" y=\"%d\" class=\"cl\">", lx, TOP, c->colours[s], lx + 16,
+                    TOP + 11);
+            h_text(f, c->series_names[s]);
+            fputs("</text>\n", f);
+            lx += 16 + 14 * 6 + 10;
+        }
+    }
+    if (c->nbars == 0)
+        fprintf(f, "<text x=\"0\" y=\"%d\" class=\"cl\">无数据</text>\n", TOP + legend + 15);
+    for (int b = 0; b < c->nbars; b++) {
+        int y = TOP + legend + b * ROW_H;
+        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" class=\"cl\">", LABEL_W - 6,
+                y + 15);
+        h_text(f, c->labels[b]);
+        fputs("</text>", f);
+        double x = LABEL_W, total = 0;
+        for (int s = 0; s < c->nseries; s++) {
+            double v = c->values[b * c->nseries + s];
+            total += v;
+            double w = max > 0 ? v / max * bar_w : 0;
+            if (w > 0) {
+                fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\">"
+                           "<title>", x, y + 3, w, ROW_H - 6, c->colours[s]);
+                h_text(f, c->series_names[s]);
+                char nb[REPORT_NUM_TEXT];
+                fprintf(f, " %s</title></rect>", fmt_num(v, c->decimals, nb, sizeof nb));
+            }
+            x += w;
+        }
+        char nb[REPORT_NUM_TEXT];
+        fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"cv\">%s</text>\n", x + 4, y + 15,
+                fmt_num(total, c->decimals, nb, sizeof nb));
+    }
+    fputs("</svg></figure>\n", f);
+    return 0;
+}
+
+static int h_table(sink *k, const rcol *cols, int ncols, bool list, bool counted)
+{
+    html_sink *h = (html_sink *)k;
+    h->cols = cols;
+    h->ncols = ncols;
+    h->list = list;
+    h->counted = counted;
+    h->shown = 0;
+    h->hidden = 0;
+    fputs("<div class=\"scroll\"><table>\n<thead><tr>", h->f);
+    for (int i = 0; i < ncols; i++) {
+        fputs(cols[i].kind == COL_TEXT || cols[i].kind == COL_LIGHT ? "<th>" : "<th class=\"n\">",
+              h->f);
+        h_text(h->f, cols[i].title);
+        fputs("</th>", h->f);
+    }
+    fputs("</tr></thead>\n<tbody>\n", h->f);
+    return 0;
+}
+
+static int h_row(sink *k, const rcell *cells, row_style st)
+{
+    html_sink *h = (html_sink *)k;
+    if (h->list && h->shown >= REPORT_HTML_LIST_ROWS_MAX) {
+        h->hidden++;
+        return 0;
+    }
+    FILE *f = h->f;
+    fputs(st == ROW_TOTAL ? "<tr class=\"total\">" : st == ROW_SUBTOTAL ? "<tr class=\"sub\">"
+                                                                        : "<tr>", f);
+    for (int i = 0; i < h->ncols; i++) {
+        char nb[REPORT_NUM_TEXT];
+        switch (h->cols[i].kind) {
+        case COL_TEXT:
+            fputs("<td>", f);
+            h_text(f, cells[i].text);
+            break;
+        case COL_INT:
+            fprintf(f, "<td class=\"n\">%s", fmt_num(cells[i].num, 0, nb, sizeof nb));
+            break;
+        case COL_WAN:
+            fprintf(f, "<td class=\"n\">%s", fmt_num(cells[i].num, 2, nb, sizeof nb));
+            break;
+        case COL_YI:
+            fprintf(f, "<td class=\"n\">%s", fmt_num(cells[i].num, 4, nb, sizeof nb));
+            break;
+        case COL_LIGHT: {
+            static const char *const cls[] = {"", "green", "yellow", "red"};
+            static const char *const word[] = {"", "绿", "黄", "红"};
+            fprintf(f, "<td class=\"light %s\">%s", cls[cells[i].lt], word[cells[i].lt]);
+            break;
+        }
+        }
+        fputs("</td>", f);
+    }
+    fputs("</tr>\n", f);
+    h->shown++;
+    if (h->counted)
+        k->rows++;
+    return 0;
+}
+
+static int h_table_end(sink *k, int64_t total)
+{
+    html_sink *h = (html_sink *)k;
+    if (total > h->shown + h->hidden)
+        h->hidden = total - h->shown;
+    if (h->shown == 0)
+        fprintf(h->f, "<tr><td colspan=\"%d\" class=\"empty\">无</td></tr>\n", h->ncols);
+    fputs("</tbody></table></div>\n", h->f);
+    if (h->hidden > 0)
+        fprintf(h->f, "<p class=\"more\">共 %" PRId64 " 行，此处列出前 %d 行；"
+                      "完整清单见同一文件夹中的工作簿（.xlsx）。</p>\n",
+                h->shown + h->hidden, REPORT_HTML_LIST_ROWS_MAX);
+    else if (h->list)
+        fprintf(h->f, "<p class=\"more\">共 %" PRId64 " 行。</p>\n", h->shown);
+    fputs("</section>\n", h->f);
+    if (ferror(h->f)) {
+        set_err(k, "page: write failed");
+        return -1;
+    }
+    return 0;
+}
+
+static const char page_css[] =
+    "body{font-family:\"Microsoft YaHei\",\"PingFang SC\",\"Noto Sans CJK SC\",sans-serif;"
+    "margin:24px;color:#222;background:#fff}"
+    "h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 6px;"
+    "border-bottom:2px solid #1565c0;padding-bottom:4px}"
+    ".meta,.note,.more{color:#555;font-size:13px;margin:4px 0}"
+    "nav a{margin-right:14px;font-size:14px;color:#1565c0}"
+    ".scroll{overflow-x:auto}"
+    "table{border-collapse:collapse;font-size:13px;margin:8px 0}"
+    "th,td{border:1px solid #ccc;padding:3px 7px;white-space:nowrap;vertical-align:top}"
+    "th{background:#d9e1f2}td.n,th.n{text-align:right}"
+    "tr.sub td{background:#f2f2f2;font-weight:bold}"
+    "tr.total td{background:#e2efda;font-weight:bold;border-top:2px solid #888}"
+    "td.light{text-align:center;font-weight:bold}"
+    "td.red{background:#ff0000;color:#fff}td.yellow{background:#ffff00}"
+    "td.green{background:#00b050;color:#fff}td.empty{color:#888}"
+    "figure.chart{margin:12px 0}"
+    "svg .ct{font-size:15px;font-weight:bold;fill:#222}"
+    "svg .cl,svg .cv{font-size:12px;fill:#333}"
+    "@media print{nav{display:none}}";
 
 int report_write_html(PGconn *conn, const report_params *p, const char *path, int64_t *rows,
                       char *err, size_t errlen)
 {
-    (void)conn; (void)p; (void)path; (void)rows;
-    snprintf(err, errlen, "reports are not written yet");
-    return -1;
+    *rows = 0;
+    html_sink h = {0};
+    h.k = (sink){h_section, h_chart, h_table, h_row, h_table_end, REPORT_HTML_LIST_ROWS_MAX, 0,
+                 err, errlen};
+    h.f = fopen(path, "w");
+    if (h.f == NULL) {
+        snprintf(err, errlen, "page %s: %s", path, strerror(errno));
+        return -1;
+    }
+    FILE *f = h.f;
+    fputs("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>"
+          "包保工作报告 ", f);
+    h_text(f, p->today);
+    fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>包保工作报告</h1>\n"
+               "<p class=\"meta\">报告日期：", page_css);
+    h_text(f, p->today);
+    fputs("　生成时间：", f);
+    h_text(f, p->generated_at ? p->generated_at : "");
+    fputs("</p>\n<nav><a href=\"#说明\">说明</a>"
+          "<a href=\"#乡镇汇总\">乡镇汇总</a><a href=\"#本月未走访\">本月未走访</a>"
+          "<a href=\"#项目阶段\">项目阶段</a><a href=\"#超期督办\">超期督办</a>"
+          "<a href=\"#超期明细\">超期明细</a><a href=\"#缺口汇总\">缺口汇总</a>"
+          "<a href=\"#包保缺口\">包保缺口</a></nav>\n", f);
+    int rc = write_all(conn, p, &h.k);
+    fputs("</body>\n</html>\n", f);
+    if (rc == 0 && ferror(f)) {
+        snprintf(err, errlen, "page %s: write failed", path);
+        rc = -1;
+    }
+    if (fclose(f) != 0 && rc == 0) {
+        snprintf(err, errlen, "page %s: close failed", path);
+        rc = -1;
+    }
+    if (rc == 0)
+        *rows = h.k.rows;
+    return rc;
 }
