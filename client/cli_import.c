@@ -1,3 +1,605 @@
-/* placeholder: being written. */
+/*
+ * cli_import.c: `baobao import enterprises FILE.csv [--commit] [--json]`.
+ *
+ * For: reading a CSV file as a stream (csv.h: one record at a time, never
+ * the whole file), mapping its header to the keys of enterprise.import
+ * (the Chinese names of enterprises.csv as baobao exports it, or the
+ * English keys), sending the rows in calls of at most BB_MAX_IMPORT_ROWS
+ * (and CLI_IMPORT_MAX_CALL_BYTES), and reporting every rejected row by
+ * the CSV line where its record starts, then a summary.
+ *
+ * Safe to run again: each committing call carries an idempotency key
+ * derived from the login, the content of the file up to the end of that
+ * call's rows, and the call's number, so a retried call (cli_call retries
+ * once) or a re-run of the same file stores nothing twice: the server
+ * answers it with the first outcome. A dry run (the default) sends no key:
+ * it stores nothing anyway.
+ * Cells: a formula-defused cell of an export ('=..., '+..., '-..., '@...;
+ * generally any cell matching ^'+[=+-@]) loses exactly one apostrophe; an
+ * empty 产业集群 cell is "no cluster", an empty 标签 cell is "no labels"
+ * (labels one per line in the cell), an empty 经营状态 cell leaves the
+ * status out (在营 for a new enterprise, unchanged for an existing one). Columns the import does not
+ * know (编号, 版本, 创建时间, 更新时间, ...) are ignored, so an exported
+ * file imports back as it is.
+ * Not for: the rules of an enterprise (the server checks every row and
+ * says why it refused it), CSV syntax (csv.c).
+ */
 #include "cli.h"
-int cli_import(cli_ctx *ctx, int argc, char **argv) { (void)ctx; (void)argc; (void)argv; return cli_usage_error("", "not yet"); }
+#include "csv.h"
+#include "json.h"
+
+#include "bb_limits.h"
+#include "bb_utf8.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Bytes of packed rows per call at most (the server's max_message_bytes
+ * is 1 MiB by default; this leaves room for the envelope and more). */
+#define CLI_IMPORT_MAX_CALL_BYTES (512u * 1024u)
+/* Width of the progress bar, in cells. */
+#define CLI_IMPORT_BAR_WIDTH 30
+/* Hex digits of the content hash in an idempotency key. */
+#define CLI_IMPORT_KEY_HEX 40
+
+static const char import_help[] =
+    "Usage: baobao import enterprises FILE.csv [--commit] [--json]\n"
+    "\n"
+    "Imports enterprises from a CSV file (RFC 4180, UTF-8, with or without a\n"
+    "byte-order mark; FILE - reads standard input). Every row is checked by the\n"
+    "server as enterprise.create / enterprise.update would check it; rows are\n"
+    "matched on the credit code (a new code creates, a known one updates).\n";
+
+static const char enterprises_help[] =
+    "Usage: baobao import enterprises FILE.csv [--commit] [--json]\n"
+    "\n"
+    "Checks (dry run, the default) or stores (--commit) the enterprises of FILE.csv,\n"
+    "upserting on the credit code, and prints every rejected row as\n"
+    "\"line N: field: reason\" (N: the line of the file where the row starts), then\n"
+    "a summary. Exit status 1 when any row was rejected, 0 otherwise.\n"
+    "\n"
+    "The header row names the columns, as in an export's enterprises.csv:\n"
+    "  企业名称 (name), 统一社会信用代码 (credit_code), 乡镇园区 (township): required\n"
+    "  产业集群 (cluster): empty = none\n"
+    "  标签 (labels): one label per line inside the cell; empty = none\n"
+    "  经营状态 (status): empty = 在营 for a new enterprise, unchanged otherwise\n"
+    "Other columns (编号, 版本, 创建时间, 更新时间, ...) are ignored, so an exported\n"
+    "file imports back unchanged. A cell the export protected against formulas\n"
+    "('=..., '+..., '-..., '@...; any cell matching ^'+[=+-@]) loses one apostrophe.\n"
+    "\n"
+    "  --commit   store the rows (default: a dry run; nothing is stored)\n"
+    "  --json     print {\"commit\", \"items\": [{line, outcome, id, code, field,\n"
+    "             message}...], \"summary\"} instead of text\n"
+    "\n"
+    "Re-running the same file (or a retry after a lost connection) stores nothing\n"
+    "twice: each call carries an idempotency key derived from the file's content.\n";
+
+/* The columns the import reads, in the order of enterprise.import's row. */
+enum { COL_NAME, COL_CODE, COL_TOWNSHIP, COL_CLUSTER, COL_LABELS, COL_STATUS, NCOLS };
+static const struct {
+    const char *key, *zh;
+    bool required;
+} columns[NCOLS] = {
+    {"name", "企业名称", true},          {"credit_code", "统一社会信用代码", true},
+    {"township", "乡镇园区", true},      {"cluster", "产业集群", false},
+    {"labels", "标签", false},           {"status", "经营状态", false},
+};
+/* Columns of an export that the import leaves alone, without a note. */
+static const char *const ignored_quietly[] = {"编号", "版本", "创建时间", "更新时间", "id",
+                                              "version", "created_at", "updated_at", NULL};
+
+typedef struct importer {
+    cli_ctx *ctx;
+    const char *path;
+    bool commit, progress;
+    FILE *f;
+    csv_reader *csv;
+    uint64_t size;                 /* 0: unknown (a pipe) */
+    int col[NCOLS];                /* field index of each column, -1 when absent */
+    size_t nheader;                /* fields in the header */
+    /* the call being filled */
+    msgpack_sbuffer rows;
+    msgpack_packer rpk;
+    uint32_t nrows;
+    uint64_t lines[BB_MAX_IMPORT_ROWS];
+    unsigned calls;
+    EVP_MD_CTX *sha;               /* login + every record so far */
+    /* totals */
+    uint64_t total, created, updated, unchanged, rejected;
+    bool json_first;               /* no JSON item printed yet */
+} importer;
+
+/* ---- output ---- */
+
+static void progress(importer *im, bool done)
+{
+    if (!im->progress)
+        return;
+    if (done) {
+        fputs("\r\033[K", stderr);
+        return;
+    }
+    uint64_t at = csv_bytes_read(im->csv);
+    if (im->size > 0) {
+        int pct = (int)(at >= im->size ? 100 : at * 100 / im->size);
+        int fill = pct * CLI_IMPORT_BAR_WIDTH / 100;
+        fprintf(stderr, "\rimporting [%.*s%*s] %3d%%  %" PRIu64 " rows", fill,
+                "##############################", CLI_IMPORT_BAR_WIDTH - fill, "", pct,
+                im->total);
+    } else {
+        fprintf(stderr, "\rimporting  %" PRIu64 " rows", im->total);
+    }
+    fflush(stderr);
+}
+
+/* One item of the answer, or a row refused before sending. Counts it; in
+ * text mode prints it when rejected, with --json always. */
+static void print_item(importer *im, uint64_t line, const char *outcome, bool has_id, int64_t id,
+                       const char *code, const char *field, const char *message)
+{
+    if (strcmp(outcome, "created") == 0)
+        im->created++;
+    else if (strcmp(outcome, "updated") == 0)
+        im->updated++;
+    else if (strcmp(outcome, "unchanged") == 0)
+        im->unchanged++;
+    else
+        im->rejected++;
+    if (im->ctx->json) {
+        json_out j;
+        json_out_init(&j);
+        char num[64];
+        int n = snprintf(num, sizeof num, "%s\n    {\"line\": %" PRIu64 ", \"outcome\": ",
+                         im->json_first ? "" : ",", line);
+        json_raw(&j, num, (size_t)n);
+        json_string(&j, outcome, strlen(outcome));
+        n = has_id ? snprintf(num, sizeof num, ", \"id\": %" PRId64, id)
+                   : snprintf(num, sizeof num, ", \"id\": null");
+        json_raw(&j, num, (size_t)n);
+        const char *keys[3] = {"code", "field", "message"};
+        const char *vals[3] = {code, field, message};
+        for (int i = 0; i < 3; i++) {
+            json_raw(&j, ", \"", 3);
+            json_raw(&j, keys[i], strlen(keys[i]));
+            json_raw(&j, "\": ", 3);
+            if (vals[i] == NULL)
+                json_raw(&j, "null", 4);
+            else
+                json_string(&j, vals[i], strlen(vals[i]));
+        }
+        json_raw(&j, "}", 1);
+        if (!j.failed)
+            fwrite(j.data, 1, j.len, stdout);
+        json_out_free(&j);
+        im->json_first = false;
+        return;
+    }
+    if (strcmp(outcome, "rejected") != 0)
+        return;
+    if (im->progress)
+        fputs("\r\033[K", stderr);
+    /* The server's messages mostly start with their field already. */
+    size_t fl = field != NULL ? strlen(field) : 0;
+    bool prefixed = field != NULL && message != NULL && strncmp(message, field, fl) == 0 &&
+                    message[fl] == ':';
+    if (field != NULL && !prefixed)
+        printf("line %" PRIu64 ": %s: %s\n", line, field, message != NULL ? message : code);
+    else
+        printf("line %" PRIu64 ": %s\n", line, message != NULL ? message : code);
+}
+
+static void print_summary(importer *im, const bb_error *fatal)
+{
+    progress(im, true);
+    if (im->ctx->json) {
+        printf("\n  ],\n  \"summary\": {\"rows\": %" PRIu64 ", \"created\": %" PRIu64
+               ", \"updated\": %" PRIu64 ", \"unchanged\": %" PRIu64 ", \"rejected\": %" PRIu64
+               "}",
+               im->total, im->created, im->updated, im->unchanged,
+               im->rejected);
+        if (fatal != NULL) {
+            json_out j;
+            json_out_init(&j);
+            json_raw(&j, ",\n  \"error\": {\"code\": ", 21);
+            json_string(&j, fatal->code, strlen(fatal->code));
+            json_raw(&j, ", \"field\": ", 11);
+            if (fatal->field[0] != '\0')
+                json_string(&j, fatal->field, strlen(fatal->field));
+            else
+                json_raw(&j, "null", 4);
+            json_raw(&j, ", \"message\": ", 13);
+            json_string(&j, fatal->message, strlen(fatal->message));
+            json_raw(&j, "}", 1);
+            if (!j.failed)
+                fwrite(j.data, 1, j.len, stdout);
+            json_out_free(&j);
+        }
+        printf("\n}\n");
+        return;
+    }
+    printf("%s: %" PRIu64 " rows: %" PRIu64 " created, %" PRIu64 " updated, %" PRIu64
+           " unchanged, %" PRIu64 " rejected%s\n",
+           im->commit ? "committed" : "dry run", im->total, im->created, im->updated,
+           im->unchanged, im->rejected,
+           im->commit ? "" : " (nothing stored; add --commit to store)");
+}
+
+/* ---- the header ---- */
+
+static bool field_is(const csv_field *f, const char *name)
+{
+    /* Spaces around a header name are not part of it. */
+    const char *s = f->s;
+    size_t n = f->len;
+    while (n > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    return strlen(name) == n && memcmp(s, name, n) == 0;
+}
+
+static int read_header(importer *im, const csv_record *h)
+{
+    for (int c = 0; c < NCOLS; c++)
+        im->col[c] = -1;
+    im->nheader = h->nfields;
+    for (size_t i = 0; i < h->nfields; i++) {
+        const csv_field *f = &h->fields[i];
+        if (!bb_utf8_valid(f->s, f->len)) {
+            fprintf(stderr,
+                    "baobao: %s: the header is not UTF-8 text; save the file as UTF-8 (Excel: "
+                    "\"CSV UTF-8\") and try again\n",
+                    im->path);
+            return CLI_EXIT_REFUSED;
+        }
+        int which = -1;
+        for (int c = 0; c < NCOLS; c++)
+            if (field_is(f, columns[c].key) || field_is(f, columns[c].zh))
+                which = c;
+        if (which < 0) {
+            bool quiet = false;
+            for (size_t k = 0; ignored_quietly[k] != NULL; k++)
+                quiet = quiet || field_is(f, ignored_quietly[k]);
+            if (!quiet)
+                fprintf(stderr, "baobao: note: column \"%.*s\" is not imported\n", (int)f->len,
+                        f->s);
+            continue;
+        }
+        if (im->col[which] >= 0) {
+            fprintf(stderr, "baobao: %s: line %" PRIu64 ": two columns for %s (%s)\n", im->path,
+                    h->line, columns[which].zh, columns[which].key);
+            return CLI_EXIT_REFUSED;
+        }
+        im->col[which] = (int)i;
+    }
+    for (int c = 0; c < NCOLS; c++)
+        if (columns[c].required && im->col[c] < 0) {
+            fprintf(stderr, "baobao: %s: the header has no column %s (%s)\n", im->path,
+                    columns[c].zh, columns[c].key);
+            return CLI_EXIT_REFUSED;
+        }
+    return CLI_EXIT_OK;
+}
+
+/* ---- rows ---- */
+
+/* A cell without the apostrophe an export put before it: the export adds
+ * one to every text cell matching ^'*[=+-@] (server/export.c), so one is
+ * removed from every cell matching ^'+[=+-@] and the round trip is exact,
+ * also for a value that itself starts with apostrophes. */
+static void cell(const csv_field *f, const char **s, size_t *n)
+{
+    *s = f->s;
+    *n = f->len;
+    size_t q = 0;
+    while (q < *n && (*s)[q] == '\'')
+        q++;
+    if (q >= 1 && q < *n && (*s)[q] != '\0' && strchr("=+-@", (*s)[q]) != NULL) {
+        (*s)++;
+        (*n)--;
+    }
+}
+
+static void pack_str(msgpack_packer *pk, const char *s, size_t n)
+{
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+/* labels: one per line in the cell (a CR before a line feed is dropped). */
+static void pack_labels(msgpack_packer *pk, const char *s, size_t n)
+{
+    uint32_t count = 0;
+    if (n > 0) {
+        count = 1;
+        for (size_t i = 0; i < n; i++)
+            count += s[i] == '\n';
+    }
+    msgpack_pack_array(pk, count);
+    size_t start = 0;
+    for (size_t i = 0; count > 0 && i <= n; i++) {
+        if (i == n || s[i] == '\n') {
+            size_t end = i;
+            if (end > start && s[end - 1] == '\r')
+                end--;
+            pack_str(pk, s + start, end - start);
+            start = i + 1;
+        }
+    }
+}
+
+static void hash_record(importer *im, const csv_record *r)
+{
+    for (size_t i = 0; i < r->nfields; i++) {
+        uint64_t len = r->fields[i].len;
+        unsigned char lb[8];
+        for (int k = 0; k < 8; k++)
+            lb[k] = (unsigned char)(len >> (8 * k));
+        EVP_DigestUpdate(im->sha, lb, sizeof lb);
+        EVP_DigestUpdate(im->sha, r->fields[i].s, r->fields[i].len);
+    }
+    EVP_DigestUpdate(im->sha, "\n", 1);
+}
+
+/* Adds one data record to the call being filled. */
+static void add_row(importer *im, const csv_record *r)
+{
+    msgpack_packer *pk = &im->rpk;
+    uint32_t nkeys = 0;
+    for (int c = 0; c < NCOLS; c++)
+        if (im->col[c] >= 0 && !(c == COL_STATUS && r->fields[im->col[c]].len == 0))
+            nkeys++;
+    msgpack_pack_map(pk, nkeys);
+    for (int c = 0; c < NCOLS; c++) {
+        if (im->col[c] < 0)
+            continue;
+        const char *s;
+        size_t n;
+        cell(&r->fields[im->col[c]], &s, &n);
+        if (c == COL_STATUS && n == 0)
+            continue;
+        pack_str(pk, columns[c].key, strlen(columns[c].key));
+        if (c == COL_CLUSTER && n == 0)
+            msgpack_pack_nil(pk);
+        else if (c == COL_LABELS)
+            pack_labels(pk, s, n);
+        else
+            pack_str(pk, s, n);
+    }
+    im->lines[im->nrows++] = r->line;
+}
+
+/* The idempotency key of the call being sent: the hash of the login and
+ * every record so far, and the call's number. */
+static void call_key(importer *im, char *out, size_t outlen)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    EVP_MD_CTX *copy = EVP_MD_CTX_new();
+    if (copy != NULL && EVP_MD_CTX_copy_ex(copy, im->sha) == 1)
+        EVP_DigestFinal_ex(copy, md, &mdlen);
+    EVP_MD_CTX_free(copy);
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    for (unsigned i = 0; i < mdlen; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    hex[2 * mdlen] = '\0';
+    snprintf(out, outlen, "import-enterprises-%.*s-%u", CLI_IMPORT_KEY_HEX, hex, im->calls);
+}
+
+/* Sends the rows gathered so far and prints what came back. Returns
+ * BB_C_OK or the error of the call (err filled). */
+static int flush(importer *im, bb_error *err)
+{
+    if (im->nrows == 0)
+        return BB_C_OK;
+    im->calls++;
+    char key[BB_MAX_IDEMPOTENCY_KEY_BYTES + 1];
+    call_key(im, key, sizeof key);
+    bbi_args a;
+    bbi_args_init(&a);
+    msgpack_pack_map(&a.pk, im->commit ? 3 : 2);
+    pack_str(&a.pk, "rows", 4);
+    msgpack_pack_array(&a.pk, im->nrows);
+    msgpack_sbuffer_write(&a.sb, im->rows.data, im->rows.size);
+    pack_str(&a.pk, "commit", 6);
+    if (im->commit) {
+        msgpack_pack_true(&a.pk);
+        bbi_pack_kv_str(&a.pk, "idempotency_key", key);
+    } else {
+        msgpack_pack_false(&a.pk);
+    }
+    bb_reply *r = NULL;
+    int rc = cli_call(im->ctx, "enterprise.import", &a, true, &r, err);
+    bbi_args_free(&a);
+    if (rc != BB_C_OK)
+        return rc;
+    const msgpack_object_array *items;
+    rc = bbi_get_array(bb_reply_result(r), "result", "items", &items, err);
+    if (rc == BB_C_OK && items->size != im->nrows)
+        rc = bbi_err(err, BB_C_EPROTO, NULL, NULL, "reply: %u items for %u rows", items->size,
+                     im->nrows);
+    for (uint32_t i = 0; rc == BB_C_OK && i < items->size; i++) {
+        const msgpack_object *it = &items->ptr[i];
+        int64_t row = 0, id = 0;
+        bool has_id = false;
+        char *outcome = NULL, *code = NULL, *field = NULL, *message = NULL;
+        rc = bbi_get_int(it, "item", "row", &row, err);
+        if (rc == BB_C_OK && (row < 0 || row >= (int64_t)im->nrows))
+            rc = bbi_err(err, BB_C_EPROTO, NULL, NULL, "reply: item row %" PRId64
+                         " out of range", row);
+        if (rc == BB_C_OK)
+            rc = bbi_get_str(it, "item", "outcome", &outcome, err);
+        if (rc == BB_C_OK)
+            rc = bbi_get_nint(it, "item", "id", &has_id, &id, err);
+        if (rc == BB_C_OK)
+            rc = bbi_get_nstr(it, "item", "code", &code, err);
+        if (rc == BB_C_OK)
+            rc = bbi_get_nstr(it, "item", "field", &field, err);
+        if (rc == BB_C_OK)
+            rc = bbi_get_nstr(it, "item", "message", &message, err);
+        if (rc == BB_C_OK)
+            print_item(im, im->lines[row], outcome, has_id, id, code, field, message);
+        free(outcome);
+        free(code);
+        free(field);
+        free(message);
+    }
+    bb_reply_free(r);
+    msgpack_sbuffer_clear(&im->rows);
+    im->nrows = 0;
+    progress(im, false);
+    return rc;
+}
+
+static bool blank(const csv_record *r) { return r->nfields == 1 && r->fields[0].len == 0; }
+
+/* Reads the whole file through. Returns the exit status. */
+static int run(importer *im)
+{
+    bb_error err;
+    memset(&err, 0, sizeof err);
+    csv_record rec;
+    int rc;
+    while ((rc = csv_next(im->csv, &rec)) == CSV_RECORD && blank(&rec)) {
+    }
+    if (rc != CSV_RECORD) {
+        if (rc == CSV_EOF)
+            fprintf(stderr, "baobao: %s: the file is empty (no header row)\n", im->path);
+        else
+            fprintf(stderr, "baobao: %s: %s\n", im->path, csv_error(im->csv));
+        return CLI_EXIT_REFUSED;
+    }
+    int hr = read_header(im, &rec);
+    if (hr != CLI_EXIT_OK)
+        return hr;
+    if (im->ctx->json)
+        printf("{\n  \"commit\": %s,\n  \"items\": [", im->commit ? "true" : "false");
+    int status = CLI_EXIT_OK;
+    const bb_error *fatal = NULL;
+    while ((rc = csv_next(im->csv, &rec)) == CSV_RECORD) {
+        if (blank(&rec))
+            continue;
+        im->total++;
+        hash_record(im, &rec);
+        if (rec.nfields != im->nheader) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "the row has %zu fields, the header %zu", rec.nfields,
+                     im->nheader);
+            print_item(im, rec.line, "rejected", false, 0, "invalid_argument", NULL, msg);
+            continue;
+        }
+        add_row(im, &rec);
+        if (im->nrows == BB_MAX_IMPORT_ROWS || im->rows.size >= CLI_IMPORT_MAX_CALL_BYTES) {
+            if (flush(im, &err) != BB_C_OK) {
+                fatal = &err;
+                break;
+            }
+        } else if (im->total % 100 == 0) {
+            progress(im, false);
+        }
+    }
+    if (fatal == NULL && rc != CSV_EOF) {
+        /* The rows before a broken record are not sent: fix the file, run again. */
+        bbi_err(&err, BB_C_EARG, "invalid_csv", NULL, "%s: %s", im->path, csv_error(im->csv));
+        fatal = &err;
+        im->nrows = 0;
+    }
+    if (fatal == NULL && flush(im, &err) != BB_C_OK)
+        fatal = &err;
+    print_summary(im, fatal);
+    if (fatal != NULL) {
+        status = cli_fail(fatal);
+        if (im->commit && im->calls > 1)
+            fprintf(stderr, "baobao: the rows before the failed call are stored; running the "
+                            "same import again is safe (nothing is stored twice)\n");
+        return status == CLI_EXIT_OK ? CLI_EXIT_REFUSED : status;
+    }
+    return im->rejected > 0 ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
+}
+
+static int import_enterprises(cli_ctx *ctx, int argc, char **argv)
+{
+    cli_opt o[] = {
+        {.name = "--commit"},
+    };
+    size_t no = sizeof o / sizeof o[0], npos;
+    const char *pos[1];
+    const char *cmd = "import enterprises";
+    int rc = cli_parse(ctx, argc, argv, o, no, pos, 1, &npos, cmd, enterprises_help);
+    if (rc == 0 && npos != 1)
+        rc = cli_usage_error(cmd, "expected one FILE.csv (- for standard input)");
+    if (rc != 0) {
+        cli_opts_free(o, no);
+        return rc;
+    }
+    importer *im = calloc(1, sizeof *im);
+    if (im == NULL) {
+        cli_opts_free(o, no);
+        fputs("baobao: out_of_memory\n", stderr);
+        return CLI_EXIT_PROTOCOL;
+    }
+    im->ctx = ctx;
+    im->path = pos[0];
+    im->commit = cli_get(o, no, "--commit")->count > 0;
+    im->json_first = true;
+    cli_opts_free(o, no);
+    bool is_stdin = strcmp(im->path, "-") == 0;
+    im->f = is_stdin ? stdin : fopen(im->path, "rb");
+    if (im->f == NULL) {
+        fprintf(stderr, "baobao: %s: %s\n", im->path, strerror(errno));
+        free(im);
+        return CLI_EXIT_USAGE;
+    }
+    struct stat sb;
+    if (fstat(fileno(im->f), &sb) == 0 && S_ISREG(sb.st_mode))
+        im->size = (uint64_t)sb.st_size;
+    im->progress = isatty(STDERR_FILENO) == 1;
+    im->csv = csv_open(im->f);
+    im->sha = EVP_MD_CTX_new();
+    msgpack_sbuffer_init(&im->rows);
+    msgpack_packer_init(&im->rpk, &im->rows, msgpack_sbuffer_write);
+    bb_error err;
+    if (im->csv == NULL || im->sha == NULL ||
+        EVP_DigestInit_ex(im->sha, EVP_sha256(), NULL) != 1) {
+        fputs("baobao: out_of_memory\n", stderr);
+        rc = CLI_EXIT_PROTOCOL;
+    } else if (cli_connect(ctx, &err) != BB_C_OK) {
+        /* Log in before reading: the key is bound to the login. */
+        rc = cli_fail(&err);
+    } else {
+        EVP_DigestUpdate(im->sha, "baobao import enterprises 1\n", 28);
+        EVP_DigestUpdate(im->sha, ctx->login != NULL ? ctx->login : "",
+                         ctx->login != NULL ? strlen(ctx->login) : 0);
+        EVP_DigestUpdate(im->sha, "\n", 1);
+        rc = run(im);
+    }
+    msgpack_sbuffer_destroy(&im->rows);
+    EVP_MD_CTX_free(im->sha);
+    csv_close(im->csv);
+    if (!is_stdin)
+        fclose(im->f);
+    free(im);
+    return rc;
+}
+
+int cli_import(cli_ctx *ctx, int argc, char **argv)
+{
+    int first;
+    int rc = cli_parse_leading(ctx, argc, argv, "import", import_help, &first);
+    if (rc != 0)
+        return rc;
+    if (first >= argc)
+        return cli_usage_error("import", "missing what to import (enterprises)");
+    const char *what = argv[first];
+    if (strcmp(what, "enterprises") == 0)
+        return import_enterprises(ctx, argc - first - 1, argv + first + 1);
+    return cli_usage_error("import", "cannot import \"%s\" (only: enterprises)", what);
+}

@@ -1,3 +1,1354 @@
-/* placeholder: being written. */
-int main(void);
-int main(void) { return 77; }
+/*
+ * test_import.c: bulk import (issue 6): enterprise.import and
+ * `baobao import enterprises FILE.csv`.
+ *
+ * Pins down: a dry run answers every row as a commit would and stores
+ * nothing (no enterprise, no audit, no key); a commit creates, updates
+ * (version + 1, one audit row with method enterprise.import) and leaves
+ * equal rows unchanged (no write, no audit); a refused row never stops
+ * the others, whether the server refused it at the edge or the database
+ * did; each refused row gets the code, field (and, for the edge checks,
+ * message) that enterprise.create gives the same map; the call's own
+ * arguments are refused whole; roles and township scope as for
+ * enterprise.create/update; a retried call with the same key returns the
+ * same items and stores nothing twice. The CLI: rejected rows reported by
+ * the CSV line where they start (after multi-line quoted cells too, and in
+ * later calls of a big file), a summary, exit 1 on a rejection; a BOM,
+ * CRLF, quotes, commas, newlines and formula-defused cells; a re-run of
+ * the same file stores nothing twice; a file in the exact enterprises.csv
+ * format of an export (hand-written here, from the database) imports back
+ * with every row unchanged; and, through export.run, the true round trip.
+ *
+ * Users (harness.h): it_staff works for 赵李桥镇 and 高新技术产业园区,
+ * it_staff2 for 新店镇.
+ * Not for: CSV syntax in depth (tests/unit/test_csv.c), the export itself
+ * (test_export.c).
+ */
+#include "harness.h"
+
+#include <dirent.h>
+#include <ftw.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CLI_MS 60000
+/* A value meaning "pack nil" in row specs (NULL means absent). */
+#define NIL_V "\x01nil"
+
+static uint32_t g_msgid = 100;
+static char g_server[64];
+static char g_dir[64];   /* scratch folder for CSV files */
+
+static int remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* The scratch folder goes when the binary ends (files, exports and all). */
+static void remove_dir(void)
+{
+    if (g_dir[0] != '\0')
+        nftw(g_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int setup(void)
+{
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    snprintf(g_dir, sizeof g_dir, "/tmp/bbimport-XXXXXX");
+    IT_CHECK(mkdtemp(g_dir) != NULL);
+    atexit(remove_dir);
+    return 0;
+}
+
+static const char *server_addr(void)
+{
+    it_server *s = it_shared_server();
+    if (s != NULL)
+        snprintf(g_server, sizeof g_server, "127.0.0.1:%d", s->port);
+    return g_server;
+}
+
+/* ---- building calls ---- */
+
+/* One row; NULL = key absent, NIL_V = nil. nlabels < 0: labels absent. */
+typedef struct row {
+    const char *name, *code, *township, *cluster, *status;
+    int nlabels;
+    const char *labels[4];
+} row;
+
+static void pack_opt(it_buf *b, const char *key, const char *v)
+{
+    if (v == NULL)
+        return;
+    if (strcmp(v, NIL_V) == 0)
+        it_kv_nil(b, key);
+    else
+        it_kv_str(b, key, v);
+}
+
+static void pack_row(it_buf *b, const row *r)
+{
+    uint32_t n = (r->name != NULL) + (r->code != NULL) + (r->township != NULL) +
+                 (r->cluster != NULL) + (r->status != NULL) + (r->nlabels >= 0);
+    msgpack_pack_map(&b->pk, n);
+    pack_opt(b, "name", r->name);
+    pack_opt(b, "credit_code", r->code);
+    pack_opt(b, "township", r->township);
+    pack_opt(b, "cluster", r->cluster);
+    pack_opt(b, "status", r->status);
+    if (r->nlabels >= 0)
+        it_kv_strs(b, "labels", r->labels, (size_t)r->nlabels);
+}
+
+/* enterprise.import of rows; key NULL = none. The reply is left in out. */
+static int import_call(it_conn *c, const row *rows, size_t n, bool commit, const char *key,
+                       it_msg *out)
+{
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t id = ++g_msgid;
+    it_req(&b, id, "enterprise.import", key != NULL ? 3 : 2);
+    it_str(&b, "rows");
+    msgpack_pack_array(&b.pk, (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+        pack_row(&b, &rows[i]);
+    it_str(&b, "commit");
+    if (commit)
+        msgpack_pack_true(&b.pk);
+    else
+        msgpack_pack_false(&b.pk);
+    if (key != NULL)
+        it_kv_str(&b, "idempotency_key", key);
+    int r = it_call(c, b.sb.data, b.sb.size, id, IT_REPLY_TIMEOUT_MS, out);
+    it_buf_free(&b);
+    IT_CHECK(r == IT_RECV_MSG);
+    return 0;
+}
+
+/* The same, expecting success with one item per row. */
+static int import_ok(it_conn *c, const row *rows, size_t n, bool commit, const char *key,
+                     it_msg *out)
+{
+    IT_CHECK(import_call(c, rows, n, commit, key, out) == 0);
+    char d[800];
+    if (out->is_error) {
+        it_fail(__FILE__, __LINE__, "enterprise.import: %s", it_describe(out, d, sizeof d));
+        it_msg_free(out);
+        return -1;
+    }
+    const msgpack_object *items = it_map_get(out->result, "items");
+    if (items == NULL || items->type != MSGPACK_OBJECT_ARRAY || items->via.array.size != n ||
+        out->result->via.map.size != 1) {
+        it_fail(__FILE__, __LINE__, "result is not {items} with %zu items: %s", n,
+                it_describe(out, d, sizeof d));
+        it_msg_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+static const msgpack_object *item(const it_msg *m, size_t i)
+{
+    return &it_map_get(m->result, "items")->via.array.ptr[i];
+}
+
+/* Checks item i: row i, outcome, and for rejected the code and field (NULL
+ * = nil field). */
+static int check_item(const it_msg *m, size_t i, const char *outcome, const char *code,
+                      const char *field)
+{
+    const msgpack_object *it = item(m, i);
+    int64_t rowno = -1;
+    IT_CHECK(it->type == MSGPACK_OBJECT_MAP && it->via.map.size == 6);
+    IT_CHECKF(it_get_int(it, "row", &rowno) && rowno == (int64_t)i, "item %zu has row %lld", i,
+              (long long)rowno);
+    char got[64] = "", msg[512] = "", f[128] = "", c[64] = "";
+    it_get_str(it, "outcome", got, sizeof got);
+    it_get_str(it, "message", msg, sizeof msg);
+    it_get_str(it, "field", f, sizeof f);
+    it_get_str(it, "code", c, sizeof c);
+    IT_CHECKF(strcmp(got, outcome) == 0, "row %zu: outcome %s (%s %s %s), expected %s", i, got,
+              c, f, msg, outcome);
+    if (code != NULL) {
+        IT_CHECKF(strcmp(c, code) == 0, "row %zu: code %s (%s), expected %s", i, c, msg, code);
+        const msgpack_object *fo = it_map_get(it, "field");
+        if (field == NULL)
+            IT_CHECKF(fo != NULL && fo->type == MSGPACK_OBJECT_NIL, "row %zu: field %s, not nil",
+                      i, f);
+        else
+            IT_CHECKF(strcmp(f, field) == 0, "row %zu: field %s, expected %s", i, f, field);
+        IT_CHECK(msg[0] != '\0');
+        IT_CHECK(it_map_get(it, "id")->type == MSGPACK_OBJECT_NIL);
+    } else {
+        IT_CHECK(it_map_get(it, "code")->type == MSGPACK_OBJECT_NIL);
+        IT_CHECK(it_map_get(it, "field")->type == MSGPACK_OBJECT_NIL);
+        IT_CHECK(it_map_get(it, "message")->type == MSGPACK_OBJECT_NIL);
+    }
+    return 0;
+}
+
+static int64_t item_id(const it_msg *m, size_t i)
+{
+    int64_t id = -1;
+    if (!it_get_int(item(m, i), "id", &id))
+        return -1;
+    return id;
+}
+
+static long long count_code(const char *code)
+{
+    const char *p[1] = {code};
+    return it_pg_int("SELECT count(*) FROM enterprise WHERE credit_code = $1", 1, p);
+}
+
+static long long audits_of(const char *code)
+{
+    const char *p[1] = {code};
+    return it_pg_int("SELECT count(*) FROM audit_log a JOIN enterprise e ON e.id = a.entity_id"
+                     " WHERE a.entity = 'enterprise' AND e.credit_code = $1",
+                     1, p);
+}
+
+static long long import_audits(void)
+{
+    return it_pg_int("SELECT count(*) FROM audit_log WHERE method = 'enterprise.import'", 0,
+                     NULL);
+}
+
+/* ---- the method ---- */
+
+static int dry_run_answers_every_row_and_stores_nothing(void)
+{
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    char a[19], b[19];
+    it_credit_code(61001, a);
+    it_credit_code(61002, b);
+    long long audits = import_audits();
+    long long keys = it_pg_int("SELECT count(*) FROM idempotency WHERE method = 'enterprise.import'",
+                               0, NULL);
+    row rows[] = {
+        {.name = "青砖茶一厂", .code = a, .township = "赤壁镇", .cluster = "青砖茶",
+         .nlabels = 2, .labels = {"规上", "隐形冠军"}},
+        {.name = "坏乡镇", .code = b, .township = "火星镇", .nlabels = -1},
+        /* the same code again: within one call, an update of the row above */
+        {.name = "青砖茶一厂（改名）", .code = a, .township = "赤壁镇", .nlabels = -1},
+    };
+    it_msg m;
+    IT_CHECK(import_ok(c, rows, 3, false, "dry-run-key-is-ignored", &m) == 0);
+    IT_CHECK(check_item(&m, 0, "created", NULL, NULL) == 0);
+    IT_CHECK(check_item(&m, 1, "rejected", "invalid_argument", "township") == 0);
+    IT_CHECK(check_item(&m, 2, "updated", NULL, NULL) == 0);
+    /* ids only of enterprises that exist after the call: none here */
+    IT_CHECK(it_map_get(item(&m, 0), "id")->type == MSGPACK_OBJECT_NIL);
+    IT_CHECK(it_map_get(item(&m, 2), "id")->type == MSGPACK_OBJECT_NIL);
+    it_msg_free(&m);
+    IT_CHECK(count_code(a) == 0 && count_code(b) == 0);
+    IT_CHECK(import_audits() == audits);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM idempotency WHERE method = 'enterprise.import'", 0,
+                       NULL) == keys);
+    /* commit left out = dry run */
+    it_buf bb;
+    it_buf_init(&bb);
+    uint32_t id = ++g_msgid;
+    it_req(&bb, id, "enterprise.import", 1);
+    it_str(&bb, "rows");
+    msgpack_pack_array(&bb.pk, 1);
+    pack_row(&bb, &rows[0]);
+    IT_CHECK(it_call(c, bb.sb.data, bb.sb.size, id, IT_REPLY_TIMEOUT_MS, &m) == IT_RECV_MSG);
+    it_buf_free(&bb);
+    IT_CHECK(!m.is_error);
+    IT_CHECK(check_item(&m, 0, "created", NULL, NULL) == 0);
+    it_msg_free(&m);
+    IT_CHECK(count_code(a) == 0);
+    it_close(c);
+    return 0;
+}
+
+static int commit_creates_then_unchanged_then_updated_with_audit(void)
+{
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    char a[19], b[19];
+    it_credit_code(61101, a);
+    it_credit_code(61102, b);
+    row rows[] = {
+        {.name = "高正新材料", .code = a, .township = "新店镇", .cluster = "新材料",
+         .status = "筹建", .nlabels = 1, .labels = {"高新技术企业"}},
+        {.name = "龙兴非织造", .code = b, .township = "神山镇", .nlabels = -1},
+    };
+    it_msg m;
+    IT_CHECK(import_ok(c, rows, 2, true, NULL, &m) == 0);
+    IT_CHECK(check_item(&m, 0, "created", NULL, NULL) == 0);
+    IT_CHECK(check_item(&m, 1, "created", NULL, NULL) == 0);
+    int64_t ida = item_id(&m, 0), idb = item_id(&m, 1);
+    IT_CHECK(ida > 0 && idb > 0 && ida != idb);
+    it_msg_free(&m);
+    const char *pa[1] = {a};
+    IT_CHECK(it_pg_int("SELECT count(*) FROM enterprise_wire WHERE credit_code = $1"
+                       " AND name = '高正新材料' AND township = '新店镇' AND cluster = '新材料'"
+                       " AND status = '筹建' AND labels = '高新技术企业' AND version = 1",
+                       1, pa) == 1);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM enterprise_wire WHERE credit_code = $1"
+                       " AND status = '在营' AND labels = '' AND cluster IS NULL",
+                       1, (const char *[]){b}) == 1);
+    IT_CHECK(audits_of(a) == 1 && audits_of(b) == 1);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM audit_log a JOIN enterprise e ON e.id = a.entity_id"
+                       " WHERE e.credit_code = $1 AND a.entity = 'enterprise'"
+                       "   AND a.method = 'enterprise.import' AND a.before IS NULL"
+                       "   AND a.after->>'credit_code' = $1 AND a.after->'labels' = '[\"高新技术企业\"]'",
+                       1, pa) == 1);
+
+    /* The same rows again: unchanged, nothing written. */
+    IT_CHECK(import_ok(c, rows, 2, true, NULL, &m) == 0);
+    IT_CHECK(check_item(&m, 0, "unchanged", NULL, NULL) == 0);
+    IT_CHECK(check_item(&m, 1, "unchanged", NULL, NULL) == 0);
+    IT_CHECK(item_id(&m, 0) == ida && item_id(&m, 1) == idb);
+    it_msg_free(&m);
+    IT_CHECK(audits_of(a) == 1 && audits_of(b) == 1);
+    IT_CHECK(it_pg_int("SELECT version FROM enterprise WHERE credit_code = $1", 1, pa) == 1);
+
+    /* Absent cluster/labels/status keep theirs; a changed name updates. */
+    row upd[] = {
+        {.name = "高正新材料（二期）", .code = a, .township = "新店镇", .nlabels = -1},
+        /* nil cluster on one without a cluster, [] labels on one without: unchanged */
+        {.name = "龙兴非织造", .code = b, .township = "神山镇", .cluster = NIL_V, .nlabels = 0},
+    };
+    IT_CHECK(import_ok(c, upd, 2, true, NULL, &m) == 0);
+    IT_CHECK(check_item(&m, 0, "updated", NULL, NULL) == 0);
+    IT_CHECK(check_item(&m, 1, "unchanged", NULL, NULL) == 0);
+    IT_CHECK(item_id(&m, 0) == ida);
+    it_msg_free(&m);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM enterprise_wire WHERE credit_code = $1"
+                       " AND name = '高正新材料（二期）' AND cluster = '新材料' AND status = '筹建'"
+                       " AND labels = '高新技术企业' AND version = 2",
+                       1, pa) == 1);
+    IT_CHECK(audits_of(a) == 2 && audits_of(b) == 1);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM audit_log a JOIN enterprise e ON e.id = a.entity_id"
+                       " WHERE e.credit_code = $1 AND a.entity = 'enterprise'"
+                       "   AND a.method = 'enterprise.import' AND a.before->>'version' = '1'"
+                       "   AND a.after->>'version' = '2' AND a.changed @> '{name,version}'"
+                       "   AND NOT a.changed && '{cluster,labels,status,township}'",
+                       1, pa) == 1);
+    /* nil cluster clears, [] labels clears, a status replaces */
+    row clr[] = {{.name = "高正新材料（二期）", .code = a, .township = "新店镇",
+                  .cluster = NIL_V, .status = "在营", .nlabels = 0}};
+    IT_CHECK(import_ok(c, clr, 1, true, NULL, &m) == 0);
+    IT_CHECK(check_item(&m, 0, "updated", NULL, NULL) == 0);
+    it_msg_free(&m);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM enterprise_wire WHERE credit_code = $1"
+                       " AND cluster IS NULL AND labels = '' AND status = '在营' AND version = 3",
+                       1, pa) == 1);
+    it_close(c);
+    return 0;
+}
+
+/* Row maps that the edge refuses: each is also sent to enterprise.create,
+ * whose code, field and message the row must get. */
+typedef void (*pack_fn)(it_buf *b, const char *code);
+
+static void bad_name_empty(it_buf *b, const char *code)
+{
+    msgpack_pack_map(&b->pk, 3);
+    it_kv_str(b, "name", "");
+    it_kv_str(b, "credit_code", code);
+    it_kv_str(b, "township", "赤壁镇");
+}
+static void bad_name_long(it_buf *b, const char *code)
+{
+    char name[400] = "";
+    for (int i = 0; i < 101; i++)
+        strcat(name, "茶");
+    msgpack_pack_map(&b->pk, 3);
+    it_kv_str(b, "name", name);
+    it_kv_str(b, "credit_code", code);
+    it_kv_str(b, "township", "赤壁镇");
+}
+static void bad_name_control(it_buf *b, const char *code)
+{
+    msgpack_pack_map(&b->pk, 3);
+    it_kv_str(b, "name", "茶\x07厂");
+    it_kv_str(b, "credit_code", code);
+    it_kv_str(b, "township", "赤壁镇");
+}
+static void bad_name_missing(it_buf *b, const char *code)
+{
+    msgpack_pack_map(&b->pk, 2);
+    it_kv_str(b, "credit_code", code);
+    it_kv_str(b, "township", "赤壁镇");
+}
+static void bad_name_utf8(it_buf *b, const char *code)
+{
+    msgpack_pack_map(&b->pk, 3);
+    it_kv_strn(b, "name", "\xE8\x8C", 2);
+    it_kv_str(b, "credit_code", code);
+    it_kv_str(b, "township", "赤壁镇");
+}
+static void bad_code_check(it_buf *b, const char *code)
+{
+    char bad[19];
+    memcpy(bad, code, 19);
+    bad[17] = bad[17] == '0' ? '1' : '0';
+    msgpack_pack_map(&b->pk, 3);
+    it_kv_str(b, "name", "校验位错");
+    it_kv_str(b, "credit_code", bad);
+    it_kv_str(b, "township", "赤壁镇");
+}
+static void bad_code_idcard(it_buf *b, const char *code)
+{
+    (void)code;
+    msgpack_pack_map(&b->pk, 3);
+    it_kv_str(b, "name", "身份证号");
+    it_kv_str(b, "credit_code", "42128119800101001X");
+    it_kv_str(b, "township", "赤壁镇");
+}
+static void bad_code_type(it_buf *b, const char *code)
+{
+    (void)code;
+    msgpack_pack_map(&b->pk, 3);
+    it_kv_str(b, "name", "类型错");
+    it_kv_int(b, "credit_code", 914403001);
+    it_kv_str(b, "township", "赤壁镇");
+}
+static void bad_status_nil(it_buf *b, const char *code)
+{
+    msgpack_pack_map(&b->pk, 4);
+    it_kv_str(b, "name", "状态空");
+    it_kv_str(b, "credit_code", code);
+    it_kv_str(b, "township", "赤壁镇");
+    it_kv_nil(b, "status");
+}
+static void bad_labels_dup(it_buf *b, const char *code)
+{
+    const char *l[] = {"规上", "隐形冠军", "规上"};
+    msgpack_pack_map(&b->pk, 4);
+    it_kv_str(b, "name", "标签重复");
+    it_kv_str(b, "credit_code", code);
+    it_kv_str(b, "township", "赤壁镇");
+    it_kv_strs(b, "labels", l, 3);
+}
+static void bad_labels_many(it_buf *b, const char *code)
+{
+    const char *l[17];
+    char t[17][8];
+    for (int i = 0; i < 17; i++) {
+        snprintf(t[i], sizeof t[i], "L%d", i);
+        l[i] = t[i];
+    }
+    msgpack_pack_map(&b->pk, 4);
+    it_kv_str(b, "name", "标签太多");
+    it_kv_str(b, "credit_code", code);
+    it_kv_str(b, "township", "赤壁镇");
+    it_kv_strs(b, "labels", l, 17);
+}
+static void bad_labels_nil(it_buf *b, const char *code)
+{
+    msgpack_pack_map(&b->pk, 4);
+    it_kv_str(b, "name", "标签空");
+    it_kv_str(b, "credit_code", code);
+    it_kv_str(b, "township", "赤壁镇");
+    it_kv_nil(b, "labels");
+}
+static void bad_unknown_key(it_buf *b, const char *code)
+{
+    msgpack_pack_map(&b->pk, 4);
+    it_kv_str(b, "name", "多余键");
+    it_kv_str(b, "credit_code", code);
+    it_kv_str(b, "township", "赤壁镇");
+    it_kv_str(b, "legal_person", "张三");
+}
+static void bad_key_twice(it_buf *b, const char *code)
+{
+    msgpack_pack_map(&b->pk, 4);
+    it_kv_str(b, "name", "重复键");
+    it_kv_str(b, "credit_code", code);
+    it_kv_str(b, "township", "赤壁镇");
+    it_kv_str(b, "name", "重复键2");
+}
+/* Refused by the database's lists, not the edge: code and field as create. */
+static void bad_township(it_buf *b, const char *code)
+{
+    msgpack_pack_map(&b->pk, 3);
+    it_kv_str(b, "name", "未知乡镇");
+    it_kv_str(b, "credit_code", code);
+    it_kv_str(b, "township", "火星镇");
+}
+static void bad_cluster(it_buf *b, const char *code)
+{
+    msgpack_pack_map(&b->pk, 4);
+    it_kv_str(b, "name", "未知集群");
+    it_kv_str(b, "credit_code", code);
+    it_kv_str(b, "township", "赤壁镇");
+    it_kv_str(b, "cluster", "咖啡");
+}
+static void bad_status(it_buf *b, const char *code)
+{
+    msgpack_pack_map(&b->pk, 4);
+    it_kv_str(b, "name", "未知状态");
+    it_kv_str(b, "credit_code", code);
+    it_kv_str(b, "township", "赤壁镇");
+    it_kv_str(b, "status", "破产");
+}
+
+static int rejected_rows_answer_as_enterprise_create_would(void)
+{
+    static const struct {
+        const char *what;
+        pack_fn fn;
+        bool same_message;
+    } cases[] = {
+        {"empty name", bad_name_empty, true},
+        {"name over 100 characters", bad_name_long, true},
+        {"control character in name", bad_name_control, true},
+        {"name missing", bad_name_missing, true},
+        {"name not UTF-8", bad_name_utf8, true},
+        {"wrong check character", bad_code_check, true},
+        {"an ID-card number", bad_code_idcard, true},
+        {"credit_code not a str", bad_code_type, true},
+        {"nil status", bad_status_nil, true},
+        {"duplicate label", bad_labels_dup, true},
+        {"17 labels", bad_labels_many, true},
+        {"nil labels", bad_labels_nil, true},
+        {"unknown key", bad_unknown_key, true},
+        {"key given twice", bad_key_twice, true},
+        {"unknown township", bad_township, false},
+        {"unknown cluster", bad_cluster, false},
+        {"unknown status", bad_status, false},
+    };
+    enum { NCASES = sizeof cases / sizeof cases[0] };
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    char good[19];
+    it_credit_code(61201, good);
+    /* One call: a good row first, every bad row, a good row last (with a
+     * code used nowhere else). */
+    char good2[19];
+    it_credit_code(61202, good2);
+    row first = {.name = "好行一", .code = good, .township = "赤壁镇", .nlabels = -1};
+    row last = {.name = "好行二", .code = good2, .township = "赤壁镇", .nlabels = -1};
+    char codes[NCASES][19];
+    for (size_t i = 0; i < NCASES; i++)
+        it_credit_code(61210 + i, codes[i]);
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t id = ++g_msgid;
+    it_req(&b, id, "enterprise.import", 2);
+    it_str(&b, "rows");
+    msgpack_pack_array(&b.pk, NCASES + 2);
+    pack_row(&b, &first);
+    for (size_t i = 0; i < NCASES; i++)
+        cases[i].fn(&b, codes[i]);
+    pack_row(&b, &last);
+    it_str(&b, "commit");
+    msgpack_pack_true(&b.pk);
+    it_msg m;
+    IT_CHECK(it_call(c, b.sb.data, b.sb.size, id, IT_REPLY_TIMEOUT_MS, &m) == IT_RECV_MSG);
+    it_buf_free(&b);
+    char d[800];
+    IT_CHECKF(!m.is_error, "%s", it_describe(&m, d, sizeof d));
+    IT_CHECK(check_item(&m, 0, "created", NULL, NULL) == 0);
+    IT_CHECK(check_item(&m, NCASES + 1, "created", NULL, NULL) == 0);
+    IT_CHECK(count_code(good) == 1 && count_code(good2) == 1);
+
+    int failures = 0;
+    for (size_t i = 0; i < NCASES; i++) {
+        /* enterprise.create with the same map */
+        it_buf cb;
+        it_buf_init(&cb);
+        uint32_t cid = ++g_msgid;
+        msgpack_pack_array(&cb.pk, 4);
+        msgpack_pack_uint8(&cb.pk, 0);
+        msgpack_pack_uint32(&cb.pk, cid);
+        it_str(&cb, "enterprise.create");
+        msgpack_pack_array(&cb.pk, 1);
+        cases[i].fn(&cb, codes[i]);
+        it_msg cm;
+        IT_CHECK(it_call(c, cb.sb.data, cb.sb.size, cid, IT_REPLY_TIMEOUT_MS, &cm) ==
+                 IT_RECV_MSG);
+        it_buf_free(&cb);
+        IT_CHECKF(cm.is_error, "%s: enterprise.create accepted it", cases[i].what);
+        const msgpack_object *it = item(&m, i + 1);
+        char outcome[32] = "", code[64] = "", field[128] = "", msg[512] = "";
+        it_get_str(it, "outcome", outcome, sizeof outcome);
+        it_get_str(it, "code", code, sizeof code);
+        it_get_str(it, "field", field, sizeof field);
+        it_get_str(it, "message", msg, sizeof msg);
+        bool ok = strcmp(outcome, "rejected") == 0 && strcmp(code, cm.code) == 0 &&
+                  strcmp(field, cm.field) == 0 &&
+                  (!cases[i].same_message || strcmp(msg, cm.message) == 0);
+        if (!ok) {
+            it_note("%s: import row says %s %s [%s] \"%s\"; create says %s [%s] \"%s\"",
+                    cases[i].what, outcome, code, field, msg, cm.code, cm.field, cm.message);
+            failures++;
+        }
+        it_msg_free(&cm);
+        IT_CHECK(count_code(codes[i]) == 0);
+    }
+    it_msg_free(&m);
+    it_close(c);
+    IT_CHECKF(failures == 0, "%d rows answered unlike enterprise.create", failures);
+    return 0;
+}
+
+static int call_arguments_are_refused_whole(void)
+{
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    char a[19];
+    it_credit_code(61301, a);
+    row r = {.name = "整体检查", .code = a, .township = "赤壁镇", .nlabels = -1};
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t id;
+    /* rows missing */
+    id = ++g_msgid;
+    it_req(&b, id, "enterprise.import", 1);
+    it_str(&b, "commit");
+    msgpack_pack_true(&b.pk);
+    IT_CHECK(it_send(c, b.sb.data, b.sb.size) == 0);
+    IT_CHECK(it_expect_error(c, id, "invalid_argument", "rows", IT_REPLY_TIMEOUT_MS) == 0);
+    it_buf_reset(&b);
+    /* rows empty */
+    id = ++g_msgid;
+    it_req(&b, id, "enterprise.import", 1);
+    it_str(&b, "rows");
+    msgpack_pack_array(&b.pk, 0);
+    IT_CHECK(it_send(c, b.sb.data, b.sb.size) == 0);
+    IT_CHECK(it_expect_error(c, id, "invalid_argument", "rows", IT_REPLY_TIMEOUT_MS) == 0);
+    it_buf_reset(&b);
+    /* rows not an array */
+    id = ++g_msgid;
+    it_req(&b, id, "enterprise.import", 1);
+    it_kv_str(&b, "rows", "x");
+    IT_CHECK(it_send(c, b.sb.data, b.sb.size) == 0);
+    IT_CHECK(it_expect_error(c, id, "invalid_argument", "rows", IT_REPLY_TIMEOUT_MS) == 0);
+    it_buf_reset(&b);
+    /* 501 rows: over BB_MAX_IMPORT_ROWS; and 500 is fine */
+    for (int n = 501; n >= 500; n--) {
+        id = ++g_msgid;
+        it_req(&b, id, "enterprise.import", 1);
+        it_str(&b, "rows");
+        msgpack_pack_array(&b.pk, (uint32_t)n);
+        for (int i = 0; i < n; i++)
+            pack_row(&b, &r);
+        IT_CHECK(it_send(c, b.sb.data, b.sb.size) == 0);
+        if (n == 501) {
+            IT_CHECK(it_expect_error(c, id, "invalid_argument", "rows", IT_REPLY_TIMEOUT_MS) == 0);
+        } else {
+            it_msg m;
+            IT_CHECK(it_recv(c, IT_REPLY_TIMEOUT_MS, &m) == IT_RECV_MSG);
+            IT_CHECK(!m.is_error && m.msgid == id);
+            IT_CHECK(it_map_get(m.result, "items")->via.array.size == 500);
+            IT_CHECK(check_item(&m, 0, "created", NULL, NULL) == 0);
+            /* dry run: the rows after the first meet it, equal */
+            IT_CHECK(check_item(&m, 499, "unchanged", NULL, NULL) == 0);
+            it_msg_free(&m);
+        }
+        it_buf_reset(&b);
+    }
+    /* commit nil, commit not a bool */
+    id = ++g_msgid;
+    it_req(&b, id, "enterprise.import", 2);
+    it_str(&b, "rows");
+    msgpack_pack_array(&b.pk, 1);
+    pack_row(&b, &r);
+    it_kv_nil(&b, "commit");
+    IT_CHECK(it_send(c, b.sb.data, b.sb.size) == 0);
+    IT_CHECK(it_expect_error(c, id, "invalid_argument", "commit", IT_REPLY_TIMEOUT_MS) == 0);
+    it_buf_reset(&b);
+    id = ++g_msgid;
+    it_req(&b, id, "enterprise.import", 2);
+    it_str(&b, "rows");
+    msgpack_pack_array(&b.pk, 1);
+    pack_row(&b, &r);
+    it_kv_str(&b, "commit", "true");
+    IT_CHECK(it_send(c, b.sb.data, b.sb.size) == 0);
+    IT_CHECK(it_expect_error(c, id, "invalid_argument", "commit", IT_REPLY_TIMEOUT_MS) == 0);
+    it_buf_reset(&b);
+    /* unknown argument, nil key */
+    id = ++g_msgid;
+    it_req(&b, id, "enterprise.import", 2);
+    it_str(&b, "rows");
+    msgpack_pack_array(&b.pk, 1);
+    pack_row(&b, &r);
+    it_kv_str(&b, "upsert", "yes");
+    IT_CHECK(it_send(c, b.sb.data, b.sb.size) == 0);
+    IT_CHECK(it_expect_error(c, id, "invalid_argument", "upsert", IT_REPLY_TIMEOUT_MS) == 0);
+    it_buf_reset(&b);
+    id = ++g_msgid;
+    it_req(&b, id, "enterprise.import", 2);
+    it_str(&b, "rows");
+    msgpack_pack_array(&b.pk, 1);
+    pack_row(&b, &r);
+    it_kv_nil(&b, "idempotency_key");
+    IT_CHECK(it_send(c, b.sb.data, b.sb.size) == 0);
+    IT_CHECK(it_expect_error(c, id, "invalid_argument", "idempotency_key", IT_REPLY_TIMEOUT_MS) ==
+             0);
+    it_buf_free(&b);
+    IT_CHECK(count_code(a) == 0);
+    it_close(c);
+    return 0;
+}
+
+static int roles_and_scope_follow_create_and_update(void)
+{
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    char own[19], other[19], newc[19], outside[19];
+    it_credit_code(61401, own);
+    it_credit_code(61402, other);
+    it_credit_code(61403, newc);
+    it_credit_code(61404, outside);
+    it_conn *sup = it_connect(s->port);
+    IT_CHECK(sup != NULL);
+    IT_CHECK(it_create_enterprise(sup, "本镇企业", own, "赵李桥镇") > 0);
+    IT_CHECK(it_create_enterprise(sup, "外镇企业", other, "新店镇") > 0);
+    it_close(sup);
+
+    /* admin: forbidden before any argument is looked at */
+    it_conn *adm = it_connect_as(s->port, IT_USER_ADMIN, IT_PASSWORD);
+    IT_CHECK(adm != NULL);
+    row r0 = {.name = "管理员", .code = newc, .township = "赤壁镇", .nlabels = -1};
+    it_msg m;
+    IT_CHECK(import_call(adm, &r0, 1, true, NULL, &m) == 0);
+    IT_CHECKF(m.is_error && strcmp(m.code, "forbidden") == 0 && m.field[0] == '\0', "admin: %s",
+              m.code);
+    it_msg_free(&m);
+    it_close(adm);
+
+    it_conn *st = it_connect_as(s->port, IT_USER_STAFF, IT_PASSWORD);
+    IT_CHECK(st != NULL);
+    row rows[] = {
+        /* own township, new: created */
+        {.name = "园区新企业", .code = newc, .township = "高新技术产业园区", .nlabels = -1},
+        /* new, in a township outside: forbidden township (as create) */
+        {.name = "越界新企业", .code = outside, .township = "新店镇", .nlabels = -1},
+        /* an existing enterprise outside the scope, named by its code: not
+         * seen, so a create, whose insert meets the code (as create) */
+        {.name = "外镇企业", .code = other, .township = "赵李桥镇", .nlabels = -1},
+        /* the same, placed outside: forbidden township (as create) */
+        {.name = "外镇企业", .code = other, .township = "新店镇", .nlabels = -1},
+        /* own enterprise moved outside: forbidden township (as update) */
+        {.name = "本镇企业", .code = own, .township = "新店镇", .nlabels = -1},
+        /* own enterprise changed in scope: updated */
+        {.name = "本镇企业（新名）", .code = own, .township = "高新技术产业园区", .nlabels = -1},
+    };
+    enum { N = sizeof rows / sizeof rows[0] };
+    for (int commit = 0; commit <= 1; commit++) {
+        IT_CHECK(import_ok(st, rows, N, commit == 1, NULL, &m) == 0);
+        IT_CHECK(check_item(&m, 0, "created", NULL, NULL) == 0);
+        IT_CHECK(check_item(&m, 1, "rejected", "forbidden", "township") == 0);
+        IT_CHECK(check_item(&m, 2, "rejected", "already_exists", "credit_code") == 0);
+        IT_CHECK(check_item(&m, 3, "rejected", "forbidden", "township") == 0);
+        IT_CHECK(check_item(&m, 4, "rejected", "forbidden", "township") == 0);
+        IT_CHECK(check_item(&m, 5, "updated", NULL, NULL) == 0);
+        it_msg_free(&m);
+    }
+    /* what enterprise.create says to the same user for row 2 */
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t id = ++g_msgid;
+    it_req(&b, id, "enterprise.create", 3);
+    it_kv_str(&b, "name", "外镇企业");
+    it_kv_str(&b, "credit_code", other);
+    it_kv_str(&b, "township", "赵李桥镇");
+    IT_CHECK(it_send(st, b.sb.data, b.sb.size) == 0);
+    IT_CHECK(it_expect_error(st, id, "already_exists", "credit_code", IT_REPLY_TIMEOUT_MS) == 0);
+    it_buf_free(&b);
+    it_close(st);
+    IT_CHECK(count_code(newc) == 1 && count_code(outside) == 0);
+    const char *po[1] = {other};
+    IT_CHECK(it_pg_int("SELECT count(*) FROM enterprise_wire WHERE credit_code = $1"
+                       " AND name = '外镇企业' AND township = '新店镇' AND version = 1",
+                       1, po) == 1);
+    const char *pw[1] = {own};
+    IT_CHECK(it_pg_int("SELECT count(*) FROM enterprise_wire WHERE credit_code = $1"
+                       " AND name = '本镇企业（新名）' AND township = '高新技术产业园区'",
+                       1, pw) == 1);
+    return 0;
+}
+
+static int retry_with_the_same_key_returns_the_same_items(void)
+{
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    char a[19], b2[19];
+    it_credit_code(61501, a);
+    it_credit_code(61502, b2);
+    row rows[] = {
+        {.name = "幂等一", .code = a, .township = "车埠镇", .nlabels = -1},
+        {.name = "幂等二", .code = b2, .township = "火星镇", .nlabels = -1},
+        {.name = "", .code = b2, .township = "车埠镇", .nlabels = -1},
+    };
+    it_msg m1, m2;
+    IT_CHECK(import_ok(c, rows, 3, true, "imp-key-1", &m1) == 0);
+    IT_CHECK(check_item(&m1, 0, "created", NULL, NULL) == 0);
+    IT_CHECK(check_item(&m1, 1, "rejected", "invalid_argument", "township") == 0);
+    IT_CHECK(check_item(&m1, 2, "rejected", "invalid_argument", "name") == 0);
+    long long audits = import_audits();
+    /* a second connection, the same key and rows: the first items again */
+    it_conn *c2 = it_connect(s->port);
+    IT_CHECK(c2 != NULL);
+    IT_CHECK(import_ok(c2, rows, 3, true, "imp-key-1", &m2) == 0);
+    const msgpack_object *i1 = it_map_get(m1.result, "items"), *i2 = it_map_get(m2.result, "items");
+    IT_CHECK(i1->via.array.size == i2->via.array.size);
+    for (uint32_t i = 0; i < i1->via.array.size; i++) {
+        const msgpack_object *x = &i1->via.array.ptr[i], *y = &i2->via.array.ptr[i];
+        const char *keys[] = {"outcome", "code", "field", "message"};
+        for (int k = 0; k < 4; k++) {
+            char u[512] = "", v[512] = "";
+            it_get_str(x, keys[k], u, sizeof u);
+            it_get_str(y, keys[k], v, sizeof v);
+            IT_CHECKF(strcmp(u, v) == 0, "item %u %s: %s then %s", i, keys[k], u, v);
+        }
+        int64_t ia = -1, ib = -1;
+        it_get_int(x, "id", &ia);
+        it_get_int(y, "id", &ib);
+        IT_CHECK(ia == ib);
+    }
+    it_msg_free(&m2);
+    it_msg_free(&m1);
+    IT_CHECK(import_audits() == audits);
+    IT_CHECK(count_code(a) == 1);
+    /* the same key with other rows: refused whole */
+    rows[0].name = "幂等一（改）";
+    IT_CHECK(import_call(c2, rows, 3, true, "imp-key-1", &m1) == 0);
+    IT_CHECK(m1.is_error && strcmp(m1.code, "idempotency_key_reused") == 0 &&
+             strcmp(m1.field, "idempotency_key") == 0);
+    it_msg_free(&m1);
+    rows[0].name = "幂等一";
+    /* the same key and rows by another user: refused whole */
+    it_conn *st = it_connect_as(s->port, IT_USER_STAFF2, IT_PASSWORD);
+    IT_CHECK(st != NULL);
+    IT_CHECK(import_call(st, rows, 3, true, "imp-key-1", &m1) == 0);
+    IT_CHECK(m1.is_error && strcmp(m1.code, "idempotency_key_reused") == 0);
+    it_msg_free(&m1);
+    it_close(st);
+    it_close(c2);
+    it_close(c);
+    return 0;
+}
+
+/* ---- the CLI ---- */
+
+static int write_file(const char *name, const char *text, char *path, size_t pathlen)
+{
+    snprintf(path, pathlen, "%s/%s", g_dir, name);
+    FILE *f = fopen(path, "wb");
+    IT_CHECK(f != NULL);
+    IT_CHECK(fwrite(text, 1, strlen(text), f) == strlen(text));
+    IT_CHECK(fclose(f) == 0);
+    return 0;
+}
+
+static void show(const it_cli *r)
+{
+    printf("  ---- exit %d\n  stdout:\n%s\n  stderr:\n%s\n  ----\n", r->status, r->out, r->err);
+}
+
+static int run_cli(it_cli *r, const char *const *args, const char *const *env, int want)
+{
+    IT_CHECK(it_cli_run_env(r, server_addr(), CLI_MS, args, env) == 0);
+    if (r->status != want) {
+        show(r);
+        IT_CHECKF(r->status == want, "exit %d, expected %d", r->status, want);
+    }
+    return 0;
+}
+
+#define HDR "\xEF\xBB\xBF编号,企业名称,统一社会信用代码,乡镇园区,产业集群,标签,经营状态,版本,创建时间,更新时间\r\n"
+
+static int cli_dry_run_reports_each_rejected_line(void)
+{
+    char c1[19], c2[19], c3[19], c4[19], bad[19];
+    it_credit_code(62001, c1);
+    it_credit_code(62002, c2);
+    it_credit_code(62003, c3);
+    it_credit_code(62004, c4);
+    it_credit_code(62005, bad);
+    bad[17] = bad[17] == '0' ? '1' : '0';
+    char text[4096];
+    /* line 2: ok, labels on two lines (record spans lines 2-3)
+     * line 4: bad credit code; line 5: unknown township; line 6: ok with a
+     * comma and quotes in the name; line 7-8: ok, multi-line labels; line 9:
+     * too few fields; line 10: unknown cluster */
+    snprintf(text, sizeof text,
+             HDR
+             "1,住方科技,%s,赤壁镇,电子信息,\"规上\r\n高新技术企业\",在营,3,2025-01-01T00:00:00.000000Z,x\r\n"
+             "2,校验位错误,%s,赤壁镇,,,在营,1,,\r\n"
+             "3,乡镇不对,%s,火星镇,,,,1,,\r\n"
+             "4,\"凯利隆, \"\"纺织\"\"\",%s,神山镇,纺织服装,,停产,1,,\r\n"
+             "5,'=SUM(A1),%s,新店镇,,\"隐形冠军\n专精特新\"\"小巨人\"\"\",,1,,\r\n"
+             "6,少字段,%s\r\n"
+             "7,集群不对,%s,赤壁镇,咖啡,,,1,,\r\n",
+             c1, bad, c2, c3, c4, c4, c4);
+    char path[256];
+    IT_CHECK(write_file("dry.csv", text, path, sizeof path) == 0);
+    const char *args[] = {"import", "enterprises", path, NULL};
+    it_cli r;
+    IT_CHECK(run_cli(&r, args, NULL, 1) == 0);
+    const char *want[] = {
+        "line 4: credit_code: ",
+        "line 5: township: ",
+        "line 9: the row has 3 fields, the header 10",
+        "line 10: cluster: ",
+        "dry run: 7 rows: 3 created, 0 updated, 0 unchanged, 4 rejected (nothing stored",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        IT_CHECKF(strstr(r.out, want[i]) != NULL, "no \"%s\" in:\n%s", want[i], r.out);
+    IT_CHECKF(strstr(r.out, "line 2") == NULL && strstr(r.out, "line 6") == NULL &&
+                  strstr(r.out, "line 7") == NULL,
+              "a good row reported:\n%s", r.out);
+    it_cli_free(&r);
+    IT_CHECK(count_code(c1) == 0 && count_code(c3) == 0 && count_code(c4) == 0);
+
+    /* --json: one item per row with its line */
+    const char *jargs[] = {"--json", "import", "enterprises", path, NULL};
+    IT_CHECK(run_cli(&r, jargs, NULL, 1) == 0);
+    IT_CHECKF(strstr(r.out, "\"line\": 4, \"outcome\": \"rejected\"") != NULL &&
+                  strstr(r.out, "\"line\": 7, \"outcome\": \"created\"") != NULL &&
+                  strstr(r.out, "\"rejected\": 4") != NULL && strstr(r.out, "\"commit\": false"),
+              "json:\n%s", r.out);
+    it_cli_free(&r);
+    /* JSON that a JSON parser accepts */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "BAOBAO_SERVER='%s' BAOBAO_USER='%s' BAOBAO_PASSWORD='%s' "
+             "'%s' --json import enterprises '%s' | /usr/bin/python3 -c 'import json,sys; "
+             "d=json.load(sys.stdin); assert len(d[\"items\"])==7, d; "
+             "assert d[\"summary\"][\"rejected\"]==4; print(\"ok\")'",
+             server_addr(), IT_USER_SUPER, IT_PASSWORD, getenv("BAOBAO_CLI"), path);
+    const char *sh[] = {"sh", "-c", cmd, NULL};
+    IT_CHECK(it_run(&r, sh, CLI_MS) == 0);
+    IT_CHECKF(r.status == 0 && strstr(r.out, "ok") != NULL, "python: %s %s", r.out, r.err);
+    it_cli_free(&r);
+    return 0;
+}
+
+static int cli_commit_stores_and_rerun_stores_nothing_twice(void)
+{
+    char c1[19], c2[19];
+    it_credit_code(62101, c1);
+    it_credit_code(62102, c2);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "name,credit_code,township,cluster,labels,status\n"
+             "\"'=HYPERLINK(\"\"x\"\")\",%s,赤壁镇,,\"规上\n高新技术企业\",筹建\n"
+             "\"''@两个撇号\",%s,陆水湖街道,大健康,,\n",
+             c1, c2);
+    char path[256];
+    IT_CHECK(write_file("commit.csv", text, path, sizeof path) == 0);
+    const char *args[] = {"import", "enterprises", path, "--commit", NULL};
+    it_cli r;
+    IT_CHECK(run_cli(&r, args, NULL, 0) == 0);
+    IT_CHECKF(strstr(r.out, "committed: 2 rows: 2 created, 0 updated, 0 unchanged, 0 rejected"),
+              "%s", r.out);
+    it_cli_free(&r);
+    const char *p1[1] = {c1}, *p2[1] = {c2};
+    IT_CHECK(it_pg_int("SELECT count(*) FROM enterprise_wire WHERE credit_code = $1"
+                       " AND name = '=HYPERLINK(\"x\")' AND cluster IS NULL AND status = '筹建'"
+                       " AND labels = E'规上\\n高新技术企业'",
+                       1, p1) == 1);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM enterprise_wire WHERE credit_code = $1"
+                       " AND name = '''@两个撇号' AND status = '在营' AND cluster = '大健康'",
+                       1, p2) == 1);
+    long long audits = import_audits();
+    /* Run again: the same keys, so the first answers and nothing stored. */
+    IT_CHECK(run_cli(&r, args, NULL, 0) == 0);
+    IT_CHECKF(strstr(r.out, "committed: 2 rows: 2 created"), "%s", r.out);
+    it_cli_free(&r);
+    IT_CHECK(import_audits() == audits);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM idempotency WHERE method = 'enterprise.import'"
+                       " AND key LIKE 'import-enterprises-%'",
+                       0, NULL) >= 1);
+    /* A dry run sends no key: it sees the stored rows as unchanged. */
+    const char *dargs[] = {"import", "enterprises", path, NULL};
+    IT_CHECK(run_cli(&r, dargs, NULL, 0) == 0);
+    IT_CHECKF(strstr(r.out, "dry run: 2 rows: 0 created, 0 updated, 2 unchanged, 0 rejected"),
+              "%s", r.out);
+    it_cli_free(&r);
+    /* Another user importing the same file gets keys of their own. */
+    char c3[19];
+    it_credit_code(62103, c3);
+    snprintf(text, sizeof text, "name,credit_code,township\n新店一,%s,新店镇\n", c3);
+    IT_CHECK(write_file("staff2.csv", text, path, sizeof path) == 0);
+    const char *sargs[] = {"import", "enterprises", path, "--commit", NULL};
+    IT_CHECK(run_cli(&r, sargs, NULL, 0) == 0);
+    it_cli_free(&r);
+    char c4[19];
+    it_credit_code(62104, c4);
+    const char *env2[] = {"BAOBAO_USER=" IT_USER_STAFF2, NULL};
+    IT_CHECK(run_cli(&r, sargs, env2, 0) == 0);
+    IT_CHECKF(strstr(r.out, "1 unchanged"), "%s", r.out);
+    it_cli_free(&r);
+    /* township staff: a row outside their townships is reported, exit 1 */
+    snprintf(text, sizeof text, "name,credit_code,township\n越界,%s,赤壁镇\n", c4);
+    IT_CHECK(write_file("staff2b.csv", text, path, sizeof path) == 0);
+    IT_CHECK(run_cli(&r, sargs, env2, 1) == 0);
+    IT_CHECKF(strstr(r.out, "line 2: township: "), "%s", r.out);
+    it_cli_free(&r);
+    IT_CHECK(count_code(c4) == 0);
+    return 0;
+}
+
+/* A CSV cell as the export writes it: quoted when needed, formula-defused
+ * (^'*[=+-@] gets one more apostrophe). */
+static void csv_cell(FILE *f, const char *v, bool defuse)
+{
+    size_t q = 0;
+    while (v[q] == '\'')
+        q++;
+    bool formula = defuse && v[q] != '\0' && strchr("=+-@", v[q]) != NULL;
+    bool quote = strpbrk(v, ",\"\r\n") != NULL;
+    if (quote)
+        fputc('"', f);
+    if (formula)
+        fputc('\'', f);
+    for (const char *p = v; *p; p++) {
+        if (*p == '"')
+            fputc('"', f);
+        fputc(*p, f);
+    }
+    if (quote)
+        fputc('"', f);
+}
+
+static int cli_handwritten_export_imports_back_unchanged(void)
+{
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    /* Enterprises with the awkward texts an export must carry. */
+    static const struct {
+        const char *name, *township, *cluster, *status;
+        int nlabels;
+        const char *labels[3];
+    } ents[] = {
+        {"诚森桦泰智能电子数码, 有限公司", "高新技术产业园区", "电子信息", "在营", 2,
+         {"专精特新\"小巨人\"", "规上"}},
+        {"=cmd|' /C calc'!A0", "赤壁镇", NULL, "停产", 0, {NULL}},
+        {"+86 荟海药业", "美丽健康产业园", "大健康", "半停产", 1, {"-负面标签"}},
+        {"@思贝林药业 \"引号\"", "黄盖湖镇", NULL, "注销", 1, {"'@撇号标签"}},
+        {"'-已有撇号", "余家桥乡", "青砖茶", "筹建", 3, {"小微入规培育库", "高新技术企业", "隐形冠军"}},
+    };
+    enum { N = sizeof ents / sizeof ents[0] };
+    row rows[N];
+    char codes[N][19];
+    for (int i = 0; i < N; i++) {
+        it_credit_code(62201 + (unsigned long)i, codes[i]);
+        rows[i] = (row){.name = ents[i].name, .code = codes[i], .township = ents[i].township,
+                        .cluster = ents[i].cluster ? ents[i].cluster : NIL_V,
+                        .status = ents[i].status, .nlabels = ents[i].nlabels};
+        for (int k = 0; k < ents[i].nlabels; k++)
+            rows[i].labels[k] = ents[i].labels[k];
+    }
+    it_msg m;
+    IT_CHECK(import_ok(c, rows, N, true, NULL, &m) == 0);
+    for (int i = 0; i < N; i++)
+        IT_CHECK(check_item(&m, (size_t)i, "created", NULL, NULL) == 0);
+    it_msg_free(&m);
+    it_close(c);
+
+    /* The file, exactly as enterprises.csv: BOM, the header, CRLF, one row
+     * per enterprise read back from the database. */
+    char path[256];
+    snprintf(path, sizeof path, "%s/enterprises.csv", g_dir);
+    FILE *f = fopen(path, "wb");
+    IT_CHECK(f != NULL);
+    fputs(HDR, f);
+    for (int i = 0; i < N; i++) {
+        PGresult *res = PQexecParams(it_pg(),
+                                     "SELECT id, name, credit_code, township, coalesce(cluster, ''),"
+                                     " labels, status, version, created_at, updated_at"
+                                     " FROM enterprise_wire WHERE credit_code = $1",
+                                     1, NULL, (const char *[]){codes[i]}, NULL, NULL, 0);
+        IT_CHECK(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1);
+        for (int k = 0; k < 10; k++) {
+            if (k > 0)
+                fputc(',', f);
+            csv_cell(f, PQgetvalue(res, 0, k), k == 1 || k == 5);
+        }
+        fputs("\r\n", f);
+        PQclear(res);
+    }
+    IT_CHECK(fclose(f) == 0);
+    const char *args[] = {"--json", "import", "enterprises", path, NULL};
+    it_cli r;
+    IT_CHECK(run_cli(&r, args, NULL, 0) == 0);
+    char want[64];
+    snprintf(want, sizeof want, "\"unchanged\": %d", N);
+    IT_CHECKF(strstr(r.out, want) != NULL && strstr(r.out, "\"created\": 0") &&
+                  strstr(r.out, "\"updated\": 0"),
+              "not all unchanged:\n%s", r.out);
+    it_cli_free(&r);
+    return 0;
+}
+
+static int cli_many_calls_keep_line_numbers(void)
+{
+    /* 1203 rows: calls of 500, 500 and 203; bad rows in the last
+     * call are reported by their own line. A quoted two-line cell early
+     * on shifts every later line by one. */
+    enum { NROWS = 1203 };
+    char path[256];
+    snprintf(path, sizeof path, "%s/many.csv", g_dir);
+    FILE *f = fopen(path, "wb");
+    IT_CHECK(f != NULL);
+    fputs("企业名称,统一社会信用代码,乡镇园区,标签\n", f);
+    int line = 2;
+    int bad_lines[2] = {0, 0};
+    for (int i = 0; i < NROWS; i++) {
+        char code[19];
+        it_credit_code(63000 + (unsigned long)i, code);
+        if (i == 1150 || i == 1202) {
+            bad_lines[i == 1150 ? 0 : 1] = line;
+            fprintf(f, "批量%d,%s,不存在镇,\n", i, code);
+            line++;
+        } else if (i == 3) {
+            fprintf(f, "批量%d,%s,柳山湖镇,\"规上\n隐形冠军\"\n", i, code);
+            line += 2;
+        } else {
+            fprintf(f, "批量%d,%s,柳山湖镇,\n", i, code);
+            line++;
+        }
+    }
+    IT_CHECK(fclose(f) == 0);
+    const char *args[] = {"import", "enterprises", path, "--commit", NULL};
+    it_cli r;
+    IT_CHECK(run_cli(&r, args, NULL, 1) == 0);
+    char want[64];
+    for (int k = 0; k < 2; k++) {
+        snprintf(want, sizeof want, "line %d: township: ", bad_lines[k]);
+        IT_CHECKF(strstr(r.out, want) != NULL, "no \"%s\" in:\n%s", want, r.out);
+    }
+    IT_CHECKF(strstr(r.out, "committed: 1203 rows: 1201 created, 0 updated, 0 unchanged, 2 "
+                            "rejected"),
+              "%s", r.out);
+    IT_CHECKF(strstr(r.err, "importing") == NULL, "a progress bar without a terminal:\n%s",
+              r.err);
+    it_cli_free(&r);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM enterprise WHERE name LIKE '批量%'", 0, NULL) ==
+             1201);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM idempotency WHERE method = 'enterprise.import'"
+                       " AND key LIKE 'import-enterprises-%-3'",
+                       0, NULL) >= 1);
+    return 0;
+}
+
+static int cli_shows_a_progress_bar_on_a_terminal(void)
+{
+    /* 1200 rows (three calls), run with stderr (and stdout) on a pty. */
+    char path[256];
+    snprintf(path, sizeof path, "%s/progress.csv", g_dir);
+    FILE *f = fopen(path, "wb");
+    IT_CHECK(f != NULL);
+    fputs("企业名称,统一社会信用代码,乡镇园区\n", f);
+    for (int i = 0; i < 1200; i++) {
+        char code[19];
+        it_credit_code(70000 + (unsigned long)i, code);
+        fprintf(f, "进度%d,%s,中伙铺镇\n", i, code);
+    }
+    IT_CHECK(fclose(f) == 0);
+    const char *cli_bin = getenv("BAOBAO_CLI");
+    IT_CHECK(cli_bin != NULL);
+    const char *srv = server_addr();
+    fflush(stdout);
+    int master;
+    pid_t pid = forkpty(&master, NULL, NULL, NULL);
+    IT_CHECK(pid >= 0);
+    if (pid == 0) {
+        setenv("BAOBAO_SERVER", srv, 1);
+        setenv("BAOBAO_USER", IT_USER_SUPER, 1);
+        setenv("BAOBAO_PASSWORD", IT_PASSWORD, 1);
+        execl(cli_bin, cli_bin, "import", "enterprises", path, (char *)NULL);
+        _exit(127);
+    }
+    static char out[65536];
+    size_t len = 0;
+    int64_t deadline = it_now_ms() + CLI_MS;
+    for (;;) {
+        int64_t left = deadline - it_now_ms();
+        if (left <= 0)
+            break;
+        struct pollfd p = {master, POLLIN, 0};
+        if (poll(&p, 1, (int)left) <= 0)
+            continue;
+        ssize_t k = read(master, out + len, sizeof out - 1 - len);
+        if (k <= 0)
+            break;   /* EIO: the child closed the terminal */
+        len += (size_t)k;
+    }
+    out[len] = '\0';
+    int st = 0;
+    if (waitpid(pid, &st, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    }
+    close(master);
+    IT_CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit %d:\n%s", st, out);
+    IT_CHECKF(strstr(out, "\rimporting [") != NULL && strstr(out, "] 100%") != NULL &&
+                  strstr(out, "\r\033[K") != NULL,
+              "no progress bar:\n%s", out);
+    IT_CHECKF(strstr(out, "dry run: 1200 rows: 1200 created") != NULL, "%s", out);
+    return 0;
+}
+
+static int cli_refuses_a_broken_file_and_a_missing_column(void)
+{
+    char c1[19];
+    it_credit_code(62301, c1);
+    char text[512], path[256];
+    snprintf(text, sizeof text, "企业名称,乡镇园区\n甲,赤壁镇\n");
+    IT_CHECK(write_file("nocode.csv", text, path, sizeof path) == 0);
+    const char *args[] = {"import", "enterprises", path, NULL};
+    it_cli r;
+    IT_CHECK(run_cli(&r, args, NULL, 1) == 0);
+    IT_CHECKF(strstr(r.err, "统一社会信用代码") != NULL, "%s", r.err);
+    it_cli_free(&r);
+    snprintf(text, sizeof text, "企业名称,统一社会信用代码,乡镇园区\n甲,%s,赤壁镇\n\"乙,%s,赤壁镇\n",
+             c1, c1);
+    IT_CHECK(write_file("broken.csv", text, path, sizeof path) == 0);
+    const char *cargs[] = {"import", "enterprises", path, "--commit", NULL};
+    IT_CHECK(run_cli(&r, cargs, NULL, 1) == 0);
+    IT_CHECKF(strstr(r.err, "line 3: quoted field not closed") != NULL, "%s", r.err);
+    it_cli_free(&r);
+    IT_CHECK(count_code(c1) == 0);   /* the rows before the broken record were not sent */
+    const char *nargs[] = {"import", "enterprises", "/nonexistent/x.csv", NULL};
+    IT_CHECK(run_cli(&r, nargs, NULL, 2) == 0);
+    it_cli_free(&r);
+    return 0;
+}
+
+/* ---- the true round trip, through export.run ---- */
+
+/* Finds enterprises.csv of the newest run folder under dir. */
+static int find_export(const char *dir, char *out, size_t outlen)
+{
+    DIR *d = opendir(dir);
+    IT_CHECK(d != NULL);
+    char best[256] = "";
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char man[600];
+        snprintf(man, sizeof man, "%s/%s/manifest.json", dir, e->d_name);
+        if (access(man, R_OK) == 0 && strcmp(e->d_name, best) > 0)
+            snprintf(best, sizeof best, "%s", e->d_name);
+    }
+    closedir(d);
+    IT_CHECK(best[0] != '\0');
+    snprintf(out, outlen, "%s/%s/enterprises.csv", dir, best);
+    return 0;
+}
+
+static int export_then_import_dry_run_is_all_unchanged(void)
+{
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/exports", g_dir);
+    IT_CHECK(mkdir(dir, 0700) == 0 || access(dir, W_OK) == 0);
+    char set_dir[200];
+    snprintf(set_dir, sizeof set_dir, "export_dir=%s", dir);
+    const char *sets[] = {set_dir, "export_time=", NULL};
+    it_server *s = it_server_start(sets);
+    IT_CHECK(s != NULL);
+    /* awkward texts, so the round trip means something */
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    char code[19];
+    it_credit_code(62401, code);
+    row r0 = {.name = "=往返, \"测试\"", .code = code, .township = "官塘驿镇",
+              .cluster = "节能环保", .nlabels = 2, .labels = {"-标签一", "标签,二"}};
+    it_msg m;
+    IT_CHECK(import_ok(c, &r0, 1, true, NULL, &m) == 0);
+    it_msg_free(&m);
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t id = ++g_msgid;
+    it_req(&b, id, "export.run", 1);
+    it_str(&b, "wait");
+    msgpack_pack_true(&b.pk);
+    int rr = it_call(c, b.sb.data, b.sb.size, id, 120000, &m);
+    it_buf_free(&b);
+    IT_CHECK(rr == IT_RECV_MSG);
+    char d[800];
+    if (m.is_error && strcmp(m.code, "unknown_method") == 0) {
+        it_note("export.run is not there yet: round trip through the export skipped");
+        it_msg_free(&m);
+        it_close(c);
+        return 0;
+    }
+    IT_CHECKF(!m.is_error, "export.run: %s", it_describe(&m, d, sizeof d));
+    char status[32] = "";
+    it_get_str(m.result, "status", status, sizeof status);
+    IT_CHECKF(strcmp(status, "ok") == 0, "export.run: %s", it_describe(&m, d, sizeof d));
+    it_msg_free(&m);
+    it_close(c);
+    char path[512];
+    IT_CHECK(find_export(dir, path, sizeof path) == 0);
+    long long n = it_pg_int("SELECT count(*) FROM enterprise", 0, NULL);
+    IT_CHECK(n > 0);
+    snprintf(g_server, sizeof g_server, "127.0.0.1:%d", s->port);
+    const char *args[] = {"--json", "import", "enterprises", path, NULL};
+    it_cli r;
+    IT_CHECK(it_cli_run(&r, g_server, CLI_MS, args) == 0);
+    char want[200];
+    snprintf(want, sizeof want, "\"summary\": {\"rows\": %lld, \"created\": 0, \"updated\": 0, "
+             "\"unchanged\": %lld, \"rejected\": 0}", n, n);
+    if (r.status != 0 || strstr(r.out, want) == NULL) {
+        show(&r);
+        IT_CHECKF(false, "expected %s", want);
+    }
+    it_cli_free(&r);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const it_test tests[] = {
+        {"dry_run_answers_every_row_and_stores_nothing",
+         dry_run_answers_every_row_and_stores_nothing},
+        {"commit_creates_then_unchanged_then_updated_with_audit",
+         commit_creates_then_unchanged_then_updated_with_audit},
+        {"rejected_rows_answer_as_enterprise_create_would",
+         rejected_rows_answer_as_enterprise_create_would},
+        {"call_arguments_are_refused_whole", call_arguments_are_refused_whole},
+        {"roles_and_scope_follow_create_and_update", roles_and_scope_follow_create_and_update},
+        {"retry_with_the_same_key_returns_the_same_items",
+         retry_with_the_same_key_returns_the_same_items},
+        {"cli_dry_run_reports_each_rejected_line", cli_dry_run_reports_each_rejected_line},
+        {"cli_commit_stores_and_rerun_stores_nothing_twice",
+         cli_commit_stores_and_rerun_stores_nothing_twice},
+        {"cli_handwritten_export_imports_back_unchanged",
+         cli_handwritten_export_imports_back_unchanged},
+        {"cli_many_calls_keep_line_numbers", cli_many_calls_keep_line_numbers},
+        {"cli_shows_a_progress_bar_on_a_terminal", cli_shows_a_progress_bar_on_a_terminal},
+        {"cli_refuses_a_broken_file_and_a_missing_column",
+         cli_refuses_a_broken_file_and_a_missing_column},
+        {"export_then_import_dry_run_is_all_unchanged",
+         export_then_import_dry_run_is_all_unchanged},
+    };
+    return it_main(argc, argv, "import", tests, sizeof tests / sizeof tests[0], setup);
+}
