@@ -74,18 +74,22 @@ void session_clear(session *s)
  *              attempt against the throttle rows of the account and the
  *              address (locked there, so concurrent logins are counted one
  *              after the other): refused at once when either is locked or
- *              its count has reached its limit (`locked`, recorded there);
- *              else one failure is counted up front, and the user (id,
+ *              its failures reached its limit (`locked`, recorded there),
+ *              or when failures + checks still running (pending) reached
+ *              it (busy: `unavailable`, nothing counted, a 'refused' row);
+ *              else the check is counted as pending, and the user (id,
  *              role, hash, disabled) comes back;
  *   2. VERIFY  crypto_pwhash_str_verify on libuv's thread pool (argon2id
  *              is slow on purpose: never on the loop). An unknown login is
  *              verified against a dummy hash of the configured cost, so
  *              the time taken does not tell which logins exist;
- *   3. FINISH  one query (bb_login_finish): login_event row; a success
- *              takes the counted failure back, but only if the user, read
+ *   3. FINISH  one query (bb_login_finish): login_event row; the pending
+ *              claim is given back; a success resets the account, but
+ *              only if the user, read
  *              again and locked, is still enabled and still has the hash
  *              that was checked; the session is made of that row; a
- *              failure locks a subject whose count reached its limit;
+ *              failure is counted and locks a subject whose failures
+ *              reached its limit;
  *   4. DELAY   a failure is answered after login_delay_ms x failures
  *              (a uv_timer; nothing sleeps).
  * Every path logs one event=login line (outcome= ok, unknown_user,

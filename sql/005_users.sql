@@ -48,18 +48,18 @@ $$;
 -- Throttling (proto/PROTOCOL.md, "Failed logins"). Each subject of
 -- login_throttle ('user:<login as sent>', 'addr:<address key>': the IPv4
 -- address, or the /64 of an IPv6 one, made by server/session.c) counts
--- failures in a row. An attempt is CLAIMED before its password is checked:
--- the rows of its subjects are locked (made when missing), a subject that
--- is locked, or whose count already reached its limit, refuses it, and
--- otherwise one failure is counted on each subject at once, "pending".
--- When the check is done the attempt is FINISHED: a success takes its
--- pending failure back (the account's row is reset, the address's count
--- goes down by one), a failure stays counted and locks a subject whose
--- count reached its limit. So concurrent attempts cannot all pass the
--- check of the lock before any of them is counted: at most the limit of
--- them are ever checked. An attempt that is claimed and never finished
--- (the server died, the database went away) stays a failure; the count
--- starts again after login_lock_ms without failures like any other.
+-- failures in a row, and the checks still running ("pending"). An attempt
+-- is CLAIMED before its password is checked: the rows of its subjects are
+-- locked (made when missing); a subject that is locked, or whose failures
+-- reached its limit, refuses it (locked); one whose failures + pending
+-- reached the limit refuses it as busy (nothing counted: retry); otherwise
+-- it counts as pending on each subject. When the check is done the attempt
+-- is FINISHED: pending goes down by one; a success resets the account's
+-- failures; a failure is counted and locks a subject whose failures
+-- reached its limit. So concurrent attempts cannot all pass the check of
+-- the lock before any of them is counted (at most the limit of them are
+-- ever checked), and concurrent right passwords never lock an account. A
+-- claim never finished (the server died) stops counting after a minute.
 --
 -- Lock order, everywhere: app_user, then 'addr:', then 'user:' rows (so
 -- two statements never wait on each other in opposite orders).
