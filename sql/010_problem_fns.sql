@@ -80,10 +80,12 @@ $$;
 -- not known here). From a Friday, 5 working days is the next Friday.
 CREATE FUNCTION bb_add_working_days(p_from date, p_n integer) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT d::date
-      FROM generate_series(p_from + 1, p_from + 7 * (p_n / 5 + 2), interval '1 day') AS g(d)
-     WHERE extract(isodow FROM d) < 6
-     ORDER BY d
+    -- date + integer, never timestamps: the answer must not depend on the
+    -- session's TimeZone (the function is IMMUTABLE)
+    SELECT p_from + i
+      FROM generate_series(1, 7 * (p_n / 5 + 2)) AS g(i)
+     WHERE extract(isodow FROM p_from + i) < 6
+     ORDER BY i
     OFFSET p_n - 1 LIMIT 1
 $$;
 
@@ -266,6 +268,11 @@ DECLARE
     before_row problem_wire;
     out_row problem_wire;
 BEGIN
+    -- the server requires the reason too; this is the second wall
+    IF p_reason IS NULL OR btrim(p_reason) = '' THEN
+        RAISE EXCEPTION 'reason: a reopened problem needs a reason'
+            USING ERRCODE = 'BB400', COLUMN = 'reason';
+    END IF;
     IF p_key IS NOT NULL THEN
         prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
             p_actor, p_id, p_version, p_reason)::text));

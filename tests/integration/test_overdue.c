@@ -623,6 +623,47 @@ static int township_staff_see_their_townships_only(void)
     return 0;
 }
 
+/* The enterprise of a row: nil when absent; else its name into out. */
+static int row_enterprise(it_conn *c, int64_t unit, char *out, size_t outlen)
+{
+    it_msg m;
+    IT_CHECK(run_q(c, "overdue.milestones", &Q(.unit = unit), &m) == 0);
+    IT_CHECK(!m.is_error);
+    const msgpack_object *items = it_map_get(m.result, "items");
+    IT_CHECK(items != NULL && items->type == MSGPACK_OBJECT_ARRAY && items->via.array.size == 1);
+    const msgpack_object *e = it_map_get(&items->via.array.ptr[0], "enterprise");
+    IT_CHECK(e != NULL);
+    out[0] = '\0';
+    if (e->type != MSGPACK_OBJECT_NIL)
+        IT_CHECK(it_get_str(e, "name", out, outlen));
+    it_msg_free(&m);
+    return 0;
+}
+
+/* A project in a township of theirs whose investor is registered in
+ * another township: township staff see the row, not the investor (whose
+ * name enterprise.get would not give them); a supervisor sees both. */
+static int investor_outside_scope_is_not_shown(void)
+{
+    int64_t u = mk_unit("投资方范围单位");
+    int64_t inv = mk_enterprise("新店镇投资方企业", "新店镇", NULL);
+    IT_CHECK(u > 0 && inv > 0);
+    int64_t p = mk_project("外地投资项目", "赵李桥镇", u, "洽谈", inv, NULL);
+    IT_CHECK(p > 0);
+    IT_CHECK(mk_milestone(p, "签约", "2024-02-05", NULL) == 0);
+    it_server *s = start_at("2024-03-01T10:00:00+08:00", NULL);
+    IT_CHECK(s != NULL);
+    it_conn *staff = it_connect_as(s->port, IT_USER_STAFF, IT_PASSWORD);
+    it_conn *sup = it_connect(s->port);
+    IT_CHECK(staff != NULL && sup != NULL);
+    char name[128];
+    IT_CHECK(row_enterprise(staff, u, name, sizeof name) == 0);
+    IT_CHECKF(name[0] == '\0', "township staff saw the investor %s of another township", name);
+    IT_CHECK(row_enterprise(sup, u, name, sizeof name) == 0);
+    IT_CHECK_STR(name, "新店镇投资方企业");
+    return 0;
+}
+
 /* Every argument fault has its code and field; unknown keys, nil, the
  * level on due.*, a cursor of the other kind. */
 static int bad_arguments_are_refused_with_their_field(void)
@@ -746,6 +787,7 @@ static int cli_prints_table_plain_when_piped_and_json(void)
 }
 
 static const it_test tests[] = {
+    {"investor_outside_scope_is_not_shown", investor_outside_scope_is_not_shown},
     {"time_zone_boundary_today_is_beijing_date", time_zone_boundary_today_is_beijing_date},
     {"leap_day_and_month_ends_counted_in_calendar_days",
      leap_day_and_month_ends_counted_in_calendar_days},
