@@ -6,7 +6,10 @@
  * (the Chinese names of enterprises.csv as baobao exports it, or the
  * English keys), sending the rows in calls of at most BB_MAX_IMPORT_ROWS
  * (and CLI_IMPORT_MAX_CALL_BYTES), and reporting every rejected row by
- * the CSV line where its record starts, then a summary.
+ * the CSV line where its record starts, then a summary. Rows refused
+ * here (a wrong number of fields; a row too large for any call, named by
+ * its longest cell) are reported with their call's answer, merged by
+ * line, so the report is in line order.
  *
  * Safe to run again: each committing call carries an idempotency key
  * derived from the login, the content of the file up to the end of that
@@ -33,6 +36,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,8 +45,17 @@
 #include <unistd.h>
 
 /* Bytes of packed rows per call at most (the server's max_message_bytes
- * is 1 MiB by default; this leaves room for the envelope and more). */
+ * is 1 MiB by default; this leaves room for the envelope and more). A
+ * row is packed on its own first: the call is sent before a row that
+ * would take it past this, and a row larger than this alone is rejected
+ * here (a CSV record may hold CSV_MAX_RECORD_BYTES), so no call is ever
+ * refused whole for its size. */
 #define CLI_IMPORT_MAX_CALL_BYTES (512u * 1024u)
+/* Rows rejected here, waiting to be reported with their call's answer
+ * (so the report stays in line order) at most; more send the call. */
+#define CLI_IMPORT_MAX_PENDING BB_MAX_IMPORT_ROWS
+/* Bytes of the reason of a row rejected here. */
+#define CLI_IMPORT_MSG_MAX 160
 /* Width of the progress bar, in cells. */
 #define CLI_IMPORT_BAR_WIDTH 30
 /* Hex digits of the content hash in an idempotency key. */
@@ -94,6 +107,13 @@ static const struct {
 static const char *const ignored_quietly[] = {"编号", "版本", "创建时间", "更新时间", "id",
                                               "version", "created_at", "updated_at", NULL};
 
+/* A row rejected here, before its call's answer came. */
+typedef struct local_reject {
+    uint64_t line;
+    const char *field;                 /* a column key (static), or NULL */
+    char message[CLI_IMPORT_MSG_MAX];
+} local_reject;
+
 typedef struct importer {
     cli_ctx *ctx;
     const char *path;
@@ -105,9 +125,13 @@ typedef struct importer {
     size_t nheader;                /* fields in the header */
     /* the call being filled */
     msgpack_sbuffer rows;
-    msgpack_packer rpk;
+    msgpack_sbuffer one;           /* the row being read, packed alone */
+    msgpack_packer opk;
     uint32_t nrows;
     uint64_t lines[BB_MAX_IMPORT_ROWS];
+    int32_t item_of[BB_MAX_IMPORT_ROWS];   /* answer item of each row, -1: none yet */
+    local_reject pending[CLI_IMPORT_MAX_PENDING];   /* by line, all in this call */
+    uint32_t npending, pending_next;   /* pending_next: the first not yet reported */
     unsigned calls;
     EVP_MD_CTX *sha;               /* login + every record so far */
     /* totals */
@@ -349,10 +373,11 @@ static void hash_record(importer *im, const csv_record *r)
     EVP_DigestUpdate(im->sha, "\n", 1);
 }
 
-/* Adds one data record to the call being filled. */
-static void add_row(importer *im, const csv_record *r)
+/* Packs one data record alone, into im->one (emptied first). */
+static void pack_row(importer *im, const csv_record *r)
 {
-    msgpack_packer *pk = &im->rpk;
+    msgpack_sbuffer_clear(&im->one);
+    msgpack_packer *pk = &im->opk;
     uint32_t nkeys = 0;
     for (int c = 0; c < NCOLS; c++)
         if (im->col[c] >= 0 && !(c == COL_STATUS && r->fields[im->col[c]].len == 0))
@@ -374,7 +399,53 @@ static void add_row(importer *im, const csv_record *r)
         else
             pack_str(pk, s, n);
     }
-    im->lines[im->nrows++] = r->line;
+}
+
+/* Appends the packed row (im->one) to the call being filled. */
+static void append_row(importer *im, uint64_t line)
+{
+    msgpack_sbuffer_write(&im->rows, im->one.data, im->one.size);
+    im->lines[im->nrows++] = line;
+}
+
+/* Notes a row rejected here; reported in line order when its call is
+ * answered (flush). */
+__attribute__((format(printf, 4, 5))) static void reject_local(importer *im, uint64_t line,
+                                                               const char *field,
+                                                               const char *fmt, ...)
+{
+    local_reject *l = &im->pending[im->npending++];
+    l->line = line;
+    l->field = field;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->message, sizeof l->message, fmt, ap);
+    va_end(ap);
+}
+
+/* Reports the rows rejected here whose line is before `before`; all of
+ * them (UINT64_MAX) forgets them. */
+static void report_local(importer *im, uint64_t before)
+{
+    for (; im->pending_next < im->npending && im->pending[im->pending_next].line < before;
+         im->pending_next++) {
+        const local_reject *l = &im->pending[im->pending_next];
+        print_item(im, l->line, "rejected", false, 0, "invalid_argument", l->field,
+                   l->message);
+    }
+    if (before == UINT64_MAX)
+        im->npending = im->pending_next = 0;
+}
+
+/* The column whose cell is the longest: the one that made a row too large. */
+static int longest_column(const importer *im, const csv_record *r)
+{
+    int best = -1;
+    for (int c = 0; c < NCOLS; c++)
+        if (im->col[c] >= 0 &&
+            (best < 0 || r->fields[im->col[c]].len > r->fields[im->col[best]].len))
+            best = c;
+    return best;
 }
 
 /* The idempotency key of the call being sent: the hash of the login and
@@ -398,8 +469,10 @@ static void call_key(importer *im, char *out, size_t outlen)
  * BB_C_OK or the error of the call (err filled). */
 static int flush(importer *im, bb_error *err)
 {
-    if (im->nrows == 0)
+    if (im->nrows == 0) {
+        report_local(im, UINT64_MAX);
         return BB_C_OK;
+    }
     im->calls++;
     char key[BB_MAX_IDEMPOTENCY_KEY_BYTES + 1];
     call_key(im, key, sizeof key);
@@ -426,17 +499,29 @@ static int flush(importer *im, bb_error *err)
     if (rc == BB_C_OK && items->size != im->nrows)
         rc = bbi_err(err, BB_C_EPROTO, NULL, NULL, "reply: %u items for %u rows", items->size,
                      im->nrows);
+    /* Items are taken in row order, whatever order they came in, so the
+     * report is in line order with the rows rejected here. */
+    for (uint32_t row = 0; row < im->nrows; row++)
+        im->item_of[row] = -1;
     for (uint32_t i = 0; rc == BB_C_OK && i < items->size; i++) {
-        const msgpack_object *it = &items->ptr[i];
-        int64_t row = 0, id = 0;
-        bool has_id = false;
-        char *outcome = NULL, *code = NULL, *field = NULL, *message = NULL;
-        rc = bbi_get_int(it, "item", "row", &row, err);
+        int64_t row = 0;
+        rc = bbi_get_int(&items->ptr[i], "item", "row", &row, err);
         if (rc == BB_C_OK && (row < 0 || row >= (int64_t)im->nrows))
             rc = bbi_err(err, BB_C_EPROTO, NULL, NULL, "reply: item row %" PRId64
                          " out of range", row);
+        else if (rc == BB_C_OK && im->item_of[row] >= 0)
+            rc = bbi_err(err, BB_C_EPROTO, NULL, NULL, "reply: two items for row %" PRId64,
+                         row);
         if (rc == BB_C_OK)
-            rc = bbi_get_str(it, "item", "outcome", &outcome, err);
+            im->item_of[row] = (int32_t)i;
+    }
+    for (uint32_t row = 0; rc == BB_C_OK && row < im->nrows; row++) {
+        const msgpack_object *it = &items->ptr[im->item_of[row]];
+        int64_t id = 0;
+        bool has_id = false;
+        char *outcome = NULL, *code = NULL, *field = NULL, *message = NULL;
+        report_local(im, im->lines[row]);
+        rc = bbi_get_str(it, "item", "outcome", &outcome, err);
         if (rc == BB_C_OK)
             rc = bbi_get_nint(it, "item", "id", &has_id, &id, err);
         if (rc == BB_C_OK)
@@ -453,6 +538,8 @@ static int flush(importer *im, bb_error *err)
         free(message);
     }
     bb_reply_free(r);
+    if (rc == BB_C_OK)
+        report_local(im, UINT64_MAX);   /* else run reports the rest */
     msgpack_sbuffer_clear(&im->rows);
     im->nrows = 0;
     progress(im, false);
@@ -488,16 +575,40 @@ static int run(importer *im)
         if (blank(&rec))
             continue;
         im->total++;
-        hash_record(im, &rec);
+        bool send = false;   /* the call is full: send it */
         if (rec.nfields != im->nheader) {
-            char msg[128];
-            snprintf(msg, sizeof msg, "the row has %zu fields, the header %zu", rec.nfields,
-                     im->nheader);
-            print_item(im, rec.line, "rejected", false, 0, "invalid_argument", NULL, msg);
-            continue;
+            hash_record(im, &rec);
+            reject_local(im, rec.line, NULL, "the row has %zu fields, the header %zu",
+                         rec.nfields, im->nheader);
+            send = im->npending == CLI_IMPORT_MAX_PENDING;
+        } else {
+            pack_row(im, &rec);
+            if (im->one.size > CLI_IMPORT_MAX_CALL_BYTES) {
+                /* Alone over what a call may carry: the server could not
+                 * even be asked. Named by its longest cell, the culprit. */
+                hash_record(im, &rec);
+                int c = longest_column(im, &rec);
+                reject_local(im, rec.line, columns[c].key,
+                             "%s: too long (%zu bytes; a row may hold at most %u bytes in "
+                             "all)",
+                             columns[c].key, rec.fields[im->col[c]].len,
+                             CLI_IMPORT_MAX_CALL_BYTES);
+                send = im->npending == CLI_IMPORT_MAX_PENDING;
+            } else {
+                /* Send first when this row would take the call past its
+                 * bytes: the key hashes exactly the records up to the
+                 * call's end, this one not yet. */
+                if (im->nrows > 0 && im->rows.size + im->one.size > CLI_IMPORT_MAX_CALL_BYTES &&
+                    flush(im, &err) != BB_C_OK) {
+                    fatal = &err;
+                    break;
+                }
+                hash_record(im, &rec);
+                append_row(im, rec.line);
+                send = im->nrows == BB_MAX_IMPORT_ROWS;
+            }
         }
-        add_row(im, &rec);
-        if (im->nrows == BB_MAX_IMPORT_ROWS || im->rows.size >= CLI_IMPORT_MAX_CALL_BYTES) {
+        if (send) {
             if (flush(im, &err) != BB_C_OK) {
                 fatal = &err;
                 break;
@@ -507,13 +618,17 @@ static int run(importer *im)
         }
     }
     if (fatal == NULL && rc != CSV_EOF) {
-        /* The rows before a broken record are not sent: fix the file, run again. */
+        /* The rows before a broken record are not sent: fix the file, run
+         * again. The rows rejected here are still reported. */
         bbi_err(&err, BB_C_EARG, "invalid_csv", NULL, "%s: %s", im->path, csv_error(im->csv));
         fatal = &err;
         im->nrows = 0;
     }
     if (fatal == NULL && flush(im, &err) != BB_C_OK)
         fatal = &err;
+    if (fatal != NULL)
+        /* The call failed: its answer never came; what was found here stands. */
+        report_local(im, UINT64_MAX);
     print_summary(im, fatal);
     if (fatal != NULL) {
         status = cli_fail(fatal);
@@ -565,7 +680,8 @@ static int import_enterprises(cli_ctx *ctx, int argc, char **argv)
     im->csv = csv_open(im->f);
     im->sha = EVP_MD_CTX_new();
     msgpack_sbuffer_init(&im->rows);
-    msgpack_packer_init(&im->rpk, &im->rows, msgpack_sbuffer_write);
+    msgpack_sbuffer_init(&im->one);
+    msgpack_packer_init(&im->opk, &im->one, msgpack_sbuffer_write);
     bb_error err;
     if (im->csv == NULL || im->sha == NULL ||
         EVP_DigestInit_ex(im->sha, EVP_sha256(), NULL) != 1) {
@@ -582,6 +698,7 @@ static int import_enterprises(cli_ctx *ctx, int argc, char **argv)
         rc = run(im);
     }
     msgpack_sbuffer_destroy(&im->rows);
+    msgpack_sbuffer_destroy(&im->one);
     EVP_MD_CTX_free(im->sha);
     csv_close(im->csv);
     if (!is_stdin)

@@ -177,15 +177,43 @@ static int line_end(csv_reader *r, int c)
     return 0;
 }
 
+/* A byte-order mark (U+FEFF, EF BB BF) at the start of a field, whose
+ * first byte *c was just read: skipped, and *c becomes the byte after it.
+ * Files joined with `cat` or saved by an editor part-way carry one at the
+ * start of a later record; kept, it would be stored invisibly in a name.
+ * Returns 0, or the CSV_ERR_* of a read error. */
+static int skip_bom(csv_reader *r, int *c)
+{
+    if (*c != 0xEF)
+        return 0;
+    long n = fill(r, 2);
+    if (n < 0)
+        return r->err;
+    if (n >= 2 && r->buf[r->bpos] == 0xBB && r->buf[r->bpos + 1] == 0xBF) {
+        r->bpos += 2;
+        r->consumed += 2;
+        *c = getb(r);
+        if (*c == -2)
+            return r->err;
+    }
+    return 0;
+}
+
 /* A quoted field, after its opening quote. Returns the byte after the
  * closing quote (or EOF), or a CSV_ERR_* (< -1 ... as negative below EOF). */
 static int quoted(csv_reader *r, uint64_t start_line, int *after)
 {
     r->fields[r->nf - 1].quoted = true;
+    bool first = true;
     for (;;) {
         int c = getb(r);
         if (c == -2)
             return r->err;
+        if (first) {
+            first = false;
+            if (skip_bom(r, &c) != 0)
+                return r->err;
+        }
         if (c == EOF)
             return fail(r, CSV_ERR_SYNTAX,
                         "line %llu: quoted field not closed at the end of the file",
@@ -245,7 +273,7 @@ int csv_next(csv_reader *r, csv_record *rec)
     r->rlen = 0;
     r->nf = 0;
     for (;;) {
-        if (field_begin(r) != 0)
+        if (field_begin(r) != 0 || skip_bom(r, &c) != 0)
             return r->err;
         if (c == '"') {
             if (quoted(r, r->line, &c) != 0)

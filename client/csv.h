@@ -6,8 +6,14 @@
  * may be quoted with " and then hold commas, line breaks and doubled
  * quotes ("" = one "); records end with CRLF, LF or a lone CR (all three
  * are accepted, whatever RFC 4180 says, because editors differ); a UTF-8
- * byte-order mark at the very start is skipped; a last record without a
- * line end is a record. Line breaks inside a quoted field are kept as
+ * byte-order mark at the very start is skipped (csv_had_bom); a last
+ * record without a line end is a record.
+ * A byte-order mark (U+FEFF, EF BB BF) at the start of any later field is
+ * stripped too, before or just inside its opening quote: files joined
+ * with `cat` carry one at the start of a later record, and kept it would
+ * be stored invisibly in a name (U+FEFF is never wanted at the start of a
+ * value). One is stripped per field; a U+FEFF elsewhere in a field is
+ * data and kept. Line breaks inside a quoted field are kept as
  * they are in the file (CRLF stays CRLF).
  * Strict where being lenient would guess: a quote inside an unquoted
  * field, anything but a comma or a line end after a closing quote, and a

@@ -3,7 +3,8 @@
  *
  * Pins down RFC 4180 as csv.h states it: commas, quoted fields holding
  * commas, doubled quotes and line breaks (kept byte for byte), CRLF, LF and
- * lone CR line ends, the UTF-8 byte-order mark skipped only at the start,
+ * lone CR line ends, the UTF-8 byte-order mark skipped at the start and at
+ * the start of any field (one per field, csv.h),
  * empty fields and empty lines, a last record without a line end, the line
  * each record starts on (also after multi-line fields), the three syntax
  * errors with their line, the record limits, and that records crossing the
@@ -92,11 +93,10 @@ static void test_empty_fields_and_lines(void **state)
     expect("\"\",x\n", "1:q[][x]\n");
 }
 
-static void test_bom_skipped_at_start_only(void **state)
+static void test_bom_skipped_at_file_start(void **state)
 {
     (void)state;
     expect("\xEF\xBB\xBF" "企业名称,乡镇园区\n", "1:[企业名称][乡镇园区]\n");
-    expect("a\n\xEF\xBB\xBF" "b\n", "1:[a]\n2:[\xEF\xBB\xBF" "b]\n");
     expect("\xEF\xBB\xBF", "");
     FILE *f = fmemopen((void *)(uintptr_t)"\xEF\xBB\xBFx\n", 5, "r");
     csv_reader *r = csv_open(f);
@@ -106,6 +106,32 @@ static void test_bom_skipped_at_start_only(void **state)
     assert_int_equal(csv_bytes_read(r), 5);
     csv_close(r);
     fclose(f);
+}
+
+/* csv.h: a U+FEFF at the start of any field is stripped (one per field),
+ * before or just inside its quote; elsewhere in a field it is data. */
+static void test_bom_stripped_at_start_of_any_field(void **state)
+{
+    (void)state;
+#define BOM "\xEF\xBB\xBF"
+    /* a later record (files joined with cat), a later field, quoted */
+    expect("a\n" BOM "b\n", "1:[a]\n2:[b]\n");
+    expect(BOM "h1,h2\n" BOM "h1,h2\n1," BOM "名称\n",
+           "1:[h1][h2]\n2:[h1][h2]\n3:[1][名称]\n");
+    expect("x," BOM "\"q, \"\"r\"\"\"\n", "1:[x]q[q, \"r\"]\n");
+    expect("x,\"" BOM "名称\"\n", "1:[x]q[名称]\n");
+    /* one per field; in the middle of a field it is kept */
+    expect("a," BOM BOM "b\n", "1:[a][" BOM "b]\n");
+    expect("a" BOM "b,c\n", "1:[a" BOM "b][c]\n");
+    /* a lone BOM is an empty field; a line of it an empty record */
+    expect("a," BOM "\n" BOM "\n", "1:[a][]\n2:[]\n");
+    expect("a\n" BOM, "1:[a]\n2:[]\n");
+    /* two bytes of a BOM are not one: kept */
+    expect("a,\xEF\xBB" "x\n", "1:[a][\xEF\xBB" "x]\n");
+    expect("a,\xEF\xBB", "1:[a][\xEF\xBB]\n");
+    /* the line of the next record still counts */
+    expect("\"" BOM "a\nb\"\n" BOM "c\n", "1:q[a\nb]\n3:[c]\n");
+#undef BOM
 }
 
 static void test_quoted_commas_quotes_newlines(void **state)
@@ -243,7 +269,8 @@ int main(void)
         cmocka_unit_test(test_plain_records_lf_crlf_cr),
         cmocka_unit_test(test_last_record_without_line_end),
         cmocka_unit_test(test_empty_fields_and_lines),
-        cmocka_unit_test(test_bom_skipped_at_start_only),
+        cmocka_unit_test(test_bom_skipped_at_file_start),
+        cmocka_unit_test(test_bom_stripped_at_start_of_any_field),
         cmocka_unit_test(test_quoted_commas_quotes_newlines),
         cmocka_unit_test(test_unclosed_quote_names_its_line),
         cmocka_unit_test(test_quote_inside_unquoted_field),
