@@ -46,6 +46,8 @@
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <openssl/evp.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -88,6 +90,15 @@
 #define EXPORT_MANIFEST "manifest.json"
 #define EXPORT_PARTIAL ".partial"
 #define EXPORT_ID_TEXT 24
+/* Shutdown: the helper thread sends the cancel request this many times,
+ * this far apart, while the job is not done (a cancel that reaches the
+ * server between two statements cancels nothing). */
+#define EXPORT_CANCEL_TRIES 20
+#define EXPORT_CANCEL_EVERY_MS 250
+/* Connecting polls the socket this often to see a shutdown. */
+#define EXPORT_CONNECT_POLL_MS 100
+/* The start-up job could not connect: tried again this much later. */
+#define EXPORT_STARTUP_RETRY_MS 60000u
 
 /* Formats an error text, cut to fit (vsnprintf: a cut message is fine). */
 static void errf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -98,6 +109,16 @@ static void errf(char *buf, size_t len, const char *fmt, ...)
     (void)vsnprintf(buf, len, fmt, ap);
     va_end(ap);
 }
+
+/* strerror is not thread-safe and the run has a thread of its own: the
+ * GNU strerror_r, into a buffer living as long as the enclosing block
+ * (ERRSTR's compound literal). */
+#define EXPORT_ERRSTR_MAX 128
+static const char *errstr(int e, char *buf, size_t len)
+{
+    return strerror_r(e, buf, len);
+}
+#define ERRSTR(e) errstr((e), (char[EXPORT_ERRSTR_MAX]){0}, EXPORT_ERRSTR_MAX)
 
 /* ---- SQL ---------------------------------------------------------------- */
 
@@ -243,9 +264,14 @@ typedef struct exp_shared {
     uv_mutex_t mu;
     bool async_open;               /* the loop still has `async`: may send */
     atomic_bool cancel;            /* shutdown: stop at the next row */
+    /* The running job's connection's cancel handle: published by the
+     * thread once connected, taken (and freed) by the shutdown's helper
+     * thread, else freed by the thread before PQfinish. */
+    PGcancel *pgcancel;
     PGresult *started;             /* owned: the run's row once it exists */
     PGresult *finished;            /* owned: the run's row at the end */
     bool done;
+    bool connect_failed;           /* the job's connection could not be opened */
     bb_err fail_code;              /* no run row at all: why (BB_E__COUNT: none) */
     char fail_msg[EXPORT_ERR_MAX];
     /* for the loop's log lines */
@@ -269,8 +295,9 @@ static struct {
     server *s;
     exp_state state;
     uv_timer_t timer;
+    uv_timer_t retry;              /* the start-up job again, after a failed connect */
     uv_async_t async;
-    bool timer_open, async_open;
+    bool timer_open, retry_open, async_open;
     uv_thread_t thread;
     exp_job job;
     exp_shared sh;
@@ -346,6 +373,12 @@ static bool cancelled(void)
     return atomic_load(&X.sh.cancel);
 }
 
+/* report_params.cancelled */
+static int report_cancelled(void)
+{
+    return cancelled() ? 1 : 0;
+}
+
 static int write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
@@ -409,11 +442,18 @@ static int commit_file(run_ctx *x, int fd, const char *name)
     char partial[EXPORT_NAME_MAX + 16];
     snprintf(partial, sizeof partial, "%s" EXPORT_PARTIAL, name);
     if (fsync(fd) != 0) {
-        errf(x->err, sizeof x->err, "%s: fsync: %s", name, strerror(errno));
+        errf(x->err, sizeof x->err, "%s: fsync: %s", name, ERRSTR(errno));
         return -1;
     }
-    if (renameat(x->dirfd, partial, x->dirfd, name) != 0 || fsync_dir(x->dirfd) != 0) {
-        errf(x->err, sizeof x->err, "%s: rename: %s", name, strerror(errno));
+    if (renameat(x->dirfd, partial, x->dirfd, name) != 0) {
+        errf(x->err, sizeof x->err, "%s: rename: %s", name, ERRSTR(errno));
+        return -1;
+    }
+    if (fsync_dir(x->dirfd) != 0) {
+        /* The rename may not be durable, and the run fails: the name must
+         * not stay (a manifest.json would make the folder look complete). */
+        errf(x->err, sizeof x->err, "%s: fsync of the folder: %s", name, ERRSTR(errno));
+        (void)unlinkat(x->dirfd, name, 0);
         return -1;
     }
     return 0;
@@ -425,7 +465,7 @@ static int open_partial(run_ctx *x, const char *name)
     snprintf(partial, sizeof partial, "%s" EXPORT_PARTIAL, name);
     int fd = openat(x->dirfd, partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
-        errf(x->err, sizeof x->err, "%s: %s", partial, strerror(errno));
+        errf(x->err, sizeof x->err, "%s: %s", partial, ERRSTR(errno));
     return fd;
 }
 
@@ -529,7 +569,7 @@ static int export_csv(run_ctx *x, const char *name, const char *sql)
     rc = 0;
     goto out;
 write_failed:
-    errf(x->err, sizeof x->err, "%s: write: %s", name, strerror(errno));
+    errf(x->err, sizeof x->err, "%s: write: %s", name, ERRSTR(errno));
 out:
     if (copying)
         abort_copy(x->conn);
@@ -558,7 +598,7 @@ static int export_report(run_ctx *x, const char *name, bool xlsx, const report_p
     }
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        errf(x->err, sizeof x->err, "%s: %s", name, strerror(errno));
+        errf(x->err, sizeof x->err, "%s: %s", name, ERRSTR(errno));
         return -1;
     }
     EVP_MD_CTX *sha = EVP_MD_CTX_new();
@@ -574,7 +614,7 @@ static int export_report(run_ctx *x, const char *name, bool xlsx, const report_p
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            errf(x->err, sizeof x->err, "%s: read: %s", name, strerror(errno));
+            errf(x->err, sizeof x->err, "%s: read: %s", name, ERRSTR(errno));
             goto out;
         }
         if (n == 0)
@@ -636,7 +676,7 @@ static int write_manifest(run_ctx *x, const char *finished_at, const char *files
     if (n < 0) {
         errf(x->err, sizeof x->err, "out of memory");
     } else if (write_all(fd, text, (size_t)n) != 0) {
-        errf(x->err, sizeof x->err, EXPORT_MANIFEST ": write: %s", strerror(errno));
+        errf(x->err, sizeof x->err, EXPORT_MANIFEST ": write: %s", ERRSTR(errno));
     } else {
         rc = commit_file(x, fd, EXPORT_MANIFEST);
     }
@@ -713,18 +753,18 @@ static int open_export_dir(const char *dir, char *err, size_t errlen)
             continue;
         *p = '\0';
         if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-            errf(err, errlen, "export_dir %s: %s", path, strerror(errno));
+            errf(err, errlen, "export_dir %s: %s", path, ERRSTR(errno));
             return -1;
         }
         *p = '/';
     }
     if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-        errf(err, errlen, "export_dir %s: %s", path, strerror(errno));
+        errf(err, errlen, "export_dir %s: %s", path, ERRSTR(errno));
         return -1;
     }
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        errf(err, errlen, "export_dir %s: %s", path, strerror(errno));
+        errf(err, errlen, "export_dir %s: %s", path, ERRSTR(errno));
     return fd;
 }
 
@@ -808,14 +848,54 @@ static PGconn *export_connect(const config *cfg, char *err, size_t errlen)
 {
     const char *const keys[] = {"dbname", "connect_timeout", "application_name", NULL};
     const char *const vals[] = {cfg->conninfo, EXPORT_CONNECT_TIMEOUT_S, "baobaod-export", NULL};
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    /* Non-blocking, so a shutdown need not wait for the connect timeout:
+     * the socket is polled in short steps and the cancel flag looked at. */
+    PGconn *c = PQconnectStartParams(keys, vals, 1);
+    uint64_t give_up = mono_ms() + (uint64_t)atoi(EXPORT_CONNECT_TIMEOUT_S) * 1000u;
+    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+    while (c != NULL && PQstatus(c) != CONNECTION_BAD && ps != PGRES_POLLING_OK &&
+           ps != PGRES_POLLING_FAILED) {
+        if (cancelled()) {
+            errf(err, errlen, "cannot connect: the server is shutting down");
+            PQfinish(c);
+            return NULL;
+        }
+        if (mono_ms() >= give_up) {
+            errf(err, errlen, "cannot connect: timeout after %s s", EXPORT_CONNECT_TIMEOUT_S);
+            PQfinish(c);
+            return NULL;
+        }
+        struct pollfd pfd = {.fd = PQsocket(c),
+                             .events = ps == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        int pr = pfd.fd >= 0 ? poll(&pfd, 1, EXPORT_CONNECT_POLL_MS) : -1;
+        if (pr < 0 && errno != EINTR)
+            break;
+        if (pr > 0)
+            ps = PQconnectPoll(c);
+    }
     if (c == NULL || PQstatus(c) != CONNECTION_OK) {
         errf(err, errlen, "cannot connect: %s", c ? PQerrorMessage(c) : "out of memory");
         PQfinish(c);
         return NULL;
     }
-    PGresult *r = PQexec(c, "SET statement_timeout = '" EXPORT_STATEMENT_TIMEOUT "'");
-    PQclear(r);
+    /* Dates in the CSV files are YYYY-MM-DD whatever the database's or
+     * role's DateStyle (SQL, DMY would break the contract); intervals in
+     * the one format. Every SET checked: a half-set session does not run. */
+    static const char *const sets[] = {
+        "SET statement_timeout = '" EXPORT_STATEMENT_TIMEOUT "'",
+        "SET DateStyle = ISO, YMD",
+        "SET IntervalStyle = postgres",
+    };
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        PGresult *r = PQexec(c, sets[i]);
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (!ok) {
+            errf(err, errlen, "%s: %s", sets[i], PQerrorMessage(c));
+            PQfinish(c);
+            return NULL;
+        }
+    }
     return c;
 }
 
@@ -922,7 +1002,8 @@ static int write_files(run_ctx *x)
     errf(gen_text, sizeof gen_text, "%s (%s)", generated, j->cfg->time_zone);
     report_params rp = {.today = today,
                         .red_after_days = j->cfg->overdue_red_after_days,
-                        .generated_at = gen_text};
+                        .generated_at = gen_text,
+                        .cancelled = report_cancelled};
     if (cancelled()) {
         errf(x->err, sizeof x->err, "the server is shutting down");
         return -1;
@@ -992,7 +1073,7 @@ static void run_export(PGconn *conn, const exp_job *j, int topfd)
                 break;
             if (errno != EEXIST || n == EXPORT_MAX_SAME_DAY) {
                 errf(x->err, sizeof x->err, "%s/%s: %s", j->cfg->export_dir, x->folder,
-                         strerror(errno));
+                         ERRSTR(errno));
                 x->folder[0] = '\0';
                 break;
             }
@@ -1003,6 +1084,9 @@ static void run_export(PGconn *conn, const exp_job *j, int topfd)
         snprintf(x->folder_path, sizeof x->folder_path, "%s/%s",
                  j->cfg->export_dir[0] ? j->cfg->export_dir : ".", x->folder);
         x->dirfd = openat(topfd, x->folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int open_errno = errno;   /* the UPDATE and read_run below change errno */
+        if (x->dirfd < 0)
+            errf(x->err, sizeof x->err, "%s: %s", x->folder, ERRSTR(open_errno));
         const char *fv[2] = {x->id_text, x->folder};
         r = q(conn, "UPDATE export_run SET folder = $2 WHERE id = $1::bigint", 2, fv, x->err,
               sizeof x->err);
@@ -1011,7 +1095,7 @@ static void run_export(PGconn *conn, const exp_job *j, int topfd)
     post_started(read_run(conn, x->id_text));
     if (x->dirfd < 0) {
         if (x->err[0] == '\0')
-            errf(x->err, sizeof x->err, "%s: %s", x->folder, strerror(errno));
+            errf(x->err, sizeof x->err, "the run's folder could not be created");
         fail_run(x);
         free(x);
         return;
@@ -1042,6 +1126,12 @@ static void run_export(PGconn *conn, const exp_job *j, int topfd)
           "UPDATE export_run SET status = 'ok', finished_at = $2::timestamptz, files = $3::jsonb"
           " WHERE id = $1::bigint",
           3, uv3, x->err, sizeof x->err);
+    /* The files are complete (manifest written); the row could not say
+     * so: logged (event=export_finished error=...), the row stays
+     * 'running' and the next start marks it failed. */
+    char ok_err[EXPORT_ERR_MAX] = "";
+    if (r == NULL)
+        errf(ok_err, sizeof ok_err, "status ok not recorded: %s", x->err);
     PQclear(r);
     free(files);
     r = q(conn,
@@ -1061,6 +1151,8 @@ static void run_export(PGconn *conn, const exp_job *j, int topfd)
     X.sh.finished = row;
     X.sh.pruned = pruned;
     X.sh.idem_deleted = idem;
+    if (ok_err[0] != '\0')
+        errf(X.sh.log_err, sizeof X.sh.log_err, "%s", ok_err);
     uv_mutex_unlock(&X.sh.mu);
     close(x->dirfd);
     free(x);
@@ -1112,10 +1204,17 @@ static void worker(void *arg)
     PGconn *conn = export_connect(j->cfg, err, sizeof err);
     if (conn == NULL) {
         uv_mutex_lock(&X.sh.mu);
+        X.sh.connect_failed = true;
         X.sh.fail_code = BB_E_UNAVAILABLE;
         errf(X.sh.fail_msg, sizeof X.sh.fail_msg, "%s", err);
         uv_mutex_unlock(&X.sh.mu);
     } else {
+        /* Published for the shutdown, which cancels the running statement
+         * (a report query, an UPDATE) rather than wait for it. */
+        PGcancel *pc = PQgetCancel(conn);
+        uv_mutex_lock(&X.sh.mu);
+        X.sh.pgcancel = pc;
+        uv_mutex_unlock(&X.sh.mu);
         bool run = j->job == JOB_RUN;
         if (j->job == JOB_STARTUP && recover(conn, j, topfd)) {
             j->kind = "catch_up";
@@ -1124,6 +1223,11 @@ static void worker(void *arg)
         }
         if (run)
             run_export(conn, j, topfd);
+        uv_mutex_lock(&X.sh.mu);
+        pc = X.sh.pgcancel;   /* NULL when the shutdown's helper took it */
+        X.sh.pgcancel = NULL;
+        uv_mutex_unlock(&X.sh.mu);
+        PQfreeCancel(pc);
         PQfinish(conn);
     }
     if (topfd >= 0)
@@ -1237,6 +1341,7 @@ static int start_job(exp_job_kind kind, const char *run_kind, const char *date, 
     atomic_store(&X.sh.cancel, false);
     X.sh.started = X.sh.finished = NULL;
     X.sh.done = false;
+    X.sh.connect_failed = false;
     X.sh.fail_code = BB_E__COUNT;
     X.sh.fail_msg[0] = X.sh.log_err[0] = '\0';
     X.sh.recovered = X.sh.removed = X.sh.pruned = X.sh.idem_deleted = 0;
@@ -1293,13 +1398,31 @@ static void close_async(void)
     }
 }
 
+/* The start-up job (recovery, catch-up) once more; later again while
+ * another job runs. */
+static void on_retry(uv_timer_t *t)
+{
+    (void)t;
+    if (X.state == EXP_IDLE)
+        (void)start_job(JOB_STARTUP, NULL, NULL, 0);
+    else if (X.state == EXP_BUSY)
+        (void)uv_timer_start(&X.retry, on_retry, EXPORT_STARTUP_RETRY_MS, 0);
+}
+
 static void on_async(uv_async_t *h)
 {
     (void)h;
     uv_mutex_lock(&X.sh.mu);
-    PGresult *started = X.sh.started, *finished = X.sh.finished;
-    X.sh.started = X.sh.finished = NULL;
+    PGresult *started = X.sh.started, *finished = NULL;
+    X.sh.started = NULL;
+    /* `finished` is taken only once the thread is done: it may be set
+     * while the thread still closes its connection, and the async that
+     * sees `done` must find it there. */
     bool done = X.sh.done;
+    if (done) {
+        finished = X.sh.finished;
+        X.sh.finished = NULL;
+    }
     uv_mutex_unlock(&X.sh.mu);
     if (started != NULL) {
         PQclear(X.run_row);
@@ -1310,10 +1433,8 @@ static void on_async(uv_async_t *h)
                       PQgetvalue(started, 0, RUN_DATE), log_q(PQgetvalue(started, 0, RUN_FOLDER)));
         answer_waiters(started, true, false, BB_E__COUNT, NULL);
     }
-    if (!done) {
-        PQclear(finished);
+    if (!done)
         return;
-    }
     uv_thread_join(&X.thread);
     if (X.sh.recovered > 0 || X.sh.removed > 0 || X.sh.catch_up)
         log_event(LOG_INFO, "export_recovered", "marked_failed=%ld folders_removed=%ld catch_up=%d",
@@ -1354,6 +1475,13 @@ static void on_async(uv_async_t *h)
         return;
     }
     (void)set_state(EXP_IDLE);
+    if (X.job.job == JOB_STARTUP && X.sh.connect_failed && X.retry_open) {
+        /* No recovery and no catch-up happened: try again later rather
+         * than wait for the next restart. */
+        log_event(LOG_WARN, "export_startup_retry", "in_ms=%u why=%s", EXPORT_STARTUP_RETRY_MS,
+                  log_q(X.sh.fail_msg));
+        (void)uv_timer_start(&X.retry, on_retry, EXPORT_STARTUP_RETRY_MS, 0);
+    }
     if (X.scheduled_pending) {
         X.scheduled_pending = false;
         (void)start_job(JOB_RUN, "scheduled", X.pending_date, 0);
@@ -1487,6 +1615,8 @@ int export_module_start(server *s)
     X.sh.async_open = true;
     (void)uv_timer_init(s->loop, &X.timer);
     X.timer_open = true;
+    (void)uv_timer_init(s->loop, &X.retry);
+    X.retry_open = true;
     int64_t now = sched_now();
     if (X.schedule_on) {
         if (last_due(now, X.last_due_date) < 0)
@@ -1499,6 +1629,28 @@ int export_module_start(server *s)
     return start_job(JOB_STARTUP, NULL, NULL, 0);
 }
 
+/* Shutdown's helper (detached): sends the cancel request for the job's
+ * running statement, again while the job is not done. PQcancel blocks
+ * (it connects to the server), so never on the loop. Owns `arg`. */
+static void *cancel_helper(void *arg)
+{
+    PGcancel *pc = arg;
+    for (int i = 0; i < EXPORT_CANCEL_TRIES; i++) {
+        uv_mutex_lock(&X.sh.mu);
+        bool done = X.sh.done;
+        uv_mutex_unlock(&X.sh.mu);
+        if (done)
+            break;
+        char eb[256];
+        (void)PQcancel(pc, eb, sizeof eb);
+        struct timespec ts = {0, (long)EXPORT_CANCEL_EVERY_MS * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+    }
+    PQfreeCancel(pc);
+    return NULL;
+}
+
 void export_module_shutdown(server *s)
 {
     (void)s;
@@ -1507,8 +1659,31 @@ void export_module_shutdown(server *s)
         uv_timer_stop(&X.timer);
         uv_close((uv_handle_t *)&X.timer, NULL);
     }
+    if (X.retry_open) {
+        X.retry_open = false;
+        uv_timer_stop(&X.retry);
+        uv_close((uv_handle_t *)&X.retry, NULL);
+    }
     if (X.state == EXP_BUSY) {
         atomic_store(&X.sh.cancel, true);
+        uv_mutex_lock(&X.sh.mu);
+        PGcancel *pc = X.sh.pgcancel;
+        X.sh.pgcancel = NULL;
+        uv_mutex_unlock(&X.sh.mu);
+        if (pc != NULL) {
+            pthread_t t;
+            pthread_attr_t a;
+            bool started = pthread_attr_init(&a) == 0;
+            if (started) {
+                started = pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED) == 0 &&
+                          pthread_create(&t, &a, cancel_helper, pc) == 0;
+                pthread_attr_destroy(&a);
+            }
+            if (!started) {
+                PQfreeCancel(pc);
+                log_event(LOG_WARN, "export_cancel_failed", "why=\"no helper thread\"");
+            }
+        }
         (void)set_state(EXP_CLOSING);
     } else if (X.state == EXP_IDLE) {
         (void)set_state(EXP_CLOSED);

@@ -165,9 +165,19 @@ static void set_err(sink *k, const char *fmt, ...)
 
 /* A statement whose result is small (bounded by a directory): the whole
  * result, or NULL with the message in err. The caller PQclears it. */
+static bool stop_asked(rctx *c, const char *what)
+{
+    if (c->p->cancelled == NULL || !c->p->cancelled())
+        return false;
+    set_err(c->k, "report %s: the server is shutting down", what);
+    return true;
+}
+
 static PGresult *query_all(rctx *c, const char *what, const char *sql, int n,
                            const char *const *params)
 {
+    if (stop_asked(c, what))
+        return NULL;
     PGresult *r = PQexecParams(c->conn, sql, n, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         set_err(c->k, "report %s: %s", what,
@@ -187,6 +197,8 @@ typedef int (*row_fn)(rctx *c, const PGresult *r, void *ud);
 static int query_each(rctx *c, const char *what, const char *sql, int n,
                       const char *const *params, row_fn fn, void *ud)
 {
+    if (stop_asked(c, what))
+        return -1;
     if (!PQsendQueryParams(c->conn, sql, n, NULL, params, NULL, NULL, 0)) {
         set_err(c->k, "report %s: %s", what, PQerrorMessage(c->conn));
         return -1;
@@ -200,8 +212,18 @@ static int query_each(rctx *c, const char *what, const char *sql, int n,
     while ((r = PQgetResult(c->conn)) != NULL) {
         ExecStatusType st = PQresultStatus(r);
         if (st == PGRES_SINGLE_TUPLE) {
-            if (rc == 0 && fn(c, r, ud) != 0)
+            if (rc == 0 && stop_asked(c, what)) {
+                /* Shutdown: the server stops sending, the drain is short. */
+                PGcancel *cc = PQgetCancel(c->conn);
+                if (cc != NULL) {
+                    char eb[256];
+                    (void)PQcancel(cc, eb, sizeof eb);
+                    PQfreeCancel(cc);
+                }
                 rc = -1;
+            } else if (rc == 0 && fn(c, r, ud) != 0) {
+                rc = -1;
+            }
         } else if (st != PGRES_TUPLES_OK && rc == 0) {
             set_err(c->k, "report %s: %s", what, PQresultErrorMessage(r));
             rc = -1;

@@ -28,6 +28,9 @@ typedef struct report_params {
     const char *today;            /* "YYYY-MM-DD" in the configured zone */
     unsigned red_after_days;      /* overdue_red_after_days */
     const char *generated_at;     /* human text for the page header */
+    /* NULL, or nonzero when the run must stop (shutdown): checked before
+     * each query and each row read, so a report stops within a row. */
+    int (*cancelled)(void);
 } report_params;
 
 /* The workbook (libxlsxwriter, constant-memory mode). 0, or -1 with a

@@ -664,12 +664,44 @@ static int loop_answers_while_a_big_export_runs(void)
     return 0;
 }
 
+/* The shutdown deadline the SIGTERM tests set, and how much later than it
+ * baobaod may still exit (a hang guard, not a speed check: a run the
+ * shutdown could not stop keeps the loop alive far past the deadline). */
+#define SIGTERM_DEADLINE_MS 3000
+#define SIGTERM_DEADLINE_SET "shutdown_deadline_ms=3000"
+#define SIGTERM_MARGIN_MS 2000
+
+/* Waits until the run's CSV files are all renamed (the last is the audit
+ * file): the run is in the reports, or just finished. */
+static bool wait_csvs_done(const char *dir, int ms)
+{
+    int64_t end = it_now_ms() + ms;
+    while (it_now_ms() < end) {
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        while (d != NULL && (e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.')
+                continue;
+            char sub[128];
+            snprintf(sub, sizeof sub, "%.64s/audit_%.10s.csv", e->d_name, e->d_name);
+            if (path_exists(dir, sub)) {
+                closedir(d);
+                return true;
+            }
+        }
+        if (d != NULL)
+            closedir(d);
+        it_sleep_ms(5);
+    }
+    return false;
+}
+
 static int sigterm_during_a_run_stops_it_cleanly(void)
 {
     IT_CHECK(big_data() == 0);
     char dir[512], set[600];
     new_export_dir(dir, sizeof dir, set, sizeof set);
-    it_server *s = start_with(set, NULL, NULL);
+    it_server *s = start_with(set, SIGTERM_DEADLINE_SET, NULL);
     IT_CHECK(s != NULL);
     it_conn *c = it_connect(s->port);
     IT_CHECK(c != NULL);
@@ -681,6 +713,7 @@ static int sigterm_during_a_run_stops_it_cleanly(void)
     IT_CHECK(it_send(c, b.sb.data, b.sb.size) == 0);
     it_buf_free(&b);
     IT_CHECK(wait_partial(dir, 60000));
+    int64_t t0 = it_now_ms();
     it_server_signal(s, SIGTERM);
     /* the waiting request is answered: the run failed */
     it_msg m;
@@ -688,8 +721,51 @@ static int sigterm_during_a_run_stops_it_cleanly(void)
     IT_CHECK(m.msgid == 60 && !m.is_error && it_get_str_eq(m.result, "status", "failed"));
     it_msg_free(&m);
     int st = it_server_wait(s, IT_STOP_TIMEOUT_MS);
+    int64_t took = it_now_ms() - t0;
+    it_note("SIGTERM during COPY: exited after %" PRId64 " ms", took);
     IT_CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    IT_CHECK(took < SIGTERM_DEADLINE_MS + SIGTERM_MARGIN_MS);
     IT_CHECK(!any_manifest(dir));
+    return 0;
+}
+
+/* SIGTERM once the CSV files are written: the reports are cancelled (their
+ * queries through PQcancel, their row loops through the cancel flag), and
+ * baobaod exits within the deadline. The run may have just finished (then
+ * it is complete, status ok); else it failed and left no manifest. */
+static int sigterm_during_the_reports_stops_them(void)
+{
+    IT_CHECK(big_data() == 0);
+    char dir[512], set[600];
+    new_export_dir(dir, sizeof dir, set, sizeof set);
+    it_server *s = start_with(set, SIGTERM_DEADLINE_SET, NULL);
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    it_buf b;
+    it_buf_init(&b);
+    it_req(&b, 61, "export.run", 1);
+    it_str(&b, "wait");
+    msgpack_pack_true(&b.pk);
+    IT_CHECK(it_send(c, b.sb.data, b.sb.size) == 0);
+    it_buf_free(&b);
+    IT_CHECK(wait_csvs_done(dir, 120000));
+    int64_t t0 = it_now_ms();
+    it_server_signal(s, SIGTERM);
+    it_msg m;
+    IT_CHECK(it_recv(c, IT_STOP_TIMEOUT_MS, &m) == IT_RECV_MSG);
+    IT_CHECK(m.msgid == 61 && !m.is_error);
+    bool failed = it_get_str_eq(m.result, "status", "failed");
+    IT_CHECK(failed || it_get_str_eq(m.result, "status", "ok"));
+    it_msg_free(&m);
+    int st = it_server_wait(s, IT_STOP_TIMEOUT_MS);
+    int64_t took = it_now_ms() - t0;
+    it_note("SIGTERM during the reports: run %s, exited after %" PRId64 " ms",
+            failed ? "failed" : "finished", took);
+    IT_CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    IT_CHECK(took < SIGTERM_DEADLINE_MS + SIGTERM_MARGIN_MS);
+    if (failed)
+        IT_CHECK(!any_manifest(dir));
     return 0;
 }
 
@@ -710,6 +786,7 @@ int main(int argc, char **argv)
         {"run_killed_part_way_leaves_nothing_complete", run_killed_part_way_leaves_nothing_complete},
         {"loop_answers_while_a_big_export_runs", loop_answers_while_a_big_export_runs},
         {"sigterm_during_a_run_stops_it_cleanly", sigterm_during_a_run_stops_it_cleanly},
+        {"sigterm_during_the_reports_stops_them", sigterm_during_the_reports_stops_them},
     };
     int rc = it_main(argc, argv, "export", tests, sizeof tests / sizeof tests[0], setup);
     if (g_top[0] != '\0') {
