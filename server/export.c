@@ -80,6 +80,9 @@
 /* The nightly run deletes idempotency records older than this (PROTOCOL.md
  * section 4: a retry must come within this window). */
 #define EXPORT_IDEMPOTENCY_KEEP_DAYS "7"
+/* ... and login_throttle rows whose last failure is older than this, with
+ * no lock in force and no check running. */
+#define EXPORT_THROTTLE_KEEP_DAYS "1"
 /* The schedule's timer never sleeps longer than this before it looks at the
  * clock again (wall-clock changes, daylight saving in other zones). */
 #define EXPORT_SCHEDULE_RECHECK_MS 3600000u
@@ -1139,6 +1142,17 @@ static void run_export(PGconn *conn, const exp_job *j, int topfd)
           EXPORT_IDEMPOTENCY_KEEP_DAYS " days'",
           0, NULL, err, sizeof err);
     long idem = r != NULL ? strtol(PQcmdTuples(r), NULL, 10) : -1;
+    PQclear(r);
+    /* Throttle rows with nothing to say any more (no lock in force, no
+     * check running, the last failure long past): every login anybody
+     * tried, known or not, leaves one, so they would grow for ever. The
+     * count of a row restarts after login_lock_ms anyway (sql/005). */
+    r = q(conn,
+          "DELETE FROM login_throttle WHERE pending = 0"
+          " AND (locked_until IS NULL OR locked_until < now())"
+          " AND (last_failure_at IS NULL OR last_failure_at < now() - interval '"
+          EXPORT_THROTTLE_KEEP_DAYS " days')",
+          0, NULL, err, sizeof err);
     PQclear(r);
     long pruned = prune(topfd, x->folder, j->cfg->export_keep_days);
     PGresult *row = read_run(conn, x->id_text);

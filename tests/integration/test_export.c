@@ -524,6 +524,34 @@ static int old_idempotency_records_are_deleted(void)
     return 0;
 }
 
+/* The run also drops login_throttle rows with nothing left to say (no
+ * lock in force, no check running, last failure over a day old), and
+ * keeps the others. */
+static int stale_login_throttle_rows_are_deleted(void)
+{
+    IT_CHECK(it_pg_exec("INSERT INTO login_throttle (subject, failures, last_failure_at,"
+                        " locked_until, pending, pending_since) VALUES"
+                        " ('user:it-stale', 2, now() - interval '2 days', NULL, 0, NULL),"
+                        " ('user:it-recent', 2, now() - interval '1 hour', NULL, 0, NULL),"
+                        " ('user:it-locked', 5, now() - interval '2 days',"
+                        "  now() + interval '1 hour', 0, NULL)",
+                        0, NULL) == 0);
+    char dir[512], set[600], folder[600];
+    new_export_dir(dir, sizeof dir, set, sizeof set);
+    it_server *s = start_with(set, NULL, NULL);
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    IT_CHECK(run_ok(c, dir, folder, sizeof folder) == 0);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM login_throttle WHERE subject = 'user:it-stale'", 0,
+                       NULL) == 0);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM login_throttle"
+                       " WHERE subject IN ('user:it-recent', 'user:it-locked')", 0, NULL) == 2);
+    IT_CHECK(it_pg_exec("DELETE FROM login_throttle WHERE subject LIKE 'user:it-%'", 0, NULL) ==
+             0);
+    return 0;
+}
+
 static bool g_big;
 
 /* Enough status reports that an export takes seconds under the sanitizers. */
@@ -783,6 +811,7 @@ int main(int argc, char **argv)
         {"missed_run_catches_up_at_start", missed_run_catches_up_at_start},
         {"old_run_folders_are_pruned", old_run_folders_are_pruned},
         {"old_idempotency_records_are_deleted", old_idempotency_records_are_deleted},
+        {"stale_login_throttle_rows_are_deleted", stale_login_throttle_rows_are_deleted},
         {"run_killed_part_way_leaves_nothing_complete", run_killed_part_way_leaves_nothing_complete},
         {"loop_answers_while_a_big_export_runs", loop_answers_while_a_big_export_runs},
         {"sigterm_during_a_run_stops_it_cleanly", sigterm_during_a_run_stops_it_cleanly},
