@@ -38,6 +38,14 @@
  * on a TLS port that would need a handshake) and half-closed, lingering at
  * most 2 s so the notice is not lost to a reset. */
 #define BB_DEFAULT_MAX_CONNECTIONS 16384u
+/* "input_budget_bytes": server-wide bound on input buffer memory held for
+ * unfinished messages. Every connection may keep one read chunk (64 KiB)
+ * of input without asking; growth beyond that is reserved from this
+ * budget, and a connection whose growth it cannot cover is told
+ * `connection.closing` (unavailable) and closed. Without it, 16384
+ * connections each holding max_message_bytes of one unfinished message
+ * could pin ~17 GiB. */
+#define BB_DEFAULT_INPUT_BUDGET_BYTES (256u * 1024u * 1024u)
 /* "page_limit_default" / "page_limit_max": rows per page in list methods. */
 #define BB_DEFAULT_PAGE_LIMIT 50u
 #define BB_MAX_PAGE_LIMIT 500u

@@ -12,6 +12,17 @@
  * its envelope parsed, and the request dispatched; several messages in one
  * read are all handled, unless backpressure pauses us in between.
  *
+ * Input memory server-wide (input_budget_bytes): every connection may hold
+ * an input buffer of CLIENT_IN_BASE without asking (so idle and ordinary
+ * connections cost what they did); capacity beyond that is reserved from
+ * server.input_reserved before the buffer grows, and given back when the
+ * buffer shrinks (after the big message is handled) or is freed (drain,
+ * close). A connection whose growth the budget cannot cover, once its
+ * buffer is full, is told `connection.closing` (unavailable) and drains
+ * like any other limit fault: requests already in flight are answered.
+ * Refusing rather than pausing: paused connections that each hold part of
+ * a message could wait on each other forever.
+ *
  * TLS (when the server has a certificate, tls.h): the same buffers and
  * states, one layer lower. Ciphertext read from the socket goes into the
  * connection's SSL (tls_conn_feed); tls_pump takes plaintext out into the
@@ -64,6 +75,13 @@
 /* Bytes offered to each read. Also the slack above max_message_bytes that
  * the input buffer may reach. */
 #define CLIENT_READ_CHUNK (64u * 1024u)
+/* Input buffer capacity every connection may hold without reserving it
+ * from input_budget_bytes: the first buffer, one read chunk. */
+#define CLIENT_IN_BASE CLIENT_READ_CHUNK
+/* The input_budget_exhausted warning is logged at most once per this long
+ * (a flood of big messages must not flood the log); the others go to
+ * debug and are counted in the next warning's suppressed=. */
+#define CLIENT_BUDGET_LOG_MS 1000u
 /* Output buffers start this big and double. */
 #define CLIENT_OUT_MIN (4u * 1024u)
 /* How long a connection we close first keeps reading (and discarding)
@@ -110,6 +128,9 @@ struct client {
      * scanned starts at in_start */
     uint8_t *in;
     size_t in_cap, in_len, in_start;
+    size_t in_reserved;           /* in_cap beyond CLIENT_IN_BASE, counted
+                                     in server.input_reserved */
+    bool in_over_budget;          /* on_alloc: no room, the budget said no */
     bb_frame frame;
     bool reading;                 /* uv_read_start in force */
     bool paused;                  /* backpressure: neither read nor dispatch */
@@ -560,11 +581,20 @@ void client_request_end(client *c, msgpack_sbuffer *sb)
 
 /* ---- state ---------------------------------------------------------- */
 
+/* Gives this connection's share of input_budget_bytes back (the buffer
+ * is gone or back at the base). */
+static void in_release(client *c, size_t keep)
+{
+    c->srv->input_reserved -= c->in_reserved - keep;
+    c->in_reserved = keep;
+}
+
 static void drop_input(client *c)
 {
     free(c->in);
     c->in = NULL;
     c->in_cap = c->in_len = c->in_start = 0;
+    in_release(c, 0);
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -574,6 +604,9 @@ static void on_handle_closed(uv_handle_t *h)
         return;
     server *s = c->srv;
     set_state(c, CLIENT_CLOSED, c->reason);
+    /* every path ends here: the input and its budget share go now (the
+     * object may live on while requests reference it) */
+    drop_input(c);
     if (c->on_flush_list) {
         /* normally flushed (a no-op once CLOSING) before close callbacks
          * run; unlinked here so the list never holds a freed client */
@@ -666,6 +699,11 @@ static void set_state(client *c, client_state to, const char *reason)
                  (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out);
         c->reading = false;
         out_reset(c);
+        /* bytes handed in now are dropped: the budget comes back now,
+         * not when the last request referencing c ends (a message being
+         * handled may still point into the buffer: then at CLOSED) */
+        if (!c->processing)
+            drop_input(c);
         uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
         uv_close((uv_handle_t *)&c->idle, on_handle_closed);
         break;
@@ -682,13 +720,31 @@ static void set_state(client *c, client_state to, const char *reason)
  * thread is the only reader, and nothing is kept in it across calls). */
 static char read_scratch[CLIENT_READ_CHUNK];
 
-/* Makes room for one more read chunk in the input buffer, never past
- * max_message_bytes + one chunk. False when there is no room (out of
- * memory, or the buffer is full). */
-static bool in_reserve(client *c)
+typedef enum in_room {
+    IN_ROOM = 0,                  /* the buffer has room for a read */
+    IN_NO_MEMORY,                 /* realloc failed */
+    IN_OVER_BUDGET,               /* full, and input_budget_bytes cannot
+                                     cover growing it */
+} in_room;
+
+/* Capacity beyond what every connection may hold without asking. */
+static size_t in_extra(size_t cap)
 {
-    size_t limit = c->srv->cfg.max_message_bytes + CLIENT_READ_CHUNK;
+    return cap > CLIENT_IN_BASE ? cap - CLIENT_IN_BASE : 0;
+}
+
+/* Makes room for one more read chunk in the input buffer, never past
+ * max_message_bytes + one chunk, and never past what input_budget_bytes
+ * leaves: growth beyond CLIENT_IN_BASE is reserved from the server's
+ * budget first (doubling when that fits, else just one more chunk). While
+ * the buffer still has some room, that room is used: only a full buffer
+ * that may not grow is IN_OVER_BUDGET. */
+static in_room in_reserve(client *c)
+{
+    server *s = c->srv;
+    size_t limit = s->cfg.max_message_bytes + CLIENT_READ_CHUNK;
     size_t want = c->in_len + CLIENT_READ_CHUNK;
+    bool over_budget = false;
     if (want > limit)
         want = limit;
     if (c->in_cap < want) {
@@ -697,13 +753,55 @@ static bool in_reserve(client *c)
             cap = want;
         if (cap > limit)
             cap = limit;
-        uint8_t *n = realloc(c->in, cap);
-        if (n != NULL) {
-            c->in = n;
-            c->in_cap = cap;
+        /* what this connection may hold beyond the base, all told
+         * (input_reserved never exceeds the budget and includes ours) */
+        size_t may = s->cfg.input_budget_bytes - s->input_reserved + c->in_reserved;
+        if (in_extra(cap) > may)
+            cap = want;
+        if (in_extra(cap) > may) {
+            over_budget = true;
+        } else {
+            uint8_t *n = realloc(c->in, cap);
+            if (n != NULL) {
+                c->in = n;
+                c->in_cap = cap;
+                s->input_reserved += in_extra(cap) - c->in_reserved;
+                c->in_reserved = in_extra(cap);
+            }
         }
     }
-    return c->in != NULL && c->in_cap > c->in_len;
+    if (c->in != NULL && c->in_cap > c->in_len)
+        return IN_ROOM;
+    return over_budget ? IN_OVER_BUDGET : IN_NO_MEMORY;
+}
+
+/* A message whose growth input_budget_bytes cannot cover: as a limit
+ * fault that cannot be recovered (PROTOCOL.md section 2), the client is
+ * told connection.closing with `unavailable`, and the connection drains
+ * (the unfinished message is dropped with the input, giving its share of
+ * the budget back; requests in flight are still answered). */
+static void refuse_over_budget(client *c)
+{
+    static uint64_t last_warn_ms;
+    static unsigned suppressed;
+    uint64_t now = uv_now(c->srv->loop);
+    if (last_warn_ms == 0 || now - last_warn_ms >= CLIENT_BUDGET_LOG_MS) {
+        log_conn(LOG_WARN, c->id, "input_budget_exhausted",
+                 "peer=%s buffered=%zu reserved=%zu budget=%zu suppressed=%u", c->peer,
+                 c->in_len, c->srv->input_reserved, c->srv->cfg.input_budget_bytes,
+                 suppressed);
+        last_warn_ms = now != 0 ? now : 1;
+        suppressed = 0;
+    } else {
+        suppressed++;
+        log_conn(LOG_DEBUG, c->id, "input_budget_exhausted", "peer=%s buffered=%zu",
+                 c->peer, c->in_len);
+    }
+    send_closing(c, BB_E_UNAVAILABLE,
+                 "the server's input memory budget is exhausted: send smaller messages or "
+                 "retry later");
+    if (c->state == CLIENT_OPEN)
+        set_state(c, CLIENT_DRAINING, "input_budget");
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -714,8 +812,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
         *buf = uv_buf_init(read_scratch, sizeof read_scratch);
         return;
     }
-    if (!in_reserve(c)) {
-        *buf = uv_buf_init(NULL, 0); /* read_cb gets UV_ENOBUFS */
+    in_room r = in_reserve(c);
+    if (r != IN_ROOM) {
+        /* read_cb gets UV_ENOBUFS and acts on why */
+        c->in_over_budget = r == IN_OVER_BUDGET;
+        *buf = uv_buf_init(NULL, 0);
         return;
     }
     *buf = uv_buf_init((char *)c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
@@ -762,7 +863,12 @@ static void tls_pump(client *c)
         }
     }
     while (c->state == CLIENT_OPEN && !c->paused && tls_conn_ready(c->tls)) {
-        if (!in_reserve(c)) {
+        in_room room = in_reserve(c);
+        if (room == IN_OVER_BUDGET) {
+            refuse_over_budget(c);
+            break;
+        }
+        if (room != IN_ROOM) {
             log_conn(LOG_ERROR, c->id, "out_of_memory", "what=read_buffer");
             set_state(c, CLIENT_CLOSING, "out_of_memory");
             break;
@@ -843,6 +949,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
             c->got_eof = true;
             if (c->state == CLIENT_OPEN)
                 set_state(c, CLIENT_DRAINING, "peer_closed");
+        } else if (nread == UV_ENOBUFS && c->in_over_budget) {
+            c->in_over_budget = false;
+            if (c->state == CLIENT_OPEN)
+                refuse_over_budget(c);
         } else if (nread == UV_ENOBUFS) {
             log_conn(LOG_ERROR, c->id, "out_of_memory", "what=read_buffer");
             set_state(c, CLIENT_CLOSING, "out_of_memory");
@@ -982,6 +1092,24 @@ static void handle_message(client *c, const uint8_t *data, size_t len, bool refu
     msgpack_unpacked_destroy(&u);
 }
 
+/* After a big message was handled, a buffer much larger than what it
+ * still holds (one chunk of room included) goes back to that size, and
+ * its share of input_budget_bytes with it. */
+static void in_shrink(client *c)
+{
+    size_t target = c->in_len + CLIENT_READ_CHUNK;
+    if (target < CLIENT_IN_BASE)
+        target = CLIENT_IN_BASE;
+    if (c->in_reserved == 0 || c->in_cap / 2 < target)
+        return;
+    uint8_t *n = realloc(c->in, target);
+    if (n == NULL)
+        return; /* kept as it was: still counted */
+    c->in = n;
+    c->in_cap = target;
+    in_release(c, in_extra(target));
+}
+
 /* Frames and handles what is buffered, until it runs out, a fault, or
  * backpressure. Then keeps only the unfinished message. With `refuse`
  * (shutdown, see client_shutdown_all) every complete request is answered
@@ -1012,6 +1140,7 @@ static void handle_buffered(client *c, bool refuse)
         memmove(c->in, c->in + c->in_start, c->in_len - c->in_start);
         c->in_len -= c->in_start;
         c->in_start = 0;
+        in_shrink(c);
     }
 }
 

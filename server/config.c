@@ -63,6 +63,7 @@ static const key_def keys[] = {
           CONFIG_MAX_NESTING_DEPTH),
     KUINT("max_in_flight", max_in_flight, 1, 1000000),
     KUINT("max_connections", max_connections, 1, 10000000),
+    KSIZE("input_budget_bytes", input_budget_bytes, 0, SIZE_MAX / 2),
     KUINT("idle_timeout_ms", idle_timeout_ms, 0, UINT_MAX),
     KSIZE("write_high_water", write_high_water, 1, SIZE_MAX / 2),
     KSIZE("write_low_water", write_low_water, 0, SIZE_MAX / 2),
@@ -109,6 +110,7 @@ void config_defaults(config *c)
     c->idle_timeout_ms = BB_DEFAULT_IDLE_TIMEOUT_MS;
     c->shutdown_deadline_ms = BB_DEFAULT_SHUTDOWN_DEADLINE_MS;
     c->max_connections = BB_DEFAULT_MAX_CONNECTIONS;
+    c->input_budget_bytes = BB_DEFAULT_INPUT_BUDGET_BYTES;
     c->tls_handshake_timeout_ms = BB_DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS;
     c->page_limit_default = BB_DEFAULT_PAGE_LIMIT;
     c->page_limit_max = BB_MAX_PAGE_LIMIT;

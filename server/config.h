@@ -36,6 +36,8 @@ typedef struct config {
     unsigned idle_timeout_ms;     /* "idle_timeout_ms" */
     unsigned shutdown_deadline_ms;/* "shutdown_deadline_ms" */
     unsigned max_connections;     /* "max_connections" */
+    size_t input_budget_bytes;    /* "input_budget_bytes": input buffer
+                                     growth, summed over connections */
     unsigned page_limit_default;  /* "page_limit_default" */
     unsigned page_limit_max;      /* "page_limit_max" */
     unsigned pool_size;           /* "pool_size" */

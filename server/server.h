@@ -31,6 +31,9 @@ typedef struct server {
     uint64_t next_conn_id;
     unsigned nclients;
     struct client *clients;       /* intrusive list of open connections */
+    /* client.c: input buffer bytes beyond each connection's free base,
+     * summed over connections; at most cfg.input_budget_bytes */
+    size_t input_reserved;
     uint64_t started_at_ms;       /* uv_now at start */
 
     /* Response coalescing (client.c): responses produced during one loop
