@@ -123,6 +123,32 @@ int cli_exit_code(const bb_error *err);
 void cli_new_key(char out[37]);
 void cli_disconnect(cli_ctx *ctx);
 
+/* ---- paging a list (cli_call.c) ---- */
+
+/* How one list method paged by an integer id cursor is asked and kept: the
+ * command fills it in, cli_page runs the loop. self is the command's own
+ * state (borrowed). */
+typedef struct cli_pager {
+    const char *method;   /* called, and named in the protocol error */
+    /* Packs the arguments of one page into a (initialised, empty). after is
+     * the cursor: the --after value on the first page (has_after: whether
+     * one was given), then the previous page's next. */
+    int (*pack)(void *self, bbi_args *a, int64_t after, bool has_after, bb_error *err);
+    /* Decodes and keeps the reply r of the page asked with after: takes r
+     * on success, leaves it on failure. *next is the page's next (0: the
+     * last page). */
+    int (*keep)(void *self, bb_reply *r, int64_t after, int64_t *next, bb_error *err);
+} cli_pager;
+
+/*
+ * Calls pg->method once, or when all page after page until next is 0,
+ * refusing (BB_C_EPROTO) a next that does not move past after, which would
+ * loop for ever. *next is the last page's next. Returns BB_C_OK or the
+ * first failure (err filled); the pages kept so far stay with self.
+ */
+BBI_WUR int cli_page(cli_ctx *ctx, const cli_pager *pg, void *self, int64_t after,
+                     bool has_after, bool all, int64_t *next, bb_error *err);
+
 /* ---- output (cli_print.c) ---- */
 
 /* Writes result as pretty JSON to stdout; CLI_EXIT_OK or CLI_EXIT_PROTOCOL. */

@@ -1,7 +1,7 @@
 /*
  * cli_call.c: how `baobao` talks to the server: connecting, calling, the
- * one retry of a write, idempotency keys, and what an error means as an
- * exit code.
+ * one retry of a write, idempotency keys, what an error means as an exit
+ * code, and the loop that pages a list for --all.
  *
  * For: the rule that makes a retried write safe: every write carries an
  * idempotency key (random unless --idempotency-key gave one), and when its
@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -193,4 +194,31 @@ void cli_new_key(char out[37])
              "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
              b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
              b[13], b[14], b[15]);
+}
+
+int cli_page(cli_ctx *ctx, const cli_pager *pg, void *self, int64_t after, bool has_after,
+             bool all, int64_t *next, bb_error *err)
+{
+    *next = 0;
+    for (;;) {
+        bbi_args a;
+        bbi_args_init(&a);
+        bb_reply *r = NULL;
+        int rc = pg->pack(self, &a, after, has_after, err);
+        if (rc == BB_C_OK)
+            rc = cli_call(ctx, pg->method, &a, false, &r, err);
+        bbi_args_free(&a);
+        if (rc == BB_C_OK && (rc = pg->keep(self, r, after, next, err)) != BB_C_OK)
+            bb_reply_free(r);
+        if (rc != BB_C_OK)
+            return rc;
+        if (all && *next != 0 && *next <= after)
+            return bbi_err(err, BB_C_EPROTO, NULL, NULL,
+                           "%s: next (%" PRId64 ") does not move past after (%" PRId64 ")",
+                           pg->method, *next, after);
+        if (!all || *next == 0)
+            return BB_C_OK;
+        after = *next;
+        has_after = true;
+    }
 }

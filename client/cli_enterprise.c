@@ -277,20 +277,44 @@ static void pages_free(pages *p)
     free(p->items);
 }
 
-/* Keeps a reply and its decoded page (whose items move into p). On failure
- * r is not taken. */
-static int pages_add(pages *p, bb_reply *r, bb_enterprise_page *pg, bb_error *err)
+/* An `enterprise list` being paged: the filter asks, the pages keep. */
+typedef struct lister {
+    bb_enterprise_filter f;
+    pages p;
+} lister;
+
+static int list_pack(void *self, bbi_args *a, int64_t after, bool has_after, bb_error *err)
 {
-    void *items = p->items;
-    int rc = cli_items_append(&items, &p->nitems, pg->items, pg->n, sizeof *pg->items, err);
-    if (rc != 0)
-        return rc;
-    p->items = items;
-    free(pg->items);
-    pg->items = NULL;
-    pg->n = 0;
-    return cli_replies_add(&p->replies, r, err);
+    (void)has_after;   /* the filter sends after when it is not 0 */
+    lister *l = self;
+    l->f.after = after;
+    return bbi_pack_enterprise_list(a, &l->f, err);
 }
+
+/* Keeps r and its decoded page (whose items move into l->p). */
+static int list_keep(void *self, bb_reply *r, int64_t after, int64_t *next, bb_error *err)
+{
+    (void)after;
+    lister *l = self;
+    bb_enterprise_page pg;
+    int rc = bbi_decode_enterprise_page(bb_reply_result(r), &pg, err);
+    if (rc != BB_C_OK)
+        return rc;
+    *next = pg.next;
+    void *items = l->p.items;
+    rc = cli_items_append(&items, &l->p.nitems, pg.items, pg.n, sizeof *pg.items, err);
+    if (rc == BB_C_OK) {
+        l->p.items = items;
+        free(pg.items);
+        pg.items = NULL;
+        pg.n = 0;
+        rc = cli_replies_add(&l->p.replies, r, err);
+    }
+    bb_enterprise_page_free(&pg);
+    return rc;
+}
+
+static const cli_pager list_pager = { "enterprise.list", list_pack, list_keep };
 
 static int enterprise_list(cli_ctx *ctx, int argc, char **argv)
 {
@@ -327,51 +351,23 @@ static int enterprise_list(cli_ctx *ctx, int argc, char **argv)
         .after = after,
         .limit = (unsigned)limit,
     };
-    pages p = { 0 };
+    lister l = { .f = f };
+    pages *p = &l.p;
     bb_error err;
     int64_t next = 0;
-    for (;;) {
-        bbi_args a;
-        bbi_args_init(&a);
-        bb_reply *r = NULL;
-        bb_enterprise_page pg;
-        rc = bbi_pack_enterprise_list(&a, &f, &err);
-        if (rc == BB_C_OK)
-            rc = cli_call(ctx, "enterprise.list", &a, false, &r, &err);
-        bbi_args_free(&a);
-        if (rc == BB_C_OK) {
-            rc = bbi_decode_enterprise_page(bb_reply_result(r), &pg, &err);
-            if (rc != BB_C_OK)
-                bb_reply_free(r);
-        }
-        if (rc == BB_C_OK) {
-            next = pg.next;
-            rc = pages_add(&p, r, &pg, &err);
-            if (rc != BB_C_OK)
-                bb_reply_free(r);
-            bb_enterprise_page_free(&pg);
-        }
-        if (rc == BB_C_OK && all && next != 0 && next <= f.after)
-            rc = bbi_err(&err, BB_C_EPROTO, NULL, NULL,
-                         "enterprise.list: next (%lld) does not move past after (%lld)",
-                         (long long)next, (long long)f.after);
-        if (rc != BB_C_OK) {
-            pages_free(&p);
-            return cli_fail(&err);
-        }
-        if (!all || next == 0)
-            break;
-        f.after = next;
+    if (cli_page(ctx, &list_pager, &l, after, after != 0, all, &next, &err) != BB_C_OK) {
+        pages_free(p);
+        return cli_fail(&err);
     }
     if (ctx->json)
-        rc = all ? cli_print_all_json(&p.replies)
-                 : cli_print_json(bb_reply_result(p.replies.r[0]));
+        rc = all ? cli_print_all_json(&p->replies)
+                 : cli_print_json(bb_reply_result(p->replies.r[0]));
     else
-        cli_print_enterprises(p.items, p.nitems);
+        cli_print_enterprises(p->items, p->nitems);
     if (!all && next != 0)
         fprintf(stderr, "baobao: more enterprises follow: add --after %lld (or use --all)\n",
                 (long long)next);
-    pages_free(&p);
+    pages_free(p);
     return rc;
 }
 

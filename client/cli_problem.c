@@ -431,43 +431,46 @@ static int print_pages(cli_ctx *ctx, const cli_replies *rs, bool all, const char
     return CLI_EXIT_OK;
 }
 
-/* Calls a list method page after page (all) or once; kvs k holds the
- * filters and has room for after (sent when has_after, and from the
- * second page on). The replies go to rs; *next is the last page's next
- * (0 = none). */
+/* A list being paged: kvs k holds the filters and has room for after (sent
+ * when given, and from the second page on); the replies go to rs. */
+typedef struct lister {
+    const char *method;
+    kvs *k;
+    size_t base;          /* k->n without after */
+    cli_replies *rs;
+} lister;
+
+static int list_pack(void *self, bbi_args *a, int64_t after, bool has_after, bb_error *err)
+{
+    lister *l = self;
+    l->k->n = l->base;
+    if (has_after)
+        kv_int(l->k, "after", after);
+    return kv_pack(l->k, a, err);
+}
+
+static int list_keep(void *self, bb_reply *r, int64_t after, int64_t *next, bb_error *err)
+{
+    (void)after;
+    lister *l = self;
+    const msgpack_object *nx = map_get(bb_reply_result(r), "next");
+    int64_t n = 0;
+    if (nx == NULL || (nx->type != MSGPACK_OBJECT_NIL && !map_int(bb_reply_result(r), "next", &n)))
+        return bbi_err(err, BB_C_EPROTO, NULL, NULL, "%s: the result has no next", l->method);
+    int rc = cli_replies_add(l->rs, r, err);
+    if (rc == BB_C_OK)
+        *next = n;
+    return rc;
+}
+
+/* Calls a list method page after page (all) or once (cli_page); *next is
+ * the last page's next (0 = none). */
 static int fetch_pages(cli_ctx *ctx, const char *method, kvs *k, int64_t after, bool has_after,
                        bool all, cli_replies *rs, int64_t *next, bb_error *err)
 {
-    size_t base = k->n;
-    *next = 0;
-    for (;;) {
-        k->n = base;
-        if (has_after)
-            kv_int(k, "after", after);
-        bb_reply *r = NULL;
-        int rc = call_kvs(ctx, method, k, false, &r, err);
-        if (rc != BB_C_OK)
-            return rc;
-        const msgpack_object *nx = map_get(bb_reply_result(r), "next");
-        int64_t n = 0;
-        if (nx == NULL || (nx->type != MSGPACK_OBJECT_NIL && !map_int(bb_reply_result(r), "next", &n))) {
-            bb_reply_free(r);
-            return bbi_err(err, BB_C_EPROTO, NULL, NULL, "%s: the result has no next", method);
-        }
-        if ((rc = cli_replies_add(rs, r, err)) != BB_C_OK) {
-            bb_reply_free(r);
-            return rc;
-        }
-        *next = n;
-        if (all && n != 0 && n <= after)
-            return bbi_err(err, BB_C_EPROTO, NULL, NULL,
-                           "%s: next (%" PRId64 ") does not move past after (%" PRId64 ")",
-                           method, n, after);
-        if (!all || n == 0)
-            return BB_C_OK;
-        after = n;
-        has_after = true;
-    }
+    lister l = {method, k, k->n, rs};
+    cli_pager pg = {method, list_pack, list_keep};
+    return cli_page(ctx, &pg, &l, after, has_after, all, next, err);
 }
 
 /* ---- problem ... ---- */

@@ -627,6 +627,63 @@ static bool list_rows(table *t, const msgpack_object *items)
     return true;
 }
 
+/* A `project list` being paged: the options ask, the table and rs keep. */
+typedef struct lister {
+    cli_opt *o;
+    size_t no;
+    int64_t unit, lo, hi, limit;
+    table *t;
+    cli_replies *rs;
+    bool good;            /* false: out of memory filling the table */
+} lister;
+
+static int list_pack(void *self, bbi_args *a, int64_t after, bool has_after, bb_error *err)
+{
+    (void)has_after;   /* after is sent when it is not 0 */
+    const lister *l = self;
+    cli_opt *o = l->o;
+    size_t no = l->no;
+    pargs p = {.n = 0};
+    add_s(&p, "township", cli_get(o, no, "--township")->value);
+    add_s(&p, "cluster", cli_get(o, no, "--cluster")->value);
+    add_s(&p, "stage", cli_get(o, no, "--stage")->value);
+    add_s(&p, "priority", cli_get(o, no, "--priority")->value);
+    if (cli_get(o, no, "--lead-unit")->count > 0)
+        add_i(&p, "lead_unit_id", l->unit);
+    if (cli_get(o, no, "--min")->count > 0)
+        add_i(&p, "investment_min", l->lo);
+    if (cli_get(o, no, "--max")->count > 0)
+        add_i(&p, "investment_max", l->hi);
+    add_s(&p, "name_contains", cli_get(o, no, "--name")->value);
+    if (after != 0)
+        add_i(&p, "after", after);
+    if (l->limit != 0)
+        add_i(&p, "limit", l->limit);
+    return pack_args(a, &p, err);
+}
+
+/* Checks the page (even without --all: next must move past after), adds
+ * its rows to the table and keeps r. Out of memory in the table stops the
+ * paging with l->good false (the caller reports it, not as err). */
+static int list_keep(void *self, bb_reply *r, int64_t after, int64_t *next, bb_error *err)
+{
+    lister *l = self;
+    const msgpack_object *items = bbi_map_get(bb_reply_result(r), "items");
+    const msgpack_object *nx = bbi_map_get(bb_reply_result(r), "next");
+    if (items == NULL || items->type != MSGPACK_OBJECT_ARRAY || nx == NULL ||
+        (nx->type != MSGPACK_OBJECT_NIL && nx->type != MSGPACK_OBJECT_POSITIVE_INTEGER) ||
+        (nx->type == MSGPACK_OBJECT_POSITIVE_INTEGER && (int64_t)nx->via.u64 <= after))
+        return bbi_err(err, BB_C_EPROTO, NULL, NULL, "project.list: not a page, or next "
+                                                     "does not move past after");
+    *next = nx->type == MSGPACK_OBJECT_NIL ? 0 : (int64_t)nx->via.u64;
+    l->good = list_rows(l->t, items);
+    if (!l->good)
+        *next = 0;   /* stop here; the caller reports it */
+    return cli_replies_add(l->rs, r, err);
+}
+
+static const cli_pager list_pager = {"project.list", list_pack, list_keep};
+
 static int project_list(cli_ctx *ctx, int argc, char **argv)
 {
     cli_opt o[] = {
@@ -674,50 +731,11 @@ static int project_list(cli_ctx *ctx, int argc, char **argv)
     bool good = table_add_row(t, header) == 0;
     int64_t next = 0;
     rc = CLI_EXIT_OK;
-    while (good) {
-        pargs p = {.n = 0};
-        add_s(&p, "township", cli_get(o, no, "--township")->value);
-        add_s(&p, "cluster", cli_get(o, no, "--cluster")->value);
-        add_s(&p, "stage", cli_get(o, no, "--stage")->value);
-        add_s(&p, "priority", cli_get(o, no, "--priority")->value);
-        if (cli_get(o, no, "--lead-unit")->count > 0)
-            add_i(&p, "lead_unit_id", unit);
-        if (cli_get(o, no, "--min")->count > 0)
-            add_i(&p, "investment_min", lo);
-        if (cli_get(o, no, "--max")->count > 0)
-            add_i(&p, "investment_max", hi);
-        add_s(&p, "name_contains", cli_get(o, no, "--name")->value);
-        if (after != 0)
-            add_i(&p, "after", after);
-        if (limit != 0)
-            add_i(&p, "limit", limit);
-        bb_reply *r = NULL;
-        if (call(ctx, "project.list", &p, false, &r, &err) != BB_C_OK) {
-            rc = cli_fail(&err);
-            break;
-        }
-        const msgpack_object *items = bbi_map_get(bb_reply_result(r), "items");
-        const msgpack_object *nx = bbi_map_get(bb_reply_result(r), "next");
-        if (items == NULL || items->type != MSGPACK_OBJECT_ARRAY || nx == NULL ||
-            (nx->type != MSGPACK_OBJECT_NIL && nx->type != MSGPACK_OBJECT_POSITIVE_INTEGER) ||
-            (nx->type == MSGPACK_OBJECT_POSITIVE_INTEGER && (int64_t)nx->via.u64 <= after)) {
-            bb_reply_free(r);
-            bbi_err(&err, BB_C_EPROTO, NULL, NULL, "project.list: not a page, or next "
-                                                   "does not move past after");
-            rc = cli_fail(&err);
-            break;
-        }
-        next = nx->type == MSGPACK_OBJECT_NIL ? 0 : (int64_t)nx->via.u64;
-        good = list_rows(t, items);
-        if (cli_replies_add(&rs, r, &err) != BB_C_OK) {
-            bb_reply_free(r);
-            rc = cli_fail(&err);
-            break;
-        }
-        if (!all || next == 0)
-            break;
-        after = next;
-    }
+    lister l = {.o = o, .no = no, .unit = unit, .lo = lo, .hi = hi, .limit = limit, .t = t,
+                .rs = &rs, .good = good};
+    if (good && cli_page(ctx, &list_pager, &l, after, after != 0, all, &next, &err) != BB_C_OK)
+        rc = cli_fail(&err);
+    good = l.good;
     if (rc == CLI_EXIT_OK) {
         if (!good)
             rc = cli_put(NULL) ? CLI_EXIT_OK : CLI_EXIT_PROTOCOL;
