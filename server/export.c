@@ -1144,11 +1144,13 @@ static void run_export(PGconn *conn, const exp_job *j, int topfd)
     long idem = r != NULL ? strtol(PQcmdTuples(r), NULL, 10) : -1;
     PQclear(r);
     /* Throttle rows with nothing to say any more (no lock in force, no
-     * check running, the last failure long past): every login anybody
+     * live claim, the last failure long past): every login anybody
      * tried, known or not, leaves one, so they would grow for ever. The
      * count of a row restarts after login_lock_ms anyway (sql/005). */
     r = q(conn,
-          "DELETE FROM login_throttle WHERE pending = 0"
+          "DELETE FROM login_throttle"
+          " WHERE NOT EXISTS (SELECT 1 FROM unnest(claims) AS u(c)"
+          "                    WHERE c > now() - interval '1 minute')"
           " AND (locked_until IS NULL OR locked_until < now())"
           " AND (last_failure_at IS NULL OR last_failure_at < now() - interval '"
           EXPORT_THROTTLE_KEEP_DAYS " days')",

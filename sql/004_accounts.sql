@@ -55,17 +55,18 @@ CREATE INDEX login_event_user_idx ON login_event (user_id, at);
 -- Failed logins in a row per account ('user:' || login) and per address
 -- ('addr:' || ip). A success resets the account's row; locked_until in the
 -- future refuses logins for that subject with `locked`.
--- pending: checks claimed and not finished yet (a login's password is
--- being checked): failures + pending never passes the limit, so
--- concurrent guesses cannot outrun the count; a claim older than a minute
--- (its server died) no longer counts.
+-- claims: when each check still running was claimed (a login's password
+-- is being checked): failures + claims never passes the limit, so
+-- concurrent guesses cannot outrun the count. Each claim is a time of its
+-- own, so one that was never finished (its server stopped, its statement
+-- failed) stops counting a minute after it was made, whatever the
+-- traffic since.
 CREATE TABLE login_throttle (
     subject text PRIMARY KEY,
     failures integer NOT NULL DEFAULT 0,
     last_failure_at timestamptz NULL,
     locked_until timestamptz NULL,
-    pending integer NOT NULL DEFAULT 0,
-    pending_since timestamptz NULL
+    claims timestamptz[] NOT NULL DEFAULT '{}'
 );
 
 -- One row per change, written by the write functions in the same

@@ -48,18 +48,20 @@ $$;
 -- Throttling (proto/PROTOCOL.md, "Failed logins"). Each subject of
 -- login_throttle ('user:<login as sent>', 'addr:<address key>': the IPv4
 -- address, or the /64 of an IPv6 one, made by server/session.c) counts
--- failures in a row, and the checks still running ("pending"). An attempt
--- is CLAIMED before its password is checked: the rows of its subjects are
--- locked (made when missing); a subject that is locked, or whose failures
--- reached its limit, refuses it (locked); one whose failures + pending
--- reached the limit refuses it as busy (nothing counted: retry); otherwise
--- it counts as pending on each subject. When the check is done the attempt
--- is FINISHED: pending goes down by one; a success resets the account's
--- failures; a failure is counted and locks a subject whose failures
--- reached its limit. So concurrent attempts cannot all pass the check of
--- the lock before any of them is counted (at most the limit of them are
--- ever checked), and concurrent right passwords never lock an account. A
--- claim never finished (the server died) stops counting after a minute.
+-- failures in a row, and the checks still running (claims, each with its
+-- time). An attempt is CLAIMED before its password is checked: the rows of
+-- its subjects are locked (made when missing); a subject that is locked,
+-- or whose failures reached its limit, refuses it (locked); one whose
+-- failures + claims reached the limit refuses it as busy (nothing counted:
+-- retry); otherwise it adds a claim on each subject. When the check is
+-- done the attempt is FINISHED: one claim is given back; a success resets
+-- the account's failures; a failure is counted and locks a subject whose
+-- failures reached its limit. So concurrent attempts cannot all pass the
+-- check of the lock before any of them is counted (at most the limit of
+-- them are ever checked), and concurrent right passwords never lock an
+-- account. A claim never finished (the server stopped, the statement
+-- failed) stops counting a minute after it was made. login_lock_ms = 0:
+-- nothing is ever locked or busy; failures only lengthen the delay.
 --
 -- Lock order, everywhere: app_user, then 'addr:', then 'user:' rows (so
 -- two statements never wait on each other in opposite orders).
@@ -75,6 +77,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     cur login_throttle;
     now_ts constant timestamptz := clock_timestamp();
+    live timestamptz[];
 BEGIN
     -- The row may be deleted (a success resets it) between the insert that
     -- found it and the lock: then it is made again.
@@ -84,11 +87,26 @@ BEGIN
         SELECT * INTO cur FROM login_throttle WHERE subject = p_subject FOR UPDATE;
         EXIT WHEN FOUND;
     END LOOP;
+    -- Claims never finished (their server stopped, their statement failed)
+    -- stop counting a minute after they were made.
+    live := ARRAY(SELECT c FROM unnest(cur.claims) AS u(c)
+                   WHERE c >= now_ts - interval '1 minute' ORDER BY c);
+    IF cardinality(live) <> cardinality(cur.claims) THEN
+        UPDATE login_throttle SET claims = live WHERE subject = p_subject;
+    END IF;
+    IF p_lock <= interval '0' THEN
+        -- login_lock_ms = 0: never locked, so no count to outrun either;
+        -- failures still lengthen the delay until a success.
+        RETURN 0;
+    END IF;
+    -- An expired lock, or failures older than the lock time: the count
+    -- starts again (then the checks below still apply).
     IF (cur.locked_until IS NOT NULL AND cur.locked_until <= now_ts)
        OR (cur.last_failure_at IS NOT NULL AND cur.last_failure_at < now_ts - p_lock) THEN
         UPDATE login_throttle SET failures = 0, last_failure_at = NULL, locked_until = NULL
          WHERE subject = p_subject;
-        RETURN 0;
+        cur.failures := 0;
+        cur.locked_until := NULL;
     END IF;
     IF cur.locked_until IS NOT NULL THEN
         RETURN greatest(1, ceil(extract(epoch FROM cur.locked_until - now_ts)))::bigint;
@@ -96,12 +114,7 @@ BEGIN
     IF cur.failures >= p_max THEN
         RETURN greatest(1, ceil(extract(epoch FROM p_lock)))::bigint;
     END IF;
-    IF cur.pending > 0 AND cur.pending_since < now_ts - interval '1 minute' THEN
-        -- claims whose server never finished them (it stopped meanwhile)
-        UPDATE login_throttle SET pending = 0, pending_since = NULL WHERE subject = p_subject;
-        cur.pending := 0;
-    END IF;
-    IF cur.failures + cur.pending >= p_max THEN
+    IF cur.failures + cardinality(live) >= p_max THEN
         -- As many checks are running as failures are left before the lock:
         -- one more could outrun the count. Busy, not locked: nothing is
         -- counted, the caller answers `unavailable` (retry in a moment).
@@ -111,14 +124,22 @@ BEGIN
 END
 $$;
 
--- Counts one (pending) failure for p_subject, claimed by bb_throttle_claim
--- in this transaction. Returns the count, this one included.
+-- Counts one claim (a check now running) for p_subject, claimed by
+-- bb_throttle_claim in this transaction. Returns failures + claims, this
+-- one included.
 CREATE FUNCTION bb_throttle_count(p_subject text) RETURNS integer
 LANGUAGE sql AS $$
     UPDATE login_throttle
-       SET pending = pending + 1, pending_since = clock_timestamp()
+       SET claims = claims || clock_timestamp()
      WHERE subject = p_subject
-    RETURNING failures + pending
+    RETURNING failures + cardinality(claims)
+$$;
+
+-- Gives one claim back (the oldest: claims are alike, and any one never
+-- finished expires on its own).
+CREATE FUNCTION bb_claims_minus_one(p_claims timestamptz[]) RETURNS timestamptz[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(p_claims[2:cardinality(p_claims)], '{}')
 $$;
 
 -- A claimed check succeeded: its claim is given back, and the account's
@@ -126,14 +147,15 @@ $$;
 CREATE FUNCTION bb_throttle_success(p_subject text, p_reset boolean) RETURNS void
 LANGUAGE sql AS $$
     UPDATE login_throttle
-       SET pending = greatest(pending - 1, 0),
+       SET claims = bb_claims_minus_one(claims),
            failures = CASE WHEN p_reset THEN 0 ELSE failures END,
            last_failure_at = CASE WHEN p_reset THEN NULL ELSE last_failure_at END,
            locked_until = CASE WHEN p_reset THEN NULL ELSE locked_until END
      WHERE subject = p_subject;
     -- a row at 0 is of no use: every address and login would keep one
     DELETE FROM login_throttle
-     WHERE subject = p_subject AND failures = 0 AND pending = 0 AND locked_until IS NULL;
+     WHERE subject = p_subject AND failures = 0 AND cardinality(claims) = 0
+       AND locked_until IS NULL;
 $$;
 
 -- A counted failure turned out to be one: locks p_subject for p_lock when
@@ -147,7 +169,7 @@ DECLARE
 BEGIN
     UPDATE login_throttle
        SET failures = failures + 1,
-           pending = greatest(pending - 1, 0),
+           claims = bb_claims_minus_one(claims),
            last_failure_at = clock_timestamp(),
            locked_until = CASE WHEN locked_until IS NULL AND failures + 1 >= p_max
                                     AND p_lock > interval '0'

@@ -71,6 +71,8 @@ static int setup(void)
     IT_CHECK(make_user("acc_moved", "township_staff", "{赤壁镇}", false, 0, 0) > 0);
     IT_CHECK(make_user("acc_twice", "supervisor", "{}", false, 0, 0) > 0);
     IT_CHECK(make_user("acc_many", "supervisor", "{}", false, 0, 0) > 0);
+    IT_CHECK(make_user("acc_strand", "supervisor", "{}", false, 0, 0) > 0);
+    IT_CHECK(make_user("acc_nolock", "supervisor", "{}", false, 0, 0) > 0);
     /* The expensive one: opslimit 3, 256 MiB (libsodium's "moderate"). */
     IT_CHECK(make_user("acc_slow", "supervisor", "{}", false, 3, 262144u * 1024u) > 0);
     IT_CHECK(make_user("acc_race", "supervisor", "{}", false, 0, 0) > 0);
@@ -859,7 +861,7 @@ static int concurrent_logins_cannot_pass_the_lock(void)
      * once, before their passwords are checked), so that it cannot be
      * among the first 3 whatever order the server reads sockets in. */
     for (int64_t t0 = it_now_ms(); it_now_ms() - t0 < IT_REPLY_TIMEOUT_MS;) {
-        if (it_pg_int("SELECT coalesce(max(failures + pending), 0) FROM login_throttle"
+        if (it_pg_int("SELECT coalesce(max(failures + cardinality(claims)), 0) FROM login_throttle"
                       " WHERE subject = 'user:acc_race'", 0, NULL) >= 3)
             break;
         it_sleep_ms(5);
@@ -1313,7 +1315,52 @@ static int create_admin_flag_bootstraps_once(void)
     return 0;
 }
 
+/* Claims of checks that never finished (their server stopped) stop
+ * counting a minute after each was made, even while other logins keep
+ * coming: an office must not stay "busy" because of a restart. */
+static int stranded_claims_expire_one_by_one(void)
+{
+    IT_CHECK(clear_throttle() == 0);
+    /* four claims stranded two minutes ago, one made just now (a login of
+     * someone else still being checked): with login_max_failures 5 the
+     * account is busy only if the stranded ones still count */
+    IT_CHECK(it_pg_exec("INSERT INTO login_throttle (subject, failures, claims) VALUES"
+                        " ('user:acc_strand', 0, ARRAY[now() - interval '2 min',"
+                        "  now() - interval '2 min', now() - interval '2 min',"
+                        "  now() - interval '2 min', now()])",
+                        0, NULL) == 0);
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect_as(s->port, "acc_strand", IT_PASSWORD);
+    IT_CHECKF(c != NULL, "stranded claims kept the account busy");
+    IT_CHECK(clear_throttle() == 0);
+    return 0;
+}
+
+/* login_lock_ms = 0: never locked and never busy, however many failures;
+ * the right password still gets in. */
+static int lock_ms_zero_never_locks(void)
+{
+    IT_CHECK(clear_throttle() == 0);
+    static const char *const sets[] = {"login_max_failures=2", "login_lock_ms=0",
+                                       "login_delay_ms=1", NULL};
+    it_server *s = it_server_start(sets);
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect_anon(s->port);
+    IT_CHECK(c != NULL);
+    for (int i = 0; i < 5; i++)
+        IT_CHECK(expect_login_error(c, "acc_nolock", "not-the-password", "login_failed", NULL,
+                                    0) == 0);
+    it_conn *ok = it_connect_as(s->port, "acc_nolock", IT_PASSWORD);
+    IT_CHECKF(ok != NULL, "login_lock_ms=0 locked the account");
+    IT_CHECK(count_events("acc_nolock", "locked") == 0);
+    IT_CHECK(clear_throttle() == 0);
+    return 0;
+}
+
 static const it_test tests[] = {
+    {"stranded_claims_expire_one_by_one", stranded_claims_expire_one_by_one},
+    {"lock_ms_zero_never_locks", lock_ms_zero_never_locks},
     {"concurrent_right_logins_do_not_lock", concurrent_right_logins_do_not_lock},
     {"user_update_logs_the_user_out_everywhere", user_update_logs_the_user_out_everywhere},
     {"change_password_logs_out_the_other_sessions", change_password_logs_out_the_other_sessions},

@@ -530,11 +530,12 @@ static int old_idempotency_records_are_deleted(void)
 static int stale_login_throttle_rows_are_deleted(void)
 {
     IT_CHECK(it_pg_exec("INSERT INTO login_throttle (subject, failures, last_failure_at,"
-                        " locked_until, pending, pending_since) VALUES"
-                        " ('user:it-stale', 2, now() - interval '2 days', NULL, 0, NULL),"
-                        " ('user:it-recent', 2, now() - interval '1 hour', NULL, 0, NULL),"
+                        " locked_until, claims) VALUES"
+                        " ('user:it-stale', 2, now() - interval '2 days', NULL,"
+                        "  ARRAY[now() - interval '1 hour']),"
+                        " ('user:it-recent', 2, now() - interval '1 hour', NULL, '{}'),"
                         " ('user:it-locked', 5, now() - interval '2 days',"
-                        "  now() + interval '1 hour', 0, NULL)",
+                        "  now() + interval '1 hour', '{}')",
                         0, NULL) == 0);
     char dir[512], set[600], folder[600];
     new_export_dir(dir, sizeof dir, set, sizeof set);
