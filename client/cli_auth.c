@@ -14,9 +14,11 @@
  */
 #include "cli.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -285,22 +287,31 @@ static const char *env_nonempty(const char *name)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
-/* True when "HOST:PORT" names this machine (127.0.0.0/8, ::1, localhost):
- * the only places plaintext goes unless asked for. NULL is the default
- * server, which is loopback. */
+/* True when "HOST:PORT" names this machine: an IPv4 address in
+ * 127.0.0.0/8 or [::1], parsed strictly (inet_pton: "127.0.0.256" or
+ * "127.1." are not addresses and would go to DNS), or the name localhost.
+ * NULL is the default server, which is loopback. */
 static bool server_is_loopback(const char *server)
 {
     if (server == NULL)
         return true;
-    if (strncmp(server, "[::1]:", 6) == 0 || strncmp(server, "localhost:", 10) == 0)
+    if (strncmp(server, "localhost:", 10) == 0)
         return true;
-    if (strncmp(server, "127.", 4) != 0)
+    char host[64];
+    const char *colon = strrchr(server, ':');
+    if (colon == NULL || (size_t)(colon - server) >= sizeof host)
         return false;
-    /* 127.a.b.c:PORT, digits and dots only before the colon */
-    for (const char *p = server + 4; *p != ':'; p++)
-        if (*p == '\0' || ((*p < '0' || *p > '9') && *p != '.'))
-            return false;
-    return true;
+    size_t n = (size_t)(colon - server);
+    if (n >= 2 && server[0] == '[' && server[n - 1] == ']') {
+        memcpy(host, server + 1, n - 2);
+        host[n - 2] = '\0';
+        struct in6_addr a6;
+        return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+    }
+    memcpy(host, server, n);
+    host[n] = '\0';
+    struct in_addr a4;
+    return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
 int cli_settings(cli_ctx *ctx, const char **server, bb_connect_opts *opts, bb_error *err)

@@ -19,6 +19,14 @@ static int64_t fake_s;
  * second is accepted and ignored). */
 static int parse_rfc3339(const char *s, int64_t *out)
 {
+    /* sscanf alone would take " 2" or "+2" for a field: every position of
+     * "YYYY-MM-DDTHH:MM:SS" must be a digit where a digit belongs. */
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    for (size_t i = 0; i < sizeof shape - 1; i++) {
+        char c = s[i];
+        if (shape[i] == 'd' ? (c < '0' || c > '9') : c != shape[i])
+            return -1;
+    }
     int y, mo, d, h, mi, se, n = 0;
     if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &n) != 6 || n != 19)
         return -1;
@@ -35,7 +43,9 @@ static int parse_rfc3339(const char *s, int64_t *out)
         off = 0;
     } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
         int oh, om;
-        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59)
+        if (p[1] < '0' || p[1] > '9' || p[2] < '0' || p[2] > '9' || p[4] < '0' || p[4] > '9' ||
+            p[5] < '0' || p[5] > '9' || sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 ||
+            om > 59)
             return -1;
         off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
     } else {

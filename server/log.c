@@ -44,6 +44,7 @@ static struct {
     size_t head, len;             /* unwritten bytes: buf[head .. head+len) mod size */
     unsigned long long dropped;   /* lines lost to a full ring, not yet reported */
     bool started, stop;
+    bool writing;                 /* the writer is inside write(2) */
     pthread_t thread;
 } ring = {.mu = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER};
 
@@ -94,6 +95,7 @@ static void *writer_main(void *arg)
         ring.len -= n;
         unsigned long long dropped = ring.dropped;
         ring.dropped = 0;
+        ring.writing = true;
         pthread_mutex_unlock(&ring.mu);
         write_all(chunk, n);
         if (dropped > 0) {
@@ -107,16 +109,37 @@ static void *writer_main(void *arg)
                 write_all(line, (size_t)k < sizeof line ? (size_t)k : sizeof line - 1);
         }
         pthread_mutex_lock(&ring.mu);
+        ring.writing = false;
     }
     pthread_mutex_unlock(&ring.mu);
     return NULL;
 }
 
-/* atexit: everything logged so far reaches stderr before the process ends. */
+/* How long the exit waits for the writer to empty the ring: stderr may be
+ * stalled (a paused journald, a terminal on ^S), and an exit that waited
+ * for it would hang the process after its shutdown deadline. */
+#define LOG_EXIT_DRAIN_MS 2000
+
+/* atexit: everything logged so far reaches stderr before the process ends,
+ * unless stderr does not take it within LOG_EXIT_DRAIN_MS; then the rest
+ * is given up (the writer thread is left blocked and ends with the
+ * process). */
 static void log_stop(void)
 {
     pthread_mutex_lock(&ring.mu);
     if (!ring.started) {
+        pthread_mutex_unlock(&ring.mu);
+        return;
+    }
+    pthread_cond_signal(&ring.more);
+    for (int waited = 0; (ring.len > 0 || ring.writing) && waited < LOG_EXIT_DRAIN_MS;
+         waited += 10) {
+        pthread_mutex_unlock(&ring.mu);
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&ring.mu);
+    }
+    if (ring.len > 0 || ring.writing) {
         pthread_mutex_unlock(&ring.mu);
         return;
     }

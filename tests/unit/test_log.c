@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -151,11 +153,55 @@ static void every_line_reaches_stderr_before_exit(void **state)
     free(out);
 }
 
+/* A process whose stderr nobody reads still exits: the drain at exit
+ * gives up after a bound (log.c LOG_EXIT_DRAIN_MS, 2 s) instead of hanging
+ * after the server's shutdown deadline. */
+static void exit_does_not_hang_on_a_stalled_stderr(void **state)
+{
+    (void)state;
+    int errp[2];
+    assert_int_equal(pipe(errp), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(errp[0]);
+        dup2(errp[1], STDERR_FILENO);
+        close(errp[1]);
+        log_init_from_env();
+        char filler[200];
+        memset(filler, 'y', sizeof filler - 1);
+        filler[sizeof filler - 1] = '\0';
+        for (int i = 0; i < 2000; i++)   /* ~0.5 MiB: more than the pipe takes */
+            log_event(LOG_INFO, "stall_line", "n=%d filler=%s", i, filler);
+        exit(0);
+    }
+    close(errp[1]);
+    /* Never read errp[0]. Wait up to STALL_GUARD_MS for the exit. */
+    int st = 0;
+    pid_t got = 0;
+    for (int waited = 0; waited < STALL_GUARD_MS && got == 0; waited += 50) {
+        got = waitpid(pid, &st, WNOHANG);
+        if (got == 0) {
+            struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (got != pid) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(errp[0]);
+        fail_msg("exit hung on a stderr nobody reads");
+    }
+    close(errp[0]);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stalled_reader_does_not_block_and_drops_are_counted),
         cmocka_unit_test(every_line_reaches_stderr_before_exit),
+        cmocka_unit_test(exit_does_not_hang_on_a_stalled_stderr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
