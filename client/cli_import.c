@@ -1,5 +1,6 @@
 /*
- * cli_import.c: `baobao import enterprises FILE.csv [--commit] [--json]`.
+ * cli_import.c: `baobao import enterprises FILE.csv [--commit] [--json]`
+ * and `baobao import status FILE.csv [--commit] [--json]`.
  *
  * For: reading a CSV file as a stream (csv.h: one record at a time, never
  * the whole file), mapping its header to the keys of enterprise.import
@@ -24,12 +25,21 @@
  * status out (在营 for a new enterprise, unchanged for an existing one). Columns the import does not
  * know (编号, 版本, 创建时间, 更新时间, ...) are ignored, so an exported
  * file imports back as it is.
+ * `import status` is the same machinery with status.import and the
+ * columns of status_reports.csv (import_kind): the enterprise named by
+ * 企业编号 (enterprise_id) or 统一社会信用代码 (credit_code), whichever cell
+ * is filled; empty 产值(元) / 从业人数 / 缺工人数 / 备注 cells are left out
+ * (nil); 产值(元) read as the CLI's money (money.h: 1234567, 1,234,567,
+ * 123.45万, 3亿), refused here when it is not an amount of whole yuan; a
+ * number cell that is not a whole number is sent as it is, so the server
+ * says why (as status.submit would). 编号, 企业名称, 创建时间 are ignored.
  * Not for: the rules of an enterprise (the server checks every row and
  * says why it refused it), CSV syntax (csv.c).
  */
 #include "cli.h"
 #include "csv.h"
 #include "json.h"
+#include "money.h"
 
 #include "bb_limits.h"
 #include "bb_utf8.h"
@@ -63,11 +73,14 @@
 
 static const char import_help[] =
     "Usage: baobao import enterprises FILE.csv [--commit] [--json]\n"
+    "       baobao import status FILE.csv [--commit] [--json]\n"
     "\n"
-    "Imports enterprises from a CSV file (RFC 4180, UTF-8, with or without a\n"
-    "byte-order mark; FILE - reads standard input). Every row is checked by the\n"
-    "server as enterprise.create / enterprise.update would check it; rows are\n"
-    "matched on the credit code (a new code creates, a known one updates).\n";
+    "Imports enterprises or status reports from a CSV file (RFC 4180, UTF-8, with\n"
+    "or without a byte-order mark; FILE - reads standard input). Every row is\n"
+    "checked by the server as enterprise.create / enterprise.update (enterprises,\n"
+    "matched on the credit code: a new code creates, a known one updates) or\n"
+    "status.submit (status reports) would check it.\n"
+    "Run 'baobao import enterprises --help' or 'baobao import status --help'.\n";
 
 static const char enterprises_help[] =
     "Usage: baobao import enterprises FILE.csv [--commit] [--json]\n"
@@ -93,19 +106,93 @@ static const char enterprises_help[] =
     "Re-running the same file (or a retry after a lost connection) stores nothing\n"
     "twice: each call carries an idempotency key derived from the file's content.\n";
 
-/* The columns the import reads, in the order of enterprise.import's row. */
+static const char status_help[] =
+    "Usage: baobao import status FILE.csv [--commit] [--json]\n"
+    "\n"
+    "Checks (dry run, the default) or stores (--commit) the status reports of\n"
+    "FILE.csv and prints every rejected row as \"line N: field: reason\" (N: the\n"
+    "line of the file where the row starts), then a summary. Exit status 1 when\n"
+    "any row was rejected, 0 otherwise.\n"
+    "\n"
+    "The header row names the columns, as in an export's status_reports.csv:\n"
+    "  企业编号 (enterprise_id) or 统一社会信用代码 (credit_code): the enterprise;\n"
+    "      at least one of the two columns, exactly one cell filled per row\n"
+    "  报告日期 (report_date, YYYY-MM-DD), 报告人 (reporter),\n"
+    "  生产状态 (production_status: 正常 半停产 停产 在建): required\n"
+    "  产值(元) (output_value): whole yuan (1234567, 1,234,567, 123.45万, 3亿)\n"
+    "  从业人数 (employees), 缺工人数 (labour_shortage), 备注 (note)\n"
+    "  empty cells of these four: none\n"
+    "Other columns (编号, 企业名称, 创建时间, ...) are ignored, so an exported file\n"
+    "imports back: status reports are never changed, so a row equal to a stored\n"
+    "report of the same enterprise, date and reporter is \"unchanged\" (nothing\n"
+    "stored), and one with other values is rejected (already_exists). A cell the\n"
+    "export protected against formulas ('=..., '+..., '-..., '@...; any cell\n"
+    "matching ^'+[=+-@]) loses one apostrophe.\n"
+    "\n"
+    "  --commit   store the rows (default: a dry run; nothing is stored)\n"
+    "  --json     print {\"commit\", \"items\": [{line, outcome, id, code, field,\n"
+    "             message}...], \"summary\"} instead of text\n"
+    "\n"
+    "Re-running the same file (or a retry after a lost connection) stores nothing\n"
+    "twice: each call carries an idempotency key derived from the file's content.\n";
+
+/* Whether the header must have a column: no, yes, or one of the columns
+ * marked NEED_ONE_OF (the enterprise of a status report: id or code). */
+typedef enum col_need { NEED_NO = 0, NEED_YES, NEED_ONE_OF } col_need;
+
+typedef struct col_def {
+    const char *key, *zh;   /* the row's key, the export's header name */
+    col_need need;
+} col_def;
+
+/* Most columns of any kind. */
+#define CLI_IMPORT_MAX_COLS 12
+
+/* The columns of enterprises, in the order of enterprise.import's row. */
 enum { COL_NAME, COL_CODE, COL_TOWNSHIP, COL_CLUSTER, COL_LABELS, COL_STATUS, NCOLS };
-static const struct {
-    const char *key, *zh;
-    bool required;
-} columns[NCOLS] = {
-    {"name", "企业名称", true},          {"credit_code", "统一社会信用代码", true},
-    {"township", "乡镇园区", true},      {"cluster", "产业集群", false},
-    {"labels", "标签", false},           {"status", "经营状态", false},
+static const col_def ent_columns[NCOLS] = {
+    {"name", "企业名称", NEED_YES},          {"credit_code", "统一社会信用代码", NEED_YES},
+    {"township", "乡镇园区", NEED_YES},      {"cluster", "产业集群", NEED_NO},
+    {"labels", "标签", NEED_NO},             {"status", "经营状态", NEED_NO},
 };
 /* Columns of an export that the import leaves alone, without a note. */
-static const char *const ignored_quietly[] = {"编号", "版本", "创建时间", "更新时间", "id",
-                                              "version", "created_at", "updated_at", NULL};
+static const char *const ent_ignored[] = {"编号", "版本", "创建时间", "更新时间", "id",
+                                          "version", "created_at", "updated_at", NULL};
+
+/* The columns of status reports, in the order of status.import's row. */
+enum { SC_EID, SC_CODE, SC_DATE, SC_REPORTER, SC_PSTATUS, SC_OUTPUT, SC_EMPLOYEES, SC_SHORTAGE,
+       SC_NOTE, SC_NCOLS };
+static const col_def st_columns[SC_NCOLS] = {
+    {"enterprise_id", "企业编号", NEED_ONE_OF},
+    {"credit_code", "统一社会信用代码", NEED_ONE_OF},
+    {"report_date", "报告日期", NEED_YES},
+    {"reporter", "报告人", NEED_YES},
+    {"production_status", "生产状态", NEED_YES},
+    {"output_value", "产值(元)", NEED_NO},
+    {"employees", "从业人数", NEED_NO},
+    {"labour_shortage", "缺工人数", NEED_NO},
+    {"note", "备注", NEED_NO},
+};
+static const char *const st_ignored[] = {"编号", "企业名称", "创建时间", "id", "enterprise_name",
+                                         "created_at", NULL};
+_Static_assert(NCOLS <= CLI_IMPORT_MAX_COLS && SC_NCOLS <= CLI_IMPORT_MAX_COLS,
+               "CLI_IMPORT_MAX_COLS");
+
+typedef struct importer importer;
+
+/* What is imported: the method, its columns, and how a record becomes a
+ * row (pack: into im->one; returns 0, or -1 with the column index and a
+ * reason when the row is refused here). */
+typedef struct import_kind {
+    const char *what;            /* "enterprises", "status" */
+    const char *method;
+    const char *help;
+    const col_def *cols;
+    int ncols;
+    const char *const *ignored;
+    int (*pack)(importer *im, const csv_record *r, int *col, char *msg, size_t cap);
+    bool upserts;                /* answers "updated" too */
+} import_kind;
 
 /* A row rejected here, before its call's answer came. */
 typedef struct local_reject {
@@ -114,14 +201,15 @@ typedef struct local_reject {
     char message[CLI_IMPORT_MSG_MAX];
 } local_reject;
 
-typedef struct importer {
+struct importer {
     cli_ctx *ctx;
+    const import_kind *kind;
     const char *path;
     bool commit, progress;
     FILE *f;
     csv_reader *csv;
     uint64_t size;                 /* 0: unknown (a pipe) */
-    int col[NCOLS];                /* field index of each column, -1 when absent */
+    int col[CLI_IMPORT_MAX_COLS];  /* field index of each column, -1 when absent */
     size_t nheader;                /* fields in the header */
     /* the call being filled */
     msgpack_sbuffer rows;
@@ -137,7 +225,7 @@ typedef struct importer {
     /* totals */
     uint64_t total, created, updated, unchanged, rejected;
     bool json_first;               /* no JSON item printed yet */
-} importer;
+};
 
 /* ---- output ---- */
 
@@ -222,10 +310,11 @@ static void print_summary(importer *im, const bb_error *fatal)
 {
     progress(im, true);
     if (im->ctx->json) {
-        printf("\n  ],\n  \"summary\": {\"rows\": %" PRIu64 ", \"created\": %" PRIu64
-               ", \"updated\": %" PRIu64 ", \"unchanged\": %" PRIu64 ", \"rejected\": %" PRIu64
-               "}",
-               im->total, im->created, im->updated, im->unchanged,
+        printf("\n  ],\n  \"summary\": {\"rows\": %" PRIu64 ", \"created\": %" PRIu64,
+               im->total, im->created);
+        if (im->kind->upserts)
+            printf(", \"updated\": %" PRIu64, im->updated);
+        printf(", \"unchanged\": %" PRIu64 ", \"rejected\": %" PRIu64 "}", im->unchanged,
                im->rejected);
         if (fatal != NULL) {
             json_out j;
@@ -247,10 +336,11 @@ static void print_summary(importer *im, const bb_error *fatal)
         printf("\n}\n");
         return;
     }
-    printf("%s: %" PRIu64 " rows: %" PRIu64 " created, %" PRIu64 " updated, %" PRIu64
-           " unchanged, %" PRIu64 " rejected%s\n",
-           im->commit ? "committed" : "dry run", im->total, im->created, im->updated,
-           im->unchanged, im->rejected,
+    printf("%s: %" PRIu64 " rows: %" PRIu64 " created, ", im->commit ? "committed" : "dry run",
+           im->total, im->created);
+    if (im->kind->upserts)
+        printf("%" PRIu64 " updated, ", im->updated);
+    printf("%" PRIu64 " unchanged, %" PRIu64 " rejected%s\n", im->unchanged, im->rejected,
            im->commit ? "" : " (nothing stored; add --commit to store)");
 }
 
@@ -272,7 +362,8 @@ static bool field_is(const csv_field *f, const char *name)
 
 static int read_header(importer *im, const csv_record *h)
 {
-    for (int c = 0; c < NCOLS; c++)
+    const import_kind *k = im->kind;
+    for (int c = 0; c < CLI_IMPORT_MAX_COLS; c++)
         im->col[c] = -1;
     im->nheader = h->nfields;
     for (size_t i = 0; i < h->nfields; i++) {
@@ -285,13 +376,13 @@ static int read_header(importer *im, const csv_record *h)
             return CLI_EXIT_REFUSED;
         }
         int which = -1;
-        for (int c = 0; c < NCOLS; c++)
-            if (field_is(f, columns[c].key) || field_is(f, columns[c].zh))
+        for (int c = 0; c < k->ncols; c++)
+            if (field_is(f, k->cols[c].key) || field_is(f, k->cols[c].zh))
                 which = c;
         if (which < 0) {
             bool quiet = false;
-            for (size_t k = 0; ignored_quietly[k] != NULL; k++)
-                quiet = quiet || field_is(f, ignored_quietly[k]);
+            for (size_t q = 0; k->ignored[q] != NULL; q++)
+                quiet = quiet || field_is(f, k->ignored[q]);
             if (!quiet)
                 fprintf(stderr, "baobao: note: column \"%.*s\" is not imported\n", (int)f->len,
                         f->s);
@@ -299,17 +390,32 @@ static int read_header(importer *im, const csv_record *h)
         }
         if (im->col[which] >= 0) {
             fprintf(stderr, "baobao: %s: line %" PRIu64 ": two columns for %s (%s)\n", im->path,
-                    h->line, columns[which].zh, columns[which].key);
+                    h->line, k->cols[which].zh, k->cols[which].key);
             return CLI_EXIT_REFUSED;
         }
         im->col[which] = (int)i;
     }
-    for (int c = 0; c < NCOLS; c++)
-        if (columns[c].required && im->col[c] < 0) {
+    bool one_of_needed = false, one_of_found = false;
+    for (int c = 0; c < k->ncols; c++) {
+        if (k->cols[c].need == NEED_YES && im->col[c] < 0) {
             fprintf(stderr, "baobao: %s: the header has no column %s (%s)\n", im->path,
-                    columns[c].zh, columns[c].key);
+                    k->cols[c].zh, k->cols[c].key);
             return CLI_EXIT_REFUSED;
         }
+        if (k->cols[c].need == NEED_ONE_OF) {
+            one_of_needed = true;
+            one_of_found = one_of_found || im->col[c] >= 0;
+        }
+    }
+    if (one_of_needed && !one_of_found) {
+        fprintf(stderr, "baobao: %s: the header has none of the columns", im->path);
+        for (int c = 0, n = 0; c < k->ncols; c++)
+            if (k->cols[c].need == NEED_ONE_OF)
+                fprintf(stderr, "%s %s (%s)", n++ > 0 ? " or" : "", k->cols[c].zh,
+                        k->cols[c].key);
+        fputc('\n', stderr);
+        return CLI_EXIT_REFUSED;
+    }
     return CLI_EXIT_OK;
 }
 
@@ -373,9 +479,12 @@ static void hash_record(importer *im, const csv_record *r)
     EVP_DigestUpdate(im->sha, "\n", 1);
 }
 
-/* Packs one data record alone, into im->one (emptied first). */
-static void pack_row(importer *im, const csv_record *r)
+/* Packs one enterprise record alone, into im->one (emptied first). */
+static int pack_enterprise(importer *im, const csv_record *r, int *col, char *msg, size_t cap)
 {
+    (void)col;
+    (void)msg;
+    (void)cap;
     msgpack_sbuffer_clear(&im->one);
     msgpack_packer *pk = &im->opk;
     uint32_t nkeys = 0;
@@ -391,7 +500,7 @@ static void pack_row(importer *im, const csv_record *r)
         cell(&r->fields[im->col[c]], &s, &n);
         if (c == COL_STATUS && n == 0)
             continue;
-        pack_str(pk, columns[c].key, strlen(columns[c].key));
+        pack_str(pk, ent_columns[c].key, strlen(ent_columns[c].key));
         if (c == COL_CLUSTER && n == 0)
             msgpack_pack_nil(pk);
         else if (c == COL_LABELS)
@@ -399,7 +508,95 @@ static void pack_row(importer *im, const csv_record *r)
         else
             pack_str(pk, s, n);
     }
+    return 0;
 }
+
+/* A whole number in decimal (an optional -, digits, nothing else) within
+ * int64: *out. */
+static bool whole_number(const char *s, size_t n, int64_t *out)
+{
+    size_t i = 0;
+    bool neg = n > 0 && s[0] == '-';
+    if (neg)
+        i++;
+    if (i == n)
+        return false;
+    uint64_t v = 0;
+    for (; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9' || v > ((uint64_t)INT64_MAX + 1 - 9) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v > (uint64_t)INT64_MAX + (neg ? 1u : 0u))
+        return false;
+    *out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
+    return true;
+}
+
+/* Packs one status report record alone, into im->one (emptied first).
+ * Empty cells of the enterprise columns and of the optional ones are left
+ * out; numbers are packed as ints when they are whole numbers, else as
+ * they are (the server then says "must be an integer"); 产值(元) is read as
+ * money (money.h) and refused here when it is not an amount of whole yuan. */
+static int pack_status(importer *im, const csv_record *r, int *col, char *msg, size_t cap)
+{
+    msgpack_sbuffer_clear(&im->one);
+    msgpack_packer *pk = &im->opk;
+    const char *cs[SC_NCOLS];
+    size_t cn[SC_NCOLS];
+    int64_t num[SC_NCOLS];
+    bool is_num[SC_NCOLS];
+    uint32_t nkeys = 0;
+    for (int c = 0; c < SC_NCOLS; c++) {
+        cs[c] = NULL;
+        cn[c] = 0;
+        num[c] = 0;
+        is_num[c] = false;
+        if (im->col[c] < 0)
+            continue;
+        cell(&r->fields[im->col[c]], &cs[c], &cn[c]);
+        bool required = st_columns[c].need == NEED_YES;
+        if (cn[c] == 0 && !required) {
+            cs[c] = NULL;   /* left out */
+            continue;
+        }
+        if (c == SC_OUTPUT) {
+            /* money_parse reads a C string: a NUL inside is not money. */
+            if (memchr(cs[c], '\0', cn[c]) != NULL || cs[c][cn[c]] != '\0' ||
+                money_parse(cs[c], &num[c]) != 0) {
+                *col = c;
+                snprintf(msg, cap,
+                         "output_value: \"%.*s\" is not an amount of whole yuan (e.g. "
+                         "1234567, 1,234,567, 123.45万, 3亿)",
+                         cn[c] > 40 ? 40 : (int)cn[c], cs[c]);
+                return -1;
+            }
+            is_num[c] = true;
+        } else if (c == SC_EID || c == SC_EMPLOYEES || c == SC_SHORTAGE) {
+            is_num[c] = whole_number(cs[c], cn[c], &num[c]);
+        }
+        nkeys++;
+    }
+    msgpack_pack_map(pk, nkeys);
+    for (int c = 0; c < SC_NCOLS; c++) {
+        if (cs[c] == NULL)
+            continue;
+        pack_str(pk, st_columns[c].key, strlen(st_columns[c].key));
+        if (is_num[c])
+            msgpack_pack_int64(pk, num[c]);
+        else
+            pack_str(pk, cs[c], cn[c]);
+    }
+    return 0;
+}
+
+static const import_kind kind_enterprises = {
+    "enterprises", "enterprise.import", enterprises_help, ent_columns, NCOLS, ent_ignored,
+    pack_enterprise, true,
+};
+static const import_kind kind_status = {
+    "status", "status.import", status_help, st_columns, SC_NCOLS, st_ignored, pack_status, false,
+};
 
 /* Appends the packed row (im->one) to the call being filled. */
 static void append_row(importer *im, uint64_t line)
@@ -441,7 +638,7 @@ static void report_local(importer *im, uint64_t before)
 static int longest_column(const importer *im, const csv_record *r)
 {
     int best = -1;
-    for (int c = 0; c < NCOLS; c++)
+    for (int c = 0; c < im->kind->ncols; c++)
         if (im->col[c] >= 0 &&
             (best < 0 || r->fields[im->col[c]].len > r->fields[im->col[best]].len))
             best = c;
@@ -462,7 +659,8 @@ static void call_key(importer *im, char *out, size_t outlen)
     for (unsigned i = 0; i < mdlen; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
     hex[2 * mdlen] = '\0';
-    snprintf(out, outlen, "import-enterprises-%.*s-%u", CLI_IMPORT_KEY_HEX, hex, im->calls);
+    snprintf(out, outlen, "import-%s-%.*s-%u", im->kind->what, CLI_IMPORT_KEY_HEX, hex,
+             im->calls);
 }
 
 /* Sends the rows gathered so far and prints what came back. Returns
@@ -490,7 +688,7 @@ static int flush(importer *im, bb_error *err)
         msgpack_pack_false(&a.pk);
     }
     bb_reply *r = NULL;
-    int rc = cli_call(im->ctx, "enterprise.import", &a, true, &r, err);
+    int rc = cli_call(im->ctx, im->kind->method, &a, true, &r, err);
     bbi_args_free(&a);
     if (rc != BB_C_OK)
         return rc;
@@ -571,6 +769,8 @@ static int run(importer *im)
         printf("{\n  \"commit\": %s,\n  \"items\": [", im->commit ? "true" : "false");
     int status = CLI_EXIT_OK;
     const bb_error *fatal = NULL;
+    int bad_col = 0;
+    char bad_msg[CLI_IMPORT_MSG_MAX];
     while ((rc = csv_next(im->csv, &rec)) == CSV_RECORD) {
         if (blank(&rec))
             continue;
@@ -581,17 +781,21 @@ static int run(importer *im)
             reject_local(im, rec.line, NULL, "the row has %zu fields, the header %zu",
                          rec.nfields, im->nheader);
             send = im->npending == CLI_IMPORT_MAX_PENDING;
+        } else if (im->kind->pack(im, &rec, &bad_col, bad_msg, sizeof bad_msg) != 0) {
+            /* A cell this side can already tell is wrong (money). */
+            hash_record(im, &rec);
+            reject_local(im, rec.line, im->kind->cols[bad_col].key, "%s", bad_msg);
+            send = im->npending == CLI_IMPORT_MAX_PENDING;
         } else {
-            pack_row(im, &rec);
             if (im->one.size > CLI_IMPORT_MAX_CALL_BYTES) {
                 /* Alone over what a call may carry: the server could not
                  * even be asked. Named by its longest cell, the culprit. */
                 hash_record(im, &rec);
                 int c = longest_column(im, &rec);
-                reject_local(im, rec.line, columns[c].key,
+                reject_local(im, rec.line, im->kind->cols[c].key,
                              "%s: too long (%zu bytes; a row may hold at most %u bytes in "
                              "all)",
-                             columns[c].key, rec.fields[im->col[c]].len,
+                             im->kind->cols[c].key, rec.fields[im->col[c]].len,
                              CLI_IMPORT_MAX_CALL_BYTES);
                 send = im->npending == CLI_IMPORT_MAX_PENDING;
             } else {
@@ -640,15 +844,16 @@ static int run(importer *im)
     return im->rejected > 0 ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
 }
 
-static int import_enterprises(cli_ctx *ctx, int argc, char **argv)
+static int import_file(cli_ctx *ctx, const import_kind *kind, int argc, char **argv)
 {
     cli_opt o[] = {
         {.name = "--commit"},
     };
     size_t no = sizeof o / sizeof o[0], npos;
     const char *pos[1];
-    const char *cmd = "import enterprises";
-    int rc = cli_parse(ctx, argc, argv, o, no, pos, 1, &npos, cmd, enterprises_help);
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "import %s", kind->what);
+    int rc = cli_parse(ctx, argc, argv, o, no, pos, 1, &npos, cmd, kind->help);
     if (rc == 0 && npos != 1)
         rc = cli_usage_error(cmd, "expected one FILE.csv (- for standard input)");
     if (rc != 0) {
@@ -662,6 +867,7 @@ static int import_enterprises(cli_ctx *ctx, int argc, char **argv)
         return CLI_EXIT_PROTOCOL;
     }
     im->ctx = ctx;
+    im->kind = kind;
     im->path = pos[0];
     im->commit = cli_get(o, no, "--commit")->count > 0;
     im->json_first = true;
@@ -691,7 +897,9 @@ static int import_enterprises(cli_ctx *ctx, int argc, char **argv)
         /* Log in before reading: the key is bound to the login. */
         rc = cli_fail(&err);
     } else {
-        EVP_DigestUpdate(im->sha, "baobao import enterprises 1\n", 28);
+        char seed[64];
+        int sl = snprintf(seed, sizeof seed, "baobao import %s 1\n", kind->what);
+        EVP_DigestUpdate(im->sha, seed, (size_t)sl);
         EVP_DigestUpdate(im->sha, ctx->login != NULL ? ctx->login : "",
                          ctx->login != NULL ? strlen(ctx->login) : 0);
         EVP_DigestUpdate(im->sha, "\n", 1);
@@ -714,9 +922,11 @@ int cli_import(cli_ctx *ctx, int argc, char **argv)
     if (rc != 0)
         return rc;
     if (first >= argc)
-        return cli_usage_error("import", "missing what to import (enterprises)");
+        return cli_usage_error("import", "missing what to import (enterprises, status)");
     const char *what = argv[first];
     if (strcmp(what, "enterprises") == 0)
-        return import_enterprises(ctx, argc - first - 1, argv + first + 1);
-    return cli_usage_error("import", "cannot import \"%s\" (only: enterprises)", what);
+        return import_file(ctx, &kind_enterprises, argc - first - 1, argv + first + 1);
+    if (strcmp(what, "status") == 0)
+        return import_file(ctx, &kind_status, argc - first - 1, argv + first + 1);
+    return cli_usage_error("import", "cannot import \"%s\" (only: enterprises, status)", what);
 }

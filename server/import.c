@@ -1,7 +1,8 @@
 /*
- * import.c: enterprise.import (proto/PROTOCOL.md section 6), the bulk
- * upsert of enterprises by credit code: up to BB_MAX_IMPORT_ROWS rows per
- * call, each answered on its own (created, updated, unchanged, rejected).
+ * import.c: enterprise.import and status.import (proto/PROTOCOL.md section
+ * 6): the bulk upsert of enterprises by credit code, and the bulk import
+ * of status reports: up to BB_MAX_IMPORT_ROWS rows per call, each answered
+ * on its own (created, updated, unchanged, rejected).
  *
  * For: the edge checks of the call (rows, commit, idempotency_key: a bad
  * call is refused whole, like any method) and of each row, which are
@@ -15,8 +16,14 @@
  * here travel with it so that record holds the whole answer.
  * Known townships, clusters and statuses are not checked here: the
  * database has them as tables and CHECKs, and one list is enough.
+ * status.import is built the same way: status.submit's edge checks (the
+ * same words as params.c and status.c), each row naming its enterprise by
+ * enterprise_id or credit_code, then ONE statement, bb_status_import
+ * (sql/014_status_import.sql), which decides "not after today", scope,
+ * created / unchanged / already_exists, audits and keeps the idempotency
+ * record.
  * Not for: reading CSV (the client does: client/csv.c), or the single
- * enterprise methods (enterprise.c).
+ * methods (enterprise.c, status.c).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -59,10 +66,24 @@ static const pool_stmt st_import = {
     "       $11::text[], $12::text[], $13::int[], $14::text[], $15::text[], $16::text[]) i",
     16};
 
+/* $1 actor, $2 peer address, $3 key, $4 commit, $5 time zone; then the
+ * rows that passed (parallel arrays) and the rows refused here (see
+ * sql/014_status_import.sql). */
+static const pool_stmt st_status_import = {
+    "status_import",
+    "SELECT i.row_no AS \"row\", i.outcome, i.id, i.code, i.field, i.message"
+    "  FROM bb_status_import($1::bigint, $2::text, $3::text, $4::boolean, $5::text,"
+    "       $6::int[], $7::bigint[], $8::text[], $9::date[], $10::text[], $11::text[],"
+    "       $12::bigint[], $13::int[], $14::int[], $15::text[],"
+    "       $16::int[], $17::text[], $18::text[], $19::text[]) i",
+    19};
+
 int import_register_statements(void)
 {
     /* Heavy: up to 500 rows, each with a savepoint, in one transaction. */
-    return pool_register_heavy(&st_import);
+    if (pool_register_heavy(&st_import) != 0 || pool_register_heavy(&st_status_import) != 0)
+        return -1;
+    return 0;
 }
 
 /* ---- a growing text buffer for PostgreSQL array literals ---- */
@@ -171,7 +192,7 @@ typedef struct row_in {
 
 /* params.c's check of one str value, the same words, into e. */
 static int check_str(const msgpack_object *v, const char *field, uint32_t max_chars,
-                     row_err *e)
+                     bool allow_newline, row_err *e)
 {
     if (v->type != MSGPACK_OBJECT_STR)
         return reject(e, BB_E_INVALID_ARGUMENT, field, "%s: must be a string", field);
@@ -185,7 +206,7 @@ static int check_str(const msgpack_object *v, const char *field, uint32_t max_ch
     if (chars > max_chars)
         return reject(e, BB_E_INVALID_ARGUMENT, field, "%s: at most %u characters (got %zu)",
                       field, max_chars, chars);
-    if (bb_utf8_has_control(s, len, false))
+    if (bb_utf8_has_control(s, len, allow_newline))
         return reject(e, BB_E_INVALID_ARGUMENT, field,
                       "%s: must not contain control characters", field);
     return 0;
@@ -208,7 +229,7 @@ static int row_str(const msgpack_object *row, const char *key, bool required,
         return required ? reject(e, BB_E_INVALID_ARGUMENT, key, "%s: required (nil given)", key)
                         : 0;
     }
-    if (check_str(v, key, max_chars, e) != 0)
+    if (check_str(v, key, max_chars, false, e) != 0)
         return -1;
     out->s = v->via.str.ptr;
     out->len = v->via.str.size;
@@ -216,12 +237,11 @@ static int row_str(const msgpack_object *row, const char *key, bool required,
     return 0;
 }
 
-/* The keys of a row: str, UTF-8, known, each once (params_check_known). */
-static int row_keys(const msgpack_object *row, uint32_t idx, row_err *e)
+/* The keys of a row: str, UTF-8, one of known[0..nknown) (at most 32),
+ * each once (params_check_known's rules and words). */
+static int row_keys(const msgpack_object *row, uint32_t idx, const char *const *known,
+                    size_t nknown, row_err *e)
 {
-    static const char *const known[] = {"name", "credit_code", "township", "cluster",
-                                        "labels", "status"};
-    enum { NKNOWN = sizeof known / sizeof known[0] };
     if (row->type != MSGPACK_OBJECT_MAP)
         return reject(e, BB_E_INVALID_ARGUMENT, NULL, "rows[%" PRIu32 "]: must be a map", idx);
     unsigned seen = 0;
@@ -235,9 +255,9 @@ static int row_keys(const msgpack_object *row, uint32_t idx, row_err *e)
             return reject(e, BB_E_INVALID_UTF8, NULL, "argument %" PRIu32
                           ": name is not valid UTF-8", i + 1);
         size_t j = 0;
-        while (j < NKNOWN && !(strlen(known[j]) == kl && memcmp(known[j], ks, kl) == 0))
+        while (j < nknown && !(strlen(known[j]) == kl && memcmp(known[j], ks, kl) == 0))
             j++;
-        if (j == NKNOWN) {
+        if (j == nknown) {
             /* Echo the key (cut at a character boundary) as params.c does. */
             char f[IMP_FIELD_MAX];
             size_t n = kl < sizeof f - 1 ? kl : sizeof f - 1;
@@ -274,7 +294,7 @@ static int row_labels(const msgpack_object *row, const msgpack_object **out, row
         const msgpack_object *el = &v->via.array.ptr[i];
         char field[32];
         snprintf(field, sizeof field, "labels[%" PRIu32 "]", i);
-        if (check_str(el, field, BB_MAX_LABEL_CHARS, e) != 0)
+        if (check_str(el, field, BB_MAX_LABEL_CHARS, false, e) != 0)
             return -1;
         for (uint32_t j = 0; j < i; j++) {
             const msgpack_object *p = &v->via.array.ptr[j];
@@ -294,7 +314,9 @@ static int check_row(const msgpack_object *row, uint32_t idx, row_in *in, row_er
 {
     pstate st;
     memset(in, 0, sizeof *in);
-    if (row_keys(row, idx, e) != 0 ||
+    static const char *const known[] = {"name", "credit_code", "township", "cluster",
+                                        "labels", "status"};
+    if (row_keys(row, idx, known, sizeof known / sizeof known[0], e) != 0 ||
         row_str(row, "name", true, BB_MAX_NAME_CHARS, &in->name, &st, e) != 0 ||
         row_str(row, "credit_code", true, IMP_CREDIT_CODE_MAX_CHARS, &in->code, &st, e) != 0)
         return -1;
@@ -320,16 +342,17 @@ static int check_row(const msgpack_object *row, uint32_t idx, row_in *in, row_er
 enum { A_ORD, A_NAME, A_CODE, A_TOWN, A_CSET, A_CLUSTER, A_LABELS, A_STATUS,
        A_RORD, A_RCODE, A_RFIELD, A_RMSG, A_COUNT };
 
-static void import_cb(void *arg, const PGresult *res, const pool_error *e)
+/* Answers an import call with its items (either method's). */
+static void reply_items(request *req, const char *stmt, const PGresult *res,
+                        const pool_error *e)
 {
-    request *req = arg;
     if (e != NULL) {
-        rowpack_reply_pool_error(req, st_import.name, e);
+        rowpack_reply_pool_error(req, stmt, e);
         return;
     }
     const char *why = NULL;
     if (rowpack_check(res, item_cols, ITEM_NCOLS, &why) != 0) {
-        rowpack_reply_bad_result(req, st_import.name, why);
+        rowpack_reply_bad_result(req, stmt, why);
         return;
     }
     int n = PQntuples(res);
@@ -340,6 +363,11 @@ static void import_cb(void *arg, const PGresult *res, const pool_error *e)
     for (int i = 0; i < n; i++)
         rowpack_row(pk, res, i, item_cols, ITEM_NCOLS);
     req_result_end(req);
+}
+
+static void import_cb(void *arg, const PGresult *res, const pool_error *e)
+{
+    reply_items(arg, st_import.name, res, e);
 }
 
 /* The literal of one row's labels: joined by a line feed (labels hold no
@@ -362,25 +390,29 @@ static void labels_elem(tbuf *b, const msgpack_object *labels, tbuf *tmp)
         b->oom = true;
 }
 
-static void enterprise_import(request *req, const msgpack_object *args)
+/* The arguments of an import call (rows, commit, idempotency_key): a
+ * problem with them refuses the whole call. Returns 0 with *rows, *commit
+ * and *key set, or -1 when answered. */
+static int call_args(request *req, const msgpack_object *args, const msgpack_object **rows_out,
+                     bool *commit_out, pstr *key)
 {
     static const char *const known[] = {"rows", "commit", "idempotency_key", NULL};
     if (params_check_known(req, args, known) != 0)
-        return;
+        return -1;
     const msgpack_object *rows = bb_map_get(args, "rows");
     if (rows == NULL || rows->type == MSGPACK_OBJECT_NIL) {
         req_reply_error(req, BB_E_INVALID_ARGUMENT, "rows", "rows: required");
-        return;
+        return -1;
     }
     if (rows->type != MSGPACK_OBJECT_ARRAY) {
         req_reply_error(req, BB_E_INVALID_ARGUMENT, "rows", "rows: must be an array of maps");
-        return;
+        return -1;
     }
     uint32_t n = rows->via.array.size;
     if (n < 1 || n > BB_MAX_IMPORT_ROWS) {
         req_reply_error(req, BB_E_INVALID_ARGUMENT, "rows", "rows: 1 to %u rows (got %" PRIu32 ")",
                         BB_MAX_IMPORT_ROWS, n);
-        return;
+        return -1;
     }
     bool commit = false;
     const msgpack_object *c = bb_map_get(args, "commit");
@@ -390,25 +422,37 @@ static void enterprise_import(request *req, const msgpack_object *args)
                             c->type == MSGPACK_OBJECT_NIL
                                 ? "commit: must not be nil (leave it out for a dry run)"
                                 : "commit: must be a boolean");
-            return;
+            return -1;
         }
         commit = c->via.boolean;
     }
-    pstr key;
     pstate st;
-    if (params_str(req, args, "idempotency_key", false, BB_MAX_IDEMPOTENCY_KEY_BYTES, false, &key,
+    if (params_str(req, args, "idempotency_key", false, BB_MAX_IDEMPOTENCY_KEY_BYTES, false, key,
                    &st) != 0)
-        return;
+        return -1;
     if (st == P_NIL) {
         req_reply_error(req, BB_E_INVALID_ARGUMENT, "idempotency_key",
                         "idempotency_key: must not be nil (leave it out instead)");
-        return;
+        return -1;
     }
-    if (key.s != NULL && key.len > BB_MAX_IDEMPOTENCY_KEY_BYTES) {
+    if (key->s != NULL && key->len > BB_MAX_IDEMPOTENCY_KEY_BYTES) {
         req_reply_error(req, BB_E_INVALID_ARGUMENT, "idempotency_key",
                         "idempotency_key: at most %u bytes", BB_MAX_IDEMPOTENCY_KEY_BYTES);
-        return;
+        return -1;
     }
+    *rows_out = rows;
+    *commit_out = commit;
+    return 0;
+}
+
+static void enterprise_import(request *req, const msgpack_object *args)
+{
+    const msgpack_object *rows;
+    bool commit;
+    pstr key;
+    if (call_args(req, args, &rows, &commit, &key) != 0)
+        return;
+    uint32_t n = rows->via.array.size;
 
     tbuf a[A_COUNT], tmp;
     memset(a, 0, sizeof a);
@@ -455,7 +499,238 @@ static void enterprise_import(request *req, const msgpack_object *args)
     free(err);
 }
 
+/* ---- status.import ---- */
+
+/* status.submit's limits (server/status.c), the same numbers. */
+#define IMP_STATUS_MIN_DATE "2000-01-01"
+#define IMP_STATUS_MAX_OUTPUT_VALUE INT64_C(1000000000000000) /* 10^15 yuan */
+#define IMP_STATUS_MAX_PEOPLE INT64_C(1000000)
+#define IMP_NUM_TEXT 24
+
+
+/* A status row that passed: borrowed strings; numbers as text ("" = nil). */
+typedef struct srow_in {
+    pstr code, reporter, pstatus, note;   /* code.s NULL: named by id */
+    char eid[IMP_NUM_TEXT];               /* "" when named by credit code */
+    char date[11];
+    char ov[IMP_NUM_TEXT], em[IMP_NUM_TEXT], ls[IMP_NUM_TEXT];
+} srow_in;
+
+/* params_int's rules and words for one key of the row. *state says what
+ * was there; buf gets the number's text when given. */
+static int row_int(const msgpack_object *row, const char *key, bool required, int64_t min,
+                   int64_t max, char *buf, size_t cap, pstate *state, row_err *e)
+{
+    buf[0] = '\0';
+    const msgpack_object *v = bb_map_get(row, key);
+    if (v == NULL) {
+        *state = P_ABSENT;
+        return required ? reject(e, BB_E_INVALID_ARGUMENT, key, "%s: required", key) : 0;
+    }
+    if (v->type == MSGPACK_OBJECT_NIL) {
+        *state = P_NIL;
+        return required ? reject(e, BB_E_INVALID_ARGUMENT, key, "%s: required (nil given)", key)
+                        : 0;
+    }
+    int64_t x;
+    if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        if (v->via.u64 > (uint64_t)INT64_MAX)
+            return reject(e, BB_E_INVALID_ARGUMENT, key, "%s: out of range %lld..%lld", key,
+                          (long long)min, (long long)max);
+        x = (int64_t)v->via.u64;
+    } else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        x = v->via.i64;
+    } else {
+        return reject(e, BB_E_INVALID_ARGUMENT, key, "%s: must be an integer", key);
+    }
+    if (x < min || x > max)
+        return reject(e, BB_E_INVALID_ARGUMENT, key, "%s: out of range %lld..%lld", key,
+                      (long long)min, (long long)max);
+    snprintf(buf, cap, "%" PRId64, x);
+    *state = P_SET;
+    return 0;
+}
+
+/* params_date's rules and words; out[11]. */
+static int row_date(const msgpack_object *row, const char *key, char out[11], row_err *e)
+{
+    out[0] = '\0';
+    const msgpack_object *v = bb_map_get(row, key);
+    if (v == NULL)
+        return reject(e, BB_E_INVALID_ARGUMENT, key, "%s: required", key);
+    if (v->type == MSGPACK_OBJECT_NIL)
+        return reject(e, BB_E_INVALID_ARGUMENT, key, "%s: required (nil given)", key);
+    if (v->type != MSGPACK_OBJECT_STR)
+        return reject(e, BB_E_INVALID_ARGUMENT, key, "%s: must be a date string YYYY-MM-DD",
+                      key);
+    const char *s = v->via.str.ptr;
+    uint32_t len = v->via.str.size;
+    if (!bb_utf8_valid(s, len))
+        return reject(e, BB_E_INVALID_UTF8, key, "%s: not valid UTF-8", key);
+    bool shape = len == 10 && s[4] == '-' && s[7] == '-';
+    for (uint32_t i = 0; shape && i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            shape = false;
+    if (!shape)
+        return reject(e, BB_E_INVALID_ARGUMENT, key, "%s: must be a date YYYY-MM-DD", key);
+    unsigned y = (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+                            (s[3] - '0'));
+    unsigned m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
+    unsigned d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
+    static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    unsigned dim = m >= 1 && m <= 12 ? mdays[m - 1] + (m == 2 && leap ? 1u : 0u) : 0u;
+    if (y == 0 || m < 1 || m > 12 || d < 1 || d > dim)
+        return reject(e, BB_E_INVALID_ARGUMENT, key, "%s: %.10s is not a calendar date", key, s);
+    memcpy(out, s, 10);
+    out[10] = '\0';
+    return 0;
+}
+
+static bool is_production_status(const pstr *v)
+{
+    static const char *const list[] = {"正常", "半停产", "停产", "在建", NULL};
+    for (size_t i = 0; list[i] != NULL; i++)
+        if (strlen(list[i]) == v->len && memcmp(list[i], v->s, v->len) == 0)
+            return true;
+    return false;
+}
+
+/* status.submit's checks, in its order (enterprise_id, report_date,
+ * reporter, production_status, output_value, employees, labour_shortage,
+ * note), the enterprise named by enterprise_id or by credit_code (exactly
+ * one; the credit code then its own rules). */
+static int check_status_row(const msgpack_object *row, uint32_t idx, srow_in *in, row_err *e)
+{
+    static const char *const known[] = {"enterprise_id", "credit_code", "report_date",
+                                        "reporter", "production_status", "output_value",
+                                        "employees", "labour_shortage", "note"};
+    pstate st;
+    memset(in, 0, sizeof *in);
+    if (row_keys(row, idx, known, sizeof known / sizeof known[0], e) != 0)
+        return -1;
+    const msgpack_object *ev = bb_map_get(row, "enterprise_id");
+    const msgpack_object *cv = bb_map_get(row, "credit_code");
+    bool by_id = ev != NULL && ev->type != MSGPACK_OBJECT_NIL;
+    bool by_code = cv != NULL && cv->type != MSGPACK_OBJECT_NIL;
+    if (by_id && by_code)
+        return reject(e, BB_E_INVALID_ARGUMENT, "credit_code",
+                      "credit_code: give enterprise_id or credit_code, not both");
+    if (!by_id && !by_code)
+        return reject(e, BB_E_INVALID_ARGUMENT, "enterprise_id",
+                      "enterprise_id: required (or credit_code)");
+    if (by_id) {
+        if (row_int(row, "enterprise_id", true, 1, INT64_MAX, in->eid, sizeof in->eid, &st, e) !=
+            0)
+            return -1;
+    } else {
+        if (row_str(row, "credit_code", true, IMP_CREDIT_CODE_MAX_CHARS, &in->code, &st, e) != 0)
+            return -1;
+        bb_cc_result r = bb_creditcode_check(in->code.s, in->code.len);
+        if (r != BB_CC_OK)
+            return reject(e, BB_E_INVALID_ARGUMENT, "credit_code", "credit_code: %s",
+                          bb_creditcode_reason(r));
+    }
+    if (row_date(row, "report_date", in->date, e) != 0)
+        return -1;
+    if (strcmp(in->date, IMP_STATUS_MIN_DATE) < 0)
+        return reject(e, BB_E_INVALID_ARGUMENT, "report_date",
+                      "report_date: %s is before " IMP_STATUS_MIN_DATE, in->date);
+    if (row_str(row, "reporter", true, BB_MAX_REPORTER_CHARS, &in->reporter, &st, e) != 0 ||
+        row_str(row, "production_status", true, BB_MAX_SHORT_TEXT_CHARS, &in->pstatus, &st, e) !=
+            0)
+        return -1;
+    if (!is_production_status(&in->pstatus))
+        return reject(e, BB_E_INVALID_ARGUMENT, "production_status",
+                      "production_status: must be one of 正常, 半停产, 停产, 在建");
+    if (row_int(row, "output_value", false, 0, IMP_STATUS_MAX_OUTPUT_VALUE, in->ov,
+                sizeof in->ov, &st, e) != 0 ||
+        row_int(row, "employees", false, 0, IMP_STATUS_MAX_PEOPLE, in->em, sizeof in->em, &st,
+                e) != 0 ||
+        row_int(row, "labour_shortage", false, 0, IMP_STATUS_MAX_PEOPLE, in->ls, sizeof in->ls,
+                &st, e) != 0)
+        return -1;
+    /* note: nil-able, 1..BB_MAX_NOTE_CHARS, line breaks and tabs allowed */
+    const msgpack_object *nv = bb_map_get(row, "note");
+    if (nv != NULL && nv->type != MSGPACK_OBJECT_NIL) {
+        if (check_str(nv, "note", BB_MAX_NOTE_CHARS, true, e) != 0)
+            return -1;
+        in->note.s = nv->via.str.ptr;
+        in->note.len = nv->via.str.size;
+    }
+    return 0;
+}
+
+enum { S_ORD, S_EID, S_CODE, S_DATE, S_REPORTER, S_PSTATUS, S_OV, S_EM, S_LS, S_NOTE,
+       S_RORD, S_RCODE, S_RFIELD, S_RMSG, S_COUNT };
+#define S_FIRST_ARRAY 5   /* parameters before the arrays */
+_Static_assert(S_FIRST_ARRAY + S_COUNT == 19, "bb_status_import's parameters");
+
+static void status_import_cb(void *arg, const PGresult *res, const pool_error *e)
+{
+    reply_items(arg, st_status_import.name, res, e);
+}
+
+/* A number's text as an array element: NULL when "" (nil / absent). */
+static void tb_num(tbuf *b, const char *t) { tb_elem_cstr(b, t[0] != '\0' ? t : NULL); }
+
+static void status_import(request *req, const msgpack_object *args)
+{
+    const msgpack_object *rows;
+    bool commit;
+    pstr key;
+    if (call_args(req, args, &rows, &commit, &key) != 0)
+        return;
+    uint32_t n = rows->via.array.size;
+    tbuf a[S_COUNT];
+    memset(a, 0, sizeof a);
+    row_err *err = malloc(sizeof *err);
+    srow_in *in = malloc(sizeof *in);
+    bool oom = err == NULL || in == NULL;
+    for (uint32_t i = 0; i < n && !oom; i++) {
+        if (check_status_row(&rows->via.array.ptr[i], i, in, err) != 0) {
+            tb_int(&a[S_RORD], i);
+            tb_elem_cstr(&a[S_RCODE], bb_err_code(err->code));
+            tb_elem_cstr(&a[S_RFIELD], err->field[0] != '\0' ? err->field : NULL);
+            tb_elem_cstr(&a[S_RMSG], err->message);
+            continue;
+        }
+        tb_int(&a[S_ORD], i);
+        tb_num(&a[S_EID], in->eid);
+        tb_elem(&a[S_CODE], in->code.s, in->code.len);
+        tb_elem_cstr(&a[S_DATE], in->date);
+        tb_elem(&a[S_REPORTER], in->reporter.s, in->reporter.len);
+        tb_elem(&a[S_PSTATUS], in->pstatus.s, in->pstatus.len);
+        tb_num(&a[S_OV], in->ov);
+        tb_num(&a[S_EM], in->em);
+        tb_num(&a[S_LS], in->ls);
+        tb_elem(&a[S_NOTE], in->note.s, in->note.len);
+    }
+    const char *vals[S_FIRST_ARRAY + S_COUNT] = {session_actor(req_session(req)), req_peer(req),
+                                                 key.s, commit ? "true" : "false",
+                                                 req_server(req)->cfg.time_zone};
+    int lens[S_FIRST_ARRAY + S_COUNT] = {-1, -1, (int)key.len, -1, -1};
+    for (int i = 0; i < S_COUNT; i++) {
+        vals[S_FIRST_ARRAY + i] = tb_finish(&a[i]);
+        lens[S_FIRST_ARRAY + i] = -1;
+        oom = oom || vals[S_FIRST_ARRAY + i] == NULL;
+    }
+    if (oom) {
+        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
+    } else {
+        int rc = pool_query(req_server(req)->pool, &st_status_import, vals, lens,
+                            status_import_cb, req);
+        if (rc < 0)
+            rowpack_reply_query_rc(req, st_status_import.name, rc);
+    }
+    for (int i = 0; i < S_COUNT; i++)
+        free(a[i].s);
+    free(in);
+    free(err);
+}
+
 const method_def import_methods[] = {
     {"enterprise.import", enterprise_import, BB_ROLES_BUSINESS_WRITE},
+    {"status.import", status_import, BB_ROLES_BUSINESS_WRITE},
     {NULL, NULL, 0},
 };

@@ -1411,6 +1411,563 @@ static int export_then_import_dry_run_is_all_unchanged(void)
     return 0;
 }
 
+/* ---- status.import ---- */
+
+/* One status row; NULL = key absent, NIL_V = nil. Numbers as text: packed
+ * as ints; a leading "s:" packs the rest as a str (a wrong type). */
+typedef struct srow {
+    const char *eid, *code, *date, *reporter, *pstatus, *ov, *em, *ls, *note;
+} srow;
+
+static void pack_num(it_buf *b, const char *key, const char *v)
+{
+    if (v == NULL)
+        return;
+    if (strcmp(v, NIL_V) == 0)
+        it_kv_nil(b, key);
+    else if (strncmp(v, "s:", 2) == 0)
+        it_kv_str(b, key, v + 2);
+    else
+        it_kv_int(b, key, strtoll(v, NULL, 10));
+}
+
+static void pack_srow(it_buf *b, const srow *r)
+{
+    const char *v[9] = {r->eid, r->code, r->date, r->reporter, r->pstatus,
+                        r->ov,  r->em,   r->ls,   r->note};
+    uint32_t n = 0;
+    for (int i = 0; i < 9; i++)
+        n += v[i] != NULL;
+    msgpack_pack_map(&b->pk, n);
+    pack_num(b, "enterprise_id", r->eid);
+    pack_opt(b, "credit_code", r->code);
+    pack_opt(b, "report_date", r->date);
+    pack_opt(b, "reporter", r->reporter);
+    pack_opt(b, "production_status", r->pstatus);
+    pack_num(b, "output_value", r->ov);
+    pack_num(b, "employees", r->em);
+    pack_num(b, "labour_shortage", r->ls);
+    pack_opt(b, "note", r->note);
+}
+
+/* status.import of rows, expecting {items} with one item per row. */
+static int simport_ok(it_conn *c, const srow *rows, size_t n, bool commit, const char *key,
+                      it_msg *out)
+{
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t id = ++g_msgid;
+    it_req(&b, id, "status.import", key != NULL ? 3 : 2);
+    it_str(&b, "rows");
+    msgpack_pack_array(&b.pk, (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+        pack_srow(&b, &rows[i]);
+    it_str(&b, "commit");
+    if (commit)
+        msgpack_pack_true(&b.pk);
+    else
+        msgpack_pack_false(&b.pk);
+    if (key != NULL)
+        it_kv_str(&b, "idempotency_key", key);
+    int r = it_call(c, b.sb.data, b.sb.size, id, IT_REPLY_TIMEOUT_MS, out);
+    it_buf_free(&b);
+    IT_CHECK(r == IT_RECV_MSG);
+    char d[800];
+    if (out->is_error) {
+        it_fail(__FILE__, __LINE__, "status.import: %s", it_describe(out, d, sizeof d));
+        it_msg_free(out);
+        return -1;
+    }
+    const msgpack_object *items = it_map_get(out->result, "items");
+    if (items == NULL || items->type != MSGPACK_OBJECT_ARRAY || items->via.array.size != n) {
+        it_fail(__FILE__, __LINE__, "result is not {items} with %zu items: %s", n,
+                it_describe(out, d, sizeof d));
+        it_msg_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+static long long reports_of(int64_t eid)
+{
+    char t[24];
+    snprintf(t, sizeof t, "%lld", (long long)eid);
+    const char *p[1] = {t};
+    return it_pg_int("SELECT count(*) FROM status_report WHERE enterprise_id = $1", 1, p);
+}
+
+static long long status_import_audits(void)
+{
+    return it_pg_int("SELECT count(*) FROM audit_log WHERE method = 'status.import'", 0, NULL);
+}
+
+static int status_import_created_unchanged_rejected(void)
+{
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    char code[19], unknown[19], badcc[19];
+    it_credit_code(68001, code);
+    it_credit_code(68002, unknown);
+    it_credit_code(68003, badcc);
+    badcc[17] = badcc[17] == '0' ? '1' : '0';
+    int64_t eid = it_create_enterprise(c, "状态导入企业", code, "赤壁镇");
+    IT_CHECK(eid > 0);
+    char e[24];
+    snprintf(e, sizeof e, "%lld", (long long)eid);
+    srow rows[] = {
+        /* 0 */ {.eid = e, .date = "2025-03-01", .reporter = "张三", .pstatus = "正常",
+                 .ov = "1000", .em = "10"},
+        /* 1 */ {.code = code, .date = "2025-03-02", .reporter = "=李四", .pstatus = "停产",
+                 .note = "停电,\n\"检修\"", .ls = "3", .ov = NIL_V},
+        /* 2 */ {.eid = e, .date = "2999-01-01", .reporter = "张三", .pstatus = "正常"},
+        /* 3 */ {.eid = "999999999", .date = "2025-03-01", .reporter = "张三", .pstatus = "正常"},
+        /* 4 */ {.eid = e, .code = code, .date = "2025-03-01", .reporter = "张三",
+                 .pstatus = "正常"},
+        /* 5 */ {.date = "2025-03-01", .reporter = "张三", .pstatus = "正常"},
+        /* 6 */ {.eid = e, .date = "2025-03-01", .reporter = "张三", .pstatus = "好"},
+        /* 7 */ {.eid = e, .date = "2025-03-01", .reporter = "张三", .pstatus = "正常",
+                 .em = "-1"},
+        /* 8 */ {.eid = e, .date = "1999-12-31", .reporter = "张三", .pstatus = "正常"},
+        /* 9 */ {.code = unknown, .date = "2025-03-01", .reporter = "张三", .pstatus = "正常"},
+        /* 10 */ {.code = badcc, .date = "2025-03-01", .reporter = "张三", .pstatus = "正常"},
+        /* 11 */ {.eid = e, .date = "2025-02-30", .reporter = "张三", .pstatus = "正常"},
+        /* 12 */ {.eid = e, .date = "2025-03-01", .reporter = "", .pstatus = "正常"},
+        /* 13 */ {.eid = e, .date = "2025-03-01", .reporter = "张三", .pstatus = "正常",
+                  .ov = "s:1000"},
+        /* 14: row 0 again in the same call: unchanged */
+        {.eid = e, .date = "2025-03-01", .reporter = "张三", .pstatus = "正常", .ov = "1000",
+         .em = "10"},
+        /* 15: row 0's enterprise, date, reporter with another value */
+        {.eid = e, .date = "2025-03-01", .reporter = "张三", .pstatus = "正常", .ov = "2000",
+         .em = "10"},
+        /* 16: row 1 with another note only */
+        {.code = code, .date = "2025-03-02", .reporter = "=李四", .pstatus = "停产",
+         .note = "停电", .ls = "3", .ov = NIL_V},
+        /* 17: row 1 with no note */
+        {.code = code, .date = "2025-03-02", .reporter = "=李四", .pstatus = "停产", .ls = "3"},
+        /* 18: row 1 again, by id, output_value absent (= nil): unchanged */
+        {.eid = e, .date = "2025-03-02", .reporter = "=李四", .pstatus = "停产",
+         .note = "停电,\n\"检修\"", .ls = "3"},
+    };
+    enum { N = sizeof rows / sizeof rows[0] };
+    long long audits = status_import_audits();
+    it_msg m;
+    IT_CHECK(simport_ok(c, rows, N, true, NULL, &m) == 0);
+    IT_CHECK(check_item(&m, 0, "created", NULL, NULL) == 0);
+    IT_CHECK(check_item(&m, 1, "created", NULL, NULL) == 0);
+    IT_CHECK(check_item(&m, 2, "rejected", "invalid_argument", "report_date") == 0);
+    IT_CHECK(check_item(&m, 3, "rejected", "not_found", "enterprise_id") == 0);
+    IT_CHECK(check_item(&m, 4, "rejected", "invalid_argument", "credit_code") == 0);
+    IT_CHECK(check_item(&m, 5, "rejected", "invalid_argument", "enterprise_id") == 0);
+    IT_CHECK(check_item(&m, 6, "rejected", "invalid_argument", "production_status") == 0);
+    IT_CHECK(check_item(&m, 7, "rejected", "invalid_argument", "employees") == 0);
+    IT_CHECK(check_item(&m, 8, "rejected", "invalid_argument", "report_date") == 0);
+    IT_CHECK(check_item(&m, 9, "rejected", "not_found", "credit_code") == 0);
+    IT_CHECK(check_item(&m, 10, "rejected", "invalid_argument", "credit_code") == 0);
+    IT_CHECK(check_item(&m, 11, "rejected", "invalid_argument", "report_date") == 0);
+    IT_CHECK(check_item(&m, 12, "rejected", "invalid_argument", "reporter") == 0);
+    IT_CHECK(check_item(&m, 13, "rejected", "invalid_argument", "output_value") == 0);
+    IT_CHECK(check_item(&m, 14, "unchanged", NULL, NULL) == 0);
+    IT_CHECK(check_item(&m, 15, "rejected", "already_exists", "report_date") == 0);
+    IT_CHECK(check_item(&m, 16, "rejected", "already_exists", "report_date") == 0);
+    IT_CHECK(check_item(&m, 17, "rejected", "already_exists", "report_date") == 0);
+    IT_CHECK(check_item(&m, 18, "unchanged", NULL, NULL) == 0);
+    IT_CHECK(item_id(&m, 18) == item_id(&m, 1));
+    int64_t id0 = item_id(&m, 0), id1 = item_id(&m, 1);
+    IT_CHECK(id0 > 0 && id1 > 0 && id0 != id1 && item_id(&m, 14) == id0);
+    /* the messages status.submit gives */
+    char msg[512] = "";
+    it_get_str(item(&m, 7), "message", msg, sizeof msg);
+    IT_CHECKF(strcmp(msg, "employees: out of range 0..1000000") == 0, "%s", msg);
+    it_get_str(item(&m, 6), "message", msg, sizeof msg);
+    IT_CHECKF(strcmp(msg, "production_status: must be one of 正常, 半停产, 停产, 在建") == 0, "%s",
+              msg);
+    it_get_str(item(&m, 3), "message", msg, sizeof msg);
+    IT_CHECKF(strcmp(msg, "enterprise 999999999 does not exist") == 0, "%s", msg);
+    it_get_str(item(&m, 15), "message", msg, sizeof msg);
+    IT_CHECKF(strstr(msg, "exists with other values") != NULL, "%s", msg);
+    it_msg_free(&m);
+    IT_CHECK(reports_of(eid) == 2);
+    IT_CHECK(status_import_audits() == audits + 2);
+    char t0[24];
+    snprintf(t0, sizeof t0, "%lld", (long long)id0);
+    /* the audit row status.submit writes, with method status.import */
+    IT_CHECK(it_pg_int("SELECT count(*) FROM audit_log WHERE entity = 'status_report'"
+                       " AND entity_id = $1 AND method = 'status.import' AND before IS NULL"
+                       " AND after->>'output_value' = '1000' AND after->>'reporter' = '张三'"
+                       " AND changed @> '{id,enterprise_id,report_date,output_value}'",
+                       1, (const char *[]){t0}) == 1);
+    char t1[24];
+    snprintf(t1, sizeof t1, "%lld", (long long)id1);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM status_report WHERE id = $1 AND reporter = '=李四'"
+                       " AND note = E'停电,\\n\"检修\"' AND output_value IS NULL"
+                       " AND employees IS NULL AND labour_shortage = 3",
+                       1, (const char *[]){t1}) == 1);
+
+    /* Again, in a new call: unchanged (the same ids), or already_exists. */
+    srow again[] = {rows[0], rows[1], rows[15]};
+    IT_CHECK(simport_ok(c, again, 3, true, NULL, &m) == 0);
+    IT_CHECK(check_item(&m, 0, "unchanged", NULL, NULL) == 0);
+    IT_CHECK(check_item(&m, 1, "unchanged", NULL, NULL) == 0);
+    IT_CHECK(check_item(&m, 2, "rejected", "already_exists", "report_date") == 0);
+    IT_CHECK(item_id(&m, 0) == id0 && item_id(&m, 1) == id1);
+    it_msg_free(&m);
+    IT_CHECK(reports_of(eid) == 2);
+    IT_CHECK(status_import_audits() == audits + 2);
+
+    /* The unchanged probe is an index scan (status_report_enterprise_idx). */
+    PGresult *res = PQexec(it_pg(),
+                           "BEGIN; SET LOCAL enable_seqscan = off;"
+                           " EXPLAIN SELECT s.id FROM status_report s WHERE s.enterprise_id = 1"
+                           " AND s.report_date = DATE '2025-03-01' AND s.reporter = 'x'"
+                           " ORDER BY s.report_date DESC, s.id DESC LIMIT 1");
+    IT_CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
+    bool idx = false;
+    for (int i = 0; i < PQntuples(res); i++)
+        idx = idx || strstr(PQgetvalue(res, i, 0), "status_report_enterprise_idx") != NULL;
+    PQclear(res);
+    PQclear(PQexec(it_pg(), "ROLLBACK"));
+    IT_CHECK(idx);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM pg_proc WHERE proname = 'bb_status_import'"
+                       " AND 'enable_seqscan=off' = ANY (proconfig)",
+                       0, NULL) == 1);
+    it_close(c);
+    return 0;
+}
+
+static int status_import_dry_run_stores_nothing(void)
+{
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    char code[19];
+    it_credit_code(68101, code);
+    int64_t eid = it_create_enterprise(c, "试导入企业", code, "新店镇");
+    IT_CHECK(eid > 0);
+    char e[24];
+    snprintf(e, sizeof e, "%lld", (long long)eid);
+    srow rows[] = {
+        {.eid = e, .date = "2025-04-01", .reporter = "王五", .pstatus = "半停产"},
+        {.code = code, .date = "2025-04-01", .reporter = "王五", .pstatus = "半停产"},
+        {.eid = e, .date = "2025-04-01", .reporter = "王五", .pstatus = "在建"},
+    };
+    long long audits = status_import_audits();
+    long long keys = it_pg_int("SELECT count(*) FROM idempotency WHERE method = 'status.import'",
+                               0, NULL);
+    it_msg m;
+    IT_CHECK(simport_ok(c, rows, 3, false, "dry-key-ignored", &m) == 0);
+    IT_CHECK(check_item(&m, 0, "created", NULL, NULL) == 0);
+    IT_CHECK(check_item(&m, 1, "unchanged", NULL, NULL) == 0);
+    IT_CHECK(check_item(&m, 2, "rejected", "already_exists", "report_date") == 0);
+    /* ids only of reports that exist after the call: none */
+    IT_CHECK(it_map_get(item(&m, 0), "id")->type == MSGPACK_OBJECT_NIL);
+    IT_CHECK(it_map_get(item(&m, 1), "id")->type == MSGPACK_OBJECT_NIL);
+    it_msg_free(&m);
+    IT_CHECK(reports_of(eid) == 0);
+    IT_CHECK(status_import_audits() == audits);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM idempotency WHERE method = 'status.import'", 0,
+                       NULL) == keys);
+    it_close(c);
+    return 0;
+}
+
+static int status_import_roles_and_scope(void)
+{
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    char own[19], other[19];
+    it_credit_code(68201, own);
+    it_credit_code(68202, other);
+    it_conn *sup = it_connect(s->port);
+    IT_CHECK(sup != NULL);
+    int64_t eo = it_create_enterprise(sup, "本镇报告企业", own, "赵李桥镇");
+    int64_t ex = it_create_enterprise(sup, "外镇报告企业", other, "新店镇");
+    IT_CHECK(eo > 0 && ex > 0);
+    it_close(sup);
+    char so[24], sx[24];
+    snprintf(so, sizeof so, "%lld", (long long)eo);
+    snprintf(sx, sizeof sx, "%lld", (long long)ex);
+    srow r0 = {.eid = so, .date = "2025-05-01", .reporter = "赵六", .pstatus = "正常"};
+    it_conn *adm = it_connect_as(s->port, IT_USER_ADMIN, IT_PASSWORD);
+    IT_CHECK(adm != NULL);
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t id = ++g_msgid;
+    it_req(&b, id, "status.import", 1);
+    it_str(&b, "rows");
+    msgpack_pack_array(&b.pk, 1);
+    pack_srow(&b, &r0);
+    IT_CHECK(it_send(adm, b.sb.data, b.sb.size) == 0);
+    IT_CHECK(it_expect_error(adm, id, "forbidden", NULL, IT_REPLY_TIMEOUT_MS) == 0);
+    it_buf_free(&b);
+    it_close(adm);
+
+    it_conn *st = it_connect_as(s->port, IT_USER_STAFF, IT_PASSWORD);
+    IT_CHECK(st != NULL);
+    srow rows[] = {
+        r0,
+        {.eid = sx, .date = "2025-05-01", .reporter = "赵六", .pstatus = "正常"},
+        {.code = other, .date = "2025-05-01", .reporter = "赵六", .pstatus = "正常"},
+        /* a missing one: the same answer as the one outside */
+        {.eid = "999999998", .date = "2025-05-01", .reporter = "赵六", .pstatus = "正常"},
+    };
+    it_msg m;
+    IT_CHECK(simport_ok(st, rows, 4, true, NULL, &m) == 0);
+    IT_CHECK(check_item(&m, 0, "created", NULL, NULL) == 0);
+    IT_CHECK(check_item(&m, 1, "rejected", "not_found", "enterprise_id") == 0);
+    IT_CHECK(check_item(&m, 2, "rejected", "not_found", "credit_code") == 0);
+    IT_CHECK(check_item(&m, 3, "rejected", "not_found", "enterprise_id") == 0);
+    char m1[256] = "", m3[256] = "", want[256];
+    it_get_str(item(&m, 1), "message", m1, sizeof m1);
+    it_get_str(item(&m, 3), "message", m3, sizeof m3);
+    snprintf(want, sizeof want, "enterprise %s does not exist", sx);
+    IT_CHECKF(strcmp(m1, want) == 0 && strcmp(m3, "enterprise 999999998 does not exist") == 0,
+              "%s / %s", m1, m3);
+    it_msg_free(&m);
+    it_close(st);
+    IT_CHECK(reports_of(eo) == 1 && reports_of(ex) == 0);
+    return 0;
+}
+
+static int status_import_retry_with_the_same_key(void)
+{
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    char code[19];
+    it_credit_code(68301, code);
+    int64_t eid = it_create_enterprise(c, "幂等报告企业", code, "车埠镇");
+    IT_CHECK(eid > 0);
+    char e[24];
+    snprintf(e, sizeof e, "%lld", (long long)eid);
+    srow rows[] = {
+        {.eid = e, .date = "2025-06-01", .reporter = "钱七", .pstatus = "正常", .ov = "5"},
+        {.eid = e, .date = "2999-06-01", .reporter = "钱七", .pstatus = "正常"},
+    };
+    it_msg m1, m2;
+    IT_CHECK(simport_ok(c, rows, 2, true, "st-imp-key-1", &m1) == 0);
+    IT_CHECK(check_item(&m1, 0, "created", NULL, NULL) == 0);
+    IT_CHECK(check_item(&m1, 1, "rejected", "invalid_argument", "report_date") == 0);
+    long long audits = status_import_audits();
+    it_conn *c2 = it_connect(s->port);
+    IT_CHECK(c2 != NULL);
+    IT_CHECK(simport_ok(c2, rows, 2, true, "st-imp-key-1", &m2) == 0);
+    /* the first answer again: created (not unchanged), the same id */
+    IT_CHECK(check_item(&m2, 0, "created", NULL, NULL) == 0);
+    IT_CHECK(check_item(&m2, 1, "rejected", "invalid_argument", "report_date") == 0);
+    IT_CHECK(item_id(&m1, 0) == item_id(&m2, 0) && item_id(&m1, 0) > 0);
+    it_msg_free(&m1);
+    it_msg_free(&m2);
+    IT_CHECK(status_import_audits() == audits);
+    IT_CHECK(reports_of(eid) == 1);
+    /* the same key with other rows: refused whole */
+    rows[0].ov = "6";
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t id = ++g_msgid;
+    it_req(&b, id, "status.import", 3);
+    it_str(&b, "rows");
+    msgpack_pack_array(&b.pk, 2);
+    pack_srow(&b, &rows[0]);
+    pack_srow(&b, &rows[1]);
+    it_str(&b, "commit");
+    msgpack_pack_true(&b.pk);
+    it_kv_str(&b, "idempotency_key", "st-imp-key-1");
+    IT_CHECK(it_send(c2, b.sb.data, b.sb.size) == 0);
+    IT_CHECK(it_expect_error(c2, id, "idempotency_key_reused", "idempotency_key",
+                             IT_REPLY_TIMEOUT_MS) == 0);
+    it_buf_free(&b);
+    IT_CHECK(reports_of(eid) == 1);
+    it_close(c2);
+    it_close(c);
+    return 0;
+}
+
+#define SHDR "\xEF\xBB\xBF编号,企业编号,企业名称,报告日期,报告人,生产状态,产值(元),从业人数,缺工人数,备注,创建时间\r\n"
+
+static int cli_import_status_file(void)
+{
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    char code[19];
+    it_credit_code(68401, code);
+    int64_t eid = it_create_enterprise(c, "文件报告企业", code, "神山镇");
+    IT_CHECK(eid > 0);
+    it_close(c);
+    char text[4096];
+    /* line 2: ok, defused reporter; lines 3-4: ok, a note on two lines and
+     * money in 万; line 5: bad money; line 6: unknown enterprise; line 7:
+     * after today; line 8: too few fields; line 9: by credit code (an
+     * English-keyed column would do too: see below) */
+    snprintf(text, sizeof text,
+             SHDR
+             "1,%lld,文件报告企业,2025-07-01,'=孙八,正常,1234567,20,2,,2025-07-01T00:00:00Z\r\n"
+             "2,%lld,\"文件,报告\",2025-07-02,孙八,半停产,123.45万,,,\"停产检修\n, \"\"两周\"\"\",x\r\n"
+             "3,%lld,x,2025-07-03,孙八,正常,一百,,,,\r\n"
+             "4,999999997,x,2025-07-03,孙八,正常,,,,,\r\n"
+             "5,%lld,x,2999-07-03,孙八,正常,,,,,\r\n"
+             "6,%lld\r\n"
+             "7,%lld,x,2025-07-04,孙八,在建,3亿,5,0,'-备注,\r\n",
+             (long long)eid, (long long)eid, (long long)eid, (long long)eid, (long long)eid,
+             (long long)eid);
+    char path[256];
+    IT_CHECK(write_file("status.csv", text, path, sizeof path) == 0);
+    const char *args[] = {"import", "status", path, NULL};
+    it_cli r;
+    IT_CHECK(run_cli(&r, args, NULL, 1) == 0);
+    const char *want[] = {
+        "line 5: output_value: \"一百\" is not an amount of whole yuan",
+        "line 6: enterprise_id: enterprise 999999997 does not exist",
+        "line 7: report_date: ",
+        "line 8: the row has 2 fields, the header 11",
+        "dry run: 7 rows: 3 created, 0 unchanged, 4 rejected (nothing stored",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        IT_CHECKF(strstr(r.out, want[i]) != NULL, "no \"%s\" in:\n%s", want[i], r.out);
+    it_cli_free(&r);
+    IT_CHECK(reports_of(eid) == 0);
+    const char *cargs[] = {"import", "status", path, "--commit", NULL};
+    IT_CHECK(run_cli(&r, cargs, NULL, 1) == 0);
+    IT_CHECKF(strstr(r.out, "committed: 7 rows: 3 created, 0 unchanged, 4 rejected"), "%s",
+              r.out);
+    it_cli_free(&r);
+    char te[24];
+    snprintf(te, sizeof te, "%lld", (long long)eid);
+    const char *pe[1] = {te};
+    IT_CHECK(it_pg_int("SELECT count(*) FROM status_report WHERE enterprise_id = $1"
+                       " AND ((report_date = '2025-07-01' AND reporter = '=孙八'"
+                       "       AND output_value = 1234567 AND employees = 20"
+                       "       AND labour_shortage = 2 AND note IS NULL)"
+                       "  OR (report_date = '2025-07-02' AND output_value = 1234500"
+                       "       AND employees IS NULL AND note = E'停产检修\\n, \"两周\"')"
+                       "  OR (report_date = '2025-07-04' AND output_value = 300000000"
+                       "       AND note = '-备注'))",
+                       1, pe) == 3);
+    long long audits = status_import_audits();
+    /* Run again: the same keys, the first answers, nothing stored. */
+    IT_CHECK(run_cli(&r, cargs, NULL, 1) == 0);
+    IT_CHECKF(strstr(r.out, "committed: 7 rows: 3 created"), "%s", r.out);
+    it_cli_free(&r);
+    IT_CHECK(status_import_audits() == audits && reports_of(eid) == 3);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM idempotency WHERE method = 'status.import'"
+                       " AND key LIKE 'import-status-%'",
+                       0, NULL) >= 1);
+    /* A dry run sends no key: the stored rows are unchanged. */
+    IT_CHECK(run_cli(&r, args, NULL, 1) == 0);
+    IT_CHECKF(strstr(r.out, "dry run: 7 rows: 0 created, 3 unchanged, 4 rejected"), "%s",
+              r.out);
+    it_cli_free(&r);
+    /* English keys, the enterprise by credit code; --json */
+    snprintf(text, sizeof text,
+             "credit_code,report_date,reporter,production_status,output_value\n"
+             "%s,2025-07-01,'=孙八,正常,1234567\n"
+             "%s,2025-07-01,'=孙八,正常,1234568\n",
+             code, code);
+    IT_CHECK(write_file("status-en.csv", text, path, sizeof path) == 0);
+    const char *jargs[] = {"--json", "import", "status", path, NULL};
+    IT_CHECK(run_cli(&r, jargs, NULL, 1) == 0);
+    IT_CHECKF(strstr(r.out, "\"line\": 3, \"outcome\": \"rejected\"") &&
+                  strstr(r.out, "\"code\": \"already_exists\", \"field\": \"report_date\"") &&
+                  strstr(r.out, "\"summary\": {\"rows\": 2, \"created\": 0, \"unchanged\": 0, "
+                                "\"rejected\": 2}") != NULL,
+              "json:\n%s", r.out);
+    it_cli_free(&r);
+    /* (line 2 differs from the stored report too: no employees, no shortage) */
+    /* a header without an enterprise column is refused whole */
+    IT_CHECK(write_file("status-noent.csv", "报告日期,报告人,生产状态\n2025-07-01,a,正常\n", path,
+                        sizeof path) == 0);
+    const char *nargs[] = {"import", "status", path, NULL};
+    IT_CHECK(run_cli(&r, nargs, NULL, 1) == 0);
+    IT_CHECKF(strstr(r.err, "企业编号 (enterprise_id) or 统一社会信用代码 (credit_code)"), "%s",
+              r.err);
+    it_cli_free(&r);
+    return 0;
+}
+
+/* Finds `name` of the newest run folder under dir. */
+static int find_export_file(const char *dir, const char *name, char *out, size_t outlen)
+{
+    IT_CHECK(find_export(dir, out, outlen) == 0);
+    char *slash = strrchr(out, '/');
+    IT_CHECK(slash != NULL);
+    snprintf(slash + 1, outlen - (size_t)(slash + 1 - out), "%s", name);
+    return 0;
+}
+
+static int export_then_import_status_is_all_unchanged(void)
+{
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/exports-status", g_dir);
+    IT_CHECK(mkdir(dir, 0700) == 0 || access(dir, W_OK) == 0);
+    char set_dir[200];
+    snprintf(set_dir, sizeof set_dir, "export_dir=%s", dir);
+    const char *sets[] = {set_dir, "export_time=", NULL};
+    it_server *s = it_server_start(sets);
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    char code[19];
+    it_credit_code(68501, code);
+    int64_t eid = it_create_enterprise(c, "=往返报告, \"企业\"", code, "官塘驿镇");
+    IT_CHECK(eid > 0);
+    char e[24];
+    snprintf(e, sizeof e, "%lld", (long long)eid);
+    srow rows[] = {
+        {.eid = e, .date = "2025-08-01", .reporter = "-周九", .pstatus = "正常", .ov = "0",
+         .em = "0", .ls = "0", .note = "'@备注,\r\n\"引号\"\t制表"},
+        {.eid = e, .date = "2025-08-01", .reporter = "@吴十", .pstatus = "停产"},
+        {.eid = e, .date = "2025-08-02", .reporter = "郑十一", .pstatus = "在建",
+         .ov = "1000000000000000", .em = "1000000", .ls = "1000000", .note = "+1"},
+    };
+    it_msg m;
+    IT_CHECK(simport_ok(c, rows, 3, true, NULL, &m) == 0);
+    for (size_t i = 0; i < 3; i++)
+        IT_CHECK(check_item(&m, i, "created", NULL, NULL) == 0);
+    it_msg_free(&m);
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t id = ++g_msgid;
+    it_req(&b, id, "export.run", 1);
+    it_str(&b, "wait");
+    msgpack_pack_true(&b.pk);
+    int rr = it_call(c, b.sb.data, b.sb.size, id, 120000, &m);
+    it_buf_free(&b);
+    IT_CHECK(rr == IT_RECV_MSG);
+    char d[800];
+    IT_CHECKF(!m.is_error, "export.run: %s", it_describe(&m, d, sizeof d));
+    it_msg_free(&m);
+    it_close(c);
+    char path[512];
+    IT_CHECK(find_export_file(dir, "status_reports.csv", path, sizeof path) == 0);
+    long long n = it_pg_int("SELECT count(*) FROM status_report", 0, NULL);
+    IT_CHECK(n >= 3);
+    long long audits = status_import_audits();
+    snprintf(g_server, sizeof g_server, "127.0.0.1:%d", s->port);
+    for (int commit = 0; commit <= 1; commit++) {
+        const char *args[] = {"--json", "import", "status", path, commit ? "--commit" : NULL,
+                              NULL};
+        it_cli r;
+        IT_CHECK(it_cli_run(&r, g_server, CLI_MS, args) == 0);
+        char want[200];
+        snprintf(want, sizeof want, "\"summary\": {\"rows\": %lld, \"created\": 0, "
+                 "\"unchanged\": %lld, \"rejected\": 0}", n, n);
+        if (r.status != 0 || strstr(r.out, want) == NULL) {
+            show(&r);
+            IT_CHECKF(false, "expected %s", want);
+        }
+        it_cli_free(&r);
+    }
+    IT_CHECK(it_pg_int("SELECT count(*) FROM status_report", 0, NULL) == n);
+    IT_CHECK(status_import_audits() == audits);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const it_test tests[] = {
@@ -1436,6 +1993,13 @@ int main(int argc, char **argv)
         {"cli_rejects_a_row_too_large_for_a_call", cli_rejects_a_row_too_large_for_a_call},
         {"export_then_import_dry_run_is_all_unchanged",
          export_then_import_dry_run_is_all_unchanged},
+        {"status_import_created_unchanged_rejected", status_import_created_unchanged_rejected},
+        {"status_import_dry_run_stores_nothing", status_import_dry_run_stores_nothing},
+        {"status_import_roles_and_scope", status_import_roles_and_scope},
+        {"status_import_retry_with_the_same_key", status_import_retry_with_the_same_key},
+        {"cli_import_status_file", cli_import_status_file},
+        {"export_then_import_status_is_all_unchanged",
+         export_then_import_status_is_all_unchanged},
     };
     return it_main(argc, argv, "import", tests, sizeof tests / sizeof tests[0], setup);
 }

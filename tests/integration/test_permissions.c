@@ -171,6 +171,7 @@ static const struct {
      * (test_export.c checks its roles). */
     {"export.list", R_SUPER | R_ADMIN},
     {"enterprise.import", R_STAFF | R_SUPER},
+    {"status.import", R_STAFF | R_SUPER},
     {"session.logout", R_USERS},   /* last: it ends the session */
 };
 
