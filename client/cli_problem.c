@@ -382,6 +382,22 @@ static int print_record(cli_ctx *ctx, bb_reply *r, const char *const *skip)
 
 static const char *const no_skip[] = {NULL};
 
+/* The end of every write command: the idempotency key (--idempotency-key,
+ * or a new one, the same for the CLI's one retry), the call, the options
+ * freed, the record printed. */
+static int send_write(cli_ctx *ctx, const char *method, kvs *k, cli_opt *o, size_t no)
+{
+    char keybuf[37];
+    kv_str(k, "idempotency_key", key_or_new(cli_get(o, no, "--idempotency-key"), keybuf));
+    bb_error err;
+    bb_reply *r = NULL;
+    int rc = call_kvs(ctx, method, k, true, &r, &err);
+    cli_opts_free(o, no);
+    if (rc != BB_C_OK)
+        return cli_fail(&err);
+    return print_record(ctx, r, no_skip);
+}
+
 /* A table row from the keys of one item; a key NULL leaves the cell empty.
  * desc_key (may be NULL) is cut to PROB_LIST_DESC_COLS columns. */
 static bool add_item_row(table *t, const msgpack_object *item, const char *const *keys,
@@ -520,15 +536,7 @@ static int problem_create(cli_ctx *ctx, int argc, char **argv)
     if (has_o)
         kv_int(&k, "assignee_official_id", off);
     kv_str(&k, "deadline", cli_get(o, no, "--deadline")->value);
-    char keybuf[37];
-    kv_str(&k, "idempotency_key", key_or_new(cli_get(o, no, "--idempotency-key"), keybuf));
-    bb_error err;
-    bb_reply *r = NULL;
-    rc = call_kvs(ctx, "problem.create", &k, true, &r, &err);
-    cli_opts_free(o, no);
-    if (rc != BB_C_OK)
-        return cli_fail(&err);
-    return print_record(ctx, r, no_skip);
+    return send_write(ctx, "problem.create", &k, o, no);
 }
 
 static int get_problem(cli_ctx *ctx, int64_t id, bb_reply **out, bb_error *err)
@@ -689,14 +697,7 @@ static int problem_advance(cli_ctx *ctx, int argc, char **argv)
     kv_int(&k, "version", v);
     kv_str(&k, "to_state", pos[1]);
     kv_str(&k, "note", cli_get(o, no, "--note")->value);
-    char keybuf[37];
-    kv_str(&k, "idempotency_key", key_or_new(cli_get(o, no, "--idempotency-key"), keybuf));
-    bb_reply *r = NULL;
-    rc = call_kvs(ctx, "problem.advance", &k, true, &r, &err);
-    cli_opts_free(o, no);
-    if (rc != BB_C_OK)
-        return cli_fail(&err);
-    return print_record(ctx, r, no_skip);
+    return send_write(ctx, "problem.advance", &k, o, no);
 }
 
 static int problem_reopen(cli_ctx *ctx, int argc, char **argv)
@@ -728,14 +729,7 @@ static int problem_reopen(cli_ctx *ctx, int argc, char **argv)
     kv_int(&k, "id", id);
     kv_int(&k, "version", v);
     kv_str(&k, "reason", cli_get(o, no, "--reason")->value);
-    char keybuf[37];
-    kv_str(&k, "idempotency_key", key_or_new(cli_get(o, no, "--idempotency-key"), keybuf));
-    bb_reply *r = NULL;
-    rc = call_kvs(ctx, "problem.reopen", &k, true, &r, &err);
-    cli_opts_free(o, no);
-    if (rc != BB_C_OK)
-        return cli_fail(&err);
-    return print_record(ctx, r, no_skip);
+    return send_write(ctx, "problem.reopen", &k, o, no);
 }
 
 static int problem_assign(cli_ctx *ctx, int argc, char **argv)
@@ -788,14 +782,7 @@ static int problem_assign(cli_ctx *ctx, int argc, char **argv)
     else if (no_o)
         kv_nil(&k, "assignee_official_id");
     kv_str(&k, "deadline", cli_get(o, no, "--deadline")->value);
-    char keybuf[37];
-    kv_str(&k, "idempotency_key", key_or_new(cli_get(o, no, "--idempotency-key"), keybuf));
-    bb_reply *r = NULL;
-    rc = call_kvs(ctx, "problem.assign", &k, true, &r, &err);
-    cli_opts_free(o, no);
-    if (rc != BB_C_OK)
-        return cli_fail(&err);
-    return print_record(ctx, r, no_skip);
+    return send_write(ctx, "problem.assign", &k, o, no);
 }
 
 int cli_problem(cli_ctx *ctx, int argc, char **argv)
@@ -880,14 +867,7 @@ static int trouble_set(cli_ctx *ctx, int argc, char **argv)
     kv_str(&k, "strengths", cli_get(o, no, "--strengths")->value);
     kv_str(&k, "revival_plan", cli_get(o, no, "--plan")->value);
     kv_str(&k, "revival_progress", cli_get(o, no, "--progress")->value);
-    char keybuf[37];
-    kv_str(&k, "idempotency_key", key_or_new(cli_get(o, no, "--idempotency-key"), keybuf));
-    bb_reply *r = NULL;
-    rc = call_kvs(ctx, "trouble.set", &k, true, &r, &err);
-    cli_opts_free(o, no);
-    if (rc != BB_C_OK)
-        return cli_fail(&err);
-    return print_record(ctx, r, no_skip);
+    return send_write(ctx, "trouble.set", &k, o, no);
 }
 
 static int trouble_get(cli_ctx *ctx, int argc, char **argv)
