@@ -33,7 +33,7 @@
 #include "client.h"
 #include "clock.h"
 #include "config.h"
-#include "export.h"
+#include "dispatch.h"
 #include "listener.h"
 #include "log.h"
 #include "methods.h"
@@ -98,6 +98,18 @@ static void on_clients_gone(server *s)
     close_pool(s, false);
 }
 
+/* Stops the modules that run work of their own (the nightly export), in
+ * the reverse order of their start. */
+static void stop_modules(server *s)
+{
+    size_t n = 0;
+    while (bb_modules[n] != NULL)
+        n++;
+    while (n-- > 0)
+        if (bb_modules[n]->stop != NULL)
+            bb_modules[n]->stop(s);
+}
+
 static void on_deadline(uv_timer_t *t)
 {
     server *s = t->data;
@@ -115,7 +127,7 @@ static void on_signal(uv_signal_t *h, int signum)
         log_event(LOG_INFO, "shutdown_begin", "signal=%d clients=%u deadline_ms=%u", signum,
                   s->nclients, s->cfg.shutdown_deadline_ms);
         listener_stop(s);
-        export_module_shutdown(s);
+        stop_modules(s);
         (void)uv_timer_start(&deadline_timer, on_deadline, s->cfg.shutdown_deadline_ms, 0);
         client_shutdown_all(s);
         if (s->nclients == 0)
@@ -243,15 +255,12 @@ int main(int argc, char **argv)
         tls_server_free(&srv);
         return r;
     }
-    if (enterprise_register_statements() != 0 || status_register_statements() != 0 ||
-        session_register_statements() != 0 || user_register_statements() != 0 ||
-        audit_register_statements() != 0 || project_register_statements() != 0 ||
-        official_register_statements() != 0 || problem_register_statements() != 0 ||
-        overdue_register_statements() != 0 || export_register_statements() != 0 ||
-        import_register_statements() != 0) {
-        log_event(LOG_ERROR, "startup_failed", "why=\"statement table full\"");
-        return 1;
-    }
+    /* Every method of the spec, with its statements (methods.h). */
+    for (size_t i = 0; bb_modules[i] != NULL; i++)
+        if (method_module_register(bb_modules[i]) != 0)
+            return 1; /* logged */
+    if (dispatch_check_complete() != 0)
+        return 1; /* logged: a method of the spec without an implementation */
 
     uv_loop_t loop;
     if ((r = uv_loop_init(&loop)) < 0) {
@@ -279,10 +288,12 @@ int main(int argc, char **argv)
         log_event(LOG_ERROR, "startup_failed", "what=listener err=%s", uv_err_name(r));
         return 1;
     }
-    if ((r = export_module_start(&srv)) < 0) {
-        log_event(LOG_ERROR, "startup_failed", "what=export err=%s", uv_err_name(r));
-        return 1;
-    }
+    for (size_t i = 0; bb_modules[i] != NULL; i++)
+        if (bb_modules[i]->start != NULL && (r = bb_modules[i]->start(&srv)) < 0) {
+            log_event(LOG_ERROR, "startup_failed", "module=%s err=%s", bb_modules[i]->name,
+                      uv_err_name(r));
+            return 1;
+        }
     (void)uv_timer_init(&loop, &deadline_timer);
     deadline_timer.data = &srv;
     uv_signal_t *sigs[2] = {&sig_int, &sig_term};

@@ -62,7 +62,13 @@ static void server_info(request *req, const msgpack_object *args)
     req_result_end(req);
 }
 
-const method_def server_info_methods[] = {
-    {"server.info", server_info, BB_ROLES_ALL},
-    {NULL, NULL, 0},
+const method_impl server_info_methods[] = {
+    {"server.info", .raw = server_info, .raw_roles = BB_ROLES_ALL},
+    {NULL},
+};
+
+const method_module server_info_module = {
+    .name = "server_info",
+    .methods = server_info_methods,
+    .register_statements = NULL,
 };

@@ -13,6 +13,7 @@
  * anything that needs the loop (this runs before it exists).
  */
 #include "config.h"
+#include "bb_spec.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -261,7 +262,7 @@ static void print_help(void)
            "  --create-admin LOGIN create the first admin after the migrations and exit\n"
            "                       (password from BAOBAO_ADMIN_PASSWORD, else asked on the\n"
            "                       terminal); --display-name TEXT names them\n"
-           "  --help, --version\n"
+           "  --help, --version, --api-info (the methods and their arguments, as JSON)\n"
            "\n"
            "keys:");
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -306,6 +307,10 @@ int config_from_args(config *c, int argc, char **argv, char *err, size_t errlen)
             printf("baobaod %s (protocol 1)\n", BAOBAOD_VERSION);
             return 1;
         }
+        /* The method spec (proto/bb_spec.h) as JSON, for client writers
+         * and tests/doc/check_protocol.py. */
+        if (strcmp(argv[i], "--api-info") == 0)
+            return bb_spec_write_json(stdout) == 0 ? 1 : -1;
     }
     for (int i = 1; i < argc; i++) {
         if (!opt_is(argv[i], "--config"))

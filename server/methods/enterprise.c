@@ -100,7 +100,7 @@ static const pool_stmt st_list = {
     " ORDER BY w.id",
     8};
 
-int enterprise_register_statements(void)
+static int enterprise_register_statements(void)
 {
     if (pool_register(&st_get) != 0 || pool_register(&st_create) != 0 ||
         pool_register(&st_update) != 0 || pool_register(&st_list) != 0)
@@ -415,10 +415,16 @@ static void enterprise_list(request *req, const msgpack_object *args)
     send_query_num(req, &st_list, vals, lens, list_cb, limit);
 }
 
-const method_def enterprise_methods[] = {
-    {"enterprise.create", enterprise_create, BB_ROLES_BUSINESS_WRITE},
-    {"enterprise.get", enterprise_get, BB_ROLES_USERS},
-    {"enterprise.update", enterprise_update, BB_ROLES_BUSINESS_WRITE},
-    {"enterprise.list", enterprise_list, BB_ROLES_USERS},
-    {NULL, NULL, 0},
+const method_impl enterprise_methods[] = {
+    {"enterprise.create", .raw = enterprise_create, .raw_roles = BB_ROLES_BUSINESS_WRITE},
+    {"enterprise.get", .raw = enterprise_get, .raw_roles = BB_ROLES_USERS},
+    {"enterprise.update", .raw = enterprise_update, .raw_roles = BB_ROLES_BUSINESS_WRITE},
+    {"enterprise.list", .raw = enterprise_list, .raw_roles = BB_ROLES_USERS},
+    {NULL},
+};
+
+const method_module enterprise_module = {
+    .name = "enterprise",
+    .methods = enterprise_methods,
+    .register_statements = enterprise_register_statements,
 };

@@ -235,7 +235,7 @@ static const pool_stmt st_list = {
     " ORDER BY r.id DESC LIMIT $2::int",
     2};
 
-int export_register_statements(void)
+static int export_register_statements(void)
 {
     return pool_register(&st_list);
 }
@@ -1818,8 +1818,16 @@ static void export_list_method(request *req, const msgpack_object *args)
     }
 }
 
-const method_def export_methods[] = {
-    {"export.run", export_run_method, BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN},
-    {"export.list", export_list_method, BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN},
-    {NULL, NULL, 0},
+const method_impl export_methods[] = {
+    {"export.run", .raw = export_run_method, .raw_roles = BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN},
+    {"export.list", .raw = export_list_method, .raw_roles = BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN},
+    {NULL},
+};
+
+const method_module export_module = {
+    .name = "export",
+    .methods = export_methods,
+    .register_statements = export_register_statements,
+    .start = export_module_start,
+    .stop = export_module_shutdown,
 };

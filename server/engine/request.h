@@ -21,19 +21,9 @@
 typedef struct request request;
 struct server;
 
-/* One method: name on the wire, handler, and the roles that may call it
- * (bits of session.h: BB_ROLE_* and BB_ROLES_ANON). The dispatcher's gate
- * answers `unauthenticated` before login unless BB_ROLES_ANON is set, and
- * `forbidden` when the session's role is not in roles; the handler runs
- * only when both pass. Scope (which townships) is the handler's and SQL's.
- * args is the argument map (a msgpack MAP object; an empty map when the
- * client sent params []). */
-typedef void (*method_fn)(request *req, const msgpack_object *args);
-typedef struct method_def {
-    const char *name;
-    method_fn fn;
-    unsigned roles;
-} method_def;
+/* TRANSITIONAL (removed once every method is declared in the spec): a
+ * handler that checks its own argument map (params.h). */
+typedef void (*method_raw_fn)(request *req, const msgpack_object *args);
 
 /* Request id and connection id, for log lines. */
 uint32_t req_msgid(const request *req);

@@ -1,70 +1,15 @@
 /*
- * session.c: the session of a connection (session.h): role names, setting
- * and clearing it, and the SQL parameters derived from it; and the
- * session.* methods: login (password check on the thread pool, throttling,
- * login records), logout, whoami, change_password.
+ * login.c: the session.* methods: login (password check on the thread
+ * pool, throttling, login records), logout, whoami, change_password.
  *
- * Not for: the gate (dispatch.c), the scope rules (sql/), or managing
- * other users (user.c).
+ * Not for: the session object itself (engine/session.c), the gate
+ * (engine/dispatch.c), the scope rules (sql/), or managing other users
+ * (user.c).
  */
 #include "session.h"
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-
-static const struct {
-    bb_role role;
-    const char *name;
-} role_names[] = {
-    {BB_ROLE_STAFF, "township_staff"},
-    {BB_ROLE_SUPERVISOR, "supervisor"},
-    {BB_ROLE_ADMIN, "admin"},
-};
-
-const char *session_role_name(bb_role r)
-{
-    for (size_t i = 0; i < sizeof role_names / sizeof role_names[0]; i++)
-        if (role_names[i].role == r)
-            return role_names[i].name;
-    return "none";
-}
-
-bb_role session_role_from_name(const char *s, size_t len)
-{
-    for (size_t i = 0; i < sizeof role_names / sizeof role_names[0]; i++)
-        if (strlen(role_names[i].name) == len && memcmp(role_names[i].name, s, len) == 0)
-            return role_names[i].role;
-    return BB_ROLE_NONE;
-}
-
-const char *session_actor(const session *s)
-{
-    return session_logged_in(s) ? s->actor : NULL;
-}
-
-const char *session_read_scope(const session *s)
-{
-    return session_logged_in(s) && s->role == BB_ROLE_STAFF ? s->actor : NULL;
-}
-
-void session_set(session *s, int64_t user_id, bb_role role, const char *login)
-{
-    bool pending = s->login_pending;
-    memset(s, 0, sizeof *s);
-    s->login_pending = pending;
-    s->user_id = user_id;
-    s->role = role;
-    snprintf(s->login, sizeof s->login, "%s", login);
-    snprintf(s->actor, sizeof s->actor, "%" PRId64, user_id);
-}
-
-void session_clear(session *s)
-{
-    bool pending = s->login_pending;
-    memset(s, 0, sizeof *s);
-    s->login_pending = pending;
-}
 
 /* ---- session.* methods ----------------------------------------------
  *
@@ -169,7 +114,7 @@ static const pool_stmt st_pw_store = {
     "session_pw_store",
     "SELECT bb_session_change_password($1::bigint, $2::text, $3::text, $4::text)", 4};
 
-int session_register_statements(void)
+static int session_register_statements(void)
 {
     if (pool_register(&st_login_begin) != 0 || pool_register(&st_login_finish) != 0 ||
         pool_register(&st_whoami) != 0 || pool_register(&st_pw_begin) != 0 ||
@@ -1028,10 +973,16 @@ static void session_change_password(request *req, const msgpack_object *args)
         pw_reply_rc(op, st_pw_begin.name, rc);
 }
 
-const method_def session_methods[] = {
-    {"session.login", session_login, BB_ROLES_ALL},
-    {"session.logout", session_logout, BB_ROLES_USERS},
-    {"session.whoami", session_whoami, BB_ROLES_USERS},
-    {"session.change_password", session_change_password, BB_ROLES_USERS},
-    {NULL, NULL, 0},
+const method_impl session_methods[] = {
+    {"session.login", .raw = session_login, .raw_roles = BB_ROLES_ALL},
+    {"session.logout", .raw = session_logout, .raw_roles = BB_ROLES_USERS},
+    {"session.whoami", .raw = session_whoami, .raw_roles = BB_ROLES_USERS},
+    {"session.change_password", .raw = session_change_password, .raw_roles = BB_ROLES_USERS},
+    {NULL},
+};
+
+const method_module session_module = {
+    .name = "session",
+    .methods = session_methods,
+    .register_statements = session_register_statements,
 };

@@ -98,7 +98,7 @@ static const rp_col pr_cols[] = {
 #define MS_NCOLS ((int)(sizeof ms_cols / sizeof ms_cols[0]))
 #define PR_NCOLS ((int)(sizeof pr_cols / sizeof pr_cols[0]))
 
-int overdue_register_statements(void)
+static int overdue_register_statements(void)
 {
     if (pool_register(&st_milestones) != 0 || pool_register(&st_problems) != 0)
         return -1;
@@ -605,10 +605,16 @@ static void due_problems(request *req, const msgpack_object *args)
     od_run(req, args, OD_DUE_PROBLEMS);
 }
 
-const method_def overdue_methods[] = {
-    {"overdue.milestones", overdue_milestones, BB_ROLES_USERS},
-    {"overdue.problems", overdue_problems, BB_ROLES_USERS},
-    {"due.milestones", due_milestones, BB_ROLES_USERS},
-    {"due.problems", due_problems, BB_ROLES_USERS},
-    {NULL, NULL, 0},
+const method_impl overdue_methods[] = {
+    {"overdue.milestones", .raw = overdue_milestones, .raw_roles = BB_ROLES_USERS},
+    {"overdue.problems", .raw = overdue_problems, .raw_roles = BB_ROLES_USERS},
+    {"due.milestones", .raw = due_milestones, .raw_roles = BB_ROLES_USERS},
+    {"due.problems", .raw = due_problems, .raw_roles = BB_ROLES_USERS},
+    {NULL},
+};
+
+const method_module overdue_module = {
+    .name = "overdue",
+    .methods = overdue_methods,
+    .register_statements = overdue_register_statements,
 };

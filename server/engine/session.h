@@ -28,23 +28,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bb_spec.h"
 #include "request.h"
 
-/* Roles are bits so a method can list the roles allowed to call it. */
-typedef enum bb_role {
-    BB_ROLE_NONE = 0,
-    BB_ROLE_STAFF = 1u << 0,       /* "township_staff" */
-    BB_ROLE_SUPERVISOR = 1u << 1,  /* "supervisor" */
-    BB_ROLE_ADMIN = 1u << 2,       /* "admin" */
-} bb_role;
-
-/* method_def.roles: who may call a method. BB_ROLES_ANON lets a
- * connection that has not logged in call it (server.info, session.login). */
-#define BB_ROLES_ANON (1u << 3)
-#define BB_ROLES_USERS (BB_ROLE_STAFF | BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN)
-#define BB_ROLES_ALL (BB_ROLES_USERS | BB_ROLES_ANON)
-#define BB_ROLES_BUSINESS_WRITE (BB_ROLE_STAFF | BB_ROLE_SUPERVISOR)
-
+/* Roles and the role sets of methods are the spec's (bb_spec.h). */
 /* Longest login name in bytes (also a CHECK in sql/004_accounts.sql). */
 #define SESSION_LOGIN_MAX 64
 
@@ -63,9 +50,12 @@ static inline bool session_logged_in(const session *s) { return s->user_id != 0;
 
 /* The wire name of a role ("township_staff", "supervisor", "admin"; "none"
  * for BB_ROLE_NONE). Static storage. */
-const char *session_role_name(bb_role r);
+static inline const char *session_role_name(bb_role r) { return bb_role_name(r); }
 /* The role of a wire name s[0..len); BB_ROLE_NONE when unknown. */
-bb_role session_role_from_name(const char *s, size_t len);
+static inline bb_role session_role_from_name(const char *s, size_t len)
+{
+    return bb_role_from_name(s, len);
+}
 
 /* SQL parameters (NUL-terminated text, or NULL for SQL NULL):
  * the actor of a write, the user id of the session (NULL when not logged

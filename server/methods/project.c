@@ -142,7 +142,7 @@ static const pool_stmt st_history = {
     "SELECT * FROM bb_project_history($1::bigint, $2::bigint)",
     2};
 
-int project_register_statements(void)
+static int project_register_statements(void)
 {
     if (pool_register(&st_get) != 0 || pool_register(&st_create) != 0 ||
         pool_register(&st_update) != 0 || pool_register(&st_move) != 0 ||
@@ -635,13 +635,19 @@ static void project_history(request *req, const msgpack_object *args)
     send_query(req, &st_history, vals, NULL, history_cb);
 }
 
-const method_def project_methods[] = {
-    {"project.create", project_create, BB_ROLE_SUPERVISOR},
-    {"project.get", project_get, BB_ROLES_USERS},
-    {"project.update", project_update, BB_ROLE_SUPERVISOR},
-    {"project.list", project_list, BB_ROLES_USERS},
-    {"project.move_stage", project_move_stage, BB_ROLE_SUPERVISOR},
-    {"project.set_milestone", project_set_milestone, BB_ROLE_SUPERVISOR},
-    {"project.history", project_history, BB_ROLES_USERS},
-    {NULL, NULL, 0},
+const method_impl project_methods[] = {
+    {"project.create", .raw = project_create, .raw_roles = BB_ROLE_SUPERVISOR},
+    {"project.get", .raw = project_get, .raw_roles = BB_ROLES_USERS},
+    {"project.update", .raw = project_update, .raw_roles = BB_ROLE_SUPERVISOR},
+    {"project.list", .raw = project_list, .raw_roles = BB_ROLES_USERS},
+    {"project.move_stage", .raw = project_move_stage, .raw_roles = BB_ROLE_SUPERVISOR},
+    {"project.set_milestone", .raw = project_set_milestone, .raw_roles = BB_ROLE_SUPERVISOR},
+    {"project.history", .raw = project_history, .raw_roles = BB_ROLES_USERS},
+    {NULL},
+};
+
+const method_module project_module = {
+    .name = "project",
+    .methods = project_methods,
+    .register_statements = project_register_statements,
 };

@@ -8,7 +8,7 @@
  * (dropped there when it is gone) and frees the request.
  *
  * Not for: reading or framing bytes, limits (client.c), or checking
- * arguments (params.c).
+ * arguments (args.c).
  */
 #include "dispatch.h"
 
@@ -19,7 +19,6 @@
 
 #include "bb_utf8.h"
 #include "log.h"
-#include "methods.h"
 #include "request.h"
 #include "session.h"
 
@@ -38,28 +37,76 @@ struct request {
     msgpack_packer pk;
 };
 
-static const method_def *const tables[] = {
-    server_info_methods,
-    enterprise_methods,
-    status_methods,
-    session_methods,
-    user_methods,
-    audit_methods,
-    project_methods,
-    official_methods,
-    problem_methods,
-    overdue_methods,
-    export_methods,
-    import_methods,
-};
+/* The registered methods: spec and implementation side by side. */
+typedef struct entry {
+    const bb_method_spec *spec;
+    const method_impl *impl;
+} entry;
+static entry registry[DISPATCH_MAX_METHODS];
+static size_t nregistry;
 
-static const method_def *find_method(const char *name, uint32_t len)
+void method_run_generic(request *req, const method_impl *impl, const margs *a); /* mstmt.c */
+
+static const entry *find_method(const char *name, uint32_t len)
 {
-    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
-        for (const method_def *m = tables[t]; m->name != NULL; m++)
-            if (strlen(m->name) == len && memcmp(m->name, name, len) == 0)
-                return m;
+    for (size_t i = 0; i < nregistry; i++)
+        if (strlen(registry[i].impl->name) == len && memcmp(registry[i].impl->name, name, len) == 0)
+            return &registry[i];
     return NULL;
+}
+
+int dispatch_register(const method_impl *impls)
+{
+    for (const method_impl *m = impls; m->name != NULL; m++) {
+        const bb_method_spec *spec = bb_spec_find(m->name, strlen(m->name));
+        const char *why = m->raw != NULL ? (spec != NULL ? "raw_in_spec" : NULL)
+                          : spec == NULL ? "not_in_spec"
+                          : find_method(m->name, (uint32_t)strlen(m->name)) != NULL ? "twice"
+                          : (m->fn == NULL) == (m->stmt == NULL) ? "fn_xor_stmt"
+                          : m->fn == NULL && m->reply == MR_CUSTOM ? "no_reply"
+                          : nregistry == DISPATCH_MAX_METHODS ? "table_full"
+                          : NULL;
+        if (why == NULL && m->raw != NULL) {
+            if (find_method(m->name, (uint32_t)strlen(m->name)) != NULL)
+                why = "twice";
+            else if (nregistry == DISPATCH_MAX_METHODS)
+                why = "table_full";
+        }
+        if (why != NULL) {
+            log_event(LOG_ERROR, "method_invalid", "method=%s why=%s", m->name, why);
+            return -1;
+        }
+        registry[nregistry++] = (entry){spec, m};
+    }
+    return 0;
+}
+
+int method_module_register(const method_module *mod)
+{
+    for (size_t i = 0; mod->stmts != NULL && mod->stmts[i] != NULL; i++)
+        if (mstmt_register(mod->stmts[i]) != 0) {
+            log_event(LOG_ERROR, "startup_failed", "module=%s stmt=%s why=register", mod->name,
+                      mod->stmts[i]->name);
+            return -1;
+        }
+    if (mod->register_statements != NULL && mod->register_statements() != 0) {
+        log_event(LOG_ERROR, "startup_failed", "module=%s why=\"statement table full\"",
+                  mod->name);
+        return -1;
+    }
+    return mod->methods != NULL ? dispatch_register(mod->methods) : 0;
+}
+
+int dispatch_check_complete(void)
+{
+    int rc = 0;
+    for (size_t t = 0; bb_spec_tables[t] != NULL; t++)
+        for (const bb_method_spec *m = bb_spec_tables[t]; m->name != NULL; m++)
+            if (find_method(m->name, (uint32_t)strlen(m->name)) == NULL) {
+                log_event(LOG_ERROR, "method_invalid", "method=%s why=not_implemented", m->name);
+                rc = -1;
+            }
+    return rc;
 }
 
 uint32_t req_msgid(const request *req) { return req->msgid; }
@@ -166,8 +213,8 @@ void dispatch_request(server *s, client *c, const bb_rpc_msg *msg)
     msgpack_packer_init(&req->pk, &req->sb, msgpack_sbuffer_write);
     client_request_begin(c);
 
-    const method_def *m = find_method(msg->method, msg->method_len);
-    if (m == NULL) {
+    const entry *e = find_method(msg->method, msg->method_len);
+    if (e == NULL) {
         req->method = "-";
         if (msg->method_len <= 100 && bb_utf8_valid(msg->method, msg->method_len) &&
             !bb_utf8_has_control(msg->method, msg->method_len, false))
@@ -177,6 +224,8 @@ void dispatch_request(server *s, client *c, const bb_rpc_msg *msg)
             req_reply_error(req, BB_E_UNKNOWN_METHOD, NULL, "no such method");
         return;
     }
+    const method_impl *m = e->impl;
+    unsigned roles = e->spec != NULL ? e->spec->roles : m->raw_roles;
     req->method = m->name;
     log_req(LOG_DEBUG, req->conn_id, req->msgid, "request", "method=%s", m->name);
 
@@ -184,17 +233,31 @@ void dispatch_request(server *s, client *c, const bb_rpc_msg *msg)
      * anonymous methods before login, and only the roles a method lists. */
     const session *ss = client_session(c);
     if (!session_logged_in(ss)) {
-        if ((m->roles & BB_ROLES_ANON) == 0) {
+        if ((roles & BB_ROLES_ANON) == 0) {
             req_reply_error(req, BB_E_UNAUTHENTICATED, NULL,
                             "%s needs a logged-in session: call session.login first", m->name);
             return;
         }
-    } else if ((m->roles & (unsigned)ss->role) == 0) {
+    } else if ((roles & (unsigned)ss->role) == 0) {
         log_req(LOG_INFO, req->conn_id, req->msgid, "forbidden", "method=%s user=%s role=%s",
                 m->name, log_q(ss->login), session_role_name(ss->role));
         req_reply_error(req, BB_E_FORBIDDEN, NULL, "the role %s may not call %s",
                         session_role_name(ss->role), m->name);
         return;
     }
-    m->fn(req, msg->params != NULL ? msg->params : &empty_map);
+    const msgpack_object *params = msg->params != NULL ? msg->params : &empty_map;
+    if (m->raw != NULL) {
+        m->raw(req, params);
+        return;
+    }
+    margs a;
+    if (margs_check(req, e->spec, params, &a) != 0) {
+        margs_free(&a);
+        return;
+    }
+    if (m->fn != NULL)
+        m->fn(req, &a);
+    else if (m->check == NULL || m->check(req, &a) == 0)
+        method_run_generic(req, m, &a);
+    margs_free(&a);
 }

@@ -81,7 +81,7 @@ static const pool_stmt st_list = {
     " ORDER BY w.id LIMIT $4::int",
     4};
 
-int user_register_statements(void)
+static int user_register_statements(void)
 {
     if (pool_register(&st_get) != 0 || pool_register(&st_create) != 0 ||
         pool_register(&st_update) != 0 || pool_register(&st_set_password) != 0 ||
@@ -805,13 +805,13 @@ static void user_set_password(request *req, const msgpack_object *args)
     call_start(uc, &password);
 }
 
-const method_def user_methods[] = {
-    {"user.create", user_create, BB_ROLE_ADMIN},
-    {"user.get", user_get, BB_ROLE_ADMIN},
-    {"user.list", user_list, BB_ROLE_ADMIN},
-    {"user.update", user_update, BB_ROLE_ADMIN},
-    {"user.set_password", user_set_password, BB_ROLE_ADMIN},
-    {NULL, NULL, 0},
+const method_impl user_methods[] = {
+    {"user.create", .raw = user_create, .raw_roles = BB_ROLE_ADMIN},
+    {"user.get", .raw = user_get, .raw_roles = BB_ROLE_ADMIN},
+    {"user.list", .raw = user_list, .raw_roles = BB_ROLE_ADMIN},
+    {"user.update", .raw = user_update, .raw_roles = BB_ROLE_ADMIN},
+    {"user.set_password", .raw = user_set_password, .raw_roles = BB_ROLE_ADMIN},
+    {NULL},
 };
 
 /* ---- bootstrap: baobaod --create-admin ---- */
@@ -959,3 +959,9 @@ int user_create_admin(const server *s, const char *login, const char *display_na
     sodium_memzero(hash, sizeof hash);
     return rc;
 }
+
+const method_module user_module = {
+    .name = "user",
+    .methods = user_methods,
+    .register_statements = user_register_statements,
+};

@@ -240,7 +240,7 @@ static const pool_stmt st_trouble_list = {
     " ORDER BY w.enterprise_id",
     4};
 
-int problem_register_statements(void)
+static int problem_register_statements(void)
 {
     const pool_stmt *all[] = {&st_create, &st_advance, &st_reopen, &st_assign,
                               &st_trouble_set, &st_get, &st_list, &st_trouble_get,
@@ -800,15 +800,21 @@ static void trouble_list(request *req, const msgpack_object *args)
     send_query(req, &st_trouble_list, vals, lens, list_cb, trouble_cols, TROUBLE_NCOLS, limit);
 }
 
-const method_def problem_methods[] = {
-    {"problem.create", problem_create, BB_ROLES_BUSINESS_WRITE},
-    {"problem.get", problem_get, BB_ROLES_USERS},
-    {"problem.list", problem_list, BB_ROLES_USERS},
-    {"problem.advance", problem_advance, BB_ROLES_BUSINESS_WRITE},
-    {"problem.reopen", problem_reopen, BB_ROLES_BUSINESS_WRITE},
-    {"problem.assign", problem_assign, BB_ROLES_BUSINESS_WRITE},
-    {"trouble.set", trouble_set, BB_ROLES_BUSINESS_WRITE},
-    {"trouble.get", trouble_get, BB_ROLES_USERS},
-    {"trouble.list", trouble_list, BB_ROLES_USERS},
-    {NULL, NULL, 0},
+const method_impl problem_methods[] = {
+    {"problem.create", .raw = problem_create, .raw_roles = BB_ROLES_BUSINESS_WRITE},
+    {"problem.get", .raw = problem_get, .raw_roles = BB_ROLES_USERS},
+    {"problem.list", .raw = problem_list, .raw_roles = BB_ROLES_USERS},
+    {"problem.advance", .raw = problem_advance, .raw_roles = BB_ROLES_BUSINESS_WRITE},
+    {"problem.reopen", .raw = problem_reopen, .raw_roles = BB_ROLES_BUSINESS_WRITE},
+    {"problem.assign", .raw = problem_assign, .raw_roles = BB_ROLES_BUSINESS_WRITE},
+    {"trouble.set", .raw = trouble_set, .raw_roles = BB_ROLES_BUSINESS_WRITE},
+    {"trouble.get", .raw = trouble_get, .raw_roles = BB_ROLES_USERS},
+    {"trouble.list", .raw = trouble_list, .raw_roles = BB_ROLES_USERS},
+    {NULL},
+};
+
+const method_module problem_module = {
+    .name = "problem",
+    .methods = problem_methods,
+    .register_statements = problem_register_statements,
 };

@@ -78,7 +78,7 @@ static const pool_stmt st_as_of = {
     " ORDER BY a.at DESC, a.id DESC LIMIT 1",
     4};
 
-int audit_register_statements(void)
+static int audit_register_statements(void)
 {
     if (pool_register(&st_list) != 0 || pool_register(&st_as_of) != 0)
         return -1;
@@ -719,8 +719,14 @@ static void audit_as_of(request *req, const msgpack_object *args)
     }
 }
 
-const method_def audit_methods[] = {
-    {"audit.list", audit_list, BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN},
-    {"audit.as_of", audit_as_of, BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN},
-    {NULL, NULL, 0},
+const method_impl audit_methods[] = {
+    {"audit.list", .raw = audit_list, .raw_roles = BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN},
+    {"audit.as_of", .raw = audit_as_of, .raw_roles = BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN},
+    {NULL},
+};
+
+const method_module audit_module = {
+    .name = "audit",
+    .methods = audit_methods,
+    .register_statements = audit_register_statements,
 };

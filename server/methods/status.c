@@ -142,7 +142,7 @@ static const pool_stmt st_list = {
     " $6::bigint, $7::int)",
     7};
 
-int status_register_statements(void)
+static int status_register_statements(void)
 {
     /* A batch holds its connection for many rows and a WAL flush: heavy,
      * so reads and other batches go to other connections (pool.h). */
@@ -756,8 +756,14 @@ static void status_list(request *req, const msgpack_object *args)
     }
 }
 
-const method_def status_methods[] = {
-    {"status.submit", status_submit, BB_ROLES_BUSINESS_WRITE},
-    {"status.list", status_list, BB_ROLES_USERS},
-    {NULL, NULL, 0},
+const method_impl status_methods[] = {
+    {"status.submit", .raw = status_submit, .raw_roles = BB_ROLES_BUSINESS_WRITE},
+    {"status.list", .raw = status_list, .raw_roles = BB_ROLES_USERS},
+    {NULL},
+};
+
+const method_module status_module = {
+    .name = "status",
+    .methods = status_methods,
+    .register_statements = status_register_statements,
 };

@@ -78,7 +78,7 @@ static const pool_stmt st_status_import = {
     "       $16::int[], $17::text[], $18::text[], $19::text[]) i",
     19};
 
-int import_register_statements(void)
+static int import_register_statements(void)
 {
     /* Heavy: up to 500 rows, each with a savepoint, in one transaction. */
     if (pool_register_heavy(&st_import) != 0 || pool_register_heavy(&st_status_import) != 0)
@@ -729,8 +729,14 @@ static void status_import(request *req, const msgpack_object *args)
     free(err);
 }
 
-const method_def import_methods[] = {
-    {"enterprise.import", enterprise_import, BB_ROLES_BUSINESS_WRITE},
-    {"status.import", status_import, BB_ROLES_BUSINESS_WRITE},
-    {NULL, NULL, 0},
+const method_impl import_methods[] = {
+    {"enterprise.import", .raw = enterprise_import, .raw_roles = BB_ROLES_BUSINESS_WRITE},
+    {"status.import", .raw = status_import, .raw_roles = BB_ROLES_BUSINESS_WRITE},
+    {NULL},
+};
+
+const method_module import_module = {
+    .name = "import",
+    .methods = import_methods,
+    .register_statements = import_register_statements,
 };

@@ -1,0 +1,387 @@
+/*
+ * args.c: a request's argument map checked against its method's spec
+ * (method.h, margs). Strict on purpose: a value of the wrong msgpack type
+ * is refused, never converted, and every error names its argument
+ * (`field`), for array elements as `labels[2]`.
+ *
+ * The map is walked once: each key is matched to the spec's argument of
+ * that name (unknown and repeated keys refused), then every argument is
+ * checked in declared order, so the first argument at fault is the one
+ * reported.
+ *
+ * Not for: rules across arguments or against the database (the method's
+ * handler, and the stored functions in sql/).
+ */
+#include "method.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bb_limits.h"
+#include "bb_utf8.h"
+#include "clock.h"
+#include "server.h"
+
+/* Keys are echoed back as `field`; a longer key is cut (at a character
+ * boundary) so the error stays small. */
+#define ARGS_FIELD_MAX 128
+/* The longest message of a refused argument (the dispatcher cuts at 1 KiB). */
+#define ARGS_MESSAGE_MAX 768
+
+static const char *field_name(char *buf, size_t cap, const char *s, size_t len)
+{
+    if (len >= cap) {
+        len = cap - 1;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+            len--;
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+/* Answers invalid_argument for field; returns -1. */
+__attribute__((format(printf, 3, 4)))
+static int fail(request *req, const char *field, const char *fmt, ...)
+{
+    char msg[ARGS_MESSAGE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    req_reply_error(req, BB_E_INVALID_ARGUMENT, field, "%s", msg);
+    return -1;
+}
+
+/* Matches every key of map to an argument of a; refuses unknown and
+ * repeated keys. */
+static int match_keys(request *req, const msgpack_object *map, margs *a)
+{
+    if (map == NULL || map->type != MSGPACK_OBJECT_MAP) {
+        req_reply_error(req, BB_E_INVALID_ARGUMENT, NULL, "arguments must be a map");
+        return -1;
+    }
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type != MSGPACK_OBJECT_STR) {
+            req_reply_error(req, BB_E_INVALID_ARGUMENT, NULL, "argument names must be strings");
+            return -1;
+        }
+        const char *ks = k->via.str.ptr;
+        uint32_t kl = k->via.str.size;
+        if (!bb_utf8_valid(ks, kl)) {
+            /* The key itself cannot be echoed: it is not valid UTF-8. */
+            req_reply_error(req, BB_E_INVALID_UTF8, NULL, "argument %u: name is not valid UTF-8",
+                            i + 1);
+            return -1;
+        }
+        unsigned j = 0;
+        while (j < a->n && !(strlen(a->arg[j]->name) == kl && memcmp(a->arg[j]->name, ks, kl) == 0))
+            j++;
+        if (j == a->n) {
+            char fb[ARGS_FIELD_MAX];
+            const char *f = field_name(fb, sizeof fb, ks, kl);
+            if (bb_utf8_has_control(ks, kl, false))
+                req_reply_error(req, BB_E_INVALID_ARGUMENT, f, "unknown argument");
+            else
+                req_reply_error(req, BB_E_INVALID_ARGUMENT, f, "%s: unknown argument", f);
+            return -1;
+        }
+        if (a->v[j].obj != NULL)
+            return fail(req, a->arg[j]->name, "%s: given twice", a->arg[j]->name);
+        a->v[j].obj = &map->via.map.ptr[i].val;
+    }
+    return 0;
+}
+
+/* A str value (not nil) against the rules of a STR/TEXT argument; field
+ * names it (an element of an array: "labels[2]"). */
+static int check_str(request *req, const msgpack_object *v, const char *field, bool text,
+                     bool bytes, int64_t min, int64_t max)
+{
+    if (v->type != MSGPACK_OBJECT_STR)
+        return fail(req, field, "%s: must be a string", field);
+    const char *s = v->via.str.ptr;
+    uint32_t len = v->via.str.size;
+    if (!bb_utf8_valid(s, len)) {
+        req_reply_error(req, BB_E_INVALID_UTF8, field, "%s: not valid UTF-8", field);
+        return -1;
+    }
+    size_t n = bytes ? len : bb_utf8_chars(s, len);
+    if (n == 0 && min > 0)
+        return fail(req, field, "%s: must not be empty", field);
+    if ((int64_t)n < min || (int64_t)n > max) {
+        req_reply_error(req, BB_E_INVALID_ARGUMENT, field, "%s: %lld to %lld %s (got %zu)",
+                        field, (long long)min, (long long)max, bytes ? "bytes" : "characters", n);
+        return -1;
+    }
+    if (bb_utf8_has_control(s, len, text))
+        return fail(req, field, "%s: must not contain control characters", field);
+    return 0;
+}
+
+static bool is_leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+/* "YYYY-MM-DD", a real calendar date. */
+static int check_date(request *req, const msgpack_object *v, const char *key, bb_val *out)
+{
+    if (v->type != MSGPACK_OBJECT_STR)
+        return fail(req, key, "%s: must be a date string YYYY-MM-DD", key);
+    const char *s = v->via.str.ptr;
+    uint32_t len = v->via.str.size;
+    if (!bb_utf8_valid(s, len)) {
+        req_reply_error(req, BB_E_INVALID_UTF8, key, "%s: not valid UTF-8", key);
+        return -1;
+    }
+    bool shape = len == 10 && s[4] == '-' && s[7] == '-';
+    for (uint32_t i = 0; shape && i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            shape = false;
+    if (!shape)
+        return fail(req, key, "%s: must be a date YYYY-MM-DD", key);
+    unsigned y = (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+                            (s[3] - '0'));
+    unsigned m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
+    unsigned d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
+    static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    unsigned dim = m >= 1 && m <= 12 ? mdays[m - 1] + (m == 2 && is_leap(y) ? 1u : 0u) : 0u;
+    if (y == 0 || m < 1 || m > 12 || d < 1 || d > dim) {
+        req_reply_error(req, BB_E_INVALID_ARGUMENT, key, "%s: %.10s is not a calendar date", key,
+                        s);
+        return -1;
+    }
+    memcpy(out->text, s, 10);
+    out->text[10] = '\0';
+    return 0;
+}
+
+static int check_int(request *req, const msgpack_object *v, const char *key, int64_t min,
+                     int64_t max, int64_t *out)
+{
+    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER && v->type != MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        return fail(req, key, "%s: must be an integer", key);
+    bool beyond = v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 > (uint64_t)INT64_MAX;
+    int64_t x = beyond ? 0 : v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (int64_t)v->via.u64
+                                                                         : v->via.i64;
+    if (beyond || x < min || x > max)
+        return fail(req, key, "%s: out of range %lld..%lld", key, (long long)min, (long long)max);
+    *out = x;
+    return 0;
+}
+
+/* One of the allowed values; the message lists them. */
+static int check_values(request *req, const bb_arg *arg, const bb_val *v)
+{
+    if (arg->values == NULL)
+        return 0;
+    char list[512];
+    size_t o = 0;
+    list[0] = '\0';
+    for (size_t i = 0; arg->values[i] != NULL; i++) {
+        if (strlen(arg->values[i]) == v->len && memcmp(arg->values[i], v->s, v->len) == 0)
+            return 0;
+        int w = snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", arg->values[i]);
+        if (w > 0 && (size_t)w < sizeof list - o)
+            o += (size_t)w;
+    }
+    return fail(req, arg->name, "%s: must be one of: %s", arg->name, list);
+}
+
+/* An array of strings as a PostgreSQL array literal, every element
+ * double-quoted with " and \ escaped. */
+static int check_strs(request *req, const bb_arg *arg, bb_val *out, char **owned)
+{
+    const msgpack_object *v = out->obj;
+    if (v->type != MSGPACK_OBJECT_ARRAY)
+        return fail(req, arg->name, "%s: must be an array of strings", arg->name);
+    uint32_t n = v->via.array.size;
+    if ((int64_t)n > arg->max) {
+        req_reply_error(req, BB_E_INVALID_ARGUMENT, arg->name, "%s: at most %lld items (got %u)",
+                        arg->name, (long long)arg->max, n);
+        return -1;
+    }
+    char field[ARGS_FIELD_MAX + 16];
+    size_t need = 3; /* { } NUL */
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *e = &v->via.array.ptr[i];
+        snprintf(field, sizeof field, "%s[%u]", arg->name, i);
+        if (check_str(req, e, field, false, false, 1, arg->item_max) != 0)
+            return -1;
+        for (uint32_t j = 0; j < i; j++) {
+            const msgpack_object *p = &v->via.array.ptr[j];
+            if (p->via.str.size == e->via.str.size &&
+                memcmp(p->via.str.ptr, e->via.str.ptr, e->via.str.size) == 0) {
+                req_reply_error(req, BB_E_INVALID_ARGUMENT, field, "%s: duplicate of %s[%u]",
+                                field, arg->name, j);
+                return -1;
+            }
+        }
+        need += 2 * (size_t)e->via.str.size + 3; /* quotes, escapes, comma */
+    }
+    char *lit = malloc(need);
+    if (lit == NULL) {
+        req_reply_error(req, BB_E_INTERNAL, arg->name, "out of memory");
+        return -1;
+    }
+    size_t o = 0;
+    lit[o++] = '{';
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *e = &v->via.array.ptr[i];
+        if (i > 0)
+            lit[o++] = ',';
+        lit[o++] = '"';
+        for (uint32_t k = 0; k < e->via.str.size; k++) {
+            char ch = e->via.str.ptr[k];
+            if (ch == '"' || ch == '\\')
+                lit[o++] = '\\';
+            lit[o++] = ch;
+        }
+        lit[o++] = '"';
+    }
+    lit[o++] = '}';
+    lit[o] = '\0';
+    *owned = lit;
+    out->s = lit;
+    out->len = (uint32_t)o;
+    return 0;
+}
+
+/* Checks one argument whose value is present and not nil. */
+static int check_one(request *req, const bb_arg *arg, bb_val *v, char **owned)
+{
+    const config *cfg = &req_server(req)->cfg;
+    const msgpack_object *o = v->obj;
+    switch (arg->type) {
+    case BB_T_INT: {
+        int64_t max = arg == &bb_arg_limit ? (int64_t)cfg->page_limit_max : arg->max;
+        if (check_int(req, o, arg->name, arg->min, max, &v->i) != 0)
+            return -1;
+        snprintf(v->text, sizeof v->text, "%lld", (long long)v->i);
+        v->s = v->text;
+        v->len = (uint32_t)strlen(v->text);
+        return 0;
+    }
+    case BB_T_BOOL:
+        if (o->type != MSGPACK_OBJECT_BOOLEAN)
+            return fail(req, arg->name, "%s: must be true or false", arg->name);
+        v->i = o->via.boolean ? 1 : 0;
+        snprintf(v->text, sizeof v->text, "%s", v->i ? "true" : "false");
+        v->s = v->text;
+        v->len = (uint32_t)strlen(v->text);
+        return 0;
+    case BB_T_STR:
+    case BB_T_TEXT: {
+        int64_t min = arg->max == 0 ? 1 : arg->min;
+        int64_t max = arg->max == 0 ? BB_SPEC_DEFAULT_CHARS : arg->max;
+        if (check_str(req, o, arg->name, arg->type == BB_T_TEXT, (arg->flags & BB_A_BYTES) != 0,
+                      min, max) != 0)
+            return -1;
+        v->s = o->via.str.ptr;
+        v->len = o->via.str.size;
+        return check_values(req, arg, v);
+    }
+    case BB_T_DATE:
+        if (check_date(req, o, arg->name, v) != 0)
+            return -1;
+        v->s = v->text;
+        v->len = 10;
+        return 0;
+    case BB_T_STRS:
+        return check_strs(req, arg, v, owned);
+    case BB_T_ANY:
+        return 0;
+    }
+    return fail(req, arg->name, "%s: cannot be checked", arg->name);
+}
+
+/* Fills in the default of an argument left out (or nil where nil means
+ * absent): after 0, limit page_limit_default, today. */
+static int apply_default(request *req, const bb_arg *arg, bb_val *v)
+{
+    const config *cfg = &req_server(req)->cfg;
+    long long d;
+    if (arg == &bb_arg_after)
+        d = 0;
+    else if (arg == &bb_arg_limit)
+        d = cfg->page_limit_default;
+    else if (arg->type == BB_T_DATE && (arg->flags & BB_A_TODAY)) {
+        if (clock_today(v->text) != 0) {
+            req_reply_error(req, BB_E_INTERNAL, NULL, "internal error (logged by the server)");
+            return -1;
+        }
+        v->state = BB_V_SET;
+        v->s = v->text;
+        v->len = 10;
+        return 0;
+    } else
+        return 0;
+    v->state = BB_V_SET;
+    v->i = d;
+    snprintf(v->text, sizeof v->text, "%lld", d);
+    v->s = v->text;
+    v->len = (uint32_t)strlen(v->text);
+    return 0;
+}
+
+int margs_check(request *req, const bb_method_spec *spec, const msgpack_object *map, margs *a)
+{
+    memset(a, 0, sizeof *a);
+    a->spec = spec;
+    a->n = bb_spec_args(spec, a->arg);
+    if (match_keys(req, map, a) != 0)
+        return -1;
+    for (unsigned i = 0; i < a->n; i++) {
+        const bb_arg *arg = a->arg[i];
+        bb_val *v = &a->v[i];
+        if (v->obj == NULL) {
+            if (arg->flags & BB_A_REQ)
+                return fail(req, arg->name, "%s: required", arg->name);
+            if (apply_default(req, arg, v) != 0)
+                return -1;
+            continue;
+        }
+        if (v->obj->type == MSGPACK_OBJECT_NIL) {
+            if (arg->flags & BB_A_REQ)
+                return fail(req, arg->name, "%s: required (nil given)", arg->name);
+            if (arg->flags & BB_A_NILABSENT) {
+                if (apply_default(req, arg, v) != 0)
+                    return -1;
+                continue;
+            }
+            if ((arg->flags & BB_A_NIL) == 0)
+                return fail(req, arg->name, "%s: must not be nil (leave it out instead)",
+                            arg->name);
+            v->state = BB_V_NIL;
+            continue;
+        }
+        if (check_one(req, arg, v, &a->owned[i]) != 0)
+            return -1;
+        v->state = BB_V_SET;
+    }
+    return 0;
+}
+
+void margs_free(margs *a)
+{
+    for (unsigned i = 0; i < a->n; i++) {
+        free(a->owned[i]);
+        a->owned[i] = NULL;
+    }
+}
+
+const bb_val *margs_get(const margs *a, const char *name)
+{
+    for (unsigned i = 0; i < a->n; i++)
+        if (strcmp(a->arg[i]->name, name) == 0)
+            return &a->v[i];
+    fprintf(stderr, "baobaod: method %s has no argument %s\n", a->spec->name, name);
+    abort();
+}
+
+int64_t margs_int(const margs *a, const char *name, int64_t dflt)
+{
+    const bb_val *v = margs_get(a, name);
+    return v->state == BB_V_SET ? v->i : dflt;
+}

@@ -1,0 +1,169 @@
+/*
+ * method.h: how a method of the spec (proto/bb_spec.h) is run: its checked
+ * arguments (margs), its implementation row (method_impl), and the
+ * statements it runs by parameter name (mstmt).
+ *
+ * A method is declared once, in proto/spec/<area>.c. Its implementation
+ * row in server/methods/<area>.c says what runs when the dispatcher has
+ * passed the gate (roles) and the argument checks (args.c) of the spec:
+ *   - a statement and a reply kind (MR_ROW, MR_PAGE): the engine binds
+ *     the statement's :name parameters from the checked arguments, runs it
+ *     and answers from its rows; no C code for the method at all;
+ *   - or a handler fn that receives the checked arguments and answers
+ *     (usually through mstmt_query, whose callback sees only good rows).
+ *
+ * Statements name their parameters: `:name` is the argument of that name
+ * (NULL when absent or nil), `:name_set` is true when the argument was
+ * given (also as nil: "absent = unchanged, nil = clear"), and the context
+ * values are `:_actor` (the caller's user id, bigint), `:_addr` (the peer
+ * address, text), `:_scope` (the read scope: the user id of township
+ * staff, else NULL) and `:_today` (today in time_zone). `:_x` names listed
+ * in `extras` are values the handler passes. Casts are written in the
+ * text (`:version::int`); quoted literals and `::` are left alone.
+ *
+ * Ownership: margs is the dispatcher's, valid until the handler returns
+ * (strings borrow the request's msgpack zone); mstmt objects are static,
+ * registered once before the pool starts, and compiled in place.
+ */
+#ifndef BB_METHOD_H
+#define BB_METHOD_H
+
+#include <libpq-fe.h>
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bb_spec.h"
+#include "pool.h"
+#include "request.h"
+#include "rowpack.h"
+
+/* ---- checked arguments ---- */
+
+typedef enum bb_vstate { BB_V_ABSENT = 0, BB_V_NIL, BB_V_SET } bb_vstate;
+
+typedef struct bb_val {
+    bb_vstate state;
+    int64_t i;                   /* INT; BOOL as 0 / 1 */
+    const char *s;               /* STR, TEXT: borrowed bytes; DATE: text;
+                                    STRS: a PostgreSQL array literal */
+    uint32_t len;                /* bytes of s */
+    const msgpack_object *obj;   /* the value as sent (ANY, STRS) */
+    char text[24];               /* INT, BOOL, DATE as SQL text */
+} bb_val;
+
+typedef struct margs {
+    const bb_method_spec *spec;
+    unsigned n;
+    const bb_arg *arg[BB_SPEC_MAX_ARGS];
+    bb_val v[BB_SPEC_MAX_ARGS];
+    char *owned[BB_SPEC_MAX_ARGS]; /* STRS literals; freed by margs_free */
+} margs;
+
+/* Checks the argument map against spec (section 6 of PROTOCOL.md: unknown
+ * keys, then each argument in declared order) and fills a, with defaults
+ * applied (after 0, limit page_limit_default, BB_A_TODAY dates today).
+ * On failure answers req (the request has ended) and returns -1. */
+__attribute__((warn_unused_result))
+int margs_check(request *req, const bb_method_spec *spec, const msgpack_object *map, margs *a);
+void margs_free(margs *a);
+
+/* The value of the argument named name; a programming error (aborts) when
+ * the spec has no such argument. */
+const bb_val *margs_get(const margs *a, const char *name);
+static inline bool margs_set(const margs *a, const char *name)
+{
+    return margs_get(a, name)->state == BB_V_SET;
+}
+/* INT / BOOL value, or dflt when not set. */
+int64_t margs_int(const margs *a, const char *name, int64_t dflt);
+
+/* ---- statements by parameter name ---- */
+
+#define MSTMT_MAX_PARAMS 40
+
+typedef struct mstmt {
+    const char *name;            /* prepared statement name, unique */
+    const char *sql;             /* text with :name parameters */
+    const rp_col *cols;          /* the columns the rows must have (NULL:
+                                    not checked) */
+    int ncols;
+    const char *const *extras;   /* names of :_x values the handler passes,
+                                    NULL-ended; NULL: none */
+    bool heavy;                  /* pool_register_heavy */
+    /* Filled by mstmt_register: */
+    pool_stmt ps;
+    char *text;                  /* owned: the text with $n */
+    uint8_t nparams;
+    struct mstmt_param {
+        uint8_t kind;            /* MP_ARG, MP_SET, MP_CTX_*, MP_EXTRA */
+        uint8_t extra;           /* MP_EXTRA: index into extras */
+        char name[48];           /* the argument's name (MP_ARG, MP_SET) */
+    } params[MSTMT_MAX_PARAMS];
+} mstmt;
+
+/* Compiles and registers st with the pool (before pool_start). 0 or -1
+ * (logged: an unknown :name, too many parameters, out of memory, or the
+ * pool's table full). */
+__attribute__((warn_unused_result))
+int mstmt_register(mstmt *st);
+
+/* Called with the rows of a successful query that passed the statement's
+ * column check; errors were answered by the engine already. ctx is the
+ * handler's; the callback answers req exactly once. */
+typedef void (*mstmt_cb)(request *req, const PGresult *res, void *ctx);
+
+/* Runs st with values bound from a (may be NULL when st names no
+ * argument), the request's context and extra (the handler's values for
+ * st->extras, in order; NULL text = SQL NULL). Errors of the pool and of
+ * the result are answered for the caller, ctx passed to done_err (may be
+ * NULL) so it can free it. */
+void mstmt_query(request *req, mstmt *st, const margs *a, const char *const *extra, mstmt_cb cb,
+                 void *ctx, void (*done_err)(void *ctx));
+
+/* ---- implementation rows ---- */
+
+typedef enum method_reply {
+    MR_CUSTOM = 0,   /* fn answers */
+    MR_ROW,          /* one row: the record; none: not_found (field id,
+                        "<what> <id> does not exist") */
+    MR_PAGE,         /* {items, next}: the statement asks limit + 1 rows in
+                        ascending order of its first column, an int */
+} method_reply;
+
+typedef struct method_impl {
+    const char *name;            /* the spec's method name; NULL ends */
+    void (*fn)(request *req, const margs *a);  /* MR_CUSTOM */
+    mstmt *stmt;                 /* MR_ROW, MR_PAGE */
+    method_reply reply;
+    const char *what;            /* MR_ROW: "official" in not_found */
+    /* MR_ROW, MR_PAGE: rules across arguments, or beyond what the spec
+     * can say, checked before the statement runs; answers and returns -1
+     * when one is broken. NULL: none. */
+    int (*check)(request *req, const margs *a);
+    method_raw_fn raw;           /* TRANSITIONAL: a method not yet in the
+                                    spec, with its own checks */
+    unsigned raw_roles;          /* TRANSITIONAL: its roles */
+} method_impl;
+
+/* An area of methods (server/methods/<area>.c): its implementation rows,
+ * its statements, and what it does at start and stop. main.c registers
+ * every module listed in methods/modules.c before the pool starts. */
+struct server;
+typedef struct method_module {
+    const char *name;
+    const method_impl *methods;           /* NULL-name-ended; NULL: none */
+    mstmt *const *stmts;                  /* NULL-ended; NULL: none */
+    int (*register_statements)(void);     /* TRANSITIONAL: pool_stmt ones */
+    int (*start)(struct server *s);       /* after the pool exists; NULL */
+    void (*stop)(struct server *s);       /* at shutdown, once; NULL */
+} method_module;
+
+/* Registers a module's statements and methods. 0 or -1 (logged). */
+__attribute__((warn_unused_result)) int method_module_register(const method_module *mod);
+
+/* Packs the rows of a page ({items, next}) for a statement that asked
+ * limit + 1 rows: next is the first column of the last row shown. */
+void mreply_page(request *req, const PGresult *res, const rp_col *cols, int ncols, int64_t limit);
+
+#endif

@@ -1,0 +1,280 @@
+/*
+ * mstmt.c: statements called by parameter name (method.h, mstmt): the
+ * `:name` text compiled once to `$n` and registered with the pool, values
+ * bound from a request's checked arguments and context, and the replies
+ * the engine gives for a method with no handler of its own (MR_ROW,
+ * MR_PAGE).
+ *
+ * Not for: sending or pipelining (pool.c), or packing cells (rowpack.c).
+ */
+#include "method.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+
+enum { MP_ARG = 1, MP_SET, MP_CTX_ACTOR, MP_CTX_ADDR, MP_CTX_SCOPE, MP_CTX_TODAY, MP_EXTRA };
+
+static bool ident_start(char c) { return (c >= 'a' && c <= 'z') || c == '_'; }
+static bool ident_char(char c) { return ident_start(c) || (c >= '0' && c <= '9'); }
+
+/* The parameter number of name (adding it when new), or -1. */
+static int param_of(mstmt *st, const char *name, size_t len)
+{
+    char nm[sizeof st->params[0].name];
+    if (len >= sizeof nm) {
+        log_event(LOG_ERROR, "statement_invalid", "stmt=%s why=long_name", st->name);
+        return -1;
+    }
+    memcpy(nm, name, len);
+    nm[len] = '\0';
+    uint8_t kind = MP_ARG, extra = 0;
+    if (strcmp(nm, "_actor") == 0)
+        kind = MP_CTX_ACTOR;
+    else if (strcmp(nm, "_addr") == 0)
+        kind = MP_CTX_ADDR;
+    else if (strcmp(nm, "_scope") == 0)
+        kind = MP_CTX_SCOPE;
+    else if (strcmp(nm, "_today") == 0)
+        kind = MP_CTX_TODAY;
+    else if (nm[0] == '_') {
+        kind = MP_EXTRA;
+        size_t i = 0;
+        while (st->extras != NULL && st->extras[i] != NULL && strcmp(st->extras[i], nm) != 0)
+            i++;
+        if (st->extras == NULL || st->extras[i] == NULL) {
+            log_event(LOG_ERROR, "statement_invalid", "stmt=%s why=unknown_extra name=%s",
+                      st->name, nm);
+            return -1;
+        }
+        extra = (uint8_t)i;
+    } else if (len > 4 && strcmp(nm + len - 4, "_set") == 0) {
+        kind = MP_SET;
+        nm[len - 4] = '\0';
+    }
+    for (uint8_t i = 0; i < st->nparams; i++)
+        if (st->params[i].kind == kind && st->params[i].extra == extra &&
+            strcmp(st->params[i].name, nm) == 0)
+            return i;
+    if (st->nparams >= MSTMT_MAX_PARAMS) {
+        log_event(LOG_ERROR, "statement_invalid", "stmt=%s why=too_many_params", st->name);
+        return -1;
+    }
+    struct mstmt_param *p = &st->params[st->nparams];
+    p->kind = kind;
+    p->extra = extra;
+    snprintf(p->name, sizeof p->name, "%s", nm);
+    return st->nparams++;
+}
+
+int mstmt_register(mstmt *st)
+{
+    const char *s = st->sql;
+    size_t n = strlen(s);
+    /* "$40" is never longer than the shortest ":x" it replaces plus two. */
+    char *out = malloc(2 * n + 1);
+    if (out == NULL)
+        return -1;
+    size_t o = 0;
+    st->nparams = 0;
+    for (size_t i = 0; i < n;) {
+        char c = s[i];
+        if (c == '\'' || c == '"') { /* a quoted literal or name: copied as it is */
+            size_t j = i + 1;
+            while (j < n && s[j] != c)
+                j++;
+            j = j < n ? j + 1 : n;
+            memcpy(out + o, s + i, j - i);
+            o += j - i;
+            i = j;
+        } else if (c == ':' && i + 1 < n && s[i + 1] == ':') { /* a cast */
+            out[o++] = ':';
+            out[o++] = ':';
+            i += 2;
+        } else if (c == ':' && i + 1 < n && ident_start(s[i + 1])) {
+            size_t j = i + 1;
+            while (j < n && ident_char(s[j]))
+                j++;
+            int p = param_of(st, s + i + 1, j - i - 1);
+            if (p < 0) {
+                free(out);
+                return -1;
+            }
+            o += (size_t)sprintf(out + o, "$%d", p + 1);
+            i = j;
+        } else {
+            out[o++] = c;
+            i++;
+        }
+    }
+    out[o] = '\0';
+    st->text = out;
+    st->ps.name = st->name;
+    st->ps.sql = out;
+    st->ps.nparams = st->nparams;
+    return st->heavy ? pool_register_heavy(&st->ps) : pool_register(&st->ps);
+}
+
+/* ---- running ---- */
+
+typedef struct mcall {
+    request *req;
+    mstmt *st;
+    mstmt_cb cb;
+    void *ctx;
+    void (*done_err)(void *ctx);
+} mcall;
+
+static void on_result(void *arg, const PGresult *res, const pool_error *e)
+{
+    mcall c = *(mcall *)arg;
+    free(arg);
+    if (e != NULL) {
+        rowpack_reply_pool_error(c.req, c.st->name, e);
+    } else {
+        const char *why = NULL;
+        if (c.st->cols != NULL && rowpack_check(res, c.st->cols, c.st->ncols, &why) != 0) {
+            rowpack_reply_bad_result(c.req, c.st->name, why);
+        } else {
+            c.cb(c.req, res, c.ctx);
+            return;
+        }
+    }
+    if (c.done_err != NULL)
+        c.done_err(c.ctx);
+}
+
+void mstmt_query(request *req, mstmt *st, const margs *a, const char *const *extra, mstmt_cb cb,
+                 void *ctx, void (*done_err)(void *ctx))
+{
+    const char *vals[MSTMT_MAX_PARAMS];
+    int lens[MSTMT_MAX_PARAMS];
+    char today[11];
+    const session *ss = req_session(req);
+    for (uint8_t i = 0; i < st->nparams; i++) {
+        const struct mstmt_param *p = &st->params[i];
+        lens[i] = -1;
+        vals[i] = NULL;
+        switch (p->kind) {
+        case MP_ARG: {
+            const bb_val *v = margs_get(a, p->name);
+            if (v->state == BB_V_SET) {
+                vals[i] = v->s;
+                lens[i] = (int)v->len;
+            }
+            break;
+        }
+        case MP_SET:
+            vals[i] = margs_get(a, p->name)->state != BB_V_ABSENT ? "true" : "false";
+            break;
+        case MP_CTX_ACTOR:
+            vals[i] = session_actor(ss);
+            break;
+        case MP_CTX_ADDR:
+            vals[i] = req_peer(req);
+            break;
+        case MP_CTX_SCOPE:
+            vals[i] = session_read_scope(ss);
+            break;
+        case MP_CTX_TODAY:
+            if (clock_today(today) != 0) {
+                req_reply_error(req, BB_E_INTERNAL, NULL, "internal error (logged by the server)");
+                if (done_err != NULL)
+                    done_err(ctx);
+                return;
+            }
+            vals[i] = today;
+            break;
+        case MP_EXTRA:
+            vals[i] = extra != NULL ? extra[p->extra] : NULL;
+            break;
+        }
+    }
+    mcall *c = malloc(sizeof *c);
+    if (c == NULL) {
+        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
+        if (done_err != NULL)
+            done_err(ctx);
+        return;
+    }
+    *c = (mcall){req, st, cb, ctx, done_err};
+    int rc = pool_query(req_server(req)->pool, &st->ps, vals, lens, on_result, c);
+    if (rc < 0) {
+        free(c);
+        rowpack_reply_query_rc(req, st->name, rc);
+        if (done_err != NULL)
+            done_err(ctx);
+    }
+}
+
+/* ---- the replies of methods without a handler ---- */
+
+void mreply_page(request *req, const PGresult *res, const rp_col *cols, int ncols, int64_t limit)
+{
+    int rows = PQntuples(res);
+    bool more = rows > limit;
+    int n = more ? (int)limit : rows;
+    msgpack_packer *pk = req_result_begin(req);
+    msgpack_pack_map(pk, 2);
+    rowpack_str(pk, "items");
+    msgpack_pack_array(pk, (uint32_t)n);
+    for (int i = 0; i < n; i++)
+        rowpack_row(pk, res, i, cols, ncols);
+    rowpack_str(pk, "next");
+    if (more && n > 0)
+        msgpack_pack_int64(pk, strtoll(PQgetvalue(res, n - 1, 0), NULL, 10));
+    else
+        msgpack_pack_nil(pk);
+    req_result_end(req);
+}
+
+/* What a generic reply needs once the arguments are gone. */
+typedef struct generic {
+    const method_impl *impl;
+    int64_t n;                   /* MR_ROW: the id; MR_PAGE: the limit */
+} generic;
+
+static void generic_done(request *req, const PGresult *res, void *arg)
+{
+    generic g = *(generic *)arg;
+    free(arg);
+    const mstmt *st = g.impl->stmt;
+    if (g.impl->reply == MR_PAGE) {
+        mreply_page(req, res, st->cols, st->ncols, g.n);
+        return;
+    }
+    if (PQntuples(res) == 0 && g.impl->what != NULL) {
+        req_reply_error(req, BB_E_NOT_FOUND, "id", "%s %" PRId64 " does not exist", g.impl->what,
+                        g.n);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        rowpack_reply_bad_result(req, st->name, "expected one row");
+        return;
+    }
+    msgpack_packer *pk = req_result_begin(req);
+    rowpack_row(pk, res, 0, st->cols, st->ncols);
+    req_result_end(req);
+}
+
+void method_run_generic(request *req, const method_impl *impl, const margs *a);
+void method_run_generic(request *req, const method_impl *impl, const margs *a)
+{
+    generic *g = malloc(sizeof *g);
+    if (g == NULL) {
+        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
+        return;
+    }
+    g->impl = impl;
+    if (impl->reply == MR_PAGE)
+        g->n = margs_int(a, "limit", 0);
+    else
+        g->n = bb_spec_arg(a->spec, "id", 2) != NULL ? margs_int(a, "id", 0) : 0;
+    mstmt_query(req, impl->stmt, a, NULL, generic_done, g, free);
+}

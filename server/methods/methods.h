@@ -1,0 +1,31 @@
+/*
+ * methods.h: the areas of methods baobaod serves, as modules (method.h):
+ * each area file defines one method_module, and modules.c lists them in
+ * the order main.c registers and starts them.
+ *
+ * Adding an area: its spec table in proto/spec/, its module here and in
+ * modules.c (docs/adding-a-method.md).
+ */
+#ifndef BB_METHODS_H
+#define BB_METHODS_H
+
+#include "method.h"
+
+extern const method_module server_info_module;  /* server_info.c: server.* */
+extern const method_module enterprise_module;   /* enterprise.c: enterprise.* */
+extern const method_module status_module;       /* status.c: status.* */
+extern const method_module session_module;      /* login.c: session.* */
+extern const method_module user_module;         /* user.c: user.* */
+extern const method_module audit_module;        /* audit.c: audit.* */
+extern const method_module project_module;      /* project.c: project.* */
+extern const method_module official_module;     /* official.c: unit.*, official.*,
+                                                   assignment.*, coverage.* */
+extern const method_module problem_module;      /* problem.c: problem.*, trouble.* */
+extern const method_module overdue_module;      /* overdue.c: overdue.*, due.* */
+extern const method_module export_module;       /* export.c: export.* and the nightly run */
+extern const method_module import_module;       /* import.c: enterprise.import, status.import */
+
+/* Every module, NULL-ended (modules.c). */
+extern const method_module *const bb_modules[];
+
+#endif

@@ -1,0 +1,12 @@
+/*
+ * modules.c: the list of method areas baobaod serves (methods.h), in the
+ * order they are registered and started (and stopped in reverse).
+ */
+#include "methods.h"
+
+const method_module *const bb_modules[] = {
+    &server_info_module, &enterprise_module, &status_module,   &session_module,
+    &user_module,        &audit_module,      &project_module,  &official_module,
+    &problem_module,     &overdue_module,    &export_module,   &import_module,
+    NULL,
+};
