@@ -6,7 +6,8 @@
 --
 -- For: scripts/run, which loads it once into the embedded cluster, and for
 -- trying the CLI. Not for: tests (they make their own data) or production.
--- Needs the schema (sql/001_schema.sql) applied first.
+-- Needs the migrations (sql/) applied and the reference data of 赤壁市
+-- (data/reference/chibi.sql: townships, clusters, statuses) loaded first.
 -- Idempotent: loading it twice adds nothing (enterprises are keyed by credit
 -- code, reports by enterprise, reporter and note). The credit codes are
 -- made up for region 421281 (赤壁市) but valid: their check character is

@@ -9,27 +9,12 @@
 
 #include <string.h>
 
+#define BB_ERR_CODE(name, code) [BB_E_##name] = code,
 static const char *const err_codes[BB_E__COUNT] = {
     [BB_OK] = "ok",
-    [BB_E_MALFORMED_MESSAGE] = "malformed_message",
-    [BB_E_MESSAGE_TOO_LARGE] = "message_too_large",
-    [BB_E_NESTING_TOO_DEEP] = "nesting_too_deep",
-    [BB_E_TOO_MANY_IN_FLIGHT] = "too_many_in_flight",
-    [BB_E_UNKNOWN_METHOD] = "unknown_method",
-    [BB_E_INVALID_ARGUMENT] = "invalid_argument",
-    [BB_E_INVALID_UTF8] = "invalid_utf8",
-    [BB_E_NOT_FOUND] = "not_found",
-    [BB_E_VERSION_CONFLICT] = "version_conflict",
-    [BB_E_ALREADY_EXISTS] = "already_exists",
-    [BB_E_IDEMPOTENCY_KEY_REUSED] = "idempotency_key_reused",
-    [BB_E_UNAVAILABLE] = "unavailable",
-    [BB_E_SHUTTING_DOWN] = "shutting_down",
-    [BB_E_INTERNAL] = "internal",
-    [BB_E_UNAUTHENTICATED] = "unauthenticated",
-    [BB_E_FORBIDDEN] = "forbidden",
-    [BB_E_LOGIN_FAILED] = "login_failed",
-    [BB_E_LOCKED] = "locked",
+    BB_ERRORS(BB_ERR_CODE)
 };
+#undef BB_ERR_CODE
 
 const char *bb_err_code(bb_err e)
 {

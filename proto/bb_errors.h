@@ -2,9 +2,10 @@
  * bb_errors.h: the one table of error codes a client can see.
  *
  * Codes are stable strings on the wire (the `code` of an error map); this
- * enum is their C spelling. Adding a code means adding it here, in
- * bb_errors.c, and to the table in proto/PROTOCOL.md, and a test that makes
- * a real request produce it. Client-side codes (no server involved) are in
+ * enum is their C spelling. Adding a code means adding it to BB_ERRORS
+ * below (the enum and the strings follow), a row to the table in
+ * proto/PROTOCOL.md (the protocol_contract test fails without it), and a
+ * test that makes a real request produce it. Client-side codes (no server involved) are in
  * client/baobao.h.
  */
 #ifndef BB_ERRORS_H
@@ -12,28 +13,38 @@
 
 #include <stddef.h>
 
+/* Every error a client can see, once: the enum member, its wire code.
+ * The enum, bb_err_code's strings and `baobaod --api-info`'s list (which
+ * tests/doc/check_protocol.py holds PROTOCOL.md's error table to) all
+ * come from this list. Append only: the numbers are not on the wire, but
+ * keep the order stable for logs and tests. */
+#define BB_ERRORS(X)                                                                    \
+    X(MALFORMED_MESSAGE, "malformed_message")                                           \
+    X(MESSAGE_TOO_LARGE, "message_too_large")                                           \
+    X(NESTING_TOO_DEEP, "nesting_too_deep")                                             \
+    X(TOO_MANY_IN_FLIGHT, "too_many_in_flight")                                         \
+    X(UNKNOWN_METHOD, "unknown_method")                                                 \
+    X(INVALID_ARGUMENT, "invalid_argument")                                             \
+    X(INVALID_UTF8, "invalid_utf8")                                                     \
+    X(NOT_FOUND, "not_found")                                                           \
+    X(VERSION_CONFLICT, "version_conflict")                                             \
+    X(ALREADY_EXISTS, "already_exists")                                                 \
+    X(IDEMPOTENCY_KEY_REUSED, "idempotency_key_reused")                                 \
+    X(UNAVAILABLE, "unavailable")                                                       \
+    X(SHUTTING_DOWN, "shutting_down")                                                   \
+    X(INTERNAL, "internal")                                                             \
+    X(UNAUTHENTICATED, "unauthenticated")   /* not logged in */                         \
+    X(FORBIDDEN, "forbidden")               /* role or scope does not allow it */       \
+    X(LOGIN_FAILED, "login_failed")         /* unknown user or wrong password */        \
+    X(LOCKED, "locked")                     /* too many failed logins, wait */
+
+#define BB_ERR_ENUM(name, code) BB_E_##name,
 typedef enum bb_err {
     BB_OK = 0,
-    BB_E_MALFORMED_MESSAGE,   /* "malformed_message" */
-    BB_E_MESSAGE_TOO_LARGE,   /* "message_too_large" */
-    BB_E_NESTING_TOO_DEEP,    /* "nesting_too_deep" */
-    BB_E_TOO_MANY_IN_FLIGHT,  /* "too_many_in_flight" */
-    BB_E_UNKNOWN_METHOD,      /* "unknown_method" */
-    BB_E_INVALID_ARGUMENT,    /* "invalid_argument" */
-    BB_E_INVALID_UTF8,        /* "invalid_utf8" */
-    BB_E_NOT_FOUND,           /* "not_found" */
-    BB_E_VERSION_CONFLICT,    /* "version_conflict" */
-    BB_E_ALREADY_EXISTS,      /* "already_exists" */
-    BB_E_IDEMPOTENCY_KEY_REUSED, /* "idempotency_key_reused" */
-    BB_E_UNAVAILABLE,         /* "unavailable" */
-    BB_E_SHUTTING_DOWN,       /* "shutting_down" */
-    BB_E_INTERNAL,            /* "internal" */
-    BB_E_UNAUTHENTICATED,     /* "unauthenticated": not logged in */
-    BB_E_FORBIDDEN,           /* "forbidden": role or scope does not allow it */
-    BB_E_LOGIN_FAILED,        /* "login_failed": unknown user or wrong password */
-    BB_E_LOCKED,              /* "locked": too many failed logins, wait */
+    BB_ERRORS(BB_ERR_ENUM)
     BB_E__COUNT
 } bb_err;
+#undef BB_ERR_ENUM
 
 /* Returns the wire string of a code ("internal" for out-of-range values;
  * "ok" for BB_OK, which is never sent). Static storage. */

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "bb_errors.h"
 #include "bb_limits.h"
 
 static const struct {
@@ -37,7 +38,7 @@ bb_role bb_role_from_name(const char *s, size_t len)
 }
 
 const bb_arg bb_arg_idempotency_key = {
-    "idempotency_key", BB_T_STR, BB_A_BYTES | BB_A_NILABSENT, 1, BB_MAX_IDEMPOTENCY_KEY_BYTES,
+    "idempotency_key", BB_T_STR, BB_A_BYTES, 1, BB_MAX_IDEMPOTENCY_KEY_BYTES,
     0, NULL, NULL, "重试安全键：同一键的重试只存一次（第4节）"};
 const bb_arg bb_arg_after = {
     "after", BB_T_INT, 0, 0, INT64_MAX, 0, NULL, NULL, "上一页的 next；默认 0"};
@@ -115,7 +116,9 @@ static void json_arg(FILE *f, const bb_arg *a)
     fputs(",\"type\":", f);
     json_str(f, bb_type_name(a->type));
     fprintf(f, ",\"required\":%s,\"nil\":%s", (a->flags & BB_A_REQ) ? "true" : "false",
-            (a->flags & (BB_A_NIL | BB_A_NILABSENT)) ? "true" : "false");
+            (a->flags & BB_A_NIL) ? "true" : "false");
+    if (a->flags & BB_A_NILABSENT)
+        fputs(",\"nil_is_absent\":true", f);
     if (a->type == BB_T_INT)
         fprintf(f, ",\"min\":%" PRId64 ",\"max\":%" PRId64, a->min, a->max);
     if (a->type == BB_T_STR || a->type == BB_T_TEXT) {
@@ -190,6 +193,11 @@ int bb_spec_write_json(FILE *f)
             fputc('}', f);
         }
     }
-    fputs("\n]}\n", f);
+    fputs("\n],\"errors\":[", f);
+    for (unsigned e = 1; e < BB_E__COUNT; e++) {
+        fputs(e > 1 ? "," : "", f);
+        json_str(f, bb_err_code((bb_err)e));
+    }
+    fputs("]}\n", f);
     return ferror(f) ? -1 : 0;
 }

@@ -71,32 +71,12 @@ CREATE TABLE township (
     kind text NOT NULL CHECK (kind IN ('街道', '镇', '乡', '园区'))
 );
 
-INSERT INTO township (id, name, kind) VALUES
-    (1, '蒲圻街道', '街道'),
-    (2, '陆水湖街道', '街道'),
-    (3, '赤马港街道', '街道'),
-    (4, '赤壁镇', '镇'),
-    (5, '新店镇', '镇'),
-    (6, '赵李桥镇', '镇'),
-    (7, '茶庵岭镇', '镇'),
-    (8, '车埠镇', '镇'),
-    (9, '中伙铺镇', '镇'),
-    (10, '官塘驿镇', '镇'),
-    (11, '神山镇', '镇'),
-    (12, '柳山湖镇', '镇'),
-    (13, '黄盖湖镇', '镇'),
-    (14, '余家桥乡', '乡'),
-    (15, '高新技术产业园区', '园区'),
-    (16, '新材料产业园', '园区'),
-    (17, '美丽健康产业园', '园区');
+-- The townships, streets and parks are a county's data, not the schema's:
+-- data/reference/<county>.sql (015_reference_data.sql says how).
 
 CREATE TABLE industry_cluster (
     name text PRIMARY KEY
 );
-
-INSERT INTO industry_cluster (name) VALUES
-    ('青砖茶'), ('电子信息'), ('纺织服装'), ('电力能源'),
-    ('安全应急'), ('大健康'), ('新材料'), ('节能环保');
 
 CREATE TABLE enterprise (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -8,5 +8,19 @@
 #include "bb_spec.h"
 
 extern const bb_method_spec bb_spec_official[];  /* unit.*, official.*, assignment.*, coverage.* */
+extern const bb_method_spec bb_spec_refdata[];   /* ref.* (reference data) */
+extern const bb_method_spec bb_spec_enterprise[]; /* enterprise.create/get/update/list */
+extern const bb_method_spec bb_spec_status[];     /* status.submit, status.list */
+extern const bb_method_spec bb_spec_import[];     /* enterprise.import, status.import */
+extern const bb_method_spec bb_spec_server[];   /* server.info, server.api */
+extern const bb_method_spec bb_spec_session[];  /* session.* */
+extern const bb_method_spec bb_spec_user[];     /* user.* */
+extern const bb_method_spec bb_spec_audit[];    /* audit.* */
+extern const bb_method_spec bb_spec_export[];    /* export.* */
+extern const bb_method_spec bb_spec_project[];   /* project.* */
+extern const bb_method_spec bb_spec_problem[];   /* problem.*, trouble.* */
+extern const bb_method_spec bb_spec_overdue[];   /* overdue.*, due.* */
+/* Value lists of the protocol shared by areas (proto/spec/project.c, problem.c). */
+extern const char *const bb_stages[], *const bb_milestone_nodes[], *const bb_problem_states[];
 
 #endif

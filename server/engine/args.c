@@ -27,8 +27,6 @@
 /* Keys are echoed back as `field`; a longer key is cut (at a character
  * boundary) so the error stays small. */
 #define ARGS_FIELD_MAX 128
-/* The longest message of a refused argument (the dispatcher cuts at 1 KiB). */
-#define ARGS_MESSAGE_MAX 768
 
 static const char *field_name(char *buf, size_t cap, const char *s, size_t len)
 {
@@ -42,38 +40,48 @@ static const char *field_name(char *buf, size_t cap, const char *s, size_t len)
     return buf;
 }
 
-/* Answers invalid_argument for field; returns -1. */
-__attribute__((format(printf, 3, 4)))
-static int fail(request *req, const char *field, const char *fmt, ...)
+/* What the checks run with: the settings (NULL: the protocol's defaults)
+ * and where the first error goes. */
+typedef struct checker {
+    const config *cfg;
+    margs_error *err;
+} checker;
+
+/* Records the error (code, field, message); returns -1. */
+__attribute__((format(printf, 4, 5)))
+static int report(checker *req, bb_err code, const char *field, const char *fmt, ...)
 {
-    char msg[ARGS_MESSAGE_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(req->err->message, sizeof req->err->message, fmt, ap);
     va_end(ap);
-    req_reply_error(req, BB_E_INVALID_ARGUMENT, field, "%s", msg);
+    req->err->code = code;
+    req->err->has_field = field != NULL;
+    snprintf(req->err->field, sizeof req->err->field, "%s", field != NULL ? field : "");
     return -1;
 }
 
+#define fail(req, field, ...) report((req), BB_E_INVALID_ARGUMENT, (field), __VA_ARGS__)
+
 /* Matches every key of map to an argument of a; refuses unknown and
  * repeated keys. */
-static int match_keys(request *req, const msgpack_object *map, margs *a)
+static int match_keys(checker *req, const msgpack_object *map, margs *a)
 {
     if (map == NULL || map->type != MSGPACK_OBJECT_MAP) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, NULL, "arguments must be a map");
+        report(req, BB_E_INVALID_ARGUMENT, NULL, "arguments must be a map");
         return -1;
     }
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object *k = &map->via.map.ptr[i].key;
         if (k->type != MSGPACK_OBJECT_STR) {
-            req_reply_error(req, BB_E_INVALID_ARGUMENT, NULL, "argument names must be strings");
+            report(req, BB_E_INVALID_ARGUMENT, NULL, "argument names must be strings");
             return -1;
         }
         const char *ks = k->via.str.ptr;
         uint32_t kl = k->via.str.size;
         if (!bb_utf8_valid(ks, kl)) {
             /* The key itself cannot be echoed: it is not valid UTF-8. */
-            req_reply_error(req, BB_E_INVALID_UTF8, NULL, "argument %u: name is not valid UTF-8",
+            report(req, BB_E_INVALID_UTF8, NULL, "argument %u: name is not valid UTF-8",
                             i + 1);
             return -1;
         }
@@ -84,9 +92,9 @@ static int match_keys(request *req, const msgpack_object *map, margs *a)
             char fb[ARGS_FIELD_MAX];
             const char *f = field_name(fb, sizeof fb, ks, kl);
             if (bb_utf8_has_control(ks, kl, false))
-                req_reply_error(req, BB_E_INVALID_ARGUMENT, f, "unknown argument");
+                report(req, BB_E_INVALID_ARGUMENT, f, "unknown argument");
             else
-                req_reply_error(req, BB_E_INVALID_ARGUMENT, f, "%s: unknown argument", f);
+                report(req, BB_E_INVALID_ARGUMENT, f, "%s: unknown argument", f);
             return -1;
         }
         if (a->v[j].obj != NULL)
@@ -98,7 +106,7 @@ static int match_keys(request *req, const msgpack_object *map, margs *a)
 
 /* A str value (not nil) against the rules of a STR/TEXT argument; field
  * names it (an element of an array: "labels[2]"). */
-static int check_str(request *req, const msgpack_object *v, const char *field, bool text,
+static int check_str(checker *req, const msgpack_object *v, const char *field, bool text,
                      bool bytes, int64_t min, int64_t max)
 {
     if (v->type != MSGPACK_OBJECT_STR)
@@ -106,17 +114,18 @@ static int check_str(request *req, const msgpack_object *v, const char *field, b
     const char *s = v->via.str.ptr;
     uint32_t len = v->via.str.size;
     if (!bb_utf8_valid(s, len)) {
-        req_reply_error(req, BB_E_INVALID_UTF8, field, "%s: not valid UTF-8", field);
+        report(req, BB_E_INVALID_UTF8, field, "%s: not valid UTF-8", field);
         return -1;
     }
     size_t n = bytes ? len : bb_utf8_chars(s, len);
     if (n == 0 && min > 0)
         return fail(req, field, "%s: must not be empty", field);
-    if ((int64_t)n < min || (int64_t)n > max) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, field, "%s: %lld to %lld %s (got %zu)",
-                        field, (long long)min, (long long)max, bytes ? "bytes" : "characters", n);
-        return -1;
-    }
+    if ((int64_t)n > max && min <= 1)
+        return fail(req, field, "%s: at most %lld %s (got %zu)", field, (long long)max,
+                    bytes ? "bytes" : "characters", n);
+    if ((int64_t)n < min || (int64_t)n > max)
+        return fail(req, field, "%s: %lld to %lld %s (got %zu)", field, (long long)min,
+                    (long long)max, bytes ? "bytes" : "characters", n);
     if (bb_utf8_has_control(s, len, text))
         return fail(req, field, "%s: must not contain control characters", field);
     return 0;
@@ -125,14 +134,14 @@ static int check_str(request *req, const msgpack_object *v, const char *field, b
 static bool is_leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 /* "YYYY-MM-DD", a real calendar date. */
-static int check_date(request *req, const msgpack_object *v, const char *key, bb_val *out)
+static int check_date(checker *req, const msgpack_object *v, const char *key, bb_val *out)
 {
     if (v->type != MSGPACK_OBJECT_STR)
         return fail(req, key, "%s: must be a date string YYYY-MM-DD", key);
     const char *s = v->via.str.ptr;
     uint32_t len = v->via.str.size;
     if (!bb_utf8_valid(s, len)) {
-        req_reply_error(req, BB_E_INVALID_UTF8, key, "%s: not valid UTF-8", key);
+        report(req, BB_E_INVALID_UTF8, key, "%s: not valid UTF-8", key);
         return -1;
     }
     bool shape = len == 10 && s[4] == '-' && s[7] == '-';
@@ -148,7 +157,7 @@ static int check_date(request *req, const msgpack_object *v, const char *key, bb
     static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     unsigned dim = m >= 1 && m <= 12 ? mdays[m - 1] + (m == 2 && is_leap(y) ? 1u : 0u) : 0u;
     if (y == 0 || m < 1 || m > 12 || d < 1 || d > dim) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, key, "%s: %.10s is not a calendar date", key,
+        report(req, BB_E_INVALID_ARGUMENT, key, "%s: %.10s is not a calendar date", key,
                         s);
         return -1;
     }
@@ -157,7 +166,7 @@ static int check_date(request *req, const msgpack_object *v, const char *key, bb
     return 0;
 }
 
-static int check_int(request *req, const msgpack_object *v, const char *key, int64_t min,
+static int check_int(checker *req, const msgpack_object *v, const char *key, int64_t min,
                      int64_t max, int64_t *out)
 {
     if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER && v->type != MSGPACK_OBJECT_NEGATIVE_INTEGER)
@@ -172,7 +181,7 @@ static int check_int(request *req, const msgpack_object *v, const char *key, int
 }
 
 /* One of the allowed values; the message lists them. */
-static int check_values(request *req, const bb_arg *arg, const bb_val *v)
+static int check_values(checker *req, const bb_arg *arg, const bb_val *v)
 {
     if (arg->values == NULL)
         return 0;
@@ -191,14 +200,14 @@ static int check_values(request *req, const bb_arg *arg, const bb_val *v)
 
 /* An array of strings as a PostgreSQL array literal, every element
  * double-quoted with " and \ escaped. */
-static int check_strs(request *req, const bb_arg *arg, bb_val *out, char **owned)
+static int check_strs(checker *req, const bb_arg *arg, bb_val *out, char **owned)
 {
     const msgpack_object *v = out->obj;
     if (v->type != MSGPACK_OBJECT_ARRAY)
         return fail(req, arg->name, "%s: must be an array of strings", arg->name);
     uint32_t n = v->via.array.size;
     if ((int64_t)n > arg->max) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, arg->name, "%s: at most %lld items (got %u)",
+        report(req, BB_E_INVALID_ARGUMENT, arg->name, "%s: at most %lld items (got %u)",
                         arg->name, (long long)arg->max, n);
         return -1;
     }
@@ -213,7 +222,7 @@ static int check_strs(request *req, const bb_arg *arg, bb_val *out, char **owned
             const msgpack_object *p = &v->via.array.ptr[j];
             if (p->via.str.size == e->via.str.size &&
                 memcmp(p->via.str.ptr, e->via.str.ptr, e->via.str.size) == 0) {
-                req_reply_error(req, BB_E_INVALID_ARGUMENT, field, "%s: duplicate of %s[%u]",
+                report(req, BB_E_INVALID_ARGUMENT, field, "%s: duplicate of %s[%u]",
                                 field, arg->name, j);
                 return -1;
             }
@@ -222,7 +231,7 @@ static int check_strs(request *req, const bb_arg *arg, bb_val *out, char **owned
     }
     char *lit = malloc(need);
     if (lit == NULL) {
-        req_reply_error(req, BB_E_INTERNAL, arg->name, "out of memory");
+        report(req, BB_E_INTERNAL, arg->name, "out of memory");
         return -1;
     }
     size_t o = 0;
@@ -249,13 +258,13 @@ static int check_strs(request *req, const bb_arg *arg, bb_val *out, char **owned
 }
 
 /* Checks one argument whose value is present and not nil. */
-static int check_one(request *req, const bb_arg *arg, bb_val *v, char **owned)
+static int check_one(checker *req, const bb_arg *arg, bb_val *v, char **owned)
 {
-    const config *cfg = &req_server(req)->cfg;
+    const config *cfg = req->cfg;
     const msgpack_object *o = v->obj;
     switch (arg->type) {
     case BB_T_INT: {
-        int64_t max = arg == &bb_arg_limit ? (int64_t)cfg->page_limit_max : arg->max;
+        int64_t max = arg == &bb_arg_limit && cfg != NULL ? (int64_t)cfg->page_limit_max : arg->max;
         if (check_int(req, o, arg->name, arg->min, max, &v->i) != 0)
             return -1;
         snprintf(v->text, sizeof v->text, "%lld", (long long)v->i);
@@ -298,17 +307,17 @@ static int check_one(request *req, const bb_arg *arg, bb_val *v, char **owned)
 
 /* Fills in the default of an argument left out (or nil where nil means
  * absent): after 0, limit page_limit_default, today. */
-static int apply_default(request *req, const bb_arg *arg, bb_val *v)
+static int apply_default(checker *req, const bb_arg *arg, bb_val *v)
 {
-    const config *cfg = &req_server(req)->cfg;
+    const config *cfg = req->cfg;
     long long d;
     if (arg == &bb_arg_after)
         d = 0;
     else if (arg == &bb_arg_limit)
-        d = cfg->page_limit_default;
+        d = cfg != NULL ? cfg->page_limit_default : BB_DEFAULT_PAGE_LIMIT;
     else if (arg->type == BB_T_DATE && (arg->flags & BB_A_TODAY)) {
         if (clock_today(v->text) != 0) {
-            req_reply_error(req, BB_E_INTERNAL, NULL, "internal error (logged by the server)");
+            report(req, BB_E_INTERNAL, NULL, "internal error (logged by the server)");
             return -1;
         }
         v->state = BB_V_SET;
@@ -325,7 +334,7 @@ static int apply_default(request *req, const bb_arg *arg, bb_val *v)
     return 0;
 }
 
-int margs_check(request *req, const bb_method_spec *spec, const msgpack_object *map, margs *a)
+static int check_all(checker *req, const bb_method_spec *spec, const msgpack_object *map, margs *a)
 {
     memset(a, 0, sizeof *a);
     a->spec = spec;
@@ -363,6 +372,23 @@ int margs_check(request *req, const bb_method_spec *spec, const msgpack_object *
     return 0;
 }
 
+int margs_check_into(const bb_method_spec *spec, const msgpack_object *map, const config *cfg,
+                     margs *a, margs_error *err)
+{
+    checker ck = {cfg, err};
+    memset(err, 0, sizeof *err);
+    return check_all(&ck, spec, map, a);
+}
+
+int margs_check(request *req, const bb_method_spec *spec, const msgpack_object *map, margs *a)
+{
+    margs_error err;
+    if (margs_check_into(spec, map, &req_server(req)->cfg, a, &err) == 0)
+        return 0;
+    req_reply_error(req, err.code, err.has_field ? err.field : NULL, "%s", err.message);
+    return -1;
+}
+
 void margs_free(margs *a)
 {
     for (unsigned i = 0; i < a->n; i++) {
@@ -384,4 +410,39 @@ int64_t margs_int(const margs *a, const char *name, int64_t dflt)
 {
     const bb_val *v = margs_get(a, name);
     return v->state == BB_V_SET ? v->i : dflt;
+}
+
+margs *margs_dup(const margs *a)
+{
+    margs *k = malloc(sizeof *k);
+    if (k == NULL)
+        return NULL;
+    *k = *a;
+    for (unsigned i = 0; i < k->n; i++)
+        k->owned[i] = NULL;
+    for (unsigned i = 0; i < k->n; i++) {
+        bb_val *v = &k->v[i];
+        v->obj = NULL;
+        if (k->arg[i]->flags & BB_A_SECRET) {
+            *v = (bb_val){.state = BB_V_ABSENT};
+            continue;
+        }
+        if (v->state != BB_V_SET)
+            continue;
+        if (a->v[i].s == a->v[i].text) {
+            v->s = v->text;
+            continue;
+        }
+        char *d = malloc((size_t)v->len + 1);
+        if (d == NULL) {
+            margs_free(k);
+            free(k);
+            return NULL;
+        }
+        memcpy(d, v->s, v->len);
+        d[v->len] = '\0';
+        k->owned[i] = d;
+        v->s = d;
+    }
+    return k;
 }

@@ -176,6 +176,7 @@ static void tls_pump(client *c);
 
 static void client_free(client *c)
 {
+    session_forget(&c->sess);
     tls_conn_free(c->tls);
     free(c->in);
     free(c->out);
@@ -1289,20 +1290,6 @@ static void describe_peer(client *c)
 
 session *client_session(client *c) { return &c->sess; }
 
-unsigned client_revoke_sessions(server *s, int64_t user_id, const session *keep,
-                                const char *why)
-{
-    unsigned n = 0;
-    for (client *c = s->clients; c != NULL; c = c->next) {
-        if (c->sess.user_id != user_id || &c->sess == keep)
-            continue;
-        session_clear(&c->sess);
-        n++;
-        log_conn(LOG_INFO, c->id, "session_revoked", "user_id=%lld why=%s",
-                 (long long)user_id, why);
-    }
-    return n;
-}
 const char *client_peer(const client *c) { return c->peer; }
 const char *client_peer_ip(const client *c) { return c->peer_ip; }
 
@@ -1313,6 +1300,7 @@ int client_accept(server *s, uv_stream_t *listener)
         return UV_ENOMEM;
     c->srv = s;
     c->id = ++s->next_conn_id;
+    session_init(&c->sess, c->id);
     int r = uv_tcp_init(s->loop, &c->tcp);
     if (r < 0) {
         free(c);

@@ -73,13 +73,6 @@ void client_request_end(client *c, msgpack_sbuffer *sb);
 uint64_t client_id(const client *c);
 /* The connection's session (session.h; empty until session.login). */
 session *client_session(client *c);
-/* Logs user_id out of every connection of this server except the one
- * whose session is keep (NULL: all): after a change to the user (role,
- * townships, disabled, password) their next request must come from a new
- * login that sees the change. why is a static word for the log. Returns
- * how many sessions were cleared. */
-unsigned client_revoke_sessions(server *s, int64_t user_id, const session *keep,
-                                const char *why);
 /* The peer as "ip:port" and as the address alone ("?" when unknown). */
 const char *client_peer(const client *c);
 const char *client_peer_ip(const client *c);

@@ -32,6 +32,7 @@ struct request {
     uint64_t conn_id;
     uint32_t msgid;
     const char *method;           /* the table's name (static) */
+    const method_impl *impl;      /* NULL for an unknown method */
     uint64_t started_ms;
     msgpack_sbuffer sb;           /* the response being packed; owned */
     msgpack_packer pk;
@@ -59,19 +60,12 @@ int dispatch_register(const method_impl *impls)
 {
     for (const method_impl *m = impls; m->name != NULL; m++) {
         const bb_method_spec *spec = bb_spec_find(m->name, strlen(m->name));
-        const char *why = m->raw != NULL ? (spec != NULL ? "raw_in_spec" : NULL)
-                          : spec == NULL ? "not_in_spec"
+        const char *why = spec == NULL ? "not_in_spec"
                           : find_method(m->name, (uint32_t)strlen(m->name)) != NULL ? "twice"
                           : (m->fn == NULL) == (m->stmt == NULL) ? "fn_xor_stmt"
                           : m->fn == NULL && m->reply == MR_CUSTOM ? "no_reply"
                           : nregistry == DISPATCH_MAX_METHODS ? "table_full"
                           : NULL;
-        if (why == NULL && m->raw != NULL) {
-            if (find_method(m->name, (uint32_t)strlen(m->name)) != NULL)
-                why = "twice";
-            else if (nregistry == DISPATCH_MAX_METHODS)
-                why = "table_full";
-        }
         if (why != NULL) {
             log_event(LOG_ERROR, "method_invalid", "method=%s why=%s", m->name, why);
             return -1;
@@ -81,19 +75,33 @@ int dispatch_register(const method_impl *impls)
     return 0;
 }
 
+/* Registers st unless it was already (a statement may serve two methods). */
+static int register_stmt(const method_module *mod, mstmt *st)
+{
+    if (st->text != NULL)
+        return 0;
+    if (mstmt_register(st) != 0) {
+        log_event(LOG_ERROR, "startup_failed", "module=%s stmt=%s why=register", mod->name,
+                  st->name);
+        return -1;
+    }
+    return 0;
+}
+
 int method_module_register(const method_module *mod)
 {
     for (size_t i = 0; mod->stmts != NULL && mod->stmts[i] != NULL; i++)
-        if (mstmt_register(mod->stmts[i]) != 0) {
-            log_event(LOG_ERROR, "startup_failed", "module=%s stmt=%s why=register", mod->name,
-                      mod->stmts[i]->name);
+        if (register_stmt(mod, mod->stmts[i]) != 0)
+            return -1;
+    for (const method_impl *m = mod->methods; m != NULL && m->name != NULL; m++)
+        if (m->stmt != NULL && register_stmt(mod, m->stmt) != 0)
+            return -1;
+    for (size_t i = 0; mod->constraints != NULL && mod->constraints[i].name != NULL; i++)
+        if (pool_name_constraint(&mod->constraints[i]) != 0) {
+            log_event(LOG_ERROR, "startup_failed", "module=%s why=\"constraint table full\"",
+                      mod->name);
             return -1;
         }
-    if (mod->register_statements != NULL && mod->register_statements() != 0) {
-        log_event(LOG_ERROR, "startup_failed", "module=%s why=\"statement table full\"",
-                  mod->name);
-        return -1;
-    }
     return mod->methods != NULL ? dispatch_register(mod->methods) : 0;
 }
 
@@ -117,6 +125,7 @@ session *req_session_mut(request *req) { return client_session(req->conn); }
 const char *req_peer(const request *req) { return client_peer(req->conn); }
 const char *req_peer_ip(const request *req) { return client_peer_ip(req->conn); }
 uint64_t req_conn_id(const request *req) { return req->conn_id; }
+const method_impl *req_impl(const request *req) { return req->impl; }
 struct server *req_server(const request *req) { return req->srv; }
 
 /* Sends what was packed, and frees the request. */
@@ -225,7 +234,8 @@ void dispatch_request(server *s, client *c, const bb_rpc_msg *msg)
         return;
     }
     const method_impl *m = e->impl;
-    unsigned roles = e->spec != NULL ? e->spec->roles : m->raw_roles;
+    req->impl = m;
+    unsigned roles = e->spec->roles;
     req->method = m->name;
     log_req(LOG_DEBUG, req->conn_id, req->msgid, "request", "method=%s", m->name);
 
@@ -246,10 +256,6 @@ void dispatch_request(server *s, client *c, const bb_rpc_msg *msg)
         return;
     }
     const msgpack_object *params = msg->params != NULL ? msg->params : &empty_map;
-    if (m->raw != NULL) {
-        m->raw(req, params);
-        return;
-    }
     margs a;
     if (margs_check(req, e->spec, params, &a) != 0) {
         margs_free(&a);

@@ -66,7 +66,27 @@ typedef struct margs {
  * On failure answers req (the request has ended) and returns -1. */
 __attribute__((warn_unused_result))
 int margs_check(request *req, const bb_method_spec *spec, const msgpack_object *map, margs *a);
+
+/* The same checks, the first error written to err instead of answered:
+ * for maps that are not a request's own arguments (the rows of an
+ * import, checked as the method of one row would check them). cfg may be
+ * NULL (then limit's bounds are the protocol's). Returns 0 or -1. */
+typedef struct margs_error {
+    bb_err code;
+    bool has_field;              /* false: the error names no argument */
+    char field[128];
+    char message[768];
+} margs_error;
+struct config;
+__attribute__((warn_unused_result))
+int margs_check_into(const bb_method_spec *spec, const msgpack_object *map,
+                     const struct config *cfg, margs *a, margs_error *err);
 void margs_free(margs *a);
+/* A copy of a that outlives the request (for work that continues after
+ * the handler returned, such as hashing a password first): strings are
+ * copied, secret arguments left out (absent). NULL when out of memory.
+ * Free with margs_free, then free(). */
+margs *margs_dup(const margs *a);
 
 /* The value of the argument named name; a programming error (aborts) when
  * the spec has no such argument. */
@@ -121,6 +141,15 @@ typedef void (*mstmt_cb)(request *req, const PGresult *res, void *ctx);
 void mstmt_query(request *req, mstmt *st, const margs *a, const char *const *extra, mstmt_cb cb,
                  void *ctx, void (*done_err)(void *ctx));
 
+/* The same binding, with the pool's raw callback: for handlers that must
+ * do their own work on an error before answering (a login ends its
+ * password job first). Returns pool_query's result: 0 (cb runs once) or a
+ * negative bb_err (cb will not run; -BB_E_INTERNAL when today could not
+ * be had). */
+__attribute__((warn_unused_result))
+int mstmt_send(request *req, mstmt *st, const margs *a, const char *const *extra, pool_cb cb,
+               void *arg);
+
 /* ---- implementation rows ---- */
 
 typedef enum method_reply {
@@ -141,9 +170,10 @@ typedef struct method_impl {
      * can say, checked before the statement runs; answers and returns -1
      * when one is broken. NULL: none. */
     int (*check)(request *req, const margs *a);
-    method_raw_fn raw;           /* TRANSITIONAL: a method not yet in the
-                                    spec, with its own checks */
-    unsigned raw_roles;          /* TRANSITIONAL: its roles */
+    /* The database answered `unauthenticated` (the caller was disabled or
+     * deleted since the login): log this connection out too, unless it is
+     * someone else by now (session.*, user.*: PROTOCOL.md section 3). */
+    bool logout_on_unauthenticated;
 } method_impl;
 
 /* An area of methods (server/methods/<area>.c): its implementation rows,
@@ -153,14 +183,20 @@ struct server;
 typedef struct method_module {
     const char *name;
     const method_impl *methods;           /* NULL-name-ended; NULL: none */
-    mstmt *const *stmts;                  /* NULL-ended; NULL: none */
-    int (*register_statements)(void);     /* TRANSITIONAL: pool_stmt ones */
+    mstmt *const *stmts;                  /* the statements handlers run,
+                                             NULL-ended (those of .stmt rows
+                                             are registered anyway) */
+    const pool_constraint *constraints;   /* unique keys clients may hit,
+                                             NULL-name-ended; NULL: none */
     int (*start)(struct server *s);       /* after the pool exists; NULL */
     void (*stop)(struct server *s);       /* at shutdown, once; NULL */
 } method_module;
 
 /* Registers a module's statements and methods. 0 or -1 (logged). */
 __attribute__((warn_unused_result)) int method_module_register(const method_module *mod);
+
+/* The implementation row of the request's method (static). */
+const method_impl *req_impl(const request *req);
 
 /* Packs the rows of a page ({items, next}) for a statement that asked
  * limit + 1 rows: next is the first column of the last row shown. */

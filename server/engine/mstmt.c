@@ -125,6 +125,7 @@ int mstmt_register(mstmt *st)
 
 typedef struct mcall {
     request *req;
+    int64_t actor;               /* the session's user when it was sent */
     mstmt *st;
     mstmt_cb cb;
     void *ctx;
@@ -136,6 +137,13 @@ static void on_result(void *arg, const PGresult *res, const pool_error *e)
     mcall c = *(mcall *)arg;
     free(arg);
     if (e != NULL) {
+        session *ss = req_session_mut(c.req);
+        if (e->err == BB_E_UNAUTHENTICATED && req_impl(c.req)->logout_on_unauthenticated &&
+            c.actor != 0 && ss->user_id == c.actor) {
+            log_req(LOG_INFO, req_conn_id(c.req), req_msgid(c.req), "session_revoked",
+                    "user_id=%" PRId64 " why=unauthenticated", c.actor);
+            session_clear(ss);
+        }
         rowpack_reply_pool_error(c.req, c.st->name, e);
     } else {
         const char *why = NULL;
@@ -150,12 +158,11 @@ static void on_result(void *arg, const PGresult *res, const pool_error *e)
         c.done_err(c.ctx);
 }
 
-void mstmt_query(request *req, mstmt *st, const margs *a, const char *const *extra, mstmt_cb cb,
-                 void *ctx, void (*done_err)(void *ctx))
+/* Fills vals/lens for st from a, the request's context and extra. 0, or -1
+ * when today cannot be had (answered nothing: the caller decides). */
+static int bind_values(request *req, const mstmt *st, const margs *a, const char *const *extra,
+                const char **vals, int *lens, char today[11])
 {
-    const char *vals[MSTMT_MAX_PARAMS];
-    int lens[MSTMT_MAX_PARAMS];
-    char today[11];
     const session *ss = req_session(req);
     for (uint8_t i = 0; i < st->nparams; i++) {
         const struct mstmt_param *p = &st->params[i];
@@ -183,12 +190,8 @@ void mstmt_query(request *req, mstmt *st, const margs *a, const char *const *ext
             vals[i] = session_read_scope(ss);
             break;
         case MP_CTX_TODAY:
-            if (clock_today(today) != 0) {
-                req_reply_error(req, BB_E_INTERNAL, NULL, "internal error (logged by the server)");
-                if (done_err != NULL)
-                    done_err(ctx);
-                return;
-            }
+            if (clock_today(today) != 0)
+                return -1;
             vals[i] = today;
             break;
         case MP_EXTRA:
@@ -196,6 +199,23 @@ void mstmt_query(request *req, mstmt *st, const margs *a, const char *const *ext
             break;
         }
     }
+    return 0;
+}
+
+int mstmt_send(request *req, mstmt *st, const margs *a, const char *const *extra, pool_cb cb,
+               void *arg)
+{
+    const char *vals[MSTMT_MAX_PARAMS];
+    int lens[MSTMT_MAX_PARAMS];
+    char today[11];
+    if (bind_values(req, st, a, extra, vals, lens, today) != 0)
+        return -BB_E_INTERNAL;
+    return pool_query(req_server(req)->pool, &st->ps, vals, lens, cb, arg);
+}
+
+void mstmt_query(request *req, mstmt *st, const margs *a, const char *const *extra, mstmt_cb cb,
+                 void *ctx, void (*done_err)(void *ctx))
+{
     mcall *c = malloc(sizeof *c);
     if (c == NULL) {
         req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
@@ -203,11 +223,14 @@ void mstmt_query(request *req, mstmt *st, const margs *a, const char *const *ext
             done_err(ctx);
         return;
     }
-    *c = (mcall){req, st, cb, ctx, done_err};
-    int rc = pool_query(req_server(req)->pool, &st->ps, vals, lens, on_result, c);
+    *c = (mcall){req, req_session(req)->user_id, st, cb, ctx, done_err};
+    int rc = mstmt_send(req, st, a, extra, on_result, c);
     if (rc < 0) {
         free(c);
-        rowpack_reply_query_rc(req, st->name, rc);
+        if (rc == -BB_E_INTERNAL)
+            req_reply_error(req, BB_E_INTERNAL, NULL, "internal error (logged by the server)");
+        else
+            rowpack_reply_query_rc(req, st->name, rc);
         if (done_err != NULL)
             done_err(ctx);
     }

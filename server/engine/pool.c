@@ -7,15 +7,12 @@
  * and shutting the connections down. Not for: talking to libpq (pgconn.c)
  * or building SQL.
  *
- * SQLSTATE -> protocol code (the stored functions in sql/002_functions.sql
- * raise the BBxxx states with the argument's key in COLUMN):
- *   BB400 invalid_argument   BB404 not_found   BB409 version_conflict
- *   BB410 already_exists     BB422 idempotency_key_reused
- *   BB401 unauthenticated    BB403 forbidden
- *   23505 on enterprise_credit_code_key -> already_exists (credit_code)
- *   08xxx, 53xxx, 57P01-57P03, 57014 (statement_timeout), 40001, 40P01
- *     -> unavailable (nothing was committed; a retry may work)
- *   anything else -> internal, logged here with sqlstate and message.
+ * SQLSTATE -> protocol code: the table `sqlstates` below (the BBxxx states
+ * the stored functions in sql/ raise, with the argument's key in COLUMN;
+ * the states after which a retry may work), and 23505 on a constraint a
+ * module named (pool_name_constraint) -> already_exists. Anything else
+ * is internal, logged here with sqlstate and message. The pool knows no
+ * table or constraint of the domain.
  *
  * Ownership: the pool owns its pgconns, its copy of conninfo and every pgq
  * (queued or in flight). A pgq is freed right after its callback returns.
@@ -143,9 +140,36 @@ static void pgq_free(pgq *q)
     free(q);
 }
 
-static bool starts_with(const char *s, const char *prefix)
+
+/* SQLSTATEs and the codes clients see, PostgREST-style: one table. An
+ * entry of two characters is a class. The BBxxx states are raised by the
+ * stored functions in sql/ (field in COLUMN); the others mean the
+ * database could not do it now, so a retry may succeed. Anything else is
+ * `internal`. */
+static const struct {
+    const char *state;
+    bb_err err;
+} sqlstates[] = {
+    {"BB400", BB_E_INVALID_ARGUMENT}, {"BB404", BB_E_NOT_FOUND},
+    {"BB409", BB_E_VERSION_CONFLICT}, {"BB410", BB_E_ALREADY_EXISTS},
+    {"BB401", BB_E_UNAUTHENTICATED},  {"BB403", BB_E_FORBIDDEN},
+    {"BB422", BB_E_IDEMPOTENCY_KEY_REUSED},
+    {"08", BB_E_UNAVAILABLE},         {"53", BB_E_UNAVAILABLE},
+    {"57P01", BB_E_UNAVAILABLE},      {"57P02", BB_E_UNAVAILABLE},
+    {"57P03", BB_E_UNAVAILABLE},      {"57014", BB_E_UNAVAILABLE},
+    {"40001", BB_E_UNAVAILABLE},      {"40P01", BB_E_UNAVAILABLE},
+};
+
+/* Unique constraints named by the modules (pool_name_constraint). */
+static pool_constraint constraints[POOL_MAX_CONSTRAINTS];
+static size_t nconstraints;
+
+int pool_name_constraint(const pool_constraint *c)
 {
-    return strncmp(s, prefix, strlen(prefix)) == 0;
+    if (nconstraints == POOL_MAX_CONSTRAINTS)
+        return -1;
+    constraints[nconstraints++] = *c;
+    return 0;
 }
 
 /* Fills e from a failed result. */
@@ -161,32 +185,20 @@ static void map_error(const pool *p, const pgconn *c, const pgq *q, const PGresu
     (void)p;
     if (state == NULL) {
         /* Not from the server: libpq's own (e.g. PIPELINE_ABORTED). */
-    } else if (strcmp(state, "BB400") == 0) {
-        e->err = BB_E_INVALID_ARGUMENT;
-    } else if (strcmp(state, "BB404") == 0) {
-        e->err = BB_E_NOT_FOUND;
-    } else if (strcmp(state, "BB409") == 0) {
-        e->err = BB_E_VERSION_CONFLICT;
-    } else if (strcmp(state, "BB410") == 0) {
-        e->err = BB_E_ALREADY_EXISTS;
-    } else if (strcmp(state, "BB401") == 0) {
-        e->err = BB_E_UNAUTHENTICATED;
-    } else if (strcmp(state, "BB403") == 0) {
-        e->err = BB_E_FORBIDDEN;
-    } else if (strcmp(state, "BB422") == 0) {
-        e->err = BB_E_IDEMPOTENCY_KEY_REUSED;
     } else if (strcmp(state, "23505") == 0) {
         const char *cons = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
-        if (cons != NULL && strcmp(cons, "enterprise_credit_code_key") == 0) {
-            e->err = BB_E_ALREADY_EXISTS;
-            e->field = "credit_code";
-            e->message = "another enterprise has this credit code";
-        }
-    } else if (starts_with(state, "08") || starts_with(state, "53") ||
-               strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 ||
-               strcmp(state, "57P03") == 0 || strcmp(state, "57014") == 0 ||
-               strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) {
-        e->err = BB_E_UNAVAILABLE;
+        for (size_t i = 0; cons != NULL && i < nconstraints; i++)
+            if (strcmp(cons, constraints[i].name) == 0) {
+                e->err = BB_E_ALREADY_EXISTS;
+                e->field = constraints[i].field;
+                e->message = constraints[i].message;
+            }
+    } else {
+        for (size_t i = 0; i < sizeof sqlstates / sizeof sqlstates[0]; i++)
+            if (strncmp(state, sqlstates[i].state, strlen(sqlstates[i].state)) == 0) {
+                e->err = sqlstates[i].err;
+                break;
+            }
     }
     if (e->err == BB_E_INTERNAL)
         log_event(LOG_ERROR, "db_query_failed", "pg=%u stmt=%s sqlstate=%s msg=%s", pgconn_id(c),

@@ -44,7 +44,8 @@ typedef struct pool_stmt {
 typedef struct pool_error {
     bb_err err;            /* BB_E_UNAVAILABLE, or mapped from SQLSTATE (see
                               pool.c: BBxxx custom states raised by the
-                              stored functions, 23505, ...), else BB_E_INTERNAL */
+                              stored functions, a named 23505, ...), else
+                              BB_E_INTERNAL */
     const char *sqlstate;  /* borrowed, valid during the callback; may be NULL */
     const char *message;   /* borrowed, valid during the callback */
     const char *field;     /* borrowed: PG_DIAG_COLUMN_NAME, or NULL */
@@ -75,6 +76,19 @@ int pool_register(const pool_stmt *stmt);
  * whenever it can, and spreads heavy ones over connections. */
 __attribute__((warn_unused_result))
 int pool_register_heavy(const pool_stmt *stmt);
+
+/* What a unique violation (23505) of a named constraint means to a
+ * client: already_exists, with this field and message (static strings).
+ * Other unique violations are `internal`. */
+typedef struct pool_constraint {
+    const char *name;       /* the constraint, e.g. a table's unique key */
+    const char *field;
+    const char *message;
+} pool_constraint;
+#define POOL_MAX_CONSTRAINTS 32
+/* Before pool_start. Returns 0, or -1 when the table is full. */
+__attribute__((warn_unused_result))
+int pool_name_constraint(const pool_constraint *c);
 
 /* Creates the pool and starts connecting (asynchronously). Returns NULL on
  * allocation failure. cfg strings are copied. */

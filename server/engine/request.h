@@ -1,12 +1,13 @@
 /*
  * request.h: what a method handler sees of one request.
  *
- * The dispatcher (dispatch.c) parses the envelope, finds the method and
- * calls its handler with the argument map. The handler validates arguments
- * synchronously (params.h), usually starts a pool_query, and eventually
- * answers exactly once with req_reply_error or req_result_begin/_end. The
- * argument map and everything borrowed from it are freed when the handler
- * returns: copy what the callback needs (pool_query copies its values).
+ * The dispatcher (dispatch.c) parses the envelope, finds the method,
+ * checks its arguments against the spec (args.c) and calls its handler
+ * with the checked values (method.h). The handler usually starts a
+ * statement (mstmt_query) and eventually answers exactly once with
+ * req_reply_error or req_result_begin/_end. The argument map and
+ * everything borrowed from it are freed when the handler returns: copy
+ * what the callback needs (the pool copies its values).
  *
  * A request may outlive its connection (the client hung up while the query
  * ran): answering then is still required, and silently drops the bytes.
@@ -20,10 +21,6 @@
 
 typedef struct request request;
 struct server;
-
-/* TRANSITIONAL (removed once every method is declared in the spec): a
- * handler that checks its own argument map (params.h). */
-typedef void (*method_raw_fn)(request *req, const msgpack_object *args);
 
 /* Request id and connection id, for log lines. */
 uint32_t req_msgid(const request *req);

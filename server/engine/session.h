@@ -44,6 +44,11 @@ typedef struct session {
                                         change_password, user.create or
                                         set_password hashing) is running for
                                         this connection: one at a time */
+    /* The registry of logged-in sessions (session_revoke_user); kept by
+     * session_set / session_clear / session_forget, never by hand. */
+    uint64_t conn_id;                /* the connection's id, for log lines */
+    struct session *reg_next, *reg_prev;
+    bool registered;
 } session;
 
 static inline bool session_logged_in(const session *s) { return s->user_id != 0; }
@@ -65,9 +70,19 @@ static inline bb_role session_role_from_name(const char *s, size_t len)
 const char *session_actor(const session *s);
 const char *session_read_scope(const session *s);
 
-/* Sets and clears a session (session.c after a login check, logout). */
+/* Sets and clears a session (login.c after a login check, logout). A set
+ * session is in the registry of logged-in sessions until it is cleared or
+ * forgotten. */
 void session_set(session *s, int64_t user_id, bb_role role, const char *login);
 void session_clear(session *s);
+/* Starts a connection's session (empty) and ends it for good when the
+ * connection's memory goes (client.c). */
+void session_init(session *s, uint64_t conn_id);
+void session_forget(session *s);
+/* Logs user_id out of every session in this process but keep (may be
+ * NULL): a password, role or scope change, or a disable. Returns how many
+ * were cleared; each is logged with why. */
+unsigned session_revoke_user(int64_t user_id, const session *keep, const char *why);
 
 /* The caller of a request (borrowed from its connection; never NULL) and
  * the peer's address as text: "127.0.0.1:50432" (audit records) and the

@@ -2,9 +2,11 @@
  * audit.c: the audit.* methods (proto/PROTOCOL.md section 6, "Audit"):
  * audit.list, the trail of changes newest first, and audit.as_of, a record
  * as it was at a date or an instant. Supervisors and admins only (the
- * dispatcher's gate; see the method table at the end).
+ * spec's roles, proto/spec/audit.c).
  *
- * For: checking the arguments at the edge, then one statement per request,
+ * The arguments are declared in proto/spec/audit.c and checked by the
+ * dispatcher. Here: the rules the spec cannot say (the form of a bound;
+ * entity_id needs entity), one statement per request (by parameter name),
  * and packing audit rows. before/after are stored as jsonb (the record as
  * the wire shows it); they come as JSON text and are converted here to
  * msgpack maps, so a client sees maps, never JSON strings.
@@ -30,23 +32,16 @@
 #include "bb_limits.h"
 #include "log.h"
 #include "methods.h"
-#include "params.h"
 #include "pool.h"
 #include "rowpack.h"
 #include "server.h"
 #include "session.h"
 
-#define AUDIT_NUM_TEXT 24
 /* Longest bound accepted: "YYYY-MM-DDTHH:MM:SS.ffffff+hh:mm" is 32. */
 #define AUDIT_BOUND_MAX 32u
 /* Deepest JSON nesting converted (records are a map of scalars and arrays
  * of str: depth 2). */
 #define AUDIT_JSON_DEPTH_MAX 16
-
-/* Every entity a write function audits (sql/006, 005, 008-010). */
-static const char *const entities[] = {"enterprise", "status_report", "user", "project",
-                                       "unit", "official", "assignment", "problem",
-                                       "enterprise_trouble", NULL};
 
 /* The Audit object: columns in wire order; the last three are JSON text
  * converted to msgpack (changed an array, before/after nil-able maps). */
@@ -58,32 +53,30 @@ static const rp_col audit_cols[] = {
 #define AUDIT_NCOLS ((int)(sizeof audit_cols / sizeof audit_cols[0]))
 #define AUDIT_FIRST_JSON 8
 
+/* :_tz: the server's time_zone, which turns a date bound into instants. */
+static const char *const tz_extras[] = {"_tz", NULL};
+
 /* One page (sql/006_scope_audit.sql bb_audit_list: the filters, the
- * cursor, and why it is PL/pgSQL with custom plans): $1 entity, $2
- * entity_id, $3 user (login), $4 from, $5 to, $6 after (id), $7 limit (one
- * more than the page), $8 time zone. */
-static const pool_stmt st_list = {
-    "audit_list",
-    "SELECT * FROM bb_audit_list($1::text, $2::bigint, $3::text, $4::text, $5::text,"
-    " $6::bigint, $7::int, $8::text)",
-    8};
+ * cursor, and why it is PL/pgSQL with custom plans), one row more than
+ * the page. */
+static mstmt st_list = {
+    .name = "audit_list", .sql =
+    "SELECT * FROM bb_audit_list(p_entity => :entity::text, p_entity_id => :entity_id::bigint,"
+    " p_user => :user::text, p_from => :from::text, p_to => :to::text,"
+    " p_after => :after::bigint, p_limit => :limit::int + 1, p_tz => :_tz::text)",
+    .cols = audit_cols, .ncols = AUDIT_NCOLS, .extras = tz_extras};
+
+static const rp_col as_of_cols[] = {{"after", RP_TEXT}};
 
 /* The latest change at or before the bound: its `after` (NULL after a
  * delete); no row = the record did not exist yet. */
-static const pool_stmt st_as_of = {
-    "audit_as_of",
+static mstmt st_as_of = {
+    .name = "audit_as_of", .sql =
     "SELECT a.after::text AS after FROM audit_log a"
-    " WHERE a.entity = $1::text AND a.entity_id = $2::bigint"
-    "   AND a.at < bb_audit_until($3::text, $4::text)"
+    " WHERE a.entity = :entity::text AND a.entity_id = :id::bigint"
+    "   AND a.at < bb_audit_until(p_bound => :at::text, p_tz => :_tz::text)"
     " ORDER BY a.at DESC, a.id DESC LIMIT 1",
-    4};
-
-static int audit_register_statements(void)
-{
-    if (pool_register(&st_list) != 0 || pool_register(&st_as_of) != 0)
-        return -1;
-    return 0;
-}
+    .cols = as_of_cols, .ncols = 1, .extras = tz_extras};
 
 /* ---- JSON text (PostgreSQL's jsonb output) -> msgpack ---- */
 
@@ -466,98 +459,37 @@ static bool is_bound(const char *s, size_t len)
     return false;
 }
 
-/* An optional str that is not nil-able. */
-static int opt_str(request *req, const msgpack_object *args, const char *key, uint32_t max_chars,
-                   pstr *out)
+/* The bound argument name, when given, is a date or a timestamp. 0, or
+ * -1 answered. */
+static int check_bound(request *req, const margs *a, const char *name)
 {
-    pstate st;
-    if (params_str(req, args, key, false, max_chars, false, out, &st) != 0)
-        return -1;
-    if (st == P_NIL) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, key,
-                        "%s: must not be nil (leave it out instead)", key);
-        return -1;
-    }
-    return 0;
-}
-
-/* entity: one of `entities` (when given). */
-static int check_entity(request *req, const pstr *v)
-{
-    if (v->s == NULL)
+    const bb_val *v = margs_get(a, name);
+    if (v->state != BB_V_SET || is_bound(v->s, v->len))
         return 0;
-    for (size_t i = 0; entities[i] != NULL; i++)
-        if (strlen(entities[i]) == v->len && memcmp(entities[i], v->s, v->len) == 0)
-            return 0;
-    req_reply_error(req, BB_E_INVALID_ARGUMENT, "entity",
-                    "entity: must be one of enterprise, status_report, user, project, unit, "
-                    "official, assignment, problem, enterprise_trouble");
+    req_reply_error(req, BB_E_INVALID_ARGUMENT, name,
+                    "%s: must be a date YYYY-MM-DD or an RFC 3339 timestamp "
+                    "(e.g. 2026-11-26T02:03:04Z)",
+                    name);
     return -1;
-}
-
-/* A bound argument: a date or a timestamp; copied NUL-terminated to out. */
-static int bound_arg(request *req, const msgpack_object *args, const char *key, bool required,
-                     char out[AUDIT_BOUND_MAX + 1], bool *given)
-{
-    pstr v;
-    pstate st;
-    *given = false;
-    if (params_str(req, args, key, required, AUDIT_BOUND_MAX, false, &v, &st) != 0)
-        return -1;
-    if (st == P_NIL) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, key,
-                        "%s: must not be nil (leave it out instead)", key);
-        return -1;
-    }
-    if (v.s == NULL)
-        return 0;
-    if (v.len > AUDIT_BOUND_MAX || !is_bound(v.s, v.len)) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, key,
-                        "%s: must be a date YYYY-MM-DD or an RFC 3339 timestamp "
-                        "(e.g. 2026-11-26T02:03:04Z)",
-                        key);
-        return -1;
-    }
-    memcpy(out, v.s, v.len);
-    out[v.len] = '\0';
-    *given = true;
-    return 0;
 }
 
 /* ---- audit.list ---- */
 
-typedef struct alist_ctx {
-    request *req;
-    const char *stmt;
-    int limit;
-} alist_ctx;
-
-static void list_cb(void *arg, const PGresult *res, const pool_error *e)
+/* ctx: the page size. */
+static void list_done(request *req, const PGresult *res, void *ctx)
 {
-    alist_ctx *l = arg;
-    request *req = l->req;
-    const char *stmt = l->stmt;
-    int limit = l->limit;
-    free(l);
-    if (e != NULL) {
-        rowpack_reply_pool_error(req, stmt, e);
-        return;
-    }
-    const char *why = NULL;
-    if (rowpack_check(res, audit_cols, AUDIT_NCOLS, &why) != 0) {
-        rowpack_reply_bad_result(req, stmt, why);
-        return;
-    }
+    int64_t limit = *(int64_t *)ctx;
+    free(ctx);
     int rows = PQntuples(res);
     bool more = rows > limit;
-    int n = more ? limit : rows;
+    int n = more ? (int)limit : rows;
     msgpack_packer *pk = req_result_begin(req);
     msgpack_pack_map(pk, 2);
     rowpack_str(pk, "items");
     msgpack_pack_array(pk, (uint32_t)n);
     for (int i = 0; i < n; i++) {
         if (pack_audit_row(pk, res, i) != 0) {
-            rowpack_reply_bad_result(req, stmt, "before/after is not JSON");
+            rowpack_reply_bad_result(req, st_list.name, "before/after is not JSON");
             return;
         }
     }
@@ -569,113 +501,44 @@ static void list_cb(void *arg, const PGresult *res, const pool_error *e)
     req_result_end(req);
 }
 
-static void audit_list(request *req, const msgpack_object *args)
+static void audit_list(request *req, const margs *a)
 {
-    static const char *const known[] = {"entity", "entity_id", "user", "from", "to",
-                                        "after",  "limit",     NULL};
-    const config *cfg = &req_server(req)->cfg;
-    pstr entity, user;
-    pstate eid_st, after_st, limit_st;
-    int64_t eid = 0, after = 0, limit = 0;
-    char from[AUDIT_BOUND_MAX + 1], to[AUDIT_BOUND_MAX + 1];
-    bool from_given, to_given;
-    if (params_check_known(req, args, known) != 0 || opt_str(req, args, "entity", 32, &entity) != 0 ||
-        check_entity(req, &entity) != 0 ||
-        params_int(req, args, "entity_id", false, 1, INT64_MAX, &eid, &eid_st) != 0)
-        return;
-    if (eid_st == P_NIL) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, "entity_id", "entity_id: must not be nil");
-        return;
-    }
-    if (opt_str(req, args, "user", SESSION_LOGIN_MAX, &user) != 0)
-        return;
-    if (user.s != NULL && user.len > SESSION_LOGIN_MAX) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, "user", "user: at most %d bytes",
-                        SESSION_LOGIN_MAX);
-        return;
-    }
-    if (bound_arg(req, args, "from", false, from, &from_given) != 0 ||
-        bound_arg(req, args, "to", false, to, &to_given) != 0 ||
-        params_int(req, args, "after", false, 1, INT64_MAX, &after, &after_st) != 0 ||
-        params_int(req, args, "limit", false, 1, cfg->page_limit_max, &limit, &limit_st) != 0)
-        return;
-    if (after_st == P_NIL) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, "after", "after: must not be nil");
-        return;
-    }
-    if (limit_st == P_NIL) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, "limit", "limit: must not be nil");
-        return;
-    }
-    if (eid_st == P_SET && entity.s == NULL) {
+    if (margs_set(a, "entity_id") && !margs_set(a, "entity")) {
         req_reply_error(req, BB_E_INVALID_ARGUMENT, "entity_id",
                         "entity_id: needs entity (ids are per kind of record)");
         return;
     }
-    if (limit_st != P_SET)
-        limit = cfg->page_limit_default;
-    const pool_stmt *stmt = &st_list;
-    alist_ctx *l = malloc(sizeof *l);
-    if (l == NULL) {
+    if (check_bound(req, a, "from") != 0 || check_bound(req, a, "to") != 0)
+        return;
+    int64_t *limit = malloc(sizeof *limit);
+    if (limit == NULL) {
         req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
         return;
     }
-    l->req = req;
-    l->stmt = stmt->name;
-    l->limit = (int)limit;
-    char eidt[AUDIT_NUM_TEXT], aftert[AUDIT_NUM_TEXT], limitt[AUDIT_NUM_TEXT];
-    snprintf(eidt, sizeof eidt, "%" PRId64, eid);
-    snprintf(aftert, sizeof aftert, "%" PRId64, after);
-    snprintf(limitt, sizeof limitt, "%" PRId64, limit + 1);
-    const char *vals[8] = {entity.s,
-                           eid_st == P_SET ? eidt : NULL,
-                           user.s,
-                           from_given ? from : NULL,
-                           to_given ? to : NULL,
-                           after_st == P_SET ? aftert : NULL,
-                           limitt,
-                           cfg->time_zone};
-    const int lens[8] = {(int)entity.len, -1, (int)user.len, -1, -1, -1, -1, -1};
-    int rc = pool_query(req_server(req)->pool, stmt, vals, lens, list_cb, l);
-    if (rc < 0) {
-        free(l);
-        rowpack_reply_query_rc(req, stmt->name, rc);
-    }
+    *limit = margs_int(a, "limit", 0);
+    const char *extra[] = {req_server(req)->cfg.time_zone};
+    mstmt_query(req, &st_list, a, extra, list_done, limit, free);
 }
 
 /* ---- audit.as_of ---- */
 
+/* What the not_found message names, once the arguments are gone. */
 typedef struct asof_ctx {
-    request *req;
     int64_t id;
-    char entity[16];
+    char entity[AUDIT_BOUND_MAX + 1];
     char at[AUDIT_BOUND_MAX + 1];
 } asof_ctx;
 
-static const rp_col as_of_cols[] = {{"after", RP_TEXT}};
-
-static void as_of_cb(void *arg, const PGresult *res, const pool_error *e)
+static void as_of_done(request *req, const PGresult *res, void *ctx)
 {
-    asof_ctx *a = arg;
-    request *req = a->req;
-    if (e != NULL) {
-        rowpack_reply_pool_error(req, st_as_of.name, e);
-        free(a);
-        return;
-    }
-    const char *why = NULL;
-    if (rowpack_check(res, as_of_cols, 1, &why) != 0) {
-        rowpack_reply_bad_result(req, st_as_of.name, why);
-        free(a);
-        return;
-    }
+    asof_ctx *c = ctx;
     if (PQntuples(res) == 0) {
         req_reply_error(req, BB_E_NOT_FOUND, "id", "%s %" PRId64 " did not exist at %s",
-                        a->entity, a->id, a->at);
-        free(a);
+                        c->entity, c->id, c->at);
+        free(c);
         return;
     }
-    free(a);
+    free(c);
     msgpack_packer *pk = req_result_begin(req);
     if (PQgetisnull(res, 0, 0)) {
         msgpack_pack_nil(pk); /* deleted by then */
@@ -686,47 +549,33 @@ static void as_of_cb(void *arg, const PGresult *res, const pool_error *e)
     req_result_end(req);
 }
 
-static void audit_as_of(request *req, const msgpack_object *args)
+static void audit_as_of(request *req, const margs *a)
 {
-    static const char *const known[] = {"entity", "id", "at", NULL};
-    pstr entity;
-    pstate st;
-    int64_t id;
-    char at[AUDIT_BOUND_MAX + 1];
-    bool at_given;
-    if (params_check_known(req, args, known) != 0 ||
-        params_str(req, args, "entity", true, 32, false, &entity, &st) != 0 ||
-        check_entity(req, &entity) != 0 ||
-        params_int(req, args, "id", true, 1, INT64_MAX, &id, &st) != 0 ||
-        bound_arg(req, args, "at", true, at, &at_given) != 0)
+    if (check_bound(req, a, "at") != 0)
         return;
-    asof_ctx *a = malloc(sizeof *a);
-    if (a == NULL) {
+    asof_ctx *c = malloc(sizeof *c);
+    if (c == NULL) {
         req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
         return;
     }
-    a->req = req;
-    a->id = id;
-    snprintf(a->entity, sizeof a->entity, "%.*s", (int)entity.len, entity.s);
-    snprintf(a->at, sizeof a->at, "%s", at);
-    char idt[AUDIT_NUM_TEXT];
-    snprintf(idt, sizeof idt, "%" PRId64, id);
-    const char *vals[4] = {a->entity, idt, a->at, req_server(req)->cfg.time_zone};
-    int rc = pool_query(req_server(req)->pool, &st_as_of, vals, NULL, as_of_cb, a);
-    if (rc < 0) {
-        free(a);
-        rowpack_reply_query_rc(req, st_as_of.name, rc);
-    }
+    const bb_val *entity = margs_get(a, "entity"), *at = margs_get(a, "at");
+    c->id = margs_int(a, "id", 0);
+    snprintf(c->entity, sizeof c->entity, "%.*s", (int)entity->len, entity->s);
+    snprintf(c->at, sizeof c->at, "%.*s", (int)at->len, at->s);
+    const char *extra[] = {req_server(req)->cfg.time_zone};
+    mstmt_query(req, &st_as_of, a, extra, as_of_done, c, free);
 }
 
-const method_impl audit_methods[] = {
-    {"audit.list", .raw = audit_list, .raw_roles = BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN},
-    {"audit.as_of", .raw = audit_as_of, .raw_roles = BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN},
+static const method_impl audit_methods[] = {
+    {"audit.list", .fn = audit_list},
+    {"audit.as_of", .fn = audit_as_of},
     {NULL},
 };
+
+static mstmt *const audit_stmts[] = {&st_list, &st_as_of, NULL};
 
 const method_module audit_module = {
     .name = "audit",
     .methods = audit_methods,
-    .register_statements = audit_register_statements,
+    .stmts = audit_stmts,
 };

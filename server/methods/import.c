@@ -4,24 +4,20 @@
  * of status reports: up to BB_MAX_IMPORT_ROWS rows per call, each answered
  * on its own (created, updated, unchanged, rejected).
  *
- * For: the edge checks of the call (rows, commit, idempotency_key: a bad
- * call is refused whole, like any method) and of each row, which are
- * enterprise.create's own checks (same rules, same codes, fields and
- * messages as params.c and enterprise.c answer them) but reported for the
- * row instead of ending the request: a bad row never stops the others.
- * The rows that pass are handed to ONE statement, bb_enterprise_import
- * (sql/013_import.sql), which decides the rest with the database's rules
- * (known township and cluster, scope, status, uniqueness), writes, audits,
- * and keeps the idempotency record of the whole call; the rows refused
- * here travel with it so that record holds the whole answer.
- * Known townships, clusters and statuses are not checked here: the
- * database has them as tables and CHECKs, and one list is enough.
- * status.import is built the same way: status.submit's edge checks (the
- * same words as params.c and status.c), each row naming its enterprise by
- * enterprise_id or credit_code, then ONE statement, bb_status_import
- * (sql/014_status_import.sql), which decides "not after today", scope,
- * created / unchanged / already_exists, audits and keeps the idempotency
- * record.
+ * The call's arguments (rows, commit, idempotency_key) are declared in
+ * proto/spec/import.c and checked by the dispatcher: a bad call is refused
+ * whole. Each row is checked here against the arguments of the single
+ * method, taken from the spec (enterprise.create's; status.submit's with
+ * the enterprise named by enterprise_id or credit_code), with the same
+ * codes, fields and messages as the dispatcher (server/engine/args.c) and
+ * that method's own rules give, but reported for the row instead of
+ * ending the request: a bad row never stops the others. The rows that pass
+ * are handed to ONE statement, bb_enterprise_import (sql/013_import.sql)
+ * or bb_status_import (sql/014_status_import.sql), which decides the rest
+ * with the database's rules (known township, cluster and statuses, scope,
+ * uniqueness, "not after today"), writes, audits, and keeps the
+ * idempotency record of the whole call; the rows refused here travel with
+ * it so that record holds the whole answer.
  * Not for: reading CSV (the client does: client/csv.c), or the single
  * methods (enterprise.c, status.c).
  */
@@ -32,22 +28,20 @@
 #include <string.h>
 
 #include "bb_creditcode.h"
-#include "bb_limits.h"
-#include "bb_rpc.h"
 #include "bb_utf8.h"
+#include "log.h"
 #include "methods.h"
-#include "params.h"
-#include "pool.h"
 #include "rowpack.h"
 #include "server.h"
-#include "session.h"
 
-/* As enterprise.c: the credit code is first a str of at most this many
- * characters, then its own rules say what is wrong with it. */
-#define IMP_CREDIT_CODE_MAX_CHARS 64u
-/* A row's error message (the longest is a key echoed back, cut). */
-#define IMP_MSG_MAX 256
-#define IMP_FIELD_MAX 96
+/* The earliest report_date (status.c's rule). */
+#define IMP_STATUS_MIN_DATE "2000-01-01"
+/* A row's error: field and message (the longest is a key echoed back,
+ * cut at a character boundary as the dispatcher does). */
+#define IMP_FIELD_MAX 128
+#define IMP_MSG_MAX 512
+/* Keys of a row, at most. */
+#define ROW_MAX_KEYS 12
 
 /* One item of the answer, as the wire shows it. */
 static const rp_col item_cols[] = {
@@ -56,35 +50,86 @@ static const rp_col item_cols[] = {
 };
 #define ITEM_NCOLS ((int)(sizeof item_cols / sizeof item_cols[0]))
 
-/* $1 actor, $2 peer address, $3 key, $4 commit; then the rows that passed
- * (parallel arrays) and the rows refused here (see sql/013_import.sql). */
-static const pool_stmt st_import = {
-    "ent_import",
-    "SELECT i.row_no AS \"row\", i.outcome, i.id, i.code, i.field, i.message"
-    "  FROM bb_enterprise_import($1::bigint, $2::text, $3::text, $4::boolean,"
-    "       $5::int[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::text[],"
-    "       $11::text[], $12::text[], $13::int[], $14::text[], $15::text[], $16::text[]) i",
-    16};
+/* ---- statements ----
+ * The rows that passed come as parallel arrays (one per column, _ord their
+ * row numbers), the rows refused here as _rej_*; the handler passes them
+ * as extras in this order, then (status.import) the time zone. Heavy: up to
+ * 500 rows, each with a savepoint, in one transaction. */
+#define ITEM_SELECT "SELECT i.row_no AS \"row\", i.outcome, i.id, i.code, i.field, i.message"
+#define CALL_PREFIX \
+    "p_actor => :_actor, p_addr => :_addr, p_key => :idempotency_key," \
+    " p_commit => coalesce(:commit::boolean, false)"
+#define REJ_ARGS \
+    "p_rej_ord => :_rej_ord::int[], p_rej_code => :_rej_code::text[]," \
+    " p_rej_field => :_rej_field::text[], p_rej_msg => :_rej_msg::text[]"
+#define REJ_EXTRAS "_rej_ord", "_rej_code", "_rej_field", "_rej_msg"
 
-/* $1 actor, $2 peer address, $3 key, $4 commit, $5 time zone; then the
- * rows that passed (parallel arrays) and the rows refused here (see
- * sql/014_status_import.sql). */
-static const pool_stmt st_status_import = {
-    "status_import",
-    "SELECT i.row_no AS \"row\", i.outcome, i.id, i.code, i.field, i.message"
-    "  FROM bb_status_import($1::bigint, $2::text, $3::text, $4::boolean, $5::text,"
-    "       $6::int[], $7::bigint[], $8::text[], $9::date[], $10::text[], $11::text[],"
-    "       $12::bigint[], $13::int[], $14::int[], $15::text[],"
-    "       $16::int[], $17::text[], $18::text[], $19::text[]) i",
-    19};
+static const char *const ent_extras[] = {
+    "_ord", "_names", "_codes", "_townships", "_cluster_set", "_clusters", "_labels",
+    "_statuses", REJ_EXTRAS, NULL,
+};
+static mstmt st_ent_import = {
+    .name = "ent_import", .sql =
+    ITEM_SELECT " FROM bb_enterprise_import(" CALL_PREFIX ", p_ord => :_ord::int[],"
+    " p_names => :_names::text[], p_codes => :_codes::text[],"
+    " p_townships => :_townships::text[], p_cluster_set => :_cluster_set::boolean[],"
+    " p_clusters => :_clusters::text[], p_labels => :_labels::text[],"
+    " p_statuses => :_statuses::text[], " REJ_ARGS ") i",
+    .cols = item_cols, .ncols = ITEM_NCOLS, .extras = ent_extras, .heavy = true};
 
-static int import_register_statements(void)
-{
-    /* Heavy: up to 500 rows, each with a savepoint, in one transaction. */
-    if (pool_register_heavy(&st_import) != 0 || pool_register_heavy(&st_status_import) != 0)
-        return -1;
-    return 0;
-}
+static const char *const st_extras[] = {
+    "_ord", "_eids", "_codes", "_dates", "_reporters", "_statuses", "_outputs", "_employees",
+    "_shortages", "_notes", REJ_EXTRAS, "_tz", NULL,
+};
+static mstmt st_status_import = {
+    .name = "status_import", .sql =
+    ITEM_SELECT " FROM bb_status_import(" CALL_PREFIX ", p_tz => :_tz, p_ord => :_ord::int[],"
+    " p_eids => :_eids::bigint[], p_codes => :_codes::text[], p_dates => :_dates::date[],"
+    " p_reporters => :_reporters::text[], p_statuses => :_statuses::text[],"
+    " p_outputs => :_outputs::bigint[], p_employees => :_employees::int[],"
+    " p_shortages => :_shortages::int[], p_notes => :_notes::text[], " REJ_ARGS ") i",
+    .cols = item_cols, .ncols = ITEM_NCOLS, .extras = st_extras, .heavy = true};
+
+/* ---- what a row is checked against ---- */
+
+/* A column of the statement, from a row's argument: its value (NULL when
+ * absent or nil), whether it was given at all (nil too: "nil = clear"),
+ * or an array of str joined by a line feed (labels hold no control
+ * character; "" for [], NULL when absent). */
+enum { C_VAL, C_GIVEN, C_LINES };
+typedef struct icol {
+    const char *arg;
+    int kind;
+} icol;
+
+typedef struct import_kind {
+    const char *method;          /* the single method whose arguments rows have */
+    mstmt *st;
+    const icol *cols;            /* in extras order after _ord */
+    unsigned ncols;
+    bool either;                 /* arg[0] or arg[1], exactly one (nil = absent) */
+    const bb_arg *arg[ROW_MAX_KEYS];  /* filled by import_start */
+    unsigned nargs;
+} import_kind;
+
+static const icol ent_cols[] = {
+    {"name", C_VAL}, {"credit_code", C_VAL}, {"township", C_VAL}, {"cluster", C_GIVEN},
+    {"cluster", C_VAL}, {"labels", C_LINES}, {"status", C_VAL},
+};
+static const icol st_cols[] = {
+    {"enterprise_id", C_VAL}, {"credit_code", C_VAL}, {"report_date", C_VAL},
+    {"reporter", C_VAL}, {"production_status", C_VAL}, {"output_value", C_VAL},
+    {"employees", C_VAL}, {"labour_shortage", C_VAL}, {"note", C_VAL},
+};
+#define NCOLS(c) ((unsigned)(sizeof c / sizeof c[0]))
+
+static import_kind ent_kind = {.method = "enterprise.create", .st = &st_ent_import,
+                               .cols = ent_cols, .ncols = NCOLS(ent_cols)};
+static import_kind st_kind = {.method = "status.submit", .st = &st_status_import,
+                              .cols = st_cols, .ncols = NCOLS(st_cols), .either = true};
+/* status rows: the enterprise by id or by credit code, nil counting as
+ * absent (copies of the spec's arguments, with those flags). */
+static bb_arg st_eid, st_code;
 
 /* ---- a growing text buffer for PostgreSQL array literals ---- */
 
@@ -117,19 +162,11 @@ static void tb_put(tbuf *b, const char *p, size_t n)
 
 static void tb_ch(tbuf *b, char c) { tb_put(b, &c, 1); }
 
-/* Starts an array literal or adds the separator before the next element. */
-static void tb_next(tbuf *b)
-{
-    if (b->len == 0)
-        tb_ch(b, '{');
-    else
-        tb_ch(b, ',');
-}
-
-/* One element: NULL for s == NULL, else "s" with " and \ escaped. */
+/* One element: NULL for s == NULL, else "s" with " and \ escaped (the
+ * literal's opening brace comes with the first element). */
 static void tb_elem(tbuf *b, const char *s, size_t n)
 {
-    tb_next(b);
+    tb_ch(b, b->len == 0 ? '{' : ',');
     if (s == NULL) {
         tb_put(b, "NULL", 4);
         return;
@@ -143,15 +180,7 @@ static void tb_elem(tbuf *b, const char *s, size_t n)
     tb_ch(b, '"');
 }
 
-static void tb_elem_cstr(tbuf *b, const char *s) { tb_elem(b, s, s ? strlen(s) : 0); }
-
-static void tb_int(tbuf *b, uint32_t v)
-{
-    char t[16];
-    int n = snprintf(t, sizeof t, "%" PRIu32, v);
-    tb_next(b);
-    tb_put(b, t, (size_t)n);
-}
+static void tb_cstr(tbuf *b, const char *s) { tb_elem(b, s, s ? strlen(s) : 0); }
 
 /* Closes the literal ("{}" when empty); NULL when out of memory. */
 static const char *tb_finish(tbuf *b)
@@ -162,9 +191,9 @@ static const char *tb_finish(tbuf *b)
     return b->oom ? NULL : b->s;
 }
 
-/* ---- one row ---- */
+/* ---- checking one row ----
+ * The dispatcher's rules and words (args.c), reported into row_err. */
 
-/* Why a row was refused here. */
 typedef struct row_err {
     bb_err code;
     char field[IMP_FIELD_MAX];   /* "" = none */
@@ -182,83 +211,150 @@ __attribute__((format(printf, 4, 5))) static int reject(row_err *e, bb_err code,
     va_end(ap);
     return -1;
 }
+#define BAD(e, field, ...) reject(e, BB_E_INVALID_ARGUMENT, field, __VA_ARGS__)
 
-/* A row that passed: borrowed strings (into the request's msgpack zone). */
-typedef struct row_in {
-    pstr name, code, township, cluster, status;
-    bool cluster_set;      /* cluster given (nil or a str) */
-    const msgpack_object *labels;  /* NULL = absent */
-} row_in;
+/* A row's value of one argument: obj as sent (NULL: absent); set when it
+ * passed and is not nil, then s[0..len) its text. */
+typedef struct rval {
+    const msgpack_object *obj;
+    bool set;
+    const char *s;
+    uint32_t len;
+    char text[24];
+} rval;
 
-/* params.c's check of one str value, the same words, into e. */
-static int check_str(const msgpack_object *v, const char *field, uint32_t max_chars,
-                     bool allow_newline, row_err *e)
+static int ck_str(const msgpack_object *v, const char *field, bool text, bool bytes, int64_t min,
+                  int64_t max, row_err *e)
 {
     if (v->type != MSGPACK_OBJECT_STR)
-        return reject(e, BB_E_INVALID_ARGUMENT, field, "%s: must be a string", field);
+        return BAD(e, field, "%s: must be a string", field);
     const char *s = v->via.str.ptr;
     uint32_t len = v->via.str.size;
     if (!bb_utf8_valid(s, len))
         return reject(e, BB_E_INVALID_UTF8, field, "%s: not valid UTF-8", field);
-    size_t chars = bb_utf8_chars(s, len);
-    if (chars == 0)
-        return reject(e, BB_E_INVALID_ARGUMENT, field, "%s: must not be empty", field);
-    if (chars > max_chars)
-        return reject(e, BB_E_INVALID_ARGUMENT, field, "%s: at most %u characters (got %zu)",
-                      field, max_chars, chars);
-    if (bb_utf8_has_control(s, len, allow_newline))
-        return reject(e, BB_E_INVALID_ARGUMENT, field,
-                      "%s: must not contain control characters", field);
+    size_t n = bytes ? len : bb_utf8_chars(s, len);
+    if (n == 0 && min > 0)
+        return BAD(e, field, "%s: must not be empty", field);
+    if ((int64_t)n < min || (int64_t)n > max)
+        return BAD(e, field, "%s: %lld to %lld %s (got %zu)", field, (long long)min,
+                   (long long)max, bytes ? "bytes" : "characters", n);
+    if (bb_utf8_has_control(s, len, text))
+        return BAD(e, field, "%s: must not contain control characters", field);
     return 0;
 }
 
-/* A str of the row: required (absent or nil refused) or optional. *state
- * says which it was; out is set when given. */
-static int row_str(const msgpack_object *row, const char *key, bool required,
-                   uint32_t max_chars, pstr *out, pstate *state, row_err *e)
+static bool is_leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+static int ck_date(const msgpack_object *v, const char *key, rval *out, row_err *e)
 {
-    out->s = NULL;
-    out->len = 0;
-    const msgpack_object *v = bb_map_get(row, key);
-    if (v == NULL) {
-        *state = P_ABSENT;
-        return required ? reject(e, BB_E_INVALID_ARGUMENT, key, "%s: required", key) : 0;
-    }
-    if (v->type == MSGPACK_OBJECT_NIL) {
-        *state = P_NIL;
-        return required ? reject(e, BB_E_INVALID_ARGUMENT, key, "%s: required (nil given)", key)
-                        : 0;
-    }
-    if (check_str(v, key, max_chars, false, e) != 0)
-        return -1;
-    out->s = v->via.str.ptr;
-    out->len = v->via.str.size;
-    *state = P_SET;
+    if (v->type != MSGPACK_OBJECT_STR)
+        return BAD(e, key, "%s: must be a date string YYYY-MM-DD", key);
+    const char *s = v->via.str.ptr;
+    uint32_t len = v->via.str.size;
+    if (!bb_utf8_valid(s, len))
+        return reject(e, BB_E_INVALID_UTF8, key, "%s: not valid UTF-8", key);
+    bool shape = len == 10 && s[4] == '-' && s[7] == '-';
+    for (uint32_t i = 0; shape && i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            shape = false;
+    if (!shape)
+        return BAD(e, key, "%s: must be a date YYYY-MM-DD", key);
+    unsigned y = (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+                            (s[3] - '0'));
+    unsigned m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
+    unsigned d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
+    static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    unsigned dim = m >= 1 && m <= 12 ? mdays[m - 1] + (m == 2 && is_leap(y) ? 1u : 0u) : 0u;
+    if (y == 0 || m < 1 || m > 12 || d < 1 || d > dim)
+        return BAD(e, key, "%s: %.10s is not a calendar date", key, s);
+    memcpy(out->text, s, 10);
+    out->text[10] = '\0';
+    out->s = out->text;
+    out->len = 10;
     return 0;
 }
 
-/* The keys of a row: str, UTF-8, one of known[0..nknown) (at most 32),
- * each once (params_check_known's rules and words). */
-static int row_keys(const msgpack_object *row, uint32_t idx, const char *const *known,
-                    size_t nknown, row_err *e)
+/* One value, present and not nil, against its argument. */
+static int ck_value(const bb_arg *arg, rval *v, row_err *e)
+{
+    const msgpack_object *o = v->obj;
+    const char *key = arg->name;
+    switch (arg->type) {
+    case BB_T_INT: {
+        if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
+            o->type != MSGPACK_OBJECT_NEGATIVE_INTEGER)
+            return BAD(e, key, "%s: must be an integer", key);
+        bool beyond = o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                      o->via.u64 > (uint64_t)INT64_MAX;
+        int64_t x = beyond ? 0 : o->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                                     ? (int64_t)o->via.u64 : o->via.i64;
+        if (beyond || x < arg->min || x > arg->max)
+            return BAD(e, key, "%s: out of range %lld..%lld", key, (long long)arg->min,
+                       (long long)arg->max);
+        snprintf(v->text, sizeof v->text, "%" PRId64, x);
+        v->s = v->text;
+        v->len = (uint32_t)strlen(v->text);
+        return 0;
+    }
+    case BB_T_STR:
+    case BB_T_TEXT:
+        if (ck_str(o, key, arg->type == BB_T_TEXT, (arg->flags & BB_A_BYTES) != 0,
+                   arg->max == 0 ? 1 : arg->min,
+                   arg->max == 0 ? BB_SPEC_DEFAULT_CHARS : arg->max, e) != 0)
+            return -1;
+        v->s = o->via.str.ptr;
+        v->len = o->via.str.size;
+        return 0;
+    case BB_T_DATE:
+        return ck_date(o, key, v, e);
+    case BB_T_STRS: {
+        if (o->type != MSGPACK_OBJECT_ARRAY)
+            return BAD(e, key, "%s: must be an array of strings", key);
+        uint32_t n = o->via.array.size;
+        if ((int64_t)n > arg->max)
+            return BAD(e, key, "%s: at most %lld items (got %" PRIu32 ")", key,
+                       (long long)arg->max, n);
+        char field[IMP_FIELD_MAX];
+        for (uint32_t i = 0; i < n; i++) {
+            const msgpack_object *el = &o->via.array.ptr[i];
+            snprintf(field, sizeof field, "%s[%" PRIu32 "]", key, i);
+            if (ck_str(el, field, false, false, 1, arg->item_max, e) != 0)
+                return -1;
+            for (uint32_t j = 0; j < i; j++) {
+                const msgpack_object *p = &o->via.array.ptr[j];
+                if (p->via.str.size == el->via.str.size &&
+                    memcmp(p->via.str.ptr, el->via.str.ptr, el->via.str.size) == 0)
+                    return BAD(e, field, "%s: duplicate of %s[%" PRIu32 "]", field, key, j);
+            }
+        }
+        return 0;
+    }
+    default:
+        return reject(e, BB_E_INTERNAL, key, "%s: cannot be checked", key);
+    }
+}
+
+/* Matches the keys of row to k's arguments (unknown and repeated keys
+ * refused, as the dispatcher words it). */
+static int row_keys(const import_kind *k, const msgpack_object *row, uint32_t idx, rval *v,
+                    row_err *e)
 {
     if (row->type != MSGPACK_OBJECT_MAP)
-        return reject(e, BB_E_INVALID_ARGUMENT, NULL, "rows[%" PRIu32 "]: must be a map", idx);
-    unsigned seen = 0;
+        return BAD(e, NULL, "rows[%" PRIu32 "]: must be a map", idx);
     for (uint32_t i = 0; i < row->via.map.size; i++) {
-        const msgpack_object *k = &row->via.map.ptr[i].key;
-        if (k->type != MSGPACK_OBJECT_STR)
-            return reject(e, BB_E_INVALID_ARGUMENT, NULL, "argument names must be strings");
-        const char *ks = k->via.str.ptr;
-        uint32_t kl = k->via.str.size;
+        const msgpack_object *key = &row->via.map.ptr[i].key;
+        if (key->type != MSGPACK_OBJECT_STR)
+            return BAD(e, NULL, "argument names must be strings");
+        const char *ks = key->via.str.ptr;
+        uint32_t kl = key->via.str.size;
         if (!bb_utf8_valid(ks, kl))
             return reject(e, BB_E_INVALID_UTF8, NULL, "argument %" PRIu32
                           ": name is not valid UTF-8", i + 1);
-        size_t j = 0;
-        while (j < nknown && !(strlen(known[j]) == kl && memcmp(known[j], ks, kl) == 0))
+        unsigned j = 0;
+        while (j < k->nargs &&
+               !(strlen(k->arg[j]->name) == kl && memcmp(k->arg[j]->name, ks, kl) == 0))
             j++;
-        if (j == nknown) {
-            /* Echo the key (cut at a character boundary) as params.c does. */
+        if (j == k->nargs) {
             char f[IMP_FIELD_MAX];
             size_t n = kl < sizeof f - 1 ? kl : sizeof f - 1;
             while (n > 0 && n < kl && ((unsigned char)ks[n] & 0xC0) == 0x80)
@@ -266,95 +362,84 @@ static int row_keys(const msgpack_object *row, uint32_t idx, const char *const *
             memcpy(f, ks, n);
             f[n] = '\0';
             if (bb_utf8_has_control(ks, kl, false))
-                return reject(e, BB_E_INVALID_ARGUMENT, f, "unknown argument");
-            return reject(e, BB_E_INVALID_ARGUMENT, f, "%s: unknown argument", f);
+                return BAD(e, f, "unknown argument");
+            return BAD(e, f, "%s: unknown argument", f);
         }
-        if (seen & (1u << j))
-            return reject(e, BB_E_INVALID_ARGUMENT, known[j], "%s: given twice", known[j]);
-        seen |= 1u << j;
+        if (v[j].obj != NULL)
+            return BAD(e, k->arg[j]->name, "%s: given twice", k->arg[j]->name);
+        v[j].obj = &row->via.map.ptr[i].val;
     }
     return 0;
 }
 
-/* labels: absent, or an array of at most BB_MAX_LABELS distinct strs
- * (params_str_array's rules and words). */
-static int row_labels(const msgpack_object *row, const msgpack_object **out, row_err *e)
+static bool given(const rval *v) { return v->obj != NULL && v->obj->type != MSGPACK_OBJECT_NIL; }
+
+/* The index of k's argument named name, or -1. */
+static int arg_index(const import_kind *k, const char *name)
 {
-    *out = NULL;
-    const msgpack_object *v = bb_map_get(row, "labels");
-    if (v == NULL)
-        return 0;
-    if (v->type != MSGPACK_OBJECT_ARRAY)
-        return reject(e, BB_E_INVALID_ARGUMENT, "labels", "labels: must be an array of strings");
-    uint32_t n = v->via.array.size;
-    if (n > BB_MAX_LABELS)
-        return reject(e, BB_E_INVALID_ARGUMENT, "labels", "labels: at most %u items (got %" PRIu32
-                      ")", BB_MAX_LABELS, n);
-    for (uint32_t i = 0; i < n; i++) {
-        const msgpack_object *el = &v->via.array.ptr[i];
-        char field[32];
-        snprintf(field, sizeof field, "labels[%" PRIu32 "]", i);
-        if (check_str(el, field, BB_MAX_LABEL_CHARS, false, e) != 0)
-            return -1;
-        for (uint32_t j = 0; j < i; j++) {
-            const msgpack_object *p = &v->via.array.ptr[j];
-            if (p->via.str.size == el->via.str.size &&
-                memcmp(p->via.str.ptr, el->via.str.ptr, el->via.str.size) == 0)
-                return reject(e, BB_E_INVALID_ARGUMENT, field, "%s: duplicate of labels[%" PRIu32
-                              "]", field, j);
-        }
-    }
-    *out = v;
-    return 0;
+    for (unsigned j = 0; j < k->nargs; j++)
+        if (strcmp(k->arg[j]->name, name) == 0)
+            return (int)j;
+    return -1;
 }
 
-/* enterprise.create's checks, in its order: name, credit_code (then its
- * rules), township, cluster, status (nil refused), labels. */
-static int check_row(const msgpack_object *row, uint32_t idx, row_in *in, row_err *e)
+/* The value of the argument named name, or NULL when rows have no such
+ * key (import_start checked that every column's argument exists). */
+static const rval *rv(const import_kind *k, const rval *v, const char *name)
 {
-    pstate st;
-    memset(in, 0, sizeof *in);
-    static const char *const known[] = {"name", "credit_code", "township", "cluster",
-                                        "labels", "status"};
-    if (row_keys(row, idx, known, sizeof known / sizeof known[0], e) != 0 ||
-        row_str(row, "name", true, BB_MAX_NAME_CHARS, &in->name, &st, e) != 0 ||
-        row_str(row, "credit_code", true, IMP_CREDIT_CODE_MAX_CHARS, &in->code, &st, e) != 0)
+    int j = arg_index(k, name);
+    return j >= 0 ? &v[j] : NULL;
+}
+
+/* A row as its single method checks its arguments: keys, each argument in
+ * declared order, then the method's own rules (the credit code's rules,
+ * the earliest report_date). */
+static int check_row(const import_kind *k, const msgpack_object *row, uint32_t idx, rval *v,
+                     row_err *e)
+{
+    memset(v, 0, sizeof(rval) * k->nargs);
+    if (row_keys(k, row, idx, v, e) != 0)
         return -1;
-    bb_cc_result r = bb_creditcode_check(in->code.s, in->code.len);
-    if (r != BB_CC_OK)
-        return reject(e, BB_E_INVALID_ARGUMENT, "credit_code", "credit_code: %s",
-                      bb_creditcode_reason(r));
-    if (row_str(row, "township", true, BB_MAX_SHORT_TEXT_CHARS, &in->township, &st, e) != 0 ||
-        row_str(row, "cluster", false, BB_MAX_SHORT_TEXT_CHARS, &in->cluster, &st, e) != 0)
-        return -1;
-    in->cluster_set = st != P_ABSENT;
-    if (row_str(row, "status", false, BB_MAX_SHORT_TEXT_CHARS, &in->status, &st, e) != 0)
-        return -1;
-    if (st == P_NIL)
-        return reject(e, BB_E_INVALID_ARGUMENT, "status",
-                      "status: must not be nil (leave it out instead)");
-    return row_labels(row, &in->labels, e);
+    if (k->either) {
+        const char *a0 = k->arg[0]->name, *a1 = k->arg[1]->name;
+        if (given(&v[0]) && given(&v[1]))
+            return BAD(e, a1, "%s: give %s or %s, not both", a1, a0, a1);
+        if (!given(&v[0]) && !given(&v[1]))
+            return BAD(e, a0, "%s: required (or %s)", a0, a1);
+    }
+    for (unsigned j = 0; j < k->nargs; j++) {
+        const bb_arg *arg = k->arg[j];
+        if (v[j].obj == NULL) {
+            if (arg->flags & BB_A_REQ)
+                return BAD(e, arg->name, "%s: required", arg->name);
+        } else if (v[j].obj->type == MSGPACK_OBJECT_NIL) {
+            if (arg->flags & BB_A_REQ)
+                return BAD(e, arg->name, "%s: required (nil given)", arg->name);
+            if ((arg->flags & (BB_A_NIL | BB_A_NILABSENT)) == 0)
+                return BAD(e, arg->name, "%s: must not be nil (leave it out instead)",
+                           arg->name);
+        } else {
+            if (ck_value(arg, &v[j], e) != 0)
+                return -1;
+            v[j].set = true;
+        }
+    }
+    const rval *code = rv(k, v, "credit_code"), *date = rv(k, v, "report_date");
+    if (code != NULL && code->set) {
+        bb_cc_result r = bb_creditcode_check(code->s, code->len);
+        if (r != BB_CC_OK)
+            return BAD(e, "credit_code", "credit_code: %s", bb_creditcode_reason(r));
+    }
+    if (date != NULL && date->set && strcmp(date->s, IMP_STATUS_MIN_DATE) < 0)
+        return BAD(e, "report_date", "report_date: %s is before " IMP_STATUS_MIN_DATE, date->s);
+    return 0;
 }
 
 /* ---- the call ---- */
 
-/* The literals of the statement's array parameters. */
-enum { A_ORD, A_NAME, A_CODE, A_TOWN, A_CSET, A_CLUSTER, A_LABELS, A_STATUS,
-       A_RORD, A_RCODE, A_RFIELD, A_RMSG, A_COUNT };
-
-/* Answers an import call with its items (either method's). */
-static void reply_items(request *req, const char *stmt, const PGresult *res,
-                        const pool_error *e)
+static void reply_items(request *req, const PGresult *res, void *ctx)
 {
-    if (e != NULL) {
-        rowpack_reply_pool_error(req, stmt, e);
-        return;
-    }
-    const char *why = NULL;
-    if (rowpack_check(res, item_cols, ITEM_NCOLS, &why) != 0) {
-        rowpack_reply_bad_result(req, stmt, why);
-        return;
-    }
+    (void)ctx;
     int n = PQntuples(res);
     msgpack_packer *pk = req_result_begin(req);
     msgpack_pack_map(pk, 1);
@@ -365,378 +450,137 @@ static void reply_items(request *req, const char *stmt, const PGresult *res,
     req_result_end(req);
 }
 
-static void import_cb(void *arg, const PGresult *res, const pool_error *e)
+/* One column's element for a row that passed. */
+static void col_elem(tbuf *b, const icol *c, const rval *v, tbuf *tmp)
 {
-    reply_items(arg, st_import.name, res, e);
+    if (c->kind == C_GIVEN) {
+        tb_cstr(b, v->obj != NULL ? "t" : "f");
+    } else if (c->kind == C_VAL || !v->set) {
+        tb_elem(b, v->set ? v->s : NULL, v->len);
+    } else {
+        tmp->len = 0;
+        tb_put(tmp, "", 0);
+        for (uint32_t i = 0; i < v->obj->via.array.size; i++) {
+            if (i > 0)
+                tb_ch(tmp, '\n');
+            tb_put(tmp, v->obj->via.array.ptr[i].via.str.ptr, v->obj->via.array.ptr[i].via.str.size);
+        }
+        tb_elem(b, tmp->oom ? NULL : tmp->s, tmp->len);
+        b->oom = b->oom || tmp->oom;
+    }
 }
 
-/* The literal of one row's labels: joined by a line feed (labels hold no
- * control character), "" for [], NULL when absent. */
-static void labels_elem(tbuf *b, const msgpack_object *labels, tbuf *tmp)
+/* Both imports: every row checked, the ones that pass as columns, the
+ * others as refusals, then the one statement. */
+static void run_import(request *req, const margs *a, const import_kind *k)
 {
-    if (labels == NULL) {
-        tb_elem(b, NULL, 0);
-        return;
-    }
-    tmp->len = 0;
-    tb_put(tmp, "", 0);
-    for (uint32_t i = 0; i < labels->via.array.size; i++) {
-        if (i > 0)
-            tb_ch(tmp, '\n');
-        tb_put(tmp, labels->via.array.ptr[i].via.str.ptr, labels->via.array.ptr[i].via.str.size);
-    }
-    tb_elem(b, tmp->oom ? NULL : tmp->s, tmp->len);
-    if (tmp->oom)
-        b->oom = true;
-}
-
-/* The arguments of an import call (rows, commit, idempotency_key): a
- * problem with them refuses the whole call. Returns 0 with *rows, *commit
- * and *key set, or -1 when answered. */
-static int call_args(request *req, const msgpack_object *args, const msgpack_object **rows_out,
-                     bool *commit_out, pstr *key)
-{
-    static const char *const known[] = {"rows", "commit", "idempotency_key", NULL};
-    if (params_check_known(req, args, known) != 0)
-        return -1;
-    const msgpack_object *rows = bb_map_get(args, "rows");
-    if (rows == NULL || rows->type == MSGPACK_OBJECT_NIL) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, "rows", "rows: required");
-        return -1;
-    }
+    const bb_arg *rows_arg = bb_spec_arg(a->spec, "rows", 4);
+    const msgpack_object *rows = margs_get(a, "rows")->obj;
     if (rows->type != MSGPACK_OBJECT_ARRAY) {
         req_reply_error(req, BB_E_INVALID_ARGUMENT, "rows", "rows: must be an array of maps");
-        return -1;
-    }
-    uint32_t n = rows->via.array.size;
-    if (n < 1 || n > BB_MAX_IMPORT_ROWS) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, "rows", "rows: 1 to %u rows (got %" PRIu32 ")",
-                        BB_MAX_IMPORT_ROWS, n);
-        return -1;
-    }
-    bool commit = false;
-    const msgpack_object *c = bb_map_get(args, "commit");
-    if (c != NULL) {
-        if (c->type != MSGPACK_OBJECT_BOOLEAN) {
-            req_reply_error(req, BB_E_INVALID_ARGUMENT, "commit",
-                            c->type == MSGPACK_OBJECT_NIL
-                                ? "commit: must not be nil (leave it out for a dry run)"
-                                : "commit: must be a boolean");
-            return -1;
-        }
-        commit = c->via.boolean;
-    }
-    pstate st;
-    if (params_str(req, args, "idempotency_key", false, BB_MAX_IDEMPOTENCY_KEY_BYTES, false, key,
-                   &st) != 0)
-        return -1;
-    if (st == P_NIL) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, "idempotency_key",
-                        "idempotency_key: must not be nil (leave it out instead)");
-        return -1;
-    }
-    if (key->s != NULL && key->len > BB_MAX_IDEMPOTENCY_KEY_BYTES) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, "idempotency_key",
-                        "idempotency_key: at most %u bytes", BB_MAX_IDEMPOTENCY_KEY_BYTES);
-        return -1;
-    }
-    *rows_out = rows;
-    *commit_out = commit;
-    return 0;
-}
-
-static void enterprise_import(request *req, const msgpack_object *args)
-{
-    const msgpack_object *rows;
-    bool commit;
-    pstr key;
-    if (call_args(req, args, &rows, &commit, &key) != 0)
         return;
+    }
     uint32_t n = rows->via.array.size;
-
-    tbuf a[A_COUNT], tmp;
-    memset(a, 0, sizeof a);
+    if (n < rows_arg->min || n > rows_arg->max) {
+        req_reply_error(req, BB_E_INVALID_ARGUMENT, "rows", "rows: %lld to %lld rows (got %" PRIu32
+                        ")", (long long)rows_arg->min, (long long)rows_arg->max, n);
+        return;
+    }
+    /* _ord, the columns, then the four refusal arrays. */
+    enum { MAX_ARRAYS = 1 + ROW_MAX_KEYS + 4 };
+    tbuf arr[MAX_ARRAYS], tmp;
+    memset(arr, 0, sizeof arr);
     memset(&tmp, 0, sizeof tmp);
+    tbuf *ord = &arr[0], *cols = &arr[1], *rej = &arr[1 + k->ncols];
+    unsigned narr = 1 + k->ncols + 4;
     row_err *err = malloc(sizeof *err);   /* one at a time: a row's answer is copied out */
     bool oom = err == NULL;
+    rval v[ROW_MAX_KEYS];
+    char num[16];
     for (uint32_t i = 0; i < n && !oom; i++) {
-        row_in in;
-        if (check_row(&rows->via.array.ptr[i], i, &in, err) != 0) {
-            tb_int(&a[A_RORD], i);
-            tb_elem_cstr(&a[A_RCODE], bb_err_code(err->code));
-            tb_elem_cstr(&a[A_RFIELD], err->field[0] != '\0' ? err->field : NULL);
-            tb_elem_cstr(&a[A_RMSG], err->message);
+        snprintf(num, sizeof num, "%" PRIu32, i);
+        if (check_row(k, &rows->via.array.ptr[i], i, v, err) != 0) {
+            tb_cstr(&rej[0], num);
+            tb_cstr(&rej[1], bb_err_code(err->code));
+            tb_cstr(&rej[2], err->field[0] != '\0' ? err->field : NULL);
+            tb_cstr(&rej[3], err->message);
             continue;
         }
-        tb_int(&a[A_ORD], i);
-        tb_elem(&a[A_NAME], in.name.s, in.name.len);
-        tb_elem(&a[A_CODE], in.code.s, in.code.len);
-        tb_elem(&a[A_TOWN], in.township.s, in.township.len);
-        tb_next(&a[A_CSET]);
-        tb_put(&a[A_CSET], in.cluster_set ? "t" : "f", 1);
-        tb_elem(&a[A_CLUSTER], in.cluster.s, in.cluster.len);
-        labels_elem(&a[A_LABELS], in.labels, &tmp);
-        tb_elem(&a[A_STATUS], in.status.s, in.status.len);
+        tb_cstr(ord, num);
+        for (unsigned c = 0; c < k->ncols; c++)
+            col_elem(&cols[c], &k->cols[c], rv(k, v, k->cols[c].arg), &tmp);
     }
-    const char *vals[16] = {session_actor(req_session(req)), req_peer(req), key.s,
-                            commit ? "true" : "false"};
-    int lens[16] = {-1, -1, (int)key.len, -1};
-    for (int i = 0; i < A_COUNT; i++) {
-        vals[4 + i] = tb_finish(&a[i]);
-        lens[4 + i] = -1;
-        oom = oom || vals[4 + i] == NULL;
+    const char *extra[MAX_ARRAYS + 1];
+    for (unsigned i = 0; i < narr; i++) {
+        extra[i] = tb_finish(&arr[i]);
+        oom = oom || extra[i] == NULL;
     }
-    if (oom) {
+    extra[narr] = req_server(req)->cfg.time_zone; /* status.import's _tz */
+    if (oom)
         req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
-    } else {
-        int rc = pool_query(req_server(req)->pool, &st_import, vals, lens, import_cb, req);
-        if (rc < 0)
-            rowpack_reply_query_rc(req, st_import.name, rc);
-    }
-    for (int i = 0; i < A_COUNT; i++)
-        free(a[i].s);
+    else
+        mstmt_query(req, k->st, a, extra, reply_items, NULL, NULL);
+    for (unsigned i = 0; i < narr; i++)
+        free(arr[i].s);
     free(tmp.s);
     free(err);
 }
 
-/* ---- status.import ---- */
+static void enterprise_import(request *req, const margs *a) { run_import(req, a, &ent_kind); }
+static void status_import(request *req, const margs *a) { run_import(req, a, &st_kind); }
 
-/* status.submit's limits (server/status.c), the same numbers. */
-#define IMP_STATUS_MIN_DATE "2000-01-01"
-#define IMP_STATUS_MAX_OUTPUT_VALUE INT64_C(1000000000000000) /* 10^15 yuan */
-#define IMP_STATUS_MAX_PEOPLE INT64_C(1000000)
-#define IMP_NUM_TEXT 24
+/* ---- the module ---- */
 
-
-/* A status row that passed: borrowed strings; numbers as text ("" = nil). */
-typedef struct srow_in {
-    pstr code, reporter, pstatus, note;   /* code.s NULL: named by id */
-    char eid[IMP_NUM_TEXT];               /* "" when named by credit code */
-    char date[11];
-    char ov[IMP_NUM_TEXT], em[IMP_NUM_TEXT], ls[IMP_NUM_TEXT];
-} srow_in;
-
-/* params_int's rules and words for one key of the row. *state says what
- * was there; buf gets the number's text when given. */
-static int row_int(const msgpack_object *row, const char *key, bool required, int64_t min,
-                   int64_t max, char *buf, size_t cap, pstate *state, row_err *e)
+static int add_arg(import_kind *k, const bb_arg *arg)
 {
-    buf[0] = '\0';
-    const msgpack_object *v = bb_map_get(row, key);
-    if (v == NULL) {
-        *state = P_ABSENT;
-        return required ? reject(e, BB_E_INVALID_ARGUMENT, key, "%s: required", key) : 0;
-    }
-    if (v->type == MSGPACK_OBJECT_NIL) {
-        *state = P_NIL;
-        return required ? reject(e, BB_E_INVALID_ARGUMENT, key, "%s: required (nil given)", key)
-                        : 0;
-    }
-    int64_t x;
-    if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-        if (v->via.u64 > (uint64_t)INT64_MAX)
-            return reject(e, BB_E_INVALID_ARGUMENT, key, "%s: out of range %lld..%lld", key,
-                          (long long)min, (long long)max);
-        x = (int64_t)v->via.u64;
-    } else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-        x = v->via.i64;
-    } else {
-        return reject(e, BB_E_INVALID_ARGUMENT, key, "%s: must be an integer", key);
-    }
-    if (x < min || x > max)
-        return reject(e, BB_E_INVALID_ARGUMENT, key, "%s: out of range %lld..%lld", key,
-                      (long long)min, (long long)max);
-    snprintf(buf, cap, "%" PRId64, x);
-    *state = P_SET;
+    if (k->nargs == ROW_MAX_KEYS || arg->values != NULL || arg->type == BB_T_BOOL ||
+        arg->type == BB_T_ANY)
+        return -1;   /* more keys, allowed-value lists or types than rows are checked for */
+    k->arg[k->nargs++] = arg;
     return 0;
 }
 
-/* params_date's rules and words; out[11]. */
-static int row_date(const msgpack_object *row, const char *key, char out[11], row_err *e)
+/* The rows' arguments, from the spec of their single methods. */
+static int import_start(struct server *s)
 {
-    out[0] = '\0';
-    const msgpack_object *v = bb_map_get(row, key);
-    if (v == NULL)
-        return reject(e, BB_E_INVALID_ARGUMENT, key, "%s: required", key);
-    if (v->type == MSGPACK_OBJECT_NIL)
-        return reject(e, BB_E_INVALID_ARGUMENT, key, "%s: required (nil given)", key);
-    if (v->type != MSGPACK_OBJECT_STR)
-        return reject(e, BB_E_INVALID_ARGUMENT, key, "%s: must be a date string YYYY-MM-DD",
-                      key);
-    const char *s = v->via.str.ptr;
-    uint32_t len = v->via.str.size;
-    if (!bb_utf8_valid(s, len))
-        return reject(e, BB_E_INVALID_UTF8, key, "%s: not valid UTF-8", key);
-    bool shape = len == 10 && s[4] == '-' && s[7] == '-';
-    for (uint32_t i = 0; shape && i < 10; i++)
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-            shape = false;
-    if (!shape)
-        return reject(e, BB_E_INVALID_ARGUMENT, key, "%s: must be a date YYYY-MM-DD", key);
-    unsigned y = (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
-                            (s[3] - '0'));
-    unsigned m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
-    unsigned d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
-    static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    unsigned dim = m >= 1 && m <= 12 ? mdays[m - 1] + (m == 2 && leap ? 1u : 0u) : 0u;
-    if (y == 0 || m < 1 || m > 12 || d < 1 || d > dim)
-        return reject(e, BB_E_INVALID_ARGUMENT, key, "%s: %.10s is not a calendar date", key, s);
-    memcpy(out, s, 10);
-    out[10] = '\0';
-    return 0;
+    (void)s;
+    const bb_method_spec *create = bb_spec_find(ent_kind.method, strlen(ent_kind.method));
+    const bb_method_spec *submit = bb_spec_find(st_kind.method, strlen(st_kind.method));
+    const bb_arg *code = create != NULL ? bb_spec_arg(create, "credit_code", 11) : NULL;
+    const bb_arg *eid = submit != NULL ? bb_spec_arg(submit, "enterprise_id", 13) : NULL;
+    int rc = code != NULL && eid != NULL ? 0 : -1;
+    ent_kind.nargs = st_kind.nargs = 0;
+    for (const bb_arg *x = rc == 0 ? create->args : NULL; x != NULL && x->name != NULL; x++)
+        rc |= add_arg(&ent_kind, x);
+    if (rc == 0) {
+        st_eid = *eid;
+        st_code = *code;
+        st_eid.flags = st_code.flags = BB_A_NILABSENT;
+        rc |= add_arg(&st_kind, &st_eid) | add_arg(&st_kind, &st_code);
+    }
+    for (const bb_arg *x = rc == 0 ? submit->args : NULL; x != NULL && x->name != NULL; x++)
+        if (x != eid)
+            rc |= add_arg(&st_kind, x);
+    for (unsigned i = 0; rc == 0 && i < ent_kind.ncols; i++)
+        rc |= arg_index(&ent_kind, ent_kind.cols[i].arg) < 0 ? -1 : 0;
+    for (unsigned i = 0; rc == 0 && i < st_kind.ncols; i++)
+        rc |= arg_index(&st_kind, st_kind.cols[i].arg) < 0 ? -1 : 0;
+    if (rc != 0)
+        log_event(LOG_ERROR, "module_invalid", "module=import why=row_arguments");
+    return rc;
 }
 
-static bool is_production_status(const pstr *v)
-{
-    static const char *const list[] = {"正常", "半停产", "停产", "在建", NULL};
-    for (size_t i = 0; list[i] != NULL; i++)
-        if (strlen(list[i]) == v->len && memcmp(list[i], v->s, v->len) == 0)
-            return true;
-    return false;
-}
-
-/* status.submit's checks, in its order (enterprise_id, report_date,
- * reporter, production_status, output_value, employees, labour_shortage,
- * note), the enterprise named by enterprise_id or by credit_code (exactly
- * one; the credit code then its own rules). */
-static int check_status_row(const msgpack_object *row, uint32_t idx, srow_in *in, row_err *e)
-{
-    static const char *const known[] = {"enterprise_id", "credit_code", "report_date",
-                                        "reporter", "production_status", "output_value",
-                                        "employees", "labour_shortage", "note"};
-    pstate st;
-    memset(in, 0, sizeof *in);
-    if (row_keys(row, idx, known, sizeof known / sizeof known[0], e) != 0)
-        return -1;
-    const msgpack_object *ev = bb_map_get(row, "enterprise_id");
-    const msgpack_object *cv = bb_map_get(row, "credit_code");
-    bool by_id = ev != NULL && ev->type != MSGPACK_OBJECT_NIL;
-    bool by_code = cv != NULL && cv->type != MSGPACK_OBJECT_NIL;
-    if (by_id && by_code)
-        return reject(e, BB_E_INVALID_ARGUMENT, "credit_code",
-                      "credit_code: give enterprise_id or credit_code, not both");
-    if (!by_id && !by_code)
-        return reject(e, BB_E_INVALID_ARGUMENT, "enterprise_id",
-                      "enterprise_id: required (or credit_code)");
-    if (by_id) {
-        if (row_int(row, "enterprise_id", true, 1, INT64_MAX, in->eid, sizeof in->eid, &st, e) !=
-            0)
-            return -1;
-    } else {
-        if (row_str(row, "credit_code", true, IMP_CREDIT_CODE_MAX_CHARS, &in->code, &st, e) != 0)
-            return -1;
-        bb_cc_result r = bb_creditcode_check(in->code.s, in->code.len);
-        if (r != BB_CC_OK)
-            return reject(e, BB_E_INVALID_ARGUMENT, "credit_code", "credit_code: %s",
-                          bb_creditcode_reason(r));
-    }
-    if (row_date(row, "report_date", in->date, e) != 0)
-        return -1;
-    if (strcmp(in->date, IMP_STATUS_MIN_DATE) < 0)
-        return reject(e, BB_E_INVALID_ARGUMENT, "report_date",
-                      "report_date: %s is before " IMP_STATUS_MIN_DATE, in->date);
-    if (row_str(row, "reporter", true, BB_MAX_REPORTER_CHARS, &in->reporter, &st, e) != 0 ||
-        row_str(row, "production_status", true, BB_MAX_SHORT_TEXT_CHARS, &in->pstatus, &st, e) !=
-            0)
-        return -1;
-    if (!is_production_status(&in->pstatus))
-        return reject(e, BB_E_INVALID_ARGUMENT, "production_status",
-                      "production_status: must be one of 正常, 半停产, 停产, 在建");
-    if (row_int(row, "output_value", false, 0, IMP_STATUS_MAX_OUTPUT_VALUE, in->ov,
-                sizeof in->ov, &st, e) != 0 ||
-        row_int(row, "employees", false, 0, IMP_STATUS_MAX_PEOPLE, in->em, sizeof in->em, &st,
-                e) != 0 ||
-        row_int(row, "labour_shortage", false, 0, IMP_STATUS_MAX_PEOPLE, in->ls, sizeof in->ls,
-                &st, e) != 0)
-        return -1;
-    /* note: nil-able, 1..BB_MAX_NOTE_CHARS, line breaks and tabs allowed */
-    const msgpack_object *nv = bb_map_get(row, "note");
-    if (nv != NULL && nv->type != MSGPACK_OBJECT_NIL) {
-        if (check_str(nv, "note", BB_MAX_NOTE_CHARS, true, e) != 0)
-            return -1;
-        in->note.s = nv->via.str.ptr;
-        in->note.len = nv->via.str.size;
-    }
-    return 0;
-}
-
-enum { S_ORD, S_EID, S_CODE, S_DATE, S_REPORTER, S_PSTATUS, S_OV, S_EM, S_LS, S_NOTE,
-       S_RORD, S_RCODE, S_RFIELD, S_RMSG, S_COUNT };
-#define S_FIRST_ARRAY 5   /* parameters before the arrays */
-_Static_assert(S_FIRST_ARRAY + S_COUNT == 19, "bb_status_import's parameters");
-
-static void status_import_cb(void *arg, const PGresult *res, const pool_error *e)
-{
-    reply_items(arg, st_status_import.name, res, e);
-}
-
-/* A number's text as an array element: NULL when "" (nil / absent). */
-static void tb_num(tbuf *b, const char *t) { tb_elem_cstr(b, t[0] != '\0' ? t : NULL); }
-
-static void status_import(request *req, const msgpack_object *args)
-{
-    const msgpack_object *rows;
-    bool commit;
-    pstr key;
-    if (call_args(req, args, &rows, &commit, &key) != 0)
-        return;
-    uint32_t n = rows->via.array.size;
-    tbuf a[S_COUNT];
-    memset(a, 0, sizeof a);
-    row_err *err = malloc(sizeof *err);
-    srow_in *in = malloc(sizeof *in);
-    bool oom = err == NULL || in == NULL;
-    for (uint32_t i = 0; i < n && !oom; i++) {
-        if (check_status_row(&rows->via.array.ptr[i], i, in, err) != 0) {
-            tb_int(&a[S_RORD], i);
-            tb_elem_cstr(&a[S_RCODE], bb_err_code(err->code));
-            tb_elem_cstr(&a[S_RFIELD], err->field[0] != '\0' ? err->field : NULL);
-            tb_elem_cstr(&a[S_RMSG], err->message);
-            continue;
-        }
-        tb_int(&a[S_ORD], i);
-        tb_num(&a[S_EID], in->eid);
-        tb_elem(&a[S_CODE], in->code.s, in->code.len);
-        tb_elem_cstr(&a[S_DATE], in->date);
-        tb_elem(&a[S_REPORTER], in->reporter.s, in->reporter.len);
-        tb_elem(&a[S_PSTATUS], in->pstatus.s, in->pstatus.len);
-        tb_num(&a[S_OV], in->ov);
-        tb_num(&a[S_EM], in->em);
-        tb_num(&a[S_LS], in->ls);
-        tb_elem(&a[S_NOTE], in->note.s, in->note.len);
-    }
-    const char *vals[S_FIRST_ARRAY + S_COUNT] = {session_actor(req_session(req)), req_peer(req),
-                                                 key.s, commit ? "true" : "false",
-                                                 req_server(req)->cfg.time_zone};
-    int lens[S_FIRST_ARRAY + S_COUNT] = {-1, -1, (int)key.len, -1, -1};
-    for (int i = 0; i < S_COUNT; i++) {
-        vals[S_FIRST_ARRAY + i] = tb_finish(&a[i]);
-        lens[S_FIRST_ARRAY + i] = -1;
-        oom = oom || vals[S_FIRST_ARRAY + i] == NULL;
-    }
-    if (oom) {
-        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
-    } else {
-        int rc = pool_query(req_server(req)->pool, &st_status_import, vals, lens,
-                            status_import_cb, req);
-        if (rc < 0)
-            rowpack_reply_query_rc(req, st_status_import.name, rc);
-    }
-    for (int i = 0; i < S_COUNT; i++)
-        free(a[i].s);
-    free(in);
-    free(err);
-}
-
-const method_impl import_methods[] = {
-    {"enterprise.import", .raw = enterprise_import, .raw_roles = BB_ROLES_BUSINESS_WRITE},
-    {"status.import", .raw = status_import, .raw_roles = BB_ROLES_BUSINESS_WRITE},
+static const method_impl import_methods[] = {
+    {"enterprise.import", .fn = enterprise_import},
+    {"status.import", .fn = status_import},
     {NULL},
 };
+
+static mstmt *const import_stmts[] = {&st_ent_import, &st_status_import, NULL};
 
 const method_module import_module = {
     .name = "import",
     .methods = import_methods,
-    .register_statements = import_register_statements,
+    .stmts = import_stmts,
+    .start = import_start,
 };

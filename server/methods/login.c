@@ -1,6 +1,9 @@
 /*
  * login.c: the session.* methods: login (password check on the thread
  * pool, throttling, login records), logout, whoami, change_password.
+ * Their arguments are declared in proto/spec/session.c and checked by the
+ * dispatcher; the passwords (BB_A_SECRET) are copied once, and the copies
+ * wiped as soon as the thread pool is done with them.
  *
  * Not for: the session object itself (engine/session.c), the gate
  * (engine/dispatch.c), the scope rules (sql/), or managing other users
@@ -59,7 +62,6 @@
 #include "client.h"
 #include "log.h"
 #include "methods.h"
-#include "params.h"
 #include "pool.h"
 #include "rowpack.h"
 #include "server.h"
@@ -82,57 +84,76 @@ static pthread_mutex_t g_dummy_lock = PTHREAD_MUTEX_INITIALIZER;
 static char g_dummy_hash[crypto_pwhash_STRBYTES];
 static bool g_dummy_ready;
 
-/* $3: the address for login_event, $4: its throttle key (addr_key). */
-static const pool_stmt st_login_begin = {
-    "session_login_begin",
+/* The steps of a login and of a password change run after the handler
+ * has returned (its checked arguments are gone), so every value they send
+ * is an extra (`:_x`) the op holds. */
+static const char *const begin_extras[] = {"_login", "_ip", "_key", "_max_failures", "_lock_ms",
+                                           NULL};
+static mstmt st_login_begin = {
+    .name = "session_login_begin", .sql =
     "SELECT o_user_id, o_role, o_hash, o_disabled, o_lock_secs, o_failures"
-    "  FROM bb_login_begin($1::text, $2::text, $3::text, $4::int, $5::bigint)",
-    5};
+    "  FROM bb_login_begin(p_login => :_login::text, p_ip => :_ip::text,"
+    "                      p_addr_key => :_key::text, p_max_failures => :_max_failures::int,"
+    "                      p_lock_ms => :_lock_ms::bigint)",
+    .extras = begin_extras};
 
 /* The User columns (NULL unless the outcome is ok), failures, outcome. */
-static const pool_stmt st_login_finish = {
-    "session_login_finish",
+static const rp_col login_cols[] = {
+    USER_WIRE_COLS, {"failures", RP_INT}, {"outcome", RP_TEXT},
+};
+#define LOGIN_NCOLS ((int)(sizeof login_cols / sizeof login_cols[0]))
+static const char *const finish_extras[] = {"_login", "_user_id", "_ip", "_key", "_outcome",
+                                            "_hash", "_max_failures", "_lock_ms", NULL};
+static mstmt st_login_finish = {
+    .name = "session_login_finish", .sql =
     "SELECT (r.o_user).*, r.o_failures AS failures, r.o_outcome AS outcome"
-    "  FROM bb_login_finish($1::text, $2::bigint, $3::text, $4::text, $5::text, $6::text,"
-    "                       $7::int, $8::bigint) AS r",
-    8};
+    "  FROM bb_login_finish(p_login => :_login::text, p_user_id => :_user_id::bigint,"
+    "                       p_ip => :_ip::text, p_addr_key => :_key::text,"
+    "                       p_outcome => :_outcome::text, p_hash => :_hash::text,"
+    "                       p_max_failures => :_max_failures::int,"
+    "                       p_lock_ms => :_lock_ms::bigint) AS r",
+    .extras = finish_extras};
 
-static const pool_stmt st_whoami = {
-    "session_whoami",
-    "SELECT w.* FROM app_user_wire w WHERE w.id = $1::bigint AND NOT w.disabled", 1};
+static mstmt st_whoami = {
+    .name = "session_whoami", .sql =
+    "SELECT w.* FROM app_user_wire w WHERE w.id = :_actor::bigint AND NOT w.disabled",
+    .cols = user_wire_cols, .ncols = USER_WIRE_NCOLS};
 
-static const pool_stmt st_pw_begin = {
-    "session_pw_begin",
+static const char *const pw_extras[] = {"_user", "_max_failures", "_lock_ms", NULL};
+static mstmt st_pw_begin = {
+    .name = "session_pw_begin", .sql =
     "SELECT o_hash, o_lock_secs, o_failures"
-    "  FROM bb_password_change_begin($1::bigint, $2::int, $3::bigint)",
-    3};
+    "  FROM bb_password_change_begin(p_actor => :_user::bigint,"
+    "                                p_max_failures => :_max_failures::int,"
+    "                                p_lock_ms => :_lock_ms::bigint)",
+    .extras = pw_extras};
 
-static const pool_stmt st_pw_failed = {
-    "session_pw_failed", "SELECT bb_password_change_failed($1::bigint, $2::int, $3::bigint)", 3};
+static mstmt st_pw_failed = {
+    .name = "session_pw_failed", .sql =
+    "SELECT bb_password_change_failed(p_actor => :_user::bigint,"
+    " p_max_failures => :_max_failures::int, p_lock_ms => :_lock_ms::bigint)",
+    .extras = pw_extras};
 
-static const pool_stmt st_pw_store = {
-    "session_pw_store",
-    "SELECT bb_session_change_password($1::bigint, $2::text, $3::text, $4::text)", 4};
+static const char *const store_extras[] = {"_user", "_peer", "_old_hash", "_hash", NULL};
+static mstmt st_pw_store = {
+    .name = "session_pw_store", .sql =
+    "SELECT bb_session_change_password(p_actor => :_user::bigint, p_addr => :_peer::text,"
+    " p_old_hash => :_old_hash::text, p_hash => :_hash::text)",
+    .extras = store_extras};
 
-static int session_register_statements(void)
+
+/* The throttle settings as the statements take them. */
+typedef struct throttle {
+    char max_failures[SESSION_NUM_TEXT];
+    char lock_ms[SESSION_NUM_TEXT];
+} throttle;
+
+static throttle throttle_of(const server *srv)
 {
-    if (pool_register(&st_login_begin) != 0 || pool_register(&st_login_finish) != 0 ||
-        pool_register(&st_whoami) != 0 || pool_register(&st_pw_begin) != 0 ||
-        pool_register(&st_pw_failed) != 0 || pool_register(&st_pw_store) != 0)
-        return -1;
-    return 0;
-}
-
-/* The finish statement's columns: the User, then failures and outcome. */
-#define LOGIN_NCOLS (USER_WIRE_NCOLS + 2)
-static rp_col login_cols[LOGIN_NCOLS];
-
-static void init_login_cols(void)
-{
-    for (int i = 0; i < USER_WIRE_NCOLS; i++)
-        login_cols[i] = user_wire_cols[i];
-    login_cols[USER_WIRE_NCOLS] = (rp_col){"failures", RP_INT};
-    login_cols[USER_WIRE_NCOLS + 1] = (rp_col){"outcome", RP_TEXT};
+    throttle t;
+    snprintf(t.max_failures, sizeof t.max_failures, "%u", srv->cfg.login_max_failures);
+    snprintf(t.lock_ms, sizeof t.lock_ms, "%u", srv->cfg.login_lock_ms);
+    return t;
 }
 
 /*
@@ -396,19 +417,12 @@ static void login_finish(login_op *op)
         login_fail_with(op, BB_E_SHUTTING_DOWN, "the server is shutting down");
         return;
     }
-    char uid[SESSION_NUM_TEXT], maxf[SESSION_NUM_TEXT], lockms[SESSION_NUM_TEXT];
+    char uid[SESSION_NUM_TEXT];
     snprintf(uid, sizeof uid, "%" PRId64, op->user_id);
-    snprintf(maxf, sizeof maxf, "%u", op->srv->cfg.login_max_failures);
-    snprintf(lockms, sizeof lockms, "%u", op->srv->cfg.login_lock_ms);
-    const char *vals[8] = {op->login,
-                           op->user_id != 0 ? uid : NULL,
-                           op->ip,
-                           op->key,
-                           what,
-                           op->outcome == LO_OK ? op->hash : NULL,
-                           maxf,
-                           lockms};
-    int rc = pool_query(op->srv->pool, &st_login_finish, vals, NULL, on_login_finished, op);
+    throttle t = throttle_of(op->srv);
+    const char *extra[] = {op->login, op->user_id != 0 ? uid : NULL, op->ip, op->key, what,
+                           op->outcome == LO_OK ? op->hash : NULL, t.max_failures, t.lock_ms};
+    int rc = mstmt_send(op->req, &st_login_finish, NULL, extra, on_login_finished, op);
     if (rc < 0)
         login_reply_rc(op, st_login_finish.name, rc, op->outcome == LO_OK ? "unavailable" : what);
 }
@@ -533,33 +547,13 @@ static void on_login_begun(void *arg, const PGresult *res, const pool_error *e)
     }
 }
 
-/* A str argument of min..max bytes (besides params_str's rules). */
-static int str_bytes(request *req, const msgpack_object *args, const char *key, uint32_t min,
-                     uint32_t max, pstr *out)
+static void session_login(request *req, const margs *a)
 {
-    pstate st;
-    if (params_str(req, args, key, true, max, false, out, &st) != 0)
-        return -1;
-    if (out->len < min || out->len > max) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, key, "%s: %u to %u bytes (got %u)", key,
-                        min, max, out->len);
-        return -1;
-    }
-    return 0;
-}
-
-static void session_login(request *req, const msgpack_object *args)
-{
-    static const char *const known[] = {"login", "password", NULL};
-    pstr login, password;
-    if (params_check_known(req, args, known) != 0 ||
-        str_bytes(req, args, "login", 1, SESSION_LOGIN_MAX, &login) != 0 ||
-        str_bytes(req, args, "password", 1, USER_PASSWORD_MAX_BYTES, &password) != 0)
-        return;
+    const bb_val *login = margs_get(a, "login"), *password = margs_get(a, "password");
     server *srv = req_server(req);
     char login_z[SESSION_LOGIN_MAX + 1];
-    memcpy(login_z, login.s, login.len);
-    login_z[login.len] = '\0';
+    memcpy(login_z, login->s, login->len);
+    login_z[login->len] = '\0';
     if (srv->pool == NULL) {
         login_log_line(req, login_z, 0, req_peer_ip(req), "refused", -1, "shutting_down");
         req_reply_error(req, BB_E_SHUTTING_DOWN, NULL, "the server is shutting down");
@@ -572,7 +566,7 @@ static void session_login(request *req, const msgpack_object *args)
         return;
     }
     login_op *op = calloc(1, sizeof *op);
-    char *pw = malloc((size_t)password.len + 1);
+    char *pw = malloc((size_t)password->len + 1);
     if (op == NULL || pw == NULL) {
         free(op);
         free(pw);
@@ -586,29 +580,23 @@ static void session_login(request *req, const msgpack_object *args)
     memcpy(op->login, login_z, sizeof op->login);
     snprintf(op->ip, sizeof op->ip, "%s", req_peer_ip(req));
     addr_key(op->ip, op->key, sizeof op->key);
-    memcpy(pw, password.s, password.len);
-    pw[password.len] = '\0';
+    memcpy(pw, password->s, password->len);
+    pw[password->len] = '\0';
     op->password = pw;
-    op->pwlen = password.len;
+    op->pwlen = password->len;
     op->opslimit = srv->cfg.password_opslimit;
     op->memlimit = (size_t)srv->cfg.password_memlimit_kib * 1024u;
     op->revoke_mark = user_revocation_mark();
-    if (login_cols[0].key == NULL)
-        init_login_cols();
-    char maxf[SESSION_NUM_TEXT], lockms[SESSION_NUM_TEXT];
-    snprintf(maxf, sizeof maxf, "%u", srv->cfg.login_max_failures);
-    snprintf(lockms, sizeof lockms, "%u", srv->cfg.login_lock_ms);
-    const char *vals[5] = {op->login, op->ip, op->key, maxf, lockms};
-    int rc = pool_query(srv->pool, &st_login_begin, vals, NULL, on_login_begun, op);
+    throttle t = throttle_of(srv);
+    const char *extra[] = {op->login, op->ip, op->key, t.max_failures, t.lock_ms};
+    int rc = mstmt_send(op->req, &st_login_begin, NULL, extra, on_login_begun, op);
     if (rc < 0)
         login_reply_rc(op, st_login_begin.name, rc, "unavailable");
 }
 
-static void session_logout(request *req, const msgpack_object *args)
+static void session_logout(request *req, const margs *a)
 {
-    static const char *const known[] = {NULL};
-    if (params_check_known(req, args, known) != 0)
-        return;
+    (void)a;
     session *ss = req_session_mut(req);
     log_req(LOG_INFO, req_conn_id(req), req_msgid(req), "logout", "login=%s user_id=%s addr=%s",
             log_q(ss->login), ss->actor, log_q(req_peer_ip(req)));
@@ -618,27 +606,14 @@ static void session_logout(request *req, const msgpack_object *args)
     req_result_end(req);
 }
 
-/* A query of a logged-in caller: the request and who asked. */
-typedef struct actor_ctx {
-    request *req;
-    int64_t actor;
-} actor_ctx;
-
-static void on_whoami(void *arg, const PGresult *res, const pool_error *e)
+/* session.whoami: the session's user as the database has it now; none
+ * (gone or disabled since the login) is `unauthenticated`, and the
+ * session is cleared if it still is that user. ctx: the user id at the
+ * request (the connection may be someone else by the answer). */
+static void on_whoami(request *req, const PGresult *res, void *ctx)
 {
-    actor_ctx *ctx = arg;
-    request *req = ctx->req;
-    int64_t actor = ctx->actor;
+    int64_t actor = *(int64_t *)ctx;
     free(ctx);
-    if (e != NULL) {
-        user_reply_pool_error(req, st_whoami.name, e, actor);
-        return;
-    }
-    const char *why = NULL;
-    if (rowpack_check(res, user_wire_cols, USER_WIRE_NCOLS, &why) != 0) {
-        rowpack_reply_bad_result(req, st_whoami.name, why);
-        return;
-    }
     if (PQntuples(res) != 1) {
         user_reply_unauthenticated(req, actor);
         return;
@@ -648,24 +623,15 @@ static void on_whoami(void *arg, const PGresult *res, const pool_error *e)
     req_result_end(req);
 }
 
-static void session_whoami(request *req, const msgpack_object *args)
+static void session_whoami(request *req, const margs *a)
 {
-    static const char *const known[] = {NULL};
-    if (params_check_known(req, args, known) != 0)
-        return;
-    actor_ctx *ctx = malloc(sizeof *ctx);
-    if (ctx == NULL) {
+    int64_t *actor = malloc(sizeof *actor);
+    if (actor == NULL) {
         req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
         return;
     }
-    ctx->req = req;
-    ctx->actor = req_session(req)->user_id;
-    const char *vals[1] = {session_actor(req_session(req))};
-    int rc = pool_query(req_server(req)->pool, &st_whoami, vals, NULL, on_whoami, ctx);
-    if (rc < 0) {
-        free(ctx);
-        rowpack_reply_query_rc(req, st_whoami.name, rc);
-    }
+    *actor = req_session(req)->user_id;
+    mstmt_query(req, &st_whoami, a, NULL, on_whoami, actor, free);
 }
 
 /* ---- session.change_password ----------------------------------------
@@ -857,19 +823,17 @@ static void pw_work_done(uv_work_t *w, int status)
                                    : "cannot hash the new password");
         return;
     }
-    char maxf[SESSION_NUM_TEXT], lockms[SESSION_NUM_TEXT];
-    snprintf(maxf, sizeof maxf, "%u", op->srv->cfg.login_max_failures);
-    snprintf(lockms, sizeof lockms, "%u", op->srv->cfg.login_lock_ms);
     int rc;
     const char *name;
     if (!op->verified) {
-        const char *vals[3] = {op->actor, maxf, lockms};
+        throttle t = throttle_of(op->srv);
+        const char *extra[] = {op->actor, t.max_failures, t.lock_ms};
         name = st_pw_failed.name;
-        rc = pool_query(op->srv->pool, &st_pw_failed, vals, NULL, on_pw_failed, op);
+        rc = mstmt_send(op->req, &st_pw_failed, NULL, extra, on_pw_failed, op);
     } else {
-        const char *vals[4] = {op->actor, op->addr, op->old_hash, op->new_hash};
+        const char *extra[] = {op->actor, op->addr, op->old_hash, op->new_hash};
         name = st_pw_store.name;
-        rc = pool_query(op->srv->pool, &st_pw_store, vals, NULL, on_pw_stored, op);
+        rc = mstmt_send(op->req, &st_pw_store, NULL, extra, on_pw_stored, op);
     }
     if (rc < 0)
         pw_reply_rc(op, name, rc);
@@ -917,15 +881,9 @@ static void on_pw_begun(void *arg, const PGresult *res, const pool_error *e)
         pw_reply_error(op, BB_E_INTERNAL, NULL, "cannot queue the password check");
 }
 
-static void session_change_password(request *req, const msgpack_object *args)
+static void session_change_password(request *req, const margs *a)
 {
-    static const char *const known[] = {"old_password", "new_password", NULL};
-    pstr oldp, newp;
-    if (params_check_known(req, args, known) != 0 ||
-        str_bytes(req, args, "old_password", 1, USER_PASSWORD_MAX_BYTES, &oldp) != 0 ||
-        str_bytes(req, args, "new_password", USER_PASSWORD_MIN_BYTES, USER_PASSWORD_MAX_BYTES,
-                  &newp) != 0)
-        return;
+    const bb_val *oldp = margs_get(a, "old_password"), *newp = margs_get(a, "new_password");
     server *srv = req_server(req);
     if (srv->pool == NULL) {
         req_reply_error(req, BB_E_SHUTTING_DOWN, NULL, "the server is shutting down");
@@ -940,7 +898,7 @@ static void session_change_password(request *req, const msgpack_object *args)
         return;
     }
     pw_op *op = calloc(1, sizeof *op);
-    char *o = malloc((size_t)oldp.len + 1), *n = malloc((size_t)newp.len + 1);
+    char *o = malloc((size_t)oldp->len + 1), *n = malloc((size_t)newp->len + 1);
     if (op == NULL || o == NULL || n == NULL) {
         free(op);
         free(o);
@@ -954,35 +912,38 @@ static void session_change_password(request *req, const msgpack_object *args)
     op->user_id = req_session(req)->user_id;
     snprintf(op->actor, sizeof op->actor, "%" PRId64, op->user_id);
     snprintf(op->addr, sizeof op->addr, "%s", req_peer(req));
-    memcpy(o, oldp.s, oldp.len);
-    o[oldp.len] = '\0';
-    memcpy(n, newp.s, newp.len);
-    n[newp.len] = '\0';
+    memcpy(o, oldp->s, oldp->len);
+    o[oldp->len] = '\0';
+    memcpy(n, newp->s, newp->len);
+    n[newp->len] = '\0';
     op->old_pw = o;
-    op->old_len = oldp.len;
+    op->old_len = oldp->len;
     op->new_pw = n;
-    op->new_len = newp.len;
+    op->new_len = newp->len;
     op->opslimit = srv->cfg.password_opslimit;
     op->memlimit = (size_t)srv->cfg.password_memlimit_kib * 1024u;
-    char maxf[SESSION_NUM_TEXT], lockms[SESSION_NUM_TEXT];
-    snprintf(maxf, sizeof maxf, "%u", srv->cfg.login_max_failures);
-    snprintf(lockms, sizeof lockms, "%u", srv->cfg.login_lock_ms);
-    const char *vals[3] = {op->actor, maxf, lockms};
-    int rc = pool_query(srv->pool, &st_pw_begin, vals, NULL, on_pw_begun, op);
+    throttle t = throttle_of(srv);
+    const char *extra[] = {op->actor, t.max_failures, t.lock_ms};
+    int rc = mstmt_send(op->req, &st_pw_begin, NULL, extra, on_pw_begun, op);
     if (rc < 0)
         pw_reply_rc(op, st_pw_begin.name, rc);
 }
 
-const method_impl session_methods[] = {
-    {"session.login", .raw = session_login, .raw_roles = BB_ROLES_ALL},
-    {"session.logout", .raw = session_logout, .raw_roles = BB_ROLES_USERS},
-    {"session.whoami", .raw = session_whoami, .raw_roles = BB_ROLES_USERS},
-    {"session.change_password", .raw = session_change_password, .raw_roles = BB_ROLES_USERS},
+static const method_impl session_methods[] = {
+    {"session.login", .fn = session_login},
+    {"session.logout", .fn = session_logout},
+    {"session.whoami", .fn = session_whoami, .logout_on_unauthenticated = true},
+    {"session.change_password", .fn = session_change_password, .logout_on_unauthenticated = true},
     {NULL},
+};
+
+static mstmt *const session_stmts[] = {
+    &st_login_begin, &st_login_finish, &st_whoami, &st_pw_begin, &st_pw_failed, &st_pw_store,
+    NULL,
 };
 
 const method_module session_module = {
     .name = "session",
     .methods = session_methods,
-    .register_statements = session_register_statements,
+    .stmts = session_stmts,
 };

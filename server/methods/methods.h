@@ -24,6 +24,8 @@ extern const method_module problem_module;      /* problem.c: problem.*, trouble
 extern const method_module overdue_module;      /* overdue.c: overdue.*, due.* */
 extern const method_module export_module;       /* export.c: export.* and the nightly run */
 extern const method_module import_module;       /* import.c: enterprise.import, status.import */
+extern const method_module refdata_module;      /* refdata.c: ref.* (reference data) */
+extern const method_module housekeeping_module; /* housekeeping.c: pruning on a timer */
 
 /* Every module, NULL-ended (modules.c). */
 extern const method_module *const bb_modules[];

@@ -504,11 +504,8 @@ static const method_impl official_methods[] = {
     {NULL},
 };
 
-static mstmt *const official_stmts[] = {
-    &st_unit_create, &st_unit_get,   &st_unit_list,  &st_off_create,     &st_off_get,
-    &st_off_update,  &st_off_list,   &st_asg_create, &st_asg_end,        &st_asg_get,
-    &st_asg_list,    &st_off_portfolio, &st_unit_portfolio, &st_gaps,    NULL,
-};
+/* The statements of the handlers (those of .stmt rows register themselves). */
+static mstmt *const official_stmts[] = {&st_off_portfolio, &st_unit_portfolio, &st_gaps, NULL};
 
 const method_module official_module = {
     .name = "official",

@@ -1,58 +1,45 @@
 /*
  * report.c: the reports leaders read (issue 6), written by the export run:
- * one XLSX workbook whose sheets are the reports (libxlsxwriter in
- * constant-memory mode) and one self-contained HTML page with the same
- * figures, in tables, plus SVG bar charts (inline CSS, no scripts, no
- * network, no URL at all).
+ * their queries and what each one shows, handed to a sink (report_sink.h):
+ * the workbook (report_xlsx.c) and the page (report_html.c) render the
+ * same calls, so the two cannot drift apart.
  *
  * For: the aggregate SELECTs of the reports (parameterized, text next to
  * the code that runs them; coverage gaps come from the stored function
  * bb_coverage_gaps and the overdue lists follow the rules of
  * sql/011_overdue.sql, set based, so the export agrees with coverage.gaps
- * and overdue.*), and rendering them twice. Each report is written once,
- * against a "sink" (a sheet of the workbook, or a section of the page), so
- * the workbook and the page cannot drift apart.
- * The lists on the page: the statements take a row limit (the page's), and
+ * and overdue.*), and the sections, charts, tables and rows they make.
+ * The lists on the page: the statements take a row limit (the sink's), and
  * the page learns each list's total from a count the reports have anyway.
  *
  * Memory: the long lists (enterprises not visited this month, overdue
- * items, coverage gaps) are read in libpq's single-row mode and written
- * row by row (the workbook in constant-memory mode keeps one row; the page
- * asks for at most REPORT_HTML_LIST_ROWS_MAX rows per list and says how
- * many more the workbook has). Only results bounded by directories (townships,
- * stages x clusters, officials and units) are read whole.
+ * items, coverage gaps) are read in libpq's single-row mode and handed on
+ * row by row. Only results bounded by directories (townships, stages x
+ * clusters, officials and units) are read whole.
  *
- * Not for: the transaction (export.c opens REPEATABLE READ READ ONLY and
- * calls both writers on its own thread and connection: these are
- * blocking), file names, fsync, hashing and renaming (export.c), nor the
- * CSV files.
+ * Not for: rendering (report_xlsx.c, report_html.c), the transaction
+ * (export_worker.c opens REPEATABLE READ READ ONLY and calls both writers
+ * on its own thread and connection: these are blocking), file names,
+ * fsync, hashing and renaming (export_files.c), nor the CSV files.
  *
  * Sheets (and page sections), in order: 说明 (the date and every
  * definition used), 乡镇汇总, 本月未走访, 项目阶段, 超期督办, 超期明细,
  * 缺口汇总, 包保缺口. Money: yuan in the database, shown as 万元 (two
  * decimals) and 亿元 (four decimals), numbers in cells, never text.
  */
-#include "report.h"
+#include "report_sink.h"
 
-#include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xlsxwriter.h>
 
 /* Label columns in 乡镇汇总: the most frequent labels of enterprises that
  * are not deregistered (labels are free text; a sheet cannot grow a column
  * per label). */
 #define REPORT_LABEL_COLUMNS_MAX 12
-/* Rows of one sheet below its header: Excel's limit (1,048,576 rows)
- * less the header and the row that says the list was cut. */
-#define REPORT_XLSX_ROWS_MAX (LXW_ROW_MAX - 2)
-/* Rows of one list on the HTML page (the workbook has them all). */
-#define REPORT_HTML_LIST_ROWS_MAX 200
 /* Bars of the "overdue by unit" chart (the units with most overdue items). */
 #define REPORT_CHART_UNITS_MAX 15
 /* Columns of one table (the widest is 乡镇汇总: 16 + the label columns). */
@@ -61,80 +48,7 @@
 #define REPORT_ALL_ROWS "2147483647"
 #define REPORT_YUAN_PER_WAN 10000.0
 #define REPORT_YUAN_PER_YI 100000000.0
-#define REPORT_NUM_TEXT 32
 #define REPORT_PEOPLE_TEXT 1024
-
-/* ---- what a report writes ---- */
-
-typedef enum col_kind {
-    COL_TEXT,   /* text (a NULL cell stays empty) */
-    COL_INT,    /* an integer count or number of days */
-    COL_WAN,    /* money in 万元, two decimals */
-    COL_YI,     /* money in 亿元, four decimals */
-    COL_LIGHT,  /* a traffic light: the cell is coloured */
-} col_kind;
-
-typedef struct rcol {
-    const char *title;
-    col_kind kind;
-    double width;       /* Excel column width, in characters */
-} rcol;
-
-typedef enum light {
-    LIGHT_NONE,
-    LIGHT_GREEN,
-    LIGHT_YELLOW,
-    LIGHT_RED,
-} light;
-
-typedef struct rcell {
-    const char *text;   /* COL_TEXT; NULL = empty */
-    double num;         /* COL_INT, COL_WAN, COL_YI */
-    light lt;           /* COL_LIGHT */
-} rcell;
-
-typedef enum row_style {
-    ROW_PLAIN,
-    ROW_SUBTOTAL,
-    ROW_TOTAL,
-} row_style;
-
-/* A horizontal bar chart (page only): nbars bars of nseries stacked parts;
- * values[bar * nseries + series]. */
-typedef struct chart {
-    const char *title;
-    const char *unit;       /* shown after each total: "家", "亿元" */
-    int decimals;
-    int nbars;
-    const char *const *labels;
-    int nseries;
-    const char *const *series_names;
-    const char *const *colours;
-    const double *values;
-} chart;
-
-/* Where a report goes: a sheet of the workbook or a section of the page.
- * Calls come in the order section, chart*, table, row*, table_end. Each
- * returns 0 or -1 with a message in err. */
-typedef struct sink sink;
-struct sink {
-    int (*section)(sink *k, const char *name, const char *heading, const char *note);
-    int (*chart)(sink *k, const chart *c);
-    /* list: a long list (the page shows its first rows only); counted:
-     * its rows are data rows of the report (the 说明 rows are not). */
-    int (*table)(sink *k, const rcol *cols, int ncols, bool list, bool counted);
-    int (*row)(sink *k, const rcell *cells, row_style st);
-    /* total: the rows the list has in all (the page may show fewer), or
-     * -1 when the rows written are all of them. */
-    int (*table_end)(sink *k, int64_t total);
-    /* Rows a list needs from the database: 0 = all (the workbook); the
-     * page asks for its first rows only, and learns the total from a
-     * count the reports have anyway. */
-    int64_t list_limit;
-    int64_t rows;           /* data rows written */
-    char *err;
-    size_t errlen;
-};
 
 /* What every report needs: the connection (borrowed, inside the caller's
  * transaction), the parameters, and the sink. */
@@ -148,8 +62,7 @@ typedef struct rctx {
     int64_t gaps_total;                 /* from 缺口汇总, for 包保缺口 */
 } rctx;
 
-static void set_err(sink *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_err(sink *k, const char *fmt, ...)
+void sink_err(sink *k, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -169,7 +82,7 @@ static bool stop_asked(rctx *c, const char *what)
 {
     if (c->p->cancelled == NULL || !c->p->cancelled())
         return false;
-    set_err(c->k, "report %s: the server is shutting down", what);
+    sink_err(c->k, "report %s: the server is shutting down", what);
     return true;
 }
 
@@ -180,7 +93,7 @@ static PGresult *query_all(rctx *c, const char *what, const char *sql, int n,
         return NULL;
     PGresult *r = PQexecParams(c->conn, sql, n, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        set_err(c->k, "report %s: %s", what,
+        sink_err(c->k, "report %s: %s", what,
                 r ? PQresultErrorMessage(r) : PQerrorMessage(c->conn));
         PQclear(r);
         return NULL;
@@ -200,12 +113,12 @@ static int query_each(rctx *c, const char *what, const char *sql, int n,
     if (stop_asked(c, what))
         return -1;
     if (!PQsendQueryParams(c->conn, sql, n, NULL, params, NULL, NULL, 0)) {
-        set_err(c->k, "report %s: %s", what, PQerrorMessage(c->conn));
+        sink_err(c->k, "report %s: %s", what, PQerrorMessage(c->conn));
         return -1;
     }
     int rc = 0;
     if (!PQsetSingleRowMode(c->conn)) {
-        set_err(c->k, "report %s: single-row mode refused", what);
+        sink_err(c->k, "report %s: single-row mode refused", what);
         rc = -1;
     }
     PGresult *r;
@@ -225,7 +138,7 @@ static int query_each(rctx *c, const char *what, const char *sql, int n,
                 rc = -1;
             }
         } else if (st != PGRES_TUPLES_OK && rc == 0) {
-            set_err(c->k, "report %s: %s", what, PQresultErrorMessage(r));
+            sink_err(c->k, "report %s: %s", what, PQresultErrorMessage(r));
             rc = -1;
         }
         PQclear(r);
@@ -455,7 +368,7 @@ static int rep_township(rctx *c)
     bars = calloc((size_t)nt * 4 + 1, sizeof *bars);
     names = calloc((size_t)nt + 1, sizeof *names);
     if (lab == NULL || bars == NULL || names == NULL) {
-        set_err(k, "report townships: out of memory");
+        sink_err(k, "report townships: out of memory");
         goto done;
     }
     for (int i = 0; i < PQntuples(lr); i++) {
@@ -973,7 +886,7 @@ static int rep_gap_summary(rctx *c)
     const char **names = calloc((size_t)nt + 1, sizeof *names);
     double *vals = calloc((size_t)nt * 3 + 1, sizeof *vals);
     if (names == NULL || vals == NULL) {
-        set_err(k, "report coverage summary: out of memory");
+        sink_err(k, "report coverage summary: out of memory");
         goto done;
     }
     int nb = 0;
@@ -1036,7 +949,7 @@ static int rep_gaps(rctx *c)
     return k->table_end(k, c->gaps_total);
 }
 
-static int write_all(PGconn *conn, const report_params *p, sink *k)
+int report_write_all(PGconn *conn, const report_params *p, sink *k)
 {
     rctx c = {conn, p, k, "", "", 0, 0};
     snprintf(c.red_after, sizeof c.red_after, "%u", p->red_after_days);
@@ -1047,505 +960,4 @@ static int write_all(PGconn *conn, const report_params *p, sink *k)
         rep_gap_summary(&c) != 0 || rep_gaps(&c) != 0)
         return -1;
     return 0;
-}
-
-/* ---- the workbook ---- */
-
-typedef struct xlsx_sink {
-    sink k;
-    lxw_workbook *wb;
-    lxw_worksheet *ws;
-    lxw_row_t row;
-    const rcol *cols;
-    int ncols;
-    bool counted;
-    int64_t cut;        /* rows past REPORT_XLSX_ROWS_MAX, not written */
-    lxw_format *f_head, *f_text, *f_int, *f_wan, *f_yi;
-    lxw_format *f_light[4];
-    /* bold versions for subtotal and total rows: [style][kind] */
-    lxw_format *f_sub[5], *f_tot[5];
-} xlsx_sink;
-
-static int xl_check(xlsx_sink *x, lxw_error e, const char *what)
-{
-    if (e == LXW_NO_ERROR)
-        return 0;
-    set_err(&x->k, "workbook %s: %s", what, lxw_strerror(e));
-    return -1;
-}
-
-static int xl_section(sink *k, const char *name, const char *heading, const char *note)
-{
-    (void)heading;
-    (void)note;
-    xlsx_sink *x = (xlsx_sink *)k;
-    x->ws = workbook_add_worksheet(x->wb, name);
-    if (x->ws == NULL) {
-        set_err(k, "workbook: cannot add sheet %s", name);
-        return -1;
-    }
-    x->row = 0;
-    return 0;
-}
-
-static int xl_chart(sink *k, const chart *c)
-{
-    (void)k;
-    (void)c;
-    return 0;   /* the page draws the charts; the sheets hold the figures */
-}
-
-static int xl_table(sink *k, const rcol *cols, int ncols, bool list, bool counted)
-{
-    (void)list;
-    xlsx_sink *x = (xlsx_sink *)k;
-    x->cols = cols;
-    x->ncols = ncols;
-    x->counted = counted;
-    for (int i = 0; i < ncols; i++) {
-        if (xl_check(x, worksheet_set_column(x->ws, (lxw_col_t)i, (lxw_col_t)i, cols[i].width,
-                                             NULL), "column") != 0 ||
-            xl_check(x, worksheet_write_string(x->ws, x->row, (lxw_col_t)i, cols[i].title,
-                                               x->f_head), "header") != 0)
-            return -1;
-    }
-    worksheet_freeze_panes(x->ws, 1, 0);
-    x->row++;
-    return 0;
-}
-
-static int xl_row(sink *k, const rcell *cells, row_style st)
-{
-    xlsx_sink *x = (xlsx_sink *)k;
-    if (x->row > REPORT_XLSX_ROWS_MAX) {
-        x->cut++;
-        return 0;
-    }
-    for (int i = 0; i < x->ncols; i++) {
-        col_kind kind = x->cols[i].kind;
-        lxw_format *f = st == ROW_TOTAL      ? x->f_tot[kind]
-                        : st == ROW_SUBTOTAL ? x->f_sub[kind]
-                        : kind == COL_TEXT   ? x->f_text
-                        : kind == COL_INT    ? x->f_int
-                        : kind == COL_WAN    ? x->f_wan
-                        : kind == COL_YI     ? x->f_yi
-                                             : x->f_light[cells[i].lt];
-        lxw_error e;
-        if (kind == COL_LIGHT) {
-            static const char *const word[] = {"", "绿", "黄", "红"};
-            e = worksheet_write_string(x->ws, x->row, (lxw_col_t)i, word[cells[i].lt],
-                                       x->f_light[cells[i].lt]);
-        } else if (kind == COL_TEXT) {
-            e = cells[i].text ? worksheet_write_string(x->ws, x->row, (lxw_col_t)i,
-                                                       cells[i].text, f)
-                              : worksheet_write_blank(x->ws, x->row, (lxw_col_t)i, f);
-        } else {
-            e = worksheet_write_number(x->ws, x->row, (lxw_col_t)i, cells[i].num, f);
-        }
-        if (xl_check(x, e, "cell") != 0)
-            return -1;
-    }
-    x->row++;
-    if (x->counted)
-        k->rows++;
-    return 0;
-}
-
-static int xl_table_end(sink *k, int64_t total)
-{
-    (void)total;
-    xlsx_sink *x = (xlsx_sink *)k;
-    if (x->cut == 0)
-        return 0;
-    char msg[160];
-    snprintf(msg, sizeof msg, "（另有 %" PRId64 " 行超出 Excel 的行数上限，未列出）", x->cut);
-    x->cut = 0;
-    return xl_check(x, worksheet_write_string(x->ws, x->row, 0, msg, x->f_text), "cut note");
-}
-
-static lxw_format *xl_format(lxw_workbook *wb, const char *numfmt, bool bold, bool top_border)
-{
-    lxw_format *f = workbook_add_format(wb);
-    if (f == NULL)
-        return NULL;
-    if (numfmt)
-        format_set_num_format(f, numfmt);
-    if (bold)
-        format_set_bold(f);
-    if (top_border)
-        format_set_top(f, LXW_BORDER_THIN);
-    format_set_font_name(f, "等线");
-    format_set_font_size(f, 11);
-    format_set_align(f, LXW_ALIGN_VERTICAL_CENTER);
-    return f;
-}
-
-int report_write_xlsx(PGconn *conn, const report_params *p, const char *path, int64_t *rows,
-                      char *err, size_t errlen)
-{
-    *rows = 0;
-    /* Constant memory: each sheet's rows go to a temporary file as they are
-     * written. Those files live in the folder of path (the export's own
-     * disk, not a possibly small /tmp); libxlsxwriter unlinks them at once,
-     * so nothing is left there whatever happens. */
-    char tmpdir[PATH_MAX];
-    snprintf(tmpdir, sizeof tmpdir, "%s", path);
-    char *slash = strrchr(tmpdir, '/');
-    if (slash == NULL)
-        snprintf(tmpdir, sizeof tmpdir, ".");
-    else if (slash == tmpdir)
-        slash[1] = '\0';
-    else
-        *slash = '\0';
-    lxw_workbook_options opt = {.constant_memory = LXW_TRUE, .tmpdir = tmpdir,
-                                .use_zip64 = LXW_FALSE};
-    xlsx_sink x = {0};
-    x.k = (sink){xl_section, xl_chart, xl_table, xl_row, xl_table_end, 0, 0, err, errlen};
-    x.wb = workbook_new_opt(path, &opt);
-    if (x.wb == NULL) {
-        snprintf(err, errlen, "workbook %s: cannot create", path);
-        return -1;
-    }
-    static const char *const numfmt[5] = {NULL, "#,##0", "#,##0.00", "#,##0.0000", NULL};
-    bool ok = true;
-    x.f_head = xl_format(x.wb, NULL, true, false);
-    x.f_text = xl_format(x.wb, NULL, false, false);
-    x.f_int = xl_format(x.wb, numfmt[COL_INT], false, false);
-    x.f_wan = xl_format(x.wb, numfmt[COL_WAN], false, false);
-    x.f_yi = xl_format(x.wb, numfmt[COL_YI], false, false);
-    ok = x.f_head && x.f_text && x.f_int && x.f_wan && x.f_yi;
-    if (ok) {
-        format_set_bg_color(x.f_head, 0xD9E1F2);
-        format_set_pattern(x.f_head, LXW_PATTERN_SOLID);
-        format_set_border(x.f_head, LXW_BORDER_THIN);
-        format_set_text_wrap(x.f_head);
-        format_set_text_wrap(x.f_text);
-    }
-    /* Traffic lights: solid fills (white text on red and green). */
-    static const lxw_color_t fill[4] = {0, 0x00B050, 0xFFFF00, 0xFF0000};
-    for (int i = 0; i < 4 && ok; i++) {
-        x.f_light[i] = xl_format(x.wb, NULL, i != 0, false);
-        ok = x.f_light[i] != NULL;
-        if (ok && i != 0) {
-            format_set_bg_color(x.f_light[i], fill[i]);
-            format_set_pattern(x.f_light[i], LXW_PATTERN_SOLID);
-            format_set_align(x.f_light[i], LXW_ALIGN_CENTER);
-            if (i != LIGHT_YELLOW)
-                format_set_font_color(x.f_light[i], LXW_COLOR_WHITE);
-        }
-    }
-    for (int kind = 0; kind < 5 && ok; kind++) {
-        x.f_sub[kind] = xl_format(x.wb, numfmt[kind], true, false);
-        x.f_tot[kind] = xl_format(x.wb, numfmt[kind], true, true);
-        ok = x.f_sub[kind] && x.f_tot[kind];
-        if (ok) {
-            format_set_bg_color(x.f_sub[kind], 0xF2F2F2);
-            format_set_pattern(x.f_sub[kind], LXW_PATTERN_SOLID);
-            format_set_bg_color(x.f_tot[kind], 0xE2EFDA);
-            format_set_pattern(x.f_tot[kind], LXW_PATTERN_SOLID);
-        }
-    }
-    if (!ok)
-        snprintf(err, errlen, "workbook: out of memory for formats");
-    /* libxlsxwriter takes char * and copies it. */
-    char title[] = "包保工作报告", author[] = "baobao", subject[REPORT_NUM_TEXT];
-    snprintf(subject, sizeof subject, "%s", p->today);
-    lxw_doc_properties props = {.title = title, .subject = subject, .author = author};
-    int rc = ok ? 0 : -1;
-    if (rc == 0 && xl_check(&x, workbook_set_properties(x.wb, &props), "properties") != 0)
-        rc = -1;
-    if (rc == 0)
-        rc = write_all(conn, p, &x.k);
-    /* workbook_close frees the workbook whatever happens; its error only
-     * counts when the rows were written. */
-    lxw_error ce = workbook_close(x.wb);
-    if (rc == 0 && ce != LXW_NO_ERROR) {
-        snprintf(err, errlen, "workbook %s: %s", path, lxw_strerror(ce));
-        rc = -1;
-    }
-    if (rc == 0)
-        *rows = x.k.rows;
-    return rc;
-}
-
-/* ---- the page ---- */
-
-typedef struct html_sink {
-    sink k;
-    FILE *f;
-    const rcol *cols;
-    int ncols;
-    bool list;
-    bool counted;
-    int64_t shown;      /* rows of the current table written */
-    int64_t hidden;     /* rows of the current list left to the workbook */
-} html_sink;
-
-static void h_text(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        case '\n': fputs("<br>", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
-
-/* A number with thousands separators and the given decimals. */
-static const char *fmt_num(double v, int decimals, char *out, size_t outlen)
-{
-    char raw[64];
-    snprintf(raw, sizeof raw, "%.*f", decimals, v);
-    const char *digits = raw[0] == '-' ? raw + 1 : raw;
-    const char *dot = strchr(digits, '.');
-    size_t ilen = dot ? (size_t)(dot - digits) : strlen(digits);
-    size_t o = 0;
-    if (raw[0] == '-' && o + 1 < outlen)
-        out[o++] = '-';
-    for (size_t i = 0; i < ilen && o + 2 < outlen; i++) {
-        if (i > 0 && (ilen - i) % 3 == 0)
-            out[o++] = ',';
-        out[o++] = digits[i];
-    }
-    if (dot)
-        for (const char *d = dot; *d && o + 1 < outlen; d++)
-            out[o++] = *d;
-    out[o] = '\0';
-    return out;
-}
-
-static int h_section(sink *k, const char *name, const char *heading, const char *note)
-{
-    html_sink *h = (html_sink *)k;
-    fputs("<section id=\"", h->f);
-    h_text(h->f, name);
-    fputs("\">\n<h2>", h->f);
-    h_text(h->f, heading);
-    fputs("</h2>\n", h->f);
-    if (note) {
-        fputs("<p class=\"note\">", h->f);
-        h_text(h->f, note);
-        fputs("</p>\n", h->f);
-    }
-    return 0;
-}
-
-/* A horizontal stacked bar chart in inline SVG: a row per bar, its label
- * on the left, the total after the bar, a legend when stacked. */
-static int h_chart(sink *k, const chart *c)
-{
-    enum { W = 760, LABEL_W = 150, VALUE_W = 110, ROW_H = 22, TOP = 30, LEGEND_H = 22 };
-    html_sink *h = (html_sink *)k;
-    FILE *f = h->f;
-    double max = 0;
-    for (int b = 0; b < c->nbars; b++) {
-        double t = 0;
-        for (int s = 0; s < c->nseries; s++)
-            t += c->values[b * c->nseries + s];
-        if (t > max)
-            max = t;
-    }
-    int legend = c->nseries > 1 ? LEGEND_H : 0;
-    int height = TOP + legend + (c->nbars > 0 ? c->nbars : 1) * ROW_H + 8;
-    double bar_w = W - LABEL_W - VALUE_W;
-    fprintf(f, "<figure class=\"chart\"><svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-               "role=\"img\" aria-label=\"", W, height, W, height);
-    h_text(f, c->title);
-    fputs("\"><title>", f);
-    h_text(f, c->title);
-    fputs("</title>\n", f);
-    fprintf(f, "<text x=\"0\" y=\"18\" class=\"ct\">");
-    h_text(f, c->title);
-    fprintf(f, "（%s）</text>\n", c->unit);
-    if (legend) {
-        int lx = 0;
-        for (int s = 0; s < c->nseries; s++) {
-            fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>"
-                       "<text x=\"%d\" y=\"%d\" class=\"cl\">", lx, TOP, c->colours[s], lx + 16,
-                    TOP + 11);
-            h_text(f, c->series_names[s]);
-            fputs("</text>\n", f);
-            lx += 16 + 14 * 6 + 10;
-        }
-    }
-    if (c->nbars == 0)
-        fprintf(f, "<text x=\"0\" y=\"%d\" class=\"cl\">无数据</text>\n", TOP + legend + 15);
-    for (int b = 0; b < c->nbars; b++) {
-        int y = TOP + legend + b * ROW_H;
-        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" class=\"cl\">", LABEL_W - 6,
-                y + 15);
-        h_text(f, c->labels[b]);
-        fputs("</text>", f);
-        double x = LABEL_W, total = 0;
-        for (int s = 0; s < c->nseries; s++) {
-            double v = c->values[b * c->nseries + s];
-            total += v;
-            double w = max > 0 ? v / max * bar_w : 0;
-            if (w > 0) {
-                fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\">"
-                           "<title>", x, y + 3, w, ROW_H - 6, c->colours[s]);
-                h_text(f, c->series_names[s]);
-                char nb[REPORT_NUM_TEXT];
-                fprintf(f, " %s</title></rect>", fmt_num(v, c->decimals, nb, sizeof nb));
-            }
-            x += w;
-        }
-        char nb[REPORT_NUM_TEXT];
-        fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"cv\">%s</text>\n", x + 4, y + 15,
-                fmt_num(total, c->decimals, nb, sizeof nb));
-    }
-    fputs("</svg></figure>\n", f);
-    return 0;
-}
-
-static int h_table(sink *k, const rcol *cols, int ncols, bool list, bool counted)
-{
-    html_sink *h = (html_sink *)k;
-    h->cols = cols;
-    h->ncols = ncols;
-    h->list = list;
-    h->counted = counted;
-    h->shown = 0;
-    h->hidden = 0;
-    fputs("<div class=\"scroll\"><table>\n<thead><tr>", h->f);
-    for (int i = 0; i < ncols; i++) {
-        fputs(cols[i].kind == COL_TEXT || cols[i].kind == COL_LIGHT ? "<th>" : "<th class=\"n\">",
-              h->f);
-        h_text(h->f, cols[i].title);
-        fputs("</th>", h->f);
-    }
-    fputs("</tr></thead>\n<tbody>\n", h->f);
-    return 0;
-}
-
-static int h_row(sink *k, const rcell *cells, row_style st)
-{
-    html_sink *h = (html_sink *)k;
-    if (h->list && h->shown >= REPORT_HTML_LIST_ROWS_MAX) {
-        h->hidden++;
-        return 0;
-    }
-    FILE *f = h->f;
-    fputs(st == ROW_TOTAL ? "<tr class=\"total\">" : st == ROW_SUBTOTAL ? "<tr class=\"sub\">"
-                                                                        : "<tr>", f);
-    for (int i = 0; i < h->ncols; i++) {
-        char nb[REPORT_NUM_TEXT];
-        switch (h->cols[i].kind) {
-        case COL_TEXT:
-            fputs("<td>", f);
-            h_text(f, cells[i].text);
-            break;
-        case COL_INT:
-            fprintf(f, "<td class=\"n\">%s", fmt_num(cells[i].num, 0, nb, sizeof nb));
-            break;
-        case COL_WAN:
-            fprintf(f, "<td class=\"n\">%s", fmt_num(cells[i].num, 2, nb, sizeof nb));
-            break;
-        case COL_YI:
-            fprintf(f, "<td class=\"n\">%s", fmt_num(cells[i].num, 4, nb, sizeof nb));
-            break;
-        case COL_LIGHT: {
-            static const char *const cls[] = {"", "green", "yellow", "red"};
-            static const char *const word[] = {"", "绿", "黄", "红"};
-            fprintf(f, "<td class=\"light %s\">%s", cls[cells[i].lt], word[cells[i].lt]);
-            break;
-        }
-        }
-        fputs("</td>", f);
-    }
-    fputs("</tr>\n", f);
-    h->shown++;
-    if (h->counted)
-        k->rows++;
-    return 0;
-}
-
-static int h_table_end(sink *k, int64_t total)
-{
-    html_sink *h = (html_sink *)k;
-    if (total > h->shown + h->hidden)
-        h->hidden = total - h->shown;
-    if (h->shown == 0)
-        fprintf(h->f, "<tr><td colspan=\"%d\" class=\"empty\">无</td></tr>\n", h->ncols);
-    fputs("</tbody></table></div>\n", h->f);
-    if (h->hidden > 0)
-        fprintf(h->f, "<p class=\"more\">共 %" PRId64 " 行，此处列出前 %d 行；"
-                      "完整清单见同一文件夹中的工作簿（.xlsx）。</p>\n",
-                h->shown + h->hidden, REPORT_HTML_LIST_ROWS_MAX);
-    else if (h->list)
-        fprintf(h->f, "<p class=\"more\">共 %" PRId64 " 行。</p>\n", h->shown);
-    fputs("</section>\n", h->f);
-    if (ferror(h->f)) {
-        set_err(k, "page: write failed");
-        return -1;
-    }
-    return 0;
-}
-
-static const char page_css[] =
-    "body{font-family:\"Microsoft YaHei\",\"PingFang SC\",\"Noto Sans CJK SC\",sans-serif;"
-    "margin:24px;color:#222;background:#fff}"
-    "h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 6px;"
-    "border-bottom:2px solid #1565c0;padding-bottom:4px}"
-    ".meta,.note,.more{color:#555;font-size:13px;margin:4px 0}"
-    "nav a{margin-right:14px;font-size:14px;color:#1565c0}"
-    ".scroll{overflow-x:auto}"
-    "table{border-collapse:collapse;font-size:13px;margin:8px 0}"
-    "th,td{border:1px solid #ccc;padding:3px 7px;white-space:nowrap;vertical-align:top}"
-    "th{background:#d9e1f2}td.n,th.n{text-align:right}"
-    "tr.sub td{background:#f2f2f2;font-weight:bold}"
-    "tr.total td{background:#e2efda;font-weight:bold;border-top:2px solid #888}"
-    "td.light{text-align:center;font-weight:bold}"
-    "td.red{background:#ff0000;color:#fff}td.yellow{background:#ffff00}"
-    "td.green{background:#00b050;color:#fff}td.empty{color:#888}"
-    "figure.chart{margin:12px 0}"
-    "svg .ct{font-size:15px;font-weight:bold;fill:#222}"
-    "svg .cl,svg .cv{font-size:12px;fill:#333}"
-    "@media print{nav{display:none}}";
-
-int report_write_html(PGconn *conn, const report_params *p, const char *path, int64_t *rows,
-                      char *err, size_t errlen)
-{
-    *rows = 0;
-    html_sink h = {0};
-    h.k = (sink){h_section, h_chart, h_table, h_row, h_table_end, REPORT_HTML_LIST_ROWS_MAX, 0,
-                 err, errlen};
-    h.f = fopen(path, "w");
-    if (h.f == NULL) {
-        snprintf(err, errlen, "page %s: %s", path, strerror(errno));
-        return -1;
-    }
-    FILE *f = h.f;
-    fputs("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
-          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>"
-          "包保工作报告 ", f);
-    h_text(f, p->today);
-    fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>包保工作报告</h1>\n"
-               "<p class=\"meta\">报告日期：", page_css);
-    h_text(f, p->today);
-    fputs("　生成时间：", f);
-    h_text(f, p->generated_at ? p->generated_at : "");
-    fputs("</p>\n<nav><a href=\"#说明\">说明</a>"
-          "<a href=\"#乡镇汇总\">乡镇汇总</a><a href=\"#本月未走访\">本月未走访</a>"
-          "<a href=\"#项目阶段\">项目阶段</a><a href=\"#超期督办\">超期督办</a>"
-          "<a href=\"#超期明细\">超期明细</a><a href=\"#缺口汇总\">缺口汇总</a>"
-          "<a href=\"#包保缺口\">包保缺口</a></nav>\n", f);
-    int rc = write_all(conn, p, &h.k);
-    fputs("</body>\n</html>\n", f);
-    if (rc == 0 && ferror(f)) {
-        snprintf(err, errlen, "page %s: write failed", path);
-        rc = -1;
-    }
-    if (fclose(f) != 0 && rc == 0) {
-        snprintf(err, errlen, "page %s: close failed", path);
-        rc = -1;
-    }
-    if (rc == 0)
-        *rows = h.k.rows;
-    return rc;
 }

@@ -3,13 +3,16 @@
  * sheets are the reports, and one HTML page with the same figures and SVG
  * charts (no scripts, no network), written by the export run.
  *
- * Contract with export.c: these run on the export's own thread with the
- * export's own connection, inside its REPEATABLE READ transaction, so the
- * reports agree with the CSV files of the same run. They are blocking (libpq
- * and file I/O): never call them on the loop thread. They write exactly the
- * path they are given (export.c passes a temporary name, then fsyncs,
- * hashes and renames it), and return how many data rows they wrote in all
- * (for the manifest).
+ * Contract with export_worker.c: these run on the export's own thread
+ * with the export's own connection, inside its REPEATABLE READ transaction,
+ * so the reports agree with the CSV files of the same run. They are
+ * blocking (libpq and file I/O): never call them on the loop thread. They
+ * write exactly the path they are given (a temporary name, which
+ * export_files.c then fsyncs, hashes and renames), and return how many data
+ * rows they wrote in all (for the manifest).
+ *
+ * Inside: report.c (the reports' queries, written once against a sink,
+ * report_sink.h), report_xlsx.c and report_html.c (the two sinks).
  *
  * Reports: by township (enterprises by status and label, output value this
  * month and year to date, employees and labour shortage, reports missing

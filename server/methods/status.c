@@ -1,19 +1,22 @@
 /*
- * status.c: the status.* methods (proto/PROTOCOL.md section 5): submit a
+ * status.c: the status.* methods (proto/PROTOCOL.md section 6): submit a
  * status report (走访 / 调度记录) and list an enterprise's reports.
  *
- * For: checking every argument at the edge (params.h, production status,
- * the 2000-01-01 floor, from <= to, the list cursor) before any query, then
- * the query. "Not after today" is checked in the database, in the server's
- * time_zone (passed as a parameter), in the same transaction as the insert.
+ * The arguments are declared in proto/spec/status.c and checked by the
+ * dispatcher; this file has the rules the spec cannot say (report_date not
+ * before 2000-01-01; from not after to; the list cursor), the group commit
+ * of status.submit and the list's page with its cursor. Whether a
+ * production status is a known one is the database's to say (reference
+ * data); so is "not after today", in the server's time_zone (passed to
+ * SQL), in the same transaction as the insert.
  * Scope (PROTOCOL.md, "Accounts, roles and scope"): a submit carries its
  * caller (session_actor, copied when the submit is queued: the session may
  * change before the batch goes out) and the peer address into SQL, which
  * checks the actor, refuses an enterprise outside the actor's townships as
  * if it did not exist and writes the audit row with the report; status.list
- * passes the read scope (session_read_scope) to bb_status_list, which
- * answers an enterprise outside it as not_found.
- * Not for: enterprises (enterprise.c).
+ * passes the read scope (:_scope) to bb_status_list, which answers an
+ * enterprise outside it as not_found.
+ * Not for: enterprises (enterprise.c), the bulk import (import.c).
  *
  * Group commit of status.submit. Township staff submit all day; each
  * submit alone would cost one commit (one WAL flush). So checked submits
@@ -21,9 +24,8 @@
  * the database, and the next statement carries up to status_batch_max of
  * them: bb_status_submit_batch (sql/006_scope_audit.sql; its contract is
  * in sql/003_group_commit.sql), one statement, one transaction, one row
- * back per submit, in order. Under no load a
- * submit goes out at once and alone (bb_status_submit), so nobody waits
- * for company. Guarantees:
+ * back per submit, in order. Under no load a submit goes out at once and
+ * alone (bb_status_submit), so nobody waits for company. Guarantees:
  *   - nobody is acknowledged before the commit that holds their row (the
  *     pool hands a result on only after its transaction committed);
  *   - a row the database refuses in a foreseen way (report_date after
@@ -52,152 +54,99 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bb_limits.h"
 #include "log.h"
 #include "methods.h"
-#include "params.h"
-#include "pool.h"
 #include "rowpack.h"
 #include "server.h"
 #include "session.h"
 
 #define STATUS_MIN_DATE "2000-01-01"
-#define STATUS_MAX_OUTPUT_VALUE INT64_C(1000000000000000) /* 10^15 yuan */
-#define STATUS_MAX_PEOPLE INT64_C(1000000)
-/* "YYYY-MM-DD." + up to 19 digits. */
-#define STATUS_CURSOR_MAX 30u
-#define STATUS_NUM_TEXT 24
 /* The batch limits are settings (config.h): status_batch_max, the most
  * submits one batch statement carries (its arrays grow with it: at most
  * ~10 KiB of text per submit), and status_batches_in_flight, the submit
  * statements (batches or singles) in the database at once. While that many
  * are out, new submits gather for the next batch; more would only mean
  * smaller batches and more commits. */
-/* Parameters of bb_status_submit / bb_status_submit_batch. */
-#define SUBMIT_NPARAMS 12
-/* The stored argument values of one submit, in parameter order (the time
- * zone, the 12th, is the server's): the caller (actor, peer address), then
- * the method's arguments. */
-enum { SV_ACTOR, SV_ADDR, SV_KEY, SV_EID, SV_DATE, SV_REPORTER, SV_PSTATUS, SV_OUTPUT,
-       SV_EMPLOYEES, SV_SHORTAGE, SV_NOTE, SV__COUNT };
-_Static_assert(SV__COUNT + 1 == SUBMIT_NPARAMS, "a submit's values and the time zone");
 
 /* The StatusReport as the wire shows it: the columns of status_report_wire. */
-static const rp_col sr_cols[] = {
-    {"id", RP_INT},
-    {"enterprise_id", RP_INT},
-    {"report_date", RP_TEXT},
-    {"reporter", RP_TEXT},
-    {"production_status", RP_TEXT},
-    {"output_value", RP_INT},
-    {"employees", RP_INT},
-    {"labour_shortage", RP_INT},
-    {"note", RP_TEXT},
-    {"created_at", RP_TEXT},
-};
+#define SR_COLS                                                                         \
+    {"id", RP_INT}, {"enterprise_id", RP_INT}, {"report_date", RP_TEXT},                \
+    {"reporter", RP_TEXT}, {"production_status", RP_TEXT}, {"output_value", RP_INT},    \
+    {"employees", RP_INT}, {"labour_shortage", RP_INT}, {"note", RP_TEXT},              \
+    {"created_at", RP_TEXT}
+static const rp_col sr_cols[] = {SR_COLS};
 #define SR_NCOLS ((int)(sizeof sr_cols / sizeof sr_cols[0]))
-
-static const pool_stmt st_submit = {
-    "st_submit",
-    "SELECT * FROM bb_status_submit($1::bigint, $2::text, $3::text, $4::bigint, $5::date,"
-    " $6::text, $7::text, $8::bigint, $9::int, $10::int, $11::text, $12::text)",
-    SUBMIT_NPARAMS};
-
-/* The same arguments as arrays, one element per submit (actors and
- * addresses too: a batch mixes users). */
-static const pool_stmt st_submit_batch = {
-    "st_submit_batch",
-    "SELECT * FROM bb_status_submit_batch($1::bigint[], $2::text[], $3::text[], $4::bigint[],"
-    " $5::date[], $6::text[], $7::text[], $8::bigint[], $9::int[], $10::int[], $11::text[],"
-    " $12::text)",
-    SUBMIT_NPARAMS};
-
-/* Its rows: a StatusReport's columns, then the row's error (all NULL on
+/* A batch's rows: a StatusReport, then the row's error (all NULL on
  * success). Only the first SR_NCOLS are packed. */
 static const rp_col batch_cols[] = {
-    {"id", RP_INT},
-    {"enterprise_id", RP_INT},
-    {"report_date", RP_TEXT},
-    {"reporter", RP_TEXT},
-    {"production_status", RP_TEXT},
-    {"output_value", RP_INT},
-    {"employees", RP_INT},
-    {"labour_shortage", RP_INT},
-    {"note", RP_TEXT},
-    {"created_at", RP_TEXT},
-    {"error_code", RP_TEXT},
-    {"error_field", RP_TEXT},
-    {"error_message", RP_TEXT},
+    SR_COLS, {"error_code", RP_TEXT}, {"error_field", RP_TEXT}, {"error_message", RP_TEXT},
 };
 #define BATCH_NCOLS ((int)(sizeof batch_cols / sizeof batch_cols[0]))
-#define BATCH_COL_CODE 10
-_Static_assert(BATCH_NCOLS == SR_NCOLS + 3, "batch rows are a StatusReport and an error");
+#define BATCH_COL_CODE SR_NCOLS
+
+/* ---- statements ----
+ * A queued submit outlives its request's arguments, so both submit
+ * statements take copies, as extras in this order: the caller and peer
+ * (copied at queue time), then the submit's arguments (submit_args), then
+ * the time zone. The batch passes each as an array, one element per
+ * submit. */
+enum { SV_ACTOR, SV_ADDR, SV_ARGS, SV__COUNT = SV_ARGS + 9 };
+static const char *const submit_args[SV__COUNT - SV_ARGS] = {
+    "idempotency_key", "enterprise_id", "report_date", "reporter", "production_status",
+    "output_value", "employees", "labour_shortage", "note",
+};
+static const char *const submit_extras[] = {
+    "_actor_id", "_peer", "_key", "_eid", "_date", "_reporter", "_pstatus", "_output",
+    "_employees", "_shortage", "_note", "_tz", NULL,
+};
+#define SUBMIT_NEXTRAS (SV__COUNT + 1)
+
+static mstmt st_submit = {
+    .name = "st_submit", .sql =
+    "SELECT * FROM bb_status_submit(p_actor => :_actor_id::bigint, p_addr => :_peer,"
+    " p_key => :_key, p_enterprise_id => :_eid::bigint, p_report_date => :_date::date,"
+    " p_reporter => :_reporter, p_production_status => :_pstatus,"
+    " p_output_value => :_output::bigint, p_employees => :_employees::int,"
+    " p_labour_shortage => :_shortage::int, p_note => :_note, p_tz => :_tz)",
+    .cols = sr_cols, .ncols = SR_NCOLS, .extras = submit_extras};
+
+/* Sent with pool_query (batch_cb must see the error to decide what the
+ * batch's submits hear), so its extras are written in extras order: $k is
+ * the k-th extra (checked in status_start). A batch holds its connection
+ * for many rows and a WAL flush: heavy, so reads and other batches go to
+ * other connections (pool.h). */
+static mstmt st_submit_batch = {
+    .name = "st_submit_batch", .sql =
+    "SELECT * FROM bb_status_submit_batch(p_actors => :_actor_id::bigint[],"
+    " p_addrs => :_peer::text[], p_keys => :_key::text[],"
+    " p_enterprise_ids => :_eid::bigint[], p_report_dates => :_date::date[],"
+    " p_reporters => :_reporter::text[], p_production_statuses => :_pstatus::text[],"
+    " p_output_values => :_output::bigint[], p_employees => :_employees::int[],"
+    " p_labour_shortages => :_shortage::int[], p_notes => :_note::text[], p_tz => :_tz)",
+    .cols = batch_cols, .ncols = BATCH_NCOLS, .extras = submit_extras, .heavy = true};
 
 /* bb_status_list raises BB404 for an unknown enterprise, and for one
- * outside the read scope $1 (NULL: everything; else a township staff's user
- * id); asks limit+1 rows. */
-static const pool_stmt st_list = {
-    "st_list",
-    "SELECT * FROM bb_status_list($1::bigint, $2::bigint, $3::date, $4::date, $5::date,"
-    " $6::bigint, $7::int)",
-    7};
-
-static int status_register_statements(void)
-{
-    /* A batch holds its connection for many rows and a WAL flush: heavy,
-     * so reads and other batches go to other connections (pool.h). */
-    if (pool_register(&st_submit) != 0 || pool_register_heavy(&st_submit_batch) != 0 ||
-        pool_register(&st_list) != 0)
-        return -1;
-    return 0;
-}
-
-static const char *const production_statuses[] = {"正常", "半停产", "停产", "在建", NULL};
-
-static bool one_of(const pstr *v, const char *const *list)
-{
-    for (size_t i = 0; list[i] != NULL; i++)
-        if (strlen(list[i]) == v->len && memcmp(list[i], v->s, v->len) == 0)
-            return true;
-    return false;
-}
-
-/* An optional argument that is not nil-able: refuses nil. */
-static int refuse_nil(request *req, const char *key, pstate st)
-{
-    if (st == P_NIL) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, key,
-                        "%s: must not be nil (leave it out instead)", key);
-        return -1;
-    }
-    return 0;
-}
-
-/* A nil-able int: writes its text into buf, or sets *out NULL for nil/absent. */
-static int opt_int_text(request *req, const msgpack_object *args, const char *key, int64_t max,
-                        char *buf, size_t cap, const char **out)
-{
-    int64_t v;
-    pstate st;
-    *out = NULL;
-    if (params_int(req, args, key, false, 0, max, &v, &st) != 0)
-        return -1;
-    if (st == P_SET) {
-        snprintf(buf, cap, "%" PRId64, v);
-        *out = buf;
-    }
-    return 0;
-}
+ * outside the read scope; the cursor comes parsed (status_list). */
+static const char *const list_extras[] = {"_after_date", "_after_id", NULL};
+static mstmt st_list = {
+    .name = "st_list", .sql =
+    "SELECT * FROM bb_status_list(p_scope => :_scope::bigint,"
+    " p_enterprise_id => :enterprise_id::bigint, p_from => :from::date, p_to => :to::date,"
+    " p_after_date => :_after_date::date, p_after_id => :_after_id::bigint,"
+    " p_limit => :limit::int + 1)",
+    .cols = sr_cols, .ncols = SR_NCOLS, .extras = list_extras};
 
 /* ---- group commit ---- */
 
 /* One checked submit waiting for (or riding in) a statement. Owns copies of
- * its argument values (the request's own buffers die when the handler
- * returns); req is answered exactly once, then the item is freed. */
+ * its values (the request's arguments die when the handler returns); req
+ * is answered exactly once, then the item is freed. */
 typedef struct sitem {
     struct sitem *next;
     request *req;
-    const char *v[SV__COUNT];   /* into text; NULL = SQL NULL */
+    struct server *srv;
+    bool counted;               /* sent as one of the group's statements */
+    const char *v[SUBMIT_NEXTRAS];  /* into text; NULL = SQL NULL */
     int len[SV__COUNT];
     char text[];
 } sitem;
@@ -229,84 +178,63 @@ static sitem *sitem_make(request *req, const char *const *vals, const int *lens)
         return NULL;
     it->next = NULL;
     it->req = req;
+    it->srv = req_server(req);
+    it->counted = false;
     char *t = it->text;
     for (int i = 0; i < SV__COUNT; i++) {
-        if (vals[i] == NULL) {
-            it->v[i] = NULL;
-            it->len[i] = 0;
+        it->v[i] = NULL;
+        it->len[i] = 0;
+        if (vals[i] == NULL)
             continue;
-        }
         memcpy(t, vals[i], (size_t)lens[i]);
         t[lens[i]] = '\0';
         it->v[i] = t;
         it->len[i] = lens[i];
         t += lens[i] + 1;
     }
+    it->v[SV__COUNT] = it->srv->cfg.time_zone;
     return it;
-}
-
-/* Answers a single-statement submit from its result. */
-static void reply_submit(request *req, const PGresult *res, const pool_error *e)
-{
-    if (e != NULL) {
-        rowpack_reply_pool_error(req, st_submit.name, e);
-        return;
-    }
-    const char *why = NULL;
-    if (rowpack_check(res, sr_cols, SR_NCOLS, &why) != 0) {
-        rowpack_reply_bad_result(req, st_submit.name, why);
-        return;
-    }
-    if (PQntuples(res) != 1) {
-        rowpack_reply_bad_result(req, st_submit.name, "expected one row");
-        return;
-    }
-    msgpack_packer *pk = req_result_begin(req);
-    rowpack_row(pk, res, 0, sr_cols, SR_NCOLS);
-    req_result_end(req);
 }
 
 static void gc_pump(struct server *srv);
 
-/* A submit that went alone as one of the group's statements. */
-static void single_cb(void *arg, const PGresult *res, const pool_error *e)
+/* A submit sent alone is over (answered): free it, and when it was one of
+ * the group's statements, let the next ones go. */
+static void single_end(void *ctx)
 {
-    sitem *it = arg;
-    struct server *srv = req_server(it->req);
-    reply_submit(it->req, res, e);
+    sitem *it = ctx;
+    struct server *srv = it->srv;
+    bool counted = it->counted;
     free(it);
-    gc.in_flight--;
-    gc.rows_in_flight--;
-    gc_pump(srv);
+    if (counted) {
+        gc.in_flight--;
+        gc.rows_in_flight--;
+        gc_pump(srv);
+    }
 }
 
-/* A submit sent again alone after its batch failed: not counted in flight. */
-static void retry_cb(void *arg, const PGresult *res, const pool_error *e)
+static void single_done(request *req, const PGresult *res, void *ctx)
 {
-    sitem *it = arg;
-    reply_submit(it->req, res, e);
-    free(it);
+    if (PQntuples(res) != 1) {
+        rowpack_reply_bad_result(req, st_submit.name, "expected one row");
+    } else {
+        msgpack_packer *pk = req_result_begin(req);
+        rowpack_row(pk, res, 0, sr_cols, SR_NCOLS);
+        req_result_end(req);
+    }
+    single_end(ctx);
 }
 
-/* Sends it alone with cb; on a synchronous failure answers and frees it and
- * returns -1 (cb will not run). */
-static int send_single(struct server *srv, sitem *it, pool_cb cb)
+/* Sends it alone; as one of the group's statements when counted (a retry
+ * after a failed batch is not). Errors are answered by mstmt_query. */
+static void send_single(sitem *it, bool counted)
 {
-    const char *vals[SUBMIT_NPARAMS];
-    int lens[SUBMIT_NPARAMS];
-    for (int i = 0; i < SV__COUNT; i++) {
-        vals[i] = it->v[i];
-        lens[i] = it->len[i];
+    it->counted = counted;
+    if (counted) {
+        gc.in_flight++;
+        gc.rows_in_flight++;
     }
-    vals[SV__COUNT] = srv->cfg.time_zone;
-    lens[SV__COUNT] = -1;
-    int rc = pool_query(srv->pool, &st_submit, vals, lens, cb, it);
-    if (rc < 0) {
-        rowpack_reply_query_rc(it->req, st_submit.name, rc);
-        free(it);
-        return -1;
-    }
-    return 0;
+    mstmt_query(it->req, &st_submit, NULL, it->v, single_done, it, single_end);
 }
 
 /* A growing text buffer for the array literals. */
@@ -378,16 +306,17 @@ static void batch_free(sbatch *b, bool items_too)
 
 static bb_err batch_code(const char *sqlstate)
 {
-    if (strcmp(sqlstate, "BB400") == 0)
-        return BB_E_INVALID_ARGUMENT;
-    if (strcmp(sqlstate, "BB404") == 0)
-        return BB_E_NOT_FOUND;
-    if (strcmp(sqlstate, "BB422") == 0)
-        return BB_E_IDEMPOTENCY_KEY_REUSED;
-    if (strcmp(sqlstate, "BB401") == 0)
-        return BB_E_UNAUTHENTICATED;
-    if (strcmp(sqlstate, "BB403") == 0)
-        return BB_E_FORBIDDEN;
+    static const struct {
+        const char *state;
+        bb_err err;
+    } codes[] = {
+        {"BB400", BB_E_INVALID_ARGUMENT}, {"BB404", BB_E_NOT_FOUND},
+        {"BB422", BB_E_IDEMPOTENCY_KEY_REUSED}, {"BB401", BB_E_UNAUTHENTICATED},
+        {"BB403", BB_E_FORBIDDEN},
+    };
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (strcmp(sqlstate, codes[i].state) == 0)
+            return codes[i].err;
     return BB_E_INTERNAL;
 }
 
@@ -457,7 +386,7 @@ static void batch_cb(void *arg, const PGresult *res, const pool_error *e)
                   b->n, e->sqlstate != NULL ? e->sqlstate : "-",
                   log_q(e->message != NULL ? e->message : ""));
         for (unsigned i = 0; i < b->n; i++)
-            (void)send_single(srv, b->items[i], retry_cb);
+            send_single(b->items[i], false);
         batch_free(b, false);
     }
     gc.in_flight--;
@@ -490,7 +419,7 @@ static int send_batch(struct server *srv, unsigned n)
     }
     if (gc.head == NULL)
         gc.tail = NULL;
-    const char *vals[SUBMIT_NPARAMS];
+    const char *vals[SUBMIT_NEXTRAS];
     for (int k = 0; k < SV__COUNT; k++) {
         lit_put(&arr[k], "}", 1);
         failed = failed || arr[k].failed;
@@ -501,7 +430,7 @@ static int send_batch(struct server *srv, unsigned n)
     if (!failed) {
         b->srv = srv;
         b->n = n;
-        rc = pool_query(srv->pool, &st_submit_batch, vals, NULL, batch_cb, b);
+        rc = pool_query(srv->pool, &st_submit_batch.ps, vals, NULL, batch_cb, b);
         log_event(LOG_DEBUG, "submit_batch", "rows=%u in_flight=%u waiting=%u", n, gc.in_flight,
                   gc.waiting);
     }
@@ -536,10 +465,7 @@ static void gc_pump(struct server *srv)
             sitem *it = gc.head;
             gc.head = gc.tail = NULL;
             gc.waiting = 0;
-            if (send_single(srv, it, single_cb) == 0) {
-                gc.in_flight++;
-                gc.rows_in_flight++;
-            }
+            send_single(it, true);
         } else if (send_batch(srv, n) == 0) {
             gc.in_flight++;
             gc.rows_in_flight += n;
@@ -547,63 +473,27 @@ static void gc_pump(struct server *srv)
     }
 }
 
-static void status_submit(request *req, const msgpack_object *args)
+static void status_submit(request *req, const margs *a)
 {
-    static const char *const known[] = {"enterprise_id", "report_date", "reporter",
-                                        "production_status", "output_value", "employees",
-                                        "labour_shortage", "note", "idempotency_key", NULL};
-    int64_t eid;
-    char date[11];
-    pstr reporter, pstatus, note, key;
-    pstate st;
-    char ov[STATUS_NUM_TEXT], em[STATUS_NUM_TEXT], ls[STATUS_NUM_TEXT];
-    const char *ovp, *emp, *lsp;
-    if (params_check_known(req, args, known) != 0 ||
-        params_int(req, args, "enterprise_id", true, 1, INT64_MAX, &eid, &st) != 0 ||
-        params_date(req, args, "report_date", true, date, &st) != 0)
-        return;
-    if (strcmp(date, STATUS_MIN_DATE) < 0) {
+    const bb_val *date = margs_get(a, "report_date");
+    if (strcmp(date->s, STATUS_MIN_DATE) < 0) {
         req_reply_error(req, BB_E_INVALID_ARGUMENT, "report_date",
-                        "report_date: %s is before " STATUS_MIN_DATE, date);
+                        "report_date: %s is before " STATUS_MIN_DATE, date->s);
         return;
     }
-    if (params_str(req, args, "reporter", true, BB_MAX_REPORTER_CHARS, false, &reporter, &st) != 0 ||
-        params_str(req, args, "production_status", true, BB_MAX_SHORT_TEXT_CHARS, false,
-                   &pstatus, &st) != 0)
-        return;
-    if (!one_of(&pstatus, production_statuses)) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, "production_status",
-                        "production_status: must be one of 正常, 半停产, 停产, 在建");
-        return;
-    }
-    if (opt_int_text(req, args, "output_value", STATUS_MAX_OUTPUT_VALUE, ov, sizeof ov, &ovp) != 0 ||
-        opt_int_text(req, args, "employees", STATUS_MAX_PEOPLE, em, sizeof em, &emp) != 0 ||
-        opt_int_text(req, args, "labour_shortage", STATUS_MAX_PEOPLE, ls, sizeof ls, &lsp) != 0 ||
-        params_str(req, args, "note", false, BB_MAX_NOTE_CHARS, true, &note, &st) != 0 ||
-        params_str(req, args, "idempotency_key", false, BB_MAX_IDEMPOTENCY_KEY_BYTES, false,
-                   &key, &st) != 0 ||
-        refuse_nil(req, "idempotency_key", st) != 0)
-        return;
-    if (key.s != NULL && key.len > BB_MAX_IDEMPOTENCY_KEY_BYTES) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, "idempotency_key",
-                        "idempotency_key: at most %u bytes", BB_MAX_IDEMPOTENCY_KEY_BYTES);
-        return;
-    }
-    char eidt[STATUS_NUM_TEXT];
-    snprintf(eidt, sizeof eidt, "%" PRId64, eid);
     /* The gate let only a logged-in caller through, so actor is set; a
      * NULL would still be refused by the database (bb_actor). */
-    const char *actor = session_actor(req_session(req));
-    const char *addr = req_peer(req);
-    const char *vals[SV__COUNT] = {actor, addr, key.s, eidt, date, reporter.s, pstatus.s,
-                                   ovp, emp, lsp, note.s};
-    /* The pstr values are not NUL-terminated; the others are ours. */
-    const int lens[SV__COUNT] = {actor != NULL ? (int)strlen(actor) : 0, (int)strlen(addr),
-                                 (int)key.len, (int)strlen(eidt), (int)strlen(date),
-                                 (int)reporter.len, (int)pstatus.len,
-                                 ovp != NULL ? (int)strlen(ovp) : 0,
-                                 emp != NULL ? (int)strlen(emp) : 0,
-                                 lsp != NULL ? (int)strlen(lsp) : 0, (int)note.len};
+    const char *vals[SV__COUNT];
+    int lens[SV__COUNT];
+    vals[SV_ACTOR] = session_actor(req_session(req));
+    vals[SV_ADDR] = req_peer(req);
+    for (int k = SV_ACTOR; k <= SV_ADDR; k++)
+        lens[k] = vals[k] != NULL ? (int)strlen(vals[k]) : 0;
+    for (int k = SV_ARGS; k < SV__COUNT; k++) {
+        const bb_val *v = margs_get(a, submit_args[k - SV_ARGS]);
+        vals[k] = v->state == BB_V_SET ? v->s : NULL;
+        lens[k] = v->state == BB_V_SET ? (int)v->len : 0;
+    }
     sitem *it = sitem_make(req, vals, lens);
     if (it == NULL) {
         req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
@@ -617,6 +507,8 @@ static void status_submit(request *req, const msgpack_object *args)
     gc.waiting++;
     gc_pump(req_server(req));
 }
+
+/* ---- status.list ---- */
 
 static bool is_leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
@@ -641,11 +533,11 @@ static bool valid_date(const char *s)
     return d >= 1 && d <= dim;
 }
 
-/* Parses a cursor "YYYY-MM-DD.ID" into date (11 bytes) and id text (24
- * bytes). Returns 0 or -1. */
-static int parse_cursor(const pstr *c, char date[11], char id[STATUS_NUM_TEXT])
+/* Parses a cursor "YYYY-MM-DD.ID" (at most 30 characters: the spec) into
+ * date (11 bytes) and id text (20 bytes). Returns 0 or -1. */
+static int parse_cursor(const bb_val *c, char date[11], char id[20])
 {
-    if (c->len < 12 || c->len > STATUS_CURSOR_MAX || c->s[10] != '.' || !valid_date(c->s))
+    if (c->len < 12 || c->s[10] != '.' || !valid_date(c->s))
         return -1;
     const char *digits = c->s + 11;
     size_t nd = c->len - 11;
@@ -666,29 +558,14 @@ static int parse_cursor(const pstr *c, char date[11], char id[STATUS_NUM_TEXT])
     return 0;
 }
 
-typedef struct slist_ctx {
-    request *req;
-    int limit;
-} slist_ctx;
-
-static void list_cb(void *arg, const PGresult *res, const pool_error *e)
+/* The page: newest first, next = "<report_date>.<id>" of the last row. */
+static void list_done(request *req, const PGresult *res, void *ctx)
 {
-    slist_ctx *l = arg;
-    request *req = l->req;
-    int limit = l->limit;
-    free(l);
-    if (e != NULL) {
-        rowpack_reply_pool_error(req, st_list.name, e);
-        return;
-    }
-    const char *why = NULL;
-    if (rowpack_check(res, sr_cols, SR_NCOLS, &why) != 0) {
-        rowpack_reply_bad_result(req, st_list.name, why);
-        return;
-    }
+    int64_t limit = *(int64_t *)ctx;
+    free(ctx);
     int rows = PQntuples(res);
     bool more = rows > limit;
-    int n = more ? limit : rows;
+    int n = more ? (int)limit : rows;
     msgpack_packer *pk = req_result_begin(req);
     msgpack_pack_map(pk, 2);
     rowpack_str(pk, "items");
@@ -697,7 +574,7 @@ static void list_cb(void *arg, const PGresult *res, const pool_error *e)
         rowpack_row(pk, res, i, sr_cols, SR_NCOLS);
     rowpack_str(pk, "next");
     if (more && n > 0) {
-        char cur[STATUS_CURSOR_MAX + 8];
+        char cur[64];
         snprintf(cur, sizeof cur, "%s.%s", PQgetvalue(res, n - 1, 2), PQgetvalue(res, n - 1, 0));
         rowpack_str(pk, cur);
     } else {
@@ -706,64 +583,59 @@ static void list_cb(void *arg, const PGresult *res, const pool_error *e)
     req_result_end(req);
 }
 
-static void status_list(request *req, const msgpack_object *args)
+static void status_list(request *req, const margs *a)
 {
-    static const char *const known[] = {"enterprise_id", "from", "to", "after", "limit", NULL};
-    const config *cfg = &req_server(req)->cfg;
-    int64_t eid, limit = 0;
-    char from[11], to[11], adate[11], aid[STATUS_NUM_TEXT];
-    pstr after;
-    pstate st, from_st, to_st, limit_st;
-    if (params_check_known(req, args, known) != 0 ||
-        params_int(req, args, "enterprise_id", true, 1, INT64_MAX, &eid, &st) != 0 ||
-        params_date(req, args, "from", false, from, &from_st) != 0 ||
-        refuse_nil(req, "from", from_st) != 0 ||
-        params_date(req, args, "to", false, to, &to_st) != 0 ||
-        refuse_nil(req, "to", to_st) != 0 ||
-        params_str(req, args, "after", false, STATUS_CURSOR_MAX, false, &after, &st) != 0 ||
-        refuse_nil(req, "after", st) != 0 ||
-        params_int(req, args, "limit", false, 1, cfg->page_limit_max, &limit, &limit_st) != 0 ||
-        refuse_nil(req, "limit", limit_st) != 0)
-        return;
-    if (from_st == P_SET && to_st == P_SET && strcmp(from, to) > 0) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, "from", "from: %s is after to (%s)", from, to);
+    const bb_val *from = margs_get(a, "from"), *to = margs_get(a, "to");
+    const bb_val *after = margs_get(a, "after");
+    if (from->state == BB_V_SET && to->state == BB_V_SET && strcmp(from->s, to->s) > 0) {
+        req_reply_error(req, BB_E_INVALID_ARGUMENT, "from", "from: %s is after to (%s)", from->s,
+                        to->s);
         return;
     }
-    if (after.s != NULL && parse_cursor(&after, adate, aid) != 0) {
+    char adate[11], aid[20];
+    bool cur = after->state == BB_V_SET;
+    if (cur && parse_cursor(after, adate, aid) != 0) {
         req_reply_error(req, BB_E_INVALID_ARGUMENT, "after",
                         "after: not a cursor this server returned as next");
         return;
     }
-    if (limit_st != P_SET)
-        limit = cfg->page_limit_default;
-    slist_ctx *l = malloc(sizeof *l);
-    if (l == NULL) {
+    int64_t *limit = malloc(sizeof *limit);
+    if (limit == NULL) {
         req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
         return;
     }
-    l->req = req;
-    l->limit = (int)limit;
-    char eidt[STATUS_NUM_TEXT], limitt[STATUS_NUM_TEXT];
-    snprintf(eidt, sizeof eidt, "%" PRId64, eid);
-    snprintf(limitt, sizeof limitt, "%" PRId64, limit + 1);
-    const char *vals[7] = {session_read_scope(req_session(req)), eidt,
-                           from_st == P_SET ? from : NULL, to_st == P_SET ? to : NULL,
-                           after.s != NULL ? adate : NULL, after.s != NULL ? aid : NULL, limitt};
-    int rc = pool_query(req_server(req)->pool, &st_list, vals, NULL, list_cb, l);
-    if (rc < 0) {
-        free(l);
-        rowpack_reply_query_rc(req, st_list.name, rc);
-    }
+    *limit = margs_int(a, "limit", 0);
+    const char *extra[2] = {cur ? adate : NULL, cur ? aid : NULL};
+    mstmt_query(req, &st_list, a, extra, list_done, limit, free);
 }
 
-const method_impl status_methods[] = {
-    {"status.submit", .raw = status_submit, .raw_roles = BB_ROLES_BUSINESS_WRITE},
-    {"status.list", .raw = status_list, .raw_roles = BB_ROLES_USERS},
+/* ---- the module ---- */
+
+/* pool_query on st_submit_batch binds its values by position: its text
+ * must name the extras once each, in extras order. */
+static int status_start(struct server *s)
+{
+    (void)s;
+    bool ok = st_submit_batch.nparams == SUBMIT_NEXTRAS;
+    for (uint8_t i = 0; ok && i < st_submit_batch.nparams; i++)
+        ok = st_submit_batch.params[i].extra == i;
+    if (!ok)
+        log_event(LOG_ERROR, "statement_invalid", "stmt=%s why=extras_out_of_order",
+                  st_submit_batch.name);
+    return ok ? 0 : -1;
+}
+
+static const method_impl status_methods[] = {
+    {"status.submit", .fn = status_submit},
+    {"status.list", .fn = status_list},
     {NULL},
 };
+
+static mstmt *const status_stmts[] = {&st_submit, &st_submit_batch, &st_list, NULL};
 
 const method_module status_module = {
     .name = "status",
     .methods = status_methods,
-    .register_statements = status_register_statements,
+    .stmts = status_stmts,
+    .start = status_start,
 };

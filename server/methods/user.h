@@ -1,11 +1,11 @@
 /*
- * user.h: what session.c and main.c share with user.c: the columns of a
+ * user.h: what login.c and main.c share with user.c: the columns of a
  * User on the wire (view app_user_wire, sql/005_users.sql), hashing a
  * password on libuv's thread pool, the bound on password jobs, answering a
  * failed query of a logged-in caller, and the bootstrap of the first admin.
  *
- * Not for: the user.* methods themselves (user.c's table in methods.h) or
- * checking a password at login (session.c).
+ * Not for: the user.* methods themselves (user.c's module in methods.h) or
+ * checking a password at login (login.c).
  */
 #ifndef BB_USER_H
 #define BB_USER_H
@@ -24,7 +24,11 @@ struct server;
 
 /* The User as the wire shows it: the columns of view app_user_wire, in
  * order (id, login, display_name, role, unit, townships, disabled, version,
- * created_at, updated_at). */
+ * created_at, updated_at); USER_WIRE_COLS for tables that extend it. */
+#define USER_WIRE_COLS                                                                 \
+    {"id", RP_INT}, {"login", RP_TEXT}, {"display_name", RP_TEXT}, {"role", RP_TEXT},   \
+    {"unit", RP_TEXT}, {"townships", RP_LINES}, {"disabled", RP_BOOL},                  \
+    {"version", RP_INT}, {"created_at", RP_TEXT}, {"updated_at", RP_TEXT}
 #define USER_WIRE_NCOLS 10
 extern const rp_col user_wire_cols[USER_WIRE_NCOLS];
 

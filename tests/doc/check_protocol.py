@@ -1,34 +1,31 @@
 #!/usr/bin/env python3
-"""check_protocol.py: proto/PROTOCOL.md against the code it describes.
+"""check_protocol.py: proto/PROTOCOL.md against the spec the server serves.
 
-PROTOCOL.md is the contract someone writes a client from, so a method, a
-setting or an error code the server has and the document lacks is a bug.
-This reads the server's sources as text and checks that:
-  - every method in a method_def table of server/*.c has a section
-    (### `name`) in PROTOCOL.md and a row in section 3's role matrix that
-    gives exactly the roles of the table;
-  - every key of server/config.c has a row in section 2's settings table;
-  - every wire code of proto/bb_errors.c has a row in section 5's table.
-Usage: check_protocol.py SOURCE_ROOT. Exit 0 when all agree, 1 otherwise
-(each disagreement printed).
+PROTOCOL.md is the contract someone writes a client from, so it must say
+what the server does. The methods are declared once, in the spec
+(proto/bb_spec.h, proto/spec/); `baobaod --api-info` prints it as JSON.
+This checks that:
+  - every method of the spec has a section (### `name`) whose argument
+    table lists exactly the spec's arguments, in its order, each with the
+    spec's type (`nil-able` when nil is accepted) and `required` exactly
+    when the spec requires it;
+  - every method of the spec has a row in section 3's role matrix with
+    exactly the spec's roles, and every method the matrix or a section
+    names is in the spec;
+  - every key of server/engine/config.c has a row in section 2's settings
+    table, and every error code of the spec (proto/bb_errors.h) a row in
+    section 5.
+Usage: check_protocol.py SOURCE_ROOT BAOBAOD. Exit 0 when all agree, 1
+otherwise (each disagreement printed).
 """
-import glob
+import json
 import os
 import re
+import subprocess
 import sys
 
-# The role bits of server/session.h (and the one local alias the code
-# uses), as the matrix spells them.
-ROLES = {
-    'BB_ROLES_USERS': {'township_staff', 'supervisor', 'admin'},
-    'BB_ROLES_ALL': {'anon', 'township_staff', 'supervisor', 'admin'},
-    'BB_ROLES_BUSINESS_WRITE': {'township_staff', 'supervisor'},
-    'BB_ROLE_SUPERVISOR': {'supervisor'},
-    'BB_ROLE_ADMIN': {'admin'},
-    'BB_ROLE_STAFF': {'township_staff'},
-    'BB_ROLES_ANON': {'anon'},
-    'DIRECTORY_WRITE': {'supervisor', 'admin'},
-}
+DOC_TYPES = {'int': 'int', 'str': 'str', 'text': 'str', 'date': 'date', 'bool': 'bool',
+             'array of str': 'array of str'}
 
 
 def section(doc, start, end):
@@ -36,11 +33,8 @@ def section(doc, start, end):
     return doc[a:doc.index(end, a)]
 
 
-def main(root):
-    doc = open(os.path.join(root, 'proto/PROTOCOL.md'), encoding='utf-8').read()
-    bad = []
-
-    # Section 3's matrix: | `m1`, `m2` | anon | staff | supervisor | admin |
+def role_matrix(doc):
+    """Section 3's matrix: | `m1`, `m2` | anon | staff | supervisor | admin |."""
     matrix = {}
     for line in section(doc, '### Roles', '### Scope of township staff').split('\n'):
         if not line.startswith('| `'):
@@ -48,44 +42,100 @@ def main(root):
         cells = [c.strip() for c in line.strip('|').split('|')]
         allowed = set()
         if cells[1] == 'yes':
-            allowed.add('anon')
+            allowed.add('anonymous')
         for name, cell in zip(['township_staff', 'supervisor', 'admin'], cells[2:5]):
             if not cell.startswith('`forbidden`') and not cell.startswith('`unauth'):
                 allowed.add(name)
-        for m in re.findall(r'`([a-z_.]+)`', cells[0]):
+        for m in re.findall(r'`([a-z_]+\.[a-z_]+)`', cells[0]):
             matrix[m] = allowed
+    return matrix
 
-    methods = 0
-    for path in sorted(glob.glob(os.path.join(root, 'server/*.c'))):
-        src = open(path, encoding='utf-8').read()
-        for table in re.finditer(r'const method_def \w+\[\] = \{(.*?)\};', src, re.S):
-            for e in re.finditer(r'\{"([^"]+)",\s*\w+,\s*([^}]+)\}', table.group(1)):
-                name, expr = e.group(1), e.group(2).strip()
-                want = set()
-                for tok in re.split(r'\s*\|\s*', expr):
-                    if tok not in ROLES:
-                        bad.append('%s: unknown role expression %s in %s' % (name, tok, path))
-                        continue
-                    want |= ROLES[tok]
-                methods += 1
-                if '### `%s`' % name not in doc:
-                    bad.append('method %s has no section in PROTOCOL.md' % name)
-                if name not in matrix:
-                    bad.append('method %s has no row in the role matrix' % name)
-                elif matrix[name] != want:
-                    bad.append('method %s: the matrix says %s, the code %s'
-                               % (name, sorted(matrix[name]), sorted(want)))
 
-    cfg = open(os.path.join(root, 'server/config.c'), encoding='utf-8').read()
+def method_sections(doc):
+    """name -> the text of its ### section (to the next heading)."""
+    out = {}
+    parts = re.split(r'^(### .*)$', doc, flags=re.M)
+    for i in range(1, len(parts) - 1, 2):
+        m = re.match(r'### `([a-z_]+\.[a-z_]+)`$', parts[i].strip())
+        if m:
+            out[m.group(1)] = parts[i + 1].split('\n## ')[0]
+    return out
+
+
+def arg_rows(text):
+    """The rows of the first `| argument | type | ... |` table of a section."""
+    rows = []
+    inside = False
+    for line in text.split('\n'):
+        if line.startswith('| argument |'):
+            inside = True
+            continue
+        if inside:
+            if not line.startswith('|'):
+                break
+            cells = [c.strip() for c in line.strip().strip('|').split('|')]
+            if len(cells) < 3 or cells[0].startswith('---'):
+                continue
+            name = re.match(r'`([a-z0-9_]+)`', cells[0])
+            if name:
+                rows.append((name.group(1), cells[1], cells[2]))
+    return rows
+
+
+def check_method(m, text, bad):
+    rows = arg_rows(text)
+    want = [a['name'] for a in m['args']]
+    have = [r[0] for r in rows]
+    if have != want:
+        bad.append('%s: the argument table lists %s, the spec %s' % (m['name'], have, want))
+        return
+    for a, (name, typ, desc) in zip(m['args'], rows):
+        if a['type'] == 'any':
+            continue
+        t = DOC_TYPES[a['type']]
+        expect = {'nil-able ' + t} if a['nil'] else {t}
+        if typ not in expect:
+            bad.append('%s: argument %s is "%s" in the table, %s in the spec'
+                       % (m['name'], name, typ, ' or '.join(sorted(expect))))
+        doc_required = desc.startswith('required')
+        if doc_required != a['required']:
+            bad.append('%s: argument %s is %s in the table, %s in the spec'
+                       % (m['name'], name, 'required' if doc_required else 'optional',
+                          'required' if a['required'] else 'optional'))
+
+
+def main(root, baobaod):
+    doc = open(os.path.join(root, 'proto/PROTOCOL.md'), encoding='utf-8').read()
+    api = json.loads(subprocess.run([baobaod, '--api-info'], check=True,
+                                    capture_output=True).stdout.decode('utf-8'))
+    bad = []
+    matrix = role_matrix(doc)
+    sections = method_sections(doc)
+    spec = {m['name']: m for m in api['methods']}
+
+    for name, m in spec.items():
+        if name not in sections:
+            bad.append('method %s has no section in PROTOCOL.md' % name)
+        else:
+            check_method(m, sections[name], bad)
+        if name not in matrix:
+            bad.append('method %s has no row in the role matrix' % name)
+        elif matrix[name] != set(m['roles']):
+            bad.append('method %s: the matrix says %s, the spec %s'
+                       % (name, sorted(matrix[name]), sorted(m['roles'])))
+    for name in sorted(set(matrix) | set(sections)):
+        if name not in spec:
+            bad.append('PROTOCOL.md describes %s, which the spec does not have' % name)
+
+    cfg = open(os.path.join(root, 'server/engine/config.c'), encoding='utf-8').read()
     keys = re.findall(r'\bK[A-Z]+\("([a-z_]+)"', cfg)
     settings = section(doc, '## 2.', '## 3.').split('**Command line.**')[0]
     for k in keys:
         if '`%s`' % k not in settings:
             bad.append('setting %s has no row in section 2' % k)
 
-    errs = open(os.path.join(root, 'proto/bb_errors.c'), encoding='utf-8').read()
-    codes = [c for c in re.findall(r'\] = "([a-z_]+)"', errs) if c != 'ok']
-    rows = set(re.findall(r'^\| `([a-z_]+)` \|', section(doc, '## 5.', '## 6.'), re.M))
+    codes = api['errors']
+    rows = set(re.findall(r'^\| `([a-z0-9_]+)` \|', section(doc, '## 5.', '## 6.'), re.M))
     for c in codes:
         if c not in rows:
             bad.append('error code %s has no row in section 5' % c)
@@ -93,12 +143,12 @@ def main(root):
     for b in bad:
         print('check_protocol: ' + b)
     print('check_protocol: %d methods, %d settings, %d error codes; %d disagreements'
-          % (methods, len(keys), len(codes), len(bad)))
-    if methods == 0 or not keys or not codes:
+          % (len(spec), len(keys), len(codes), len(bad)))
+    if not spec or not keys or not codes:
         print('check_protocol: found nothing to check: the sources moved?')
         return 1
     return 1 if bad else 0
 
 
 if __name__ == '__main__':
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else '.'))
+    sys.exit(main(sys.argv[1], sys.argv[2]))

@@ -9,7 +9,8 @@
  *
  * A test binary is a table of tests (it_test) run by it_main(): it skips the
  * whole binary (exit 77) when PGHOST is unset, creates the database
- * bbtest_<suite>_<pid>, runs each test, and after each one cleans up what
+ * bbtest_<suite>_<pid> (migrated, with 赤壁市's reference data of
+ * data/reference/chibi.sql and the users below), runs each test, and after each one cleans up what
  * the test left behind (connections, servers started by that test, a stopped
  * PostgreSQL) so one failure does not cascade. It prints the log of every
  * server the failed test used. The last line is "N passed, N failed".

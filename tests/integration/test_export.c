@@ -8,15 +8,15 @@
  * run on one date in <date>-2; paging newest first; the schedule firing
  * (fake_now a few seconds before export_time); the catch-up of a missed
  * run at start, and none on a database that never exported; pruning of old
- * run folders (only folders that look like runs); old idempotency records
- * deleted; a run killed part-way (SIGKILL) leaving nothing that looks
+ * run folders (only folders that look like runs); a run killed part-way (SIGKILL) leaving nothing that looks
  * complete and marked failed at the next start; the loop answering
  * server.info while a big export runs; SIGTERM during a run.
  *
  * Each test starts its own server with its own export_dir (a fresh
  * folder under /tmp) and export_time "" unless it tests the schedule.
  * Not for: the reports' content (test_reports.c), importing
- * (test_import.c).
+ * (test_import.c), the pruning of idempotency records and login throttles
+ * (test_housekeeping.c: it runs on its own timer, exports or not).
  */
 #include "harness.h"
 
@@ -504,55 +504,6 @@ static int old_run_folders_are_pruned(void)
     return 0;
 }
 
-static int old_idempotency_records_are_deleted(void)
-{
-    IT_CHECK(it_pg_exec("INSERT INTO idempotency (method, key, request_hash, created_at) VALUES"
-                        " ('it.export', 'old', 'h', now() - interval '8 days'),"
-                        " ('it.export', 'recent', 'h', now() - interval '6 days')",
-                        0, NULL) == 0);
-    char dir[512], set[600], folder[600];
-    new_export_dir(dir, sizeof dir, set, sizeof set);
-    it_server *s = start_with(set, NULL, NULL);
-    IT_CHECK(s != NULL);
-    it_conn *c = it_connect(s->port);
-    IT_CHECK(c != NULL);
-    IT_CHECK(run_ok(c, dir, folder, sizeof folder) == 0);
-    IT_CHECK(it_pg_int("SELECT count(*) FROM idempotency WHERE method = 'it.export' AND key = 'old'",
-                       0, NULL) == 0);
-    IT_CHECK(it_pg_int("SELECT count(*) FROM idempotency WHERE method = 'it.export'"
-                       " AND key = 'recent'", 0, NULL) == 1);
-    return 0;
-}
-
-/* The run also drops login_throttle rows with nothing left to say (no
- * lock in force, no check running, last failure over a day old), and
- * keeps the others. */
-static int stale_login_throttle_rows_are_deleted(void)
-{
-    IT_CHECK(it_pg_exec("INSERT INTO login_throttle (subject, failures, last_failure_at,"
-                        " locked_until, claims) VALUES"
-                        " ('user:it-stale', 2, now() - interval '2 days', NULL,"
-                        "  ARRAY[now() - interval '1 hour']),"
-                        " ('user:it-recent', 2, now() - interval '1 hour', NULL, '{}'),"
-                        " ('user:it-locked', 5, now() - interval '2 days',"
-                        "  now() + interval '1 hour', '{}')",
-                        0, NULL) == 0);
-    char dir[512], set[600], folder[600];
-    new_export_dir(dir, sizeof dir, set, sizeof set);
-    it_server *s = start_with(set, NULL, NULL);
-    IT_CHECK(s != NULL);
-    it_conn *c = it_connect(s->port);
-    IT_CHECK(c != NULL);
-    IT_CHECK(run_ok(c, dir, folder, sizeof folder) == 0);
-    IT_CHECK(it_pg_int("SELECT count(*) FROM login_throttle WHERE subject = 'user:it-stale'", 0,
-                       NULL) == 0);
-    IT_CHECK(it_pg_int("SELECT count(*) FROM login_throttle"
-                       " WHERE subject IN ('user:it-recent', 'user:it-locked')", 0, NULL) == 2);
-    IT_CHECK(it_pg_exec("DELETE FROM login_throttle WHERE subject LIKE 'user:it-%'", 0, NULL) ==
-             0);
-    return 0;
-}
-
 static bool g_big;
 
 /* Enough status reports that an export takes seconds under the sanitizers. */
@@ -811,8 +762,6 @@ int main(int argc, char **argv)
         {"schedule_runs_at_export_time", schedule_runs_at_export_time},
         {"missed_run_catches_up_at_start", missed_run_catches_up_at_start},
         {"old_run_folders_are_pruned", old_run_folders_are_pruned},
-        {"old_idempotency_records_are_deleted", old_idempotency_records_are_deleted},
-        {"stale_login_throttle_rows_are_deleted", stale_login_throttle_rows_are_deleted},
         {"run_killed_part_way_leaves_nothing_complete", run_killed_part_way_leaves_nothing_complete},
         {"loop_answers_while_a_big_export_runs", loop_answers_while_a_big_export_runs},
         {"sigterm_during_a_run_stops_it_cleanly", sigterm_during_a_run_stops_it_cleanly},

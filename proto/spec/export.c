@@ -1,0 +1,27 @@
+/*
+ * export.c (spec): export runs (PROTOCOL.md sections 6 and 7): export.run
+ * starts one now, export.list pages through them newest first.
+ *
+ * Not for: the nightly schedule or the files a run writes (they are no
+ * method: server/methods/export*.c).
+ */
+#include "spec.h"
+
+static const bb_arg export_run[] = {
+    {"wait", BB_T_BOOL, 0, 0, 0, 0, NULL, NULL, "等导出结束再回答；默认 false"},
+    {NULL},
+};
+/* Newest first, so `after` is the smallest id seen (1 or more), not the
+ * ascending cursor of BB_M_PAGED: declared here, with BB_M_LIMIT. */
+static const bb_arg export_list[] = {
+    {"after", BB_T_INT, 0, 1, INT64_MAX, 0, NULL, NULL, "上一页的 next（只列编号更小的）"},
+    {NULL},
+};
+
+const bb_method_spec bb_spec_export[] = {
+    {"export.run", BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN, 0, export_run, "ExportRun",
+     "立即导出一次"},
+    {"export.list", BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN, BB_M_LIMIT, export_list,
+     "page of ExportRun", "列出导出记录（新的在前）"},
+    {NULL},
+};

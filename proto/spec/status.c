@@ -1,0 +1,49 @@
+/*
+ * status.c (spec): status reports (走访 / 调度记录), status.submit and
+ * status.list (PROTOCOL.md section 6). The bulk import is in import.c.
+ *
+ * The production status names reference data: the database refuses a
+ * value that is not a current member. Not for: the rules the server
+ * checks beyond these (report_date not before 2000-01-01, from not after
+ * to, the list cursor) or how the methods run (server/methods/status.c).
+ */
+#include "spec.h"
+
+#include "bb_limits.h"
+
+/* 10^15 yuan, and a headcount (the CHECKs of status_report). */
+#define MAX_OUTPUT_VALUE INT64_C(1000000000000000)
+#define MAX_PEOPLE 1000000
+/* The status.list cursor "YYYY-MM-DD.ID". */
+#define CURSOR_CHARS 30
+
+#define ENTERPRISE_ID {"enterprise_id", BB_T_INT, BB_A_REQ, 1, INT64_MAX, 0, NULL, NULL, "企业编号"}
+
+static const bb_arg submit[] = {
+    ENTERPRISE_ID,
+    {"report_date", BB_T_DATE, BB_A_REQ, 0, 0, 0, NULL, NULL,
+     "报告日期：不早于 2000-01-01，不晚于今天"},
+    {"reporter", BB_T_STR, BB_A_REQ, 1, BB_MAX_REPORTER_CHARS, 0, NULL, NULL, "填报人"},
+    {"production_status", BB_T_STR, BB_A_REQ, 1, BB_MAX_SHORT_TEXT_CHARS, 0, NULL,
+     "production_status", "生产状态"},
+    {"output_value", BB_T_INT, BB_A_NIL, 0, MAX_OUTPUT_VALUE, 0, NULL, NULL, "产值（元）"},
+    {"employees", BB_T_INT, BB_A_NIL, 0, MAX_PEOPLE, 0, NULL, NULL, "用工人数"},
+    {"labour_shortage", BB_T_INT, BB_A_NIL, 0, MAX_PEOPLE, 0, NULL, NULL, "缺工人数"},
+    {"note", BB_T_TEXT, BB_A_NIL, 1, BB_MAX_NOTE_CHARS, 0, NULL, NULL, "备注；可换行"},
+    {NULL},
+};
+static const bb_arg list[] = {
+    ENTERPRISE_ID,
+    {"from", BB_T_DATE, 0, 0, 0, 0, NULL, NULL, "报告日期不早于"},
+    {"to", BB_T_DATE, 0, 0, 0, 0, NULL, NULL, "报告日期不晚于"},
+    {"after", BB_T_STR, 0, 1, CURSOR_CHARS, 0, NULL, NULL, "上一页的 next"},
+    {NULL},
+};
+
+const bb_method_spec bb_spec_status[] = {
+    {"status.submit", BB_ROLES_BUSINESS_WRITE, BB_M_WRITE | BB_M_SCOPED, submit, "StatusReport",
+     "填报企业状态（走访、调度记录）"},
+    {"status.list", BB_ROLES_USERS, BB_M_LIMIT | BB_M_SCOPED, list, "page of StatusReport",
+     "列出企业的状态报告，新的在前"},
+    {NULL},
+};

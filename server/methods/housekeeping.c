@@ -1,0 +1,124 @@
+/*
+ * housekeeping.c: maintenance on its own timer (pgbouncer's janitor):
+ * idempotency records older than HOUSEKEEPING_IDEMPOTENCY_KEEP_DAYS
+ * (PROTOCOL.md section 4: a retry must come within this window) and
+ * login_throttle rows with nothing left to say are deleted, once at start
+ * (as soon as the pool is up) and then every HOUSEKEEPING_INTERVAL_MS,
+ * whether or not exports are enabled or succeed.
+ *
+ * One statement through the pool (non-blocking, on the loop); a pass that
+ * finds the pool down is tried again after HOUSEKEEPING_RETRY_MS rather
+ * than a whole interval later.
+ *
+ * Not for: export runs (export*.c) or the pruning of their folders
+ * (export_files.c), the login throttle's rules (login.c, sql/005).
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "methods.h"
+#include "pool.h"
+#include "server.h"
+
+/* Between two passes. */
+#define HOUSEKEEPING_INTERVAL_MS 3600000u
+/* A pass that could not reach the database (the pool still connecting at
+ * start, or down) is tried again this much later. */
+#define HOUSEKEEPING_RETRY_MS 1000u
+/* PROTOCOL.md section 4: how long an idempotency key is kept. */
+#define HOUSEKEEPING_IDEMPOTENCY_KEEP_DAYS "7"
+/* login_throttle rows whose last failure is older than this, with no lock
+ * in force and no check running, are deleted. */
+#define HOUSEKEEPING_THROTTLE_KEEP_DAYS "1"
+
+/* Throttle rows with nothing to say any more (no lock in force, no live
+ * claim, the last failure long past): every login anybody tried, known or
+ * not, leaves one, so they would grow for ever. The count of a row
+ * restarts after login_lock_ms anyway (sql/005). */
+static mstmt st_sweep = {
+    .name = "housekeeping_sweep", .sql =
+    "WITH i AS (DELETE FROM idempotency"
+    "            WHERE created_at < now() - interval '" HOUSEKEEPING_IDEMPOTENCY_KEEP_DAYS " days'"
+    "           RETURNING 1),"
+    " t AS (DELETE FROM login_throttle"
+    "        WHERE NOT EXISTS (SELECT 1 FROM unnest(claims) AS u(c)"
+    "                           WHERE c > now() - interval '1 minute')"
+    "          AND (locked_until IS NULL OR locked_until < now())"
+    "          AND (last_failure_at IS NULL OR last_failure_at < now() - interval '"
+    HOUSEKEEPING_THROTTLE_KEEP_DAYS " days')"
+    "       RETURNING 1)"
+    " SELECT (SELECT count(*) FROM i) AS idempotency_deleted,"
+    "        (SELECT count(*) FROM t) AS throttles_deleted"};
+
+static struct {
+    server *s;
+    uv_timer_t timer;
+    bool timer_open;
+    bool stopped;
+} H;
+
+static void on_tick(uv_timer_t *t);
+
+static void arm(uint64_t ms)
+{
+    if (!H.stopped && H.timer_open)
+        (void)uv_timer_start(&H.timer, on_tick, ms, 0);
+}
+
+static void sweep_done(void *arg, const PGresult *res, const pool_error *e)
+{
+    (void)arg;
+    if (e != NULL) {
+        if (!H.stopped)
+            log_event(LOG_WARN, "housekeeping_failed", "why=%s", log_q(e->message));
+        arm(e->err == BB_E_UNAVAILABLE ? HOUSEKEEPING_RETRY_MS : HOUSEKEEPING_INTERVAL_MS);
+        return;
+    }
+    if (PQntuples(res) == 1 && PQnfields(res) == 2)
+        log_event(LOG_INFO, "housekeeping", "idempotency_deleted=%s throttles_deleted=%s",
+                  PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+    arm(HOUSEKEEPING_INTERVAL_MS);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    (void)t;
+    if (H.stopped)
+        return;
+    int rc = pool_query(H.s->pool, &st_sweep.ps, NULL, NULL, sweep_done, NULL);
+    if (rc < 0)   /* the pool is not up (yet): soon again */
+        arm(HOUSEKEEPING_RETRY_MS);
+}
+
+static int housekeeping_start(server *s)
+{
+    H.s = s;
+    H.stopped = false;
+    int r = uv_timer_init(s->loop, &H.timer);
+    if (r != 0)
+        return r;
+    H.timer_open = true;
+    arm(0);   /* once at start */
+    return 0;
+}
+
+static void housekeeping_stop(server *s)
+{
+    (void)s;
+    H.stopped = true;
+    if (H.timer_open) {
+        H.timer_open = false;
+        uv_timer_stop(&H.timer);
+        uv_close((uv_handle_t *)&H.timer, NULL);
+    }
+}
+
+static mstmt *const housekeeping_stmts[] = {&st_sweep, NULL};
+
+const method_module housekeeping_module = {
+    .name = "housekeeping",
+    .stmts = housekeeping_stmts,
+    .start = housekeeping_start,
+    .stop = housekeeping_stop,
+};
