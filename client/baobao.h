@@ -139,13 +139,35 @@ int bb_call(bb_client *c, const char *method, const void *args_map, size_t args_
  * the reply, bb_wait for the msgid the bytes carry. */
 int bb_send_bytes(bb_client *c, const void *bytes, size_t len, bb_error *err);
 
+/* ---- calls from text (the method spec) ----
+ *
+ * A call whose arguments are given as text, as a person types them, packed
+ * from the method spec the library was built with (proto/bb_spec.h, served
+ * by the server as `server.api` and `baobaod --api-info`): each text is
+ * converted by its argument's type. int: decimal; bool: true|false (also
+ * yes|no, 1|0); str and date: as typed (checked as UTF-8); array of str:
+ * split on commas ("" is the empty array); text NULL is nil, and so is ""
+ * for an argument that takes nil (nil clears a field on updates). A method
+ * the spec does not know is BB_C_EARG "unknown_method"; an argument name
+ * the method does not have, or a text not of the type, is BB_C_EARG
+ * "invalid_argument" with field = the name (the message lists the names
+ * the method has). Ranges, lengths and allowed values are the server's
+ * to check. On success *out is the reply.
+ */
+typedef struct bb_arg_text {
+    const char *name;      /* "name_contains" */
+    const char *text;      /* "文旅"; NULL: nil */
+} bb_arg_text;
+int bb_call_args(bb_client *c, const char *method, const bb_arg_text *args, size_t n,
+                 bb_reply **out, bb_error *err);
+
 /* ---- typed helpers ----
  *
  * Each packs its arguments with the key names of proto/PROTOCOL.md section
- * 6, after checking locally what needs no server: every text is valid UTF-8
- * (else BB_C_EARG, code "invalid_utf8", field = the key, "labels[i]" for a
- * label), a credit code passes GB 32100-2015 (else BB_C_EARG,
- * "invalid_argument", field "credit_code"), required inputs are not NULL.
+ * 6, as bb_call_args does: every text must be valid UTF-8 (else BB_C_EARG,
+ * code "invalid_utf8", field = the key, "labels[i]" for a label); the rules
+ * of the arguments (required ones, credit codes, lengths) are the server's
+ * (BB_C_ESERVER "invalid_argument" with the field).
  * The result is decoded strictly: a reply of another shape (a missing key,
  * a value of the wrong type, text that is not UTF-8) is BB_C_EPROTO, and
  * nothing is left allocated in *out. On any error *out is zeroed, so its
@@ -262,101 +284,10 @@ int bb_status_list(bb_client *c, const bb_status_filter *f, bb_status_page *out,
                    bb_error *err);
 void bb_status_page_free(bb_status_page *p);
 
-/* ---- accounts (issue 4): session.* and user.* ----
- *
- * A connection does nothing but server.info and session.login until it has
- * logged in (other calls fail with BB_C_ESERVER "unauthenticated"); after
- * that, the role of the user decides what it may call ("forbidden"). See
- * proto/PROTOCOL.md for the role matrix. A new connection (also one made to
- * retry) must log in again.
- *
- * Passwords: the library never keeps a password. The argument buffer that
- * carried one is zeroed before it is freed; the caller's own copies are the
- * caller's to zero. Checked locally (BB_C_EARG, code "invalid_argument",
- * field = the key): a login is 1-64 bytes, the password of bb_login
- * 1-1024 bytes, a new password (bb_change_password, bb_user_create,
- * bb_user_set_password) 8-1024 bytes.
- */
-
-/* Roles, as the wire spells them. */
-#define BB_ROLE_NAME_STAFF "township_staff"
-#define BB_ROLE_NAME_SUPERVISOR "supervisor"
-#define BB_ROLE_NAME_ADMIN "admin"
-
-typedef struct bb_user {
-    int64_t id;
-    char *login;
-    char *display_name;
-    char *role;            /* "township_staff" | "supervisor" | "admin" */
-    char *unit;            /* NULL when none */
-    char **townships;      /* township names, sorted by township id; none for
-                              roles other than township_staff */
-    size_t ntownships;
-    bool disabled;
-    int64_t version;
-    char *created_at;      /* RFC 3339, UTC */
-    char *updated_at;
-} bb_user;
-void bb_user_free(bb_user *u);   /* frees members, not u */
-
-/* session.login: authenticates this connection (replacing a session it
- * already had). out may be NULL; otherwise it receives the user. A wrong
- * login or password, or a disabled account, is BB_C_ESERVER "login_failed"
- * (one message for all three); too many failures is "locked" (the message
- * says when to retry). */
-int bb_login(bb_client *c, const char *login, const char *password, bb_user *out,
-             bb_error *err);
-/* session.logout: the connection stays open, no longer logged in. */
-int bb_logout(bb_client *c, bb_error *err);
-/* session.whoami: the user this connection is logged in as. */
-int bb_whoami(bb_client *c, bb_user *out, bb_error *err);
-/* session.change_password: the logged-in user's own password. */
-int bb_change_password(bb_client *c, const char *old_password, const char *new_password,
-                       bb_error *err);
-
-/* Input of bb_user_create and bb_user_update. NULL pointers are "not
- * given". create: login, display_name, role and password are required;
- * unit and townships (when ntownships > 0) are sent when given. update:
- * login and password must be NULL (change a password with
- * bb_user_set_password); clear_unit sends unit = nil, set_townships sends
- * townships (possibly empty), set_disabled sends disabled. */
-typedef struct bb_user_fields {
-    const char *login;
-    const char *display_name;
-    const char *role;
-    const char *unit;
-    bool clear_unit;
-    const char *const *townships;
-    size_t ntownships;
-    bool set_townships;
-    bool disabled;
-    bool set_disabled;
-    const char *password;
-} bb_user_fields;
-
-/* user.* are for admins. idempotency_key may be NULL. */
-int bb_user_create(bb_client *c, const bb_user_fields *f, const char *idempotency_key,
-                   bb_user *out, bb_error *err);
-int bb_user_get(bb_client *c, int64_t id, bb_user *out, bb_error *err);
-int bb_user_update(bb_client *c, int64_t id, int64_t version, const bb_user_fields *f,
-                   const char *idempotency_key, bb_user *out, bb_error *err);
-/* user.set_password: an admin sets another user's password (and clears
- * that account's lock). */
-int bb_user_set_password(bb_client *c, int64_t id, const char *password, bb_error *err);
-
-typedef struct bb_user_filter {
-    const char *role;       /* NULL = any */
-    const char *township;   /* NULL = any: only township staff of this township */
-    int64_t after;          /* 0 = from the start */
-    unsigned limit;         /* 0 = server default */
-} bb_user_filter;
-typedef struct bb_user_page {
-    bb_user *items;
-    size_t n;
-    int64_t next;           /* pass as filter.after for the next page; 0 = last page */
-} bb_user_page;
-int bb_user_list(bb_client *c, const bb_user_filter *f, bb_user_page *out, bb_error *err);
-void bb_user_page_free(bb_user_page *p);
+/* Accounts (session.*, user.*) have no typed helpers: call them with
+ * bb_call_args (e.g. "session.login" with login and password). A
+ * connection does nothing but server.info and session.login until it has
+ * logged in; a new connection (also one made to retry) must log in again. */
 
 #ifdef __cplusplus
 }

@@ -31,6 +31,7 @@ static const char top_help[] =
     "  problem|trouble ...                problems (诉求), troubled enterprises (困难企业)\n"
     "  overdue, due                       what is late or falls due (traffic lights)\n"
     "  export run|list, import enterprises  nightly exports; bulk import from CSV\n"
+    "  methods, call METHOD [--ARG V ...] the protocol's methods; call any of them\n"
     "Run 'baobao COMMAND --help' (e.g. 'baobao enterprise add --help') for a command's options.\n"
     "\n"
     "Global options (also accepted after the command):\n"
@@ -83,7 +84,8 @@ static const char top_help[] =
 
 int main(int argc, char **argv)
 {
-    cli_ctx ctx = { .server = NULL, .json = false, .timeout_ms = BB_CLIENT_DEFAULT_TIMEOUT_MS };
+    cli_ctx ctx = { .server = NULL, .json = false, .timeout_ms = BB_CLIENT_DEFAULT_TIMEOUT_MS,
+                    .color = -1 };
     int first;
     int rc = cli_parse_leading(&ctx, argc - 1, argv + 1, "", top_help, &first);
     if (rc == CLI_HELP_SHOWN)
@@ -94,7 +96,7 @@ int main(int argc, char **argv)
     if (first >= argc)
         return cli_usage_error("", "missing command (server, login, whoami, passwd, "
                                "enterprise, status, user, project, unit, official, assign, "
-                               "problem, trouble, overdue, due, export, import)");
+                               "problem, trouble, overdue, due, export, import, call, methods)");
     const char *cmd = argv[first];
     int sub_argc = argc - first - 1;
     char **sub_argv = argv + first + 1;
@@ -132,6 +134,10 @@ int main(int argc, char **argv)
         rc = cli_export(&ctx, sub_argc, sub_argv);
     else if (strcmp(cmd, "import") == 0)
         rc = cli_import(&ctx, sub_argc, sub_argv);
+    else if (strcmp(cmd, "call") == 0)
+        rc = cli_call_cmd(&ctx, sub_argc, sub_argv);
+    else if (strcmp(cmd, "methods") == 0)
+        rc = cli_methods(&ctx, sub_argc, sub_argv);
     else if (strcmp(cmd, "help") == 0) {
         fputs(top_help, stdout);
         rc = CLI_EXIT_OK;

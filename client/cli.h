@@ -11,7 +11,6 @@
 
 #include "baobao.h"
 #include "client_int.h"
-#include "user_int.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -53,7 +52,11 @@ typedef struct cli_ctx {
     char *login;           /* owned: the login resolved by cli_credentials */
     char *password;        /* owned, zeroed when freed: the login's password */
     bb_reply *login_reply; /* owned: the reply of the last session.login */
+    int color;             /* --color: -1 auto (a terminal, no $NO_COLOR), 0 never, 1 always */
 } cli_ctx;
+
+/* The longest password read or sent (PROTOCOL.md, session.login). */
+#define BB_PASSWORD_MAX_BYTES 1024u
 
 /* ---- options (cli_opts.c) ---- */
 
@@ -96,8 +99,6 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Integer arguments: 0 or CLI_EXIT_USAGE (message printed). */
 int cli_int_arg(const char *cmd, const char *opt, const char *s, int64_t min, int64_t max,
                 int64_t *out);
-/* A money argument ("1234567", "123.45万", "3亿元"): 0 or CLI_EXIT_USAGE. */
-int cli_money_arg(const char *cmd, const char *opt, const char *s, int64_t *out);
 
 /* ---- calling (cli_call.c) ---- */
 
@@ -123,70 +124,12 @@ int cli_exit_code(const bb_error *err);
 void cli_new_key(char out[37]);
 void cli_disconnect(cli_ctx *ctx);
 
-/* ---- paging a list (cli_call.c) ---- */
-
-/* How one list method paged by an integer id cursor is asked and kept: the
- * command fills it in, cli_page runs the loop. self is the command's own
- * state (borrowed). */
-typedef struct cli_pager {
-    const char *method;   /* called, and named in the protocol error */
-    /* Packs the arguments of one page into a (initialised, empty). after is
-     * the cursor: the --after value on the first page (has_after: whether
-     * one was given), then the previous page's next. */
-    int (*pack)(void *self, bbi_args *a, int64_t after, bool has_after, bb_error *err);
-    /* Decodes and keeps the reply r of the page asked with after: takes r
-     * on success, leaves it on failure. *next is the page's next (0: the
-     * last page). */
-    int (*keep)(void *self, bb_reply *r, int64_t after, int64_t *next, bb_error *err);
-} cli_pager;
-
-/*
- * Calls pg->method once, or when all page after page until next is 0,
- * refusing (BB_C_EPROTO) a next that does not move past after, which would
- * loop for ever. *next is the last page's next. Returns BB_C_OK or the
- * first failure (err filled); the pages kept so far stay with self.
- */
-BBI_WUR int cli_page(cli_ctx *ctx, const cli_pager *pg, void *self, int64_t after,
-                     bool has_after, bool all, int64_t *next, bb_error *err);
-
 /* ---- output (cli_print.c) ---- */
 
 /* Writes result as pretty JSON to stdout; CLI_EXIT_OK or CLI_EXIT_PROTOCOL. */
 int cli_print_json(const msgpack_object *result);
-/* A NUL-terminated copy of s[0..n) (malloc'd; NULL when out of memory).
- * For msgpack strs, which are not NUL-terminated and may end exactly at
- * the end of a reply's buffer: strndup may look one byte past them. */
-char *cli_dup_n(const char *s, size_t n);
-void cli_print_server_info(const bb_server_info *i);
-void cli_print_enterprise(const bb_enterprise *e);
-void cli_print_enterprises(const bb_enterprise *items, size_t n);
-void cli_print_status_report(const bb_status_report *r);
-void cli_print_status_reports(const bb_status_report *items, size_t n);
 /* Writes a rendered string to stdout and frees it; false on NULL (no memory). */
 bool cli_put(char *s);
-
-/* The replies of a paged list command (`--all`), kept (owned) so that
- * `--json --all` prints the server's own items rather than a re-encoding.
- * Zero-initialise; free with cli_replies_free. */
-typedef struct cli_replies {
-    bb_reply **r;
-    size_t n, cap;
-} cli_replies;
-/* Takes r (owned from now on). BB_C_OK, or BB_C_ENOMEM (r not taken). */
-BBI_WUR int cli_replies_add(cli_replies *rs, bb_reply *r, bb_error *err);
-void cli_replies_free(cli_replies *rs);
-/* Appends n items of size bytes each from src to the growing array *items
- * of *nitems (the pages of a list, item type aside). Returns 0, or
- * BB_C_ENOMEM with err filled; on failure *items is unchanged. */
-BBI_WUR int cli_items_append(void **items, size_t *nitems, const void *src, size_t n,
-                             size_t size, bb_error *err);
-/* Prints {"items": [every reply's items, in order], "next": null} as JSON.
- * Each reply's result must be a map with an "items" array (decoded once
- * already). CLI_EXIT_OK or CLI_EXIT_PROTOCOL. */
-int cli_print_all_json(const cli_replies *rs);
-
-void cli_print_user(const bb_user *u);
-void cli_print_users(const bb_user *items, size_t n);
 
 /* ---- settings, credentials, passwords (cli_auth.c) ----
  *
@@ -220,6 +163,90 @@ BBI_WUR int cli_new_password(const char *what, char **out, bb_error *err);
 void cli_password_free(char *pw);
 /* Frees what ctx owns (closes the connection, zeroes the password). */
 void cli_ctx_free(cli_ctx *ctx);
+
+/* ---- commands from the method spec (cli_spec.c) ---- */
+
+/* A table column: the header and the key of the item it shows. */
+typedef struct cli_col {
+    const char *head;
+    const char *key;
+} cli_col;
+/* Another option name for an argument: {"unit", "unit_id"} -> also --unit. */
+typedef struct cli_alias {
+    const char *opt;       /* without the leading "--": "unit" */
+    const char *arg;
+} cli_alias;
+/* A flag that sends a fixed text: {"open", "open_only", "true"} is --open;
+ * opt NULL: always sent (unless the argument is given). */
+typedef struct cli_flag {
+    const char *opt;
+    const char *arg;
+    const char *text;
+} cli_flag;
+/* How a key is shown (and, for money, read from an option). */
+typedef enum cli_fmt_kind {
+    CLI_F_TEXT = 0,
+    CLI_F_MONEY,   /* yuan: read as 1234567, 123.45万 or 3亿; a record shows
+                      "1,234,567 元 (123.4567 万元)", a table "1,234,567" */
+    CLI_F_WAN,     /* as MONEY, but a table shows 万元 */
+    CLI_F_CLIP,    /* a table cuts it to 30 columns */
+} cli_fmt_kind;
+typedef struct cli_fmt {
+    const char *key;       /* NULL ends a list */
+    cli_fmt_kind kind;
+} cli_fmt;
+/* The (name, text) arguments a mechanical command collected. */
+typedef struct cli_mech_args cli_mech_args;
+/* Sets (or replaces) argument name; text NULL = nil (borrowed until the
+ * call). 0, or -1 when full. */
+int cli_mech_set(cli_mech_args *t, const char *name, const char *text);
+/* The same with a malloc'd text the run zeroes and frees (a password);
+ * text is freed on failure too. 0 or -1. */
+int cli_mech_own(cli_mech_args *t, const char *name, char *text);
+/* The text of argument name ("" for nil), NULL when not given. */
+const char *cli_mech_get(const cli_mech_args *t, const char *name);
+
+/* A mechanical command: calls one method and prints its record or page;
+ * its options and help come from the method's spec. */
+typedef struct cli_mech {
+    const char *cmd;             /* "unit list"; NULL ends a table */
+    const char *method;          /* "unit.list" */
+    const char *pos, *pos2;      /* the arguments given as positional words, or NULL */
+    const cli_alias *aliases;    /* {NULL}-ended, or NULL */
+    const cli_flag *flags;       /* {NULL}-ended, or NULL */
+    const cli_fmt *fmts;         /* {NULL}-ended, or NULL */
+    const cli_col *cols;         /* a page's table; NULL: the first item's keys */
+    size_t ncols;
+    const char *about;           /* more help text, or NULL */
+    /* Without --version: the method that reads the current one (called
+     * with pos). */
+    const char *version_from;
+    /* Optional: supplies what the command finds itself (a password asked,
+     * a login first), after the options are checked and before the call;
+     * returns 0 or an exit code. */
+    int (*fill)(cli_ctx *ctx, cli_mech_args *t);
+    /* Optional: prints a result that is not a plain record (not with --json). */
+    int (*print)(const msgpack_object *res);
+    /* Optional: prints the items of every page (not with --json). */
+    int (*print_items)(cli_ctx *ctx, const msgpack_object *items);
+    /* A command that does more than call and print, listed in its group
+     * (help: its method's summary): run instead of the above. */
+    int (*run)(cli_ctx *ctx, int argc, char **argv);
+} cli_mech;
+
+/* Runs m with the words after its name. Returns an exit code. */
+int cli_mech_run(cli_ctx *ctx, const cli_mech *m, int argc, char **argv);
+/* `baobao GROUP SUB ...` for a table of commands named "GROUP SUB"; the
+ * group's help is intro and a line per command. */
+int cli_mech_group(cli_ctx *ctx, const char *group, const char *intro, const cli_mech *subs,
+                   int argc, char **argv);
+/* The scalar keys (and arrays of scalars) of a map as "key: value" lines. */
+bool cli_print_fields(const msgpack_object *map, const cli_fmt *fmts);
+/* The items (maps) as a table of cols (NULL: the first item's keys). */
+bool cli_print_table(const msgpack_object *items, const cli_col *cols, size_t ncols,
+                     const cli_fmt *fmts);
+int cli_call_cmd(cli_ctx *ctx, int argc, char **argv);   /* baobao call */
+int cli_methods(cli_ctx *ctx, int argc, char **argv);    /* baobao methods */
 
 /* ---- commands ---- */
 

@@ -1,7 +1,7 @@
 /*
  * cli_call.c: how `baobao` talks to the server: connecting, calling, the
  * one retry of a write, idempotency keys, what an error means as an exit
- * code, and the loop that pages a list for --all.
+ * code.
  *
  * For: the rule that makes a retried write safe: every write carries an
  * idempotency key (random unless --idempotency-key gave one), and when its
@@ -30,18 +30,13 @@
  * `baobao login`. */
 static int login(cli_ctx *ctx, bb_error *err)
 {
-    bbi_args a;
-    bbi_args_init(&a);
+    bbi_kvs k = {.n = 0};
+    bbi_kv_str(&k, "login", ctx->login);
+    bbi_kv_str(&k, "password", ctx->password);
     bb_reply *r = NULL;
-    int rc = bbi_pack_login(&a, ctx->login, ctx->password, err);
+    int rc = bbi_call_kvs(ctx->client, "session.login", &k, &r, err);
     if (rc == BB_C_OK)
-        rc = bb_call(ctx->client, "session.login", a.sb.data, a.sb.size, &r, err);
-    bbi_args_wipe(&a);
-    if (rc == BB_C_OK) {
-        bb_user u;
-        rc = bbi_decode_user(bb_reply_result(r), &u, err);
-        bb_user_free(&u);
-    }
+        rc = bbi_want_map(bb_reply_result(r), "session.login result", err);
     if (rc != BB_C_OK) {
         bb_reply_free(r);
         return rc;
@@ -194,31 +189,4 @@ void cli_new_key(char out[37])
              "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
              b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
              b[13], b[14], b[15]);
-}
-
-int cli_page(cli_ctx *ctx, const cli_pager *pg, void *self, int64_t after, bool has_after,
-             bool all, int64_t *next, bb_error *err)
-{
-    *next = 0;
-    for (;;) {
-        bbi_args a;
-        bbi_args_init(&a);
-        bb_reply *r = NULL;
-        int rc = pg->pack(self, &a, after, has_after, err);
-        if (rc == BB_C_OK)
-            rc = cli_call(ctx, pg->method, &a, false, &r, err);
-        bbi_args_free(&a);
-        if (rc == BB_C_OK && (rc = pg->keep(self, r, after, next, err)) != BB_C_OK)
-            bb_reply_free(r);
-        if (rc != BB_C_OK)
-            return rc;
-        if (all && *next != 0 && *next <= after)
-            return bbi_err(err, BB_C_EPROTO, NULL, NULL,
-                           "%s: next (%" PRId64 ") does not move past after (%" PRId64 ")",
-                           pg->method, *next, after);
-        if (!all || *next == 0)
-            return BB_C_OK;
-        after = *next;
-        has_after = true;
-    }
 }

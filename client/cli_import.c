@@ -683,7 +683,8 @@ static int flush(importer *im, bb_error *err)
     pack_str(&a.pk, "commit", 6);
     if (im->commit) {
         msgpack_pack_true(&a.pk);
-        bbi_pack_kv_str(&a.pk, "idempotency_key", key);
+        pack_str(&a.pk, "idempotency_key", 15);
+        pack_str(&a.pk, key, strlen(key));
     } else {
         msgpack_pack_false(&a.pk);
     }

@@ -1,7 +1,7 @@
 /*
  * cli_opts.c: the command line of `baobao`: options of the form
  * `--name VALUE` or `--name=VALUE`, flags, repeatable options, positional
- * words, and integer and money arguments.
+ * words, and integer arguments.
  *
  * For: turning argv into values or a usage error (exit 2) that names the
  * problem and points at `--help`. Not for: what the values mean (each
@@ -10,7 +10,6 @@
  */
 #include "cli.h"
 
-#include "money.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -47,15 +46,6 @@ int cli_int_arg(const char *cmd, const char *opt, const char *s, int64_t min, in
     return 0;
 }
 
-int cli_money_arg(const char *cmd, const char *opt, const char *s, int64_t *out)
-{
-    if (money_parse(s, out) != 0)
-        return cli_usage_error(cmd,
-                               "%s: \"%s\" is not an amount of whole yuan "
-                               "(e.g. 1234567, 1,234,567, 123.45万, 3亿)", opt, s);
-    return 0;
-}
-
 cli_opt *cli_get(cli_opt *opts, size_t nopts, const char *name)
 {
     for (size_t i = 0; i < nopts; i++)
@@ -83,7 +73,7 @@ static int global_opt(cli_ctx *ctx, const char *cmd, const char *word, const cha
     } globals[] = {
         { "--server", false }, { "--timeout", false }, { "--json", true },
         { "--user", false },   { "--tls", true },      { "--ca", false },
-        { "--server-name", false },
+        { "--server-name", false }, { "--color", false },
     };
     size_t nlen = inline_val != NULL ? (size_t)(inline_val - word - 1) : strlen(word);
     const char *name = NULL;
@@ -121,6 +111,14 @@ static int global_opt(cli_ctx *ctx, const char *cmd, const char *word, const cha
         ctx->tls = true;   /* a CA file only means something with TLS */
     } else if (strcmp(name, "--server-name") == 0) {
         ctx->server_name = val;
+    } else if (strcmp(name, "--color") == 0) {
+        static const char *const whens[] = { "never", "always", "auto" };
+        ctx->color = -2;
+        for (int k = 0; k < 3; k++)
+            if (strcmp(val, whens[k]) == 0)
+                ctx->color = k < 2 ? k : -1;
+        if (ctx->color == -2)
+            return cli_usage_error(cmd, "--color must be auto, always or never");
     } else {
         int64_t t;
         if (cli_int_arg(cmd, "--timeout", val, 1, CLI_MAX_TIMEOUT_MS, &t) != 0)
@@ -163,8 +161,19 @@ int cli_parse(cli_ctx *ctx, int argc, char **argv, cli_opt *opts, size_t nopts,
         for (size_t k = 0; k < nopts; k++)
             if (strlen(opts[k].name) == nlen && strncmp(opts[k].name, w, nlen) == 0)
                 o = &opts[k];
-        if (o == NULL)
-            return cli_usage_error(cmd, "unknown option \"%.*s\"", (int)nlen, w);
+        if (o == NULL) {
+            /* The valid options, so a typo is fixed without reading the help. */
+            char list[1024];
+            size_t used = 0;
+            list[0] = '\0';
+            for (size_t k = 0; k < nopts && used < sizeof list; k++) {
+                int n = snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "",
+                                 opts[k].name);
+                used += n > 0 ? (size_t)n : 0;
+            }
+            return cli_usage_error(cmd, "unknown option \"%.*s\" (valid: %s)", (int)nlen, w,
+                                   nopts > 0 ? list : "none but the global options");
+        }
         if (o->metavar == NULL) {
             if (inline_val != NULL)
                 return cli_usage_error(cmd, "%s takes no value", o->name);

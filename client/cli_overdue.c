@@ -3,12 +3,11 @@
  * `baobao due milestones|problems`, the supervisors' view of what is late
  * and what falls due soon (overdue.*, due.*).
  *
- * For: options to arguments (raw cli_call with bbi_args: no typed library
- * functions for these methods), paging with --all, and printing a table
- * lined up by display width whose first column is the traffic light:
- * coloured (red, yellow, green) when stdout is a terminal and NO_COLOR is
- * not set, or with --color always; plain text when piped. --json prints
- * the server's result as it is.
+ * For: the option names users know (--unit, --official, --within) and the
+ * printer: a table lined up by display width whose first column is the
+ * traffic light, coloured (red, yellow, green) when stdout is a terminal
+ * and NO_COLOR is not set, or with --color always; plain text when piped.
+ * Options, help and paging come from the method spec (cli_spec.c).
  * Not for: deciding levels or days (the server does, from its clock and
  * its thresholds), checking filter values (the server refuses unknown
  * stages, states and levels with invalid_argument).
@@ -29,47 +28,17 @@
 #define OD_GREEN "\033[32m"
 #define OD_RESET "\033[0m"
 
-static const char overdue_help[] =
-    "Usage: baobao overdue milestones|problems [options]\n"
-    "\n"
+static const char overdue_intro[] =
     "What is late, most overdue first: milestones whose planned date has passed\n"
-    "without an actual date (overdue.milestones), problems past their deadline and\n"
-    "not closed (overdue.problems). Each row has a traffic light: 红 (red) when more\n"
-    "than the server's overdue_red_after_days late (default 30), else 黄 (yellow).\n"
-    "Run 'baobao overdue milestones --help' for the options.\n";
+    "without an actual date, problems past their deadline and not closed. Each row\n"
+    "has a traffic light: 红 (red) when more than the server's\n"
+    "overdue_red_after_days late (default 30), else 黄 (yellow). DAYS: days overdue.\n"
+    "The lights are coloured on a terminal without $NO_COLOR; --color always|never\n"
+    "(a global option) decides otherwise.\n";
 
-static const char due_help[] =
-    "Usage: baobao due milestones|problems [options]\n"
-    "\n"
+static const char due_intro[] =
     "What falls due soon: milestones planned (problems with a deadline) from today\n"
-    "to today + N days, not done; soonest first. DAYS is negative: days left.\n"
-    "Run 'baobao due milestones --help' for the options.\n";
-
-static const char list_help[] =
-    "Usage: baobao overdue|due milestones|problems [--township T] [--cluster C]\n"
-    "           [--stage S | --state S] [--official ID] [--unit ID]\n"
-    "           [--level red|yellow | --within N] [--limit N] [--after CURSOR]\n"
-    "           [--all] [--color auto|always|never]\n"
-    "\n"
-    "Prints a table: LIGHT, DAYS (days overdue; negative = days left), the planned\n"
-    "date or deadline, the project and node or the problem, its stage or state,\n"
-    "township, enterprise, and the officials and units responsible (with their\n"
-    "roles). Today is the server's date in its time zone.\n"
-    "\n"
-    "  --township T     only in this township, street or park\n"
-    "  --cluster C      only this industry cluster (of the project / enterprise)\n"
-    "  --stage S        milestones: only projects at this stage (e.g. 签约)\n"
-    "  --state S        problems: only in this state (受理 交办 办理 反馈)\n"
-    "  --official ID    only where this official is responsible\n"
-    "  --unit ID        only where this unit is responsible (lead unit, 责任单位,\n"
-    "                   or a problem's assignee)\n"
-    "  --level L        overdue only: red or yellow\n"
-    "  --within N       due only: days ahead (default: the server's due_soon_days, 7)\n"
-    "  --limit N        rows per page (default: the server's page_limit_default)\n"
-    "  --after CURSOR   start after this position (the cursor printed for the next page)\n"
-    "  --all            fetch every page; with --json prints {\"items\": [...], \"next\": null}\n"
-    "  --color WHEN     colour the lights: auto (on a terminal, unless NO_COLOR is\n"
-    "                   set; the default), always, never\n";
+    "to today + N days, not done; soonest first. DAYS is negative: days left.\n";
 
 /* A page's people list [{id, name, role}] as "name(role)、name(role)". */
 static char *join_people(const msgpack_object *arr)
@@ -80,8 +49,8 @@ static char *join_people(const msgpack_object *arr)
             cap += 64 + 8;
     if (arr != NULL && arr->type == MSGPACK_OBJECT_ARRAY)
         for (uint32_t i = 0; i < arr->via.array.size; i++) {
-            const msgpack_object *n = bbi_map_get(&arr->via.array.ptr[i], "name");
-            const msgpack_object *r = bbi_map_get(&arr->via.array.ptr[i], "role");
+            const msgpack_object *n = bb_map_get(&arr->via.array.ptr[i], "name");
+            const msgpack_object *r = bb_map_get(&arr->via.array.ptr[i], "role");
             cap += (n && n->type == MSGPACK_OBJECT_STR ? n->via.str.size : 0) +
                    (r && r->type == MSGPACK_OBJECT_STR ? r->via.str.size : 0);
         }
@@ -95,8 +64,8 @@ static char *join_people(const msgpack_object *arr)
         return out;
     }
     for (uint32_t i = 0; i < arr->via.array.size; i++) {
-        const msgpack_object *n = bbi_map_get(&arr->via.array.ptr[i], "name");
-        const msgpack_object *r = bbi_map_get(&arr->via.array.ptr[i], "role");
+        const msgpack_object *n = bb_map_get(&arr->via.array.ptr[i], "name");
+        const msgpack_object *r = bb_map_get(&arr->via.array.ptr[i], "role");
         int w = snprintf(out + len, cap - len, "%s%.*s(%.*s)", i ? "、" : "",
                          n && n->type == MSGPACK_OBJECT_STR ? (int)n->via.str.size : 1,
                          n && n->type == MSGPACK_OBJECT_STR ? n->via.str.ptr : "?",
@@ -112,7 +81,7 @@ static char *join_people(const msgpack_object *arr)
 /* A str field as a NUL-terminated copy ("-" for nil or missing). */
 static char *str_field(const msgpack_object *map, const char *key)
 {
-    const msgpack_object *o = bbi_map_get(map, key);
+    const msgpack_object *o = bb_map_get(map, key);
     if (o == NULL || o->type != MSGPACK_OBJECT_STR)
         return strdup("-");
     char *s = malloc(o->via.str.size + 1);
@@ -125,7 +94,7 @@ static char *str_field(const msgpack_object *map, const char *key)
 
 static long long int_field(const msgpack_object *map, const char *key)
 {
-    const msgpack_object *o = bbi_map_get(map, key);
+    const msgpack_object *o = bb_map_get(map, key);
     if (o == NULL)
         return 0;
     if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
@@ -161,11 +130,11 @@ static int add_item(table *t, const msgpack_object *it, bool milestones, const c
     char *node = milestones ? str_field(it, "node") : NULL;
     char *stage = str_field(it, milestones ? "stage" : "state");
     char *township = str_field(it, "township");
-    const msgpack_object *ent = bbi_map_get(it, "enterprise");
+    const msgpack_object *ent = bb_map_get(it, "enterprise");
     char *ename = ent != NULL && ent->type == MSGPACK_OBJECT_MAP ? str_field(ent, "name")
                                                                    : strdup("-");
-    char *officials = join_people(bbi_map_get(it, "officials"));
-    char *units = join_people(bbi_map_get(it, "units"));
+    char *officials = join_people(bb_map_get(it, "officials"));
+    char *units = join_people(bb_map_get(it, "units"));
     char *desc = what != NULL ? text_cell(what, milestones ? 0 : OD_DESC_COLS) : NULL;
     char days[24], id[24], whatcell[512];
     snprintf(days, sizeof days, "%lld", int_field(it, "days_overdue"));
@@ -195,12 +164,10 @@ static int add_item(table *t, const msgpack_object *it, bool milestones, const c
     return rc;
 }
 
-/* Prints every item of the pages as one table; colour wraps each light. */
-static int print_table(const cli_replies *rs, bool milestones, bool colour)
+/* Prints the items as one table; colour wraps each light. */
+static int print_table(const msgpack_object *a, bool milestones, bool colour)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < rs->n; i++)
-        n += bbi_map_get(bb_reply_result(rs->r[i]), "items")->via.array.size;
+    size_t n = a->via.array.size;
     table *t = table_new(OD_NCOLS);
     const char **colours = calloc(n + 1, sizeof *colours);
     if (t == NULL || colours == NULL) {
@@ -218,11 +185,8 @@ static int print_table(const cli_replies *rs, bool milestones, bool colour)
                                     "OFFICIALS", "UNITS"};
     bool ok = table_add_row(t, header) == 0;
     size_t k = 0;
-    for (size_t i = 0; ok && i < rs->n; i++) {
-        const msgpack_object *a = bbi_map_get(bb_reply_result(rs->r[i]), "items");
-        for (uint32_t j = 0; ok && j < a->via.array.size; j++)
-            ok = add_item(t, &a->via.array.ptr[j], milestones, &colours[k++]) == 0;
-    }
+    for (uint32_t j = 0; ok && j < a->via.array.size; j++)
+        ok = add_item(t, &a->via.array.ptr[j], milestones, &colours[k++]) == 0;
     char *text = ok ? table_render(t, NULL) : NULL;
     table_free(t);
     if (text == NULL || !colour) {
@@ -254,181 +218,50 @@ static int print_table(const cli_replies *rs, bool milestones, bool colour)
     return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_PROTOCOL;
 }
 
-/* Checks a text option's UTF-8 before anything is packed. */
-static int check_opt(const char *key, const char *v, bb_error *err)
+/* --color always / never, else a terminal without $NO_COLOR. */
+static bool colour_on(const cli_ctx *ctx)
 {
-    return v == NULL ? BB_C_OK : bbi_check_text(key, v, err);
+    if (ctx->color >= 0)
+        return ctx->color == 1;
+    return isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
 }
 
-static int od_list(cli_ctx *ctx, int argc, char **argv, bool due, bool milestones)
+static int print_milestones(cli_ctx *ctx, const msgpack_object *items)
 {
-    cli_opt o[] = {
-        { .name = "--township", .metavar = "T" },
-        { .name = "--cluster", .metavar = "C" },
-        { .name = "--stage", .metavar = "S" },
-        { .name = "--state", .metavar = "S" },
-        { .name = "--official", .metavar = "ID" },
-        { .name = "--unit", .metavar = "ID" },
-        { .name = "--level", .metavar = "L" },
-        { .name = "--within", .metavar = "N" },
-        { .name = "--limit", .metavar = "N" },
-        { .name = "--after", .metavar = "CURSOR" },
-        { .name = "--all" },
-        { .name = "--color", .metavar = "WHEN" },
-    };
-    size_t no = sizeof o / sizeof o[0], npos;
-    const char *pos[1];
-    char cmd[32];
-    snprintf(cmd, sizeof cmd, "%s %s", due ? "due" : "overdue",
-             milestones ? "milestones" : "problems");
-    int rc = cli_parse(ctx, argc, argv, o, no, pos, 0, &npos, cmd, list_help);
-    if (rc != 0)
-        return rc;
-    int64_t official = 0, unit = 0, within = -1, limit = 0;
-    const char *filter_key = milestones ? "--stage" : "--state";
-    const char *other_key = milestones ? "--state" : "--stage";
-    if (cli_get(o, no, other_key)->count > 0)
-        rc = cli_usage_error(cmd, "%s is for %s", other_key,
-                             milestones ? "problems" : "milestones");
-    if (rc == 0 && due && cli_get(o, no, "--level")->count > 0)
-        rc = cli_usage_error(cmd, "--level is for overdue (every row of due is green)");
-    if (rc == 0 && !due && cli_get(o, no, "--within")->count > 0)
-        rc = cli_usage_error(cmd, "--within is for due");
-    if (rc == 0 && cli_get(o, no, "--official")->count > 0)
-        rc = cli_int_arg(cmd, "--official", cli_get(o, no, "--official")->value, INT64_MIN,
-                         INT64_MAX, &official);
-    if (rc == 0 && cli_get(o, no, "--unit")->count > 0)
-        rc = cli_int_arg(cmd, "--unit", cli_get(o, no, "--unit")->value, INT64_MIN, INT64_MAX,
-                         &unit);
-    if (rc == 0 && cli_get(o, no, "--within")->count > 0)
-        rc = cli_int_arg(cmd, "--within", cli_get(o, no, "--within")->value, INT64_MIN,
-                         INT64_MAX, &within);
-    if (rc == 0 && cli_get(o, no, "--limit")->count > 0)
-        rc = cli_int_arg(cmd, "--limit", cli_get(o, no, "--limit")->value, INT64_MIN,
-                         INT64_MAX, &limit);
-    bool colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
-    const char *when = cli_get(o, no, "--color")->value;
-    if (rc == 0 && when != NULL) {
-        if (strcmp(when, "always") == 0)
-            colour = true;
-        else if (strcmp(when, "never") == 0)
-            colour = false;
-        else if (strcmp(when, "auto") != 0)
-            rc = cli_usage_error(cmd, "--color must be auto, always or never");
-    }
-    if (rc != 0) {
-        cli_opts_free(o, no);
-        return rc;
-    }
-    const char *township = cli_get(o, no, "--township")->value;
-    const char *cluster = cli_get(o, no, "--cluster")->value;
-    const char *filter = cli_get(o, no, filter_key)->value;
-    const char *level = cli_get(o, no, "--level")->value;
-    const char *after = cli_get(o, no, "--after")->value;
-    bool all = cli_get(o, no, "--all")->count > 0;
-    char method[32];
-    snprintf(method, sizeof method, "%s.%s", due ? "due" : "overdue",
-             milestones ? "milestones" : "problems");
-    bb_error err;
-    if (check_opt("township", township, &err) != BB_C_OK ||
-        check_opt("cluster", cluster, &err) != BB_C_OK ||
-        check_opt(milestones ? "stage" : "state", filter, &err) != BB_C_OK ||
-        check_opt("level", level, &err) != BB_C_OK || check_opt("after", after, &err) != BB_C_OK) {
-        cli_opts_free(o, no);
-        return cli_fail(&err);
-    }
-    cli_replies rs = { 0 };
-    char *next = NULL;
-    char *cursor = after != NULL ? strdup(after) : NULL;
-    for (;;) {
-        bbi_args a;
-        bbi_args_init(&a);
-        uint32_t n = (township != NULL) + (cluster != NULL) + (filter != NULL) +
-                     (official != 0) + (unit != 0) + (level != NULL) + (within >= 0) +
-                     (cursor != NULL) + (limit != 0);
-        msgpack_pack_map(&a.pk, n);
-        if (township != NULL) bbi_pack_kv_str(&a.pk, "township", township);
-        if (cluster != NULL) bbi_pack_kv_str(&a.pk, "cluster", cluster);
-        if (filter != NULL) bbi_pack_kv_str(&a.pk, milestones ? "stage" : "state", filter);
-        if (official != 0) bbi_pack_kv_int(&a.pk, "official_id", official);
-        if (unit != 0) bbi_pack_kv_int(&a.pk, "unit_id", unit);
-        if (level != NULL) bbi_pack_kv_str(&a.pk, "level", level);
-        if (within >= 0) bbi_pack_kv_int(&a.pk, "within_days", within);
-        if (cursor != NULL) bbi_pack_kv_str(&a.pk, "after", cursor);
-        if (limit != 0) bbi_pack_kv_int(&a.pk, "limit", limit);
-        bb_reply *r = NULL;
-        rc = cli_call(ctx, method, &a, false, &r, &err);
-        bbi_args_free(&a);
-        const msgpack_object *res = rc == BB_C_OK ? bb_reply_result(r) : NULL;
-        const msgpack_object_array *items = NULL;
-        if (rc == BB_C_OK)
-            rc = bbi_get_array(res, method, "items", &items, &err);
-        free(next);
-        next = NULL;
-        if (rc == BB_C_OK)
-            rc = bbi_get_nstr(res, method, "next", &next, &err);
-        if (rc == BB_C_OK)
-            rc = cli_replies_add(&rs, r, &err);
-        else if (r != NULL)
-            bb_reply_free(r);
-        if (rc == BB_C_OK && all && next != NULL && cursor != NULL && strcmp(next, cursor) == 0)
-            rc = bbi_err(&err, BB_C_EPROTO, NULL, NULL, "%s: next does not move past after",
-                         method);
-        if (rc != BB_C_OK) {
-            cli_replies_free(&rs);
-            free(next);
-            free(cursor);
-            cli_opts_free(o, no);
-            return cli_fail(&err);
-        }
-        if (!all || next == NULL)
-            break;
-        free(cursor);
-        cursor = strdup(next);
-        if (cursor == NULL) {
-            rc = bbi_err(&err, BB_C_ENOMEM, NULL, NULL, "out of memory");
-            cli_replies_free(&rs);
-            free(next);
-            cli_opts_free(o, no);
-            return cli_fail(&err);
-        }
-    }
-    if (ctx->json)
-        rc = all ? cli_print_all_json(&rs) : cli_print_json(bb_reply_result(rs.r[0]));
-    else
-        rc = print_table(&rs, milestones, colour);
-    if (!all && next != NULL)
-        fprintf(stderr, "baobao: more rows follow: add --after %s (or use --all)\n", next);
-    cli_replies_free(&rs);
-    free(next);
-    free(cursor);
-    cli_opts_free(o, no);
-    return rc;
+    return print_table(items, true, colour_on(ctx));
 }
 
-static int od_command(cli_ctx *ctx, int argc, char **argv, bool due)
+static int print_problems(cli_ctx *ctx, const msgpack_object *items)
 {
-    const char *name = due ? "due" : "overdue";
-    int first;
-    int rc = cli_parse_leading(ctx, argc, argv, name, due ? due_help : overdue_help, &first);
-    if (rc != 0)
-        return rc;
-    if (first >= argc)
-        return cli_usage_error(name, "missing subcommand (milestones, problems)");
-    const char *sub = argv[first];
-    if (strcmp(sub, "milestones") == 0)
-        return od_list(ctx, argc - first - 1, argv + first + 1, due, true);
-    if (strcmp(sub, "problems") == 0)
-        return od_list(ctx, argc - first - 1, argv + first + 1, due, false);
-    return cli_usage_error(name, "unknown subcommand \"%s\"", sub);
+    return print_table(items, false, colour_on(ctx));
 }
+
+static const cli_alias od_alias[] = {
+    {"official", "official_id"}, {"unit", "unit_id"}, {"within", "within_days"}, {NULL, NULL},
+};
+
+static const cli_mech overdue_cmds[] = {
+    {.cmd = "overdue milestones", .method = "overdue.milestones", .aliases = od_alias,
+     .print_items = print_milestones},
+    {.cmd = "overdue problems", .method = "overdue.problems", .aliases = od_alias,
+     .print_items = print_problems},
+    {.cmd = NULL},
+};
+
+static const cli_mech due_cmds[] = {
+    {.cmd = "due milestones", .method = "due.milestones", .aliases = od_alias,
+     .print_items = print_milestones},
+    {.cmd = "due problems", .method = "due.problems", .aliases = od_alias,
+     .print_items = print_problems},
+    {.cmd = NULL},
+};
 
 int cli_overdue(cli_ctx *ctx, int argc, char **argv)
 {
-    return od_command(ctx, argc, argv, false);
+    return cli_mech_group(ctx, "overdue", overdue_intro, overdue_cmds, argc, argv);
 }
 
 int cli_due(cli_ctx *ctx, int argc, char **argv)
 {
-    return od_command(ctx, argc, argv, true);
+    return cli_mech_group(ctx, "due", due_intro, due_cmds, argc, argv);
 }

@@ -4,9 +4,8 @@
  * objects statically).
  *
  * For: the reply object's layout, bb_error helpers, strict getters that read
- * a result map into owned C values, argument packers that check text before
- * it is sent, and per-method pack/decode functions the CLI uses so that it
- * can print a result both as JSON (raw) and as text (decoded) from one call.
+ * a result map into owned C values, and the one argument packer (args.c)
+ * the typed helpers and the CLI share.
  * Not for: anything a library user should call (it is not installed and its
  * symbols are not exported from libbaobao.so, see libbaobao.map).
  *
@@ -18,6 +17,8 @@
 #define BB_CLIENT_INT_H
 
 #include "baobao.h"
+
+#include "bb_rpc.h"   /* bb_map_get: the one map lookup of the tree */
 
 #include <msgpack.h>
 #include <stdarg.h>
@@ -60,8 +61,6 @@ void bbi_err_clear(bb_error *err);
 
 /* ---- reading result maps (obj.c) ---- */
 
-/* map[key], NULL when absent or map is not a map (str keys only). */
-const msgpack_object *bbi_map_get(const msgpack_object *map, const char *key);
 /* Checks that obj is a map; what names it in the error ("enterprise"). */
 BBI_WUR int bbi_want_map(const msgpack_object *obj, const char *what, bb_error *err);
 /* Required str -> malloc'd, NUL-terminated, checked UTF-8 without NUL. */
@@ -86,6 +85,12 @@ BBI_WUR int bbi_get_array(const msgpack_object *map, const char *what, const cha
                           const msgpack_object_array **out, bb_error *err);
 /* Copy of a str object (checked), or EPROTO. */
 BBI_WUR int bbi_obj_str(const msgpack_object *o, const char *what, char **out, bb_error *err);
+/* The "items" array of a page (a map), each decoded by one into a calloc'd
+ * array of items of size bytes (*out, *n). On failure the items decoded
+ * so far stay in *out, *n for the page's free. */
+typedef int (*bbi_decode_fn)(const msgpack_object *o, void *out, bb_error *err);
+BBI_WUR int bbi_get_items(const msgpack_object *o, const char *what, bbi_decode_fn one,
+                          size_t size, void **out, size_t *n, bb_error *err);
 
 /* ---- writing argument maps (obj.c) ---- */
 
@@ -98,35 +103,56 @@ void bbi_args_init(bbi_args *a);
 void bbi_args_free(bbi_args *a);
 /* Checks that s is valid UTF-8 (BB_C_EARG, code invalid_utf8, field key). */
 BBI_WUR int bbi_check_text(const char *key, const char *s, bb_error *err);
-/* key: str value (checked first: call bbi_check_text on every value before
- * packing the map header, so a failure leaves nothing half-packed). */
-void bbi_pack_kv_str(msgpack_packer *pk, const char *key, const char *val);
-void bbi_pack_kv_int(msgpack_packer *pk, const char *key, int64_t val);
-void bbi_pack_kv_nil(msgpack_packer *pk, const char *key);
-void bbi_pack_kv_strs(msgpack_packer *pk, const char *key, const char *const *vals, size_t n);
+/* Makes room for bytes more in a's buffer now (bbi_pack does, so that a
+ * password is never left behind by a buffer that grew). */
+BBI_WUR int bbi_args_reserve(bbi_args *a, size_t bytes, bb_error *err);
+/* Zeroes the buffer (it may have carried a password), then frees it. */
+void bbi_args_wipe(bbi_args *a);
 
-/* ---- per-method packing and decoding (server_info.c, enterprise.c, status.c) ---- */
-
-BBI_WUR int bbi_decode_server_info(const msgpack_object *o, bb_server_info *out, bb_error *err);
-
-BBI_WUR int bbi_pack_enterprise_create(bbi_args *a, const bb_enterprise_fields *f,
-                                       const char *idempotency_key, bb_error *err);
-BBI_WUR int bbi_pack_enterprise_get(bbi_args *a, int64_t id, bb_error *err);
-BBI_WUR int bbi_pack_enterprise_update(bbi_args *a, int64_t id, int64_t version,
-                                       const bb_enterprise_fields *f,
-                                       const char *idempotency_key, bb_error *err);
-BBI_WUR int bbi_pack_enterprise_list(bbi_args *a, const bb_enterprise_filter *f, bb_error *err);
-BBI_WUR int bbi_decode_enterprise(const msgpack_object *o, bb_enterprise *out, bb_error *err);
-BBI_WUR int bbi_decode_enterprise_page(const msgpack_object *o, bb_enterprise_page *out,
-                                       bb_error *err);
-
-BBI_WUR int bbi_pack_status_submit(bbi_args *a, const bb_status_input *in,
-                                   const char *idempotency_key, bb_error *err);
-BBI_WUR int bbi_pack_status_list(bbi_args *a, const bb_status_filter *f, bb_error *err);
-BBI_WUR int bbi_decode_status_report(const msgpack_object *o, bb_status_report *out,
-                                     bb_error *err);
-BBI_WUR int bbi_decode_status_page(const msgpack_object *o, bb_status_page *out,
-                                   bb_error *err);
+/* ---- the one packer (args.c) ----
+ *
+ * Every argument map is built as a list of named values and packed by
+ * bbi_pack against the method spec (proto/bb_spec.h): a name the method
+ * does not have is refused (BB_C_EARG invalid_argument, field = the name,
+ * the message lists the valid names), str values are checked as UTF-8
+ * (invalid_utf8, field = the name, "labels[i]" inside an array). Values are
+ * borrowed (the caller keeps them alive until bbi_pack), except what
+ * bbi_kv_text allocates, freed by bbi_kvs_free. */
+#define BBI_KVS_MAX 32
+typedef enum bbi_kind { BBI_STR, BBI_INT, BBI_BOOL, BBI_NIL, BBI_STRS } bbi_kind;
+typedef struct bbi_kv {
+    const char *name;
+    bbi_kind kind;
+    const char *s;                 /* STR */
+    int64_t i;                     /* INT; BOOL as 0/1 */
+    const char *const *strs;       /* STRS */
+    size_t nstrs;
+    void *owned;                   /* what bbi_kv_text allocated */
+} bbi_kv;
+typedef struct bbi_kvs {
+    bbi_kv v[BBI_KVS_MAX];
+    size_t n;
+    bool overflow;                 /* more than BBI_KVS_MAX: bbi_pack refuses */
+} bbi_kvs;
+/* Appends a value. bbi_kv_str with s NULL appends nothing ("not given"). */
+void bbi_kv_str(bbi_kvs *k, const char *name, const char *s);
+void bbi_kv_int(bbi_kvs *k, const char *name, int64_t i);
+void bbi_kv_bool(bbi_kvs *k, const char *name, bool b);
+void bbi_kv_nil(bbi_kvs *k, const char *name);
+void bbi_kv_strs(bbi_kvs *k, const char *name, const char *const *strs, size_t n);
+/* Appends argument name of method from text as a user typed it, converted
+ * by the argument's spec type (see args.c for the conventions; text NULL
+ * is nil). BB_C_EARG: unknown method, unknown name (valid ones listed), a
+ * text that is not of the type. */
+BBI_WUR int bbi_kv_text(bbi_kvs *k, const char *method, const char *name, const char *text,
+                        bb_error *err);
+/* Checks k against method's spec and packs the map into a (nothing packed
+ * on failure). */
+BBI_WUR int bbi_pack(bbi_args *a, const char *method, const bbi_kvs *k, bb_error *err);
+void bbi_kvs_free(bbi_kvs *k);
+/* bbi_pack, then bb_call; the packed bytes are wiped after. */
+BBI_WUR int bbi_call_kvs(bb_client *c, const char *method, const bbi_kvs *k, bb_reply **out,
+                         bb_error *err);
 
 /* ---- time (client.c) ---- */
 
@@ -168,10 +194,9 @@ size_t bbi_tls_pending(const bbi_tls *t);
 void bbi_tls_close(bbi_tls *t, bool notify);
 void bbi_tls_free(bbi_tls *t);
 
-/* bb_call with a packed argument buffer (NULL for params []), then decode
- * the result with fn into out. The reply is freed before returning. */
-typedef int (*bbi_decode_fn)(const msgpack_object *o, void *out, bb_error *err);
-BBI_WUR int bbi_call_decode(bb_client *c, const char *method, const bbi_args *args,
+/* bbi_call_kvs with k (NULL for params []), then decode the result with fn
+ * into out. The reply is freed before returning. */
+BBI_WUR int bbi_call_decode(bb_client *c, const char *method, const bbi_kvs *k,
                             bbi_decode_fn fn, void *out, bb_error *err);
 
 #endif

@@ -75,9 +75,9 @@ int bbi_err_from_server(bb_error *err, const msgpack_object *map)
 {
     if (map == NULL || map->type != MSGPACK_OBJECT_MAP)
         return bbi_err(err, BB_C_EPROTO, NULL, NULL, "server error is not a map");
-    const msgpack_object *code = bbi_map_get(map, "code");
-    const msgpack_object *message = bbi_map_get(map, "message");
-    const msgpack_object *field = bbi_map_get(map, "field");
+    const msgpack_object *code = bb_map_get(map, "code");
+    const msgpack_object *message = bb_map_get(map, "message");
+    const msgpack_object *field = bb_map_get(map, "field");
     if (code == NULL || code->type != MSGPACK_OBJECT_STR || code->via.str.size == 0)
         return bbi_err(err, BB_C_EPROTO, NULL, NULL, "server error without a code");
     if (message != NULL && message->type != MSGPACK_OBJECT_STR)

@@ -4,7 +4,7 @@
  *
  * For: the getters every decoder uses (a missing key or a value of the wrong
  * type is BB_C_EPROTO naming the object and key, never a crash), and the
- * packers every method uses (text is checked as UTF-8 before it is sent).
+ * argument buffer (bbi_args) the one packer (args.c) writes into.
  * Not for: knowing which keys a method has (enterprise.c, status.c,
  * server_info.c) or doing I/O (client.c).
  */
@@ -14,20 +14,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-const msgpack_object *bbi_map_get(const msgpack_object *map, const char *key)
-{
-    if (map == NULL || map->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    size_t klen = strlen(key);
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object_kv *kv = &map->via.map.ptr[i];
-        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == klen &&
-            memcmp(kv->key.via.str.ptr, key, klen) == 0)
-            return &kv->val;
-    }
-    return NULL;
-}
 
 int bbi_want_map(const msgpack_object *obj, const char *what, bb_error *err)
 {
@@ -66,7 +52,7 @@ int bbi_get_str(const msgpack_object *map, const char *what, const char *key, ch
                 bb_error *err)
 {
     *out = NULL;
-    const msgpack_object *v = bbi_map_get(map, key);
+    const msgpack_object *v = bb_map_get(map, key);
     if (v == NULL)
         return missing(what, key, err);
     if (v->type != MSGPACK_OBJECT_STR)
@@ -78,7 +64,7 @@ int bbi_get_nstr(const msgpack_object *map, const char *what, const char *key, c
                  bb_error *err)
 {
     *out = NULL;
-    const msgpack_object *v = bbi_map_get(map, key);
+    const msgpack_object *v = bb_map_get(map, key);
     if (v == NULL)
         return missing(what, key, err);
     if (v->type == MSGPACK_OBJECT_NIL)
@@ -108,7 +94,7 @@ int bbi_get_int(const msgpack_object *map, const char *what, const char *key, in
                 bb_error *err)
 {
     *out = 0;
-    const msgpack_object *v = bbi_map_get(map, key);
+    const msgpack_object *v = bb_map_get(map, key);
     if (v == NULL)
         return missing(what, key, err);
     if (!obj_int(v, out))
@@ -121,7 +107,7 @@ int bbi_get_nint(const msgpack_object *map, const char *what, const char *key, b
 {
     *has = false;
     *out = 0;
-    const msgpack_object *v = bbi_map_get(map, key);
+    const msgpack_object *v = bb_map_get(map, key);
     if (v == NULL)
         return missing(what, key, err);
     if (v->type == MSGPACK_OBJECT_NIL)
@@ -136,7 +122,7 @@ int bbi_get_bool(const msgpack_object *map, const char *what, const char *key, b
                  bb_error *err)
 {
     *out = false;
-    const msgpack_object *v = bbi_map_get(map, key);
+    const msgpack_object *v = bb_map_get(map, key);
     if (v == NULL)
         return missing(what, key, err);
     if (v->type != MSGPACK_OBJECT_BOOLEAN)
@@ -149,7 +135,7 @@ int bbi_get_array(const msgpack_object *map, const char *what, const char *key,
                   const msgpack_object_array **out, bb_error *err)
 {
     *out = NULL;
-    const msgpack_object *v = bbi_map_get(map, key);
+    const msgpack_object *v = bb_map_get(map, key);
     if (v == NULL)
         return missing(what, key, err);
     if (v->type != MSGPACK_OBJECT_ARRAY)
@@ -185,6 +171,27 @@ int bbi_get_strs(const msgpack_object *map, const char *what, const char *key, c
     return BB_C_OK;
 }
 
+int bbi_get_items(const msgpack_object *o, const char *what, bbi_decode_fn one, size_t size,
+                  void **out, size_t *n, bb_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    const msgpack_object_array *items;
+    int rc = bbi_want_map(o, what, err);
+    if (rc == BB_C_OK)
+        rc = bbi_get_array(o, what, "items", &items, err);
+    if (rc != BB_C_OK)
+        return rc;
+    char *v = calloc((size_t)items->size + 1, size);
+    if (v == NULL)
+        return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
+    *out = v;
+    for (uint32_t i = 0; rc == BB_C_OK && i < items->size; i++)
+        if ((rc = one(&items->ptr[i], v + i * size, err)) == BB_C_OK)
+            *n = i + 1;
+    return rc;
+}
+
 void bbi_args_init(bbi_args *a)
 {
     msgpack_sbuffer_init(&a->sb);
@@ -205,45 +212,43 @@ int bbi_check_text(const char *key, const char *s, bb_error *err)
     return BB_C_OK;
 }
 
-static void pack_cstr(msgpack_packer *pk, const char *s)
+/* Zeroing that the compiler may not drop as a dead store. */
+static void wipe(void *p, size_t n)
 {
-    size_t n = strlen(s);
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, s, n);
+    volatile unsigned char *v = p;
+    while (v != NULL && n-- > 0)
+        *v++ = 0;
 }
 
-void bbi_pack_kv_str(msgpack_packer *pk, const char *key, const char *val)
+void bbi_args_wipe(bbi_args *a)
 {
-    pack_cstr(pk, key);
-    pack_cstr(pk, val);
+    wipe(a->sb.data, a->sb.alloc);
+    bbi_args_free(a);
 }
 
-void bbi_pack_kv_int(msgpack_packer *pk, const char *key, int64_t val)
+int bbi_args_reserve(bbi_args *a, size_t bytes, bb_error *err)
 {
-    pack_cstr(pk, key);
-    msgpack_pack_int64(pk, val);
+    if (a->sb.alloc - a->sb.size >= bytes)
+        return BB_C_OK;
+    size_t cap = a->sb.size + bytes;
+    char *p = malloc(cap);
+    if (p == NULL)
+        return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
+    if (a->sb.size > 0)
+        memcpy(p, a->sb.data, a->sb.size);
+    wipe(a->sb.data, a->sb.alloc);
+    free(a->sb.data);
+    a->sb.data = p;
+    a->sb.alloc = cap;
+    return BB_C_OK;
 }
 
-void bbi_pack_kv_nil(msgpack_packer *pk, const char *key)
-{
-    pack_cstr(pk, key);
-    msgpack_pack_nil(pk);
-}
-
-void bbi_pack_kv_strs(msgpack_packer *pk, const char *key, const char *const *vals, size_t n)
-{
-    pack_cstr(pk, key);
-    msgpack_pack_array(pk, n);
-    for (size_t i = 0; i < n; i++)
-        pack_cstr(pk, vals[i]);
-}
-
-int bbi_call_decode(bb_client *c, const char *method, const bbi_args *args, bbi_decode_fn fn,
+int bbi_call_decode(bb_client *c, const char *method, const bbi_kvs *k, bbi_decode_fn fn,
                     void *out, bb_error *err)
 {
     bb_reply *r = NULL;
-    int rc = bb_call(c, method, args != NULL ? args->sb.data : NULL,
-                     args != NULL ? args->sb.size : 0, &r, err);
+    int rc = k != NULL ? bbi_call_kvs(c, method, k, &r, err)
+                       : bb_call(c, method, NULL, 0, &r, err);
     if (rc != BB_C_OK)
         return rc;
     rc = fn(bb_reply_result(r), out, err);

@@ -20,8 +20,9 @@ void bb_server_info_free(bb_server_info *i)
     memset(i, 0, sizeof *i);
 }
 
-int bbi_decode_server_info(const msgpack_object *o, bb_server_info *out, bb_error *err)
+static int decode_server_info(const msgpack_object *o, void *vout, bb_error *err)
 {
+    bb_server_info *out = vout;
     memset(out, 0, sizeof *out);
     const char *w = "server.info";
     int rc = bbi_want_map(o, w, err);
@@ -37,7 +38,7 @@ int bbi_decode_server_info(const msgpack_object *o, bb_server_info *out, bb_erro
         rc = bbi_get_str(o, w, "time_zone", &out->time_zone, err);
     if (rc == BB_C_OK)
         rc = bbi_get_str(o, w, "today", &out->today, err);
-    const msgpack_object *lim = bbi_map_get(o, "limits");
+    const msgpack_object *lim = bb_map_get(o, "limits");
     if (rc == BB_C_OK)
         rc = bbi_want_map(lim, "server.info.limits", err);
     const char *lw = "server.info.limits";
@@ -56,13 +57,8 @@ int bbi_decode_server_info(const msgpack_object *o, bb_server_info *out, bb_erro
     return rc;
 }
 
-static int decode_any(const msgpack_object *o, void *out, bb_error *err)
-{
-    return bbi_decode_server_info(o, out, err);
-}
-
 int bb_server_info_get(bb_client *c, bb_server_info *out, bb_error *err)
 {
     memset(out, 0, sizeof *out);
-    return bbi_call_decode(c, "server.info", NULL, decode_any, out, err);
+    return bbi_call_decode(c, "server.info", NULL, decode_server_info, out, err);
 }

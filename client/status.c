@@ -1,10 +1,11 @@
 /*
  * status.c: the typed helpers for `status.submit` and `status.list`.
  *
- * For: packing their arguments (PROTOCOL.md section 6: report_date,
- * production_status, output_value, labour_shortage, ...), checking text
- * locally, and decoding StatusReport maps strictly into bb_status_report.
- * Not for: date or range rules (the server's invalid_argument says those).
+ * For: naming their arguments for the one packer (args.c: names checked
+ * against the method spec, text as UTF-8) and decoding StatusReport maps
+ * strictly into bb_status_report.
+ * Not for: required arguments, date or range rules (the server's
+ * invalid_argument says those).
  */
 #include "client_int.h"
 
@@ -34,70 +35,10 @@ void bb_status_page_free(bb_status_page *p)
     memset(p, 0, sizeof *p);
 }
 
-int bbi_pack_status_submit(bbi_args *a, const bb_status_input *in,
-                           const char *idempotency_key, bb_error *err)
+/* One status report; the page decoder calls it for each item. */
+static int decode_one(const msgpack_object *o, void *vout, bb_error *err)
 {
-    static const char *const req_keys[] = { "report_date", "reporter", "production_status" };
-    const char *req_vals[] = { in->report_date, in->reporter, in->production_status };
-    for (size_t i = 0; i < 3; i++) {
-        if (req_vals[i] == NULL)
-            return bbi_err(err, BB_C_EARG, "invalid_argument", req_keys[i], "%s: required",
-                           req_keys[i]);
-        int rc = bbi_check_text(req_keys[i], req_vals[i], err);
-        if (rc != BB_C_OK)
-            return rc;
-    }
-    int rc = bbi_check_text("note", in->note, err);
-    if (rc == BB_C_OK)
-        rc = bbi_check_text("idempotency_key", idempotency_key, err);
-    if (rc != BB_C_OK)
-        return rc;
-    size_t n = 4 + (in->output_value != NULL) + (in->employees != NULL) +
-               (in->labour_shortage != NULL) + (in->note != NULL) + (idempotency_key != NULL);
-    msgpack_packer *pk = &a->pk;
-    msgpack_pack_map(pk, n);
-    bbi_pack_kv_int(pk, "enterprise_id", in->enterprise_id);
-    for (size_t i = 0; i < 3; i++)
-        bbi_pack_kv_str(pk, req_keys[i], req_vals[i]);
-    if (in->output_value != NULL)
-        bbi_pack_kv_int(pk, "output_value", *in->output_value);
-    if (in->employees != NULL)
-        bbi_pack_kv_int(pk, "employees", *in->employees);
-    if (in->labour_shortage != NULL)
-        bbi_pack_kv_int(pk, "labour_shortage", *in->labour_shortage);
-    if (in->note != NULL)
-        bbi_pack_kv_str(pk, "note", in->note);
-    if (idempotency_key != NULL)
-        bbi_pack_kv_str(pk, "idempotency_key", idempotency_key);
-    return BB_C_OK;
-}
-
-int bbi_pack_status_list(bbi_args *a, const bb_status_filter *f, bb_error *err)
-{
-    int rc = bbi_check_text("from", f->from, err);
-    if (rc == BB_C_OK)
-        rc = bbi_check_text("to", f->to, err);
-    if (rc == BB_C_OK)
-        rc = bbi_check_text("after", f->after, err);
-    if (rc != BB_C_OK)
-        return rc;
-    size_t n = 1 + (f->from != NULL) + (f->to != NULL) + (f->after != NULL) + (f->limit != 0);
-    msgpack_packer *pk = &a->pk;
-    msgpack_pack_map(pk, n);
-    bbi_pack_kv_int(pk, "enterprise_id", f->enterprise_id);
-    if (f->from != NULL)
-        bbi_pack_kv_str(pk, "from", f->from);
-    if (f->to != NULL)
-        bbi_pack_kv_str(pk, "to", f->to);
-    if (f->after != NULL)
-        bbi_pack_kv_str(pk, "after", f->after);
-    if (f->limit != 0)
-        bbi_pack_kv_int(pk, "limit", (int64_t)f->limit);
-    return BB_C_OK;
-}
-
-int bbi_decode_status_report(const msgpack_object *o, bb_status_report *out, bb_error *err)
-{
+    bb_status_report *out = vout;
     memset(out, 0, sizeof *out);
     const char *w = "status report";
     int rc = bbi_want_map(o, w, err);
@@ -128,67 +69,53 @@ int bbi_decode_status_report(const msgpack_object *o, bb_status_report *out, bb_
     return rc;
 }
 
-int bbi_decode_status_page(const msgpack_object *o, bb_status_page *out, bb_error *err)
+static int decode_page(const msgpack_object *o, void *vout, bb_error *err)
 {
-    memset(out, 0, sizeof *out);
+    bb_status_page *out = vout;
     const char *w = "status.list result";
-    const msgpack_object_array *items;
-    char *next = NULL;
-    int rc = bbi_want_map(o, w, err);
+    void *items = NULL;
+    int rc = bbi_get_items(o, w, decode_one, sizeof *out->items, &items, &out->n, err);
+    out->items = items;
     if (rc == BB_C_OK)
-        rc = bbi_get_array(o, w, "items", &items, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_nstr(o, w, "next", &next, err);
+        rc = bbi_get_nstr(o, w, "next", &out->next, err);
     if (rc != BB_C_OK)
-        return rc;
-    out->items = calloc((size_t)items->size + 1, sizeof *out->items);
-    if (out->items == NULL) {
-        free(next);
-        return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
-    }
-    out->next = next;
-    for (uint32_t i = 0; i < items->size; i++) {
-        rc = bbi_decode_status_report(&items->ptr[i], &out->items[i], err);
-        if (rc != BB_C_OK) {
-            bb_status_page_free(out);
-            return rc;
-        }
-        out->n = i + 1;
-    }
-    return BB_C_OK;
+        bb_status_page_free(out);
+    return rc;
 }
 
-static int decode_one(const msgpack_object *o, void *out, bb_error *err)
+/* An optional int: sent when given. */
+static void opt_int(bbi_kvs *k, const char *name, const int64_t *v)
 {
-    return bbi_decode_status_report(o, out, err);
-}
-
-static int decode_page(const msgpack_object *o, void *out, bb_error *err)
-{
-    return bbi_decode_status_page(o, out, err);
+    if (v != NULL)
+        bbi_kv_int(k, name, *v);
 }
 
 int bb_status_submit(bb_client *c, const bb_status_input *in, const char *idempotency_key,
                      bb_status_report *out, bb_error *err)
 {
     memset(out, 0, sizeof *out);
-    bbi_args a;
-    bbi_args_init(&a);
-    int rc = bbi_pack_status_submit(&a, in, idempotency_key, err);
-    if (rc == BB_C_OK)
-        rc = bbi_call_decode(c, "status.submit", &a, decode_one, out, err);
-    bbi_args_free(&a);
-    return rc;
+    bbi_kvs k = {.n = 0};
+    bbi_kv_int(&k, "enterprise_id", in->enterprise_id);
+    bbi_kv_str(&k, "report_date", in->report_date);
+    bbi_kv_str(&k, "reporter", in->reporter);
+    bbi_kv_str(&k, "production_status", in->production_status);
+    opt_int(&k, "output_value", in->output_value);
+    opt_int(&k, "employees", in->employees);
+    opt_int(&k, "labour_shortage", in->labour_shortage);
+    bbi_kv_str(&k, "note", in->note);
+    bbi_kv_str(&k, "idempotency_key", idempotency_key);
+    return bbi_call_decode(c, "status.submit", &k, decode_one, out, err);
 }
 
 int bb_status_list(bb_client *c, const bb_status_filter *f, bb_status_page *out, bb_error *err)
 {
     memset(out, 0, sizeof *out);
-    bbi_args a;
-    bbi_args_init(&a);
-    int rc = bbi_pack_status_list(&a, f, err);
-    if (rc == BB_C_OK)
-        rc = bbi_call_decode(c, "status.list", &a, decode_page, out, err);
-    bbi_args_free(&a);
-    return rc;
+    bbi_kvs k = {.n = 0};
+    bbi_kv_int(&k, "enterprise_id", f->enterprise_id);
+    bbi_kv_str(&k, "from", f->from);
+    bbi_kv_str(&k, "to", f->to);
+    bbi_kv_str(&k, "after", f->after);
+    if (f->limit != 0)
+        bbi_kv_int(&k, "limit", (int64_t)f->limit);
+    return bbi_call_decode(c, "status.list", &k, decode_page, out, err);
 }

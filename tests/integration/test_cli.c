@@ -1138,6 +1138,138 @@ static int plaintext_to_another_machine_is_refused(void)
     return 0;
 }
 
+/* ---- commands from the method spec (issue 10) ---- */
+
+static int call_runs_any_method_from_the_spec(void)
+{
+    it_cli r;
+    const char *add[] = {"call", "unit.create", "--name", "规格调用局", NULL};
+    IT_CHECK(cli(&r, add) == 0);
+    if (r.status != 0)
+        show(&r, "call unit.create");
+    IT_CHECK(r.status == 0);
+    IT_CHECK(check_field(r.out, "name", "规格调用局") == 0);
+    it_cli_free(&r);
+
+    const char *list[] = {"call", "unit.list", NULL};
+    IT_CHECK(cli(&r, list) == 0);
+    if (r.status != 0)
+        show(&r, "call unit.list");
+    IT_CHECK(r.status == 0);
+    IT_CHECK(strstr(r.out, "NAME") != NULL);
+    it_cli_free(&r);
+
+    const char *json[] = {"call", "unit.list", "--name-contains", "规格调用", "--json", NULL};
+    IT_CHECK(cli(&r, json) == 0);
+    IT_CHECK(r.status == 0);
+    IT_CHECK(strstr(r.out, "\"规格调用局\"") != NULL);
+    IT_CHECK(strstr(r.out, "\"items\"") != NULL);
+    it_cli_free(&r);
+
+    /* `methods` lists the spec; an unknown method is a usage error. */
+    const char *methods[] = {"methods", NULL};
+    IT_CHECK(cli(&r, methods) == 0);
+    IT_CHECK(r.status == 0);
+    IT_CHECK(strstr(r.out, "unit.list") != NULL && strstr(r.out, "列出单位") != NULL);
+    it_cli_free(&r);
+    const char *bad[] = {"call", "unit.lsit", NULL};
+    IT_CHECK(cli(&r, bad) == 0);
+    IT_CHECK(r.status == 2);
+    it_cli_free(&r);
+    return 0;
+}
+
+static int mistyped_option_is_refused_with_the_valid_ones(void)
+{
+    static const char *const cmds[][6] = {
+        {"unit", "list", "--name-contians", "x", NULL},
+        {"call", "unit.list", "--name-contians", "x", NULL},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        it_cli r;
+        IT_CHECK(it_cli_run(&r, "127.0.0.1:1", CLI_MS, cmds[i]) == 0);
+        IT_CHECKF(r.status == 2, "`baobao %s %s` exit %d", cmds[i][0], cmds[i][1], r.status);
+        IT_CHECKF(strstr(r.err, "--name-contians") != NULL &&
+                      strstr(r.err, "--name-contains") != NULL &&
+                      strstr(r.err, "--limit") != NULL,
+                  "no list of valid options: %s", r.err);
+        it_cli_free(&r);
+    }
+    return 0;
+}
+
+static int help_of_a_mechanical_command_comes_from_the_spec(void)
+{
+    it_cli r;
+    const char *h[] = {"unit", "list", "--help", NULL};
+    IT_CHECK(it_cli_run(&r, "127.0.0.1:1", CLI_MS, h) == 0);
+    IT_CHECK(r.status == 0);
+    /* The option of argument name_contains, its doc and the summary. */
+    IT_CHECK(strstr(r.out, "Usage") != NULL);
+    IT_CHECK(strstr(r.out, "--name-contains") != NULL && strstr(r.out, "名称包含") != NULL);
+    IT_CHECK(strstr(r.out, "列出单位") != NULL);
+    it_cli_free(&r);
+
+    /* Required arguments are marked, allowed values listed. */
+    const char *c[] = {"assign", "create", "--help", NULL};
+    IT_CHECK(it_cli_run(&r, "127.0.0.1:1", CLI_MS, c) == 0);
+    IT_CHECK(r.status == 0);
+    IT_CHECK(strstr(r.out, "(required)") != NULL && strstr(r.out, "联络员") != NULL);
+    it_cli_free(&r);
+    return 0;
+}
+
+/* The option names users know stay, over the spec's own: --label (repeated)
+ * and --no-labels for labels, --enterprise/--date for status reports, and
+ * a str cursor paged with --all. */
+static int option_aliases_and_flags_reach_the_arguments(void)
+{
+    long long id;
+    IT_CHECK(add_enterprise("别名测试企业", "车埠镇", NULL, "高新技术企业", &id) == 0);
+    char ids[32];
+    snprintf(ids, sizeof ids, "%lld", id);
+    it_cli r;
+    const char *relabel[] = {"enterprise", "edit", ids, "--version", "1", "--label", "专精特新",
+                             "--label", "隐形冠军", NULL};
+    CLI_EXPECT(r, relabel, 0);
+    IT_CHECK(check_field(r.out, "labels", "专精特新, 隐形冠军") == 0);
+    IT_CHECK(check_field(r.out, "version", "2") == 0);
+    it_cli_free(&r);
+    const char *unlabel[] = {"enterprise", "edit", ids, "--version", "2", "--no-labels", NULL};
+    CLI_EXPECT(r, unlabel, 0);
+    IT_CHECK(check_field(r.out, "labels", "-") == 0);
+    it_cli_free(&r);
+    /* the same argument under both its names is a usage error */
+    const char *twice[] = {"enterprise", "edit", ids, "--version", "3", "--label", "a",
+                           "--labels", "b", NULL};
+    CLI_EXPECT(r, twice, 2);
+    it_cli_free(&r);
+    for (int i = 1; i <= 3; i++) {
+        char date[16];
+        snprintf(date, sizeof date, "2024-0%d-01", i);
+        const char *sub[] = {"status", "submit", "--enterprise", ids, "--date", date,
+                             "--reporter", "王五", "--production-status", "正常",
+                             "--output-value", "1.5万", NULL};
+        CLI_EXPECT(r, sub, 0);
+        IT_CHECK(check_field(r.out, "output_value", "15,000 元 (1.5 万元)") == 0);
+        it_cli_free(&r);
+    }
+    const char *all[] = {"status", "list", "--enterprise", ids, "--limit", "1", "--all", NULL};
+    CLI_EXPECT(r, all, 0);
+    IT_CHECK(check_table(r.out, 8, 4) == 0);
+    it_cli_free(&r);
+    /* not an amount of yuan, not an integer: usage errors before sending */
+    const char *badmoney[] = {"status", "submit", "--enterprise", ids, "--date", "2024-04-01",
+                              "--reporter", "王五", "--production-status", "正常",
+                              "--output-value", "很多", NULL};
+    CLI_EXPECT(r, badmoney, 2);
+    it_cli_free(&r);
+    const char *badint[] = {"problem", "list", "--enterprise", "x", NULL};
+    CLI_EXPECT(r, badint, 2);
+    it_cli_free(&r);
+    return 0;
+}
+
 static const it_test tests[] = {
     {"help_on_every_command_exits_0", help_on_every_command_exits_0},
     {"enterprise_add_with_chinese_name_then_show", enterprise_add_with_chinese_name_then_show},
@@ -1161,6 +1293,13 @@ static const it_test tests[] = {
      township_staff_made_by_cli_lists_only_its_townships},
     {"tls_settings_reach_the_connection", tls_settings_reach_the_connection},
     {"plaintext_to_another_machine_is_refused", plaintext_to_another_machine_is_refused},
+    {"call_runs_any_method_from_the_spec", call_runs_any_method_from_the_spec},
+    {"mistyped_option_is_refused_with_the_valid_ones",
+     mistyped_option_is_refused_with_the_valid_ones},
+    {"help_of_a_mechanical_command_comes_from_the_spec",
+     help_of_a_mechanical_command_comes_from_the_spec},
+    {"option_aliases_and_flags_reach_the_arguments",
+     option_aliases_and_flags_reach_the_arguments},
 };
 
 int main(int argc, char **argv)
