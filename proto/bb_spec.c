@@ -93,6 +93,24 @@ const char *bb_type_name(bb_type t)
     return "?";
 }
 
+static bool is_leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+bb_date_form bb_date_check(const char *s, size_t len)
+{
+    if (len != 10 || s[4] != '-' || s[7] != '-')
+        return BB_DATE_SHAPE;
+    for (size_t i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return BB_DATE_SHAPE;
+    unsigned y = (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+                            (s[3] - '0'));
+    unsigned m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
+    unsigned d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
+    static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    unsigned dim = m >= 1 && m <= 12 ? mdays[m - 1] + (m == 2 && is_leap(y) ? 1u : 0u) : 0u;
+    return y == 0 || d < 1 || d > dim ? BB_DATE_CALENDAR : BB_DATE_OK;
+}
+
 /* ---- JSON ---- */
 
 static void json_str(FILE *f, const char *s)
@@ -128,6 +146,9 @@ static void json_arg(FILE *f, const bb_arg *a)
     }
     if (a->type == BB_T_STRS)
         fprintf(f, ",\"max_items\":%" PRId64 ",\"item_chars\":%u", a->max, a->item_max);
+    if (a->type == BB_T_DATE && a->min != 0)
+        fprintf(f, ",\"min_date\":\"%04d-%02d-%02d\"", (int)(a->min / 10000),
+                (int)(a->min / 100 % 100), (int)(a->min % 100));
     if (a->flags & BB_A_TODAY)
         fputs(",\"default\":\"today\"", f);
     if (a->flags & BB_A_SECRET)

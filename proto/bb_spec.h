@@ -78,7 +78,8 @@ typedef struct bb_arg {
     unsigned flags;              /* BB_A_* */
     int64_t min, max;            /* INT: range; STR/TEXT: length (0,0 =
                                     1..BB_SPEC_DEFAULT_CHARS); STRS: max
-                                    items */
+                                    items; DATE: min is the earliest
+                                    date as YYYYMMDD (0: none) */
     uint32_t item_max;           /* STRS: characters of each element */
     const char *const *values;   /* STR: the values allowed (NULL-ended);
                                     NULL: any */
@@ -135,6 +136,10 @@ unsigned bb_spec_args(const bb_method_spec *m, const bb_arg **out);
 const bb_arg *bb_spec_arg(const bb_method_spec *m, const char *name, size_t len);
 /* "int", "str", "date", "bool", "array of str", "any". */
 const char *bb_type_name(bb_type t);
+
+/* A date argument's text: "YYYY-MM-DD" of a real calendar date. */
+typedef enum bb_date_form { BB_DATE_OK = 0, BB_DATE_SHAPE, BB_DATE_CALENDAR } bb_date_form;
+bb_date_form bb_date_check(const char *s, size_t len);
 
 /* Writes the whole spec as JSON (baobaod --api-info). Returns 0 or -1. */
 int bb_spec_write_json(FILE *f);

@@ -246,6 +246,24 @@ BEGIN
 END
 $$;
 
+-- The check of a value stored as text, under a shared lock on its kind:
+-- ref.rename and ref.retire take that lock exclusively (bb_ref_actor), so a
+-- write that checked "A" either commits before a rename of A rewrites the
+-- records (and its row is rewritten too), or waits and then sees the
+-- rename. Without it a row written meanwhile could keep a name that no
+-- longer exists. VOLATILE so that the check runs on a snapshot taken after
+-- the lock is granted.
+CREATE FUNCTION bb_ref_guard(p_kind text, p_value text, p_field text) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF p_value IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM pg_advisory_xact_lock_shared(hashtext('bb_ref'), hashtext(p_kind));
+    PERFORM bb_ref_check(p_kind, p_value, p_field);
+END
+$$;
+
 -- ---- the triggers: a value is checked when it is new on the row ----
 
 CREATE FUNCTION bb_enterprise_ref_guard() RETURNS trigger
@@ -260,17 +278,17 @@ BEGIN
         PERFORM bb_township_check(NEW.township_id, 'township');
     END IF;
     IF ins OR NEW.cluster IS DISTINCT FROM OLD.cluster THEN
-        PERFORM bb_ref_check('cluster', NEW.cluster, 'cluster');
+        PERFORM bb_ref_guard('cluster', NEW.cluster, 'cluster');
     END IF;
     IF ins OR NEW.labels IS DISTINCT FROM OLD.labels THEN
         FOR i IN 1..coalesce(cardinality(NEW.labels), 0) LOOP
             IF ins OR NOT (NEW.labels[i] = ANY (OLD.labels)) THEN
-                PERFORM bb_ref_check('label', NEW.labels[i], format('labels[%s]', i - 1));
+                PERFORM bb_ref_guard('label', NEW.labels[i], format('labels[%s]', i - 1));
             END IF;
         END LOOP;
     END IF;
     IF ins OR NEW.status IS DISTINCT FROM OLD.status THEN
-        PERFORM bb_ref_check('enterprise_status', NEW.status, 'status');
+        PERFORM bb_ref_guard('enterprise_status', NEW.status, 'status');
     END IF;
     RETURN NEW;
 END
@@ -288,7 +306,7 @@ BEGIN
         PERFORM bb_township_check(NEW.township_id, 'township');
     END IF;
     IF TG_OP = 'INSERT' OR NEW.cluster IS DISTINCT FROM OLD.cluster THEN
-        PERFORM bb_ref_check('cluster', NEW.cluster, 'cluster');
+        PERFORM bb_ref_guard('cluster', NEW.cluster, 'cluster');
     END IF;
     RETURN NEW;
 END
@@ -306,7 +324,7 @@ BEGIN
         RETURN NEW;
     END IF;
     IF TG_OP = 'INSERT' OR NEW.production_status IS DISTINCT FROM OLD.production_status THEN
-        PERFORM bb_ref_check('production_status', NEW.production_status, 'production_status');
+        PERFORM bb_ref_guard('production_status', NEW.production_status, 'production_status');
     END IF;
     RETURN NEW;
 END
@@ -321,7 +339,7 @@ BEGIN
         RETURN NEW;
     END IF;
     IF TG_OP = 'INSERT' OR NEW.category IS DISTINCT FROM OLD.category THEN
-        PERFORM bb_ref_check('problem_category', NEW.category, 'category');
+        PERFORM bb_ref_guard('problem_category', NEW.category, 'category');
     END IF;
     RETURN NEW;
 END
@@ -470,6 +488,7 @@ BEGIN
             RETURN jsonb_populate_record(NULL::ref_wire, prev);
         END IF;
     END IF;
+    PERFORM bb_ref_check_fixed(p_kind);
     PERFORM bb_ref_check_new(p_kind, p_value, 'value');
     IF p_kind = 'township' THEN
         IF p_township_kind IS NULL THEN
@@ -518,12 +537,14 @@ BEGIN
 END
 $$;
 
--- Refuses a change to a kind whose values the server names (BB400 kind).
+-- Refuses a change to a kind whose values the server names (BB400 kind):
+-- the enterprise statuses (在营 the default, 注销 left out of coverage, a
+-- report column each).
 CREATE FUNCTION bb_ref_check_fixed(p_kind text) RETURNS void
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     IF (SELECT fixed FROM ref_kind WHERE kind = p_kind) THEN
-        RAISE EXCEPTION 'kind: the server gives meaning to each % (defaults, reports), so they are never renamed or retired; add a new one instead',
+        RAISE EXCEPTION 'kind: the server gives meaning to each % (defaults, report columns), so none is added, renamed or retired',
             (SELECT noun FROM ref_kind WHERE kind = p_kind) USING ERRCODE = 'BB400', COLUMN = 'kind';
     END IF;
 END

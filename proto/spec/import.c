@@ -1,10 +1,13 @@
 /*
  * import.c (spec): the bulk imports, enterprise.import and status.import
- * (PROTOCOL.md section 6). Their rows are handed over unchecked (BB_T_ANY):
- * the server checks each row with the arguments of enterprise.create, or
- * of status.submit (the enterprise named by enterprise_id or credit_code),
- * and answers a bad row in its item instead of refusing the call.
- * Not for: how they run (server/methods/import.c).
+ * (PROTOCOL.md section 6). Their rows are handed over unchecked (BB_T_ANY)
+ * and checked one by one by the server, with the dispatcher's own checks
+ * (margs_check_into), as the single method of a row would check them:
+ * enterprise.create's arguments without its idempotency key, or the row of
+ * status.import (bb_spec_status_import_row, proto/spec/status.c: the
+ * arguments of status.submit, the enterprise named by enterprise_id or
+ * credit_code). A bad row is answered in its item, it never refuses the
+ * call. Not for: how they run (server/methods/import.c).
  */
 #include "spec.h"
 

@@ -12,6 +12,7 @@ extern const bb_method_spec bb_spec_refdata[];   /* ref.* (reference data) */
 extern const bb_method_spec bb_spec_enterprise[]; /* enterprise.create/get/update/list */
 extern const bb_method_spec bb_spec_status[];     /* status.submit, status.list */
 extern const bb_method_spec bb_spec_import[];     /* enterprise.import, status.import */
+extern const bb_method_spec bb_spec_status_import_row; /* a row of status.import: no method */
 extern const bb_method_spec bb_spec_server[];   /* server.info, server.api */
 extern const bb_method_spec bb_spec_session[];  /* session.* */
 extern const bb_method_spec bb_spec_user[];     /* user.* */

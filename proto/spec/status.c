@@ -4,8 +4,12 @@
  *
  * The production status names reference data: the database refuses a
  * value that is not a current member. Not for: the rules the server
- * checks beyond these (report_date not before 2000-01-01, from not after
- * to, the list cursor) or how the methods run (server/methods/status.c).
+ * checks beyond these (from not after to, the list cursor) or how the methods run (server/methods/status.c).
+ *
+ * Also here, because it has status.submit's arguments: the row of
+ * status.import (bb_spec_status_import_row), an argument table that is no
+ * method (so not in bb_spec_tables). C cannot splice one array into
+ * another, so the arguments both have are written once, in SUBMIT_ARGS.
  */
 #include "spec.h"
 
@@ -19,19 +23,19 @@
 
 #define ENTERPRISE_ID {"enterprise_id", BB_T_INT, BB_A_REQ, 1, INT64_MAX, 0, NULL, NULL, "企业编号"}
 
-static const bb_arg submit[] = {
-    ENTERPRISE_ID,
-    {"report_date", BB_T_DATE, BB_A_REQ, 0, 0, 0, NULL, NULL,
-     "报告日期：不早于 2000-01-01，不晚于今天"},
-    {"reporter", BB_T_STR, BB_A_REQ, 1, BB_MAX_REPORTER_CHARS, 0, NULL, NULL, "填报人"},
-    {"production_status", BB_T_STR, BB_A_REQ, 1, BB_MAX_SHORT_TEXT_CHARS, 0, NULL,
-     "production_status", "生产状态"},
-    {"output_value", BB_T_INT, BB_A_NIL, 0, MAX_OUTPUT_VALUE, 0, NULL, NULL, "产值（元）"},
-    {"employees", BB_T_INT, BB_A_NIL, 0, MAX_PEOPLE, 0, NULL, NULL, "用工人数"},
-    {"labour_shortage", BB_T_INT, BB_A_NIL, 0, MAX_PEOPLE, 0, NULL, NULL, "缺工人数"},
-    {"note", BB_T_TEXT, BB_A_NIL, 1, BB_MAX_NOTE_CHARS, 0, NULL, NULL, "备注；可换行"},
-    {NULL},
-};
+/* status.submit's arguments after the enterprise. */
+#define SUBMIT_ARGS                                                                             \
+    {"report_date", BB_T_DATE, BB_A_REQ, 20000101, 0, 0, NULL, NULL,                            \
+     "报告日期：不早于 2000-01-01，不晚于今天"},                                                \
+    {"reporter", BB_T_STR, BB_A_REQ, 1, BB_MAX_REPORTER_CHARS, 0, NULL, NULL, "填报人"},        \
+    {"production_status", BB_T_STR, BB_A_REQ, 1, BB_MAX_SHORT_TEXT_CHARS, 0, NULL,              \
+     "production_status", "生产状态"},                                                          \
+    {"output_value", BB_T_INT, BB_A_NIL, 0, MAX_OUTPUT_VALUE, 0, NULL, NULL, "产值（元）"},     \
+    {"employees", BB_T_INT, BB_A_NIL, 0, MAX_PEOPLE, 0, NULL, NULL, "用工人数"},                \
+    {"labour_shortage", BB_T_INT, BB_A_NIL, 0, MAX_PEOPLE, 0, NULL, NULL, "缺工人数"},          \
+    {"note", BB_T_TEXT, BB_A_NIL, 1, BB_MAX_NOTE_CHARS, 0, NULL, NULL, "备注；可换行"}
+
+static const bb_arg submit[] = {ENTERPRISE_ID, SUBMIT_ARGS, {NULL}};
 static const bb_arg list[] = {
     ENTERPRISE_ID,
     {"from", BB_T_DATE, 0, 0, 0, 0, NULL, NULL, "报告日期不早于"},
@@ -47,3 +51,18 @@ const bb_method_spec bb_spec_status[] = {
      "列出企业的状态报告，新的在前"},
     {NULL},
 };
+
+/* A row of status.import: status.submit's arguments without the
+ * idempotency key (the call has one), the enterprise named by id or by
+ * credit code, nil counting as absent; that exactly one is given is the
+ * server's rule, checked before the values (server/methods/import.c). The
+ * credit code is as enterprise.create takes it (proto/spec/enterprise.c:
+ * a str of at most 64 characters, then the credit code's own rules). */
+static const bb_arg import_row[] = {
+    {"enterprise_id", BB_T_INT, BB_A_NILABSENT, 1, INT64_MAX, 0, NULL, NULL, "企业编号"},
+    {"credit_code", BB_T_STR, BB_A_NILABSENT, 1, 64, 0, NULL, NULL, "统一社会信用代码"},
+    SUBMIT_ARGS,
+    {NULL},
+};
+const bb_method_spec bb_spec_status_import_row = {
+    "status.import row", 0, 0, import_row, "ImportItem", "status.import 的一行（不是方法）"};

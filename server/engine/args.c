@@ -131,38 +131,30 @@ static int check_str(checker *req, const msgpack_object *v, const char *field, b
     return 0;
 }
 
-static bool is_leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-/* "YYYY-MM-DD", a real calendar date. */
-static int check_date(checker *req, const msgpack_object *v, const char *key, bb_val *out)
+/* "YYYY-MM-DD", a real calendar date, not before the argument's min. */
+static int check_date(checker *req, const msgpack_object *v, const bb_arg *arg, bb_val *out)
 {
+    const char *key = arg->name;
     if (v->type != MSGPACK_OBJECT_STR)
         return fail(req, key, "%s: must be a date string YYYY-MM-DD", key);
     const char *s = v->via.str.ptr;
     uint32_t len = v->via.str.size;
-    if (!bb_utf8_valid(s, len)) {
-        report(req, BB_E_INVALID_UTF8, key, "%s: not valid UTF-8", key);
-        return -1;
-    }
-    bool shape = len == 10 && s[4] == '-' && s[7] == '-';
-    for (uint32_t i = 0; shape && i < 10; i++)
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-            shape = false;
-    if (!shape)
+    if (!bb_utf8_valid(s, len))
+        return report(req, BB_E_INVALID_UTF8, key, "%s: not valid UTF-8", key);
+    bb_date_form form = bb_date_check(s, len);
+    if (form == BB_DATE_SHAPE)
         return fail(req, key, "%s: must be a date YYYY-MM-DD", key);
-    unsigned y = (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
-                            (s[3] - '0'));
-    unsigned m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
-    unsigned d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
-    static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    unsigned dim = m >= 1 && m <= 12 ? mdays[m - 1] + (m == 2 && is_leap(y) ? 1u : 0u) : 0u;
-    if (y == 0 || m < 1 || m > 12 || d < 1 || d > dim) {
-        report(req, BB_E_INVALID_ARGUMENT, key, "%s: %.10s is not a calendar date", key,
-                        s);
-        return -1;
-    }
+    if (form == BB_DATE_CALENDAR)
+        return fail(req, key, "%s: %.10s is not a calendar date", key, s);
     memcpy(out->text, s, 10);
     out->text[10] = '\0';
+    if (arg->min != 0) {
+        char min[16];
+        snprintf(min, sizeof min, "%04d-%02d-%02d", (int)(arg->min / 10000),
+                 (int)(arg->min / 100 % 100), (int)(arg->min % 100));
+        if (strcmp(out->text, min) < 0)
+            return fail(req, key, "%s: %s is before %s", key, out->text, min);
+    }
     return 0;
 }
 
@@ -292,7 +284,7 @@ static int check_one(checker *req, const bb_arg *arg, bb_val *v, char **owned)
         return check_values(req, arg, v);
     }
     case BB_T_DATE:
-        if (check_date(req, o, arg->name, v) != 0)
+        if (check_date(req, o, arg, v) != 0)
             return -1;
         v->s = v->text;
         v->len = 10;
@@ -427,7 +419,7 @@ margs *margs_dup(const margs *a)
             *v = (bb_val){.state = BB_V_ABSENT};
             continue;
         }
-        if (v->state != BB_V_SET)
+        if (v->state != BB_V_SET || v->s == NULL) /* BB_T_ANY: its object dies with the request */
             continue;
         if (a->v[i].s == a->v[i].text) {
             v->s = v->text;

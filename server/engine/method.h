@@ -160,12 +160,29 @@ typedef enum method_reply {
                         ascending order of its first column, an int */
 } method_reply;
 
+/* How rows become records when the statement's columns are not the
+ * whole story (MR_ROW, MR_PAGE, mreply_rows). All fields optional. */
+typedef struct mshape {
+    int nwire;                   /* pack only the first nwire columns (the
+                                    rest serve the cursor); 0: all */
+    /* A record of its own shape (a nested array, a decoded JSON cell);
+     * returns -1 for a row it cannot pack (answered `internal`). */
+    int (*pack)(msgpack_packer *pk, const PGresult *res, int row);
+    /* MR_PAGE: packs the `next` cursor of the last row shown; NULL: that
+     * row's first column, an int. */
+    void (*next)(msgpack_packer *pk, const PGresult *res, int row);
+} mshape;
+
 typedef struct method_impl {
     const char *name;            /* the spec's method name; NULL ends */
     void (*fn)(request *req, const margs *a);  /* MR_CUSTOM */
     mstmt *stmt;                 /* MR_ROW, MR_PAGE */
     method_reply reply;
     const char *what;            /* MR_ROW: "official" in not_found */
+    const char *not_found_key;   /* MR_ROW: the argument not_found names
+                                    (field and id in the message); NULL:
+                                    "id" */
+    const mshape *shape;         /* MR_ROW, MR_PAGE: NULL: the columns */
     /* MR_ROW, MR_PAGE: rules across arguments, or beyond what the spec
      * can say, checked before the statement runs; answers and returns -1
      * when one is broken. NULL: none. */
@@ -201,5 +218,28 @@ const method_impl *req_impl(const request *req);
 /* Packs the rows of a page ({items, next}) for a statement that asked
  * limit + 1 rows: next is the first column of the last row shown. */
 void mreply_page(request *req, const PGresult *res, const rp_col *cols, int ncols, int64_t limit);
+/* The same, with a shape (may be NULL); stmt names the statement in the
+ * log when a row cannot be packed. */
+void mreply_rows(request *req, const char *stmt, const PGresult *res, const rp_col *cols,
+                 int ncols, const mshape *shape, int64_t limit);
+
+/* A PostgreSQL array literal built element by element (the array values
+ * of a group-commit batch or an import): an element is NULL or
+ * double-quoted with " and \ escaped, so "NULL", commas, braces and spaces
+ * stay text. Start zeroed; free(l.s) when done. */
+typedef struct mlit {
+    char *s;
+    size_t len, cap;
+    bool oom;                    /* an allocation failed: mlit_end says NULL */
+} mlit;
+void mlit_put(mlit *l, const char *p, size_t n, bool esc);  /* raw (esc: escaped) */
+void mlit_next(mlit *l);                                    /* "{" or "," */
+void mlit_elem(mlit *l, const char *v, size_t n);           /* v NULL: NULL */
+/* Closes the literal ("{}" when empty); NULL when out of memory. */
+const char *mlit_end(mlit *l);
+
+/* calloc for a handler: on failure answers req `internal` and returns
+ * NULL (the request has ended). */
+void *req_alloc(request *req, size_t size);
 
 #endif

@@ -238,7 +238,19 @@ void mstmt_query(request *req, mstmt *st, const margs *a, const char *const *ext
 
 /* ---- the replies of methods without a handler ---- */
 
-void mreply_page(request *req, const PGresult *res, const rp_col *cols, int ncols, int64_t limit)
+/* Packs row of res as the shape says (its packer, or the statement's first
+ * nwire columns). -1 when the packer refused the row. */
+static int pack_one(msgpack_packer *pk, const PGresult *res, int row, const rp_col *cols,
+                    int ncols, const mshape *shape)
+{
+    if (shape != NULL && shape->pack != NULL)
+        return shape->pack(pk, res, row);
+    rowpack_row(pk, res, row, cols, shape != NULL && shape->nwire > 0 ? shape->nwire : ncols);
+    return 0;
+}
+
+void mreply_rows(request *req, const char *stmt, const PGresult *res, const rp_col *cols,
+                 int ncols, const mshape *shape, int64_t limit)
 {
     int rows = PQntuples(res);
     bool more = rows > limit;
@@ -248,13 +260,31 @@ void mreply_page(request *req, const PGresult *res, const rp_col *cols, int ncol
     rowpack_str(pk, "items");
     msgpack_pack_array(pk, (uint32_t)n);
     for (int i = 0; i < n; i++)
-        rowpack_row(pk, res, i, cols, ncols);
+        if (pack_one(pk, res, i, cols, ncols, shape) != 0) {
+            rowpack_reply_bad_result(req, stmt, "a row its packer refused");
+            return;
+        }
     rowpack_str(pk, "next");
-    if (more && n > 0)
+    if (more && n > 0 && shape != NULL && shape->next != NULL)
+        shape->next(pk, res, n - 1);
+    else if (more && n > 0)
         msgpack_pack_int64(pk, strtoll(PQgetvalue(res, n - 1, 0), NULL, 10));
     else
         msgpack_pack_nil(pk);
     req_result_end(req);
+}
+
+void mreply_page(request *req, const PGresult *res, const rp_col *cols, int ncols, int64_t limit)
+{
+    mreply_rows(req, "-", res, cols, ncols, NULL, limit);
+}
+
+void *req_alloc(request *req, size_t size)
+{
+    void *p = calloc(1, size);
+    if (p == NULL)
+        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
+    return p;
 }
 
 /* What a generic reply needs once the arguments are gone. */
@@ -269,11 +299,12 @@ static void generic_done(request *req, const PGresult *res, void *arg)
     free(arg);
     const mstmt *st = g.impl->stmt;
     if (g.impl->reply == MR_PAGE) {
-        mreply_page(req, res, st->cols, st->ncols, g.n);
+        mreply_rows(req, st->name, res, st->cols, st->ncols, g.impl->shape, g.n);
         return;
     }
     if (PQntuples(res) == 0 && g.impl->what != NULL) {
-        req_reply_error(req, BB_E_NOT_FOUND, "id", "%s %" PRId64 " does not exist", g.impl->what,
+        const char *key = g.impl->not_found_key != NULL ? g.impl->not_found_key : "id";
+        req_reply_error(req, BB_E_NOT_FOUND, key, "%s %" PRId64 " does not exist", g.impl->what,
                         g.n);
         return;
     }
@@ -282,22 +313,70 @@ static void generic_done(request *req, const PGresult *res, void *arg)
         return;
     }
     msgpack_packer *pk = req_result_begin(req);
-    rowpack_row(pk, res, 0, st->cols, st->ncols);
+    if (pack_one(pk, res, 0, st->cols, st->ncols, g.impl->shape) != 0) {
+        rowpack_reply_bad_result(req, st->name, "a row its packer refused");
+        return;
+    }
     req_result_end(req);
 }
 
 void method_run_generic(request *req, const method_impl *impl, const margs *a);
 void method_run_generic(request *req, const method_impl *impl, const margs *a)
 {
-    generic *g = malloc(sizeof *g);
-    if (g == NULL) {
-        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
+    generic *g = req_alloc(req, sizeof *g);
+    if (g == NULL)
         return;
-    }
     g->impl = impl;
+    const char *key = impl->not_found_key != NULL ? impl->not_found_key : "id";
     if (impl->reply == MR_PAGE)
         g->n = margs_int(a, "limit", 0);
     else
-        g->n = bb_spec_arg(a->spec, "id", 2) != NULL ? margs_int(a, "id", 0) : 0;
+        g->n = bb_spec_arg(a->spec, key, strlen(key)) != NULL ? margs_int(a, key, 0) : 0;
     mstmt_query(req, impl->stmt, a, NULL, generic_done, g, free);
+}
+
+/* ---- array literals ---- */
+
+void mlit_put(mlit *l, const char *p, size_t n, bool esc)
+{
+    size_t need = l->len + 2 * n + 4; /* room for the closing "} and NUL */
+    if (need > l->cap && !l->oom) {
+        size_t cap = l->cap ? l->cap : 256;
+        while (cap < need)
+            cap *= 2;
+        char *s = realloc(l->s, cap);
+        l->oom = s == NULL;
+        l->s = s != NULL ? s : l->s;
+        l->cap = s != NULL ? cap : l->cap;
+    }
+    for (size_t i = 0; i < n && !l->oom; i++) {
+        if (esc && (p[i] == '"' || p[i] == '\\'))
+            l->s[l->len++] = '\\';
+        l->s[l->len++] = p[i];
+    }
+}
+
+void mlit_next(mlit *l) { mlit_put(l, l->len == 0 ? "{" : ",", 1, false); }
+
+void mlit_elem(mlit *l, const char *v, size_t n)
+{
+    mlit_next(l);
+    if (v == NULL) {
+        mlit_put(l, "NULL", 4, false);
+        return;
+    }
+    mlit_put(l, "\"", 1, false);
+    mlit_put(l, v, n, true);
+    mlit_put(l, "\"", 1, false);
+}
+
+const char *mlit_end(mlit *l)
+{
+    if (l->len == 0)
+        mlit_put(l, "{", 1, false);
+    mlit_put(l, "}", 1, false);
+    if (l->oom)
+        return NULL;
+    l->s[l->len] = '\0';
+    return l->s;
 }

@@ -160,6 +160,14 @@ static const struct {
     {"40001", BB_E_UNAVAILABLE},      {"40P01", BB_E_UNAVAILABLE},
 };
 
+bb_err pool_map_sqlstate(const char *state)
+{
+    for (size_t i = 0; state != NULL && i < sizeof sqlstates / sizeof sqlstates[0]; i++)
+        if (strncmp(state, sqlstates[i].state, strlen(sqlstates[i].state)) == 0)
+            return sqlstates[i].err;
+    return BB_E_INTERNAL;
+}
+
 /* Unique constraints named by the modules (pool_name_constraint). */
 static pool_constraint constraints[POOL_MAX_CONSTRAINTS];
 static size_t nconstraints;
@@ -194,11 +202,7 @@ static void map_error(const pool *p, const pgconn *c, const pgq *q, const PGresu
                 e->message = constraints[i].message;
             }
     } else {
-        for (size_t i = 0; i < sizeof sqlstates / sizeof sqlstates[0]; i++)
-            if (strncmp(state, sqlstates[i].state, strlen(sqlstates[i].state)) == 0) {
-                e->err = sqlstates[i].err;
-                break;
-            }
+        e->err = pool_map_sqlstate(state);
     }
     if (e->err == BB_E_INTERNAL)
         log_event(LOG_ERROR, "db_query_failed", "pg=%u stmt=%s sqlstate=%s msg=%s", pgconn_id(c),

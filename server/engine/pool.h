@@ -90,6 +90,11 @@ typedef struct pool_constraint {
 __attribute__((warn_unused_result))
 int pool_name_constraint(const pool_constraint *c);
 
+/* The code clients see for a SQLSTATE (the table in pool.c; 23505 and
+ * unknown states: BB_E_INTERNAL). For a statement whose errors come back
+ * inside its rows (a group-commit batch). */
+bb_err pool_map_sqlstate(const char *sqlstate);
+
 /* Creates the pool and starts connecting (asynchronously). Returns NULL on
  * allocation failure. cfg strings are copied. */
 pool *pool_create(uv_loop_t *loop, const pool_config *cfg);

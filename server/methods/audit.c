@@ -475,30 +475,14 @@ static int check_bound(request *req, const margs *a, const char *name)
 
 /* ---- audit.list ---- */
 
+static const mshape audit_shape = {.pack = pack_audit_row};
+
 /* ctx: the page size. */
 static void list_done(request *req, const PGresult *res, void *ctx)
 {
     int64_t limit = *(int64_t *)ctx;
     free(ctx);
-    int rows = PQntuples(res);
-    bool more = rows > limit;
-    int n = more ? (int)limit : rows;
-    msgpack_packer *pk = req_result_begin(req);
-    msgpack_pack_map(pk, 2);
-    rowpack_str(pk, "items");
-    msgpack_pack_array(pk, (uint32_t)n);
-    for (int i = 0; i < n; i++) {
-        if (pack_audit_row(pk, res, i) != 0) {
-            rowpack_reply_bad_result(req, st_list.name, "before/after is not JSON");
-            return;
-        }
-    }
-    rowpack_str(pk, "next");
-    if (more && n > 0)
-        msgpack_pack_int64(pk, strtoll(PQgetvalue(res, n - 1, 0), NULL, 10));
-    else
-        msgpack_pack_nil(pk);
-    req_result_end(req);
+    mreply_rows(req, st_list.name, res, audit_cols, AUDIT_NCOLS, &audit_shape, limit);
 }
 
 static void audit_list(request *req, const margs *a)
@@ -510,11 +494,9 @@ static void audit_list(request *req, const margs *a)
     }
     if (check_bound(req, a, "from") != 0 || check_bound(req, a, "to") != 0)
         return;
-    int64_t *limit = malloc(sizeof *limit);
-    if (limit == NULL) {
-        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
+    int64_t *limit = req_alloc(req, sizeof *limit);
+    if (limit == NULL)
         return;
-    }
     *limit = margs_int(a, "limit", 0);
     const char *extra[] = {req_server(req)->cfg.time_zone};
     mstmt_query(req, &st_list, a, extra, list_done, limit, free);
@@ -553,11 +535,9 @@ static void audit_as_of(request *req, const margs *a)
 {
     if (check_bound(req, a, "at") != 0)
         return;
-    asof_ctx *c = malloc(sizeof *c);
-    if (c == NULL) {
-        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
+    asof_ctx *c = req_alloc(req, sizeof *c);
+    if (c == NULL)
         return;
-    }
     const bb_val *entity = margs_get(a, "entity"), *at = margs_get(a, "at");
     c->id = margs_int(a, "id", 0);
     snprintf(c->entity, sizeof c->entity, "%.*s", (int)entity->len, entity->s);

@@ -98,7 +98,7 @@ static void pack_files(msgpack_packer *pk, const char *text)
 }
 
 /* One ExportRun from a row of EXPORT_RUN_SELECT. */
-static void pack_run(msgpack_packer *pk, const PGresult *r, int row)
+static int pack_run(msgpack_packer *pk, const PGresult *r, int row)
 {
     msgpack_pack_map(pk, RUN_NCOLS);
     for (int c = 0; c < RUN_NCOLS; c++) {
@@ -112,7 +112,10 @@ static void pack_run(msgpack_packer *pk, const PGresult *r, int row)
         else
             rowpack_str(pk, PQgetvalue(r, row, c));
     }
+    return 0;
 }
+
+static const mshape run_shape = {.pack = pack_run};
 
 static void reply_run(request *req, const PGresult *r)
 {
@@ -121,7 +124,7 @@ static void reply_run(request *req, const PGresult *r)
         return;
     }
     msgpack_packer *pk = req_result_begin(req);
-    pack_run(pk, r, 0);
+    (void)pack_run(pk, r, 0);
     req_result_end(req);
 }
 
@@ -216,11 +219,9 @@ static void export_run(request *req, const margs *a)
         reply_run(req, E.run_row);
         return;
     }
-    waiter *w = malloc(sizeof *w);
-    if (w == NULL) {
-        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
+    waiter *w = req_alloc(req, sizeof *w);
+    if (w == NULL)
         return;
-    }
     w->req = req;
     w->wait = wait;
     w->user_id = req_session(req)->user_id;
@@ -228,39 +229,6 @@ static void export_run(request *req, const margs *a)
     E.waiters = w;
     if (!export_worker_busy())
         start_manual_for_waiters();
-}
-
-static void list_done(request *req, const PGresult *res, void *arg)
-{
-    int64_t limit = *(int64_t *)arg;
-    free(arg);
-    int rows = PQntuples(res);
-    bool more = rows > limit;
-    int n = more ? (int)limit : rows;
-    msgpack_packer *pk = req_result_begin(req);
-    msgpack_pack_map(pk, 2);
-    rowpack_str(pk, "items");
-    msgpack_pack_array(pk, (uint32_t)n);
-    for (int i = 0; i < n; i++)
-        pack_run(pk, res, i);
-    rowpack_str(pk, "next");
-    if (more)
-        msgpack_pack_int64(pk, strtoll(PQgetvalue(res, n - 1, RUN_ID), NULL, 10));
-    else
-        msgpack_pack_nil(pk);
-    req_result_end(req);
-}
-
-/* Not MR_PAGE: newest first, and `files` is unpacked. */
-static void export_list(request *req, const margs *a)
-{
-    int64_t *limit = malloc(sizeof *limit);
-    if (limit == NULL) {
-        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
-        return;
-    }
-    *limit = margs_int(a, "limit", 0);
-    mstmt_query(req, &st_list, a, NULL, list_done, limit, free);
 }
 
 /* ---- start and stop ------------------------------------------------------ */
@@ -285,16 +253,15 @@ void export_module_shutdown(server *s)
 
 static const method_impl export_methods[] = {
     {"export.run", .fn = export_run},
-    {"export.list", .fn = export_list},
+    /* Newest first (the cursor is still the first column, the id), and
+     * `files` unpacked into maps. */
+    {"export.list", .stmt = &st_list, .reply = MR_PAGE, .shape = &run_shape},
     {NULL},
 };
-
-static mstmt *const export_stmts[] = {&st_list, NULL};
 
 const method_module export_module = {
     .name = "export",
     .methods = export_methods,
-    .stmts = export_stmts,
     .start = export_module_start,
     .stop = export_module_shutdown,
 };

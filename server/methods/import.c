@@ -6,18 +6,20 @@
  *
  * The call's arguments (rows, commit, idempotency_key) are declared in
  * proto/spec/import.c and checked by the dispatcher: a bad call is refused
- * whole. Each row is checked here against the arguments of the single
- * method, taken from the spec (enterprise.create's; status.submit's with
- * the enterprise named by enterprise_id or credit_code), with the same
- * codes, fields and messages as the dispatcher (server/engine/args.c) and
- * that method's own rules give, but reported for the row instead of
- * ending the request: a bad row never stops the others. The rows that pass
- * are handed to ONE statement, bb_enterprise_import (sql/013_import.sql)
- * or bb_status_import (sql/014_status_import.sql), which decides the rest
- * with the database's rules (known township, cluster and statuses, scope,
- * uniqueness, "not after today"), writes, audits, and keeps the
- * idempotency record of the whole call; the rows refused here travel with
- * it so that record holds the whole answer.
+ * whole. Each row is checked here by the dispatcher's own checks
+ * (margs_check_into) against the arguments of the single method it stands
+ * for (enterprise.create's without the idempotency key; the row of
+ * status.import, proto/spec/status.c), then against what that method
+ * checks beyond its spec (the credit code's rules, the earliest
+ * report_date), so a row is refused with exactly the code, field and
+ * message the single method would answer, but in its item: a bad row never
+ * stops the others. The rows that pass are handed to ONE statement,
+ * bb_enterprise_import (sql/013_import.sql) or bb_status_import
+ * (sql/014_status_import.sql), which decides the rest with the database's
+ * rules (known township, cluster and statuses, scope, uniqueness, "not
+ * after today"), with a savepoint per row, writes, audits, rolls a dry run
+ * back, and keeps the idempotency record of the whole call; the rows
+ * refused here travel with it so that record holds the whole answer.
  * Not for: reading CSV (the client does: client/csv.c), or the single
  * methods (enterprise.c, status.c).
  */
@@ -28,20 +30,11 @@
 #include <string.h>
 
 #include "bb_creditcode.h"
-#include "bb_utf8.h"
 #include "log.h"
 #include "methods.h"
 #include "rowpack.h"
 #include "server.h"
-
-/* The earliest report_date (status.c's rule). */
-#define IMP_STATUS_MIN_DATE "2000-01-01"
-/* A row's error: field and message (the longest is a key echoed back,
- * cut at a character boundary as the dispatcher does). */
-#define IMP_FIELD_MAX 128
-#define IMP_MSG_MAX 512
-/* Keys of a row, at most. */
-#define ROW_MAX_KEYS 12
+#include "spec/spec.h"
 
 /* One item of the answer, as the wire shows it. */
 static const rp_col item_cols[] = {
@@ -90,27 +83,28 @@ static mstmt st_status_import = {
     " p_shortages => :_shortages::int[], p_notes => :_notes::text[], " REJ_ARGS ") i",
     .cols = item_cols, .ncols = ITEM_NCOLS, .extras = st_extras, .heavy = true};
 
-/* ---- what a row is checked against ---- */
+/* ---- what a row is checked against, and its columns ---- */
 
 /* A column of the statement, from a row's argument: its value (NULL when
- * absent or nil), whether it was given at all (nil too: "nil = clear"),
- * or an array of str joined by a line feed (labels hold no control
- * character; "" for [], NULL when absent). */
-enum { C_VAL, C_GIVEN, C_LINES };
+ * absent or nil; an array of str as one text, its elements joined by a
+ * line feed, labels holding no control character), or whether it was
+ * given at all (nil too: "nil = clear"). */
 typedef struct icol {
     const char *arg;
-    int kind;
+    enum { C_VAL, C_LINES, C_GIVEN } kind;
 } icol;
 
 typedef struct import_kind {
-    const char *method;          /* the single method whose arguments rows have */
+    const bb_method_spec *row;   /* the arguments a row has */
     mstmt *st;
     const icol *cols;            /* in extras order after _ord */
     unsigned ncols;
-    bool either;                 /* arg[0] or arg[1], exactly one (nil = absent) */
-    const bb_arg *arg[ROW_MAX_KEYS];  /* filled by import_start */
-    unsigned nargs;
+    bool either;                 /* enterprise_id or credit_code, exactly one */
 } import_kind;
+
+/* enterprise.create without its idempotency key (the call has one), made
+ * by import_start: the spec's tables keep their argument arrays private. */
+static bb_method_spec ent_row;
 
 static const icol ent_cols[] = {
     {"name", C_VAL}, {"credit_code", C_VAL}, {"township", C_VAL}, {"cluster", C_GIVEN},
@@ -122,317 +116,86 @@ static const icol st_cols[] = {
     {"employees", C_VAL}, {"labour_shortage", C_VAL}, {"note", C_VAL},
 };
 #define NCOLS(c) ((unsigned)(sizeof c / sizeof c[0]))
+#define MAX_COLS NCOLS(st_cols)
 
-static import_kind ent_kind = {.method = "enterprise.create", .st = &st_ent_import,
-                               .cols = ent_cols, .ncols = NCOLS(ent_cols)};
-static import_kind st_kind = {.method = "status.submit", .st = &st_status_import,
-                              .cols = st_cols, .ncols = NCOLS(st_cols), .either = true};
-/* status rows: the enterprise by id or by credit code, nil counting as
- * absent (copies of the spec's arguments, with those flags). */
-static bb_arg st_eid, st_code;
+static const import_kind ent_kind = {&ent_row, &st_ent_import, ent_cols, NCOLS(ent_cols), false};
+static const import_kind st_kind = {&bb_spec_status_import_row, &st_status_import, st_cols,
+                                    NCOLS(st_cols), true};
 
-/* ---- a growing text buffer for PostgreSQL array literals ---- */
+/* ---- checking one row ---- */
 
-typedef struct tbuf {
-    char *s;
-    size_t len, cap;
-    bool oom;
-} tbuf;
-
-static void tb_put(tbuf *b, const char *p, size_t n)
+__attribute__((format(printf, 3, 4)))
+static int reject(margs_error *e, const char *field, const char *fmt, ...)
 {
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (b->len + n + 1 > cap)
-            cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (s == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, p, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void tb_ch(tbuf *b, char c) { tb_put(b, &c, 1); }
-
-/* One element: NULL for s == NULL, else "s" with " and \ escaped (the
- * literal's opening brace comes with the first element). */
-static void tb_elem(tbuf *b, const char *s, size_t n)
-{
-    tb_ch(b, b->len == 0 ? '{' : ',');
-    if (s == NULL) {
-        tb_put(b, "NULL", 4);
-        return;
-    }
-    tb_ch(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"' || s[i] == '\\')
-            tb_ch(b, '\\');
-        tb_ch(b, s[i]);
-    }
-    tb_ch(b, '"');
-}
-
-static void tb_cstr(tbuf *b, const char *s) { tb_elem(b, s, s ? strlen(s) : 0); }
-
-/* Closes the literal ("{}" when empty); NULL when out of memory. */
-static const char *tb_finish(tbuf *b)
-{
-    if (b->len == 0)
-        tb_ch(b, '{');
-    tb_ch(b, '}');
-    return b->oom ? NULL : b->s;
-}
-
-/* ---- checking one row ----
- * The dispatcher's rules and words (args.c), reported into row_err. */
-
-typedef struct row_err {
-    bb_err code;
-    char field[IMP_FIELD_MAX];   /* "" = none */
-    char message[IMP_MSG_MAX];
-} row_err;
-
-__attribute__((format(printf, 4, 5))) static int reject(row_err *e, bb_err code,
-                                                        const char *field, const char *fmt, ...)
-{
-    e->code = code;
-    snprintf(e->field, sizeof e->field, "%s", field != NULL ? field : "");
+    e->code = BB_E_INVALID_ARGUMENT;
+    e->has_field = true;
+    snprintf(e->field, sizeof e->field, "%s", field);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof e->message, fmt, ap);
     va_end(ap);
     return -1;
 }
-#define BAD(e, field, ...) reject(e, BB_E_INVALID_ARGUMENT, field, __VA_ARGS__)
 
-/* A row's value of one argument: obj as sent (NULL: absent); set when it
- * passed and is not nil, then s[0..len) its text. */
-typedef struct rval {
-    const msgpack_object *obj;
-    bool set;
-    const char *s;
-    uint32_t len;
-    char text[24];
-} rval;
-
-static int ck_str(const msgpack_object *v, const char *field, bool text, bool bytes, int64_t min,
-                  int64_t max, row_err *e)
+/* True when margs_check_into got past the row's keys (every key matched an
+ * argument, none twice): it fills a's values as it matches keys, before
+ * checking any value, and leaves them on failure. */
+static bool keys_matched(const margs *a, const msgpack_object *row)
 {
-    if (v->type != MSGPACK_OBJECT_STR)
-        return BAD(e, field, "%s: must be a string", field);
-    const char *s = v->via.str.ptr;
-    uint32_t len = v->via.str.size;
-    if (!bb_utf8_valid(s, len))
-        return reject(e, BB_E_INVALID_UTF8, field, "%s: not valid UTF-8", field);
-    size_t n = bytes ? len : bb_utf8_chars(s, len);
-    if (n == 0 && min > 0)
-        return BAD(e, field, "%s: must not be empty", field);
-    if ((int64_t)n < min || (int64_t)n > max)
-        return BAD(e, field, "%s: %lld to %lld %s (got %zu)", field, (long long)min,
-                   (long long)max, bytes ? "bytes" : "characters", n);
-    if (bb_utf8_has_control(s, len, text))
-        return BAD(e, field, "%s: must not contain control characters", field);
-    return 0;
+    uint32_t n = 0;
+    for (unsigned i = 0; i < a->n; i++)
+        n += a->v[i].obj != NULL;
+    return row->type == MSGPACK_OBJECT_MAP && n == row->via.map.size;
 }
 
-static bool is_leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-static int ck_date(const msgpack_object *v, const char *key, rval *out, row_err *e)
+/* A row as its single method checks it: the keys, (status rows) which
+ * enterprise, each argument in declared order (margs_check_into), then the
+ * method's own rules: the credit code's, the earliest report_date. Fills a
+ * (margs_free it either way) or e. */
+static int check_row(const import_kind *k, const msgpack_object *row, const config *cfg,
+                     margs *a, margs_error *e)
 {
-    if (v->type != MSGPACK_OBJECT_STR)
-        return BAD(e, key, "%s: must be a date string YYYY-MM-DD", key);
-    const char *s = v->via.str.ptr;
-    uint32_t len = v->via.str.size;
-    if (!bb_utf8_valid(s, len))
-        return reject(e, BB_E_INVALID_UTF8, key, "%s: not valid UTF-8", key);
-    bool shape = len == 10 && s[4] == '-' && s[7] == '-';
-    for (uint32_t i = 0; shape && i < 10; i++)
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-            shape = false;
-    if (!shape)
-        return BAD(e, key, "%s: must be a date YYYY-MM-DD", key);
-    unsigned y = (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
-                            (s[3] - '0'));
-    unsigned m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
-    unsigned d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
-    static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    unsigned dim = m >= 1 && m <= 12 ? mdays[m - 1] + (m == 2 && is_leap(y) ? 1u : 0u) : 0u;
-    if (y == 0 || m < 1 || m > 12 || d < 1 || d > dim)
-        return BAD(e, key, "%s: %.10s is not a calendar date", key, s);
-    memcpy(out->text, s, 10);
-    out->text[10] = '\0';
-    out->s = out->text;
-    out->len = 10;
-    return 0;
-}
-
-/* One value, present and not nil, against its argument. */
-static int ck_value(const bb_arg *arg, rval *v, row_err *e)
-{
-    const msgpack_object *o = v->obj;
-    const char *key = arg->name;
-    switch (arg->type) {
-    case BB_T_INT: {
-        if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
-            o->type != MSGPACK_OBJECT_NEGATIVE_INTEGER)
-            return BAD(e, key, "%s: must be an integer", key);
-        bool beyond = o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-                      o->via.u64 > (uint64_t)INT64_MAX;
-        int64_t x = beyond ? 0 : o->type == MSGPACK_OBJECT_POSITIVE_INTEGER
-                                     ? (int64_t)o->via.u64 : o->via.i64;
-        if (beyond || x < arg->min || x > arg->max)
-            return BAD(e, key, "%s: out of range %lld..%lld", key, (long long)arg->min,
-                       (long long)arg->max);
-        snprintf(v->text, sizeof v->text, "%" PRId64, x);
-        v->s = v->text;
-        v->len = (uint32_t)strlen(v->text);
-        return 0;
+    int rc = margs_check_into(k->row, row, cfg, a, e);
+    if (k->either && keys_matched(a, row)) {
+        const msgpack_object *id = margs_get(a, "enterprise_id")->obj;
+        const msgpack_object *cc = margs_get(a, "credit_code")->obj;
+        bool has_id = id != NULL && id->type != MSGPACK_OBJECT_NIL;
+        bool has_cc = cc != NULL && cc->type != MSGPACK_OBJECT_NIL;
+        if (has_id && has_cc)
+            return reject(e, "credit_code", "credit_code: give enterprise_id or credit_code, "
+                                            "not both");
+        if (!has_id && !has_cc)
+            return reject(e, "enterprise_id", "enterprise_id: required (or credit_code)");
     }
-    case BB_T_STR:
-    case BB_T_TEXT:
-        if (ck_str(o, key, arg->type == BB_T_TEXT, (arg->flags & BB_A_BYTES) != 0,
-                   arg->max == 0 ? 1 : arg->min,
-                   arg->max == 0 ? BB_SPEC_DEFAULT_CHARS : arg->max, e) != 0)
-            return -1;
-        v->s = o->via.str.ptr;
-        v->len = o->via.str.size;
-        return 0;
-    case BB_T_DATE:
-        return ck_date(o, key, v, e);
-    case BB_T_STRS: {
-        if (o->type != MSGPACK_OBJECT_ARRAY)
-            return BAD(e, key, "%s: must be an array of strings", key);
-        uint32_t n = o->via.array.size;
-        if ((int64_t)n > arg->max)
-            return BAD(e, key, "%s: at most %lld items (got %" PRIu32 ")", key,
-                       (long long)arg->max, n);
-        char field[IMP_FIELD_MAX];
-        for (uint32_t i = 0; i < n; i++) {
-            const msgpack_object *el = &o->via.array.ptr[i];
-            snprintf(field, sizeof field, "%s[%" PRIu32 "]", key, i);
-            if (ck_str(el, field, false, false, 1, arg->item_max, e) != 0)
-                return -1;
-            for (uint32_t j = 0; j < i; j++) {
-                const msgpack_object *p = &o->via.array.ptr[j];
-                if (p->via.str.size == el->via.str.size &&
-                    memcmp(p->via.str.ptr, el->via.str.ptr, el->via.str.size) == 0)
-                    return BAD(e, field, "%s: duplicate of %s[%" PRIu32 "]", field, key, j);
-            }
-        }
-        return 0;
-    }
-    default:
-        return reject(e, BB_E_INTERNAL, key, "%s: cannot be checked", key);
-    }
-}
-
-/* Matches the keys of row to k's arguments (unknown and repeated keys
- * refused, as the dispatcher words it). */
-static int row_keys(const import_kind *k, const msgpack_object *row, uint32_t idx, rval *v,
-                    row_err *e)
-{
-    if (row->type != MSGPACK_OBJECT_MAP)
-        return BAD(e, NULL, "rows[%" PRIu32 "]: must be a map", idx);
-    for (uint32_t i = 0; i < row->via.map.size; i++) {
-        const msgpack_object *key = &row->via.map.ptr[i].key;
-        if (key->type != MSGPACK_OBJECT_STR)
-            return BAD(e, NULL, "argument names must be strings");
-        const char *ks = key->via.str.ptr;
-        uint32_t kl = key->via.str.size;
-        if (!bb_utf8_valid(ks, kl))
-            return reject(e, BB_E_INVALID_UTF8, NULL, "argument %" PRIu32
-                          ": name is not valid UTF-8", i + 1);
-        unsigned j = 0;
-        while (j < k->nargs &&
-               !(strlen(k->arg[j]->name) == kl && memcmp(k->arg[j]->name, ks, kl) == 0))
-            j++;
-        if (j == k->nargs) {
-            char f[IMP_FIELD_MAX];
-            size_t n = kl < sizeof f - 1 ? kl : sizeof f - 1;
-            while (n > 0 && n < kl && ((unsigned char)ks[n] & 0xC0) == 0x80)
-                n--;
-            memcpy(f, ks, n);
-            f[n] = '\0';
-            if (bb_utf8_has_control(ks, kl, false))
-                return BAD(e, f, "unknown argument");
-            return BAD(e, f, "%s: unknown argument", f);
-        }
-        if (v[j].obj != NULL)
-            return BAD(e, k->arg[j]->name, "%s: given twice", k->arg[j]->name);
-        v[j].obj = &row->via.map.ptr[i].val;
-    }
-    return 0;
-}
-
-static bool given(const rval *v) { return v->obj != NULL && v->obj->type != MSGPACK_OBJECT_NIL; }
-
-/* The index of k's argument named name, or -1. */
-static int arg_index(const import_kind *k, const char *name)
-{
-    for (unsigned j = 0; j < k->nargs; j++)
-        if (strcmp(k->arg[j]->name, name) == 0)
-            return (int)j;
-    return -1;
-}
-
-/* The value of the argument named name, or NULL when rows have no such
- * key (import_start checked that every column's argument exists). */
-static const rval *rv(const import_kind *k, const rval *v, const char *name)
-{
-    int j = arg_index(k, name);
-    return j >= 0 ? &v[j] : NULL;
-}
-
-/* A row as its single method checks its arguments: keys, each argument in
- * declared order, then the method's own rules (the credit code's rules,
- * the earliest report_date). */
-static int check_row(const import_kind *k, const msgpack_object *row, uint32_t idx, rval *v,
-                     row_err *e)
-{
-    memset(v, 0, sizeof(rval) * k->nargs);
-    if (row_keys(k, row, idx, v, e) != 0)
+    if (rc != 0)
         return -1;
-    if (k->either) {
-        const char *a0 = k->arg[0]->name, *a1 = k->arg[1]->name;
-        if (given(&v[0]) && given(&v[1]))
-            return BAD(e, a1, "%s: give %s or %s, not both", a1, a0, a1);
-        if (!given(&v[0]) && !given(&v[1]))
-            return BAD(e, a0, "%s: required (or %s)", a0, a1);
-    }
-    for (unsigned j = 0; j < k->nargs; j++) {
-        const bb_arg *arg = k->arg[j];
-        if (v[j].obj == NULL) {
-            if (arg->flags & BB_A_REQ)
-                return BAD(e, arg->name, "%s: required", arg->name);
-        } else if (v[j].obj->type == MSGPACK_OBJECT_NIL) {
-            if (arg->flags & BB_A_REQ)
-                return BAD(e, arg->name, "%s: required (nil given)", arg->name);
-            if ((arg->flags & (BB_A_NIL | BB_A_NILABSENT)) == 0)
-                return BAD(e, arg->name, "%s: must not be nil (leave it out instead)",
-                           arg->name);
-        } else {
-            if (ck_value(arg, &v[j], e) != 0)
-                return -1;
-            v[j].set = true;
-        }
-    }
-    const rval *code = rv(k, v, "credit_code"), *date = rv(k, v, "report_date");
-    if (code != NULL && code->set) {
-        bb_cc_result r = bb_creditcode_check(code->s, code->len);
-        if (r != BB_CC_OK)
-            return BAD(e, "credit_code", "credit_code: %s", bb_creditcode_reason(r));
-    }
-    if (date != NULL && date->set && strcmp(date->s, IMP_STATUS_MIN_DATE) < 0)
-        return BAD(e, "report_date", "report_date: %s is before " IMP_STATUS_MIN_DATE, date->s);
+    const bb_val *code = margs_get(a, "credit_code");
+    bb_cc_result r = code->state == BB_V_SET ? bb_creditcode_check(code->s, code->len) : BB_CC_OK;
+    if (r != BB_CC_OK)
+        return reject(e, "credit_code", "credit_code: %s", bb_creditcode_reason(r));
     return 0;
+}
+
+/* One column's element for a row that passed. */
+static void col_elem(mlit *l, const icol *c, const margs *a)
+{
+    const bb_val *v = margs_get(a, c->arg);
+    if (c->kind == C_GIVEN) {
+        mlit_elem(l, v->state != BB_V_ABSENT ? "t" : "f", 1);
+    } else if (v->state != BB_V_SET) {
+        mlit_elem(l, NULL, 0);
+    } else if (c->kind == C_VAL) {
+        mlit_elem(l, v->s, v->len);
+    } else {
+        mlit_next(l);
+        mlit_put(l, "\"", 1, false);
+        for (uint32_t i = 0; i < v->obj->via.array.size; i++) {
+            const msgpack_object *s = &v->obj->via.array.ptr[i];
+            mlit_put(l, "\n", i > 0 ? 1 : 0, false);
+            mlit_put(l, s->via.str.ptr, s->via.str.size, true);
+        }
+        mlit_put(l, "\"", 1, false);
+    }
 }
 
 /* ---- the call ---- */
@@ -448,26 +211,6 @@ static void reply_items(request *req, const PGresult *res, void *ctx)
     for (int i = 0; i < n; i++)
         rowpack_row(pk, res, i, item_cols, ITEM_NCOLS);
     req_result_end(req);
-}
-
-/* One column's element for a row that passed. */
-static void col_elem(tbuf *b, const icol *c, const rval *v, tbuf *tmp)
-{
-    if (c->kind == C_GIVEN) {
-        tb_cstr(b, v->obj != NULL ? "t" : "f");
-    } else if (c->kind == C_VAL || !v->set) {
-        tb_elem(b, v->set ? v->s : NULL, v->len);
-    } else {
-        tmp->len = 0;
-        tb_put(tmp, "", 0);
-        for (uint32_t i = 0; i < v->obj->via.array.size; i++) {
-            if (i > 0)
-                tb_ch(tmp, '\n');
-            tb_put(tmp, v->obj->via.array.ptr[i].via.str.ptr, v->obj->via.array.ptr[i].via.str.size);
-        }
-        tb_elem(b, tmp->oom ? NULL : tmp->s, tmp->len);
-        b->oom = b->oom || tmp->oom;
-    }
 }
 
 /* Both imports: every row checked, the ones that pass as columns, the
@@ -486,44 +229,42 @@ static void run_import(request *req, const margs *a, const import_kind *k)
                         ")", (long long)rows_arg->min, (long long)rows_arg->max, n);
         return;
     }
-    /* _ord, the columns, then the four refusal arrays. */
-    enum { MAX_ARRAYS = 1 + ROW_MAX_KEYS + 4 };
-    tbuf arr[MAX_ARRAYS], tmp;
+    /* _ord, the columns, then the four refusal arrays: the extras' order. */
+    mlit arr[1 + MAX_COLS + 4];
     memset(arr, 0, sizeof arr);
-    memset(&tmp, 0, sizeof tmp);
-    tbuf *ord = &arr[0], *cols = &arr[1], *rej = &arr[1 + k->ncols];
+    mlit *ord = &arr[0], *cols = &arr[1], *rej = &arr[1 + k->ncols];
     unsigned narr = 1 + k->ncols + 4;
-    row_err *err = malloc(sizeof *err);   /* one at a time: a row's answer is copied out */
-    bool oom = err == NULL;
-    rval v[ROW_MAX_KEYS];
+    const config *cfg = &req_server(req)->cfg;
+    margs ra;
+    margs_error err;
     char num[16];
-    for (uint32_t i = 0; i < n && !oom; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         snprintf(num, sizeof num, "%" PRIu32, i);
-        if (check_row(k, &rows->via.array.ptr[i], i, v, err) != 0) {
-            tb_cstr(&rej[0], num);
-            tb_cstr(&rej[1], bb_err_code(err->code));
-            tb_cstr(&rej[2], err->field[0] != '\0' ? err->field : NULL);
-            tb_cstr(&rej[3], err->message);
-            continue;
+        if (check_row(k, &rows->via.array.ptr[i], cfg, &ra, &err) != 0) {
+            mlit_elem(&rej[0], num, strlen(num));
+            mlit_elem(&rej[1], bb_err_code(err.code), strlen(bb_err_code(err.code)));
+            mlit_elem(&rej[2], err.has_field ? err.field : NULL, strlen(err.field));
+            mlit_elem(&rej[3], err.message, strlen(err.message));
+        } else {
+            mlit_elem(ord, num, strlen(num));
+            for (unsigned c = 0; c < k->ncols; c++)
+                col_elem(&cols[c], &k->cols[c], &ra);
         }
-        tb_cstr(ord, num);
-        for (unsigned c = 0; c < k->ncols; c++)
-            col_elem(&cols[c], &k->cols[c], rv(k, v, k->cols[c].arg), &tmp);
+        margs_free(&ra);
     }
-    const char *extra[MAX_ARRAYS + 1];
+    const char *extra[1 + MAX_COLS + 4 + 1];
+    bool oom = false;
     for (unsigned i = 0; i < narr; i++) {
-        extra[i] = tb_finish(&arr[i]);
+        extra[i] = mlit_end(&arr[i]);
         oom = oom || extra[i] == NULL;
     }
-    extra[narr] = req_server(req)->cfg.time_zone; /* status.import's _tz */
+    extra[narr] = cfg->time_zone; /* status.import's _tz */
     if (oom)
         req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
     else
         mstmt_query(req, k->st, a, extra, reply_items, NULL, NULL);
     for (unsigned i = 0; i < narr; i++)
         free(arr[i].s);
-    free(tmp.s);
-    free(err);
 }
 
 static void enterprise_import(request *req, const margs *a) { run_import(req, a, &ent_kind); }
@@ -531,40 +272,23 @@ static void status_import(request *req, const margs *a) { run_import(req, a, &st
 
 /* ---- the module ---- */
 
-static int add_arg(import_kind *k, const bb_arg *arg)
-{
-    if (k->nargs == ROW_MAX_KEYS || arg->values != NULL || arg->type == BB_T_BOOL ||
-        arg->type == BB_T_ANY)
-        return -1;   /* more keys, allowed-value lists or types than rows are checked for */
-    k->arg[k->nargs++] = arg;
-    return 0;
-}
-
-/* The rows' arguments, from the spec of their single methods. */
+/* The enterprise row; and every column names an argument of its row (a
+ * typo would abort in margs_get at the first import). */
 static int import_start(struct server *s)
 {
     (void)s;
-    const bb_method_spec *create = bb_spec_find(ent_kind.method, strlen(ent_kind.method));
-    const bb_method_spec *submit = bb_spec_find(st_kind.method, strlen(st_kind.method));
-    const bb_arg *code = create != NULL ? bb_spec_arg(create, "credit_code", 11) : NULL;
-    const bb_arg *eid = submit != NULL ? bb_spec_arg(submit, "enterprise_id", 13) : NULL;
-    int rc = code != NULL && eid != NULL ? 0 : -1;
-    ent_kind.nargs = st_kind.nargs = 0;
-    for (const bb_arg *x = rc == 0 ? create->args : NULL; x != NULL && x->name != NULL; x++)
-        rc |= add_arg(&ent_kind, x);
-    if (rc == 0) {
-        st_eid = *eid;
-        st_code = *code;
-        st_eid.flags = st_code.flags = BB_A_NILABSENT;
-        rc |= add_arg(&st_kind, &st_eid) | add_arg(&st_kind, &st_code);
+    const bb_method_spec *create = bb_spec_find("enterprise.create", 17);
+    int rc = create != NULL ? 0 : -1;
+    if (create != NULL) {
+        ent_row = *create;
+        ent_row.flags &= ~(unsigned)BB_M_WRITE;
     }
-    for (const bb_arg *x = rc == 0 ? submit->args : NULL; x != NULL && x->name != NULL; x++)
-        if (x != eid)
-            rc |= add_arg(&st_kind, x);
-    for (unsigned i = 0; rc == 0 && i < ent_kind.ncols; i++)
-        rc |= arg_index(&ent_kind, ent_kind.cols[i].arg) < 0 ? -1 : 0;
-    for (unsigned i = 0; rc == 0 && i < st_kind.ncols; i++)
-        rc |= arg_index(&st_kind, st_kind.cols[i].arg) < 0 ? -1 : 0;
+    const import_kind *kinds[] = {&ent_kind, &st_kind};
+    for (unsigned i = 0; rc == 0 && i < 2; i++)
+        for (unsigned c = 0; c < kinds[i]->ncols; c++)
+            if (bb_spec_arg(kinds[i]->row, kinds[i]->cols[c].arg,
+                            strlen(kinds[i]->cols[c].arg)) == NULL)
+                rc = -1;
     if (rc != 0)
         log_event(LOG_ERROR, "module_invalid", "module=import why=row_arguments");
     return rc;

@@ -114,9 +114,14 @@ static mstmt st_login_finish = {
     "                       p_lock_ms => :_lock_ms::bigint) AS r",
     .extras = finish_extras};
 
+/* session.whoami: the session's user as the database has it now. When
+ * that user is gone or disabled since the login, bb_actor raises BB401
+ * (`unauthenticated`), and the method's row logs the connection out if it
+ * is still that user. */
 static mstmt st_whoami = {
     .name = "session_whoami", .sql =
-    "SELECT w.* FROM app_user_wire w WHERE w.id = :_actor::bigint AND NOT w.disabled",
+    "SELECT w.* FROM bb_actor(p_actor => :_actor::bigint) u"
+    " JOIN app_user_wire w ON w.id = u.id",
     .cols = user_wire_cols, .ncols = USER_WIRE_NCOLS};
 
 static const char *const pw_extras[] = {"_user", "_max_failures", "_lock_ms", NULL};
@@ -606,34 +611,6 @@ static void session_logout(request *req, const margs *a)
     req_result_end(req);
 }
 
-/* session.whoami: the session's user as the database has it now; none
- * (gone or disabled since the login) is `unauthenticated`, and the
- * session is cleared if it still is that user. ctx: the user id at the
- * request (the connection may be someone else by the answer). */
-static void on_whoami(request *req, const PGresult *res, void *ctx)
-{
-    int64_t actor = *(int64_t *)ctx;
-    free(ctx);
-    if (PQntuples(res) != 1) {
-        user_reply_unauthenticated(req, actor);
-        return;
-    }
-    msgpack_packer *pk = req_result_begin(req);
-    rowpack_row(pk, res, 0, user_wire_cols, USER_WIRE_NCOLS);
-    req_result_end(req);
-}
-
-static void session_whoami(request *req, const margs *a)
-{
-    int64_t *actor = malloc(sizeof *actor);
-    if (actor == NULL) {
-        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
-        return;
-    }
-    *actor = req_session(req)->user_id;
-    mstmt_query(req, &st_whoami, a, NULL, on_whoami, actor, free);
-}
-
 /* ---- session.change_password ----------------------------------------
  *
  * Like a login, in steps: BEGIN (bb_password_change_begin: the caller,
@@ -932,14 +909,13 @@ static void session_change_password(request *req, const margs *a)
 static const method_impl session_methods[] = {
     {"session.login", .fn = session_login},
     {"session.logout", .fn = session_logout},
-    {"session.whoami", .fn = session_whoami, .logout_on_unauthenticated = true},
+    {"session.whoami", .stmt = &st_whoami, .reply = MR_ROW, .logout_on_unauthenticated = true},
     {"session.change_password", .fn = session_change_password, .logout_on_unauthenticated = true},
     {NULL},
 };
 
 static mstmt *const session_stmts[] = {
-    &st_login_begin, &st_login_finish, &st_whoami, &st_pw_begin, &st_pw_failed, &st_pw_store,
-    NULL,
+    &st_login_begin, &st_login_finish, &st_pw_begin, &st_pw_failed, &st_pw_store, NULL,
 };
 
 const method_module session_module = {

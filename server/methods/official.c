@@ -381,11 +381,9 @@ static void portfolio_done(request *req, const PGresult *res, void *arg)
 
 static void portfolio(request *req, const margs *a, bool is_unit)
 {
-    pf_ctx *c = malloc(sizeof *c);
-    if (c == NULL) {
-        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
+    pf_ctx *c = req_alloc(req, sizeof *c);
+    if (c == NULL)
         return;
-    }
     c->is_unit = is_unit;
     c->id = margs_int(a, "id", 0);
     snprintf(c->on, sizeof c->on, "%s", margs_get(a, "on")->s);
@@ -435,29 +433,22 @@ static bool parse_gap_cursor(const bb_val *c, int64_t *kind, int64_t *id, int64_
            parse_dec(d2 + 1, (size_t)(end - d2 - 1), 1, 3, role);
 }
 
+/* The cursor of a gap row: "kind_rank.id.role_rank". */
+static void gap_next(msgpack_packer *pk, const PGresult *res, int row)
+{
+    char cur[80];
+    snprintf(cur, sizeof cur, "%s.%s.%s", PQgetvalue(res, row, 7), PQgetvalue(res, row, 1),
+             PQgetvalue(res, row, 8));
+    rowpack_str(pk, cur);
+}
+
+static const mshape gap_shape = {.nwire = GAP_WIRE_NCOLS, .next = gap_next};
+
 static void gaps_done(request *req, const PGresult *res, void *arg)
 {
     int64_t limit = *(int64_t *)arg;
     free(arg);
-    int rows = PQntuples(res);
-    bool more = rows > limit;
-    int n = more ? (int)limit : rows;
-    msgpack_packer *pk = req_result_begin(req);
-    msgpack_pack_map(pk, 2);
-    rowpack_str(pk, "items");
-    msgpack_pack_array(pk, (uint32_t)n);
-    for (int i = 0; i < n; i++)
-        rowpack_row(pk, res, i, gap_cols, GAP_WIRE_NCOLS);
-    rowpack_str(pk, "next");
-    if (more && n > 0) {
-        char cur[80];
-        snprintf(cur, sizeof cur, "%s.%s.%s", PQgetvalue(res, n - 1, 7),
-                 PQgetvalue(res, n - 1, 1), PQgetvalue(res, n - 1, 8));
-        rowpack_str(pk, cur);
-    } else {
-        msgpack_pack_nil(pk);
-    }
-    req_result_end(req);
+    mreply_rows(req, st_gaps.name, res, gap_cols, GAP_NCOLS, &gap_shape, limit);
 }
 
 static void coverage_gaps(request *req, const margs *a)
@@ -475,11 +466,9 @@ static void coverage_gaps(request *req, const margs *a)
     snprintf(rt, sizeof rt, "%" PRId64, ar);
     bool cur = after->state == BB_V_SET;
     const char *extra[3] = {cur ? kt : NULL, cur ? it : NULL, cur ? rt : NULL};
-    int64_t *limit = malloc(sizeof *limit);
-    if (limit == NULL) {
-        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
+    int64_t *limit = req_alloc(req, sizeof *limit);
+    if (limit == NULL)
         return;
-    }
     *limit = margs_int(a, "limit", 0);
     mstmt_query(req, &st_gaps, a, extra, gaps_done, limit, free);
 }

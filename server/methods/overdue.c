@@ -122,32 +122,6 @@ static const od_field pr_fields[] = {
     {"officials", F_PEOPLE, 8},  {"units", F_PEOPLE, 9},
 };
 
-/* What is listed: milestones or problems. */
-typedef struct od_kind {
-    mstmt *st;
-    const od_field *fields;
-    uint32_t nfields;
-    int date_col;      /* the date of the order (and of the cursor) */
-    bool node;         /* the cursor ends with the node's number */
-} od_kind;
-
-static const od_kind od_ms = {&st_milestones, ms_fields, sizeof ms_fields / sizeof ms_fields[0],
-                              6, true};
-static const od_kind od_pr = {&st_problems, pr_fields, sizeof pr_fields / sizeof pr_fields[0], 5,
-                              false};
-
-/* The four methods. */
-static const struct od_variant {
-    const char *method;
-    const od_kind *kind;
-    bool due;          /* a window from today (within_days), else late rows (level) */
-} variants[] = {
-    {"overdue.milestones", &od_ms, false},
-    {"overdue.problems", &od_pr, false},
-    {"due.milestones", &od_ms, true},
-    {"due.problems", &od_pr, true},
-};
-
 /* ---- the cursor ---- */
 
 static bool is_leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
@@ -190,7 +164,8 @@ typedef struct od_pos {
     const char *node;  /* milestones: the node's name */
 } od_pos;
 
-/* Reads a cursor exactly as od_done writes it; false for anything else. */
+/* Reads a cursor exactly as next_ms / next_pr write it; false for anything
+ * else. */
 static bool parse_cursor(const bb_val *c, bool node, od_pos *p)
 {
     const char *s = c->s;
@@ -263,12 +238,16 @@ static void pack_people(msgpack_packer *pk, const char *text)
     }
 }
 
-static void pack_row(msgpack_packer *pk, const PGresult *res, int r, const od_kind *k,
-                     int64_t red_after)
+/* overdue_red_after_days, read at start (the configuration does not
+ * change while the server runs): a shape's packer sees only the row. */
+static int64_t g_red_after;
+
+static void pack_fields(msgpack_packer *pk, const PGresult *res, int r, const od_field *fields,
+                        uint32_t nfields)
 {
-    msgpack_pack_map(pk, k->nfields);
-    for (uint32_t i = 0; i < k->nfields; i++) {
-        const od_field *f = &k->fields[i];
+    msgpack_pack_map(pk, nfields);
+    for (uint32_t i = 0; i < nfields; i++) {
+        const od_field *f = &fields[i];
         rowpack_str(pk, f->key);
         int64_t v;
         switch (f->type) {
@@ -291,7 +270,7 @@ static void pack_row(msgpack_packer *pk, const PGresult *res, int r, const od_ki
             break;
         case F_LEVEL:
             v = strtoll(PQgetvalue(res, r, f->col), NULL, 10);
-            rowpack_str(pk, v > red_after ? "red" : v >= 1 ? "yellow" : "green");
+            rowpack_str(pk, v > g_red_after ? "red" : v >= 1 ? "yellow" : "green");
             break;
         case F_PEOPLE:
             pack_people(pk, PQgetvalue(res, r, f->col));
@@ -300,46 +279,72 @@ static void pack_row(msgpack_packer *pk, const PGresult *res, int r, const od_ki
     }
 }
 
+/* A milestone; refused when its node has no number for the cursor. */
+static int pack_ms(msgpack_packer *pk, const PGresult *res, int r)
+{
+    if (node_number(PQgetvalue(res, r, 1)) == 0)
+        return -1;
+    pack_fields(pk, res, r, ms_fields, sizeof ms_fields / sizeof ms_fields[0]);
+    return 0;
+}
+
+static int pack_pr(msgpack_packer *pk, const PGresult *res, int r)
+{
+    pack_fields(pk, res, r, pr_fields, sizeof pr_fields / sizeof pr_fields[0]);
+    return 0;
+}
+
+/* The cursors parse_cursor reads: planned date, project id, node number;
+ * deadline, problem id. */
+static void next_ms(msgpack_packer *pk, const PGresult *res, int r)
+{
+    char next[OD_CURSOR_MAX_CHARS + 8];
+    snprintf(next, sizeof next, "%s.%s.%u", PQgetvalue(res, r, 6), PQgetvalue(res, r, 0),
+             node_number(PQgetvalue(res, r, 1)));
+    rowpack_str(pk, next);
+}
+
+static void next_pr(msgpack_packer *pk, const PGresult *res, int r)
+{
+    char next[OD_CURSOR_MAX_CHARS + 8];
+    snprintf(next, sizeof next, "%s.%s", PQgetvalue(res, r, 5), PQgetvalue(res, r, 0));
+    rowpack_str(pk, next);
+}
+
+/* What is listed: milestones or problems. */
+typedef struct od_kind {
+    mstmt *st;
+    mshape shape;
+    bool node;         /* the cursor ends with the node's number */
+} od_kind;
+
+static const od_kind od_ms = {&st_milestones, {.pack = pack_ms, .next = next_ms}, true};
+static const od_kind od_pr = {&st_problems, {.pack = pack_pr, .next = next_pr}, false};
+
+/* The four methods. */
+static const struct od_variant {
+    const char *method;
+    const od_kind *kind;
+    bool due;          /* a window from today (within_days), else late rows (level) */
+} variants[] = {
+    {"overdue.milestones", &od_ms, false},
+    {"overdue.problems", &od_pr, false},
+    {"due.milestones", &od_ms, true},
+    {"due.problems", &od_pr, true},
+};
+
 /* What the callback needs besides the result. */
 typedef struct od_call {
     const od_kind *kind;
     int64_t limit;
-    int64_t red_after;
 } od_call;
 
 static void od_done(request *req, const PGresult *res, void *arg)
 {
     od_call c = *(od_call *)arg;
     free(arg);
-    const od_kind *k = c.kind;
-    int rows = PQntuples(res);
-    int n = rows > c.limit ? (int)c.limit : rows;
-    char next[OD_CURSOR_MAX_CHARS + 8] = "";
-    if (rows > n && n > 0) {
-        const char *date = PQgetvalue(res, n - 1, k->date_col);
-        const char *id = PQgetvalue(res, n - 1, 0);
-        unsigned node = k->node ? node_number(PQgetvalue(res, n - 1, 1)) : 0;
-        if (k->node && node == 0) {
-            rowpack_reply_bad_result(req, k->st->name, "unknown milestone node");
-            return;
-        }
-        if (k->node)
-            snprintf(next, sizeof next, "%s.%s.%u", date, id, node);
-        else
-            snprintf(next, sizeof next, "%s.%s", date, id);
-    }
-    msgpack_packer *pk = req_result_begin(req);
-    msgpack_pack_map(pk, 2);
-    rowpack_str(pk, "items");
-    msgpack_pack_array(pk, (uint32_t)n);
-    for (int i = 0; i < n; i++)
-        pack_row(pk, res, i, k, c.red_after);
-    rowpack_str(pk, "next");
-    if (next[0] != '\0')
-        rowpack_str(pk, next);
-    else
-        msgpack_pack_nil(pk);
-    req_result_end(req);
+    const mstmt *st = c.kind->st;
+    mreply_rows(req, st->name, res, st->cols, st->ncols, &c.kind->shape, c.limit);
 }
 
 /* The handler of all four: the variant is the method's row of variants. */
@@ -382,12 +387,10 @@ static void od_run(request *req, const margs *a)
     snprintf(hit, sizeof hit, "%" PRId64, hi);
     const char *extra[5] = {has_lo ? lot : NULL, hit, pos.date, pos.id, pos.node};
 
-    od_call *c = malloc(sizeof *c);
-    if (c == NULL) {
-        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
+    od_call *c = req_alloc(req, sizeof *c);
+    if (c == NULL)
         return;
-    }
-    *c = (od_call){k, margs_int(a, "limit", 0), red};
+    *c = (od_call){k, margs_int(a, "limit", 0)};
     mstmt_query(req, k->st, a, extra, od_done, c, free);
 }
 
@@ -401,8 +404,15 @@ static const method_impl overdue_methods[] = {
 
 static mstmt *const overdue_stmts[] = {&st_milestones, &st_problems, NULL};
 
+static int od_start(struct server *s)
+{
+    g_red_after = s->cfg.overdue_red_after_days;
+    return 0;
+}
+
 const method_module overdue_module = {
     .name = "overdue",
     .methods = overdue_methods,
     .stmts = overdue_stmts,
+    .start = od_start,
 };

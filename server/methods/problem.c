@@ -286,11 +286,9 @@ static void trouble_get_done(request *req, const PGresult *res, void *arg)
 /* Runs st with the id argument key kept for the callback. */
 static void run_with_id(request *req, const margs *a, mstmt *st, const char *key, mstmt_cb cb)
 {
-    int64_t *id = malloc(sizeof *id);
-    if (id == NULL) {
-        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
+    int64_t *id = req_alloc(req, sizeof *id);
+    if (id == NULL)
         return;
-    }
     *id = margs_int(a, key, 0);
     mstmt_query(req, st, a, NULL, cb, id, free);
 }
@@ -320,10 +318,8 @@ static const method_impl problem_methods[] = {
     {NULL},
 };
 
-static mstmt *const problem_stmts[] = {
-    &st_create, &st_advance, &st_reopen, &st_assign, &st_trouble_set,
-    &st_get,    &st_list,    &st_trouble_get, &st_trouble_list, NULL,
-};
+/* The statements of the handlers (those of .stmt rows register themselves). */
+static mstmt *const problem_stmts[] = {&st_get, &st_trouble_get, NULL};
 
 const method_module problem_module = {
     .name = "problem",

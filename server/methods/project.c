@@ -127,7 +127,7 @@ static mstmt st_history = {
     .sql = "SELECT * FROM bb_project_history(p_scope => :_scope::bigint, p_id => :id::bigint)",
     .cols = hist_cols, .ncols = HIST_NCOLS};
 
-/* ---- packing ---- */
+/* ---- the Project, and the rules across arguments ---- */
 
 static void pack_cell(msgpack_packer *pk, const PGresult *res, int row, int col, rp_type t)
 {
@@ -144,7 +144,7 @@ static void pack_cell(msgpack_packer *pk, const PGresult *res, int row, int col,
 }
 
 /* One Project: its keys, then `milestones` in node order. */
-static void pack_project(msgpack_packer *pk, const PGresult *res, int row)
+static int pack_project(msgpack_packer *pk, const PGresult *res, int row)
 {
     msgpack_pack_map(pk, PRJ_NKEYS + 1);
     for (int i = 0; i < PRJ_NKEYS; i++) {
@@ -162,70 +162,38 @@ static void pack_project(msgpack_packer *pk, const PGresult *res, int row)
         rowpack_str(pk, "actual_date");
         pack_cell(pk, res, row, PRJ_NKEYS + 2 * n + 1, RP_TEXT);
     }
+    return 0;
 }
 
-/* ---- replies ----
- * The callbacks get a call: the statement (for error logs) and one number
- * (project.get: the id, for not_found; a page: its limit; else 0). */
+static const mshape prj_shape = {.pack = pack_project};
 
-typedef struct call {
-    const mstmt *st;
-    int64_t n;
-} call;
-
-static void run(request *req, const margs *a, mstmt *st, int64_t n, mstmt_cb cb)
+static int check_set_milestone(request *req, const margs *a)
 {
-    call *c = malloc(sizeof *c);
-    if (c == NULL) {
-        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
-        return;
+    if (margs_get(a, "planned_date")->state == BB_V_ABSENT &&
+        margs_get(a, "actual_date")->state == BB_V_ABSENT) {
+        req_reply_error(req, BB_E_INVALID_ARGUMENT, "planned_date",
+                        "planned_date: give planned_date, actual_date or both");
+        return -1;
     }
-    *c = (call){st, n};
-    mstmt_query(req, st, a, NULL, cb, c, free);
+    return 0;
 }
 
-/* One Project; no row is not_found when an id was asked for (get). */
-static void one_done(request *req, const PGresult *res, void *arg)
+static int check_list(request *req, const margs *a)
 {
-    call c = *(call *)arg;
-    free(arg);
-    if (PQntuples(res) == 0 && c.n > 0) {
-        req_reply_error(req, BB_E_NOT_FOUND, "id", "project %" PRId64 " does not exist", c.n);
-        return;
+    if (margs_set(a, "investment_min") && margs_set(a, "investment_max") &&
+        margs_int(a, "investment_min", 0) > margs_int(a, "investment_max", 0)) {
+        req_reply_error(req, BB_E_INVALID_ARGUMENT, "investment_min",
+                        "investment_min: %" PRId64 " is above investment_max (%" PRId64 ")",
+                        margs_int(a, "investment_min", 0), margs_int(a, "investment_max", 0));
+        return -1;
     }
-    if (PQntuples(res) != 1) {
-        rowpack_reply_bad_result(req, c.st->name, "expected one row");
-        return;
-    }
-    pack_project(req_result_begin(req), res, 0);
-    req_result_end(req);
+    return 0;
 }
 
-/* {items, next} as mreply_page, each item a Project. */
-static void page_done(request *req, const PGresult *res, void *arg)
+/* project.history: {items}, the whole history, not paged. */
+static void history_done(request *req, const PGresult *res, void *ctx)
 {
-    int64_t limit = ((call *)arg)->n;
-    free(arg);
-    int rows = PQntuples(res);
-    int n = rows > limit ? (int)limit : rows;
-    msgpack_packer *pk = req_result_begin(req);
-    msgpack_pack_map(pk, 2);
-    rowpack_str(pk, "items");
-    msgpack_pack_array(pk, (uint32_t)n);
-    for (int i = 0; i < n; i++)
-        pack_project(pk, res, i);
-    rowpack_str(pk, "next");
-    if (rows > n && n > 0)
-        msgpack_pack_int64(pk, strtoll(PQgetvalue(res, n - 1, 0), NULL, 10));
-    else
-        msgpack_pack_nil(pk);
-    req_result_end(req);
-}
-
-/* {items}: the whole history, not paged. */
-static void history_done(request *req, const PGresult *res, void *arg)
-{
-    free(arg);
+    (void)ctx;
     int rows = PQntuples(res);
     msgpack_packer *pk = req_result_begin(req);
     msgpack_pack_map(pk, 1);
@@ -236,60 +204,28 @@ static void history_done(request *req, const PGresult *res, void *arg)
     req_result_end(req);
 }
 
-/* ---- methods ---- */
-
-static void project_create(request *req, const margs *a) { run(req, a, &st_create, 0, one_done); }
-static void project_update(request *req, const margs *a) { run(req, a, &st_update, 0, one_done); }
-static void project_move_stage(request *req, const margs *a) { run(req, a, &st_move, 0, one_done); }
 static void project_history(request *req, const margs *a)
 {
-    run(req, a, &st_history, 0, history_done);
-}
-
-static void project_get(request *req, const margs *a)
-{
-    run(req, a, &st_get, margs_int(a, "id", 0), one_done);
-}
-
-static void project_set_milestone(request *req, const margs *a)
-{
-    if (margs_get(a, "planned_date")->state == BB_V_ABSENT &&
-        margs_get(a, "actual_date")->state == BB_V_ABSENT) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, "planned_date",
-                        "planned_date: give planned_date, actual_date or both");
-        return;
-    }
-    run(req, a, &st_set_milestone, 0, one_done);
-}
-
-static void project_list(request *req, const margs *a)
-{
-    if (margs_set(a, "investment_min") && margs_set(a, "investment_max") &&
-        margs_int(a, "investment_min", 0) > margs_int(a, "investment_max", 0)) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, "investment_min",
-                        "investment_min: %" PRId64 " is above investment_max (%" PRId64 ")",
-                        margs_int(a, "investment_min", 0), margs_int(a, "investment_max", 0));
-        return;
-    }
-    run(req, a, &st_list, margs_int(a, "limit", 0), page_done);
+    mstmt_query(req, &st_history, a, NULL, history_done, NULL, NULL);
 }
 
 /* ---- the module ---- */
 
+#define PRJ_ROW .reply = MR_ROW, .shape = &prj_shape
 static const method_impl project_methods[] = {
-    {"project.create", .fn = project_create},
-    {"project.get", .fn = project_get},
-    {"project.update", .fn = project_update},
-    {"project.list", .fn = project_list},
-    {"project.move_stage", .fn = project_move_stage},
-    {"project.set_milestone", .fn = project_set_milestone},
+    {"project.create", .stmt = &st_create, PRJ_ROW},
+    {"project.get", .stmt = &st_get, PRJ_ROW, .what = "project"},
+    {"project.update", .stmt = &st_update, PRJ_ROW},
+    {"project.list", .stmt = &st_list, .reply = MR_PAGE, .shape = &prj_shape,
+     .check = check_list},
+    {"project.move_stage", .stmt = &st_move, PRJ_ROW},
+    {"project.set_milestone", .stmt = &st_set_milestone, PRJ_ROW, .check = check_set_milestone},
     {"project.history", .fn = project_history},
     {NULL},
 };
 
-static mstmt *const project_stmts[] = {
-    &st_create, &st_update, &st_move, &st_set_milestone, &st_get, &st_list, &st_history, NULL,
-};
+/* The statement of the handler (those of .stmt rows register themselves). */
+static mstmt *const project_stmts[] = {&st_history, NULL};
 
 const method_module project_module = {
     .name = "project",

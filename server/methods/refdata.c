@@ -32,33 +32,26 @@ static const rp_col ref_cols[] = {
 #define REF_NCOLS ((int)(sizeof ref_cols / sizeof ref_cols[0]))
 
 #define WRITE_PREFIX "p_actor => :_actor, p_addr => :_addr, p_key => :idempotency_key"
+#define REF(st_name, text) {.name = st_name, .sql = text, .cols = ref_cols, .ncols = REF_NCOLS}
 
 /* Every value, retired ones too (flagged), in the order clients offer them. */
-static mstmt st_list = {
-    .name = "ref_list", .sql =
+static mstmt st_list = REF("ref_list",
     "SELECT w.* FROM ref_wire w"
     " WHERE :kind::text IS NULL OR w.kind = :kind::text"
-    " ORDER BY w.kind, w.sort_order, w.value",
-    .cols = ref_cols, .ncols = REF_NCOLS};
+    " ORDER BY w.kind, w.sort_order, w.value");
 
-static mstmt st_add = {
-    .name = "ref_add", .sql =
+static mstmt st_add = REF("ref_add",
     "SELECT * FROM bb_ref_add(" WRITE_PREFIX ", p_kind => :kind, p_value => :value,"
-    " p_sort_order => :sort_order::int, p_township_kind => :township_kind)",
-    .cols = ref_cols, .ncols = REF_NCOLS};
+    " p_sort_order => :sort_order::int, p_township_kind => :township_kind)");
 
-static mstmt st_rename = {
-    .name = "ref_rename", .sql =
+static mstmt st_rename = REF("ref_rename",
     "SELECT * FROM bb_ref_rename(" WRITE_PREFIX ", p_kind => :kind, p_value => :value,"
-    " p_new_value => :new_value)",
-    .cols = ref_cols, .ncols = REF_NCOLS};
+    " p_new_value => :new_value)");
 
 /* retired absent = true (the function's coalesce). */
-static mstmt st_retire = {
-    .name = "ref_retire", .sql =
+static mstmt st_retire = REF("ref_retire",
     "SELECT * FROM bb_ref_retire(" WRITE_PREFIX ", p_kind => :kind, p_value => :value,"
-    " p_retired => :retired::boolean)",
-    .cols = ref_cols, .ncols = REF_NCOLS};
+    " p_retired => :retired::boolean)");
 
 /* The lists are short (tens of values): one answer in the shape of a page
  * whose next is always nil, so clients read it as any other list. */
@@ -81,7 +74,8 @@ static const method_impl refdata_methods[] = {
     {NULL},
 };
 
-static mstmt *const refdata_stmts[] = {&st_list, &st_add, &st_rename, &st_retire, NULL};
+/* The statement of the handler (those of .stmt rows register themselves). */
+static mstmt *const refdata_stmts[] = {&st_list, NULL};
 
 const method_module refdata_module = {
     .name = "refdata",

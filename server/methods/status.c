@@ -3,8 +3,8 @@
  * status report (走访 / 调度记录) and list an enterprise's reports.
  *
  * The arguments are declared in proto/spec/status.c and checked by the
- * dispatcher; this file has the rules the spec cannot say (report_date not
- * before 2000-01-01; from not after to; the list cursor), the group commit
+ * dispatcher; this file has the rules the spec cannot say (from not after
+ * to; the list cursor), the group commit
  * of status.submit and the list's page with its cursor. Whether a
  * production status is a known one is the database's to say (reference
  * data); so is "not after today", in the server's time_zone (passed to
@@ -60,7 +60,6 @@
 #include "server.h"
 #include "session.h"
 
-#define STATUS_MIN_DATE "2000-01-01"
 /* The batch limits are settings (config.h): status_batch_max, the most
  * submits one batch statement carries (its arrays grow with it: at most
  * ~10 KiB of text per submit), and status_batches_in_flight, the submit
@@ -85,44 +84,41 @@ static const rp_col batch_cols[] = {
 #define BATCH_COL_CODE SR_NCOLS
 
 /* ---- statements ----
- * A queued submit outlives its request's arguments, so both submit
- * statements take copies, as extras in this order: the caller and peer
- * (copied at queue time), then the submit's arguments (submit_args), then
- * the time zone. The batch passes each as an array, one element per
- * submit. */
-enum { SV_ACTOR, SV_ADDR, SV_ARGS, SV__COUNT = SV_ARGS + 9 };
-static const char *const submit_args[SV__COUNT - SV_ARGS] = {
-    "idempotency_key", "enterprise_id", "report_date", "reporter", "production_status",
-    "output_value", "employees", "labour_shortage", "note",
-};
+ * A queued submit outlives its request: its arguments are copied
+ * (margs_dup), and so are its caller and peer, at queue time (the session
+ * may change before the statement goes out); both statements take those
+ * two and the time zone as extras. The batch passes each argument as an
+ * array, one element per submit, as the extra named after it ("_note" for
+ * note): the list below is the batch's columns, in order. */
+enum { SX_ACTOR, SX_PEER, SX_ARGS, SX_TZ = SX_ARGS + 9, SX__COUNT };
 static const char *const submit_extras[] = {
-    "_actor_id", "_peer", "_key", "_eid", "_date", "_reporter", "_pstatus", "_output",
-    "_employees", "_shortage", "_note", "_tz", NULL,
+    "_actor_id", "_peer", "_idempotency_key", "_enterprise_id", "_report_date", "_reporter",
+    "_production_status", "_output_value", "_employees", "_labour_shortage", "_note", "_tz",
+    NULL,
 };
-#define SUBMIT_NEXTRAS (SV__COUNT + 1)
 
 static mstmt st_submit = {
     .name = "st_submit", .sql =
     "SELECT * FROM bb_status_submit(p_actor => :_actor_id::bigint, p_addr => :_peer,"
-    " p_key => :_key, p_enterprise_id => :_eid::bigint, p_report_date => :_date::date,"
-    " p_reporter => :_reporter, p_production_status => :_pstatus,"
-    " p_output_value => :_output::bigint, p_employees => :_employees::int,"
-    " p_labour_shortage => :_shortage::int, p_note => :_note, p_tz => :_tz)",
+    " p_key => :idempotency_key, p_enterprise_id => :enterprise_id::bigint,"
+    " p_report_date => :report_date::date, p_reporter => :reporter,"
+    " p_production_status => :production_status, p_output_value => :output_value::bigint,"
+    " p_employees => :employees::int, p_labour_shortage => :labour_shortage::int,"
+    " p_note => :note, p_tz => :_tz)",
     .cols = sr_cols, .ncols = SR_NCOLS, .extras = submit_extras};
 
-/* Sent with pool_query (batch_cb must see the error to decide what the
- * batch's submits hear), so its extras are written in extras order: $k is
- * the k-th extra (checked in status_start). A batch holds its connection
- * for many rows and a WAL flush: heavy, so reads and other batches go to
- * other connections (pool.h). */
+/* Sent with mstmt_send (batch_cb must see the error to decide what the
+ * batch's submits hear). A batch holds its connection for many rows and a
+ * WAL flush: heavy, so reads and other batches go to other connections
+ * (pool.h). */
 static mstmt st_submit_batch = {
     .name = "st_submit_batch", .sql =
     "SELECT * FROM bb_status_submit_batch(p_actors => :_actor_id::bigint[],"
-    " p_addrs => :_peer::text[], p_keys => :_key::text[],"
-    " p_enterprise_ids => :_eid::bigint[], p_report_dates => :_date::date[],"
-    " p_reporters => :_reporter::text[], p_production_statuses => :_pstatus::text[],"
-    " p_output_values => :_output::bigint[], p_employees => :_employees::int[],"
-    " p_labour_shortages => :_shortage::int[], p_notes => :_note::text[], p_tz => :_tz)",
+    " p_addrs => :_peer::text[], p_keys => :_idempotency_key::text[],"
+    " p_enterprise_ids => :_enterprise_id::bigint[], p_report_dates => :_report_date::date[],"
+    " p_reporters => :_reporter::text[], p_production_statuses => :_production_status::text[],"
+    " p_output_values => :_output_value::bigint[], p_employees => :_employees::int[],"
+    " p_labour_shortages => :_labour_shortage::int[], p_notes => :_note::text[], p_tz => :_tz)",
     .cols = batch_cols, .ncols = BATCH_NCOLS, .extras = submit_extras, .heavy = true};
 
 /* bb_status_list raises BB404 for an unknown enterprise, and for one
@@ -139,15 +135,16 @@ static mstmt st_list = {
 /* ---- group commit ---- */
 
 /* One checked submit waiting for (or riding in) a statement. Owns copies of
- * its values (the request's arguments die when the handler returns); req
- * is answered exactly once, then the item is freed. */
+ * its arguments and context; req is answered exactly once, then the item
+ * is freed. */
 typedef struct sitem {
     struct sitem *next;
     request *req;
     struct server *srv;
     bool counted;               /* sent as one of the group's statements */
-    const char *v[SUBMIT_NEXTRAS];  /* into text; NULL = SQL NULL */
-    int len[SV__COUNT];
+    margs *a;                   /* margs_dup of the submit's arguments */
+    const char *x[SX__COUNT];   /* the extras: caller and peer (in text),
+                                   time zone; NULL = SQL NULL */
     char text[];
 } sitem;
 
@@ -167,33 +164,32 @@ typedef struct sbatch {
     sitem *items[];
 } sbatch;
 
-static sitem *sitem_make(request *req, const char *const *vals, const int *lens)
+/* The gate let only a logged-in caller through, so actor is set; a NULL
+ * would still be refused by the database (bb_actor). */
+static sitem *sitem_make(request *req, const margs *a)
 {
-    size_t bytes = sizeof(sitem);
-    for (int i = 0; i < SV__COUNT; i++)
-        if (vals[i] != NULL)
-            bytes += (size_t)lens[i] + 1;
-    sitem *it = malloc(bytes);
-    if (it == NULL)
+    const char *actor = session_actor(req_session(req)), *peer = req_peer(req);
+    size_t na = actor != NULL ? strlen(actor) + 1 : 0, np = peer != NULL ? strlen(peer) + 1 : 0;
+    sitem *it = calloc(1, sizeof *it + na + np);
+    margs *copy = it != NULL ? margs_dup(a) : NULL;
+    if (copy == NULL) {
+        free(it);
         return NULL;
-    it->next = NULL;
+    }
     it->req = req;
     it->srv = req_server(req);
-    it->counted = false;
-    char *t = it->text;
-    for (int i = 0; i < SV__COUNT; i++) {
-        it->v[i] = NULL;
-        it->len[i] = 0;
-        if (vals[i] == NULL)
-            continue;
-        memcpy(t, vals[i], (size_t)lens[i]);
-        t[lens[i]] = '\0';
-        it->v[i] = t;
-        it->len[i] = lens[i];
-        t += lens[i] + 1;
-    }
-    it->v[SV__COUNT] = it->srv->cfg.time_zone;
+    it->a = copy;
+    it->x[SX_ACTOR] = actor != NULL ? memcpy(it->text, actor, na) : NULL;
+    it->x[SX_PEER] = peer != NULL ? memcpy(it->text + na, peer, np) : NULL;
+    it->x[SX_TZ] = it->srv->cfg.time_zone;
     return it;
+}
+
+static void sitem_free(sitem *it)
+{
+    margs_free(it->a);
+    free(it->a);
+    free(it);
 }
 
 static void gc_pump(struct server *srv);
@@ -205,7 +201,7 @@ static void single_end(void *ctx)
     sitem *it = ctx;
     struct server *srv = it->srv;
     bool counted = it->counted;
-    free(it);
+    sitem_free(it);
     if (counted) {
         gc.in_flight--;
         gc.rows_in_flight--;
@@ -234,90 +230,15 @@ static void send_single(sitem *it, bool counted)
         gc.in_flight++;
         gc.rows_in_flight++;
     }
-    mstmt_query(it->req, &st_submit, NULL, it->v, single_done, it, single_end);
-}
-
-/* A growing text buffer for the array literals. */
-typedef struct lit {
-    char *s;
-    size_t len, cap;
-    bool failed;
-} lit;
-
-static void lit_grow(lit *l, size_t more)
-{
-    if (l->failed || l->len + more + 1 <= l->cap)
-        return;
-    size_t cap = l->cap > 0 ? l->cap : 256;
-    while (cap < l->len + more + 1)
-        cap *= 2;
-    char *s = realloc(l->s, cap);
-    if (s == NULL) {
-        l->failed = true;
-        return;
-    }
-    l->s = s;
-    l->cap = cap;
-}
-
-static void lit_put(lit *l, const char *s, size_t n)
-{
-    lit_grow(l, n);
-    if (l->failed)
-        return;
-    memcpy(l->s + l->len, s, n);
-    l->len += n;
-    l->s[l->len] = '\0';
-}
-
-/* One array element: NULL, or the value double-quoted with " and \
- * escaped (PostgreSQL's array input syntax; quoting every element also
- * keeps "NULL", spaces and braces in text literal). */
-static void lit_elem(lit *l, const char *v, int len)
-{
-    if (l->len > 1)
-        lit_put(l, ",", 1);
-    if (v == NULL) {
-        lit_put(l, "NULL", 4);
-        return;
-    }
-    lit_grow(l, 2 * (size_t)len + 2);
-    if (l->failed)
-        return;
-    char *o = l->s + l->len;
-    *o++ = '"';
-    for (int i = 0; i < len; i++) {
-        if (v[i] == '"' || v[i] == '\\')
-            *o++ = '\\';
-        *o++ = v[i];
-    }
-    *o++ = '"';
-    *o = '\0';
-    l->len = (size_t)(o - l->s);
+    mstmt_query(it->req, &st_submit, it->a, it->x, single_done, it, single_end);
 }
 
 static void batch_free(sbatch *b, bool items_too)
 {
     if (items_too)
         for (unsigned i = 0; i < b->n; i++)
-            free(b->items[i]);
+            sitem_free(b->items[i]);
     free(b);
-}
-
-static bb_err batch_code(const char *sqlstate)
-{
-    static const struct {
-        const char *state;
-        bb_err err;
-    } codes[] = {
-        {"BB400", BB_E_INVALID_ARGUMENT}, {"BB404", BB_E_NOT_FOUND},
-        {"BB422", BB_E_IDEMPOTENCY_KEY_REUSED}, {"BB401", BB_E_UNAUTHENTICATED},
-        {"BB403", BB_E_FORBIDDEN},
-    };
-    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
-        if (strcmp(sqlstate, codes[i].state) == 0)
-            return codes[i].err;
-    return BB_E_INTERNAL;
 }
 
 /* Answers each submit of a committed batch from its row. */
@@ -345,7 +266,7 @@ static void batch_reply_rows(sbatch *b, const PGresult *res)
         const char *field = PQgetisnull(res, row, BATCH_COL_CODE + 1)
                                 ? NULL
                                 : PQgetvalue(res, row, BATCH_COL_CODE + 1);
-        pool_error e = {.err = batch_code(code), .sqlstate = code,
+        pool_error e = {.err = pool_map_sqlstate(code), .sqlstate = code,
                         .message = PQgetvalue(res, row, BATCH_COL_CODE + 2), .field = field};
         rowpack_reply_pool_error(req, st_submit_batch.name, &e);
     }
@@ -398,45 +319,47 @@ static void batch_cb(void *arg, const PGresult *res, const pool_error *e)
 static int send_batch(struct server *srv, unsigned n)
 {
     sbatch *b = malloc(sizeof *b + n * sizeof b->items[0]);
-    lit arr[SV__COUNT];
+    mlit arr[SX_TZ];
     memset(arr, 0, sizeof arr);
-    bool failed = b == NULL;
-    for (int k = 0; k < SV__COUNT; k++)
-        lit_put(&arr[k], "{", 1);
     for (unsigned i = 0; i < n; i++) {
         sitem *it = gc.head;
         gc.head = it->next;
         it->next = NULL;
         gc.waiting--;
-        if (b != NULL)
-            b->items[i] = it;
-        for (int k = 0; k < SV__COUNT; k++)
-            lit_elem(&arr[k], it->v[k], it->len[k]);
         if (b == NULL) {
             req_reply_error(it->req, BB_E_INTERNAL, NULL, "out of memory");
-            free(it);
+            sitem_free(it);
+            continue;
+        }
+        b->items[i] = it;
+        for (int k = 0; k < SX_TZ; k++) {
+            const bb_val *v = k < SX_ARGS ? NULL : margs_get(it->a, submit_extras[k] + 1);
+            if (v == NULL)
+                mlit_elem(&arr[k], it->x[k], it->x[k] != NULL ? strlen(it->x[k]) : 0);
+            else
+                mlit_elem(&arr[k], v->state == BB_V_SET ? v->s : NULL, v->len);
         }
     }
     if (gc.head == NULL)
         gc.tail = NULL;
-    const char *vals[SUBMIT_NEXTRAS];
-    for (int k = 0; k < SV__COUNT; k++) {
-        lit_put(&arr[k], "}", 1);
-        failed = failed || arr[k].failed;
-        vals[k] = arr[k].s;
-    }
-    vals[SV__COUNT] = srv->cfg.time_zone;
-    int rc = -BB_E_INTERNAL;
-    if (!failed) {
-        b->srv = srv;
-        b->n = n;
-        rc = pool_query(srv->pool, &st_submit_batch.ps, vals, NULL, batch_cb, b);
+    if (b == NULL)
+        return -1;
+    b->srv = srv;
+    b->n = n;
+    const char *vals[SX__COUNT];
+    int rc = 0;
+    for (int k = 0; k < SX_TZ; k++)
+        if ((vals[k] = mlit_end(&arr[k])) == NULL)
+            rc = -BB_E_INTERNAL;
+    vals[SX_TZ] = srv->cfg.time_zone;
+    if (rc == 0) {
+        rc = mstmt_send(b->items[0]->req, &st_submit_batch, NULL, vals, batch_cb, b);
         log_event(LOG_DEBUG, "submit_batch", "rows=%u in_flight=%u waiting=%u", n, gc.in_flight,
                   gc.waiting);
     }
-    for (int k = 0; k < SV__COUNT; k++)
+    for (int k = 0; k < SX_TZ; k++)
         free(arr[k].s);
-    if (rc < 0 && b != NULL) {
+    if (rc < 0) {
         for (unsigned i = 0; i < n; i++)
             rowpack_reply_query_rc(b->items[i]->req, st_submit_batch.name, rc);
         batch_free(b, true);
@@ -475,26 +398,7 @@ static void gc_pump(struct server *srv)
 
 static void status_submit(request *req, const margs *a)
 {
-    const bb_val *date = margs_get(a, "report_date");
-    if (strcmp(date->s, STATUS_MIN_DATE) < 0) {
-        req_reply_error(req, BB_E_INVALID_ARGUMENT, "report_date",
-                        "report_date: %s is before " STATUS_MIN_DATE, date->s);
-        return;
-    }
-    /* The gate let only a logged-in caller through, so actor is set; a
-     * NULL would still be refused by the database (bb_actor). */
-    const char *vals[SV__COUNT];
-    int lens[SV__COUNT];
-    vals[SV_ACTOR] = session_actor(req_session(req));
-    vals[SV_ADDR] = req_peer(req);
-    for (int k = SV_ACTOR; k <= SV_ADDR; k++)
-        lens[k] = vals[k] != NULL ? (int)strlen(vals[k]) : 0;
-    for (int k = SV_ARGS; k < SV__COUNT; k++) {
-        const bb_val *v = margs_get(a, submit_args[k - SV_ARGS]);
-        vals[k] = v->state == BB_V_SET ? v->s : NULL;
-        lens[k] = v->state == BB_V_SET ? (int)v->len : 0;
-    }
-    sitem *it = sitem_make(req, vals, lens);
+    sitem *it = sitem_make(req, a);
     if (it == NULL) {
         req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
         return;
@@ -510,34 +414,11 @@ static void status_submit(request *req, const margs *a)
 
 /* ---- status.list ---- */
 
-static bool is_leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-/* True when s[0..10) is a real calendar date YYYY-MM-DD. */
-static bool valid_date(const char *s)
-{
-    for (int i = 0; i < 10; i++) {
-        if (i == 4 || i == 7) {
-            if (s[i] != '-')
-                return false;
-        } else if (s[i] < '0' || s[i] > '9') {
-            return false;
-        }
-    }
-    unsigned y = (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0'));
-    unsigned m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
-    unsigned d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
-    static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (y == 0 || m < 1 || m > 12)
-        return false;
-    unsigned dim = mdays[m - 1] + (m == 2 && is_leap(y) ? 1u : 0u);
-    return d >= 1 && d <= dim;
-}
-
 /* Parses a cursor "YYYY-MM-DD.ID" (at most 30 characters: the spec) into
  * date (11 bytes) and id text (20 bytes). Returns 0 or -1. */
 static int parse_cursor(const bb_val *c, char date[11], char id[20])
 {
-    if (c->len < 12 || c->s[10] != '.' || !valid_date(c->s))
+    if (c->len < 12 || c->s[10] != '.' || bb_date_check(c->s, 10) != BB_DATE_OK)
         return -1;
     const char *digits = c->s + 11;
     size_t nd = c->len - 11;
@@ -611,20 +492,6 @@ static void status_list(request *req, const margs *a)
 
 /* ---- the module ---- */
 
-/* pool_query on st_submit_batch binds its values by position: its text
- * must name the extras once each, in extras order. */
-static int status_start(struct server *s)
-{
-    (void)s;
-    bool ok = st_submit_batch.nparams == SUBMIT_NEXTRAS;
-    for (uint8_t i = 0; ok && i < st_submit_batch.nparams; i++)
-        ok = st_submit_batch.params[i].extra == i;
-    if (!ok)
-        log_event(LOG_ERROR, "statement_invalid", "stmt=%s why=extras_out_of_order",
-                  st_submit_batch.name);
-    return ok ? 0 : -1;
-}
-
 static const method_impl status_methods[] = {
     {"status.submit", .fn = status_submit},
     {"status.list", .fn = status_list},
@@ -637,5 +504,4 @@ const method_module status_module = {
     .name = "status",
     .methods = status_methods,
     .stmts = status_stmts,
-    .start = status_start,
 };

@@ -62,12 +62,15 @@ static mstmt st_list = {
     " ORDER BY w.id LIMIT :limit::int + 1",
     .cols = user_wire_cols, .ncols = USER_WIRE_NCOLS};
 
-/* :_hash: the new password's hash (the password itself is never sent). */
-static const char *const hash_extras[] = {"_hash", NULL};
+/* :_hash: the new password's hash (the password itself is never sent);
+ * :_by and :_peer: the caller and their address as they were when the
+ * request came, since the statement goes out only once the hash is ready
+ * (a logout or revocation meanwhile must not change who asked). */
+static const char *const hash_extras[] = {"_hash", "_by", "_peer", NULL};
 
 static mstmt st_create = {
     .name = "user_create", .sql =
-    "SELECT * FROM bb_user_create(p_actor => :_actor, p_addr => :_addr,"
+    "SELECT * FROM bb_user_create(p_actor => :_by::bigint, p_addr => :_peer,"
     " p_key => :idempotency_key, p_login => :login, p_display_name => :display_name,"
     " p_role => :role, p_unit => :unit, p_townships => :townships::text[], p_hash => :_hash)",
     .cols = user_wire_cols, .ncols = USER_WIRE_NCOLS, .extras = hash_extras};
@@ -84,8 +87,8 @@ static mstmt st_update = {
 
 static mstmt st_set_password = {
     .name = "user_set_password", .sql =
-    "SELECT bb_user_set_password(p_actor => :_actor, p_addr => :_addr, p_id => :id::bigint,"
-    " p_hash => :_hash)",
+    "SELECT bb_user_set_password(p_actor => :_by::bigint, p_addr => :_peer,"
+    " p_id => :id::bigint, p_hash => :_hash)",
     .extras = hash_extras};
 
 /* ---- hashing on the thread pool ---- */
@@ -217,29 +220,18 @@ bool user_revoked_since(int64_t user_id, uint64_t mark)
 /* ---- answering a failed query of a logged-in caller ---- */
 
 /* BB401: the database says the session's user is gone or disabled. The
- * connection stops acting as them, unless it is someone else by now. */
-static void clear_if_actor(request *req, int64_t actor)
-{
-    session *ss = req_session_mut(req);
-    if (actor == 0 || ss->user_id != actor)
-        return;
-    log_req(LOG_INFO, req_conn_id(req), req_msgid(req), "session_revoked",
-            "user_id=%" PRId64 " why=unauthenticated", actor);
-    session_clear(ss);
-}
-
+ * connection stops acting as them, unless it is someone else by now (the
+ * engine does the same for the methods whose row says
+ * logout_on_unauthenticated; this is for the raw callbacks of login.c). */
 void user_reply_pool_error(request *req, const char *stmt, const pool_error *e, int64_t actor)
 {
-    if (e->err == BB_E_UNAUTHENTICATED)
-        clear_if_actor(req, actor);
+    session *ss = req_session_mut(req);
+    if (e->err == BB_E_UNAUTHENTICATED && actor != 0 && ss->user_id == actor) {
+        log_req(LOG_INFO, req_conn_id(req), req_msgid(req), "session_revoked",
+                "user_id=%" PRId64 " why=unauthenticated", actor);
+        session_clear(ss);
+    }
     rowpack_reply_pool_error(req, stmt, e);
-}
-
-void user_reply_unauthenticated(request *req, int64_t actor)
-{
-    clear_if_actor(req, actor);
-    req_reply_error(req, BB_E_UNAUTHENTICATED, NULL,
-                    "the session's user no longer exists or is disabled: log in again");
 }
 
 /* ---- one write waiting for its hash, then its statement ---- */
@@ -249,6 +241,8 @@ void user_reply_unauthenticated(request *req, int64_t actor)
 typedef struct user_call {
     request *req;
     int64_t actor;                       /* the session's user when the request came */
+    char by[24];                         /* the same as SQL text (:_by) */
+    char peer[64];                       /* the peer then (:_peer) */
     margs *args;                         /* owned (margs_dup) */
     mstmt *st;
     mstmt_cb done;
@@ -280,7 +274,7 @@ static void on_hashed(void *arg, const char *hash)
         call_free(uc);
         return;
     }
-    const char *extra[] = {hash};
+    const char *extra[] = {hash, uc->by, uc->peer};
     mstmt_query(req, uc->st, uc->args, extra, uc->done, uc, call_free);
 }
 
@@ -304,6 +298,9 @@ static void hash_then_run(request *req, const margs *a, mstmt *st, mstmt_cb done
     }
     uc->req = req;
     uc->actor = req_session(req)->user_id;
+    const char *by = session_actor(req_session(req)); /* the gate let a user in */
+    snprintf(uc->by, sizeof uc->by, "%s", by != NULL ? by : "0");
+    snprintf(uc->peer, sizeof uc->peer, "%s", req_peer(req));
     uc->st = st;
     uc->done = done;
     const bb_val *pw = margs_get(a, "password");
@@ -414,11 +411,9 @@ static void user_update(request *req, const margs *a)
                         "role: an admin cannot drop their own admin role");
         return;
     }
-    int64_t *actor = malloc(sizeof *actor);
-    if (actor == NULL) {
-        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
+    int64_t *actor = req_alloc(req, sizeof *actor);
+    if (actor == NULL)
         return;
-    }
     *actor = ss->user_id;
     mstmt_query(req, &st_update, a, NULL, update_done, actor, free);
 }

@@ -100,9 +100,6 @@ bool user_revoked_since(int64_t user_id, uint64_t mark);
  * belongs to actor: its next request must come from a new login.
  */
 void user_reply_pool_error(request *req, const char *stmt, const pool_error *e, int64_t actor);
-/* The same for an answer `unauthenticated` decided without SQL's error (a
- * read that found the session's user gone or disabled). */
-void user_reply_unauthenticated(request *req, int64_t actor);
 
 /*
  * `baobaod --create-admin LOGIN [--display-name TEXT]`: runs after the

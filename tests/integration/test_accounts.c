@@ -1139,6 +1139,36 @@ static int change_password_revokes_the_requester(void)
     return 0;
 }
 
+/* user.create hashes the password first and writes after: a logout the
+ * admin pipelined behind it must not change who asked (the review of the
+ * spec rewrite found the caller taken when the hash was ready). */
+static int user_create_is_made_by_who_asked(void)
+{
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect_as(s->port, IT_USER_ADMIN, IT_PASSWORD);
+    IT_CHECK(c != NULL);
+    it_buf b;
+    it_buf_init(&b);
+    it_msg r[2];
+    char d[800];
+    uint32_t ids[2];
+    req_create(&b, "acc_pipelined", "supervisor", false, NULL);
+    ids[0] = g_msgid;
+    it_req(&b, ++g_msgid, "session.logout", IT_NO_ARGS);
+    ids[1] = g_msgid;
+    IT_CHECK(it_send(c, b.sb.data, b.sb.size) == 0);
+    it_buf_free(&b);
+    IT_CHECK(recv_replies(c, ids, r, 2) == 0);
+    IT_CHECKF(!r[0].is_error, "create: %s", it_describe(&r[0], d, sizeof d));
+    IT_CHECK(!r[1].is_error);
+    it_msg_free(&r[0]);
+    it_msg_free(&r[1]);
+    const char *p[1] = {"acc_pipelined"};
+    IT_CHECK(it_pg_int("SELECT count(*) FROM app_user WHERE login = $1", 1, p) == 1);
+    return 0;
+}
+
 /* SHOULD 5 of the review: password work is bounded. One password job per
  * connection (a second is `unavailable`), login_max_pending jobs
  * server-wide whatever their kind, and the refusals are logged. */
@@ -1387,6 +1417,7 @@ static const it_test tests[] = {
     {"change_password_overlapping_a_reset_does_not_overwrite_it",
      change_password_overlapping_a_reset_does_not_overwrite_it},
     {"change_password_revokes_the_requester", change_password_revokes_the_requester},
+    {"user_create_is_made_by_who_asked", user_create_is_made_by_who_asked},
     {"password_jobs_are_bounded", password_jobs_are_bounded},
     {"wrong_old_password_is_throttled", wrong_old_password_is_throttled},
     {"unauthenticated_from_the_database_ends_the_session",

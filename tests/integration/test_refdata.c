@@ -334,6 +334,9 @@ static int ref_errors(void)
     IT_CHECK(err(admin, &b, "invalid_argument", "kind") == 0);
     ref_retire(&b, "enterprise_status", "注销");
     IT_CHECK(err(admin, &b, "invalid_argument", "kind") == 0);
+    /* A new status would count in no column of the report workbook. */
+    ref_add(&b, "enterprise_status", "歇业", NULL, NULL);
+    IT_CHECK(err(admin, &b, "invalid_argument", "kind") == 0);
     ref_retire(&b, "cluster", "没有这个");
     IT_CHECK(err(admin, &b, "not_found", "value") == 0);
     it_buf_free(&b);
