@@ -132,8 +132,11 @@ int bbi_kv_text(bbi_kvs *k, const char *method, const char *name, const char *te
     case BB_T_INT: {
         char *end;
         errno = 0;
-        intmax_t v = strtoimax(text, &end, 10);
-        if (text[0] == '\0' || *end != '\0' || errno != 0 || text[0] == ' ' || text[0] == '+')
+        /* Only "-" or a digit first: strtoimax itself would skip leading
+         * blanks, tabs and newlines, and take a "+". */
+        bool starts = text[0] == '-' || (text[0] >= '0' && text[0] <= '9');
+        intmax_t v = starts ? strtoimax(text, &end, 10) : 0;
+        if (!starts || *end != '\0' || errno != 0)
             return bbi_err(err, BB_C_EARG, "invalid_argument", a->name,
                            "%s: \"%s\" is not an integer", a->name, text);
         bbi_kv_int(k, a->name, (int64_t)v);

@@ -99,6 +99,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Integer arguments: 0 or CLI_EXIT_USAGE (message printed). */
 int cli_int_arg(const char *cmd, const char *opt, const char *s, int64_t min, int64_t max,
                 int64_t *out);
+/* Whether name ("--user") is a global option: those are matched before a
+ * command's own, wherever they stand. */
+bool cli_is_global(const char *name);
+/* Prints "baobao: out_of_memory" to stderr; returns CLI_EXIT_PROTOCOL. */
+int cli_oom(void);
 
 /* ---- calling (cli_call.c) ---- */
 
@@ -177,7 +182,7 @@ typedef struct cli_alias {
     const char *arg;
 } cli_alias;
 /* A flag that sends a fixed text: {"open", "open_only", "true"} is --open;
- * opt NULL: always sent (unless the argument is given). */
+ * opt NULL: a preset, always sent, and the argument has no option. */
 typedef struct cli_flag {
     const char *opt;
     const char *arg;
@@ -203,7 +208,8 @@ int cli_mech_set(cli_mech_args *t, const char *name, const char *text);
 /* The same with a malloc'd text the run zeroes and frees (a password);
  * text is freed on failure too. 0 or -1. */
 int cli_mech_own(cli_mech_args *t, const char *name, char *text);
-/* The text of argument name ("" for nil), NULL when not given. */
+/* The text of argument name ("" for nil; an array's first element), NULL
+ * when not given. */
 const char *cli_mech_get(const cli_mech_args *t, const char *name);
 
 /* A mechanical command: calls one method and prints its record or page;
@@ -221,6 +227,18 @@ typedef struct cli_mech {
     /* Without --version: the method that reads the current one (called
      * with pos). */
     const char *version_from;
+    /* The arguments that get an option (NULL-ended), when not all do:
+     * user disable has no --role. pos and presets are never options. */
+    const char *const *only;
+    /* With version_from and presets: the record is always read first, and
+     * when it already holds every preset nothing is sent; this is said on
+     * stderr ("baobao: user 5 is already disabled: nothing sent") and the
+     * record printed. */
+    const char *same;
+    /* Retried once after an unknown outcome like a write (BB_M_WRITE)
+     * although the method carries no idempotency key: doing it twice is
+     * harmless (user.set_password). */
+    bool retry;
     /* Optional: supplies what the command finds itself (a password asked,
      * a login first), after the options are checked and before the call;
      * returns 0 or an exit code. */

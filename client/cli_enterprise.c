@@ -29,7 +29,6 @@ static const cli_col ent_table[] = {
 };
 static const cli_alias ent_alias[] = {{"label", "labels"}, {NULL, NULL}};
 static const cli_alias ent_list_alias[] = {{"name", "name_contains"}, {NULL, NULL}};
-static const cli_flag ent_edit_flags[] = {{"no-labels", "labels", ""}, {NULL, NULL, NULL}};
 
 static const cli_mech enterprise_cmds[] = {
     {.cmd = "enterprise add", .method = "enterprise.create", .aliases = ent_alias},
@@ -37,10 +36,10 @@ static const cli_mech enterprise_cmds[] = {
     {.cmd = "enterprise list", .method = "enterprise.list", .aliases = ent_list_alias,
      .cols = ent_table, .ncols = NCOLS(ent_table)},
     {.cmd = "enterprise edit", .method = "enterprise.update", .pos = "id", .aliases = ent_alias,
-     .flags = ent_edit_flags,
      .about = "--version is the version your edit is based on: when someone changed the\n"
               "enterprise since, the server refuses with version_conflict (exit 1); show it\n"
-              "again and redo the edit. --label replaces the labels (repeat it for more).\n"},
+              "again and redo the edit. --label replaces the labels (repeat it for more, one\n"
+              "label each); --no-labels removes them all.\n"},
     {.cmd = NULL},
 };
 

@@ -31,13 +31,22 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+int cli_oom(void)
+{
+    fputs("baobao: out_of_memory: out of memory\n", stderr);
+    return CLI_EXIT_PROTOCOL;
+}
+
 int cli_int_arg(const char *cmd, const char *opt, const char *s, int64_t min, int64_t max,
                 int64_t *out)
 {
     char *end;
     errno = 0;
-    intmax_t v = strtoimax(s, &end, 10);
-    if (s[0] == '\0' || *end != '\0' || errno != 0 || s[0] == ' ' || s[0] == '+')
+    /* Only "-" or a digit first: strtoimax itself would skip leading
+     * blanks, tabs and newlines, and take a "+". */
+    bool starts = s[0] == '-' || (s[0] >= '0' && s[0] <= '9');
+    intmax_t v = starts ? strtoimax(s, &end, 10) : 0;
+    if (!starts || *end != '\0' || errno != 0)
         return cli_usage_error(cmd, "%s: \"%s\" is not an integer", opt, s);
     if (v < min || v > max)
         return cli_usage_error(cmd, "%s: %s is out of range (%" PRId64 "..%" PRId64 ")", opt,
@@ -62,19 +71,29 @@ void cli_opts_free(cli_opt *opts, size_t nopts)
     }
 }
 
-/* The global options, accepted before the command and after it. Returns
- * 1 when word was one (consuming its value), 0 when not, or CLI_EXIT_USAGE. */
+/* The global options, accepted before the command and after it. */
+static const struct {
+    const char *name;
+    bool flag;
+} globals[] = {
+    { "--server", false }, { "--timeout", false }, { "--json", true },
+    { "--user", false },   { "--tls", true },      { "--ca", false },
+    { "--server-name", false }, { "--color", false },
+};
+
+bool cli_is_global(const char *name)
+{
+    for (size_t k = 0; k < sizeof globals / sizeof globals[0]; k++)
+        if (strcmp(globals[k].name, name) == 0)
+            return true;
+    return strcmp(name, "--help") == 0;
+}
+
+/* Returns 1 when word was a global option (consuming its value), 0 when
+ * not, or CLI_EXIT_USAGE. */
 static int global_opt(cli_ctx *ctx, const char *cmd, const char *word, const char *inline_val,
                       int *i, int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        bool flag;
-    } globals[] = {
-        { "--server", false }, { "--timeout", false }, { "--json", true },
-        { "--user", false },   { "--tls", true },      { "--ca", false },
-        { "--server-name", false }, { "--color", false },
-    };
     size_t nlen = inline_val != NULL ? (size_t)(inline_val - word - 1) : strlen(word);
     const char *name = NULL;
     bool flag = false;
@@ -193,7 +212,7 @@ int cli_parse(cli_ctx *ctx, int argc, char **argv, cli_opt *opts, size_t nopts,
                 /* At most one value per word of argv. */
                 o->values = calloc((size_t)argc, sizeof *o->values);
                 if (o->values == NULL)
-                    return cli_usage_error(cmd, "out of memory");
+                    return cli_oom();
             }
             o->values[o->nvalues++] = val;
         }

@@ -9,13 +9,19 @@
  *
  * Options: argument `name_contains` is `--name-contains VALUE`; a command
  * may add another name for one (`--unit` for `unit_id`) and flags that
- * send a fixed text (`--open`); an argument that takes nil also has
- * `--no-X` (sends nil: clears it); an array's option is repeated; a paged
- * method has `--all`; a password (BB_A_SECRET) is never an option. The
- * values are converted by the one packer (args.c): a text not of its type
- * is a usage error. The server checks the rest and its refusal is exit 1.
+ * send a fixed text (`--open`), or presets it always sends (no option can
+ * change them); an argument that takes nil also has `--no-X` (sends nil:
+ * clears it); an array's option is repeated, one element per value (never
+ * cut at commas; an empty one refused), and `--no-X` sends []; an
+ * argument named like a global option is `--by-X`; the positional words
+ * have no option; a paged method has `--all`; a password (BB_A_SECRET) is
+ * never an option (asked, or from the environment). The values are
+ * converted by the one packer (args.c): a text not of its type is a usage
+ * error. The server checks the rest and its refusal is exit 1.
+ * Records print every value whole; only table cells are cut.
  * Not for: what a command does beyond call and print (each in its file:
- * asking passwords, imports), the option parser itself (cli_opts.c).
+ * new passwords of `user`, imports), the option parser itself
+ * (cli_opts.c).
  */
 #include "cli.h"
 
@@ -28,7 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CELL_MAX 512
+/* A key shown in a record ("limits.KEY"); keys are the protocol's names. */
+#define KEY_MAX 256
 /* Options one command may have: each argument, another name, --no-X for
  * both, and --all, and its flags. */
 #define OPT_MAX (BB_SPEC_MAX_ARGS * 4 + 8)
@@ -49,23 +56,30 @@ static bool as_int(const msgpack_object *o, int64_t *v)
     return true;
 }
 
-/* A scalar as text: str as is, int in decimal, nil "-", bool yes/no;
- * anything else "?". buf holds the text. */
-static const char *scalar(const msgpack_object *o, char *buf, size_t buflen)
+/* A scalar as text, whole (malloc'd; NULL on no memory): str as is, int
+ * in decimal, nil "-", bool yes/no; anything else "?". */
+static char *scalar(const msgpack_object *o)
 {
     int64_t v;
+    char num[24];
     if (o == NULL || o->type == MSGPACK_OBJECT_NIL)
-        return "-";
+        return strdup("-");
     if (as_int(o, &v)) {
-        snprintf(buf, buflen, "%" PRId64, v);
-        return buf;
+        snprintf(num, sizeof num, "%" PRId64, v);
+        return strdup(num);
     }
     if (o->type == MSGPACK_OBJECT_BOOLEAN)
-        return o->via.boolean ? "yes" : "no";
+        return strdup(o->via.boolean ? "yes" : "no");
     if (o->type != MSGPACK_OBJECT_STR)
-        return "?";
-    snprintf(buf, buflen, "%.*s", (int)o->via.str.size, o->via.str.ptr);
-    return buf;
+        return strdup("?");
+    /* Not strndup: the bytes are msgpack's, with no NUL after them. */
+    char *s = malloc((size_t)o->via.str.size + 1);
+    if (s != NULL) {
+        if (o->via.str.size > 0)
+            memcpy(s, o->via.str.ptr, o->via.str.size);
+        s[o->via.str.size] = '\0';
+    }
+    return s;
 }
 
 /* Shown as a field or a cell: a scalar, or an array of scalars. */
@@ -88,49 +102,76 @@ static cli_fmt_kind fmt_of(const cli_fmt *fmts, const char *key, size_t klen)
     return CLI_F_TEXT;
 }
 
-/* A value as text, by its format (in a table or in a record): an array
- * of scalars joined with ", " ("-" when empty), money in yuan and 万元. */
-static const char *cell(const msgpack_object *o, cli_fmt_kind kind, bool in_table, char *buf,
-                        size_t len)
+/* An array of scalars joined with ", " ("-" when empty), whole. */
+static char *joined(const msgpack_object_array *arr)
+{
+    if (arr->size == 0)
+        return strdup("-");
+    char **parts = calloc(arr->size, sizeof *parts);
+    size_t len = 1;
+    bool ok = parts != NULL;
+    for (uint32_t i = 0; ok && i < arr->size; i++) {
+        parts[i] = scalar(&arr->ptr[i]);
+        ok = parts[i] != NULL;
+        len += ok ? strlen(parts[i]) + 2 : 0;
+    }
+    char *out = ok ? malloc(len) : NULL;
+    if (out != NULL) {
+        size_t used = 0;
+        for (uint32_t i = 0; i < arr->size; i++) {
+            if (i > 0) {
+                memcpy(out + used, ", ", 2);
+                used += 2;
+            }
+            size_t n = strlen(parts[i]);
+            memcpy(out + used, parts[i], n);
+            used += n;
+        }
+        out[used] = '\0';
+    }
+    for (uint32_t i = 0; parts != NULL && i < arr->size; i++)
+        free(parts[i]);
+    free(parts);
+    return out;
+}
+
+/* A value as text (malloc'd; NULL on no memory), by its format, in a table
+ * or in a record: an array of scalars joined with ", ", money in yuan and
+ * 万元. A record shows every value whole; only a table cuts one (a
+ * CLI_F_CLIP column, text_cell), so that a long note is read in full with
+ * `show` and skimmed in `list`. */
+static char *cell(const msgpack_object *o, cli_fmt_kind kind, bool in_table)
 {
     int64_t v;
-    if (o != NULL && o->type == MSGPACK_OBJECT_ARRAY) {
-        size_t used = 0;
-        for (uint32_t i = 0; i < o->via.array.size && used < len; i++) {
-            char one[CELL_MAX];
-            int w = snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
-                             scalar(&o->via.array.ptr[i], one, sizeof one));
-            used += w > 0 ? (size_t)w : 0;
-        }
-        return o->via.array.size > 0 ? buf : "-";
-    }
+    if (o != NULL && o->type == MSGPACK_OBJECT_ARRAY)
+        return joined(&o->via.array);
     if ((kind == CLI_F_MONEY || kind == CLI_F_WAN) && as_int(o, &v)) {
-        char yuan[MONEY_BUF], wan[MONEY_BUF];
+        char yuan[MONEY_BUF], wan[MONEY_BUF], buf[3 * MONEY_BUF];
         money_yuan(v, yuan, sizeof yuan);
         money_wan(v, wan, sizeof wan);
         if (in_table)
-            snprintf(buf, len, "%s", kind == CLI_F_WAN ? wan : yuan);
+            snprintf(buf, sizeof buf, "%s", kind == CLI_F_WAN ? wan : yuan);
         else if (v >= 10000 || v <= -10000)
-            snprintf(buf, len, "%s 元 (%s 万元)", yuan, wan);
+            snprintf(buf, sizeof buf, "%s 元 (%s 万元)", yuan, wan);
         else
-            snprintf(buf, len, "%s 元", yuan);
-        return buf;
+            snprintf(buf, sizeof buf, "%s 元", yuan);
+        return strdup(buf);
     }
-    const char *s = scalar(o, buf, len);
-    char *cut = kind == CLI_F_CLIP && in_table ? text_cell(s, CLIP_COLS) : NULL;
-    if (cut != NULL) {
-        snprintf(buf, len, "%s", cut);
-        free(cut);
-        return buf;
-    }
-    return s;
+    char *s = scalar(o);
+    if (s == NULL || kind != CLI_F_CLIP || !in_table)
+        return s;
+    char *cut = text_cell(s, CLIP_COLS);
+    free(s);
+    return cut;
 }
 
-/* The lines of a record: its names, their values, and room for both. */
+/* The lines of a record: its names and their values (owned). */
 typedef struct fieldset {
-    const char **names, **values;
-    char (*keys)[CELL_MAX], (*bufs)[CELL_MAX];
+    const char **names;
+    char **values;
+    char (*keys)[KEY_MAX];
     size_t n;
+    bool failed;   /* no memory for a value */
 } fieldset;
 
 /* Adds the shown keys of map, and those of a map inside it as
@@ -138,20 +179,20 @@ typedef struct fieldset {
 static void add_fields(fieldset *f, const msgpack_object *map, const char *prefix,
                        const cli_fmt *fmts)
 {
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
+    for (uint32_t i = 0; i < map->via.map.size && !f->failed; i++) {
         const msgpack_object_kv *e = &map->via.map.ptr[i];
         if (e->key.type != MSGPACK_OBJECT_STR)
             continue;
         char *key = f->keys[f->n];
-        snprintf(key, CELL_MAX, "%s%.*s", prefix, (int)e->key.via.str.size, e->key.via.str.ptr);
+        snprintf(key, KEY_MAX, "%s%.*s", prefix, (int)e->key.via.str.size, e->key.via.str.ptr);
         if (e->val.type == MSGPACK_OBJECT_MAP && prefix[0] == '\0') {
-            char sub[CELL_MAX];
+            char sub[KEY_MAX];
             snprintf(sub, sizeof sub, "%s.", key);
             add_fields(f, &e->val, sub, fmts);
         } else if (shown(&e->val)) {
             f->names[f->n] = key;
-            f->values[f->n] = cell(&e->val, fmt_of(fmts, key, strlen(key)), false, f->bufs[f->n],
-                                   CELL_MAX);
+            f->values[f->n] = cell(&e->val, fmt_of(fmts, key, strlen(key)), false);
+            f->failed = f->values[f->n] == NULL;
             f->n++;
         }
     }
@@ -166,16 +207,19 @@ bool cli_print_fields(const msgpack_object *map, const cli_fmt *fmts)
         if (map->via.map.ptr[i].val.type == MSGPACK_OBJECT_MAP)
             cap += map->via.map.ptr[i].val.via.map.size;
     fieldset f = {.names = calloc(cap, sizeof *f.names), .values = calloc(cap, sizeof *f.values),
-                  .keys = calloc(cap, sizeof *f.keys), .bufs = calloc(cap, sizeof *f.bufs)};
-    bool ok = f.names != NULL && f.values != NULL && f.keys != NULL && f.bufs != NULL;
-    if (ok) {
+                  .keys = calloc(cap, sizeof *f.keys)};
+    bool ok = f.names != NULL && f.values != NULL && f.keys != NULL;
+    if (ok)
         add_fields(&f, map, "", fmts);
-        ok = cli_put(fields_render(f.names, f.values, f.n));
-    }
+    if (ok && !f.failed)
+        ok = cli_put(fields_render(f.names, (const char *const *)f.values, f.n));
+    else
+        ok = cli_put(NULL);
+    for (size_t i = 0; f.values != NULL && i < f.n; i++)
+        free(f.values[i]);
     free(f.names);
     free(f.values);
     free(f.keys);
-    free(f.bufs);
     return ok;
 }
 
@@ -212,9 +256,9 @@ bool cli_print_table(const msgpack_object *items, const cli_col *cols, size_t nc
     }
     table *t = table_new(ncols);
     const char **row = calloc(ncols, sizeof *row);
-    char (*bufs)[CELL_MAX] = calloc(ncols, sizeof *bufs);
+    char **texts = calloc(ncols, sizeof *texts);
     cli_fmt_kind *kinds = calloc(ncols, sizeof *kinds);
-    bool ok = t != NULL && row != NULL && bufs != NULL && kinds != NULL;
+    bool ok = t != NULL && row != NULL && texts != NULL && kinds != NULL;
     for (size_t c = 0; ok && c < ncols; c++) {
         row[c] = cols[c].head;
         kinds[c] = fmt_of(fmts, cols[c].key, strlen(cols[c].key));
@@ -224,9 +268,16 @@ bool cli_print_table(const msgpack_object *items, const cli_col *cols, size_t nc
     ok = ok && table_add_row(t, row) == 0;
     for (uint32_t i = 0; ok && i < items->via.array.size; i++) {
         const msgpack_object *it = &items->via.array.ptr[i];
-        for (size_t c = 0; c < ncols; c++)
-            row[c] = cell(bb_map_get(it, cols[c].key), kinds[c], true, bufs[c], CELL_MAX);
-        ok = table_add_row(t, row) == 0;
+        for (size_t c = 0; c < ncols; c++) {
+            texts[c] = cell(bb_map_get(it, cols[c].key), kinds[c], true);
+            ok = ok && texts[c] != NULL;
+            row[c] = texts[c];
+        }
+        ok = ok && table_add_row(t, row) == 0;   /* copies the cells */
+        for (size_t c = 0; c < ncols; c++) {
+            free(texts[c]);
+            texts[c] = NULL;
+        }
     }
     if (ok)
         ok = cli_put(table_render(t, NULL));
@@ -234,18 +285,29 @@ bool cli_print_table(const msgpack_object *items, const cli_col *cols, size_t nc
         cli_put(NULL);
     table_free(t);
     free(row);
-    free(bufs);
+    free(texts);
     free(kinds);
     return ok;
 }
 
 /* ---- options from the spec ---- */
 
+/* What an option of a command does. */
+typedef enum optkind {
+    OPT_ALL = 0,   /* --all */
+    OPT_MAIN,      /* an argument's option: its value */
+    OPT_ALT,       /* the argument's other name (the spec's own, beside an alias) */
+    OPT_CLEAR,     /* --no-X of an argument that takes nil: sends nil */
+    OPT_EMPTY,     /* --no-X of an array: sends [] */
+    OPT_FLAG,      /* a flag of the command: sends its text */
+} optkind;
+
 /* One option of a command and the argument it gives. */
 typedef struct optmap {
-    const bb_arg *arg;   /* NULL: --all */
-    bool clear;          /* --no-X: sends nil */
-    const char *text;    /* a flag of the command: sends this */
+    const bb_arg *arg;   /* NULL for --all */
+    optkind kind;
+    const char *text;    /* OPT_FLAG, OPT_EMPTY: what is sent */
+    size_t main;         /* OPT_ALT: the index of the main option */
 } optmap;
 
 typedef struct optset {
@@ -260,13 +322,23 @@ static bool paged(const bb_method_spec *m)
     return (m->flags & (BB_M_PAGED | BB_M_LIMIT)) && bb_spec_arg(m, "after", 5) != NULL;
 }
 
-/* "--" + name with '_' as '-'. */
+/* "--" + prefix + name with '_' as '-'. */
 static void dashed(char *out, const char *prefix, const char *name)
 {
     snprintf(out, OPT_NAME, "--%s%s", prefix, name);
     for (char *p = out + 2; *p != '\0'; p++)
         if (*p == '_')
             *p = '-';
+}
+
+/* How a user types a positional word in help: the argument's name in
+ * capitals (ID, ENTERPRISE_ID, TO_STATE). */
+static void placeholder(char *out, const char *name)
+{
+    size_t i = 0;
+    for (; name != NULL && name[i] != '\0' && i + 1 < OPT_NAME; i++)
+        out[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 'a' + 'A' : name[i]);
+    out[i] = '\0';
 }
 
 static const char *metavar(const bb_arg *a)
@@ -279,24 +351,39 @@ static const char *metavar(const bb_arg *a)
                    : "N";
     case BB_T_DATE: return "DATE";
     case BB_T_BOOL: return "true|false";
-    case BB_T_STRS: return "A,B,...";
-    default: return a->values != NULL ? "VALUE" : "TEXT";
+    default: return a->values != NULL ? "VALUE" : "TEXT";   /* an array: one element */
     }
 }
 
-static void add_opt(optset *s, const char *prefix, const char *name, const bb_arg *arg,
-                    bool clear, const char *text)
+static bool is_pos(const cli_mech *m, const char *name)
 {
-    if (s->n >= OPT_MAX)
-        return;
-    dashed(s->names[s->n], prefix, name);
-    s->o[s->n] = (cli_opt){.name = s->names[s->n],
-                           .metavar = clear || text != NULL || arg == NULL ? NULL
-                                                                           : metavar(arg),
-                           /* an array: --label A --label B is "A,B" */
-                           .repeatable = arg != NULL && arg->type == BB_T_STRS};
-    s->map[s->n] = (optmap){arg, clear, text};
-    s->n++;
+    return (m->pos != NULL && strcmp(m->pos, name) == 0) ||
+           (m->pos2 != NULL && strcmp(m->pos2, name) == 0);
+}
+
+/* A flag without an option: the command always sends it, and there is no
+ * option to send anything else (user disable cannot be told to enable). */
+static bool is_preset(const cli_mech *m, const char *name)
+{
+    for (const cli_flag *f = m->flags; f != NULL && f->arg != NULL; f++)
+        if (f->opt == NULL && strcmp(f->arg, name) == 0)
+            return true;
+    return false;
+}
+
+/* Whether argument a is given with an option: not a password, not a
+ * positional word or a preset, and one of m->only when the command says
+ * which. */
+static bool has_opt(const cli_mech *m, const bb_arg *a)
+{
+    if ((a->flags & BB_A_SECRET) || is_pos(m, a->name) || is_preset(m, a->name))
+        return false;
+    if (m->only == NULL)
+        return true;
+    for (const char *const *o = m->only; *o != NULL; o++)
+        if (strcmp(*o, a->name) == 0)
+            return true;
+    return false;
 }
 
 /* The other name a command gives an argument, or NULL. */
@@ -308,140 +395,276 @@ static const char *alias_of(const cli_mech *m, const char *arg)
     return NULL;
 }
 
+/* The option of argument a ("--" included): the command's other name for
+ * it, else its own. An own name that is a global option (audit.list's
+ * `user`: --user is who logs in, before the command and after it alike)
+ * becomes --by-NAME, so that every global option keeps its meaning on
+ * every command. */
+static void opt_of(char *out, const cli_mech *m, const bb_arg *a)
+{
+    const char *alias = alias_of(m, a->name);
+    dashed(out, "", alias != NULL ? alias : a->name);
+    if (alias == NULL && cli_is_global(out))
+        dashed(out, "by-", a->name);
+}
+
+/* Adds option name (unless the set has it already or it is a global
+ * option); returns its index, or OPT_MAX when not added. */
+static size_t add_opt(optset *s, const char *name, const bb_arg *arg, optkind kind,
+                      const char *text, size_t main)
+{
+    if (s->n >= OPT_MAX || cli_is_global(name))
+        return OPT_MAX;
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->names[i], name) == 0)
+            return OPT_MAX;
+    snprintf(s->names[s->n], OPT_NAME, "%s", name);
+    bool takes_value = kind == OPT_MAIN || kind == OPT_ALT;
+    s->o[s->n] = (cli_opt){.name = s->names[s->n],
+                           .metavar = takes_value ? metavar(arg) : NULL,
+                           /* an array: --label A --label B, one element each */
+                           .repeatable = takes_value && arg->type == BB_T_STRS};
+    s->map[s->n] = (optmap){.arg = arg, .kind = kind, .text = text, .main = main};
+    return s->n++;
+}
+
 static void build_opts(optset *s, const cli_mech *m, const bb_method_spec *ms)
 {
     const bb_arg *all[BB_SPEC_MAX_ARGS];
     unsigned n = bb_spec_args(ms, all);
+    char name[OPT_NAME];
     s->n = 0;
     for (unsigned i = 0; i < n; i++) {
-        const char *alias = alias_of(m, all[i]->name);
-        if (all[i]->flags & BB_A_SECRET)
-            continue;   /* a password never comes from the command line */
-        add_opt(s, "", all[i]->name, all[i], false, NULL);
-        if (alias != NULL)
-            add_opt(s, "", alias, all[i], false, NULL);
-        if (all[i]->flags & BB_A_NIL) {
-            add_opt(s, "no-", all[i]->name, all[i], true, NULL);
-            if (alias != NULL)
-                add_opt(s, "no-", alias, all[i], true, NULL);
+        const bb_arg *a = all[i];
+        const char *alias = alias_of(m, a->name);
+        if (!has_opt(m, a))
+            continue;
+        opt_of(name, m, a);
+        size_t main = add_opt(s, name, a, OPT_MAIN, NULL, 0);
+        if (alias != NULL) {
+            dashed(name, "", a->name);
+            add_opt(s, name, a, OPT_ALT, NULL, main);
+        }
+        if (a->flags & BB_A_NIL) {
+            dashed(name, "no-", alias != NULL ? alias : a->name);
+            add_opt(s, name, a, OPT_CLEAR, NULL, main);
+            if (alias != NULL) {
+                dashed(name, "no-", a->name);
+                add_opt(s, name, a, OPT_CLEAR, NULL, main);
+            }
+        } else if (a->type == BB_T_STRS) {
+            /* Removing every element is said, never the result of an
+             * empty value: --label "" is refused. */
+            dashed(name, "no-", a->name);
+            add_opt(s, name, a, OPT_EMPTY, "", main);
         }
     }
-    for (const cli_flag *f = m->flags; f != NULL && f->arg != NULL; f++)
-        if (f->opt != NULL)
-            add_opt(s, "", f->opt, bb_spec_arg(ms, f->arg, strlen(f->arg)), false, f->text);
+    for (const cli_flag *f = m->flags; f != NULL && f->arg != NULL; f++) {
+        const bb_arg *a = bb_spec_arg(ms, f->arg, strlen(f->arg));
+        if (f->opt == NULL || a == NULL)
+            continue;
+        dashed(name, "", f->opt);
+        add_opt(s, name, a, OPT_FLAG, f->text, 0);
+    }
     if (paged(ms))
-        add_opt(s, "", "all", NULL, false, NULL);
+        add_opt(s, "--all", NULL, OPT_ALL, NULL, 0);
 }
 
 /* ---- help from the spec ---- */
 
-static void print_help(const cli_mech *m, const bb_method_spec *ms)
+/* Where the passwords of a method come from: they are never options (argv
+ * is visible to every user of the machine). own: the caller's current
+ * password, as for logging in; else a new one. cmd: the command made for
+ * the method, named when there is no way to ask. */
+typedef struct secret_src {
+    const char *method, *arg;
+    bool own;
+    const char *cmd;
+} secret_src;
+static const secret_src secret_srcs[] = {
+    {"session.login", "password", true, "baobao --user LOGIN login"},
+    {"session.change_password", "old_password", true, "baobao passwd"},
+    {"session.change_password", "new_password", false, "baobao passwd"},
+    {"user.create", "password", false, "baobao user create"},
+    {"user.set_password", "password", false, "baobao user set-password"},
+};
+
+static const secret_src *secret_of(const bb_method_spec *ms, const bb_arg *a)
 {
-    char name[OPT_NAME];
-    printf("Usage: baobao %s%s%s%s%s [OPTIONS]\n\n", m->cmd, m->pos ? " " : "",
-           m->pos ? (strcmp(m->pos, "id") == 0 ? "ID" : m->pos) : "", m->pos2 ? " " : "",
-           m->pos2 ? m->pos2 : "");
+    for (size_t i = 0; i < sizeof secret_srcs / sizeof secret_srcs[0]; i++)
+        if (strcmp(secret_srcs[i].method, ms->name) == 0 &&
+            strcmp(secret_srcs[i].arg, a->name) == 0)
+            return &secret_srcs[i];
+    return NULL;
+}
+
+/* An argument's doc and what else the spec says of it. */
+static void help_arg(const cli_mech *m, const bb_arg *a)
+{
+    bool found = strcmp(a->name, "version") == 0 && m->version_from != NULL;
+    printf("%s", a->doc ? a->doc : "");
+    if ((a->flags & BB_A_REQ) && !found)
+        printf(" (required)");
+    if (a->flags & BB_A_TODAY)
+        printf(" (default: today)");
+    if (a->values != NULL) {
+        printf(" (one of:");
+        for (size_t v = 0; a->values[v] != NULL; v++)
+            printf(" %s%s", a->values[v], a->values[v + 1] ? " |" : "");
+        printf(")");
+    }
+    if (a->type == BB_T_STRS)
+        printf(" (one per option: repeat it for more)");
+    if (fmt_of(m->fmts, a->name, strlen(a->name)) == CLI_F_MONEY ||
+        fmt_of(m->fmts, a->name, strlen(a->name)) == CLI_F_WAN)
+        printf(" (yuan: 1234567, 123.45万, 3亿)");
+    if (strcmp(a->name, "idempotency_key") == 0)
+        printf(" (default: a random UUID)");
+    if (strcmp(a->name, "version") == 0 && m->version_from != NULL)
+        printf(" (default: the current one, read with %s)", m->version_from);
+}
+
+static void print_help(const cli_mech *m, const bb_method_spec *ms, const optset *s)
+{
+    char p1[OPT_NAME], p2[OPT_NAME];
+    placeholder(p1, m->pos);
+    placeholder(p2, m->pos2);
+    printf("Usage: baobao %s%s%s%s%s [OPTIONS]\n\n", m->cmd, m->pos ? " " : "", p1,
+           m->pos2 ? " " : "", p2);
     printf("%s (%s; result: %s).\n", ms->summary ? ms->summary : "", ms->name,
            ms->result ? ms->result : "-");
     if (m->about != NULL)
         printf("%s", m->about);
-    printf("\nOptions (from the method spec):\n");
     const bb_arg *all[BB_SPEC_MAX_ARGS];
     unsigned n = bb_spec_args(ms, all);
-    for (unsigned i = 0; i < n; i++) {
-        const bb_arg *a = all[i];
-        const char *alias = alias_of(m, a->name);
-        char left[2 * OPT_NAME + 32];
-        if (a->flags & BB_A_SECRET)
-            continue;
-        if ((m->pos != NULL && strcmp(m->pos, a->name) == 0) ||
-            (m->pos2 != NULL && strcmp(m->pos2, a->name) == 0)) {
-            snprintf(left, sizeof left, "%s", strcmp(a->name, "id") == 0 ? "ID" : a->name);
-        } else {
-            dashed(name, "", alias != NULL ? alias : a->name);
-            snprintf(left, sizeof left, "%s %s", name, metavar(a));
-        }
-        printf("  %-26s %s", left, a->doc ? a->doc : "");
-        if (a->flags & BB_A_REQ)
-            printf(" (required)");
-        if (a->flags & BB_A_TODAY)
-            printf(" (default: today)");
-        if (a->values != NULL) {
-            printf(" (one of:");
-            for (size_t v = 0; a->values[v] != NULL; v++)
-                printf(" %s%s", a->values[v], a->values[v + 1] ? " |" : "");
-            printf(")");
-        }
-        if (a->type == BB_T_STRS)
-            printf(" (repeat the option for more)");
-        if (fmt_of(m->fmts, a->name, strlen(a->name)) == CLI_F_MONEY ||
-            fmt_of(m->fmts, a->name, strlen(a->name)) == CLI_F_WAN)
-            printf(" (yuan: 1234567, 123.45万, 3亿)");
-        if (strcmp(a->name, "idempotency_key") == 0)
-            printf(" (default: a random UUID)");
-        if (strcmp(a->name, "version") == 0 && m->version_from != NULL)
-            printf(" (default: the current one, read with %s)", m->version_from);
-        printf("\n");
-        if (alias != NULL) {
-            dashed(name, "", a->name);
-            printf("  %-26s the same as %s\n", name, left);
-        }
-        if (a->flags & BB_A_NIL) {
-            dashed(name, "no-", alias != NULL ? alias : a->name);
-            printf("  %-26s clear it (send nil)\n", name);
+    if (m->pos != NULL) {
+        printf("\nArguments:\n");
+        for (unsigned i = 0; i < n; i++) {
+            if (!is_pos(m, all[i]->name))
+                continue;
+            placeholder(p1, all[i]->name);
+            printf("  %-26s ", p1);
+            help_arg(m, all[i]);
+            printf("\n");
         }
     }
-    for (const cli_flag *f = m->flags; f != NULL && f->arg != NULL; f++) {
+    printf("\nOptions (from the method spec):\n");
+    for (size_t i = 0; i < s->n; i++) {
+        const cli_opt *o = &s->o[i];
+        const optmap *om = &s->map[i];
+        char left[2 * OPT_NAME + 32];
+        snprintf(left, sizeof left, "%s%s%s", o->name, o->metavar ? " " : "",
+                 o->metavar ? o->metavar : "");
+        printf("  %-26s ", left);
+        switch (om->kind) {
+        case OPT_MAIN: help_arg(m, om->arg); break;
+        case OPT_ALT: printf("the same as %s", s->o[om->main].name); break;
+        case OPT_CLEAR: printf("clear it (send nil)"); break;
+        case OPT_EMPTY: printf("remove them all (send [])"); break;
+        case OPT_FLAG: printf("sends %s = \"%s\"", om->arg->name, om->text); break;
+        case OPT_ALL:
+            printf("fetch every page; with --json prints {\"items\": [...], \"next\": null}");
+            break;
+        }
+        printf("\n");
+    }
+    for (const cli_flag *f = m->flags; f != NULL && f->arg != NULL; f++)
         if (f->opt == NULL)
-            continue;
-        dashed(name, "", f->opt);
-        printf("  %-26s sends %s = \"%s\"\n", name, f->arg, f->text);
+            printf("Always sends %s = %s.\n", f->arg, f->text);
+    for (unsigned i = 0; i < n; i++) {
+        const secret_src *src = (all[i]->flags & BB_A_SECRET) ? secret_of(ms, all[i]) : NULL;
+        if (src != NULL && m->fill == NULL)
+            printf("%s (%s) is never an option: %s.\n", all[i]->name,
+                   all[i]->doc ? all[i]->doc : "",
+                   src->own ? "$BAOBAO_PASSWORD, else the config file, else asked on the "
+                              "terminal without echo"
+                            : "$BAOBAO_NEW_PASSWORD, else asked twice on the terminal "
+                              "without echo");
     }
     if (paged(ms))
-        printf("  %-26s fetch every page; with --json prints {\"items\": [...], "
-               "\"next\": null}\n"
-               "One page unless --all; when more pages follow, the --after value is\n"
-               "printed to stderr.\n",
-               "--all");
+        printf("One page unless --all; when more pages follow, the --after value is\n"
+               "printed to stderr.\n");
 }
 
 /* ---- running ---- */
 
-/* The arguments as parsed: (name, text) pairs (the after of paging is
- * replaced page after page); the texts the command made (joined arrays,
- * money in yuan, a version, a password) are owned, zeroed and freed at
- * the end. */
+/* The arguments as parsed: (name, text) pairs, or (name, elements) for an
+ * array given with its option (the after of paging is replaced page after
+ * page); the texts the command made (money in yuan, a version, a
+ * password) are owned, zeroed and freed at the end. */
+typedef struct targ {
+    const char *name;
+    const char *text;          /* NULL = nil (not list) */
+    const char *const *vals;   /* list: the elements, one per value typed */
+    size_t nvals;
+    bool list;
+} targ;
 struct cli_mech_args {
-    bb_arg_text a[OPT_MAX];
+    targ a[OPT_MAX];
     size_t n;
     char *owned[OPT_MAX];
     size_t nowned;
 };
 typedef struct cli_mech_args targs;
 
+static size_t targ_index(const targs *t, const char *name)
+{
+    size_t i = 0;
+    while (i < t->n && strcmp(t->a[i].name, name) != 0)
+        i++;
+    return i;   /* t->n: not there */
+}
+
+static const targ *targ_find(const targs *t, const char *name)
+{
+    size_t i = targ_index(t, name);
+    return i < t->n ? &t->a[i] : NULL;
+}
+
 const char *cli_mech_get(const cli_mech_args *t, const char *name)
 {
-    for (size_t i = 0; i < t->n; i++)
-        if (strcmp(t->a[i].name, name) == 0)
-            return t->a[i].text != NULL ? t->a[i].text : "";
-    return NULL;
+    const targ *a = targ_find(t, name);
+    if (a == NULL)
+        return NULL;
+    if (a->list)
+        return a->nvals > 0 ? a->vals[0] : "";
+    return a->text != NULL ? a->text : "";
 }
 
 static bool targ_has(const targs *t, const char *name)
 {
-    return cli_mech_get(t, name) != NULL;
+    return targ_find(t, name) != NULL;
+}
+
+static targ *targ_slot(targs *t, const char *name)
+{
+    size_t i = targ_index(t, name);
+    if (i == t->n && t->n >= OPT_MAX)
+        return NULL;
+    if (i == t->n)
+        t->n++;
+    t->a[i] = (targ){.name = name};
+    return &t->a[i];
 }
 
 int cli_mech_set(cli_mech_args *t, const char *name, const char *text)
 {
-    for (size_t i = 0; i < t->n; i++)
-        if (strcmp(t->a[i].name, name) == 0) {
-            t->a[i].text = text;
-            return 0;
-        }
-    if (t->n >= OPT_MAX)
+    targ *a = targ_slot(t, name);
+    if (a == NULL)
         return -1;
-    t->a[t->n++] = (bb_arg_text){name, text};
+    a->text = text;
+    return 0;
+}
+
+/* An array's elements, each as typed (borrowed until the call). */
+static int targ_list(targs *t, const char *name, const char *const *vals, size_t n)
+{
+    targ *a = targ_slot(t, name);
+    if (a == NULL)
+        return -1;
+    a->list = true;
+    a->vals = vals;
+    a->nvals = n;
     return 0;
 }
 
@@ -457,23 +680,32 @@ int cli_mech_own(cli_mech_args *t, const char *name, char *text)
 
 static void targs_free(targs *t)
 {
-    for (size_t i = 0; i < t->nowned; i++)
+    for (size_t i = 0; t != NULL && i < t->nowned; i++)
         cli_password_free(t->owned[i]);   /* zeroes: it may be a password */
     free(t);
 }
 
-/* Converts t's texts for method: BB_C_EARG names the text at fault. */
+/* Converts t's texts for method: BB_C_EARG names the text at fault. An
+ * array given element by element is packed as it is (never cut at
+ * commas: a label may hold one). */
 static int kvs_text(bbi_kvs *k, const bb_method_spec *ms, const targs *t, bb_error *err)
 {
     int rc = BB_C_OK;
-    for (size_t i = 0; rc == BB_C_OK && i < t->n; i++)
-        rc = bbi_kv_text(k, ms->name, t->a[i].name, t->a[i].text, err);
+    for (size_t i = 0; rc == BB_C_OK && i < t->n; i++) {
+        const targ *a = &t->a[i];
+        if (a->list)
+            bbi_kv_strs(k, a->name, a->vals, a->nvals);   /* the packer checks name, UTF-8 */
+        else
+            rc = bbi_kv_text(k, ms->name, a->name, a->text, err);
+    }
     return rc;
 }
 
-/* Packs t for method and calls it; a write is retried once (cli_call). */
-static int call_text(cli_ctx *ctx, const bb_method_spec *ms, const targs *t, bb_reply **out,
-                     bb_error *err)
+/* Packs t for method and calls it. A write is retried once after an
+ * unknown outcome (cli_call), and so is a command whose table row says
+ * repeating it is harmless (retry). */
+static int call_text(cli_ctx *ctx, const bb_method_spec *ms, const targs *t, bool retry,
+                     bb_reply **out, bb_error *err)
 {
     bbi_kvs k = {.n = 0};
     int rc = kvs_text(&k, ms, t, err);
@@ -482,7 +714,7 @@ static int call_text(cli_ctx *ctx, const bb_method_spec *ms, const targs *t, bb_
     if (rc == BB_C_OK)
         rc = bbi_pack(&a, ms->name, &k, err);
     if (rc == BB_C_OK)
-        rc = cli_call(ctx, ms->name, &a, (ms->flags & BB_M_WRITE) != 0, out, err);
+        rc = cli_call(ctx, ms->name, &a, retry || (ms->flags & BB_M_WRITE) != 0, out, err);
     bbi_args_wipe(&a);
     bbi_kvs_free(&k);
     return rc;
@@ -552,13 +784,16 @@ static int run_pages(cli_ctx *ctx, const cli_mech *m, const bb_method_spec *ms, 
 {
     pages p = {.nr = 0};
     bb_error err;
-    char cursor[CELL_MAX], last[CELL_MAX];
     bool more = false;
     const char *given = cli_mech_get(t, "after");
-    snprintf(last, sizeof last, "%s", given != NULL ? given : "");
+    /* cursor: the after of the next page (set in t, so kept until the
+     * next one replaces it); last: the one before, to see it move. */
+    char *cursor = NULL, *last = strdup(given != NULL ? given : "");
+    if (last == NULL)
+        return cli_oom();
     for (;;) {
         bb_reply *r = NULL;
-        int rc = call_text(ctx, ms, t, &r, &err);
+        int rc = call_text(ctx, ms, t, m->retry, &r, &err);
         const msgpack_object *res = rc == BB_C_OK ? bb_reply_result(r) : NULL;
         const msgpack_object *items = bb_map_get(res, "items");
         const msgpack_object *next = bb_map_get(res, "next");
@@ -574,19 +809,23 @@ static int run_pages(cli_ctx *ctx, const cli_mech *m, const bb_method_spec *ms, 
             bb_reply_free(r);
         more = rc == BB_C_OK && next->type != MSGPACK_OBJECT_NIL;
         if (more) {
-            char buf[CELL_MAX];
-            snprintf(cursor, sizeof cursor, "%s", scalar(next, buf, sizeof buf));
+            free(last);
+            last = cursor;
+            cursor = scalar(next);
+            if (cursor == NULL)
+                rc = bbi_err(&err, BB_C_ENOMEM, NULL, NULL, "out of memory");
             /* A cursor that does not move would make --all loop for ever
              * (lists go up by id, or down: export.list). */
-            if (all && strcmp(cursor, last) == 0)
+            else if (all && last != NULL && strcmp(cursor, last) == 0)
                 rc = bbi_err(&err, BB_C_EPROTO, NULL, NULL, "%s: next does not move past after",
                              ms->name);
-            snprintf(last, sizeof last, "%s", cursor);
-            if (cli_mech_set(t, "after", cursor) != 0)
+            else if (cli_mech_set(t, "after", cursor) != 0)
                 more = false;
         }
         if (rc != BB_C_OK) {
             pages_free(&p);
+            free(cursor);
+            free(last);
             return cli_fail(&err);
         }
         if (!all || !more)
@@ -596,6 +835,8 @@ static int run_pages(cli_ctx *ctx, const cli_mech *m, const bb_method_spec *ms, 
     if (!all && more)
         fprintf(stderr, "baobao: more rows follow: add --after %s (or use --all)\n", cursor);
     pages_free(&p);
+    free(cursor);
+    free(last);
     return rc;
 }
 
@@ -613,87 +854,125 @@ static bool record_version(const msgpack_object *res, int64_t *v)
     return false;
 }
 
-/* No --version: the current one, read with m->version_from (called with
- * the positional argument). When the method's version is optional (a
- * record created by the first write) not_found leaves it out. */
-static int read_version(cli_ctx *ctx, const cli_mech *m, const bb_method_spec *ms, targs *t)
+/* Whether record already holds every preset of m (and m has one). */
+static bool presets_hold(const cli_mech *m, const msgpack_object *rec)
 {
-    if (m->version_from == NULL || m->pos == NULL || targ_has(t, "version") ||
-        !targ_has(t, m->pos))
+    bool any = false;
+    for (const cli_flag *f = m->flags; f != NULL && f->arg != NULL; f++) {
+        if (f->opt != NULL)
+            continue;
+        const msgpack_object *v = bb_map_get(rec, f->arg);
+        char *text = v != NULL && v->type == MSGPACK_OBJECT_BOOLEAN
+                         ? strdup(v->via.boolean ? "true" : "false")
+                         : v != NULL ? scalar(v) : NULL;
+        bool same = text != NULL && strcmp(text, f->text) == 0;
+        free(text);
+        if (!same)
+            return false;
+        any = true;
+    }
+    return any;
+}
+
+/* Reads the record m->version_from names (called with the positional
+ * argument): for the version to send when --version is not given, and,
+ * when m->same is set, to see whether the presets would change anything.
+ * When they would not, *cur is that record, to print instead of sending.
+ * When the method's version is optional (a record created by the first
+ * write) not_found leaves it out. */
+static int read_current(cli_ctx *ctx, const cli_mech *m, const bb_method_spec *ms, targs *t,
+                        bb_reply **cur)
+{
+    *cur = NULL;
+    bool need_version = !targ_has(t, "version") && bb_spec_arg(ms, "version", 7) != NULL;
+    if (m->version_from == NULL || m->pos == NULL || !targ_has(t, m->pos) ||
+        (!need_version && m->same == NULL))
         return 0;
     const bb_method_spec *g = bb_spec_find(m->version_from, strlen(m->version_from));
-    targs *get = calloc(1, sizeof *get);
-    if (g == NULL || get == NULL) {
-        free(get);
+    if (g == NULL)
         return cli_usage_error(m->cmd, "%s: not a method of the spec", m->version_from);
-    }
+    targs *get = calloc(1, sizeof *get);
+    if (get == NULL)
+        return cli_oom();
     cli_mech_set(get, m->pos, cli_mech_get(t, m->pos));
     bb_error err;
     bb_reply *r = NULL;
-    int rc = call_text(ctx, g, get, &r, &err);
+    int rc = call_text(ctx, g, get, false, &r, &err);
     targs_free(get);
     const bb_arg *va = bb_spec_arg(ms, "version", 7);
     if (rc == BB_C_ESERVER && strcmp(err.code, "not_found") == 0 && va != NULL &&
         !(va->flags & BB_A_REQ))
         return 0;
+    if (rc != BB_C_OK)
+        return cli_fail(&err);
+    if (m->same != NULL && presets_hold(m, bb_reply_result(r))) {
+        size_t glen = strcspn(m->cmd, " ");
+        fprintf(stderr, "baobao: %.*s %s %s: nothing sent\n", (int)glen, m->cmd,
+                cli_mech_get(t, m->pos), m->same);
+        *cur = r;
+        return 0;
+    }
     int64_t v = 0;
-    if (rc == BB_C_OK && !record_version(bb_reply_result(r), &v))
+    if (need_version && !record_version(bb_reply_result(r), &v))
         rc = bbi_err(&err, BB_C_EPROTO, NULL, NULL, "%s: the result has no version",
                      m->version_from);
     bb_reply_free(r);
     if (rc != BB_C_OK)
         return cli_fail(&err);
+    if (!need_version)
+        return 0;
     char buf[24];
     snprintf(buf, sizeof buf, "%" PRId64, v);
-    return cli_mech_own(t, "version", strdup(buf)) == 0 ? 0 : CLI_EXIT_PROTOCOL;
+    return cli_mech_own(t, "version", strdup(buf)) == 0 ? 0 : cli_oom();
 }
 
-/* Options to arguments: a flag's text, an array's values joined with
- * commas, money read as yuan, the positional words, the presets. */
+/* Options to arguments: a flag's text, an array's values one element
+ * each, money read as yuan, the positional words, the presets. */
 static int collect(const cli_mech *m, const optset *s, const char *const *pos, size_t npos,
                    targs *t, bool *all)
 {
+    char name[OPT_NAME];
     for (size_t i = 0; i < s->n; i++) {
         const cli_opt *o = &s->o[i];
         const optmap *om = &s->map[i];
         if (o->count == 0)
             continue;
-        if (om->arg == NULL) {
+        if (om->kind == OPT_ALL) {
             *all = true;
             continue;
         }
         if (targ_has(t, om->arg->name))
             return cli_usage_error(m->cmd, "%s: given twice (or with its other name)", o->name);
-        if (om->text != NULL || om->clear) {
+        if (om->kind == OPT_CLEAR) {
+            cli_mech_set(t, om->arg->name, NULL);
+        } else if (om->kind == OPT_FLAG || om->kind == OPT_EMPTY) {
             cli_mech_set(t, om->arg->name, om->text);
-        } else if (o->nvalues > 1) {
-            size_t len = 1;
-            for (size_t v = 0; v < o->nvalues; v++) {
-                if (strchr(o->values[v], ',') != NULL)
-                    return cli_usage_error(m->cmd, "%s: a value may not hold a comma", o->name);
-                len += strlen(o->values[v]) + 1;
-            }
-            char *joined = calloc(1, len);
-            for (size_t v = 0; joined != NULL && v < o->nvalues; v++)
-                strcat(strcat(joined, v ? "," : ""), o->values[v]);
-            if (cli_mech_own(t, om->arg->name, joined) != 0)
-                return CLI_EXIT_PROTOCOL;
+        } else if (om->arg->type == BB_T_STRS) {
+            for (size_t v = 0; v < o->nvalues; v++)
+                if (o->values[v][0] == '\0') {
+                    dashed(name, "no-", om->arg->name);
+                    return cli_usage_error(m->cmd, "%s \"\": an empty value (to remove them "
+                                           "all, use %s)", o->name, name);
+                }
+            if (targ_list(t, om->arg->name, o->values, o->nvalues) != 0)
+                return cli_oom();
         } else {
             cli_mech_set(t, om->arg->name, o->value);
         }
     }
     const char *names[2] = {m->pos, m->pos2};
     size_t want = (m->pos != NULL) + (m->pos2 != NULL);
-    if (npos != want)
-        return cli_usage_error(m->cmd, "expected %s%s%s", m->pos ? m->pos : "no word",
-                               m->pos2 ? " and " : "", m->pos2 ? m->pos2 : "");
-    for (size_t i = 0; i < want; i++) {
-        if (targ_has(t, names[i]))
-            return cli_usage_error(m->cmd, "%s is given twice", names[i]);
-        cli_mech_set(t, names[i], pos[i]);
+    if (npos != want) {
+        char p1[OPT_NAME], p2[OPT_NAME];
+        placeholder(p1, m->pos != NULL ? m->pos : "no word");
+        placeholder(p2, m->pos2);
+        return cli_usage_error(m->cmd, "expected %s%s%s", m->pos != NULL ? p1 : "no word",
+                               m->pos2 ? " and " : "", p2);
     }
+    for (size_t i = 0; i < want; i++)
+        cli_mech_set(t, names[i], pos[i]);
     for (const cli_flag *f = m->flags; f != NULL && f->arg != NULL; f++)
-        if (f->opt == NULL && !targ_has(t, f->arg))
+        if (f->opt == NULL)
             cli_mech_set(t, f->arg, f->text);
     for (const cli_fmt *f = m->fmts; f != NULL && f->key != NULL; f++) {
         const char *text = cli_mech_get(t, f->key);
@@ -706,9 +985,50 @@ static int collect(const cli_mech *m, const optset *s, const char *const *pos, s
         char buf[24];
         snprintf(buf, sizeof buf, "%" PRId64, yuan);
         if (cli_mech_own(t, f->key, strdup(buf)) != 0)
-            return CLI_EXIT_PROTOCOL;
+            return cli_oom();
     }
     return 0;
+}
+
+/* A password argument of the method (never an option): the caller's own
+ * as for logging in, or a new one ($BAOBAO_NEW_PASSWORD, else asked twice
+ * on the terminal). With neither a variable nor a terminal: a usage error
+ * naming the command made for it. */
+static int fill_secret(cli_ctx *ctx, const cli_mech *m, const bb_method_spec *ms,
+                       const bb_arg *a, targs *t)
+{
+    const secret_src *src = secret_of(ms, a);
+    if (src == NULL)
+        return cli_usage_error(m->cmd, "%s: a password, never an option, and this client does "
+                               "not know where to ask for it", a->name);
+    bb_error err;
+    char *pw = NULL;
+    int rc = cli_credentials(ctx, &err);   /* the caller's own first: prompts in order */
+    if (rc == BB_C_OK && src->own) {
+        /* session.login: only the caller's own password is at hand. */
+        const char *login = cli_mech_get(t, "login");
+        if (login != NULL && strcmp(login, ctx->login) != 0)
+            return cli_usage_error(m->cmd, "%s: the password at hand is %s's; log in as %s "
+                                   "with '%s'", a->name, ctx->login, login, src->cmd);
+        pw = strdup(ctx->password);
+        if (pw == NULL)
+            rc = bbi_err(&err, BB_C_ENOMEM, NULL, NULL, "out of memory");
+    } else if (rc == BB_C_OK) {
+        char what[96];
+        const char *login = cli_mech_get(t, "login"), *id = cli_mech_get(t, "id");
+        if (login != NULL)
+            snprintf(what, sizeof what, "%s", login);
+        else if (id != NULL)
+            snprintf(what, sizeof what, "user %s", id);
+        else
+            snprintf(what, sizeof what, "%s", ctx->login);
+        rc = cli_new_password(what, &pw, &err);
+    }
+    if (rc != BB_C_OK && strcmp(err.code, "no_credentials") == 0)
+        return cli_usage_error(m->cmd, "%s: %s (or use '%s')", a->name, err.message, src->cmd);
+    if (rc != BB_C_OK)
+        return cli_fail(&err);
+    return cli_mech_own(t, a->name, pw) == 0 ? 0 : cli_oom();
 }
 
 /* A result that is not a record: `true` as "ok", another scalar as is. */
@@ -716,10 +1036,26 @@ static int print_result(const msgpack_object *res, const cli_fmt *fmts)
 {
     if (res != NULL && res->type == MSGPACK_OBJECT_MAP)
         return cli_print_fields(res, fmts) ? CLI_EXIT_OK : CLI_EXIT_PROTOCOL;
-    char buf[CELL_MAX];
-    bool yes = res != NULL && res->type == MSGPACK_OBJECT_BOOLEAN && res->via.boolean;
-    printf("%s\n", yes ? "ok" : scalar(res, buf, sizeof buf));
+    if (res != NULL && res->type == MSGPACK_OBJECT_BOOLEAN && res->via.boolean) {
+        printf("ok\n");
+        return CLI_EXIT_OK;
+    }
+    char *s = scalar(res);
+    if (s == NULL)
+        return cli_oom();
+    printf("%s\n", s);
+    free(s);
     return CLI_EXIT_OK;
+}
+
+static int print_reply(cli_ctx *ctx, const cli_mech *m, const bb_reply *r)
+{
+    const msgpack_object *res = bb_reply_result(r);
+    if (ctx->json)
+        return cli_print_json(res);
+    if (m->print != NULL)
+        return m->print(res);
+    return print_result(res, m->fmts);
 }
 
 int cli_mech_run(cli_ctx *ctx, const cli_mech *m, int argc, char **argv)
@@ -733,7 +1069,7 @@ int cli_mech_run(cli_ctx *ctx, const cli_mech *m, int argc, char **argv)
     if (s == NULL || t == NULL) {
         free(s);
         free(t);
-        return cli_usage_error(m->cmd, "out of memory");
+        return cli_oom();
     }
     build_opts(s, m, ms);
     const char *pos[2];
@@ -742,7 +1078,7 @@ int cli_mech_run(cli_ctx *ctx, const cli_mech *m, int argc, char **argv)
     bool all = false;
     int rc = cli_parse(ctx, argc, argv, s->o, s->n, pos, 2, &npos, m->cmd, help_mark);
     if (rc == CLI_HELP_SHOWN)
-        print_help(m, ms);
+        print_help(m, ms, s);
     if (rc == 0)
         rc = collect(m, s, pos, npos, t, &all);
     char key[37];
@@ -756,7 +1092,7 @@ int cli_mech_run(cli_ctx *ctx, const cli_mech *m, int argc, char **argv)
     bb_error err;
     bbi_kvs k = {.n = 0};
     if (rc == 0 && kvs_text(&k, ms, t, &err) != BB_C_OK)
-        rc = cli_usage_error(m->cmd, "%s", err.message);
+        rc = err.rc == BB_C_ENOMEM ? cli_fail(&err) : cli_usage_error(m->cmd, "%s", err.message);
     bbi_kvs_free(&k);
     const bb_arg *every[BB_SPEC_MAX_ARGS];
     unsigned na = bb_spec_args(ms, every);
@@ -766,31 +1102,30 @@ int cli_mech_run(cli_ctx *ctx, const cli_mech *m, int argc, char **argv)
             (m->version_from != NULL && strcmp(a->name, "version") == 0))
             continue;
         char name[OPT_NAME];
-        const char *alias = alias_of(m, a->name);
-        dashed(name, "", alias != NULL ? alias : a->name);
+        opt_of(name, m, a);
         rc = cli_usage_error(m->cmd, "%s is required (%s)", name, a->doc ? a->doc : a->name);
     }
     if (rc == 0 && m->fill != NULL)
         rc = m->fill(ctx, t);
+    for (unsigned i = 0; rc == 0 && i < na; i++)
+        if ((every[i]->flags & BB_A_SECRET) && (every[i]->flags & BB_A_REQ) &&
+            !targ_has(t, every[i]->name))
+            rc = fill_secret(ctx, m, ms, every[i], t);
+    bb_reply *cur = NULL;
     if (rc == 0)
-        rc = read_version(ctx, m, ms, t);
-    if (rc == 0) {
-        if (paged(ms) && m->print == NULL) {
-            rc = run_pages(ctx, m, ms, t, all);
+        rc = read_current(ctx, m, ms, t, &cur);
+    if (rc == 0 && cur != NULL) {
+        rc = print_reply(ctx, m, cur);   /* nothing to change: the record as it is */
+        bb_reply_free(cur);
+    } else if (rc == 0 && paged(ms) && m->print == NULL) {
+        rc = run_pages(ctx, m, ms, t, all);
+    } else if (rc == 0) {
+        bb_reply *r = NULL;
+        if (call_text(ctx, ms, t, m->retry, &r, &err) != BB_C_OK) {
+            rc = cli_fail(&err);
         } else {
-            bb_reply *r = NULL;
-            if (call_text(ctx, ms, t, &r, &err) != BB_C_OK) {
-                rc = cli_fail(&err);
-            } else {
-                const msgpack_object *res = bb_reply_result(r);
-                if (ctx->json)
-                    rc = cli_print_json(res);
-                else if (m->print != NULL)
-                    rc = m->print(res);
-                else
-                    rc = print_result(res, m->fmts);
-                bb_reply_free(r);
-            }
+            rc = print_reply(ctx, m, r);
+            bb_reply_free(r);
         }
     }
     cli_opts_free(s->o, s->n);
@@ -816,9 +1151,12 @@ int cli_mech_group(cli_ctx *ctx, const char *group, const char *intro, const cli
                                    "Commands:\n", group, intro ? intro : "", intro ? "\n" : "");
     for (const cli_mech *m = subs; m->cmd != NULL && used < sizeof help; m++) {
         const bb_method_spec *ms = bb_spec_find(m->method, strlen(m->method));
-        char word[OPT_NAME];
-        snprintf(word, sizeof word, "%s%s", sub_word(m), m->pos ? " ID" : "");
-        int w = snprintf(help + used, sizeof help - used, "  %-16s %s (%s)\n", word,
+        char word[3 * OPT_NAME], p1[OPT_NAME], p2[OPT_NAME];
+        placeholder(p1, m->pos);
+        placeholder(p2, m->pos2);
+        snprintf(word, sizeof word, "%s%s%s%s%s", sub_word(m), m->pos ? " " : "", p1,
+                 m->pos2 ? " " : "", p2);
+        int w = snprintf(help + used, sizeof help - used, "  %-22s %s (%s)\n", word,
                          ms != NULL && ms->summary ? ms->summary : "", m->method);
         used += w > 0 ? (size_t)w : 0;
     }
@@ -844,11 +1182,15 @@ static const char call_help[] =
     "Usage: baobao call METHOD [--ARG VALUE ...] [--no-ARG] [--all]\n"
     "\n"
     "Calls any method of the protocol with the arguments given as options:\n"
-    "argument name_contains is --name-contains. int: decimal; bool: true|false;\n"
-    "array of str: comma-separated; --no-ARG (or an empty VALUE) sends nil where\n"
-    "the method takes it. A write gets a random idempotency key unless\n"
-    "--idempotency-key is given. Prints the record as \"field: value\" lines, a page\n"
-    "as a table, or the result as JSON with --json.\n"
+    "argument name_contains is --name-contains (an argument named like a global\n"
+    "option is --by-ARG: audit.list's user is --by-user). int: decimal; bool:\n"
+    "true|false; an array: one element per option, repeated (--labels A --labels B;\n"
+    "a value is never cut at commas, an empty one is refused), --no-ARG sends [].\n"
+    "--no-ARG (or an empty VALUE) sends nil where the method takes it. A password\n"
+    "is never an option: the current one comes as for logging in, a new one from\n"
+    "$BAOBAO_NEW_PASSWORD or is asked twice on the terminal. A write gets a random\n"
+    "idempotency key unless --idempotency-key is given. Prints the record as\n"
+    "\"field: value\" lines, a page as a table, or the result as JSON with --json.\n"
     "'baobao methods' lists the methods; 'baobao call METHOD --help' its options.\n";
 
 int cli_call_cmd(cli_ctx *ctx, int argc, char **argv)

@@ -5,8 +5,9 @@
  * For: which method each command calls, the option names users know
  * (--name for display_name, --township for townships), and what the spec
  * cannot say: new passwords are asked (twice, without echo) or taken from
- * $BAOBAO_NEW_PASSWORD, disable/enable are user.update with the current
- * version. Options, help and paging come from the method spec (cli_spec.c).
+ * $BAOBAO_NEW_PASSWORD, disable/enable are user.update of `disabled`
+ * alone with the current version (nothing sent when it holds already).
+ * Options, help and paging come from the method spec (cli_spec.c).
  * Not for: where the caller's own login and password come from
  * (cli_auth.c), logging in (cli_call.c), or rules the server checks
  * (roles, townships, password lengths, who may do what: exit 1).
@@ -71,9 +72,10 @@ static const cli_col user_table[] = {
 static const cli_alias user_alias[] = {
     {"name", "display_name"}, {"township", "townships"}, {NULL, NULL},
 };
-static const cli_flag update_flags[] = {{"no-townships", "townships", ""}, {NULL, NULL, NULL}};
 static const cli_flag disable_flags[] = {{NULL, "disabled", "true"}, {NULL, NULL, NULL}};
 static const cli_flag enable_flags[] = {{NULL, "disabled", "false"}, {NULL, NULL, NULL}};
+/* disable / enable change `disabled` only: no --role, --townships, ... */
+static const char *const switch_only[] = {"idempotency_key", NULL};
 
 static const cli_mech user_cmds[] = {
     {.cmd = "user create", .method = "user.create", .aliases = user_alias, .fill = new_password,
@@ -81,16 +83,19 @@ static const cli_mech user_cmds[] = {
     {.cmd = "user get", .method = "user.get", .pos = "id"},
     {.cmd = "user list", .method = "user.list", .cols = user_table, .ncols = NCOLS(user_table)},
     {.cmd = "user update", .method = "user.update", .pos = "id", .aliases = user_alias,
-     .flags = update_flags,
      .about = "--version is the version your change is based on (version_conflict, exit 1,\n"
               "when someone changed the user since).\n"},
     {.cmd = "user disable", .method = "user.update", .pos = "id", .flags = disable_flags,
-     .version_from = "user.get",
-     .about = "Disables the user: they can no longer log in (login_failed).\n"},
+     .version_from = "user.get", .only = switch_only, .same = "is already disabled",
+     .about = "Disables the user: they can no longer log in (login_failed). The user is\n"
+              "read first: one already disabled is left as it is (nothing sent).\n"},
     {.cmd = "user enable", .method = "user.update", .pos = "id", .flags = enable_flags,
-     .version_from = "user.get", .about = "Enables a disabled user again.\n"},
+     .version_from = "user.get", .only = switch_only, .same = "is already enabled",
+     .about = "Enables a disabled user again (one not disabled: nothing sent).\n"},
+    /* No idempotency key, but retried after an unknown outcome all the
+     * same: setting the same password twice is harmless. */
     {.cmd = "user set-password", .method = "user.set_password", .pos = "id",
-     .fill = new_password,
+     .fill = new_password, .retry = true,
      .about = "An admin's reset; also lifts a lock after too many failed logins.\n"},
     {.cmd = NULL},
 };

@@ -741,32 +741,33 @@ int bb_send(bb_client *c, const char *method, const void *args_map, size_t args_
     if (method == NULL || !bb_utf8_valid(method, strlen(method)))
         return bbi_err(err, BB_C_EARG, "invalid_argument", "method", "bad method name");
     uint32_t id = pick_msgid(c);
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     size_t mlen = strlen(method);
     bool has_args = args_map != NULL && args_len > 0;
-    msgpack_pack_array(&pk, 4);
-    msgpack_pack_uint8(&pk, 0);
-    msgpack_pack_uint32(&pk, id);
-    msgpack_pack_str(&pk, mlen);
-    msgpack_pack_str_body(&pk, method, mlen);
-    msgpack_pack_array(&pk, has_args ? 1 : 0);
-    if (has_args && msgpack_sbuffer_write(&sb, args_map, args_len) != 0) {
-        msgpack_sbuffer_destroy(&sb);
-        return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
-    }
-    if (sb.data == NULL) {   /* msgpack_sbuffer_write failed to allocate */
-        msgpack_sbuffer_destroy(&sb);
+    /* The frame copies the argument map, passwords included: the buffer
+     * is sized for all of it up front (never reallocated, which would
+     * leave a copy behind in freed memory) and zeroed before it is freed
+     * (bbi_args_wipe). Headers: array 1 + type 1 + msgid 5 + str 5 +
+     * array 1. */
+    bbi_args f;
+    bbi_args_init(&f);
+    if (bbi_args_reserve(&f, 13 + mlen + (has_args ? args_len : 0), err) != BB_C_OK)
+        return BB_C_ENOMEM;
+    msgpack_pack_array(&f.pk, 4);
+    msgpack_pack_uint8(&f.pk, 0);
+    msgpack_pack_uint32(&f.pk, id);
+    msgpack_pack_str(&f.pk, mlen);
+    msgpack_pack_str_body(&f.pk, method, mlen);
+    msgpack_pack_array(&f.pk, has_args ? 1 : 0);
+    if (has_args && msgpack_sbuffer_write(&f.sb, args_map, args_len) != 0) {
+        bbi_args_wipe(&f);
         return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
     }
     /* The slot exists before the first byte leaves, so a reply that arrives
      * while we are still writing is kept. */
     int rc = add_slot(c, id, err);
     if (rc == BB_C_OK)
-        rc = write_all(c, sb.data, sb.size, deadline_in(c->timeout_ms), err);
-    msgpack_sbuffer_destroy(&sb);
+        rc = write_all(c, f.sb.data, f.sb.size, deadline_in(c->timeout_ms), err);
+    bbi_args_wipe(&f);
     if (rc != BB_C_OK) {
         bb_slot *s = find_slot(c, id);
         if (s != NULL) {

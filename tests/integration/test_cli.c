@@ -591,7 +591,8 @@ static char g_dir[64];
 static void remove_test_dir(void)
 {
     static const char *const files[] = {"config-open", "config-precedence", "config-tls",
-                                        "xdg/baobao/config", "scope.json", "xdg/baobao", "xdg"};
+                                        "xdg/baobao/config", "scope.json", "audit.json",
+                                        "xdg/baobao", "xdg"};
     char path[160];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", g_dir, files[i]);
@@ -1270,6 +1271,367 @@ static int option_aliases_and_flags_reach_the_arguments(void)
     return 0;
 }
 
+/* ---- review of the spec-driven client ---- */
+
+/* A record prints every value whole (only table cells are cut): a note of
+ * 2000 characters, the most the protocol allows, comes back entire. */
+static int record_view_prints_long_values_whole(void)
+{
+    long long id;
+    IT_CHECK(add_enterprise("长备注企业", "车埠镇", NULL, NULL, &id) == 0);
+    char ids[32], note[2001];
+    snprintf(ids, sizeof ids, "%lld", id);
+    memset(note, 'n', sizeof note - 1);
+    memcpy(note + sizeof note - 4, "END", 4);   /* 1997 'n' + "END" */
+    it_cli r;
+    const char *sub[] = {"status", "submit", "--enterprise", ids, "--date", "2024-06-01",
+                         "--reporter", "长备注", "--production-status", "正常", "--note", note,
+                         NULL};
+    CLI_EXPECT(r, sub, 0);
+    char *v = field_value(r.out, "note");
+    IT_CHECKF(v != NULL && strcmp(v, note) == 0, "note printed with %zu bytes, sent 2000",
+              v != NULL ? strlen(v) : 0);
+    free(v);
+    it_cli_free(&r);
+    /* The table still cuts it (with "…"). */
+    const char *list[] = {"status", "list", "--enterprise", ids, NULL};
+    CLI_EXPECT(r, list, 0);
+    IT_CHECK(strstr(r.out, "END") == NULL && strstr(r.out, "…") != NULL);
+    it_cli_free(&r);
+    return 0;
+}
+
+/* A relay to the shared server in a child process: the first connection
+ * is dropped as soon as the client sends a request naming `drop` (none of
+ * it reaches the server), every later one is relayed whole. Returns the
+ * relay's port (*pid: the child), or -1. */
+static int start_dropping_relay(const char *drop, pid_t *pid)
+{
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(ls, 8) != 0 ||
+        getsockname(ls, (struct sockaddr *)&sa, &sl) != 0) {
+        if (ls >= 0)
+            close(ls);
+        return -1;
+    }
+    int port = ntohs(sa.sin_port);
+    struct sockaddr_in ta = sa;
+    ta.sin_port = htons((uint16_t)it_shared_server()->port);
+    fflush(stdout);
+    *pid = fork();
+    if (*pid < 0) {
+        close(ls);
+        return -1;
+    }
+    if (*pid > 0) {
+        close(ls);
+        return port;
+    }
+    bool dropped = false;
+    for (;;) {
+        int c = accept(ls, NULL, NULL);
+        if (c < 0)
+            _exit(0);
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (s < 0 || connect(s, (struct sockaddr *)&ta, sizeof ta) != 0) {
+            close(c);
+            if (s >= 0)
+                close(s);
+            continue;
+        }
+        struct pollfd pf[2] = {{.fd = c, .events = POLLIN}, {.fd = s, .events = POLLIN}};
+        static char buf[1 << 16];
+        bool open_ = true;
+        while (open_ && poll(pf, 2, CLI_MS) > 0) {
+            for (int k = 0; k < 2 && open_; k++) {
+                if (pf[k].revents == 0)
+                    continue;
+                ssize_t n = read(pf[k].fd, buf, sizeof buf);
+                if (n <= 0) {
+                    open_ = false;
+                } else if (k == 0 && !dropped && memmem(buf, (size_t)n, drop, strlen(drop))) {
+                    dropped = true;
+                    open_ = false;
+                } else {
+                    for (ssize_t off = 0, w; open_ && off < n; off += w) {
+                        w = write(pf[1 - k].fd, buf + off, (size_t)(n - off));
+                        open_ = w > 0;
+                    }
+                }
+            }
+        }
+        close(c);
+        close(s);
+    }
+}
+
+static void stop_relay(pid_t pid)
+{
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+}
+
+/* user set-password carries no idempotency key, but setting the same
+ * password twice is harmless: after a dropped connection it is sent once
+ * more on a new one, and the password is set. */
+static int set_password_is_retried_after_a_dropped_connection(void)
+{
+    long long id = create_user("cli_retry", "重试的人", "supervisor", NULL, NULL);
+    IT_CHECK(id > 0);
+    char ids[32];
+    snprintf(ids, sizeof ids, "%lld", id);
+    pid_t pid = -1;
+    int port = start_dropping_relay("user.set_password", &pid);
+    IT_CHECK(port > 0);
+    char relay[64];
+    snprintf(relay, sizeof relay, "127.0.0.1:%d", port);
+    const char *args[] = {"user", "set-password", ids, NULL};
+    const char *env[] = {"BAOBAO_USER=" IT_USER_ADMIN, "BAOBAO_NEW_PASSWORD=after-retry-1",
+                         NULL};
+    it_cli r;
+    int ran = it_cli_run_env(&r, relay, CLI_MS, args, env);
+    stop_relay(pid);
+    IT_CHECK(ran == 0);
+    if (r.status != 0)
+        show(&r, "user set-password through a dropping relay");
+    IT_CHECKF(r.status == 0 && strstr(r.err, "retrying once") != NULL,
+              "exit %d, stderr: %s", r.status, r.err);
+    it_cli_free(&r);
+    const char *who[] = {"whoami", NULL};
+    const char *as_new[] = {"BAOBAO_USER=cli_retry", "BAOBAO_PASSWORD=after-retry-1", NULL};
+    CLI_EXPECT_ENV(r, who, as_new, 0);
+    it_cli_free(&r);
+    return 0;
+}
+
+/* audit.list's argument `user` is --by-user: --user stays the global
+ * option (who logs in) on every command, `call` included. */
+static int argument_named_like_a_global_option_is_by_name(void)
+{
+    it_cli r;
+    const char *h[] = {"call", "audit.list", "--help", NULL};
+    IT_CHECK(it_cli_run(&r, "127.0.0.1:1", CLI_MS, h) == 0);
+    IT_CHECKF(r.status == 0 && strstr(r.out, "--by-user") != NULL, "help: %s", r.out);
+    it_cli_free(&r);
+    /* a write by the admin, then the admin's records only */
+    const char *add[] = {"call", "unit.create", "--name", "审计筛选局", NULL};
+    const char *admin_env[] = {"BAOBAO_USER=" IT_USER_ADMIN, NULL};
+    CLI_EXPECT_ENV(r, add, admin_env, 0);
+    it_cli_free(&r);
+    const char *by[] = {"call", "audit.list", "--by-user", IT_USER_ADMIN, "--all", "--json",
+                        NULL};
+    CLI_EXPECT(r, by, 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/audit.json", test_dir());
+    FILE *f = fopen(path, "wb");
+    IT_CHECK(f != NULL);
+    fputs(r.out, f);
+    fclose(f);
+    it_cli_free(&r);
+    const char *py[] = {
+        "python3", "-c",
+        "import json,sys\n"
+        "d = json.load(open(sys.argv[1], encoding='utf-8'))\n"
+        "users = {a['user'] for a in d['items']}\n"
+        "if users != {sys.argv[2]}:\n"
+        "    sys.exit('audit.list --by-user gave the records of %r' % sorted(users))\n",
+        path, IT_USER_ADMIN, NULL};
+    IT_CHECK(it_run(&r, py, CLI_MS) == 0);
+    if (r.status != 0)
+        show(&r, "audit --by-user check");
+    IT_CHECK(r.status == 0);
+    it_cli_free(&r);
+    unlink(path);
+    /* --user after the command is still who logs in */
+    const char *as_nobody[] = {"call", "audit.list", "--user", "no_such_user", NULL};
+    CLI_EXPECT(r, as_nobody, 1);
+    IT_CHECKF(strstr(r.err, "login_failed") != NULL, "stderr: %s", r.err);
+    it_cli_free(&r);
+    return forget_failures();
+}
+
+/* An array is one element per value: never cut at commas, an empty value
+ * refused before sending (exit 2), removing every element said with
+ * --no-labels. */
+static int array_values_are_one_element_each(void)
+{
+    long long id;
+    IT_CHECK(add_enterprise("数组标签企业", "车埠镇", NULL, "高新技术企业", &id) == 0);
+    char ids[32];
+    snprintf(ids, sizeof ids, "%lld", id);
+    it_cli r;
+    const char *empty[] = {"enterprise", "edit", ids, "--version", "1", "--label", "", NULL};
+    CLI_EXPECT(r, empty, 2);
+    IT_CHECKF(strstr(r.err, "--no-labels") != NULL, "stderr: %s", r.err);
+    it_cli_free(&r);
+    const char *one_empty[] = {"enterprise", "edit", ids, "--version", "1", "--label", "规上",
+                               "--label", "", NULL};
+    CLI_EXPECT(r, one_empty, 2);
+    it_cli_free(&r);
+    const char *call_empty[] = {"call", "enterprise.update", "--id", ids, "--version", "1",
+                                "--labels", "", NULL};
+    CLI_EXPECT(r, call_empty, 2);
+    it_cli_free(&r);
+    /* nothing was sent: the labels and version are as they were */
+    const char *show_args[] = {"enterprise", "show", ids, NULL};
+    CLI_EXPECT(r, show_args, 0);
+    IT_CHECK(check_field(r.out, "labels", "高新技术企业, 规上") == 0);
+    IT_CHECK(check_field(r.out, "version", "1") == 0);
+    it_cli_free(&r);
+    /* "规上,高新技术企业" is one label (not a known one), never two */
+    const char *comma[] = {"enterprise", "edit", ids, "--version", "1", "--label",
+                           "规上,高新技术企业", "--json", NULL};
+    IT_CHECK(cli(&r, comma) == 0);
+    IT_CHECKF(r.status == 1 || (r.status == 0 && strstr(r.out, "\"规上,高新技术企业\"") != NULL),
+              "exit %d, stdout: %s, stderr: %s", r.status, r.out, r.err);
+    it_cli_free(&r);
+    return 0;
+}
+
+/* baobao call takes a method's passwords from the environment or the
+ * terminal, never from options; with neither, a usage error names the
+ * command made for it. */
+static int call_asks_for_passwords(void)
+{
+    long long id = create_user("cli_callpw", "调用改密", "supervisor", NULL, NULL);
+    IT_CHECK(id > 0);
+    char ids[32];
+    snprintf(ids, sizeof ids, "%lld", id);
+    it_cli r;
+    const char *setpw[] = {"call", "user.set_password", "--id", ids, NULL};
+    const char *env[] = {"BAOBAO_USER=" IT_USER_ADMIN, "BAOBAO_NEW_PASSWORD=set-by-call-1", NULL};
+    CLI_EXPECT_ENV(r, setpw, env, 0);
+    IT_CHECK(strstr(r.out, "set-by-call-1") == NULL && strstr(r.err, "set-by-call-1") == NULL);
+    it_cli_free(&r);
+    const char *who[] = {"whoami", NULL};
+    const char *as_new[] = {"BAOBAO_USER=cli_callpw", "BAOBAO_PASSWORD=set-by-call-1", NULL};
+    CLI_EXPECT_ENV(r, who, as_new, 0);
+    it_cli_free(&r);
+    /* no $BAOBAO_NEW_PASSWORD and no terminal (setsid: no controlling one) */
+    const char *cli_bin = getenv("BAOBAO_CLI");
+    IT_CHECK(cli_bin != NULL);
+    char server[96];
+    snprintf(server, sizeof server, "BAOBAO_SERVER=%s", g_server);
+    const char *argv[] = {"setsid", "-w", "env", "-u", "BAOBAO_NEW_PASSWORD", "-u",
+                          "BAOBAO_CONFIG", server, "BAOBAO_USER=" IT_USER_ADMIN,
+                          "BAOBAO_PASSWORD=" IT_PASSWORD, cli_bin, "call", "user.set_password",
+                          "--id", ids, NULL};
+    IT_CHECK(it_run(&r, argv, CLI_MS) == 0);
+    if (r.status != 2)
+        show(&r, "call user.set_password without a new password");
+    IT_CHECKF(r.status == 2 && strstr(r.err, "user set-password") != NULL &&
+                  strstr(r.err, "BAOBAO_NEW_PASSWORD") != NULL,
+              "exit %d, stderr: %s", r.status, r.err);
+    it_cli_free(&r);
+    /* still the password set above */
+    CLI_EXPECT_ENV(r, who, as_new, 0);
+    it_cli_free(&r);
+    return 0;
+}
+
+/* user disable / enable change `disabled` and nothing else: no option can
+ * turn disable into enable or change the role; one already disabled is
+ * left alone (nothing sent, the version stays). */
+static int user_disable_changes_only_disabled(void)
+{
+    long long id = create_user("cli_switch", "停用开关", "supervisor", NULL, NULL);
+    IT_CHECK(id > 0);
+    char ids[32];
+    snprintf(ids, sizeof ids, "%lld", id);
+    const char *admin_env[] = {"BAOBAO_USER=" IT_USER_ADMIN, NULL};
+    it_cli r;
+    const char *flip[] = {"user", "disable", ids, "--disabled", "false", NULL};
+    CLI_EXPECT_ENV(r, flip, admin_env, 2);
+    it_cli_free(&r);
+    const char *role[] = {"user", "disable", ids, "--role", "admin", NULL};
+    CLI_EXPECT_ENV(r, role, admin_env, 2);
+    it_cli_free(&r);
+    const char *q[] = {"cli_switch"};
+    IT_CHECK(it_pg_int("SELECT count(*) FROM app_user WHERE login = $1 AND NOT disabled "
+                       "AND role = 'supervisor' AND version = 1", 1, q) == 1);
+    const char *dis[] = {"user", "disable", ids, NULL};
+    CLI_EXPECT_ENV(r, dis, admin_env, 0);
+    IT_CHECK(check_field(r.out, "disabled", "yes") == 0);
+    IT_CHECK(check_field(r.out, "version", "2") == 0);
+    it_cli_free(&r);
+    CLI_EXPECT_ENV(r, dis, admin_env, 0);
+    IT_CHECKF(strstr(r.err, "already disabled") != NULL && strstr(r.err, "nothing sent") != NULL,
+              "stderr: %s", r.err);
+    IT_CHECK(check_field(r.out, "disabled", "yes") == 0);
+    IT_CHECK(check_field(r.out, "version", "2") == 0);
+    it_cli_free(&r);
+    const char *en[] = {"user", "enable", ids, NULL};
+    CLI_EXPECT_ENV(r, en, admin_env, 0);
+    IT_CHECK(check_field(r.out, "disabled", "no") == 0);
+    IT_CHECK(check_field(r.out, "version", "3") == 0);
+    it_cli_free(&r);
+    CLI_EXPECT_ENV(r, en, admin_env, 0);
+    IT_CHECKF(strstr(r.err, "already enabled") != NULL, "stderr: %s", r.err);
+    IT_CHECK(check_field(r.out, "version", "3") == 0);
+    it_cli_free(&r);
+    return 0;
+}
+
+/* An integer is "-" or a digit first: strtoimax alone would skip a tab or
+ * a newline before it. */
+static int integers_start_with_a_digit_or_minus(void)
+{
+    static const char *const bad[] = {"\t5", "\n5", " 5", "+5", "", "-", "5 "};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        it_cli r;
+        const char *list[] = {"enterprise", "list", "--limit", bad[i], NULL};
+        CLI_EXPECT(r, list, 2);
+        it_cli_free(&r);
+        const char *info[] = {"server", "info", "--timeout", bad[i], NULL};
+        CLI_EXPECT(r, info, 2);
+        it_cli_free(&r);
+    }
+    it_cli r;
+    const char *good[] = {"enterprise", "list", "--limit", "5", NULL};
+    CLI_EXPECT(r, good, 0);
+    it_cli_free(&r);
+    return 0;
+}
+
+/* Help shows positional words as users type them (ENTERPRISE_ID), gives
+ * them no option besides, and shows the placeholder on every name of an
+ * option. */
+static int help_shows_words_and_names_as_typed(void)
+{
+    it_cli r;
+    const char *tg[] = {"trouble", "get", "--help", NULL};
+    IT_CHECK(it_cli_run(&r, "127.0.0.1:1", CLI_MS, tg) == 0);
+    IT_CHECKF(r.status == 0 && strstr(r.out, "trouble get ENTERPRISE_ID") != NULL &&
+                  strstr(r.out, "enterprise_id") == NULL &&
+                  strstr(r.out, "--enterprise-id") == NULL,
+              "help: %s", r.out);
+    it_cli_free(&r);
+    const char *grp[] = {"trouble", "--help", NULL};
+    IT_CHECK(it_cli_run(&r, "127.0.0.1:1", CLI_MS, grp) == 0);
+    IT_CHECKF(r.status == 0 && strstr(r.out, "get ENTERPRISE_ID") != NULL, "help: %s", r.out);
+    it_cli_free(&r);
+    const char *ou[] = {"official", "update", "--help", NULL};
+    IT_CHECK(it_cli_run(&r, "127.0.0.1:1", CLI_MS, ou) == 0);
+    IT_CHECKF(r.status == 0 && strstr(r.out, "--unit ID") != NULL &&
+                  strstr(r.out, "--unit-id ID") != NULL,
+              "help: %s", r.out);
+    it_cli_free(&r);
+    /* the positional word has no option */
+    const char *opt[] = {"unit", "get", "--id", "5", NULL};
+    IT_CHECK(it_cli_run(&r, "127.0.0.1:1", CLI_MS, opt) == 0);
+    IT_CHECKF(r.status == 2 && strstr(r.err, "unknown option \"--id\"") != NULL,
+              "exit %d, stderr: %s", r.status, r.err);
+    it_cli_free(&r);
+    return 0;
+}
+
 static const it_test tests[] = {
     {"help_on_every_command_exits_0", help_on_every_command_exits_0},
     {"enterprise_add_with_chinese_name_then_show", enterprise_add_with_chinese_name_then_show},
@@ -1300,6 +1662,16 @@ static const it_test tests[] = {
      help_of_a_mechanical_command_comes_from_the_spec},
     {"option_aliases_and_flags_reach_the_arguments",
      option_aliases_and_flags_reach_the_arguments},
+    {"record_view_prints_long_values_whole", record_view_prints_long_values_whole},
+    {"set_password_is_retried_after_a_dropped_connection",
+     set_password_is_retried_after_a_dropped_connection},
+    {"argument_named_like_a_global_option_is_by_name",
+     argument_named_like_a_global_option_is_by_name},
+    {"array_values_are_one_element_each", array_values_are_one_element_each},
+    {"call_asks_for_passwords", call_asks_for_passwords},
+    {"user_disable_changes_only_disabled", user_disable_changes_only_disabled},
+    {"integers_start_with_a_digit_or_minus", integers_start_with_a_digit_or_minus},
+    {"help_shows_words_and_names_as_typed", help_shows_words_and_names_as_typed},
 };
 
 int main(int argc, char **argv)
