@@ -141,7 +141,7 @@ static const cli_mech assign_cmds[] = {
      .cols = asg_table, .ncols = NCOLS(asg_table)},
     {.cmd = "assign gaps", .method = "coverage.gaps", .cols = gap_table,
      .ncols = NCOLS(gap_table),
-     .about = "Key enterprises (labelled 规上 or 重点企业, not 注销) and key projects\n"
+     .about = "Key enterprises (a label the reference data marks key, not 注销) and key projects\n"
               "(省级重点 or 市级重点, not 终止 or 竣工) without an assignment active on the\n"
               "day in a role: one row per missing (target, role).\n"},
     {.cmd = NULL},

@@ -3,7 +3,7 @@
  * default, in one place.
  *
  * Each limit has a configuration key (the string in the comment) that
- * baobaod accepts as `--set key=value`; server/config.c maps the keys onto a
+ * baobaod accepts as `--set key=value`; server/engine/config.c maps the keys onto a
  * struct and proto/PROTOCOL.md lists them. Tests in tests/ exceed each one.
  * This header holds defaults only: the values in force are in the server's
  * configuration and reported by `server.info`.
@@ -62,7 +62,7 @@
 #define BB_DEFAULT_STATUS_BATCH_MAX 256u
 #define BB_DEFAULT_STATUS_BATCHES_IN_FLIGHT 2u
 
-/* Logins (server/session.c). After each failed login for an account or
+/* Logins (server/methods/login.c). After each failed login for an account or
  * from an address the answer waits login_delay_ms x the failures so far
  * (so guessing slows down at once); after login_max_failures failures in a
  * row the account (or address) is locked for login_lock_ms. At most

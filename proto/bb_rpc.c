@@ -4,7 +4,7 @@
  *
  * For: checking an unpacked message is a well-formed request, response or
  * notification, and packing the envelopes both sides send.
- * Not for: method arguments (server/params.c checks those) or framing and
+ * Not for: method arguments (server/engine/args.c checks those) or framing and
  * limits (bb_frame.c, which runs before anything is unpacked).
  */
 #include "bb_rpc.h"
