@@ -52,7 +52,9 @@ SELECT s.id,
   FROM status_report s;
 
 -- Claims (method, key) for this transaction. Returns NULL when the claim is
--- new: the caller then writes and calls bb_idem_finish. Returns the stored
+-- new, or when p_key is NULL (the write carried no key): the caller then
+-- writes and calls bb_idem_finish (a no-op for a NULL key), so no write
+-- function tests the key itself. Returns the stored
 -- first result when the key was used before with the same request hash;
 -- raises BB422 when it was used with another one.
 --
@@ -67,6 +69,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     prev idempotency;
 BEGIN
+    IF p_key IS NULL THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO idempotency (method, key, request_hash)
     VALUES (p_method, p_key, p_hash)
     ON CONFLICT (method, key) DO NOTHING;
@@ -86,9 +91,31 @@ BEGIN
 END
 $$;
 
+-- Stores the result of a claimed write. A NULL key matches no row: nothing
+-- to store.
 CREATE FUNCTION bb_idem_finish(p_method text, p_key text, p_result jsonb) RETURNS void
 LANGUAGE sql AS $$
     UPDATE idempotency SET result = p_result WHERE method = p_method AND key = p_key
+$$;
+
+-- The checks of a write to an existing row, on the row it read (FOR UPDATE:
+-- the lock orders concurrent writers, so the second sees the first's
+-- version): BB404 field id when p_found is false ('<p_what> <id> does not
+-- exist'), then BB409 field version when p_version is not the row's
+-- p_current ('<p_what> <id> is at version <current>, not <version>'). One
+-- text for every kind of record.
+CREATE FUNCTION bb_check_row(p_what text, p_id bigint, p_found boolean, p_current int,
+                             p_version int) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF NOT p_found THEN
+        RAISE EXCEPTION '% % does not exist', p_what, p_id USING ERRCODE = 'BB404', COLUMN = 'id';
+    END IF;
+    IF p_current <> p_version THEN
+        RAISE EXCEPTION '% % is at version %, not %', p_what, p_id, p_current, p_version
+            USING ERRCODE = 'BB409', COLUMN = 'version';
+    END IF;
+END
 $$;
 
 CREATE FUNCTION bb_township_id(p_township text) RETURNS smallint
@@ -129,12 +156,10 @@ DECLARE
     new_id bigint;
     out_row enterprise_wire;
 BEGIN
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_name, p_code, p_township, p_cluster, labels_v, status_v)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::enterprise_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_name, p_code, p_township, p_cluster, labels_v, status_v)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::enterprise_wire, prev);
     END IF;
     tid := bb_township_id(p_township);
     PERFORM bb_check_cluster(p_cluster);
@@ -142,9 +167,7 @@ BEGIN
     VALUES (p_name, p_code, tid, p_cluster, labels_v, status_v)
     RETURNING id INTO new_id;
     SELECT * INTO out_row FROM enterprise_wire WHERE id = new_id;
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
+    PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
     RETURN out_row;
 END
 $$;
@@ -164,25 +187,16 @@ DECLARE
     tid smallint;
     out_row enterprise_wire;
 BEGIN
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_id, p_version, p_name, p_code, p_township, p_status,
-            p_set_cluster, p_cluster, p_set_labels, p_labels)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::enterprise_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_id, p_version, p_name, p_code, p_township, p_status,
+        p_set_cluster, p_cluster, p_set_labels, p_labels)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::enterprise_wire, prev);
     END IF;
     -- The row lock orders concurrent updates: the second sees the first's
     -- version and gets BB409.
     SELECT * INTO cur FROM enterprise WHERE id = p_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'enterprise % does not exist', p_id
-            USING ERRCODE = 'BB404', COLUMN = 'id';
-    END IF;
-    IF cur.version <> p_version THEN
-        RAISE EXCEPTION 'enterprise % is at version %, not %', p_id, cur.version, p_version
-            USING ERRCODE = 'BB409', COLUMN = 'version';
-    END IF;
+    PERFORM bb_check_row('enterprise', p_id, FOUND, cur.version, p_version);
     tid := cur.township_id;
     IF p_township IS NOT NULL THEN
         tid := bb_township_id(p_township);
@@ -201,9 +215,7 @@ BEGIN
            updated_at = now()
      WHERE id = p_id;
     SELECT * INTO out_row FROM enterprise_wire WHERE id = p_id;
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
+    PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
     RETURN out_row;
 END
 $$;
@@ -222,13 +234,11 @@ DECLARE
     new_id bigint;
     out_row status_report_wire;
 BEGIN
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_enterprise_id, p_report_date, p_reporter, p_production_status,
-            p_output_value, p_employees, p_labour_shortage, p_note)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::status_report_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_enterprise_id, p_report_date, p_reporter, p_production_status,
+        p_output_value, p_employees, p_labour_shortage, p_note)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::status_report_wire, prev);
     END IF;
     IF p_report_date > today THEN
         RAISE EXCEPTION 'report_date: % is after today (%)', p_report_date, today
@@ -250,9 +260,7 @@ BEGIN
             p_output_value, p_employees, p_labour_shortage, p_note)
     RETURNING id INTO new_id;
     SELECT * INTO out_row FROM status_report_wire WHERE id = new_id;
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
+    PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
     RETURN out_row;
 END
 $$;

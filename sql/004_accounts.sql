@@ -110,6 +110,23 @@ BEGIN
 END
 $$;
 
+-- bb_actor, then the role: p_roles are the roles that may call p_method
+-- (BB403 for another: a second wall behind the server's gate, which also
+-- catches a role changed while logged in). The actor functions of the
+-- later migrations (bb_business_actor, bb_project_actor, ...) name their
+-- roles through it, so they all answer with the same words.
+CREATE FUNCTION bb_actor_role(p_actor bigint, p_method text, p_roles text[]) RETURNS app_user
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    u app_user := bb_actor(p_actor);
+BEGIN
+    IF NOT (u.role = ANY (p_roles)) THEN
+        RAISE EXCEPTION 'the role % may not call %', u.role, p_method USING ERRCODE = 'BB403';
+    END IF;
+    RETURN u;
+END
+$$;
+
 -- True when the user may see and change records of township p_township:
 -- supervisors and admins everywhere, township staff in their own townships.
 CREATE FUNCTION bb_in_scope(p_user app_user, p_township smallint) RETURNS boolean
@@ -132,6 +149,25 @@ BEGIN
             coalesce((SELECT login FROM app_user WHERE id = p_actor), '(system)'),
             coalesce(p_addr, '-'), p_method, p_entity, p_id, p_before, p_after,
             bb_changed_fields(p_before, p_after));
+END
+$$;
+
+-- The tail every audited write shares: its audit row (bb_audit; p_after
+-- NULL = the row itself as jsonb, for records whose audit form is their
+-- wire row) and, when the write carried a key, the result its
+-- idempotency record replays (the row as jsonb). Returns p_row, so a write
+-- ends with RETURN bb_write_done(...).
+CREATE FUNCTION bb_write_done(p_actor bigint, p_addr text, p_method text, p_key text,
+                              p_entity text, p_id bigint, p_before jsonb, p_row anyelement,
+                              p_after jsonb DEFAULT NULL) RETURNS anyelement
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM bb_audit(p_actor, p_addr, p_method, p_entity, p_id, p_before,
+                     coalesce(p_after, to_jsonb(p_row)));
+    IF p_key IS NOT NULL THEN
+        PERFORM bb_idem_finish(p_method, p_key, to_jsonb(p_row));
+    END IF;
+    RETURN p_row;
 END
 $$;
 

@@ -366,20 +366,15 @@ DECLARE
     out_row app_user_wire;
 BEGIN
     PERFORM bb_user_admin(p_actor);
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_login, p_display_name, p_role, p_unit, p_townships)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::app_user_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_actor, p_login, p_display_name, p_role, p_unit, p_townships)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::app_user_wire, prev);
     END IF;
     new_id := bb_user_insert(p_login, p_display_name, p_role, p_unit, p_townships, p_hash);
-    PERFORM bb_audit(p_actor, p_addr, m, 'user', new_id, NULL, bb_user_json(new_id));
     SELECT * INTO out_row FROM app_user_wire WHERE id = new_id;
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
-    RETURN out_row;
+    RETURN bb_write_done(p_actor, p_addr, m, p_key, 'user', new_id, NULL, out_row,
+                         bb_user_json(new_id));
 END
 $$;
 
@@ -393,10 +388,9 @@ DECLARE
     out_row app_user_wire;
 BEGIN
     new_id := bb_user_insert(p_login, p_display_name, 'admin', NULL, NULL, p_hash);
-    PERFORM bb_audit(NULL, 'local', 'baobaod --create-admin', 'user', new_id, NULL,
-                     bb_user_json(new_id));
     SELECT * INTO out_row FROM app_user_wire WHERE id = new_id;
-    RETURN out_row;
+    RETURN bb_write_done(NULL, 'local', 'baobaod --create-admin', NULL, 'user', new_id, NULL,
+                         out_row, bb_user_json(new_id));
 END
 $$;
 
@@ -420,22 +414,14 @@ DECLARE
     out_row app_user_wire;
 BEGIN
     PERFORM bb_user_admin(p_actor);
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_id, p_version, p_display_name, p_role, p_set_unit, p_unit,
-            p_townships, p_disabled)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::app_user_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_actor, p_id, p_version, p_display_name, p_role, p_set_unit, p_unit,
+        p_townships, p_disabled)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::app_user_wire, prev);
     END IF;
     SELECT * INTO cur FROM app_user WHERE id = p_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'user % does not exist', p_id USING ERRCODE = 'BB404', COLUMN = 'id';
-    END IF;
-    IF cur.version <> p_version THEN
-        RAISE EXCEPTION 'user % is at version %, not %', p_id, cur.version, p_version
-            USING ERRCODE = 'BB409', COLUMN = 'version';
-    END IF;
+    PERFORM bb_check_row('user', p_id, FOUND, cur.version, p_version);
     IF p_id = p_actor AND p_disabled THEN
         RAISE EXCEPTION 'disabled: an admin cannot disable themselves'
             USING ERRCODE = 'BB400', COLUMN = 'disabled';
@@ -467,12 +453,9 @@ BEGIN
     DELETE FROM app_user_township WHERE user_id = p_id AND township_id <> ALL (ids);
     INSERT INTO app_user_township (user_id, township_id)
     SELECT p_id, unnest(ids) ON CONFLICT DO NOTHING;
-    PERFORM bb_audit(p_actor, p_addr, m, 'user', p_id, before_v, bb_user_json(p_id));
     SELECT * INTO out_row FROM app_user_wire WHERE id = p_id;
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
-    RETURN out_row;
+    RETURN bb_write_done(p_actor, p_addr, m, p_key, 'user', p_id, before_v, out_row,
+                         bb_user_json(p_id));
 END
 $$;
 

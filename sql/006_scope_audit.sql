@@ -55,14 +55,22 @@ $$;
 -- write enterprises and status reports (BB403 for admins: the gate already
 -- refuses them; this catches a role changed while logged in).
 CREATE FUNCTION bb_business_actor(p_actor bigint, p_method text) RETURNS app_user
+LANGUAGE sql STABLE AS $$
+    SELECT bb_actor_role(p_actor, p_method, '{township_staff,supervisor}')
+$$;
+
+-- The township named p_township (BB400 when unknown: bb_township_id) where
+-- u may place a record: BB403 field township outside u's townships.
+CREATE FUNCTION bb_township_in_scope(u app_user, p_township text) RETURNS smallint
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    u app_user := bb_actor(p_actor);
+    tid constant smallint := bb_township_id(p_township);
 BEGIN
-    IF u.role NOT IN ('township_staff', 'supervisor') THEN
-        RAISE EXCEPTION 'the role % may not call %', u.role, p_method USING ERRCODE = 'BB403';
+    IF NOT bb_in_scope(u, tid) THEN
+        RAISE EXCEPTION 'township: % is not one of your townships', p_township
+            USING ERRCODE = 'BB403', COLUMN = 'township';
     END IF;
-    RETURN u;
+    RETURN tid;
 END
 $$;
 
@@ -82,28 +90,19 @@ DECLARE
     new_id bigint;
     out_row enterprise_wire;
 BEGIN
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_name, p_code, p_township, p_cluster, labels_v, status_v)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::enterprise_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_actor, p_name, p_code, p_township, p_cluster, labels_v, status_v)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::enterprise_wire, prev);
     END IF;
-    tid := bb_township_id(p_township);
-    IF NOT bb_in_scope(u, tid) THEN
-        RAISE EXCEPTION 'township: % is not one of your townships', p_township
-            USING ERRCODE = 'BB403', COLUMN = 'township';
-    END IF;
+    tid := bb_township_in_scope(u, p_township);
     PERFORM bb_check_cluster(p_cluster);
     INSERT INTO enterprise (name, credit_code, township_id, cluster, labels, status)
     VALUES (p_name, p_code, tid, p_cluster, labels_v, status_v)
     RETURNING id INTO new_id;
     SELECT * INTO out_row FROM enterprise_wire WHERE id = new_id;
-    PERFORM bb_audit(u.id, p_addr, m, 'enterprise', new_id, NULL, bb_enterprise_json(out_row));
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
-    RETURN out_row;
+    RETURN bb_write_done(u.id, p_addr, m, p_key, 'enterprise', new_id, NULL,
+                         out_row, bb_enterprise_json(out_row));
 END
 $$;
 
@@ -126,33 +125,21 @@ DECLARE
     before_row enterprise_wire;
     out_row enterprise_wire;
 BEGIN
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_id, p_version, p_name, p_code, p_township, p_status,
-            p_set_cluster, p_cluster, p_set_labels, p_labels)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::enterprise_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_actor, p_id, p_version, p_name, p_code, p_township, p_status,
+        p_set_cluster, p_cluster, p_set_labels, p_labels)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::enterprise_wire, prev);
     END IF;
     -- The row lock orders concurrent updates: the second sees the first's
     -- version and gets BB409. Outside the actor's scope = does not exist,
     -- checked before the version so a version_conflict cannot reveal it.
     SELECT * INTO cur FROM enterprise WHERE id = p_id FOR UPDATE;
-    IF NOT FOUND OR NOT bb_in_scope(u, cur.township_id) THEN
-        RAISE EXCEPTION 'enterprise % does not exist', p_id
-            USING ERRCODE = 'BB404', COLUMN = 'id';
-    END IF;
-    IF cur.version <> p_version THEN
-        RAISE EXCEPTION 'enterprise % is at version %, not %', p_id, cur.version, p_version
-            USING ERRCODE = 'BB409', COLUMN = 'version';
-    END IF;
+    PERFORM bb_check_row('enterprise', p_id, FOUND AND bb_in_scope(u, cur.township_id),
+                         cur.version, p_version);
     tid := cur.township_id;
     IF p_township IS NOT NULL THEN
-        tid := bb_township_id(p_township);
-        IF NOT bb_in_scope(u, tid) THEN
-            RAISE EXCEPTION 'township: % is not one of your townships', p_township
-                USING ERRCODE = 'BB403', COLUMN = 'township';
-        END IF;
+        tid := bb_township_in_scope(u, p_township);
     END IF;
     IF p_set_cluster THEN
         PERFORM bb_check_cluster(p_cluster);
@@ -169,12 +156,8 @@ BEGIN
            updated_at = now()
      WHERE id = p_id;
     SELECT * INTO out_row FROM enterprise_wire WHERE id = p_id;
-    PERFORM bb_audit(u.id, p_addr, m, 'enterprise', p_id, bb_enterprise_json(before_row),
-                     bb_enterprise_json(out_row));
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
-    RETURN out_row;
+    RETURN bb_write_done(u.id, p_addr, m, p_key, 'enterprise', p_id, bb_enterprise_json(before_row),
+                         out_row, bb_enterprise_json(out_row));
 END
 $$;
 

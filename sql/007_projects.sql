@@ -196,10 +196,11 @@ CREATE TABLE enterprise_trouble (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 
--- A key enterprise (重点企业) for coverage gaps: one labelled 重点企业 or
--- 规上 (above designated size). Key projects: priority 省级重点 or 市级重点,
--- not 终止 or 竣工.
+-- A key enterprise (重点企业) for coverage gaps: one with a key label.
+-- Which labels are key is the county's reference data (015 redefines this
+-- to read it; no label is named in a migration). Key projects: priority
+-- 省级重点 or 市级重点, not 终止 or 竣工.
 CREATE FUNCTION bb_is_key_enterprise(p_labels text[]) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT p_labels && ARRAY['重点企业', '规上']::text[]
+    SELECT false
 $$;

@@ -108,15 +108,8 @@ $$;
 
 -- The caller of a project write: an enabled supervisor.
 CREATE FUNCTION bb_project_actor(p_actor bigint, p_method text) RETURNS app_user
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    u app_user := bb_actor(p_actor);
-BEGIN
-    IF u.role <> 'supervisor' THEN
-        RAISE EXCEPTION 'the role % may not call %', u.role, p_method USING ERRCODE = 'BB403';
-    END IF;
-    RETURN u;
-END
+LANGUAGE sql STABLE AS $$
+    SELECT bb_actor_role(p_actor, p_method, '{supervisor}')
 $$;
 
 -- The references a project names: an enterprise and a lead unit that
@@ -157,24 +150,18 @@ DECLARE
     new_id bigint;
     out_row project_wire;
 BEGIN
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_name, p_enterprise_id, p_cluster, p_planned_investment, p_priority,
-            p_lead_unit_id, p_township, stage_v)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::project_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_actor, p_name, p_enterprise_id, p_cluster, p_planned_investment, p_priority,
+        p_lead_unit_id, p_township, stage_v)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::project_wire, prev);
     END IF;
     IF bb_stage_rank(stage_v) IS NULL THEN
         RAISE EXCEPTION 'stage: a project starts at a stage of the lifecycle (终止 and 暂停 need project.move_stage)'
             USING ERRCODE = 'BB400', COLUMN = 'stage';
     END IF;
     PERFORM bb_project_check_refs(p_enterprise_id, p_lead_unit_id, p_cluster);
-    tid := bb_township_id(p_township);
-    IF NOT bb_in_scope(u, tid) THEN
-        RAISE EXCEPTION 'township: % is not one of your townships', p_township
-            USING ERRCODE = 'BB403', COLUMN = 'township';
-    END IF;
+    tid := bb_township_in_scope(u, p_township);
     INSERT INTO project (name, enterprise_id, cluster, planned_investment, priority,
                          lead_unit_id, township_id, stage)
     VALUES (p_name, p_enterprise_id, p_cluster, p_planned_investment, p_priority,
@@ -185,11 +172,8 @@ BEGIN
     INSERT INTO project_stage_event (project_id, user_id, from_stage, to_stage)
     VALUES (new_id, u.id, NULL, stage_v);
     out_row := bb_project_read(new_id);
-    PERFORM bb_audit(u.id, p_addr, m, 'project', new_id, NULL, bb_project_json(out_row));
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
-    RETURN out_row;
+    RETURN bb_write_done(u.id, p_addr, m, p_key, 'project', new_id, NULL,
+                         out_row, bb_project_json(out_row));
 END
 $$;
 
@@ -210,13 +194,8 @@ END
 $$;
 
 CREATE FUNCTION bb_project_check_version(cur project, p_version int) RETURNS void
-LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-    IF cur.version <> p_version THEN
-        RAISE EXCEPTION 'project % is at version %, not %', cur.id, cur.version, p_version
-            USING ERRCODE = 'BB409', COLUMN = 'version';
-    END IF;
-END
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT bb_check_row('project', cur.id, true, cur.version, p_version)
 $$;
 
 -- project.update. NULL name/investment/priority/township = unchanged;
@@ -241,14 +220,12 @@ DECLARE
     before_row project_wire;
     out_row project_wire;
 BEGIN
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_id, p_version, p_name, p_set_enterprise, p_enterprise_id, p_set_cluster,
-            p_cluster, p_planned_investment, p_priority, p_set_lead_unit, p_lead_unit_id,
-            p_township)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::project_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_actor, p_id, p_version, p_name, p_set_enterprise, p_enterprise_id, p_set_cluster,
+        p_cluster, p_planned_investment, p_priority, p_set_lead_unit, p_lead_unit_id,
+        p_township)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::project_wire, prev);
     END IF;
     cur := bb_project_lock(u, p_id);
     PERFORM bb_project_check_version(cur, p_version);
@@ -257,11 +234,7 @@ BEGIN
                                   CASE WHEN p_set_cluster THEN p_cluster END);
     tid := cur.township_id;
     IF p_township IS NOT NULL THEN
-        tid := bb_township_id(p_township);
-        IF NOT bb_in_scope(u, tid) THEN
-            RAISE EXCEPTION 'township: % is not one of your townships', p_township
-                USING ERRCODE = 'BB403', COLUMN = 'township';
-        END IF;
+        tid := bb_township_in_scope(u, p_township);
     END IF;
     before_row := bb_project_read(p_id);
     UPDATE project
@@ -276,12 +249,8 @@ BEGIN
            updated_at = now()
      WHERE id = p_id;
     out_row := bb_project_read(p_id);
-    PERFORM bb_audit(u.id, p_addr, m, 'project', p_id, bb_project_json(before_row),
-                     bb_project_json(out_row));
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
-    RETURN out_row;
+    RETURN bb_write_done(u.id, p_addr, m, p_key, 'project', p_id, bb_project_json(before_row),
+                         out_row, bb_project_json(out_row));
 END
 $$;
 
@@ -355,12 +324,10 @@ DECLARE
     before_row project_wire;
     out_row project_wire;
 BEGIN
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_id, p_version, p_stage, p_reason)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::project_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_actor, p_id, p_version, p_stage, p_reason)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::project_wire, prev);
     END IF;
     cur := bb_project_lock(u, p_id);
     PERFORM bb_project_check_version(cur, p_version);
@@ -369,12 +336,8 @@ BEGIN
     PERFORM bb_project_apply_move(u, cur, p_stage, p_reason, skipped);
     UPDATE project SET version = version + 1, updated_at = now() WHERE id = p_id;
     out_row := bb_project_read(p_id);
-    PERFORM bb_audit(u.id, p_addr, m, 'project', p_id, bb_project_json(before_row),
-                     bb_project_json(out_row));
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
-    RETURN out_row;
+    RETURN bb_write_done(u.id, p_addr, m, p_key, 'project', p_id, bb_project_json(before_row),
+                         out_row, bb_project_json(out_row));
 END
 $$;
 
@@ -400,13 +363,11 @@ DECLARE
     before_row project_wire;
     out_row project_wire;
 BEGIN
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_id, p_node, p_set_planned, p_planned, p_set_actual, p_actual,
-            p_reason)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::project_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_actor, p_id, p_node, p_set_planned, p_planned, p_set_actual, p_actual,
+        p_reason)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::project_wire, prev);
     END IF;
     cur := bb_project_lock(u, p_id);
     SELECT * INTO ms FROM project_milestone WHERE project_id = p_id AND node = p_node;
@@ -456,12 +417,8 @@ BEGIN
     END IF;
     UPDATE project SET version = version + 1, updated_at = now() WHERE id = p_id;
     out_row := bb_project_read(p_id);
-    PERFORM bb_audit(u.id, p_addr, m, 'project', p_id, bb_project_json(before_row),
-                     bb_project_json(out_row));
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
-    RETURN out_row;
+    RETURN bb_write_done(u.id, p_addr, m, p_key, 'project', p_id, bb_project_json(before_row),
+                         out_row, bb_project_json(out_row));
 END
 $$;
 

@@ -90,28 +90,14 @@ $$;
 
 -- The actor of a unit or official write: supervisors and admins.
 CREATE FUNCTION bb_directory_actor(p_actor bigint, p_method text) RETURNS app_user
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    u app_user := bb_actor(p_actor);
-BEGIN
-    IF u.role NOT IN ('supervisor', 'admin') THEN
-        RAISE EXCEPTION 'the role % may not call %', u.role, p_method USING ERRCODE = 'BB403';
-    END IF;
-    RETURN u;
-END
+LANGUAGE sql STABLE AS $$
+    SELECT bb_actor_role(p_actor, p_method, '{supervisor,admin}')
 $$;
 
 -- The actor of an assignment write: supervisors only.
 CREATE FUNCTION bb_assignment_actor(p_actor bigint, p_method text) RETURNS app_user
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    u app_user := bb_actor(p_actor);
-BEGIN
-    IF u.role <> 'supervisor' THEN
-        RAISE EXCEPTION 'the role % may not call %', u.role, p_method USING ERRCODE = 'BB403';
-    END IF;
-    RETURN u;
-END
+LANGUAGE sql STABLE AS $$
+    SELECT bb_actor_role(p_actor, p_method, '{supervisor}')
 $$;
 
 -- ---- units ----
@@ -128,11 +114,9 @@ DECLARE
     new_id bigint;
     out_row unit_wire;
 BEGIN
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(p_actor, p_name)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::unit_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(p_actor, p_name)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::unit_wire, prev);
     END IF;
     IF EXISTS (SELECT 1 FROM unit WHERE name = p_name) THEN
         RAISE EXCEPTION 'another unit is named %', p_name USING ERRCODE = 'BB410', COLUMN = 'name';
@@ -143,11 +127,7 @@ BEGIN
         RAISE EXCEPTION 'another unit is named %', p_name USING ERRCODE = 'BB410', COLUMN = 'name';
     END;
     SELECT * INTO out_row FROM unit_wire WHERE id = new_id;
-    PERFORM bb_audit(u.id, p_addr, m, 'unit', new_id, NULL, to_jsonb(out_row));
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
-    RETURN out_row;
+    RETURN bb_write_done(u.id, p_addr, m, p_key, 'unit', new_id, NULL, out_row);
 END
 $$;
 
@@ -191,12 +171,10 @@ DECLARE
     new_id bigint;
     out_row official_wire;
 BEGIN
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_name, p_title, p_unit_id, p_phone, p_user_id)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::official_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_actor, p_name, p_title, p_unit_id, p_phone, p_user_id)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::official_wire, prev);
     END IF;
     PERFORM bb_official_check_refs(NULL, p_unit_id, p_user_id);
     BEGIN
@@ -208,11 +186,7 @@ BEGIN
             USING ERRCODE = 'BB410', COLUMN = 'user_id';
     END;
     SELECT * INTO out_row FROM official_wire WHERE id = new_id;
-    PERFORM bb_audit(u.id, p_addr, m, 'official', new_id, NULL, to_jsonb(out_row));
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
-    RETURN out_row;
+    RETURN bb_write_done(u.id, p_addr, m, p_key, 'official', new_id, NULL, out_row);
 END
 $$;
 
@@ -235,22 +209,14 @@ DECLARE
     before_row official_wire;
     out_row official_wire;
 BEGIN
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_id, p_version, p_name, p_set_title, p_title, p_set_unit, p_unit_id,
-            p_set_phone, p_phone, p_set_user, p_user_id)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::official_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_actor, p_id, p_version, p_name, p_set_title, p_title, p_set_unit, p_unit_id,
+        p_set_phone, p_phone, p_set_user, p_user_id)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::official_wire, prev);
     END IF;
     SELECT * INTO cur FROM official WHERE id = p_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'official % does not exist', p_id USING ERRCODE = 'BB404', COLUMN = 'id';
-    END IF;
-    IF cur.version <> p_version THEN
-        RAISE EXCEPTION 'official % is at version %, not %', p_id, cur.version, p_version
-            USING ERRCODE = 'BB409', COLUMN = 'version';
-    END IF;
+    PERFORM bb_check_row('official', p_id, FOUND, cur.version, p_version);
     PERFORM bb_official_check_refs(p_id, CASE WHEN p_set_unit THEN p_unit_id END,
                                    CASE WHEN p_set_user THEN p_user_id END);
     SELECT * INTO before_row FROM official_wire WHERE id = p_id;
@@ -269,11 +235,7 @@ BEGIN
             USING ERRCODE = 'BB410', COLUMN = 'user_id';
     END;
     SELECT * INTO out_row FROM official_wire WHERE id = p_id;
-    PERFORM bb_audit(u.id, p_addr, m, 'official', p_id, to_jsonb(before_row), to_jsonb(out_row));
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
-    RETURN out_row;
+    RETURN bb_write_done(u.id, p_addr, m, p_key, 'official', p_id, to_jsonb(before_row), out_row);
 END
 $$;
 
@@ -319,13 +281,11 @@ DECLARE
     new_id bigint;
     out_row assignment_wire;
 BEGIN
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_official_id, p_unit_id, p_enterprise_id, p_project_id, p_role,
-            p_start, p_end)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::assignment_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_actor, p_official_id, p_unit_id, p_enterprise_id, p_project_id, p_role,
+        p_start, p_end)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::assignment_wire, prev);
     END IF;
     IF p_official_id IS NOT NULL THEN
         PERFORM 1 FROM official WHERE id = p_official_id FOR NO KEY UPDATE;
@@ -366,11 +326,7 @@ BEGIN
     VALUES (p_official_id, p_unit_id, p_enterprise_id, p_project_id, p_role, p_start, p_end)
     RETURNING id INTO new_id;
     SELECT * INTO out_row FROM assignment_wire WHERE id = new_id;
-    PERFORM bb_audit(u.id, p_addr, m, 'assignment', new_id, NULL, to_jsonb(out_row));
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
-    RETURN out_row;
+    RETURN bb_write_done(u.id, p_addr, m, p_key, 'assignment', new_id, NULL, out_row);
 END
 $$;
 
@@ -391,22 +347,13 @@ DECLARE
     before_row assignment_wire;
     out_row assignment_wire;
 BEGIN
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_id, p_version, p_end)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::assignment_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_actor, p_id, p_version, p_end)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::assignment_wire, prev);
     END IF;
     SELECT * INTO cur FROM assignment WHERE id = p_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'assignment % does not exist', p_id
-            USING ERRCODE = 'BB404', COLUMN = 'id';
-    END IF;
-    IF cur.version <> p_version THEN
-        RAISE EXCEPTION 'assignment % is at version %, not %', p_id, cur.version, p_version
-            USING ERRCODE = 'BB409', COLUMN = 'version';
-    END IF;
+    PERFORM bb_check_row('assignment', p_id, FOUND, cur.version, p_version);
     IF p_end < cur.period_start THEN
         RAISE EXCEPTION 'period_end: % is before the start of the period (%)', p_end,
                         cur.period_start
@@ -430,12 +377,8 @@ BEGIN
        SET period_end = p_end, version = version + 1, updated_at = now()
      WHERE id = p_id;
     SELECT * INTO out_row FROM assignment_wire WHERE id = p_id;
-    PERFORM bb_audit(u.id, p_addr, m, 'assignment', p_id, to_jsonb(before_row),
-                     to_jsonb(out_row));
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
-    RETURN out_row;
+    RETURN bb_write_done(u.id, p_addr, m, p_key, 'assignment', p_id, to_jsonb(before_row),
+                         out_row);
 END
 $$;
 

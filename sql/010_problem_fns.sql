@@ -103,13 +103,7 @@ BEGIN
     IF FOUND THEN
         SELECT e.township_id INTO tid FROM enterprise e WHERE e.id = cur.enterprise_id;
     END IF;
-    IF NOT FOUND OR NOT bb_in_scope(u, tid) THEN
-        RAISE EXCEPTION 'problem % does not exist', p_id USING ERRCODE = 'BB404', COLUMN = 'id';
-    END IF;
-    IF cur.version <> p_version THEN
-        RAISE EXCEPTION 'problem % is at version %, not %', p_id, cur.version, p_version
-            USING ERRCODE = 'BB409', COLUMN = 'version';
-    END IF;
+    PERFORM bb_check_row('problem', p_id, FOUND AND bb_in_scope(u, tid), cur.version, p_version);
     RETURN cur;
 END
 $$;
@@ -158,15 +152,13 @@ DECLARE
     new_id bigint;
     out_row problem_wire;
 BEGIN
-    IF p_key IS NOT NULL THEN
-        -- The deadline as given (NULL when left to the default): a retry on
-        -- a later day replays the first problem, not a new default.
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_enterprise_id, p_status_report_id, p_category, p_description, p_unit,
-            p_official, p_deadline)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::problem_wire, prev);
-        END IF;
+    -- The deadline as given (NULL when left to the default): a retry on
+    -- a later day replays the first problem, not a new default.
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_actor, p_enterprise_id, p_status_report_id, p_category, p_description, p_unit,
+        p_official, p_deadline)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::problem_wire, prev);
     END IF;
     SELECT e.township_id INTO tid FROM enterprise e WHERE e.id = p_enterprise_id FOR KEY SHARE;
     IF NOT FOUND OR NOT bb_in_scope(u, tid) THEN
@@ -190,11 +182,7 @@ BEGIN
     INSERT INTO problem_event (problem_id, user_id, from_state, to_state)
     VALUES (new_id, u.id, NULL, '受理');
     SELECT * INTO out_row FROM problem_wire w WHERE w.id = new_id;
-    PERFORM bb_audit(u.id, p_addr, m, 'problem', new_id, NULL, to_jsonb(out_row));
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
-    RETURN out_row;
+    RETURN bb_write_done(u.id, p_addr, m, p_key, 'problem', new_id, NULL, out_row);
 END
 $$;
 
@@ -213,12 +201,10 @@ DECLARE
     before_row problem_wire;
     out_row problem_wire;
 BEGIN
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_id, p_version, p_to_state, p_note)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::problem_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_actor, p_id, p_version, p_to_state, p_note)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::problem_wire, prev);
     END IF;
     cur := bb_problem_lock(u, p_id, p_version);
     IF cur.state = '确认' THEN
@@ -245,11 +231,7 @@ BEGIN
     INSERT INTO problem_event (problem_id, user_id, from_state, to_state, note)
     VALUES (p_id, u.id, cur.state, p_to_state, p_note);
     SELECT * INTO out_row FROM problem_wire w WHERE w.id = p_id;
-    PERFORM bb_audit(u.id, p_addr, m, 'problem', p_id, to_jsonb(before_row), to_jsonb(out_row));
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
-    RETURN out_row;
+    RETURN bb_write_done(u.id, p_addr, m, p_key, 'problem', p_id, to_jsonb(before_row), out_row);
 END
 $$;
 
@@ -273,12 +255,10 @@ BEGIN
         RAISE EXCEPTION 'reason: a reopened problem needs a reason'
             USING ERRCODE = 'BB400', COLUMN = 'reason';
     END IF;
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_id, p_version, p_reason)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::problem_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_actor, p_id, p_version, p_reason)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::problem_wire, prev);
     END IF;
     cur := bb_problem_lock(u, p_id, p_version);
     IF cur.state <> '确认' THEN
@@ -293,11 +273,7 @@ BEGIN
     INSERT INTO problem_event (problem_id, user_id, from_state, to_state, note)
     VALUES (p_id, u.id, '确认', '办理', p_reason);
     SELECT * INTO out_row FROM problem_wire w WHERE w.id = p_id;
-    PERFORM bb_audit(u.id, p_addr, m, 'problem', p_id, to_jsonb(before_row), to_jsonb(out_row));
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
-    RETURN out_row;
+    RETURN bb_write_done(u.id, p_addr, m, p_key, 'problem', p_id, to_jsonb(before_row), out_row);
 END
 $$;
 
@@ -324,13 +300,11 @@ DECLARE
     before_row problem_wire;
     out_row problem_wire;
 BEGIN
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_id, p_version, p_set_unit, p_unit, p_set_official, p_official,
-            p_deadline)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::problem_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_actor, p_id, p_version, p_set_unit, p_unit, p_set_official, p_official,
+        p_deadline)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::problem_wire, prev);
     END IF;
     cur := bb_problem_lock(u, p_id, p_version);
     IF cur.state = '确认' THEN
@@ -356,11 +330,7 @@ BEGIN
            updated_at = now()
      WHERE id = p_id;
     SELECT * INTO out_row FROM problem_wire w WHERE w.id = p_id;
-    PERFORM bb_audit(u.id, p_addr, m, 'problem', p_id, to_jsonb(before_row), to_jsonb(out_row));
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
-    RETURN out_row;
+    RETURN bb_write_done(u.id, p_addr, m, p_key, 'problem', p_id, to_jsonb(before_row), out_row);
 END
 $$;
 
@@ -391,14 +361,12 @@ DECLARE
     before_json jsonb;
     out_row enterprise_trouble_wire;
 BEGIN
-    IF p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_enterprise_id, p_version, p_idle_reason, p_set_land, p_land, p_set_floor,
-            p_floor, p_set_strengths, p_strengths, p_set_plan, p_plan, p_set_progress,
-            p_progress)::text));
-        IF prev IS NOT NULL THEN
-            RETURN jsonb_populate_record(NULL::enterprise_trouble_wire, prev);
-        END IF;
+    prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
+        p_actor, p_enterprise_id, p_version, p_idle_reason, p_set_land, p_land, p_set_floor,
+        p_floor, p_set_strengths, p_strengths, p_set_plan, p_plan, p_set_progress,
+        p_progress)::text));
+    IF prev IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::enterprise_trouble_wire, prev);
     END IF;
     SELECT e.township_id INTO tid FROM enterprise e WHERE e.id = p_enterprise_id FOR KEY SHARE;
     IF NOT FOUND OR NOT bb_in_scope(u, tid) THEN
@@ -458,12 +426,8 @@ BEGIN
          WHERE enterprise_id = p_enterprise_id;
     END IF;
     SELECT * INTO out_row FROM enterprise_trouble_wire w WHERE w.enterprise_id = p_enterprise_id;
-    PERFORM bb_audit(u.id, p_addr, m, 'enterprise_trouble', p_enterprise_id, before_json,
-                     to_jsonb(out_row));
-    IF p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(out_row));
-    END IF;
-    RETURN out_row;
+    RETURN bb_write_done(u.id, p_addr, m, p_key, 'enterprise_trouble', p_enterprise_id, before_json,
+                         out_row);
 END
 $$;
 

@@ -4,10 +4,11 @@
 -- For: bb_project_officials, bb_project_units (a milestone row: the
 -- project's active assignments, and its lead unit), bb_enterprise_officials,
 -- bb_enterprise_units (a problem row: the enterprise's active assignments,
--- and the problem's assignee). Each returns one text value, the list as
--- lines "id<TAB>role<TAB>name" joined by newlines (NULL for none), which
--- overdue.c unpacks into [{id, name, role}]: names and roles cannot hold a
--- tab or a newline (bb_has_control CHECKs on unit.name and official.name).
+-- and the problem's assignee), each a call of bb_overdue_people. Each
+-- returns one text value, the list as lines "id<TAB>role<TAB>name" joined
+-- by newlines (NULL for none), which overdue.c unpacks into [{id, name,
+-- role}]: names and roles cannot hold a tab or a newline (bb_has_control
+-- CHECKs on unit.name and official.name).
 -- Not for: the overdue queries themselves (their text sits next to the C
 -- code that runs them, and in bench/pgbench/overdue.sql), nor the tables
 -- (007).
@@ -22,7 +23,7 @@
 -- Order within a list: by role (the order above), then by id, so the same
 -- data always reads the same.
 --
--- Plans: each function probes assignment by project_id or enterprise_id
+-- Plans: each list probes assignment by project_id or enterprise_id
 -- (assignment_project_idx, assignment_enterprise_idx) for at most one page
 -- of rows per call of a method.
 
@@ -32,17 +33,40 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                                 '责任单位', '牵头单位', '承办单位'], p_role)
 $$;
 
+-- The people of one row, of one kind (p_units: units, else officials):
+-- the holders of that kind of the assignments active on p_today on project
+-- p_project or on enterprise p_enterprise (the other one NULL), and p_extra
+-- (NULL: none) in role p_extra_role when it is of that kind and exists.
+-- The four functions below name what each list is; the planner inlines
+-- them into the queries, so a row costs one call of this, as before.
+-- Each branch of the UNION ALL is one probe of assignment_project_idx or
+-- assignment_enterprise_idx (the one given NULL finds nothing at once),
+-- with the active-period filter pushed into it; the LEFT JOIN of the kind
+-- not wanted is switched off by its constant condition.
+CREATE FUNCTION bb_overdue_people(p_units boolean, p_project bigint, p_enterprise bigint,
+                                  p_extra bigint, p_extra_role text, p_today date)
+RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT string_agg(h.id || E'\t' || x.role || E'\t' || h.name, E'\n'
+                      ORDER BY bb_overdue_role_rank(x.role), h.id)
+      FROM (SELECT a.official_id, a.unit_id, a.role, a.period_start, a.period_end
+              FROM assignment a WHERE a.project_id = p_project
+            UNION ALL
+            SELECT a.official_id, a.unit_id, a.role, a.period_start, a.period_end
+              FROM assignment a WHERE a.enterprise_id = p_enterprise
+            UNION ALL
+            SELECT p_extra, p_extra, p_extra_role, p_today, NULL WHERE p_extra IS NOT NULL) x
+      LEFT JOIN official o ON NOT p_units AND o.id = x.official_id
+      LEFT JOIN unit un ON p_units AND un.id = x.unit_id
+     CROSS JOIN LATERAL (SELECT coalesce(o.id, un.id) AS id, coalesce(o.name, un.name) AS name) h
+     WHERE h.id IS NOT NULL
+       AND x.period_start <= p_today AND (x.period_end IS NULL OR p_today <= x.period_end)
+$$;
+
 -- The officials with an assignment on project p_project active on p_today.
 CREATE FUNCTION bb_project_officials(p_project bigint, p_today date) RETURNS text
 LANGUAGE sql STABLE AS $$
-    SELECT string_agg(o.id || E'\t' || a.role || E'\t' || o.name, E'\n'
-                      ORDER BY bb_overdue_role_rank(a.role), o.id)
-      FROM assignment a
-      JOIN official o ON o.id = a.official_id
-     WHERE a.project_id = p_project
-       AND a.official_id IS NOT NULL
-       AND a.period_start <= p_today
-       AND (a.period_end IS NULL OR p_today <= a.period_end)
+    SELECT bb_overdue_people(false, p_project, NULL, NULL, NULL, p_today)
 $$;
 
 -- The units of project p_project: 责任单位 assignments active on p_today,
@@ -50,17 +74,7 @@ $$;
 CREATE FUNCTION bb_project_units(p_project bigint, p_lead_unit bigint, p_today date)
 RETURNS text
 LANGUAGE sql STABLE AS $$
-    SELECT string_agg(x.id || E'\t' || x.role || E'\t' || x.name, E'\n'
-                      ORDER BY bb_overdue_role_rank(x.role), x.id)
-      FROM (SELECT u.id, a.role, u.name
-              FROM assignment a
-              JOIN unit u ON u.id = a.unit_id
-             WHERE a.project_id = p_project
-               AND a.unit_id IS NOT NULL
-               AND a.period_start <= p_today
-               AND (a.period_end IS NULL OR p_today <= a.period_end)
-            UNION ALL
-            SELECT u.id, '牵头单位', u.name FROM unit u WHERE u.id = p_lead_unit) x
+    SELECT bb_overdue_people(true, p_project, NULL, p_lead_unit, '牵头单位', p_today)
 $$;
 
 -- The officials of a problem: those with an assignment on its enterprise
@@ -68,17 +82,7 @@ $$;
 CREATE FUNCTION bb_enterprise_officials(p_enterprise bigint, p_assignee bigint, p_today date)
 RETURNS text
 LANGUAGE sql STABLE AS $$
-    SELECT string_agg(x.id || E'\t' || x.role || E'\t' || x.name, E'\n'
-                      ORDER BY bb_overdue_role_rank(x.role), x.id)
-      FROM (SELECT o.id, a.role, o.name
-              FROM assignment a
-              JOIN official o ON o.id = a.official_id
-             WHERE a.enterprise_id = p_enterprise
-               AND a.official_id IS NOT NULL
-               AND a.period_start <= p_today
-               AND (a.period_end IS NULL OR p_today <= a.period_end)
-            UNION ALL
-            SELECT o.id, '承办人', o.name FROM official o WHERE o.id = p_assignee) x
+    SELECT bb_overdue_people(false, NULL, p_enterprise, p_assignee, '承办人', p_today)
 $$;
 
 -- The units of a problem: 责任单位 of its enterprise active on p_today, and
@@ -86,17 +90,7 @@ $$;
 CREATE FUNCTION bb_enterprise_units(p_enterprise bigint, p_assignee bigint, p_today date)
 RETURNS text
 LANGUAGE sql STABLE AS $$
-    SELECT string_agg(x.id || E'\t' || x.role || E'\t' || x.name, E'\n'
-                      ORDER BY bb_overdue_role_rank(x.role), x.id)
-      FROM (SELECT u.id, a.role, u.name
-              FROM assignment a
-              JOIN unit u ON u.id = a.unit_id
-             WHERE a.enterprise_id = p_enterprise
-               AND a.unit_id IS NOT NULL
-               AND a.period_start <= p_today
-               AND (a.period_end IS NULL OR p_today <= a.period_end)
-            UNION ALL
-            SELECT u.id, '承办单位', u.name FROM unit u WHERE u.id = p_assignee) x
+    SELECT bb_overdue_people(true, NULL, p_enterprise, p_assignee, '承办单位', p_today)
 $$;
 
 -- ---- the two queries ----

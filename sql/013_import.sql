@@ -50,6 +50,17 @@ CREATE TYPE bb_import_item AS (
     message text
 );
 
+-- The items of the rows the server refused (p_rej_* of an import: row,
+-- code, field, message, parallel arrays), in the order given.
+CREATE FUNCTION bb_import_rejected(p_ord int[], p_code text[], p_field text[], p_msg text[])
+RETURNS bb_import_item[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(array_agg(ROW(r.o, 'rejected', NULL, r.c, r.f, r.m)::bb_import_item
+                              ORDER BY r.n), '{}')
+      FROM unnest(p_ord, p_code, p_field, p_msg) WITH ORDINALITY AS r(o, c, f, m, n)
+     WHERE r.n <= cardinality(p_ord)
+$$;
+
 -- A failed row's error as the wire reports it. st/col/cons/msg are what
 -- GET STACKED DIAGNOSTICS gave. Returns NULL code for errors that are not
 -- about the row (the caller raises them again).
@@ -106,8 +117,10 @@ DECLARE
     m constant text := 'enterprise.import';
     u app_user := bb_business_actor(p_actor, m);
     n constant int := coalesce(cardinality(p_ord), 0);
+    idem_key constant text := CASE WHEN p_commit THEN p_key END;  -- none in a dry run
     prev jsonb;
-    items bb_import_item[] := '{}';
+    -- The rows the server refused, then one item per row tried here.
+    items bb_import_item[] := bb_import_rejected(p_rej_ord, p_rej_code, p_rej_field, p_rej_msg);
     it bb_import_item;
     cur enterprise;
     before_row enterprise_wire;
@@ -117,22 +130,14 @@ DECLARE
     new_id bigint;
     dry_ids bigint[] := '{}';   -- created by this dry run: their ids go away again
     st text; col text; cons text; msg text;
-    e_code text; e_field text; e_msg text;
 BEGIN
-    IF p_commit AND p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_ord, p_names, p_codes, p_townships, p_cluster_set, p_clusters, p_labels,
-            p_statuses, p_rej_ord, p_rej_code, p_rej_field, p_rej_msg)::text));
-        IF prev IS NOT NULL THEN
-            RETURN QUERY SELECT * FROM jsonb_populate_recordset(NULL::bb_import_item, prev);
-            RETURN;
-        END IF;
+    prev := bb_idem_claim(m, idem_key, md5(jsonb_build_array(
+        p_actor, p_ord, p_names, p_codes, p_townships, p_cluster_set, p_clusters, p_labels,
+        p_statuses, p_rej_ord, p_rej_code, p_rej_field, p_rej_msg)::text));
+    IF prev IS NOT NULL THEN
+        RETURN QUERY SELECT * FROM jsonb_populate_recordset(NULL::bb_import_item, prev);
+        RETURN;
     END IF;
-
-    FOR j IN 1..coalesce(cardinality(p_rej_ord), 0) LOOP
-        items := items || ROW(p_rej_ord[j], 'rejected', NULL, p_rej_code[j], p_rej_field[j],
-                              p_rej_msg[j])::bb_import_item;
-    END LOOP;
 
     BEGIN
         FOR i IN 1..n LOOP
@@ -142,11 +147,7 @@ BEGIN
                                  ELSE string_to_array(p_labels[i], E'\n') END;
                 SELECT * INTO cur FROM enterprise e WHERE e.credit_code = p_codes[i] FOR UPDATE;
                 IF FOUND AND bb_in_scope(u, cur.township_id) THEN
-                    tid := bb_township_id(p_townships[i]);
-                    IF NOT bb_in_scope(u, tid) THEN
-                        RAISE EXCEPTION 'township: % is not one of your townships', p_townships[i]
-                            USING ERRCODE = 'BB403', COLUMN = 'township';
-                    END IF;
+                    tid := bb_township_in_scope(u, p_townships[i]);
                     IF p_cluster_set[i] THEN
                         PERFORM bb_check_cluster(p_clusters[i]);
                     END IF;
@@ -180,11 +181,7 @@ BEGIN
                         END IF;
                     END IF;
                 ELSE
-                    tid := bb_township_id(p_townships[i]);
-                    IF NOT bb_in_scope(u, tid) THEN
-                        RAISE EXCEPTION 'township: % is not one of your townships', p_townships[i]
-                            USING ERRCODE = 'BB403', COLUMN = 'township';
-                    END IF;
+                    tid := bb_township_in_scope(u, p_townships[i]);
                     PERFORM bb_check_cluster(p_clusters[i]);
                     INSERT INTO enterprise (name, credit_code, township_id, cluster, labels, status)
                     VALUES (p_names[i], p_codes[i], tid, p_clusters[i],
@@ -203,13 +200,12 @@ BEGIN
             EXCEPTION WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, col = COLUMN_NAME,
                                         cons = CONSTRAINT_NAME, msg = MESSAGE_TEXT;
-                SELECT x.code, x.field, x.message INTO e_code, e_field, e_msg
+                SELECT p_ord[i], 'rejected', NULL, x.* INTO it
                   FROM bb_import_row_error(st, col, cons, msg) x;
-                IF e_code IS NULL THEN
+                IF it.code IS NULL THEN
                     RAISE;   -- not about this row: the whole call fails
                 END IF;
-                items := items || ROW(p_ord[i], 'rejected', NULL, e_code, e_field,
-                                      e_msg)::bb_import_item;
+                items := items || it;
             END;
         END LOOP;
         IF NOT p_commit THEN
@@ -220,9 +216,7 @@ BEGIN
     END;
 
     items := ARRAY(SELECT x FROM unnest(items) x ORDER BY x.row_no);
-    IF p_commit AND p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(items));
-    END IF;
+    PERFORM bb_idem_finish(m, idem_key, to_jsonb(items));   -- a no-op without a key
     RETURN QUERY SELECT * FROM unnest(items);
 END
 $$;

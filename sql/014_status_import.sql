@@ -47,6 +47,15 @@
 -- exist before and after) and stores nothing, key and audit included.
 -- Not for: the CSV (client/cli_import.c), the edge checks (server/import.c).
 
+-- What a report new to the database must pass before it is compared with
+-- the other reports of its enterprise, day and reporter. Nothing yet (the
+-- server checked the row's shape); 015 puts the check of the production
+-- status against its reference list here, so that a wrong status is
+-- answered as a wrong status, not as a clash.
+CREATE FUNCTION bb_status_import_check_new(p_status text) RETURNS void
+LANGUAGE sql STABLE AS $$
+$$;
+
 -- status.import. Rows checked by the server as parallel arrays (index i =
 -- one row): p_ord the row's index in the call; p_eids / p_codes the
 -- enterprise by id or by credit code (exactly one of the two is not NULL);
@@ -66,8 +75,10 @@ DECLARE
     u app_user := bb_business_actor(p_actor, m);
     today constant date := (now() AT TIME ZONE p_tz)::date;
     n constant int := coalesce(cardinality(p_ord), 0);
+    idem_key constant text := CASE WHEN p_commit THEN p_key END;  -- none in a dry run
     prev jsonb;
-    items bb_import_item[] := '{}';
+    -- The rows the server refused, then one item per row tried here.
+    items bb_import_item[] := bb_import_rejected(p_rej_ord, p_rej_code, p_rej_field, p_rej_msg);
     it bb_import_item;
     eid bigint;
     tid smallint;
@@ -75,23 +86,15 @@ DECLARE
     out_row status_report_wire;
     dry_ids bigint[] := '{}';   -- created by this dry run: their ids go away again
     st text; col text; cons text; msg text;
-    e_code text; e_field text; e_msg text;
 BEGIN
-    IF p_commit AND p_key IS NOT NULL THEN
-        prev := bb_idem_claim(m, p_key, md5(jsonb_build_array(
-            p_actor, p_ord, p_eids, p_codes, p_dates, p_reporters, p_statuses, p_outputs,
-            p_employees, p_shortages, p_notes, p_rej_ord, p_rej_code, p_rej_field,
-            p_rej_msg)::text));
-        IF prev IS NOT NULL THEN
-            RETURN QUERY SELECT * FROM jsonb_populate_recordset(NULL::bb_import_item, prev);
-            RETURN;
-        END IF;
+    prev := bb_idem_claim(m, idem_key, md5(jsonb_build_array(
+        p_actor, p_ord, p_eids, p_codes, p_dates, p_reporters, p_statuses, p_outputs,
+        p_employees, p_shortages, p_notes, p_rej_ord, p_rej_code, p_rej_field,
+        p_rej_msg)::text));
+    IF prev IS NOT NULL THEN
+        RETURN QUERY SELECT * FROM jsonb_populate_recordset(NULL::bb_import_item, prev);
+        RETURN;
     END IF;
-
-    FOR j IN 1..coalesce(cardinality(p_rej_ord), 0) LOOP
-        items := items || ROW(p_rej_ord[j], 'rejected', NULL, p_rej_code[j], p_rej_field[j],
-                              p_rej_msg[j])::bb_import_item;
-    END LOOP;
 
     BEGIN
         FOR i IN 1..n LOOP
@@ -134,6 +137,7 @@ BEGIN
                         it.id := NULL;
                     END IF;
                 ELSE
+                    PERFORM bb_status_import_check_new(p_statuses[i]);
                     PERFORM 1 FROM status_report s
                      WHERE s.enterprise_id = eid AND s.report_date = p_dates[i]
                        AND s.reporter = p_reporters[i];
@@ -166,13 +170,12 @@ BEGIN
             EXCEPTION WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, col = COLUMN_NAME,
                                         cons = CONSTRAINT_NAME, msg = MESSAGE_TEXT;
-                SELECT x.code, x.field, x.message INTO e_code, e_field, e_msg
+                SELECT p_ord[i], 'rejected', NULL, x.* INTO it
                   FROM bb_import_row_error(st, col, cons, msg) x;
-                IF e_code IS NULL THEN
+                IF it.code IS NULL THEN
                     RAISE;   -- not about this row: the whole call fails
                 END IF;
-                items := items || ROW(p_ord[i], 'rejected', NULL, e_code, e_field,
-                                      e_msg)::bb_import_item;
+                items := items || it;
             END;
         END LOOP;
         IF NOT p_commit THEN
@@ -183,9 +186,7 @@ BEGIN
     END;
 
     items := ARRAY(SELECT x FROM unnest(items) x ORDER BY x.row_no);
-    IF p_commit AND p_key IS NOT NULL THEN
-        PERFORM bb_idem_finish(m, p_key, to_jsonb(items));
-    END IF;
+    PERFORM bb_idem_finish(m, idem_key, to_jsonb(items));   -- a no-op without a key
     RETURN QUERY SELECT * FROM unnest(items);
 END
 $$;
