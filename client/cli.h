@@ -91,6 +91,11 @@ void cli_opts_free(cli_opt *opts, size_t nopts);
  * CLI_HELP_SHOWN or CLI_EXIT_USAGE. */
 int cli_parse_leading(cli_ctx *ctx, int argc, char **argv, const char *cmd, const char *help,
                       int *first);
+/* cli_parse_leading for a command that needs a word after its options
+ * (what to import, the method to call): no word is the usage error
+ * "missing" (e.g. "missing METHOD ..."). */
+int cli_parse_word(cli_ctx *ctx, int argc, char **argv, const char *cmd, const char *help,
+                   const char *missing, int *first);
 /* Finds an option's result by name (must exist in opts). */
 cli_opt *cli_get(cli_opt *opts, size_t nopts, const char *name);
 /* Prints "baobao: MESSAGE" and "Try 'baobao CMD --help'." to stderr;

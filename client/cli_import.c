@@ -82,6 +82,17 @@ static const char import_help[] =
     "status.submit (status reports) would check it.\n"
     "Run 'baobao import enterprises --help' or 'baobao import status --help'.\n";
 
+/* The options and the retry rule, the same for every kind of file: written
+ * once so that the two helps cannot come to disagree. */
+#define IMPORT_OPTIONS_HELP \
+    "\n" \
+    "  --commit   store the rows (default: a dry run; nothing is stored)\n" \
+    "  --json     print {\"commit\", \"items\": [{line, outcome, id, code, field,\n" \
+    "             message}...], \"summary\"} instead of text\n" \
+    "\n" \
+    "Re-running the same file (or a retry after a lost connection) stores nothing\n" \
+    "twice: each call carries an idempotency key derived from the file's content.\n"
+
 static const char enterprises_help[] =
     "Usage: baobao import enterprises FILE.csv [--commit] [--json]\n"
     "\n"
@@ -98,13 +109,7 @@ static const char enterprises_help[] =
     "Other columns (编号, 版本, 创建时间, 更新时间, ...) are ignored, so an exported\n"
     "file imports back unchanged. A cell the export protected against formulas\n"
     "('=..., '+..., '-..., '@...; any cell matching ^'+[=+-@]) loses one apostrophe.\n"
-    "\n"
-    "  --commit   store the rows (default: a dry run; nothing is stored)\n"
-    "  --json     print {\"commit\", \"items\": [{line, outcome, id, code, field,\n"
-    "             message}...], \"summary\"} instead of text\n"
-    "\n"
-    "Re-running the same file (or a retry after a lost connection) stores nothing\n"
-    "twice: each call carries an idempotency key derived from the file's content.\n";
+    IMPORT_OPTIONS_HELP;
 
 static const char status_help[] =
     "Usage: baobao import status FILE.csv [--commit] [--json]\n"
@@ -128,13 +133,7 @@ static const char status_help[] =
     "stored), and one with other values is rejected (already_exists). A cell the\n"
     "export protected against formulas ('=..., '+..., '-..., '@...; any cell\n"
     "matching ^'+[=+-@]) loses one apostrophe.\n"
-    "\n"
-    "  --commit   store the rows (default: a dry run; nothing is stored)\n"
-    "  --json     print {\"commit\", \"items\": [{line, outcome, id, code, field,\n"
-    "             message}...], \"summary\"} instead of text\n"
-    "\n"
-    "Re-running the same file (or a retry after a lost connection) stores nothing\n"
-    "twice: each call carries an idempotency key derived from the file's content.\n";
+    IMPORT_OPTIONS_HELP;
 
 /* Whether the header must have a column: no, yes, or one of the columns
  * marked NEED_ONE_OF (the enterprise of a status report: id or code). */
@@ -919,11 +918,10 @@ static int import_file(cli_ctx *ctx, const import_kind *kind, int argc, char **a
 int cli_import(cli_ctx *ctx, int argc, char **argv)
 {
     int first;
-    int rc = cli_parse_leading(ctx, argc, argv, "import", import_help, &first);
+    int rc = cli_parse_word(ctx, argc, argv, "import", import_help,
+                            "missing what to import (enterprises, status)", &first);
     if (rc != 0)
         return rc;
-    if (first >= argc)
-        return cli_usage_error("import", "missing what to import (enterprises, status)");
     const char *what = argv[first];
     if (strcmp(what, "enterprises") == 0)
         return import_file(ctx, &kind_enterprises, argc - first - 1, argv + first + 1);

@@ -248,3 +248,12 @@ int cli_parse_leading(cli_ctx *ctx, int argc, char **argv, const char *cmd, cons
     *first = i;
     return 0;
 }
+
+int cli_parse_word(cli_ctx *ctx, int argc, char **argv, const char *cmd, const char *help,
+                   const char *missing, int *first)
+{
+    int rc = cli_parse_leading(ctx, argc, argv, cmd, help, first);
+    if (rc == 0 && *first >= argc)
+        rc = cli_usage_error(cmd, "%s", missing);
+    return rc;
+}

@@ -1055,6 +1055,15 @@ static int print_reply(cli_ctx *ctx, const cli_mech *m, const bb_reply *r)
         return cli_print_json(res);
     if (m->print != NULL)
         return m->print(res);
+    /* A list that is not paged (ref.list: the whole list at once) still
+     * answers {items, next}: a table, as a page would be. */
+    const msgpack_object *items = bb_map_get(res, "items");
+    if (items != NULL && items->type == MSGPACK_OBJECT_ARRAY) {
+        if (m->print_items != NULL)
+            return m->print_items(ctx, items);
+        return cli_print_table(items, m->cols, m->ncols, m->fmts) ? CLI_EXIT_OK
+                                                                  : CLI_EXIT_PROTOCOL;
+    }
     return print_result(res, m->fmts);
 }
 
@@ -1196,11 +1205,10 @@ static const char call_help[] =
 int cli_call_cmd(cli_ctx *ctx, int argc, char **argv)
 {
     int first;
-    int rc = cli_parse_leading(ctx, argc, argv, "call", call_help, &first);
+    int rc = cli_parse_word(ctx, argc, argv, "call", call_help,
+                            "missing METHOD (run 'baobao methods')", &first);
     if (rc != 0)
         return rc;
-    if (first >= argc)
-        return cli_usage_error("call", "missing METHOD (run 'baobao methods')");
     const char *method = argv[first];
     if (bb_spec_find(method, strlen(method)) == NULL)
         return cli_usage_error("call", "unknown method \"%s\" (run 'baobao methods')", method);

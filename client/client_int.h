@@ -22,6 +22,7 @@
 
 #include <msgpack.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #define BBI_WUR __attribute__((warn_unused_result))
@@ -91,6 +92,48 @@ BBI_WUR int bbi_obj_str(const msgpack_object *o, const char *what, char **out, b
 typedef int (*bbi_decode_fn)(const msgpack_object *o, void *out, bb_error *err);
 BBI_WUR int bbi_get_items(const msgpack_object *o, const char *what, bbi_decode_fn one,
                           size_t size, void **out, size_t *n, bb_error *err);
+
+/* ---- records described by a table of their fields (obj.c) ----
+ *
+ * A result record (Enterprise, StatusReport, server.info) is read by
+ * listing its fields once, in the order the decoder checks them, instead
+ * of one getter call per field; the same table frees the strings the
+ * record owns, so a field added to the table is both read and freed.
+ * The key is the C member's name (they are the protocol's names). */
+typedef enum bbi_ftype {
+    BBI_F_INT,      /* int64_t */
+    BBI_F_NINT,     /* int64_t m, and bool has_m: false for nil */
+    BBI_F_BOOL,     /* bool */
+    BBI_F_STR,      /* char *, owned */
+    BBI_F_NSTR,     /* char *, owned; NULL for nil */
+    BBI_F_STRS,     /* char **m, owned, and size_t nm */
+} bbi_ftype;
+typedef struct bbi_field {
+    const char *key;
+    bbi_ftype type;
+    size_t at;      /* offsetof the member */
+    size_t at2;     /* NINT: offsetof has_m; STRS: offsetof nm; else 0 */
+} bbi_field;
+/* offsetof(T, m), refused at compile time (distinct pointer types
+ * compared) unless m has type CT: a table row cannot point at a member of
+ * another type. */
+#define BBI_AT(T, m, CT) (offsetof(T, m) + 0 * sizeof(&((T *)0)->m == (CT *)0))
+#define BBI_FIELD_INT(T, m) {.key = #m, .type = BBI_F_INT, .at = BBI_AT(T, m, int64_t), .at2 = 0}
+#define BBI_FIELD_NINT(T, m) \
+    {.key = #m, .type = BBI_F_NINT, .at = BBI_AT(T, m, int64_t), .at2 = BBI_AT(T, has_##m, bool)}
+#define BBI_FIELD_BOOL(T, m) {.key = #m, .type = BBI_F_BOOL, .at = BBI_AT(T, m, bool), .at2 = 0}
+#define BBI_FIELD_STR(T, m) {.key = #m, .type = BBI_F_STR, .at = BBI_AT(T, m, char *), .at2 = 0}
+#define BBI_FIELD_NSTR(T, m) {.key = #m, .type = BBI_F_NSTR, .at = BBI_AT(T, m, char *), .at2 = 0}
+#define BBI_FIELD_STRS(T, m) \
+    {.key = #m, .type = BBI_F_STRS, .at = BBI_AT(T, m, char **), .at2 = BBI_AT(T, n##m, size_t)}
+#define BBI_NFIELDS(table) (sizeof(table) / sizeof((table)[0]))
+/* Checks that map is a map, then reads the n fields into the record rec,
+ * stopping at the first error (what names the record in it). On failure
+ * the strings read so far stay in rec for bbi_free_fields. */
+BBI_WUR int bbi_get_fields(const msgpack_object *map, const char *what, const bbi_field *fields,
+                           size_t n, void *rec, bb_error *err);
+/* Frees the strings (STR, NSTR, STRS) the n fields of rec own. */
+void bbi_free_fields(const bbi_field *fields, size_t n, void *rec);
 
 /* ---- writing argument maps (obj.c) ---- */
 

@@ -14,20 +14,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* An Enterprise map's fields, in the order they are checked. */
+static const bbi_field reply_fields[] = {
+    BBI_FIELD_INT(bb_enterprise, id),
+    BBI_FIELD_STR(bb_enterprise, name),
+    BBI_FIELD_STR(bb_enterprise, credit_code),
+    BBI_FIELD_STR(bb_enterprise, township),
+    BBI_FIELD_NSTR(bb_enterprise, cluster),
+    BBI_FIELD_STRS(bb_enterprise, labels),
+    BBI_FIELD_STR(bb_enterprise, status),
+    BBI_FIELD_INT(bb_enterprise, version),
+    BBI_FIELD_STR(bb_enterprise, created_at),
+    BBI_FIELD_STR(bb_enterprise, updated_at),
+};
+
 void bb_enterprise_free(bb_enterprise *e)
 {
     if (e == NULL)
         return;
-    free(e->name);
-    free(e->credit_code);
-    free(e->township);
-    free(e->cluster);
-    for (size_t i = 0; i < e->nlabels; i++)
-        free(e->labels[i]);
-    free(e->labels);
-    free(e->status);
-    free(e->created_at);
-    free(e->updated_at);
+    bbi_free_fields(reply_fields, BBI_NFIELDS(reply_fields), e);
     memset(e, 0, sizeof *e);
 }
 
@@ -66,28 +71,7 @@ static int decode_one(const msgpack_object *o, void *vout, bb_error *err)
 {
     bb_enterprise *out = vout;
     memset(out, 0, sizeof *out);
-    const char *w = "enterprise";
-    int rc = bbi_want_map(o, w, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_int(o, w, "id", &out->id, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_str(o, w, "name", &out->name, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_str(o, w, "credit_code", &out->credit_code, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_str(o, w, "township", &out->township, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_nstr(o, w, "cluster", &out->cluster, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_strs(o, w, "labels", &out->labels, &out->nlabels, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_str(o, w, "status", &out->status, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_int(o, w, "version", &out->version, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_str(o, w, "created_at", &out->created_at, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_str(o, w, "updated_at", &out->updated_at, err);
+    int rc = bbi_get_fields(o, "enterprise", reply_fields, BBI_NFIELDS(reply_fields), out, err);
     if (rc != BB_C_OK)
         bb_enterprise_free(out);
     return rc;

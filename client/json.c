@@ -54,6 +54,22 @@ static void raw_z(json_out *j, const char *s)
     json_raw(j, s, strlen(s));
 }
 
+/* The characters JSON escapes with a backslash and a letter (or
+ * themselves); NULL for the others. */
+static const char *short_escape(unsigned cp)
+{
+    switch (cp) {
+    case '"': return "\\\"";
+    case '\\': return "\\\\";
+    case '\n': return "\\n";
+    case '\r': return "\\r";
+    case '\t': return "\\t";
+    case '\b': return "\\b";
+    case '\f': return "\\f";
+    default: return NULL;
+    }
+}
+
 void json_string(json_out *j, const char *s, size_t len)
 {
     json_raw(j, "\"", 1);
@@ -64,25 +80,10 @@ void json_string(json_out *j, const char *s, size_t len)
         size_t n = i;
         unsigned cp = bb_utf8_next(s, len, &n);
         n -= i;
-        const char *esc = NULL;
+        const char *esc = cp == 0xFFFDu && n == 1 ? "\\ufffd" : short_escape(cp);
         char ubuf[8];
-        if (cp == 0xFFFDu && n == 1) {
-            esc = "\\ufffd";
-        } else if (cp == '"') {
-            esc = "\\\"";
-        } else if (cp == '\\') {
-            esc = "\\\\";
-        } else if (cp == '\n') {
-            esc = "\\n";
-        } else if (cp == '\r') {
-            esc = "\\r";
-        } else if (cp == '\t') {
-            esc = "\\t";
-        } else if (cp == '\b') {
-            esc = "\\b";
-        } else if (cp == '\f') {
-            esc = "\\f";
-        } else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029) {
+        if (esc == NULL &&
+            (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029)) {
             snprintf(ubuf, sizeof ubuf, "\\u%04x", cp);
             esc = ubuf;
         }

@@ -192,6 +192,59 @@ int bbi_get_items(const msgpack_object *o, const char *what, bbi_decode_fn one, 
     return rc;
 }
 
+int bbi_get_fields(const msgpack_object *map, const char *what, const bbi_field *fields,
+                   size_t n, void *rec, bb_error *err)
+{
+    char *base = rec;
+    int rc = bbi_want_map(map, what, err);
+    for (size_t i = 0; rc == BB_C_OK && i < n; i++) {
+        const bbi_field *f = &fields[i];
+        void *at = base + f->at;
+        switch (f->type) {
+        case BBI_F_INT:
+            rc = bbi_get_int(map, what, f->key, at, err);
+            break;
+        case BBI_F_NINT:
+            rc = bbi_get_nint(map, what, f->key, (void *)(base + f->at2), at, err);
+            break;
+        case BBI_F_BOOL:
+            rc = bbi_get_bool(map, what, f->key, at, err);
+            break;
+        case BBI_F_STR:
+            rc = bbi_get_str(map, what, f->key, at, err);
+            break;
+        case BBI_F_NSTR:
+            rc = bbi_get_nstr(map, what, f->key, at, err);
+            break;
+        case BBI_F_STRS:
+            rc = bbi_get_strs(map, what, f->key, at, (void *)(base + f->at2), err);
+            break;
+        }
+    }
+    return rc;
+}
+
+void bbi_free_fields(const bbi_field *fields, size_t n, void *rec)
+{
+    char *base = rec;
+    for (size_t i = 0; i < n; i++) {
+        const bbi_field *f = &fields[i];
+        if (f->type == BBI_F_STR || f->type == BBI_F_NSTR) {
+            char **s = (char **)(void *)(base + f->at);
+            free(*s);
+            *s = NULL;
+        } else if (f->type == BBI_F_STRS) {
+            char ***v = (char ***)(void *)(base + f->at);
+            size_t *count = (size_t *)(void *)(base + f->at2);
+            for (size_t j = 0; j < *count; j++)
+                free((*v)[j]);
+            free(*v);
+            *v = NULL;
+            *count = 0;
+        }
+    }
+}
+
 void bbi_args_init(bbi_args *a)
 {
     msgpack_sbuffer_init(&a->sb);

@@ -6,17 +6,31 @@
  */
 #include "client_int.h"
 
-#include <stdlib.h>
 #include <string.h>
+
+/* The result's fields, in the order they are checked, and those of its
+ * "limits" map. */
+static const bbi_field reply_fields[] = {
+    BBI_FIELD_STR(bb_server_info, name),
+    BBI_FIELD_STR(bb_server_info, version),
+    BBI_FIELD_INT(bb_server_info, protocol),
+    BBI_FIELD_BOOL(bb_server_info, database_available),
+    BBI_FIELD_STR(bb_server_info, time_zone),
+    BBI_FIELD_STR(bb_server_info, today),
+};
+static const bbi_field limit_fields[] = {
+    BBI_FIELD_INT(bb_server_info, max_message_bytes),
+    BBI_FIELD_INT(bb_server_info, max_nesting_depth),
+    BBI_FIELD_INT(bb_server_info, max_in_flight),
+    BBI_FIELD_INT(bb_server_info, page_limit_default),
+    BBI_FIELD_INT(bb_server_info, page_limit_max),
+};
 
 void bb_server_info_free(bb_server_info *i)
 {
     if (i == NULL)
         return;
-    free(i->name);
-    free(i->version);
-    free(i->time_zone);
-    free(i->today);
+    bbi_free_fields(reply_fields, BBI_NFIELDS(reply_fields), i);
     memset(i, 0, sizeof *i);
 }
 
@@ -24,34 +38,12 @@ static int decode_server_info(const msgpack_object *o, void *vout, bb_error *err
 {
     bb_server_info *out = vout;
     memset(out, 0, sizeof *out);
-    const char *w = "server.info";
-    int rc = bbi_want_map(o, w, err);
+    int rc = bbi_get_fields(o, "server.info", reply_fields, BBI_NFIELDS(reply_fields), out, err);
+    /* A missing "limits" is NULL here, which bbi_get_fields refuses as not
+     * a map. */
     if (rc == BB_C_OK)
-        rc = bbi_get_str(o, w, "name", &out->name, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_str(o, w, "version", &out->version, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_int(o, w, "protocol", &out->protocol, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_bool(o, w, "database_available", &out->database_available, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_str(o, w, "time_zone", &out->time_zone, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_str(o, w, "today", &out->today, err);
-    const msgpack_object *lim = bb_map_get(o, "limits");
-    if (rc == BB_C_OK)
-        rc = bbi_want_map(lim, "server.info.limits", err);
-    const char *lw = "server.info.limits";
-    if (rc == BB_C_OK)
-        rc = bbi_get_int(lim, lw, "max_message_bytes", &out->max_message_bytes, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_int(lim, lw, "max_nesting_depth", &out->max_nesting_depth, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_int(lim, lw, "max_in_flight", &out->max_in_flight, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_int(lim, lw, "page_limit_default", &out->page_limit_default, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_int(lim, lw, "page_limit_max", &out->page_limit_max, err);
+        rc = bbi_get_fields(bb_map_get(o, "limits"), "server.info.limits", limit_fields,
+                            BBI_NFIELDS(limit_fields), out, err);
     if (rc != BB_C_OK)
         bb_server_info_free(out);
     return rc;

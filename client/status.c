@@ -12,15 +12,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A StatusReport map's fields, in the order they are checked. */
+static const bbi_field reply_fields[] = {
+    BBI_FIELD_INT(bb_status_report, id),
+    BBI_FIELD_INT(bb_status_report, enterprise_id),
+    BBI_FIELD_STR(bb_status_report, report_date),
+    BBI_FIELD_STR(bb_status_report, reporter),
+    BBI_FIELD_STR(bb_status_report, production_status),
+    BBI_FIELD_NINT(bb_status_report, output_value),
+    BBI_FIELD_NINT(bb_status_report, employees),
+    BBI_FIELD_NINT(bb_status_report, labour_shortage),
+    BBI_FIELD_NSTR(bb_status_report, note),
+    BBI_FIELD_STR(bb_status_report, created_at),
+};
+
 void bb_status_report_free(bb_status_report *r)
 {
     if (r == NULL)
         return;
-    free(r->report_date);
-    free(r->reporter);
-    free(r->production_status);
-    free(r->note);
-    free(r->created_at);
+    bbi_free_fields(reply_fields, BBI_NFIELDS(reply_fields), r);
     memset(r, 0, sizeof *r);
 }
 
@@ -40,30 +50,7 @@ static int decode_one(const msgpack_object *o, void *vout, bb_error *err)
 {
     bb_status_report *out = vout;
     memset(out, 0, sizeof *out);
-    const char *w = "status report";
-    int rc = bbi_want_map(o, w, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_int(o, w, "id", &out->id, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_int(o, w, "enterprise_id", &out->enterprise_id, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_str(o, w, "report_date", &out->report_date, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_str(o, w, "reporter", &out->reporter, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_str(o, w, "production_status", &out->production_status, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_nint(o, w, "output_value", &out->has_output_value, &out->output_value,
-                          err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_nint(o, w, "employees", &out->has_employees, &out->employees, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_nint(o, w, "labour_shortage", &out->has_labour_shortage,
-                          &out->labour_shortage, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_nstr(o, w, "note", &out->note, err);
-    if (rc == BB_C_OK)
-        rc = bbi_get_str(o, w, "created_at", &out->created_at, err);
+    int rc = bbi_get_fields(o, "status report", reply_fields, BBI_NFIELDS(reply_fields), out, err);
     if (rc != BB_C_OK)
         bb_status_report_free(out);
     return rc;

@@ -10,6 +10,7 @@
  */
 #include "table.h"
 
+#include "json.h"   /* json_out: the growable string */
 #include "bb_utf8.h"
 
 #include <stdbool.h>
@@ -182,31 +183,14 @@ size_t text_widthz(const char *s)
 
 /* ---- a growable string ---- */
 
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-} sbuf;
+/* json.c's output buffer is exactly that (NUL-terminated, grows by
+ * doubling, remembers a failed allocation); the table reuses it rather
+ * than keeping a second copy of the growing. */
+typedef json_out sbuf;
 
 static void sb_add(sbuf *b, const char *s, size_t n)
 {
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    json_raw(b, s, n);
 }
 
 static void sb_spaces(sbuf *b, size_t n)
@@ -222,15 +206,15 @@ static void sb_spaces(sbuf *b, size_t n)
 /* Returns the string (owned) or NULL when an append failed. */
 static char *sb_finish(sbuf *b, size_t *len)
 {
-    if (!b->failed && b->p == NULL)
+    if (!b->failed && b->data == NULL)
         sb_add(b, "", 0);
     if (b->failed) {
-        free(b->p);
+        free(b->data);
         return NULL;
     }
     if (len != NULL)
         *len = b->len;
-    return b->p;
+    return b->data;
 }
 
 /* ---- cells ---- */
@@ -374,7 +358,7 @@ char *table_render(const table *t, size_t *len)
                 sb_spaces(&b, pad);
         }
         /* No trailing spaces (a last column that is empty or left-aligned). */
-        while (!b.failed && b.len > line_start && b.p[b.len - 1] == ' ')
+        while (!b.failed && b.len > line_start && b.data[b.len - 1] == ' ')
             b.len--;
         sb_add(&b, "\n", 1);
     }

@@ -342,15 +342,13 @@ int bbi_tls_connect(int fd, const char *host, const bb_connect_opts *opts, int64
 
 /* ---- I/O after the handshake ---- */
 
-ssize_t bbi_tls_read(bbi_tls *t, void *buf, size_t len, char *why, size_t whylen)
+/* The BBI_TLS_* answer to an SSL_read (reading) or SSL_write that
+ * returned r <= 0. They differ only where the socket failed without an
+ * errno: to a read that is the server's FIN, an EOF; a write cannot
+ * complete, so it is a socket error saying the server closed. */
+static ssize_t io_failure(bbi_tls *t, int r, bool reading, char *why, size_t whylen)
 {
-    ERR_clear_error();
-    t->saved_errno = 0;
-    int r = SSL_read(t->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
-    if (r > 0)
-        return r;
-    int e = SSL_get_error(t->ssl, r);
-    switch (e) {
+    switch (SSL_get_error(t->ssl, r)) {
     case SSL_ERROR_WANT_READ:
         return BBI_TLS_WANT_READ;
     case SSL_ERROR_WANT_WRITE:
@@ -359,36 +357,8 @@ ssize_t bbi_tls_read(bbi_tls *t, void *buf, size_t len, char *why, size_t whylen
         return BBI_TLS_EOF;
     case SSL_ERROR_SYSCALL:
         ERR_clear_error();
-        if (t->saved_errno == 0)
+        if (reading && t->saved_errno == 0)
             return BBI_TLS_EOF;
-        snprintf(why, whylen, "%s", strerror(t->saved_errno));
-        return BBI_TLS_SOCKET_ERROR;
-    default: {
-        char r2[200];
-        ssl_reason(r2, sizeof r2);
-        snprintf(why, whylen, "TLS error: %s", r2[0] ? r2 : "unknown");
-        return BBI_TLS_ERROR;
-    }
-    }
-}
-
-ssize_t bbi_tls_write(bbi_tls *t, const void *buf, size_t len, char *why, size_t whylen)
-{
-    ERR_clear_error();
-    t->saved_errno = 0;
-    int r = SSL_write(t->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
-    if (r > 0)
-        return r;
-    int e = SSL_get_error(t->ssl, r);
-    switch (e) {
-    case SSL_ERROR_WANT_READ:
-        return BBI_TLS_WANT_READ;
-    case SSL_ERROR_WANT_WRITE:
-        return BBI_TLS_WANT_WRITE;
-    case SSL_ERROR_ZERO_RETURN:
-        return BBI_TLS_EOF;
-    case SSL_ERROR_SYSCALL:
-        ERR_clear_error();
         snprintf(why, whylen, "%s",
                  t->saved_errno ? strerror(t->saved_errno) : "the server closed the connection");
         return BBI_TLS_SOCKET_ERROR;
@@ -399,6 +369,22 @@ ssize_t bbi_tls_write(bbi_tls *t, const void *buf, size_t len, char *why, size_t
         return BBI_TLS_ERROR;
     }
     }
+}
+
+ssize_t bbi_tls_read(bbi_tls *t, void *buf, size_t len, char *why, size_t whylen)
+{
+    ERR_clear_error();
+    t->saved_errno = 0;
+    int r = SSL_read(t->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+    return r > 0 ? r : io_failure(t, r, true, why, whylen);
+}
+
+ssize_t bbi_tls_write(bbi_tls *t, const void *buf, size_t len, char *why, size_t whylen)
+{
+    ERR_clear_error();
+    t->saved_errno = 0;
+    int r = SSL_write(t->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+    return r > 0 ? r : io_failure(t, r, false, why, whylen);
 }
 
 size_t bbi_tls_pending(const bbi_tls *t)

@@ -24,37 +24,33 @@ static size_t seq_len(const unsigned char *s, size_t len, size_t i)
         return b == 0 ? 0 : 1;
     if (b < 0xc2)
         return 0;                               /* continuation, or overlong C0/C1 */
+    /* The sequence's length from its first byte, and the range of its
+     * second byte; every later byte is a plain continuation 80..BF. */
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
     if (b < 0xe0) {
-        if (left < 2 || (s[i + 1] & 0xc0) != 0x80)
-            return 0;
-        return 2;
-    }
-    if (b < 0xf0) {
-        if (left < 3)
-            return 0;
-        unsigned char lo = 0x80, hi = 0xbf;
+        n = 2;
+    } else if (b < 0xf0) {
+        n = 3;
         if (b == 0xe0)
             lo = 0xa0;                          /* overlong */
         else if (b == 0xed)
             hi = 0x9f;                          /* surrogates */
-        if (s[i + 1] < lo || s[i + 1] > hi || (s[i + 2] & 0xc0) != 0x80)
-            return 0;
-        return 3;
-    }
-    if (b < 0xf5) {
-        if (left < 4)
-            return 0;
-        unsigned char lo = 0x80, hi = 0xbf;
+    } else if (b < 0xf5) {
+        n = 4;
         if (b == 0xf0)
             lo = 0x90;                          /* overlong */
         else if (b == 0xf4)
             hi = 0x8f;                          /* above U+10FFFF */
-        if (s[i + 1] < lo || s[i + 1] > hi || (s[i + 2] & 0xc0) != 0x80 ||
-            (s[i + 3] & 0xc0) != 0x80)
-            return 0;
-        return 4;
+    } else {
+        return 0;                               /* F5..FF never occur */
     }
-    return 0;                                   /* F5..FF never occur */
+    if (left < n || s[i + 1] < lo || s[i + 1] > hi)
+        return 0;
+    for (size_t k = 2; k < n; k++)
+        if ((s[i + k] & 0xc0) != 0x80)
+            return 0;
+    return n;
 }
 
 bool bb_utf8_valid(const char *s, size_t len)

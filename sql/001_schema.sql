@@ -4,7 +4,7 @@
 -- For: the data model and its CHECKs, a second wall behind the server's
 -- edge checks (the server refuses bad input first, with a field and a
 -- reason; these constraints catch whatever else writes to the database).
--- Not for: the write logic (002_functions.sql) or query text (next to the C
+-- Not for: the write logic (002_functions.sql on) or query text (next to the C
 -- code that runs it). Applied once by server/migrate.c inside a transaction;
 -- do not put BEGIN/COMMIT here. Money is bigint yuan, never float/numeric.
 

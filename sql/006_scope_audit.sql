@@ -1,13 +1,13 @@
 -- 006_scope_audit.sql: the caller in every business write (issue 4): the
--- write functions of 002/003 again, now taking the actor (the session's
--- user id) and the peer address, checking the actor's scope, putting the
--- actor into the idempotency request hash, and writing the audit trail in
--- the same transaction as the change. Also status.list's function with the
--- read scope.
+-- enterprise and status report write functions, taking the actor (the
+-- session's user id) and the peer address, checking the actor's scope,
+-- putting the actor into the idempotency request hash, and writing the
+-- audit trail in the same transaction as the change. Also status.list's
+-- function with the read scope.
 --
 -- For: bb_enterprise_create, bb_enterprise_update, bb_status_submit,
--- bb_status_submit_batch, bb_status_list (old signatures dropped, new ones
--- created) and their small helpers; and the reads of the trail for
+-- bb_status_submit_batch (its contract: 003_group_commit.sql),
+-- bb_status_list and their small helpers; and the reads of the trail for
 -- server/audit.c (bb_audit_list, the bounds of audit.list / audit.as_of).
 -- The rules (proto/PROTOCOL.md, "Roles and scope"):
 --   - the actor is checked again here (bb_actor: BB401 when the user is gone
@@ -32,14 +32,6 @@
 -- growing tables (enterprise, status_report, idempotency, audit_log) by key
 -- only, so each runs with enable_seqscan off; bb_audit_list, whose best
 -- index depends on its filters, is planned afresh on every call instead.
-
-DROP FUNCTION bb_enterprise_create(text, text, text, text, text, text[], text);
-DROP FUNCTION bb_enterprise_update(text, bigint, int, text, text, text, text, boolean, text,
-                                   boolean, text[]);
-DROP FUNCTION bb_status_submit(text, bigint, date, text, text, bigint, int, int, text, text);
-DROP FUNCTION bb_status_submit_batch(text[], bigint[], date[], text[], text[], bigint[], int[],
-                                     int[], text[], text);
-DROP FUNCTION bb_status_list(bigint, date, date, date, bigint, int);
 
 -- An Enterprise as a jsonb object exactly as the wire shows it (labels an
 -- array, not the newline-joined text the view carries for rowpack): what
@@ -539,6 +531,16 @@ BEGIN
 END
 $$;
 
+-- True when township p_township is readable under read scope p_scope
+-- (NULL reads everything; else the user id of township staff). SQL, so
+-- the planner inlines it into the query that asks.
+CREATE FUNCTION bb_scope_has(p_scope bigint, p_township smallint) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT p_scope IS NULL
+        OR EXISTS (SELECT 1 FROM app_user_township ut
+                    WHERE ut.user_id = p_scope AND ut.township_id = p_township)
+$$;
+
 -- status.list: one page, newest report_date first, then highest id. The
 -- cursor is the (report_date, id) of the previous page's last row. Raises
 -- BB404 when the enterprise does not exist or, for a read scope (the user
@@ -550,11 +552,7 @@ RETURNS SETOF status_report_wire
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM enterprise e
-                    WHERE e.id = p_enterprise_id
-                      AND (p_scope IS NULL
-                           OR EXISTS (SELECT 1 FROM app_user_township ut
-                                       WHERE ut.user_id = p_scope
-                                         AND ut.township_id = e.township_id))) THEN
+                    WHERE e.id = p_enterprise_id AND bb_scope_has(p_scope, e.township_id)) THEN
         RAISE EXCEPTION 'enterprise % does not exist', p_enterprise_id
             USING ERRCODE = 'BB404', COLUMN = 'enterprise_id';
     END IF;

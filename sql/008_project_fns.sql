@@ -434,11 +434,7 @@ RETURNS TABLE (kind text, at text, user_id bigint, "user" text, from_stage text,
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM project p
-                    WHERE p.id = p_id
-                      AND (p_scope IS NULL
-                           OR EXISTS (SELECT 1 FROM app_user_township ut
-                                       WHERE ut.user_id = p_scope
-                                         AND ut.township_id = p.township_id))) THEN
+                    WHERE p.id = p_id AND bb_scope_has(p_scope, p.township_id)) THEN
         RAISE EXCEPTION 'project % does not exist', p_id USING ERRCODE = 'BB404', COLUMN = 'id';
     END IF;
     RETURN QUERY

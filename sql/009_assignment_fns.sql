@@ -384,15 +384,6 @@ $$;
 
 -- ---- reads that decide something ----
 
--- True when township p_township is readable under read scope p_scope
--- (NULL reads everything; else the user id of township staff).
-CREATE FUNCTION bb_scope_has(p_scope bigint, p_township smallint) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-    SELECT p_scope IS NULL
-        OR EXISTS (SELECT 1 FROM app_user_township ut
-                    WHERE ut.user_id = p_scope AND ut.township_id = p_township)
-$$;
-
 -- The items of a portfolio: assignments (section 'a') of an official or a
 -- unit active on p_on, projects (section 'p') a unit leads that are still
 -- going (not 终止, not 竣工), and problems (section 'q') assigned to the

@@ -134,6 +134,23 @@ BEGIN
 END
 $$;
 
+-- The enterprise a write files something under (problem.create,
+-- trouble.set): KEY SHARE, so it cannot vanish before this commits; one
+-- that does not exist and one outside u's townships are the same BB404 on
+-- enterprise_id, so scope cannot be probed.
+CREATE FUNCTION bb_enterprise_lock(u app_user, p_enterprise_id bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    tid smallint;
+BEGIN
+    SELECT e.township_id INTO tid FROM enterprise e WHERE e.id = p_enterprise_id FOR KEY SHARE;
+    IF NOT FOUND OR NOT bb_in_scope(u, tid) THEN
+        RAISE EXCEPTION 'enterprise % does not exist', p_enterprise_id
+            USING ERRCODE = 'BB404', COLUMN = 'enterprise_id';
+    END IF;
+END
+$$;
+
 -- problem.create. p_deadline NULL = today + 5 working days. Checks in
 -- order: actor, key, enterprise (missing or outside scope: BB404
 -- enterprise_id), status report (must be one of that enterprise's: BB400
@@ -148,7 +165,6 @@ DECLARE
     m constant text := 'problem.create';
     u app_user := bb_business_actor(p_actor, m);
     prev jsonb;
-    tid smallint;
     new_id bigint;
     out_row problem_wire;
 BEGIN
@@ -160,11 +176,7 @@ BEGIN
     IF prev IS NOT NULL THEN
         RETURN jsonb_populate_record(NULL::problem_wire, prev);
     END IF;
-    SELECT e.township_id INTO tid FROM enterprise e WHERE e.id = p_enterprise_id FOR KEY SHARE;
-    IF NOT FOUND OR NOT bb_in_scope(u, tid) THEN
-        RAISE EXCEPTION 'enterprise % does not exist', p_enterprise_id
-            USING ERRCODE = 'BB404', COLUMN = 'enterprise_id';
-    END IF;
+    PERFORM bb_enterprise_lock(u, p_enterprise_id);
     IF p_status_report_id IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM status_report s
                         WHERE s.id = p_status_report_id AND s.enterprise_id = p_enterprise_id) THEN
@@ -183,6 +195,24 @@ BEGIN
     VALUES (new_id, u.id, NULL, '受理');
     SELECT * INTO out_row FROM problem_wire w WHERE w.id = new_id;
     RETURN bb_write_done(u.id, p_addr, m, p_key, 'problem', new_id, NULL, out_row);
+END
+$$;
+
+-- Moves locked problem p_id from p_from to p_to (advance and reopen have
+-- checked the move): the row (closed_at set exactly when it reaches 确认,
+-- a new version) and the step's problem_event, by u, with p_note.
+CREATE FUNCTION bb_problem_step(u app_user, p_id bigint, p_from text, p_to text, p_note text)
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE problem
+       SET state = p_to,
+           closed_at = CASE WHEN p_to = '确认' THEN now() END,
+           version = version + 1,
+           updated_at = now()
+     WHERE id = p_id;
+    INSERT INTO problem_event (problem_id, user_id, from_state, to_state, note)
+    VALUES (p_id, u.id, p_from, p_to, p_note);
 END
 $$;
 
@@ -222,14 +252,7 @@ BEGIN
             USING ERRCODE = 'BB400', COLUMN = 'to_state';
     END IF;
     SELECT * INTO before_row FROM problem_wire w WHERE w.id = p_id;
-    UPDATE problem
-       SET state = p_to_state,
-           closed_at = CASE WHEN p_to_state = '确认' THEN now() END,
-           version = version + 1,
-           updated_at = now()
-     WHERE id = p_id;
-    INSERT INTO problem_event (problem_id, user_id, from_state, to_state, note)
-    VALUES (p_id, u.id, cur.state, p_to_state, p_note);
+    PERFORM bb_problem_step(u, p_id, cur.state, p_to_state, p_note);
     SELECT * INTO out_row FROM problem_wire w WHERE w.id = p_id;
     RETURN bb_write_done(u.id, p_addr, m, p_key, 'problem', p_id, to_jsonb(before_row), out_row);
 END
@@ -267,11 +290,7 @@ BEGIN
             USING ERRCODE = 'BB400', COLUMN = 'id';
     END IF;
     SELECT * INTO before_row FROM problem_wire w WHERE w.id = p_id;
-    UPDATE problem
-       SET state = '办理', closed_at = NULL, version = version + 1, updated_at = now()
-     WHERE id = p_id;
-    INSERT INTO problem_event (problem_id, user_id, from_state, to_state, note)
-    VALUES (p_id, u.id, '确认', '办理', p_reason);
+    PERFORM bb_problem_step(u, p_id, '确认', '办理', p_reason);
     SELECT * INTO out_row FROM problem_wire w WHERE w.id = p_id;
     RETURN bb_write_done(u.id, p_addr, m, p_key, 'problem', p_id, to_jsonb(before_row), out_row);
 END
@@ -355,7 +374,6 @@ DECLARE
     m constant text := 'trouble.set';
     u app_user := bb_business_actor(p_actor, m);
     prev jsonb;
-    tid smallint;
     cur enterprise_trouble;
     before_row enterprise_trouble_wire;
     before_json jsonb;
@@ -368,11 +386,7 @@ BEGIN
     IF prev IS NOT NULL THEN
         RETURN jsonb_populate_record(NULL::enterprise_trouble_wire, prev);
     END IF;
-    SELECT e.township_id INTO tid FROM enterprise e WHERE e.id = p_enterprise_id FOR KEY SHARE;
-    IF NOT FOUND OR NOT bb_in_scope(u, tid) THEN
-        RAISE EXCEPTION 'enterprise % does not exist', p_enterprise_id
-            USING ERRCODE = 'BB404', COLUMN = 'enterprise_id';
-    END IF;
+    PERFORM bb_enterprise_lock(u, p_enterprise_id);
     SELECT * INTO cur FROM enterprise_trouble tr WHERE tr.enterprise_id = p_enterprise_id
        FOR UPDATE;
     IF p_version IS NULL THEN
@@ -433,6 +447,8 @@ $$;
 
 -- The cached-plan protection (003_group_commit.sql, end).
 ALTER FUNCTION bb_problem_lock(app_user, bigint, integer) SET enable_seqscan = off;
+ALTER FUNCTION bb_enterprise_lock(app_user, bigint) SET enable_seqscan = off;
+ALTER FUNCTION bb_problem_step(app_user, bigint, text, text, text) SET enable_seqscan = off;
 ALTER FUNCTION bb_problem_create(bigint, text, text, bigint, bigint, text, text, bigint, bigint,
                                  date, date)
     SET enable_seqscan = off;

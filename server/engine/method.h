@@ -128,6 +128,11 @@ typedef struct mstmt {
 __attribute__((warn_unused_result))
 int mstmt_register(mstmt *st);
 
+/* The arguments every write function of sql/ takes first, by the same
+ * names: the caller, their address (for the audit trail) and the optional
+ * idempotency_key BB_M_WRITE adds. Written once so no write can forget one. */
+#define WRITE_PREFIX "p_actor => :_actor, p_addr => :_addr, p_key => :idempotency_key"
+
 /* Called with the rows of a successful query that passed the statement's
  * column check; errors were answered by the engine already. ctx is the
  * handler's; the callback answers req exactly once. */
@@ -222,6 +227,16 @@ void mreply_page(request *req, const PGresult *res, const rp_col *cols, int ncol
  * log when a row cannot be packed. */
 void mreply_rows(request *req, const char *stmt, const PGresult *res, const rp_col *cols,
                  int ncols, const mshape *shape, int64_t limit);
+/* Runs st (which asks `LIMIT :limit::int + 1`) and answers its rows as a
+ * page of the `limit` argument ({items, next}, mreply_rows; shape may be
+ * NULL): an MR_PAGE row, for a handler that must check something or
+ * compute extras first (a parsed cursor). */
+void mstmt_query_page(request *req, mstmt *st, const margs *a, const char *const *extra,
+                      const mshape *shape);
+
+/* Packs every row as {items} (no `next`): a whole list that is never
+ * paged (a history, an import's answer). */
+void mreply_items(request *req, const PGresult *res, const rp_col *cols, int ncols);
 
 /* A PostgreSQL array literal built element by element (the array values
  * of a group-commit batch or an import): an element is NULL or

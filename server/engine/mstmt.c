@@ -279,6 +279,18 @@ void mreply_page(request *req, const PGresult *res, const rp_col *cols, int ncol
     mreply_rows(req, "-", res, cols, ncols, NULL, limit);
 }
 
+void mreply_items(request *req, const PGresult *res, const rp_col *cols, int ncols)
+{
+    int n = PQntuples(res);
+    msgpack_packer *pk = req_result_begin(req);
+    msgpack_pack_map(pk, 1);
+    rowpack_str(pk, "items");
+    msgpack_pack_array(pk, (uint32_t)n);
+    for (int i = 0; i < n; i++)
+        rowpack_row(pk, res, i, cols, ncols);
+    req_result_end(req);
+}
+
 void *req_alloc(request *req, size_t size)
 {
     void *p = calloc(1, size);
@@ -287,10 +299,34 @@ void *req_alloc(request *req, size_t size)
     return p;
 }
 
-/* What a generic reply needs once the arguments are gone. */
+/* What a page needs once the arguments are gone. */
+typedef struct paged {
+    const mstmt *st;
+    const mshape *shape;
+    int64_t limit;
+} paged;
+
+static void page_done(request *req, const PGresult *res, void *arg)
+{
+    paged p = *(paged *)arg;
+    free(arg);
+    mreply_rows(req, p.st->name, res, p.st->cols, p.st->ncols, p.shape, p.limit);
+}
+
+void mstmt_query_page(request *req, mstmt *st, const margs *a, const char *const *extra,
+                      const mshape *shape)
+{
+    paged *p = req_alloc(req, sizeof *p);
+    if (p == NULL)
+        return;
+    *p = (paged){st, shape, margs_int(a, "limit", 0)};
+    mstmt_query(req, st, a, extra, page_done, p, free);
+}
+
+/* What an MR_ROW reply needs once the arguments are gone. */
 typedef struct generic {
     const method_impl *impl;
-    int64_t n;                   /* MR_ROW: the id; MR_PAGE: the limit */
+    int64_t id;                  /* for not_found */
 } generic;
 
 static void generic_done(request *req, const PGresult *res, void *arg)
@@ -298,14 +334,10 @@ static void generic_done(request *req, const PGresult *res, void *arg)
     generic g = *(generic *)arg;
     free(arg);
     const mstmt *st = g.impl->stmt;
-    if (g.impl->reply == MR_PAGE) {
-        mreply_rows(req, st->name, res, st->cols, st->ncols, g.impl->shape, g.n);
-        return;
-    }
     if (PQntuples(res) == 0 && g.impl->what != NULL) {
         const char *key = g.impl->not_found_key != NULL ? g.impl->not_found_key : "id";
         req_reply_error(req, BB_E_NOT_FOUND, key, "%s %" PRId64 " does not exist", g.impl->what,
-                        g.n);
+                        g.id);
         return;
     }
     if (PQntuples(res) != 1) {
@@ -323,15 +355,16 @@ static void generic_done(request *req, const PGresult *res, void *arg)
 void method_run_generic(request *req, const method_impl *impl, const margs *a);
 void method_run_generic(request *req, const method_impl *impl, const margs *a)
 {
+    if (impl->reply == MR_PAGE) {
+        mstmt_query_page(req, impl->stmt, a, NULL, impl->shape);
+        return;
+    }
     generic *g = req_alloc(req, sizeof *g);
     if (g == NULL)
         return;
     g->impl = impl;
     const char *key = impl->not_found_key != NULL ? impl->not_found_key : "id";
-    if (impl->reply == MR_PAGE)
-        g->n = margs_int(a, "limit", 0);
-    else
-        g->n = bb_spec_arg(a->spec, key, strlen(key)) != NULL ? margs_int(a, key, 0) : 0;
+    g->id = bb_spec_arg(a->spec, key, strlen(key)) != NULL ? margs_int(a, key, 0) : 0;
     mstmt_query(req, impl->stmt, a, NULL, generic_done, g, free);
 }
 

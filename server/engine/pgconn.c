@@ -385,20 +385,23 @@ static void prep_result(pgconn *c, PGresult *r)
 
 static void send_failed(pgconn *c, const char *stmt);
 
+/* Puts q, just sent, at the tail of the FIFO of queries in flight, its
+ * result not yet seen; sync_after: it ends a group with its own sync. The
+ * first send and a resend after a broken group both start q afresh here. */
+static void fifo_append(pgconn *c, pgq *q, bool sync_after)
+{
+    q->res = NULL;
+    q->got_end = false;
+    q->sync_after = sync_after;
+    pgq_append(&c->head, &c->tail, q);
+}
+
 /* Sends q again alone (its own sync) at the tail of the FIFO; it is still
  * in flight. A failure to send leaves it in the FIFO, and the break that
  * follows completes it as lost. */
 static void resend_alone(pgconn *c, pgq *q)
 {
-    q->next = NULL;
-    q->res = NULL;
-    q->got_end = false;
-    q->sync_after = true;
-    if (c->tail != NULL)
-        c->tail->next = q;
-    else
-        c->head = q;
-    c->tail = q;
+    fifo_append(c, q, true);
     if (c->failing)
         return;
     if (PQsendQueryPrepared(c->pg, q->stmt->name, q->stmt->nparams,
@@ -655,15 +658,7 @@ int pgconn_send(pgconn *c, pgq *q)
         send_failed(c, q->stmt->name);
         return -1;
     }
-    q->next = NULL;
-    q->res = NULL;
-    q->got_end = false;
-    q->sync_after = false;
-    if (c->tail != NULL)
-        c->tail->next = q;
-    else
-        c->head = q;
-    c->tail = q;
+    fifo_append(c, q, false);
     c->in_flight++;
     if (c->unsynced++ == 0)
         uv_prepare_start(&c->sync_prep, sync_prep_cb);

@@ -68,6 +68,18 @@ typedef struct pgq {
     bool sync_after;           /* last query of its sync group */
 } pgq;
 
+/* Appends q to a FIFO of queries linked by next: the pool's queue and a
+ * connection's in-flight list are both kept this way. */
+static inline void pgq_append(pgq **head, pgq **tail, pgq *q)
+{
+    q->next = NULL;
+    if (*tail != NULL)
+        (*tail)->next = q;
+    else
+        *head = q;
+    *tail = q;
+}
+
 typedef struct pgconn pgconn;
 
 /* What a pgconn tells its owner. All run on the loop thread, never inside

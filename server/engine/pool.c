@@ -55,6 +55,19 @@ struct pool {
     void *done_arg;
 };
 
+/* Appends stmt to a fixed-size list (the registry, the heavy ones); when
+ * the list is full, logs why (full: the reason) and returns -1. */
+static int list_add(const pool_stmt **list, unsigned *n, unsigned max, const pool_stmt *stmt,
+                    const char *full)
+{
+    if (*n >= max) {
+        log_event(LOG_ERROR, "pool_register_failed", "stmt=%s reason=\"%s\"", stmt->name, full);
+        return -1;
+    }
+    list[(*n)++] = stmt;
+    return 0;
+}
+
 int pool_register(const pool_stmt *stmt)
 {
     for (unsigned i = 0; i < nregistered; i++) {
@@ -66,13 +79,7 @@ int pool_register(const pool_stmt *stmt)
             return -1;
         }
     }
-    if (nregistered >= POOL_MAX_STMTS) {
-        log_event(LOG_ERROR, "pool_register_failed", "stmt=%s reason=\"registry full\"",
-                  stmt->name);
-        return -1;
-    }
-    registry[nregistered++] = stmt;
-    return 0;
+    return list_add(registry, &nregistered, POOL_MAX_STMTS, stmt, "registry full");
 }
 
 int pool_register_heavy(const pool_stmt *stmt)
@@ -82,13 +89,7 @@ int pool_register_heavy(const pool_stmt *stmt)
     for (unsigned i = 0; i < nheavy; i++)
         if (heavy[i] == stmt)
             return 0;
-    if (nheavy >= POOL_MAX_HEAVY_STMTS) {
-        log_event(LOG_ERROR, "pool_register_failed", "stmt=%s reason=\"too many heavy statements\"",
-                  stmt->name);
-        return -1;
-    }
-    heavy[nheavy++] = stmt;
-    return 0;
+    return list_add(heavy, &nheavy, POOL_MAX_HEAVY_STMTS, stmt, "too many heavy statements");
 }
 
 static bool is_heavy(const pool_stmt *stmt)
@@ -445,12 +446,7 @@ int pool_query(pool *p, const pool_stmt *stmt, const char *const *values, const 
         pgq_free(q);
         return -BB_E_UNAVAILABLE;
     }
-    q->next = NULL;
-    if (p->qtail != NULL)
-        p->qtail->next = q;
-    else
-        p->qhead = q;
-    p->qtail = q;
+    pgq_append(&p->qhead, &p->qtail, q);
     p->queued++;
     return 0;
 }

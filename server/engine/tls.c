@@ -302,6 +302,28 @@ tls_status tls_conn_feed(tls_conn *t, const void *data, size_t len)
     return TLS_OK;
 }
 
+/* What an OpenSSL call that returned r <= 0 means for the caller, the same
+ * for the handshake and for reads: wait for more bytes, the peer closed
+ * (closed_ok: a close_notify is a clean end; otherwise it fails like any
+ * other error), or the connection failed (failure: the message). */
+static tls_status ssl_outcome(tls_conn *t, int r, bool closed_ok, const char *failure)
+{
+    switch (SSL_get_error(t->ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE: /* a memory BIO takes every write */
+        return TLS_WANT_MORE;
+    case SSL_ERROR_ZERO_RETURN:
+        if (closed_ok)
+            return TLS_CLOSED;
+        break;
+    case SSL_ERROR_SYSCALL:
+        return fail(t, "unexpected end of the TLS stream");
+    default:
+        break;
+    }
+    return fail(t, failure);
+}
+
 tls_status tls_conn_handshake(tls_conn *t)
 {
     if (t->failed)
@@ -312,15 +334,8 @@ tls_status tls_conn_handshake(tls_conn *t)
     int r = SSL_do_handshake(t->ssl);
     if (r == 1)
         return TLS_OK;
-    switch (SSL_get_error(t->ssl, r)) {
-    case SSL_ERROR_WANT_READ:
-    case SSL_ERROR_WANT_WRITE:
-        return TLS_WANT_MORE;
-    case SSL_ERROR_SYSCALL:
-        return fail(t, "unexpected end of the TLS stream");
-    default:
-        return fail(t, "TLS handshake failed");
-    }
+    /* A close_notify before the handshake ends is a failed handshake. */
+    return ssl_outcome(t, r, false, "TLS handshake failed");
 }
 
 tls_status tls_conn_read(tls_conn *t, void *buf, size_t cap, size_t *n)
@@ -334,17 +349,7 @@ tls_status tls_conn_read(tls_conn *t, void *buf, size_t cap, size_t *n)
         *n = (size_t)r;
         return TLS_OK;
     }
-    switch (SSL_get_error(t->ssl, r)) {
-    case SSL_ERROR_WANT_READ:
-    case SSL_ERROR_WANT_WRITE: /* a memory BIO takes every write */
-        return TLS_WANT_MORE;
-    case SSL_ERROR_ZERO_RETURN:
-        return TLS_CLOSED;
-    case SSL_ERROR_SYSCALL:
-        return fail(t, "unexpected end of the TLS stream");
-    default:
-        return fail(t, "TLS protocol error");
-    }
+    return ssl_outcome(t, r, true, "TLS protocol error");
 }
 
 /* Makes room for extra more bytes in out. 0 or -1. */

@@ -327,25 +327,18 @@ static int j_value(jreader *r, msgpack_packer *pk, int depth)
         r->p++; /* close */
         return 0;
     }
-    if (c == 't') {
-        if (j_literal(r, "true") != 0)
+    if (c == 't' || c == 'f' || c == 'n') {
+        /* true, false, null: the word must follow in full. */
+        if (j_literal(r, c == 't' ? "true" : c == 'f' ? "false" : "null") != 0)
             return -1;
-        if (pk != NULL)
-            msgpack_pack_true(pk);
-        return 0;
-    }
-    if (c == 'f') {
-        if (j_literal(r, "false") != 0)
-            return -1;
-        if (pk != NULL)
-            msgpack_pack_false(pk);
-        return 0;
-    }
-    if (c == 'n') {
-        if (j_literal(r, "null") != 0)
-            return -1;
-        if (pk != NULL)
+        if (pk == NULL)
+            return 0;
+        if (c == 'n')
             msgpack_pack_nil(pk);
+        else if (c == 't')
+            msgpack_pack_true(pk);
+        else
+            msgpack_pack_false(pk);
         return 0;
     }
     return j_number(r, pk);
@@ -477,14 +470,6 @@ static int check_bound(request *req, const margs *a, const char *name)
 
 static const mshape audit_shape = {.pack = pack_audit_row};
 
-/* ctx: the page size. */
-static void list_done(request *req, const PGresult *res, void *ctx)
-{
-    int64_t limit = *(int64_t *)ctx;
-    free(ctx);
-    mreply_rows(req, st_list.name, res, audit_cols, AUDIT_NCOLS, &audit_shape, limit);
-}
-
 static void audit_list(request *req, const margs *a)
 {
     if (margs_set(a, "entity_id") && !margs_set(a, "entity")) {
@@ -494,12 +479,8 @@ static void audit_list(request *req, const margs *a)
     }
     if (check_bound(req, a, "from") != 0 || check_bound(req, a, "to") != 0)
         return;
-    int64_t *limit = req_alloc(req, sizeof *limit);
-    if (limit == NULL)
-        return;
-    *limit = margs_int(a, "limit", 0);
     const char *extra[] = {req_server(req)->cfg.time_zone};
-    mstmt_query(req, &st_list, a, extra, list_done, limit, free);
+    mstmt_query_page(req, &st_list, a, extra, &audit_shape);
 }
 
 /* ---- audit.as_of ---- */

@@ -32,8 +32,6 @@ static const rp_col ent_cols[] = {
 };
 #define ENT_NCOLS ((int)(sizeof ent_cols / sizeof ent_cols[0]))
 
-#define WRITE_PREFIX "p_actor => :_actor, p_addr => :_addr, p_key => :idempotency_key"
-
 static mstmt st_create = {
     .name = "ent_create", .sql =
     "SELECT * FROM bb_enterprise_create(" WRITE_PREFIX ", p_name => :name,"

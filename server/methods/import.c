@@ -50,8 +50,7 @@ static const rp_col item_cols[] = {
  * 500 rows, each with a savepoint, in one transaction. */
 #define ITEM_SELECT "SELECT i.row_no AS \"row\", i.outcome, i.id, i.code, i.field, i.message"
 #define CALL_PREFIX \
-    "p_actor => :_actor, p_addr => :_addr, p_key => :idempotency_key," \
-    " p_commit => coalesce(:commit::boolean, false)"
+    WRITE_PREFIX ", p_commit => coalesce(:commit::boolean, false)"
 #define REJ_ARGS \
     "p_rej_ord => :_rej_ord::int[], p_rej_code => :_rej_code::text[]," \
     " p_rej_field => :_rej_field::text[], p_rej_msg => :_rej_msg::text[]"
@@ -203,14 +202,7 @@ static void col_elem(mlit *l, const icol *c, const margs *a)
 static void reply_items(request *req, const PGresult *res, void *ctx)
 {
     (void)ctx;
-    int n = PQntuples(res);
-    msgpack_packer *pk = req_result_begin(req);
-    msgpack_pack_map(pk, 1);
-    rowpack_str(pk, "items");
-    msgpack_pack_array(pk, (uint32_t)n);
-    for (int i = 0; i < n; i++)
-        rowpack_row(pk, res, i, item_cols, ITEM_NCOLS);
-    req_result_end(req);
+    mreply_items(req, res, item_cols, ITEM_NCOLS);
 }
 
 /* Both imports: every row checked, the ones that pass as columns, the

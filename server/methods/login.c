@@ -84,6 +84,11 @@ static pthread_mutex_t g_dummy_lock = PTHREAD_MUTEX_INITIALIZER;
 static char g_dummy_hash[crypto_pwhash_STRBYTES];
 static bool g_dummy_ready;
 
+/* The lockout policy (login_max_failures, login_lock_ms): every statement
+ * that counts a failure or reads a lock is told the same configured limits,
+ * so they are written once. */
+#define LOCKOUT_ARGS "p_max_failures => :_max_failures::int, p_lock_ms => :_lock_ms::bigint"
+
 /* The steps of a login and of a password change run after the handler
  * has returned (its checked arguments are gone), so every value they send
  * is an extra (`:_x`) the op holds. */
@@ -93,8 +98,7 @@ static mstmt st_login_begin = {
     .name = "session_login_begin", .sql =
     "SELECT o_user_id, o_role, o_hash, o_disabled, o_lock_secs, o_failures"
     "  FROM bb_login_begin(p_login => :_login::text, p_ip => :_ip::text,"
-    "                      p_addr_key => :_key::text, p_max_failures => :_max_failures::int,"
-    "                      p_lock_ms => :_lock_ms::bigint)",
+    "                      p_addr_key => :_key::text, " LOCKOUT_ARGS ")",
     .extras = begin_extras};
 
 /* The User columns (NULL unless the outcome is ok), failures, outcome. */
@@ -110,8 +114,7 @@ static mstmt st_login_finish = {
     "  FROM bb_login_finish(p_login => :_login::text, p_user_id => :_user_id::bigint,"
     "                       p_ip => :_ip::text, p_addr_key => :_key::text,"
     "                       p_outcome => :_outcome::text, p_hash => :_hash::text,"
-    "                       p_max_failures => :_max_failures::int,"
-    "                       p_lock_ms => :_lock_ms::bigint) AS r",
+    "                       " LOCKOUT_ARGS ") AS r",
     .extras = finish_extras};
 
 /* session.whoami: the session's user as the database has it now. When
@@ -128,15 +131,12 @@ static const char *const pw_extras[] = {"_user", "_max_failures", "_lock_ms", NU
 static mstmt st_pw_begin = {
     .name = "session_pw_begin", .sql =
     "SELECT o_hash, o_lock_secs, o_failures"
-    "  FROM bb_password_change_begin(p_actor => :_user::bigint,"
-    "                                p_max_failures => :_max_failures::int,"
-    "                                p_lock_ms => :_lock_ms::bigint)",
+    "  FROM bb_password_change_begin(p_actor => :_user::bigint, " LOCKOUT_ARGS ")",
     .extras = pw_extras};
 
 static mstmt st_pw_failed = {
     .name = "session_pw_failed", .sql =
-    "SELECT bb_password_change_failed(p_actor => :_user::bigint,"
-    " p_max_failures => :_max_failures::int, p_lock_ms => :_lock_ms::bigint)",
+    "SELECT bb_password_change_failed(p_actor => :_user::bigint, " LOCKOUT_ARGS ")",
     .extras = pw_extras};
 
 static const char *const store_extras[] = {"_user", "_peer", "_old_hash", "_hash", NULL};
@@ -199,6 +199,21 @@ static uint64_t failure_delay_ms(const server *srv, int64_t failures)
     if (delay > LOGIN_DELAY_MAX_MS)
         delay = LOGIN_DELAY_MAX_MS;
     return srv->shutting_down ? 0 : delay;
+}
+
+/* Arms timer to answer a failed login or password change after its delay
+ * (failure_delay_ms), with op as the timer's data. *started tells the
+ * op's close that the timer exists. 0, or a uv error: nothing will fire,
+ * the caller answers at once. */
+static int start_failure_delay(server *srv, uv_timer_t *timer, bool *started, void *op,
+                               uv_timer_cb cb, int64_t failures)
+{
+    int r = uv_timer_init(srv->loop, timer);
+    if (r != 0)
+        return r;
+    *started = true;
+    timer->data = op;
+    return uv_timer_start(timer, cb, failure_delay_ms(srv, failures), 0);
 }
 
 typedef enum login_outcome {
@@ -346,13 +361,8 @@ static void on_delay_done(uv_timer_t *t)
 /* A failure (recorded): answered later, the later the more failures. */
 static void login_fail_later(login_op *op, int64_t failures)
 {
-    int r = uv_timer_init(op->srv->loop, &op->timer);
-    if (r == 0) {
-        op->timer_started = true;
-        op->timer.data = op;
-        r = uv_timer_start(&op->timer, on_delay_done, failure_delay_ms(op->srv, failures), 0);
-    }
-    if (r != 0)
+    if (start_failure_delay(op->srv, &op->timer, &op->timer_started, op, on_delay_done,
+                            failures) != 0)
         login_fail_with(op, BB_E_LOGIN_FAILED, LOGIN_FAILED_MESSAGE);
 }
 
@@ -741,13 +751,8 @@ static void on_pw_failed(void *arg, const PGresult *res, const pool_error *e)
                            ? strtoll(PQgetvalue(res, 0, 0), NULL, 10)
                            : 1;
     pw_log(op, "bad_password", failures);
-    int r = uv_timer_init(op->srv->loop, &op->timer);
-    if (r == 0) {
-        op->timer_started = true;
-        op->timer.data = op;
-        r = uv_timer_start(&op->timer, on_pw_delay_done, failure_delay_ms(op->srv, failures), 0);
-    }
-    if (r != 0)
+    if (start_failure_delay(op->srv, &op->timer, &op->timer_started, op, on_pw_delay_done,
+                            failures) != 0)
         pw_reply_wrong_old(op);
 }
 

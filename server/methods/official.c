@@ -105,8 +105,6 @@ static const rp_col gap_cols[] = {
  * records that lie in a township take the read scope (:_scope: NULL for
  * everything, else the user id of township staff). */
 
-#define WRITE_PREFIX "p_actor => :_actor, p_addr => :_addr, p_key => :idempotency_key"
-
 static mstmt st_unit_create = {
     .name = "unit_create", .sql =
     "SELECT * FROM bb_unit_create(" WRITE_PREFIX ", p_name => :name)",
@@ -444,13 +442,6 @@ static void gap_next(msgpack_packer *pk, const PGresult *res, int row)
 
 static const mshape gap_shape = {.nwire = GAP_WIRE_NCOLS, .next = gap_next};
 
-static void gaps_done(request *req, const PGresult *res, void *arg)
-{
-    int64_t limit = *(int64_t *)arg;
-    free(arg);
-    mreply_rows(req, st_gaps.name, res, gap_cols, GAP_NCOLS, &gap_shape, limit);
-}
-
 static void coverage_gaps(request *req, const margs *a)
 {
     const bb_val *after = margs_get(a, "after");
@@ -466,11 +457,7 @@ static void coverage_gaps(request *req, const margs *a)
     snprintf(rt, sizeof rt, "%" PRId64, ar);
     bool cur = after->state == BB_V_SET;
     const char *extra[3] = {cur ? kt : NULL, cur ? it : NULL, cur ? rt : NULL};
-    int64_t *limit = req_alloc(req, sizeof *limit);
-    if (limit == NULL)
-        return;
-    *limit = margs_int(a, "limit", 0);
-    mstmt_query(req, &st_gaps, a, extra, gaps_done, limit, free);
+    mstmt_query_page(req, &st_gaps, a, extra, &gap_shape);
 }
 
 /* ---- the module ---- */

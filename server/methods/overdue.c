@@ -124,25 +124,6 @@ static const od_field pr_fields[] = {
 
 /* ---- the cursor ---- */
 
-static bool is_leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-/* "YYYY-MM-DD", a real date of years 1-9999. */
-static bool valid_date(const char *s)
-{
-    if (s[4] != '-' || s[7] != '-')
-        return false;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-            return false;
-    unsigned y = (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
-                            (s[3] - '0'));
-    unsigned m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
-    unsigned d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
-    static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return y >= 1 && m >= 1 && m <= 12 && d >= 1 &&
-           d <= mdays[m - 1] + (m == 2 && is_leap(y) ? 1u : 0u);
-}
-
 /* A decimal id 1..2^63-1 without sign or leading zeros. */
 static bool valid_id(const char *s, size_t len)
 {
@@ -170,7 +151,7 @@ static bool parse_cursor(const bb_val *c, bool node, od_pos *p)
 {
     const char *s = c->s;
     size_t len = c->len;
-    if (len < 12 || s[10] != '.' || !valid_date(s))
+    if (len < 12 || s[10] != '.' || bb_date_check(s, 10) != BB_DATE_OK)
         return false;
     memcpy(p->date, s, 10);
     p->date[10] = '\0';
@@ -333,20 +314,6 @@ static const struct od_variant {
     {"due.problems", &od_pr, true},
 };
 
-/* What the callback needs besides the result. */
-typedef struct od_call {
-    const od_kind *kind;
-    int64_t limit;
-} od_call;
-
-static void od_done(request *req, const PGresult *res, void *arg)
-{
-    od_call c = *(od_call *)arg;
-    free(arg);
-    const mstmt *st = c.kind->st;
-    mreply_rows(req, st->name, res, st->cols, st->ncols, &c.kind->shape, c.limit);
-}
-
 /* The handler of all four: the variant is the method's row of variants. */
 static void od_run(request *req, const margs *a)
 {
@@ -387,11 +354,7 @@ static void od_run(request *req, const margs *a)
     snprintf(hit, sizeof hit, "%" PRId64, hi);
     const char *extra[5] = {has_lo ? lot : NULL, hit, pos.date, pos.id, pos.node};
 
-    od_call *c = req_alloc(req, sizeof *c);
-    if (c == NULL)
-        return;
-    *c = (od_call){k, margs_int(a, "limit", 0)};
-    mstmt_query(req, k->st, a, extra, od_done, c, free);
+    mstmt_query_page(req, k->st, a, extra, &k->shape);
 }
 
 static const method_impl overdue_methods[] = {

@@ -82,7 +82,6 @@ static const rp_col trouble_cols[] = {
  * the read scope (:_scope: NULL for everything, else the user id of
  * township staff) on the enterprise's township. */
 
-#define WRITE_PREFIX "p_actor => :_actor, p_addr => :_addr, p_key => :idempotency_key"
 #define PROB(st_name, text) \
     {.name = st_name, .sql = text, .cols = prob_cols, .ncols = PROB_NCOLS}
 #define TROUBLE(st_name, text) \

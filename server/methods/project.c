@@ -66,7 +66,6 @@ static const rp_col hist_cols[] = {
  * township staff). absent = unchanged, nil = clear: p_set_x says whether
  * x was given. */
 
-#define WRITE_PREFIX "p_actor => :_actor, p_addr => :_addr, p_key => :idempotency_key"
 #define PRJ(st_name, text) \
     {.name = st_name, .sql = text, .cols = prj_cols, .ncols = PRJ_NCOLS}
 
@@ -194,14 +193,7 @@ static int check_list(request *req, const margs *a)
 static void history_done(request *req, const PGresult *res, void *ctx)
 {
     (void)ctx;
-    int rows = PQntuples(res);
-    msgpack_packer *pk = req_result_begin(req);
-    msgpack_pack_map(pk, 1);
-    rowpack_str(pk, "items");
-    msgpack_pack_array(pk, (uint32_t)rows);
-    for (int i = 0; i < rows; i++)
-        rowpack_row(pk, res, i, hist_cols, HIST_NCOLS);
-    req_result_end(req);
+    mreply_items(req, res, hist_cols, HIST_NCOLS);
 }
 
 static void project_history(request *req, const margs *a)

@@ -31,7 +31,6 @@ static const rp_col ref_cols[] = {
 };
 #define REF_NCOLS ((int)(sizeof ref_cols / sizeof ref_cols[0]))
 
-#define WRITE_PREFIX "p_actor => :_actor, p_addr => :_addr, p_key => :idempotency_key"
 #define REF(st_name, text) {.name = st_name, .sql = text, .cols = ref_cols, .ncols = REF_NCOLS}
 
 /* Every value, retired ones too (flagged), in the order clients offer them. */

@@ -439,30 +439,16 @@ static int parse_cursor(const bb_val *c, char date[11], char id[20])
     return 0;
 }
 
-/* The page: newest first, next = "<report_date>.<id>" of the last row. */
-static void list_done(request *req, const PGresult *res, void *ctx)
+/* The page is newest first, so its cursor is not an id but
+ * "<report_date>.<id>" of the last row shown. */
+static void list_next(msgpack_packer *pk, const PGresult *res, int row)
 {
-    int64_t limit = *(int64_t *)ctx;
-    free(ctx);
-    int rows = PQntuples(res);
-    bool more = rows > limit;
-    int n = more ? (int)limit : rows;
-    msgpack_packer *pk = req_result_begin(req);
-    msgpack_pack_map(pk, 2);
-    rowpack_str(pk, "items");
-    msgpack_pack_array(pk, (uint32_t)n);
-    for (int i = 0; i < n; i++)
-        rowpack_row(pk, res, i, sr_cols, SR_NCOLS);
-    rowpack_str(pk, "next");
-    if (more && n > 0) {
-        char cur[64];
-        snprintf(cur, sizeof cur, "%s.%s", PQgetvalue(res, n - 1, 2), PQgetvalue(res, n - 1, 0));
-        rowpack_str(pk, cur);
-    } else {
-        msgpack_pack_nil(pk);
-    }
-    req_result_end(req);
+    char cur[64];
+    snprintf(cur, sizeof cur, "%s.%s", PQgetvalue(res, row, 2), PQgetvalue(res, row, 0));
+    rowpack_str(pk, cur);
 }
+
+static const mshape list_shape = {.next = list_next};
 
 static void status_list(request *req, const margs *a)
 {
@@ -480,14 +466,8 @@ static void status_list(request *req, const margs *a)
                         "after: not a cursor this server returned as next");
         return;
     }
-    int64_t *limit = malloc(sizeof *limit);
-    if (limit == NULL) {
-        req_reply_error(req, BB_E_INTERNAL, NULL, "out of memory");
-        return;
-    }
-    *limit = margs_int(a, "limit", 0);
     const char *extra[2] = {cur ? adate : NULL, cur ? aid : NULL};
-    mstmt_query(req, &st_list, a, extra, list_done, limit, free);
+    mstmt_query_page(req, &st_list, a, extra, &list_shape);
 }
 
 /* ---- the module ---- */

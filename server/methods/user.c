@@ -63,32 +63,32 @@ static mstmt st_list = {
     .cols = user_wire_cols, .ncols = USER_WIRE_NCOLS};
 
 /* :_hash: the new password's hash (the password itself is never sent);
- * :_by and :_peer: the caller and their address as they were when the
+ * :_by and :_peer (ASKED_BY, in place of WRITE_PREFIX's :_actor and
+ * :_addr): the caller and their address as they were when the
  * request came, since the statement goes out only once the hash is ready
  * (a logout or revocation meanwhile must not change who asked). */
 static const char *const hash_extras[] = {"_hash", "_by", "_peer", NULL};
+#define ASKED_BY "p_actor => :_by::bigint, p_addr => :_peer"
 
 static mstmt st_create = {
     .name = "user_create", .sql =
-    "SELECT * FROM bb_user_create(p_actor => :_by::bigint, p_addr => :_peer,"
-    " p_key => :idempotency_key, p_login => :login, p_display_name => :display_name,"
+    "SELECT * FROM bb_user_create(" ASKED_BY ", p_key => :idempotency_key,"
+    " p_login => :login, p_display_name => :display_name,"
     " p_role => :role, p_unit => :unit, p_townships => :townships::text[], p_hash => :_hash)",
     .cols = user_wire_cols, .ncols = USER_WIRE_NCOLS, .extras = hash_extras};
 
 /* absent = unchanged; unit: nil = clear (p_set_unit says it was given). */
 static mstmt st_update = {
     .name = "user_update", .sql =
-    "SELECT * FROM bb_user_update(p_actor => :_actor, p_addr => :_addr,"
-    " p_key => :idempotency_key, p_id => :id::bigint, p_version => :version::int,"
-    " p_display_name => :display_name, p_role => :role,"
+    "SELECT * FROM bb_user_update(" WRITE_PREFIX ", p_id => :id::bigint,"
+    " p_version => :version::int, p_display_name => :display_name, p_role => :role,"
     " p_set_unit => :unit_set, p_unit => :unit, p_townships => :townships::text[],"
     " p_disabled => :disabled::boolean)",
     .cols = user_wire_cols, .ncols = USER_WIRE_NCOLS};
 
 static mstmt st_set_password = {
     .name = "user_set_password", .sql =
-    "SELECT bb_user_set_password(p_actor => :_by::bigint, p_addr => :_peer,"
-    " p_id => :id::bigint, p_hash => :_hash)",
+    "SELECT bb_user_set_password(" ASKED_BY ", p_id => :id::bigint, p_hash => :_hash)",
     .extras = hash_extras};
 
 /* ---- hashing on the thread pool ---- */
