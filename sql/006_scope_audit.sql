@@ -257,6 +257,15 @@ BEGIN
         RAISE EXCEPTION 'enterprise % does not exist', p_enterprise_id
             USING ERRCODE = 'BB404', COLUMN = 'enterprise_id';
     END IF;
+    -- The production status: a current value of its reference list
+    -- (015). Checked here and in the batch, not by a trigger: a trigger
+    -- per row cost the group commit an eighth of its rate (2026-12-07).
+    PERFORM bb_ref_lock('production_status');
+    IF NOT EXISTS (SELECT 1 FROM ref_value v
+                    WHERE v.kind = 'production_status' AND v.value = p_production_status
+                      AND v.retired_at IS NULL) THEN
+        PERFORM bb_ref_check('production_status', p_production_status, 'production_status');
+    END IF;
     -- The wire row straight from RETURNING (status_report_wire is a plain
     -- projection of the row): no second read.
     INSERT INTO status_report (enterprise_id, report_date, reporter, production_status,
@@ -346,13 +355,17 @@ BEGIN
     -- app_user, enterprise and app_user_township per row, by key. The
     -- texts are bb_business_actor's and bb_status_submit's. actor_ok says
     -- whether the key is looked at (the actor is checked before it).
+    PERFORM bb_ref_lock('production_status');   -- see bb_status_submit
     SELECT array_agg(c.code ORDER BY r.ord), array_agg(c.field ORDER BY r.ord),
            array_agg(c.msg ORDER BY r.ord), array_agg(c.code IS DISTINCT FROM 'BB401'
                                                    AND c.code IS DISTINCT FROM 'BB403' ORDER BY r.ord)
       INTO codes, fields, msgs, actor_ok
-      FROM unnest(p_actors, p_enterprise_ids, p_report_dates) WITH ORDINALITY AS r(a, e, d, ord)
+      FROM unnest(p_actors, p_enterprise_ids, p_report_dates, p_production_statuses)
+           WITH ORDINALITY AS r(a, e, d, s, ord)
       LEFT JOIN app_user u ON u.id = r.a
       LEFT JOIN enterprise e ON e.id = r.e
+      LEFT JOIN ref_value ps ON ps.kind = 'production_status' AND ps.value = r.s
+                            AND ps.retired_at IS NULL
       CROSS JOIN LATERAL (
             SELECT CASE WHEN u.id IS NULL OR u.disabled THEN 'BB401'
                         WHEN u.role NOT IN ('township_staff', 'supervisor') THEN 'BB403'
@@ -362,15 +375,20 @@ BEGIN
                                  SELECT 1 FROM app_user_township ut
                                   WHERE ut.user_id = u.id AND ut.township_id = e.township_id)
                         THEN 'BB404'
+                        -- the production status last, as bb_status_submit
+                        WHEN ps.id IS NULL THEN 'BB400s'
                    END AS code) c0
       CROSS JOIN LATERAL (
-            SELECT c0.code,
+            SELECT left(c0.code, 5) AS code,
                    CASE c0.code WHEN 'BB400' THEN 'report_date' WHEN 'BB404' THEN 'enterprise_id'
+                                WHEN 'BB400s' THEN 'production_status'
                    END AS field,
                    CASE WHEN c0.code IS NULL THEN NULL
                         WHEN c0.code = 'BB401'
                         THEN 'the session''s user no longer exists or is disabled: log in again'
                         WHEN c0.code = 'BB403' THEN format('the role %s may not call %s', u.role, m)
+                        WHEN c0.code = 'BB400s'
+                        THEN bb_ref_problem('production_status', r.s, 'production_status')
                         WHEN r.d > today
                         THEN format('report_date: %s is after today (%s)', r.d, today)
                         WHEN c0.code = 'BB400'
@@ -532,8 +550,10 @@ END
 $$;
 
 -- True when township p_township is readable under read scope p_scope
--- (NULL reads everything; else the user id of township staff). SQL, so
--- the planner inlines it into the query that asks.
+-- (NULL reads everything; else the user id of township staff). Not
+-- inlined (a subquery): fine where it runs once per call, as in the
+-- functions here; statements that filter many rows write the test out
+-- (SCOPE_HAS in server/engine/method.h).
 CREATE FUNCTION bb_scope_has(p_scope bigint, p_township smallint) RETURNS boolean
 LANGUAGE sql STABLE AS $$
     SELECT p_scope IS NULL

@@ -42,7 +42,7 @@ static mstmt st_create = {
 static mstmt st_get = {
     .name = "ent_get", .sql =
     "SELECT w.* FROM enterprise_wire w JOIN enterprise e ON e.id = w.id"
-    " WHERE w.id = :id::bigint AND bb_scope_has(:_scope::bigint, e.township_id)",
+    " WHERE w.id = :id::bigint AND " SCOPE_HAS("e.township_id"),
     .cols = ent_cols, .ncols = ENT_NCOLS};
 
 /* absent = unchanged; cluster: nil = clear, so p_set_cluster says whether
@@ -74,7 +74,7 @@ static mstmt st_list = {
     "     AND (:label::text IS NULL OR e.labels @> ARRAY[:label::text])"
     "     AND (:name_contains::text IS NULL OR strpos(e.name, :name_contains) > 0)"
     "     AND e.id > :after::bigint"
-    "     AND bb_scope_has(:_scope::bigint, e.township_id)"
+    "     AND " SCOPE_HAS("e.township_id")
     "   ORDER BY e.id LIMIT :limit::int + 1) k"
     " JOIN enterprise_wire w ON w.id = k.id ORDER BY w.id",
     .cols = ent_cols, .ncols = ENT_NCOLS};

@@ -195,7 +195,7 @@ static mstmt st_asg_list = {
     "     AND (:active_on::date IS NULL OR (a.period_start <= :active_on::date"
     "          AND (a.period_end IS NULL OR :active_on::date <= a.period_end)))"
     "     AND a.id > :after::bigint"
-    "     AND bb_scope_has(:_scope::bigint, coalesce(e.township_id, p.township_id))"
+    "     AND " SCOPE_HAS("coalesce(e.township_id, p.township_id)")
     "   ORDER BY a.id LIMIT :limit::int + 1) k"
     " JOIN assignment_wire w ON w.id = k.id ORDER BY w.id",
     .cols = asg_cols, .ncols = ASG_NCOLS};

@@ -129,7 +129,7 @@ static mstmt st_get = {
     "  JOIN problem p ON p.id = w.id JOIN enterprise e ON e.id = p.enterprise_id"
     "  LEFT JOIN problem_event ev ON ev.problem_id = w.id"
     "  LEFT JOIN app_user au ON au.id = ev.user_id"
-    " WHERE w.id = :id::bigint AND bb_scope_has(:_scope::bigint, e.township_id)"
+    " WHERE w.id = :id::bigint AND " SCOPE_HAS("e.township_id")
     " ORDER BY ev.id",
     .cols = prob_get_cols, .ncols = PROB_GET_NCOLS};
 
@@ -149,7 +149,7 @@ static mstmt st_list = PROB("prob_list",
     "          OR p.assignee_official_id = :assignee_official_id::bigint)"
     "     AND (NOT coalesce(:open_only::boolean, false) OR p.state <> '确认')"
     "     AND p.id > :after::bigint"
-    "     AND bb_scope_has(:_scope::bigint, e.township_id)"
+    "     AND " SCOPE_HAS("e.township_id")
     "   ORDER BY p.id LIMIT :limit::int + 1) k"
     " JOIN problem_wire w ON w.id = k.id"
     " ORDER BY w.id");
@@ -157,7 +157,7 @@ static mstmt st_list = PROB("prob_list",
 static mstmt st_trouble_get = TROUBLE("trouble_get",
     "SELECT w.* FROM enterprise_trouble_wire w JOIN enterprise e ON e.id = w.enterprise_id"
     " WHERE w.enterprise_id = :enterprise_id::bigint"
-    "   AND bb_scope_has(:_scope::bigint, e.township_id)");
+    "   AND " SCOPE_HAS("e.township_id"));
 
 static mstmt st_trouble_list = TROUBLE("trouble_list",
     "SELECT w.* FROM ("
@@ -166,7 +166,7 @@ static mstmt st_trouble_list = TROUBLE("trouble_list",
     "   WHERE (:township::text IS NULL"
     "          OR e.township_id = (SELECT t.id FROM township t WHERE t.name = :township))"
     "     AND tr.enterprise_id > :after::bigint"
-    "     AND bb_scope_has(:_scope::bigint, e.township_id)"
+    "     AND " SCOPE_HAS("e.township_id")
     "   ORDER BY tr.enterprise_id LIMIT :limit::int + 1) k"
     " JOIN enterprise_trouble_wire w ON w.enterprise_id = k.enterprise_id"
     " ORDER BY w.enterprise_id");

@@ -96,7 +96,7 @@ static mstmt st_set_milestone = PRJ("prj_set_milestone",
 
 static mstmt st_get = PRJ("prj_get",
     "SELECT w.* FROM project_wire w JOIN project p ON p.id = w.id"
-    " WHERE w.id = :id::bigint AND bb_scope_has(:_scope::bigint, p.township_id)");
+    " WHERE w.id = :id::bigint AND " SCOPE_HAS("p.township_id"));
 
 /* Keyset page by id. An unknown township name gives NULL and matches
  * nothing; name_contains is plain text (strpos). Rows outside the scope
@@ -114,7 +114,7 @@ static mstmt st_list = PRJ("prj_list",
     "     AND (:investment_max::bigint IS NULL OR p.planned_investment <= :investment_max::bigint)"
     "     AND (:name_contains::text IS NULL OR strpos(p.name, :name_contains) > 0)"
     "     AND p.id > :after::bigint"
-    "     AND bb_scope_has(:_scope::bigint, p.township_id)"
+    "     AND " SCOPE_HAS("p.township_id")
     "   ORDER BY p.id LIMIT :limit::int + 1) k"
     " JOIN project_wire w ON w.id = k.id"
     " ORDER BY w.id");
