@@ -260,7 +260,10 @@ BEGIN
     -- The production status: a current value of its reference list
     -- (015). Checked here and in the batch, not by a trigger: a trigger
     -- per row cost the group commit an eighth of its rate (2026-12-07).
-    PERFORM bb_ref_lock('production_status');
+    -- The table lock comes first (an insert would take it anyway): a
+    -- concurrent ref.rename waits for this transaction, or this check
+    -- waits for the rename and sees the new name.
+    LOCK TABLE status_report IN ROW EXCLUSIVE MODE;   -- before the check: see ref.rename (015)
     IF NOT EXISTS (SELECT 1 FROM ref_value v
                     WHERE v.kind = 'production_status' AND v.value = p_production_status
                       AND v.retired_at IS NULL) THEN
@@ -355,7 +358,7 @@ BEGIN
     -- app_user, enterprise and app_user_township per row, by key. The
     -- texts are bb_business_actor's and bb_status_submit's. actor_ok says
     -- whether the key is looked at (the actor is checked before it).
-    PERFORM bb_ref_lock('production_status');   -- see bb_status_submit
+    LOCK TABLE status_report IN ROW EXCLUSIVE MODE;   -- see bb_status_submit
     SELECT array_agg(c.code ORDER BY r.ord), array_agg(c.field ORDER BY r.ord),
            array_agg(c.msg ORDER BY r.ord), array_agg(c.code IS DISTINCT FROM 'BB401'
                                                    AND c.code IS DISTINCT FROM 'BB403' ORDER BY r.ord)

@@ -270,25 +270,20 @@ BEGIN
 END
 $$;
 
--- The check of a value stored as text, under a shared lock on its kind:
--- ref.rename and ref.retire take that lock exclusively (bb_ref_actor), so a
--- write that checked "A" either commits before a rename of A rewrites the
--- records (and its row is rewritten too), or waits and then sees the
--- rename. Without it a row written meanwhile could keep a name that no
--- longer exists. VOLATILE so that the check runs on a snapshot taken after
--- the lock is granted.
-CREATE FUNCTION bb_ref_lock(p_kind text) RETURNS void
-LANGUAGE sql VOLATILE AS $$
-    SELECT pg_advisory_xact_lock_shared(hashtext('bb_ref'), hashtext(p_kind))
-$$;
-
+-- The check of a value stored as text, made by the BEFORE triggers below,
+-- that is while the writer holds ROW EXCLUSIVE on its table. ref.rename
+-- takes SHARE ROW EXCLUSIVE on the tables it rewrites before it rewrites
+-- them: a write that checked "A" either commits before the rename looks
+-- (and its row is rewritten too), or waits for the rename and then sees
+-- the new name. No advisory lock per row: a relation lock a writer holds
+-- anyway costs nothing more (measured with ./scripts/bench on the
+-- group commit, 2026-12-07: docs/NOTES.md).
 CREATE FUNCTION bb_ref_guard(p_kind text, p_value text, p_field text) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     IF p_value IS NULL THEN
         RETURN;
     END IF;
-    PERFORM bb_ref_lock(p_kind);
     PERFORM bb_ref_check(p_kind, p_value, p_field);
 END
 $$;
@@ -427,7 +422,8 @@ $$;
 
 -- The caller of a ref.* write: an enabled admin (BB401 / BB403: the second
 -- wall behind the server's gate). Writes of one kind are serialised by an
--- advisory lock on the kind: two adds of the same new township cannot both
+-- advisory lock on the kind (admins' changes of one kind, one at a time:
+-- writers take none): two adds of the same new township cannot both
 -- take the next id, a rename cannot race an add of its new name.
 CREATE FUNCTION bb_ref_actor(p_actor bigint, p_method text, p_kind text) RETURNS app_user
 LANGUAGE plpgsql AS $$
@@ -566,6 +562,20 @@ BEGIN
     before_row := bb_ref_find(p_kind, p_value);
     PERFORM bb_ref_check_fixed(p_kind);
     PERFORM bb_ref_check_new(p_kind, p_new_value, 'new_value');
+    -- Writers check a value while holding ROW EXCLUSIVE on their table (a
+    -- BEFORE trigger, or the submit functions' LOCK): SHARE ROW EXCLUSIVE
+    -- waits for those running now and holds back new ones until this
+    -- commits, so no row keeps the old name. Rare (an admin's rename), and
+    -- brief but for status reports, which a rename of a production status
+    -- rewrites in bulk.
+    CASE p_kind
+    WHEN 'township_kind' THEN LOCK TABLE township IN SHARE ROW EXCLUSIVE MODE;
+    WHEN 'cluster' THEN LOCK TABLE enterprise, project IN SHARE ROW EXCLUSIVE MODE;
+    WHEN 'label' THEN LOCK TABLE enterprise IN SHARE ROW EXCLUSIVE MODE;
+    WHEN 'production_status' THEN LOCK TABLE status_report IN SHARE ROW EXCLUSIVE MODE;
+    WHEN 'problem_category' THEN LOCK TABLE problem IN SHARE ROW EXCLUSIVE MODE;
+    ELSE NULL;
+    END CASE;
     PERFORM set_config('bb.ref_rewriting', 'on', true);
     CASE p_kind
     WHEN 'township' THEN
@@ -656,6 +666,6 @@ $$;
 -- retired since.
 CREATE OR REPLACE FUNCTION bb_status_import_check_new(p_status text) RETURNS void
 LANGUAGE sql VOLATILE AS $$
-    SELECT bb_ref_lock('production_status');
+    LOCK TABLE status_report IN ROW EXCLUSIVE MODE;  -- before the check: see ref.rename
     SELECT bb_ref_check('production_status', p_status, 'production_status');
 $$;
