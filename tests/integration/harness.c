@@ -1583,3 +1583,41 @@ int it_main(int argc, char **argv, const char *suite, const it_test *tests, size
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
+
+/* ---- one request packed in an it_buf, and its response (harness.h) ---- */
+
+int it_buf_call(it_conn *c, it_buf *b, uint32_t msgid, it_msg *m)
+{
+    int r = it_call(c, b->sb.data, b->sb.size, msgid, IT_REPLY_TIMEOUT_MS, m);
+    it_buf_reset(b);
+    if (r != IT_RECV_MSG) {
+        it_note("no reply to msgid %u (%d)", msgid, r);
+        return -1;
+    }
+    return 0;
+}
+
+int it_buf_ok(it_conn *c, it_buf *b, uint32_t msgid, it_msg *m)
+{
+    IT_CHECK(it_buf_call(c, b, msgid, m) == 0);
+    char d[1200];
+    if (m->is_error) {
+        it_fail(__FILE__, __LINE__, "expected a result, got %s", it_describe(m, d, sizeof d));
+        it_msg_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+int it_buf_err(it_conn *c, it_buf *b, uint32_t msgid, const char *code, const char *field)
+{
+    it_msg m;
+    IT_CHECK(it_buf_call(c, b, msgid, &m) == 0);
+    char d[1200];
+    bool good = m.is_error && strcmp(m.code, code) == 0 && strcmp(m.field, field) == 0;
+    if (!good)
+        it_fail(__FILE__, __LINE__, "expected %s (field \"%s\"), got %s", code, field,
+                it_describe(&m, d, sizeof d));
+    it_msg_free(&m);
+    return good ? 0 : -1;
+}

@@ -275,6 +275,19 @@ typedef struct it_buf {
 void it_buf_init(it_buf *b);
 void it_buf_free(it_buf *b);
 void it_buf_reset(it_buf *b);
+/* Sends the request packed in b (msgid: its id), reads its response into
+ * m (the caller frees it) and empties b. 0, or -1 with a note when no
+ * response came. */
+__attribute__((warn_unused_result))
+int it_buf_call(it_conn *c, it_buf *b, uint32_t msgid, it_msg *m);
+/* The same, and the response is a result (else a failure is reported and
+ * m freed). */
+__attribute__((warn_unused_result))
+int it_buf_ok(it_conn *c, it_buf *b, uint32_t msgid, it_msg *m);
+/* The same, and the response is the error code with field ("" = no
+ * field); m is freed. */
+__attribute__((warn_unused_result))
+int it_buf_err(it_conn *c, it_buf *b, uint32_t msgid, const char *code, const char *field);
 /* [0, msgid, method, [{ ... with a map of nargs entries to follow, or
  * params [] when nargs is IT_NO_ARGS. */
 #define IT_NO_ARGS ((size_t)-1)

@@ -37,44 +37,10 @@ static void kv_bool(it_buf *b, const char *key, bool v)
         msgpack_pack_false(&b->pk);
 }
 
-/* Sends b (built with req) and reads its reply. 0 or -1. */
-static int call(it_conn *c, it_buf *b, it_msg *m)
-{
-    int r = it_call(c, b->sb.data, b->sb.size, g_msgid, IT_REPLY_TIMEOUT_MS, m);
-    it_buf_reset(b);
-    if (r != IT_RECV_MSG) {
-        it_note("no reply to msgid %u (%d)", g_msgid, r);
-        return -1;
-    }
-    return 0;
-}
-
-/* The call succeeded; m holds the reply (the caller frees it). */
-static int ok(it_conn *c, it_buf *b, it_msg *m)
-{
-    IT_CHECK(call(c, b, m) == 0);
-    char d[1200];
-    if (m->is_error) {
-        it_fail(__FILE__, __LINE__, "expected a result, got %s", it_describe(m, d, sizeof d));
-        it_msg_free(m);
-        return -1;
-    }
-    return 0;
-}
-
-/* The call failed with code and field ("" = no field). */
-static int err(it_conn *c, it_buf *b, const char *code, const char *field)
-{
-    it_msg m;
-    IT_CHECK(call(c, b, &m) == 0);
-    char d[1200];
-    bool good = m.is_error && strcmp(m.code, code) == 0 && strcmp(m.field, field) == 0;
-    if (!good)
-        it_fail(__FILE__, __LINE__, "expected %s (field \"%s\"), got %s", code, field,
-                it_describe(&m, d, sizeof d));
-    it_msg_free(&m);
-    return good ? 0 : -1;
-}
+/* One request of this file (msgid g_msgid) and its response: harness.h. */
+#define call(c, b, m) it_buf_call((c), (b), g_msgid, (m))
+#define ok(c, b, m) it_buf_ok((c), (b), g_msgid, (m))
+#define err(c, b, code, field) it_buf_err((c), (b), g_msgid, (code), (field))
 
 /* ref.add of kind/value (township_kind for a township, else NULL). */
 static void ref_add(it_buf *b, const char *kind, const char *value, const char *township_kind,
