@@ -258,7 +258,7 @@ void bb_status_report_free(bb_status_report *r);
 
 typedef struct bb_status_input {
     int64_t enterprise_id;
-    const char *report_date;          /* required */
+    const char *report_date;          /* YYYY-MM-DD; NULL = the server's today */
     const char *reporter;             /* required */
     const char *production_status;    /* required */
     const int64_t *output_value;      /* NULL = not given */

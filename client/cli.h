@@ -126,9 +126,19 @@ BBI_WUR int cli_connect(cli_ctx *ctx, bb_error *err);
  */
 BBI_WUR int cli_call(cli_ctx *ctx, const char *method, const bbi_args *args, bool is_write,
                      bb_reply **out, bb_error *err);
-/* Prints "baobao: CODE: MESSAGE (field: FIELD)" to stderr and returns the
- * exit code for err. */
+/* Prints err to stderr and returns its exit code. English: "baobao: CODE:
+ * MESSAGE (field: FIELD)"; Chinese: a sentence naming the field by its doc
+ * in method's spec, then "[CODE FIELD]" (cli_error_text). When the server
+ * refused a value of an argument with allowed values, a second line lists
+ * them: the spec's, or the current ones of the reference data the argument
+ * names (asked with ref.list on ctx's connection). method and ctx may be
+ * NULL (the field is then looked up in every method; no ref.list). */
+int cli_fail_in(cli_ctx *ctx, const char *method, const bb_error *err);
+/* cli_fail_in(NULL, NULL, err). */
 int cli_fail(const bb_error *err);
+/* err as one line without "baobao: ": English its message, Chinese the
+ * sentence and brackets of cli_fail_in (for a usage error's text). */
+void cli_error_text(char *out, size_t cap, const char *method, const bb_error *err);
 int cli_exit_code(const bb_error *err);
 /* A fresh random idempotency key (a UUID v4, 36 characters). */
 void cli_new_key(char out[37]);
@@ -140,10 +150,24 @@ void cli_disconnect(cli_ctx *ctx);
 int cli_print_json(const msgpack_object *result);
 /* Writes a rendered string to stdout and frees it; false on NULL (no memory). */
 bool cli_put(char *s);
+/* The run's context (borrowed; main's, for the whole run), for printers
+ * that need the server: times are shown in its time zone. */
+void cli_print_init(cli_ctx *ctx);
+/* Room for a time as shown ("2026-12-07 12:44:40" and its NUL). */
+#define CLI_TIME_BUF 32
+/* When s[0..len) is an instant as the wire sends it (RFC 3339:
+ * YYYY-MM-DDTHH:MM:SS, optionally a fraction, then Z or +hh:mm / -hh:mm),
+ * writes it to out as "YYYY-MM-DD HH:MM:SS" in the server's time_zone
+ * (server.info, asked once per run, the first time one is needed) and
+ * returns true. False for anything else, and when the zone is not known
+ * (server.info failed, or the zone is not in this machine's zone
+ * database): the text is then shown as it is. JSON output never uses it. */
+bool cli_time_text(const char *s, size_t len, char out[CLI_TIME_BUF]);
 
 /* ---- settings, credentials, passwords (cli_auth.c) ----
  *
- * Precedence everywhere: flags > environment > config file > prompt.
+ * Precedence everywhere: flags > environment > config file > a session
+ * kept by `baobao login` (cli_session.h) > prompt.
  * Config file: $BAOBAO_CONFIG, else $XDG_CONFIG_HOME/baobao/config, else
  * ~/.config/baobao/config; `key = value` lines, # comments; keys server,
  * user, password, tls, ca, server_name. It is refused unless it is a
@@ -160,6 +184,20 @@ BBI_WUR int cli_settings(cli_ctx *ctx, const char **server, bb_connect_opts *opt
 /* Resolves ctx->login and ctx->password once (prompting on the terminal
  * for the password when no other source gives it). */
 BBI_WUR int cli_credentials(cli_ctx *ctx, bb_error *err);
+/* The login the command names: --user, else $BAOBAO_USER, else `user` in
+ * the config file (loaded); NULL when none. Borrowed. */
+const char *cli_named_login(cli_ctx *ctx);
+/* Whether a password for login is at hand without asking: $BAOBAO_PASSWORD,
+ * or `password` in the config file when the file's user is login (or it
+ * names none). */
+bool cli_password_given(cli_ctx *ctx, const char *login);
+/* Asks for a login on the terminal (echoed; spaces around it, U+3000
+ * too, trimmed). *out owned. "no_credentials" naming the ways to give a
+ * login when there is no terminal or nothing was typed. */
+BBI_WUR int cli_prompt_login(cli_ctx *ctx, char **out, bb_error *err);
+/* Fills err as BB_C_EARG "config_error" (exit 2) with the message;
+ * returns BB_C_EARG. */
+int cli_config_error(bb_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reads a password on /dev/tty without echo, after prompt. *out is owned
  * (free with cli_password_free). "no_credentials" when there is no
  * terminal: what says what the password was for, and env the variable
@@ -193,11 +231,11 @@ typedef struct cli_flag {
     const char *arg;
     const char *text;
 } cli_flag;
-/* How a key is shown (and, for money, read from an option). */
+/* How a key is shown (money is read by the packer, as every int is). */
 typedef enum cli_fmt_kind {
     CLI_F_TEXT = 0,
-    CLI_F_MONEY,   /* yuan: read as 1234567, 123.45万 or 3亿; a record shows
-                      "1,234,567 元 (123.4567 万元)", a table "1,234,567" */
+    CLI_F_MONEY,   /* yuan: a record shows "1,234,567 元 (123.4567 万元)", a
+                      table "1,234,567" */
     CLI_F_WAN,     /* as MONEY, but a table shows 万元 */
     CLI_F_CLIP,    /* a table cuts it to 30 columns */
 } cli_fmt_kind;
@@ -268,10 +306,34 @@ bool cli_print_fields(const msgpack_object *map, const cli_fmt *fmts);
 /* The items (maps) as a table of cols (NULL: the first item's keys). */
 bool cli_print_table(const msgpack_object *items, const cli_col *cols, size_t ncols,
                      const cli_fmt *fmts);
+struct bb_arg;   /* bb_spec.h */
+/* Hands every option of m to each, exactly as cli_mech_run parses them:
+ * the option (metavar NULL for a flag) and the argument it gives (NULL for
+ * --all). Returns the count, or -1 (m's method not in the spec, no
+ * memory). For the bash completion (cli_complete.c). */
+int cli_mech_each_opt(const cli_mech *m,
+                      void (*each)(void *data, const cli_opt *o, const struct bb_arg *arg),
+                      void *data);
 int cli_call_cmd(cli_ctx *ctx, int argc, char **argv);   /* baobao call */
 int cli_methods(cli_ctx *ctx, int argc, char **argv);    /* baobao methods */
 
 /* ---- commands ---- */
+
+/* A word of `baobao WORD ...`: the top-level table (cli.c) that dispatch,
+ * the top help, "did you mean" and the bash completion (cli_complete.c)
+ * all read. */
+typedef struct cli_command {
+    const char *name;              /* "enterprise"; NULL ends the table */
+    int (*run)(cli_ctx *ctx, int argc, char **argv);
+    const cli_mech *subs;          /* a group's commands (cli_mech_group), or NULL */
+} cli_command;
+extern const cli_command cli_commands[];
+
+/* The command tables of the groups (each in its file). */
+extern const cli_mech cli_server_cmds[], cli_enterprise_cmds[], cli_status_cmds[],
+    cli_user_cmds[], cli_project_cmds[], cli_unit_cmds[], cli_official_cmds[],
+    cli_assign_cmds[], cli_problem_cmds[], cli_trouble_cmds[], cli_overdue_cmds[],
+    cli_due_cmds[], cli_export_cmds[], cli_audit_cmds[];
 
 int cli_server(cli_ctx *ctx, int argc, char **argv);
 int cli_enterprise(cli_ctx *ctx, int argc, char **argv);
@@ -290,5 +352,9 @@ int cli_overdue(cli_ctx *ctx, int argc, char **argv);   /* cli_overdue.c */
 int cli_due(cli_ctx *ctx, int argc, char **argv);       /* cli_overdue.c */
 int cli_export(cli_ctx *ctx, int argc, char **argv);    /* cli_export.c */
 int cli_import(cli_ctx *ctx, int argc, char **argv);    /* cli_import.c */
+int cli_logout(cli_ctx *ctx, int argc, char **argv);    /* cli_user.c */
+int cli_audit(cli_ctx *ctx, int argc, char **argv);     /* cli_audit.c */
+int cli_todo(cli_ctx *ctx, int argc, char **argv);      /* cli_todo.c */
+int cli_completion(cli_ctx *ctx, int argc, char **argv); /* cli_complete.c */
 
 #endif

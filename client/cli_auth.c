@@ -4,15 +4,18 @@
  * the flags, and the password prompt on the terminal without echo.
  *
  * For: one precedence everywhere (flags > environment > config file >
- * prompt), refusing a config file others could read (it may hold a
- * password), and keeping each password in one malloc'd buffer that is
- * zeroed before it is freed. Not for: talking to the server (cli_call.c
- * logs in with what this file resolves) or what a login means (the server).
+ * a session kept by `baobao login` > prompt), refusing a config file
+ * others could read (it may hold a password), and keeping each password
+ * in one malloc'd buffer that is zeroed before it is freed. Not for:
+ * talking to the server (cli_call.c logs in with what this file
+ * resolves), the kept sessions themselves (cli_session.c) or what a login
+ * means (the server).
  *
  * A password never comes from the command line: argv is visible to every
  * user of the machine (ps), the environment and a private file are not.
  */
 #include "cli.h"
+#include "i18n.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,6 +37,9 @@
 /* A typed password: the protocol's maximum, the newline, a byte to notice
  * a longer one. */
 #define CLI_PROMPT_MAX (BB_PASSWORD_MAX_BYTES + 2u)
+/* A login typed at the prompt: the protocol's 64 bytes, and room for the
+ * spaces around it that are trimmed. */
+#define CLI_LOGIN_MAX_BYTES 256u
 
 /* ---- passwords in memory ---- */
 
@@ -79,8 +85,7 @@ void cli_ctx_free(cli_ctx *ctx)
 
 /* ---- the config file ---- */
 
-static int config_error(bb_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int config_error(bb_error *err, const char *fmt, ...)
+int cli_config_error(bb_error *err, const char *fmt, ...)
 {
     char msg[sizeof err->message];
     va_list ap;
@@ -142,7 +147,7 @@ static int config_line(cli_config *c, const char *path, unsigned lineno, char *l
 {
     char *eq = strchr(line, '=');
     if (eq == NULL)
-        return config_error(err, "%s:%u: expected `key = value`", path, lineno);
+        return cli_config_error(err, _("%s:%u: expected `key = value`"), path, lineno);
     *eq = '\0';
     char *key = trim(line);
     char *val = trim(eq + 1);
@@ -160,14 +165,15 @@ static int config_line(cli_config *c, const char *path, unsigned lineno, char *l
     else if (strcmp(key, "tls") == 0) {
         c->tls = parse_bool(val);
         if (c->tls < 0)
-            return config_error(err, "%s:%u: tls must be 1 or 0 (yes/no, true/false)", path,
-                                lineno);
+            return cli_config_error(err, _("%s:%u: tls must be 1 or 0 (yes/no, true/false)"),
+                                    path, lineno);
         return BB_C_OK;
     } else
-        return config_error(err, "%s:%u: unknown key \"%s\" (known: server, user, password, "
-                            "tls, ca, server_name)", path, lineno, key);
+        return cli_config_error(err, _("%s:%u: unknown key \"%s\" (known: server, user, "
+                                       "password, tls, ca, server_name)"),
+                                path, lineno, key);
     if (val[0] == '\0')
-        return config_error(err, "%s:%u: %s has no value", path, lineno, key);
+        return cli_config_error(err, _("%s:%u: %s has no value"), path, lineno, key);
     if (*slot != NULL) {
         if (slot == &c->password)
             cli_password_free(*slot);
@@ -186,20 +192,21 @@ static int config_check_mode(int fd, const char *path, bb_error *err)
 {
     struct stat st;
     if (fstat(fd, &st) != 0)
-        return config_error(err, "cannot read config file %s: %s", path, strerror(errno));
+        return cli_config_error(err, _("cannot read config file %s: %s"), path,
+                                strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return config_error(err, "refusing to use config file %s: it is not a regular file",
-                            path);
+        return cli_config_error(err, _("refusing to use config file %s: it is not a regular "
+                                       "file"), path);
     if (st.st_uid != geteuid())
-        return config_error(err, "refusing to use config file %s: it is owned by uid %lu, "
-                            "not by you (uid %lu); it may hold a password, so only its "
-                            "owner may use it", path, (unsigned long)st.st_uid,
-                            (unsigned long)geteuid());
+        return cli_config_error(err, _("refusing to use config file %s: it is owned by uid "
+                                       "%lu, not by you (uid %lu); it may hold a password, so "
+                                       "only its owner may use it"),
+                                path, (unsigned long)st.st_uid, (unsigned long)geteuid());
     if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-        return config_error(err, "refusing to use config file %s: its mode is %04o, so "
-                            "others on this machine can read or change it (it may hold a "
-                            "password); make it private with: chmod 600 %s", path,
-                            (unsigned)(st.st_mode & 07777), path);
+        return cli_config_error(err, _("refusing to use config file %s: its mode is %04o, so "
+                                       "others on this machine can read or change it (it may "
+                                       "hold a password); make it private with: chmod 600 %s"),
+                                path, (unsigned)(st.st_mode & 07777), path);
     return BB_C_OK;
 }
 
@@ -222,8 +229,8 @@ int cli_config_load(cli_ctx *ctx, bb_error *err)
             ctx->config_loaded = true;
             return BB_C_OK;
         }
-        return config_error(err, "cannot open config file %s%s: %s", path,
-                            explicit_path ? " ($BAOBAO_CONFIG)" : "", strerror(errno));
+        return cli_config_error(err, _("cannot open config file %s%s: %s"), path,
+                                explicit_path ? " ($BAOBAO_CONFIG)" : "", strerror(errno));
     }
     int rc = config_check_mode(fd, path, err);
     char *buf = NULL;
@@ -238,18 +245,19 @@ int cli_config_load(cli_ctx *ctx, bb_error *err)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            rc = config_error(err, "cannot read config file %s: %s", path, strerror(errno));
+            rc = cli_config_error(err, _("cannot read config file %s: %s"), path,
+                                  strerror(errno));
         else if (n == 0)
             break;
         else if ((len += (size_t)n) > CLI_CONFIG_MAX_BYTES)
-            rc = config_error(err, "config file %s is larger than %u bytes", path,
-                              CLI_CONFIG_MAX_BYTES);
+            rc = cli_config_error(err, _("config file %s is larger than %u bytes"), path,
+                                  CLI_CONFIG_MAX_BYTES);
     }
     close(fd);
     if (rc == BB_C_OK) {
         buf[len] = '\0';
         if (strlen(buf) != len)
-            rc = config_error(err, "config file %s holds a NUL byte", path);
+            rc = cli_config_error(err, _("config file %s holds a NUL byte"), path);
     }
     unsigned lineno = 0;
     for (char *p = buf; rc == BB_C_OK && p != NULL && *p != '\0';) {
@@ -342,7 +350,7 @@ int cli_settings(cli_ctx *ctx, const char **server, bb_connect_opts *opts, bb_er
     if (tls < 0 && env_tls != NULL && env_tls[0] != '\0') {
         tls = parse_bool(env_tls);
         if (tls < 0)
-            return config_error(err, "BAOBAO_TLS must be 1 or 0, not \"%s\"", env_tls);
+            return cli_config_error(err, _("BAOBAO_TLS must be 1 or 0, not \"%s\""), env_tls);
     }
     if (tls < 0)
         tls = c->tls;
@@ -352,10 +360,11 @@ int cli_settings(cli_ctx *ctx, const char **server, bb_connect_opts *opts, bb_er
      * the server refuses plaintext on other addresses unless told, the CLI
      * refuses it unless TLS was turned off explicitly (tls = 0). */
     if (!opts->tls && tls < 0 && !server_is_loopback(*server))
-        return config_error(err,
-                            "%s is not this machine: refusing to send a password without TLS; "
-                            "use --tls (with --ca FILE), or set BAOBAO_TLS=0 to allow plaintext",
-                            *server);
+        return cli_config_error(err,
+                                _("%s is not this machine: refusing to send a password "
+                                  "without TLS; use --tls (with --ca FILE), or set "
+                                  "BAOBAO_TLS=0 to allow plaintext"),
+                                *server);
     return BB_C_OK;
 }
 
@@ -374,18 +383,64 @@ static void restore_and_reraise(int sig)
     raise(sig);
 }
 
+/* Reads one line from fd (a terminal) into a malloc'd buffer of
+ * CLI_PROMPT_MAX bytes. BB_C_OK (*out set, *len its length), or
+ * "no_credentials" when the terminal was closed (closed_msg), or
+ * invalid_argument field when longer than max bytes. */
+static int read_line(int fd, const char *field, size_t max, const char *closed_msg, char **out,
+                     size_t *len, bb_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    char *buf = malloc(CLI_PROMPT_MAX);
+    if (buf == NULL)
+        return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
+    size_t n = 0;
+    int rc = BB_C_OK;
+    for (bool eol = false; rc == BB_C_OK && !eol;) {
+        char ch;
+        ssize_t k = read(fd, &ch, 1);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            rc = bbi_err(err, BB_C_EARG, "no_credentials", NULL, "%s", closed_msg);
+            break;
+        }
+        if (ch == '\n' || ch == '\r')
+            eol = true;
+        else if (n >= max || n + 1 >= CLI_PROMPT_MAX)
+            rc = bbi_err(err, BB_C_EARG, "invalid_argument", field,
+                         _("%s: longer than %zu bytes"), field, max);
+        else
+            buf[n++] = ch;
+        ch = 0;
+    }
+    if (rc != BB_C_OK) {
+        wipe(buf, CLI_PROMPT_MAX);
+        free(buf);
+        return rc;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return BB_C_OK;
+}
+
 int cli_prompt_password(const char *prompt, const char *what, const char *env, char **out,
                         bb_error *err)
 {
     *out = NULL;
     int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
+        char also[256] = "";
+        if (strcmp(env, "BAOBAO_PASSWORD") == 0)
+            snprintf(also, sizeof also, "%s",
+                     _(" or put `password = ...` in the config file (mode 600)"));
         return bbi_err(err, BB_C_EARG, "no_credentials", NULL,
-                       "no password for %s: set %s%s, or run baobao on a terminal to be "
-                       "asked for it (no terminal here: %s)", what, env,
-                       strcmp(env, "BAOBAO_PASSWORD") == 0
-                           ? " or put `password = ...` in the config file (mode 600)" : "",
+                       _("no password for %s: set %s%s, or run baobao on a terminal to be "
+                         "asked for it (no terminal here: %s)"), what, env, also,
                        strerror(errno));
+    }
     struct termios t;
     bool have_termios = tcgetattr(fd, &t) == 0;
     struct sigaction sa, old_int, old_term, old_hup;
@@ -403,30 +458,11 @@ int cli_prompt_password(const char *prompt, const char *what, const char *env, c
         tcsetattr(fd, TCSAFLUSH, &t);
     }
     (void)!write(fd, prompt, strlen(prompt));
-    char *buf = malloc(CLI_PROMPT_MAX);
+    char closed[256];
+    snprintf(closed, sizeof closed, _("no password for %s: the terminal was closed"), what);
+    char *buf = NULL;
     size_t len = 0;
-    int rc = buf == NULL ? bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory") : BB_C_OK;
-    bool eol = false;
-    while (rc == BB_C_OK && !eol) {
-        char ch;
-        ssize_t n = read(fd, &ch, 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = bbi_err(err, BB_C_EARG, "no_credentials", NULL,
-                         "no password for %s: the terminal was closed", what);
-            break;
-        }
-        if (ch == '\n' || ch == '\r') {
-            eol = true;
-        } else if (len + 1 >= CLI_PROMPT_MAX) {
-            rc = bbi_err(err, BB_C_EARG, "invalid_argument", "password",
-                         "password: longer than %u bytes", BB_PASSWORD_MAX_BYTES);
-        } else {
-            buf[len++] = ch;
-        }
-        ch = 0;
-    }
+    int rc = read_line(fd, "password", BB_PASSWORD_MAX_BYTES, closed, &buf, &len, err);
     if (have_termios) {
         tcsetattr(fd, TCSAFLUSH, &g_tty_saved);
         g_tty_fd = -1;
@@ -437,17 +473,68 @@ int cli_prompt_password(const char *prompt, const char *what, const char *env, c
         (void)!write(fd, "\n", 1);
     }
     close(fd);
-    if (rc == BB_C_OK && len == 0)
-        rc = bbi_err(err, BB_C_EARG, "no_credentials", NULL,
-                     "no password for %s: an empty password was typed", what);
-    if (rc != BB_C_OK) {
-        if (buf != NULL) {
-            wipe(buf, CLI_PROMPT_MAX);
-            free(buf);
-        }
-        return rc;
+    if (rc == BB_C_OK && len == 0) {
+        cli_password_free(buf);
+        return bbi_err(err, BB_C_EARG, "no_credentials", NULL,
+                       _("no password for %s: an empty password was typed"), what);
     }
-    buf[len] = '\0';
+    if (rc != BB_C_OK)
+        return rc;
+    *out = buf;
+    return BB_C_OK;
+}
+
+/* The message when no login can be had: the ways to give one. */
+static int no_user(cli_ctx *ctx, bb_error *err)
+{
+    const cli_config *c = &ctx->config;
+    return bbi_err(err, BB_C_EARG, "no_credentials", NULL,
+                   _("no user to log in as: give --user LOGIN, set BAOBAO_USER, or put "
+                     "`user = LOGIN` in the config file%s%s"),
+                   c->path != NULL ? " " : "", c->path != NULL ? c->path : "");
+}
+
+int cli_prompt_login(cli_ctx *ctx, char **out, bb_error *err)
+{
+    *out = NULL;
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return no_user(ctx, err);
+    const char *prompt = _("Login: ");
+    (void)!write(fd, prompt, strlen(prompt));
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = read_line(fd, "login", CLI_LOGIN_MAX_BYTES, _("no login: the terminal was closed"),
+                       &buf, &len, err);
+    close(fd);
+    if (rc != BB_C_OK)
+        return rc;
+    /* Forgiving input: spaces around it (also U+3000, typed with a
+     * Chinese input method) are not part of a login. */
+    char *b = buf;
+    for (;;) {
+        if (*b == ' ' || *b == '\t')
+            b++;
+        else if (strncmp(b, "\xe3\x80\x80", 3) == 0)
+            b += 3;
+        else
+            break;
+    }
+    size_t n = strlen(b);
+    for (;;) {
+        if (n > 0 && (b[n - 1] == ' ' || b[n - 1] == '\t'))
+            n--;
+        else if (n >= 3 && strncmp(b + n - 3, "\xe3\x80\x80", 3) == 0)
+            n -= 3;
+        else
+            break;
+    }
+    memmove(buf, b, n);
+    buf[n] = '\0';
+    if (n == 0) {
+        free(buf);
+        return no_user(ctx, err);
+    }
     *out = buf;
     return BB_C_OK;
 }
@@ -461,15 +548,15 @@ int cli_new_password(const char *what, char **out, bb_error *err)
         return *out != NULL ? BB_C_OK : bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
     }
     char prompt[256], again_prompt[256];
-    snprintf(prompt, sizeof prompt, "New password for %s: ", what);
-    snprintf(again_prompt, sizeof again_prompt, "New password for %s, again: ", what);
+    snprintf(prompt, sizeof prompt, _("New password for %s: "), what);
+    snprintf(again_prompt, sizeof again_prompt, _("New password for %s, again: "), what);
     char *first = NULL, *second = NULL;
     int rc = cli_prompt_password(prompt, what, "BAOBAO_NEW_PASSWORD", &first, err);
     if (rc == BB_C_OK)
         rc = cli_prompt_password(again_prompt, what, "BAOBAO_NEW_PASSWORD", &second, err);
     if (rc == BB_C_OK && strcmp(first, second) != 0)
         rc = bbi_err(err, BB_C_EARG, "no_credentials", NULL,
-                     "the two new passwords for %s differ: nothing was changed", what);
+                     _("the two new passwords for %s differ: nothing was changed"), what);
     cli_password_free(second);
     if (rc != BB_C_OK) {
         cli_password_free(first);
@@ -481,6 +568,33 @@ int cli_new_password(const char *what, char **out, bb_error *err)
 
 /* ---- credentials ---- */
 
+const char *cli_named_login(cli_ctx *ctx)
+{
+    const char *login = ctx->user;
+    if (login == NULL)
+        login = env_nonempty("BAOBAO_USER");
+    if (login == NULL)
+        login = ctx->config.user;
+    return login;
+}
+
+/* The password for login that needs no asking, or NULL. The file's
+ * password is for the file's user: a --user or BAOBAO_USER naming someone
+ * else is asked for their own. */
+static const char *password_at_hand(cli_ctx *ctx, const char *login)
+{
+    const char *pw = env_nonempty("BAOBAO_PASSWORD");
+    const cli_config *c = &ctx->config;
+    if (pw == NULL && (c->user == NULL || (login != NULL && strcmp(c->user, login) == 0)))
+        pw = c->password;
+    return pw;
+}
+
+bool cli_password_given(cli_ctx *ctx, const char *login)
+{
+    return password_at_hand(ctx, login) != NULL;
+}
+
 int cli_credentials(cli_ctx *ctx, bb_error *err)
 {
     if (ctx->login != NULL && ctx->password != NULL)
@@ -488,32 +602,25 @@ int cli_credentials(cli_ctx *ctx, bb_error *err)
     int rc = cli_config_load(ctx, err);
     if (rc != BB_C_OK)
         return rc;
-    const cli_config *c = &ctx->config;
-    const char *login = ctx->user;
-    if (login == NULL)
-        login = env_nonempty("BAOBAO_USER");
-    if (login == NULL)
-        login = c->user;
-    if (login == NULL)
-        return bbi_err(err, BB_C_EARG, "no_credentials", NULL,
-                       "no user to log in as: give --user LOGIN, set BAOBAO_USER, or put "
-                       "`user = LOGIN` in the config file%s%s", c->path != NULL ? " " : "",
-                       c->path != NULL ? c->path : "");
-    ctx->login = strdup(login);
-    if (ctx->login == NULL)
-        return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
-    const char *pw = env_nonempty("BAOBAO_PASSWORD");
-    /* The file's password is for the file's user: a --user or BAOBAO_USER
-     * naming someone else is asked for their own. */
-    if (pw == NULL && (c->user == NULL || strcmp(c->user, ctx->login) == 0))
-        pw = c->password;
+    /* The login may be known already: the one of a saved session the
+     * server no longer accepts (cli_session.c), or asked by login. */
+    if (ctx->login == NULL) {
+        const char *login = cli_named_login(ctx);
+        if (login == NULL)
+            rc = cli_prompt_login(ctx, &ctx->login, err);
+        else if ((ctx->login = strdup(login)) == NULL)
+            rc = bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
+        if (rc != BB_C_OK)
+            return rc;
+    }
+    const char *pw = password_at_hand(ctx, ctx->login);
     if (pw != NULL) {
         ctx->password = strdup(pw);
         if (ctx->password == NULL)
             return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
         return BB_C_OK;
     }
-    char prompt[128];
-    snprintf(prompt, sizeof prompt, "Password for %.64s: ", ctx->login);
+    char prompt[256];
+    snprintf(prompt, sizeof prompt, _("Password for %s: "), ctx->login);
     return cli_prompt_password(prompt, ctx->login, "BAOBAO_PASSWORD", &ctx->password, err);
 }

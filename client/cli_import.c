@@ -18,7 +18,9 @@
  * once) or a re-run of the same file stores nothing twice: the server
  * answers it with the first outcome. A dry run (the default) sends no key:
  * it stores nothing anyway.
- * Cells: a formula-defused cell of an export ('=..., '+..., '-..., '@...;
+ * Cells: each between the spaces at its ends (U+3000 too; each label of
+ * a 标签 cell too), as the server stores texts; a formula-defused cell
+ * of an export ('=..., '+..., '-..., '@...;
  * generally any cell matching ^'+[=+-@]) loses exactly one apostrophe; an
  * empty 产业集群 cell is "no cluster", an empty 标签 cell is "no labels"
  * (labels one per line in the cell), an empty 经营状态 cell leaves the
@@ -33,15 +35,21 @@
  * 123.45万, 3亿), refused here when it is not an amount of whole yuan; a
  * number cell that is not a whole number is sent as it is, so the server
  * says why (as status.submit would). 编号, 企业名称, 创建时间 are ignored.
+ * Text output is in the user's language (i18n.h): a rejected row's reason
+ * as the sentence cli_error_text makes of its code and field; --json keeps
+ * the server's code, field and message.
  * Not for: the rules of an enterprise (the server checks every row and
  * says why it refused it), CSV syntax (csv.c).
  */
 #include "cli.h"
 #include "csv.h"
+#include "i18n.h"
 #include "json.h"
 #include "money.h"
+#include "suggest.h"
 
 #include "bb_limits.h"
+#include "bb_space.h"
 #include "bb_utf8.h"
 
 #include <errno.h>
@@ -70,8 +78,10 @@
 #define CLI_IMPORT_BAR_WIDTH 30
 /* Hex digits of the content hash in an idempotency key. */
 #define CLI_IMPORT_KEY_HEX 40
+/* Bytes of a help text with its options. */
+#define CLI_IMPORT_HELP_BYTES 4096
 
-static const char import_help[] =
+static const char import_help[] = N_(
     "Usage: baobao import enterprises FILE.csv [--commit] [--json]\n"
     "       baobao import status FILE.csv [--commit] [--json]\n"
     "\n"
@@ -80,20 +90,21 @@ static const char import_help[] =
     "checked by the server as enterprise.create / enterprise.update (enterprises,\n"
     "matched on the credit code: a new code creates, a known one updates) or\n"
     "status.submit (status reports) would check it.\n"
-    "Run 'baobao import enterprises --help' or 'baobao import status --help'.\n";
+    "Run 'baobao import enterprises --help' or 'baobao import status --help'.\n");
 
 /* The options and the retry rule, the same for every kind of file: written
- * once so that the two helps cannot come to disagree. */
-#define IMPORT_OPTIONS_HELP \
-    "\n" \
-    "  --commit   store the rows (default: a dry run; nothing is stored)\n" \
-    "  --json     print {\"commit\", \"items\": [{line, outcome, id, code, field,\n" \
-    "             message}...], \"summary\"} instead of text\n" \
-    "\n" \
-    "Re-running the same file (or a retry after a lost connection) stores nothing\n" \
-    "twice: each call carries an idempotency key derived from the file's content.\n"
+ * once, printed after each kind's help, so that the two cannot come to
+ * disagree. */
+static const char import_options_help[] = N_(
+    "\n"
+    "  --commit   store the rows (default: a dry run; nothing is stored)\n"
+    "  --json     print {\"commit\", \"items\": [{line, outcome, id, code, field,\n"
+    "             message}...], \"summary\"} instead of text\n"
+    "\n"
+    "Re-running the same file (or a retry after a lost connection) stores nothing\n"
+    "twice: each call carries an idempotency key derived from the file's content.\n");
 
-static const char enterprises_help[] =
+static const char enterprises_help[] = N_(
     "Usage: baobao import enterprises FILE.csv [--commit] [--json]\n"
     "\n"
     "Checks (dry run, the default) or stores (--commit) the enterprises of FILE.csv,\n"
@@ -108,10 +119,9 @@ static const char enterprises_help[] =
     "  经营状态 (status): empty = 在营 for a new enterprise, unchanged otherwise\n"
     "Other columns (编号, 版本, 创建时间, 更新时间, ...) are ignored, so an exported\n"
     "file imports back unchanged. A cell the export protected against formulas\n"
-    "('=..., '+..., '-..., '@...; any cell matching ^'+[=+-@]) loses one apostrophe.\n"
-    IMPORT_OPTIONS_HELP;
+    "('=..., '+..., '-..., '@...; any cell matching ^'+[=+-@]) loses one apostrophe.\n");
 
-static const char status_help[] =
+static const char status_help[] = N_(
     "Usage: baobao import status FILE.csv [--commit] [--json]\n"
     "\n"
     "Checks (dry run, the default) or stores (--commit) the status reports of\n"
@@ -132,8 +142,7 @@ static const char status_help[] =
     "report of the same enterprise, date and reporter is \"unchanged\" (nothing\n"
     "stored), and one with other values is rejected (already_exists). A cell the\n"
     "export protected against formulas ('=..., '+..., '-..., '@...; any cell\n"
-    "matching ^'+[=+-@]) loses one apostrophe.\n"
-    IMPORT_OPTIONS_HELP;
+    "matching ^'+[=+-@]) loses one apostrophe.\n");
 
 /* Whether the header must have a column: no, yes, or one of the columns
  * marked NEED_ONE_OF (the enterprise of a status report: id or code). */
@@ -240,11 +249,13 @@ static void progress(importer *im, bool done)
     if (im->size > 0) {
         int pct = (int)(at >= im->size ? 100 : at * 100 / im->size);
         int fill = pct * CLI_IMPORT_BAR_WIDTH / 100;
-        fprintf(stderr, "\rimporting [%.*s%*s] %3d%%  %" PRIu64 " rows", fill,
+        fputc('\r', stderr);
+        fprintf(stderr, _("importing [%.*s%*s] %3d%%  %" PRIu64 " rows"), fill,
                 "##############################", CLI_IMPORT_BAR_WIDTH - fill, "", pct,
                 im->total);
     } else {
-        fprintf(stderr, "\rimporting  %" PRIu64 " rows", im->total);
+        fputc('\r', stderr);
+        fprintf(stderr, _("importing  %" PRIu64 " rows"), im->total);
     }
     fflush(stderr);
 }
@@ -295,6 +306,22 @@ static void print_item(importer *im, uint64_t line, const char *outcome, bool ha
         return;
     if (im->progress)
         fputs("\r\033[K", stderr);
+    if (cli_lang_zh()) {
+        /* The reason as a sentence naming the field (cli_error_text); a
+         * row refused here without a field has its reason in Chinese
+         * already. */
+        bb_error e = {.rc = BB_C_ESERVER};
+        snprintf(e.code, sizeof e.code, "%s", code != NULL ? code : "invalid_argument");
+        snprintf(e.field, sizeof e.field, "%s", field != NULL ? field : "");
+        snprintf(e.message, sizeof e.message, "%s", message != NULL ? message : "");
+        char text[sizeof e.message + 1024];
+        if (e.field[0] != '\0')
+            cli_error_text(text, sizeof text, im->kind->method, &e);
+        else
+            snprintf(text, sizeof text, "%s", message != NULL ? message : e.code);
+        printf(_("line %" PRIu64 ": %s\n"), line, text);
+        return;
+    }
     /* The server's messages mostly start with their field already. */
     size_t fl = field != NULL ? strlen(field) : 0;
     bool prefixed = field != NULL && message != NULL && strncmp(message, field, fl) == 0 &&
@@ -335,12 +362,16 @@ static void print_summary(importer *im, const bb_error *fatal)
         printf("\n}\n");
         return;
     }
-    printf("%s: %" PRIu64 " rows: %" PRIu64 " created, ", im->commit ? "committed" : "dry run",
-           im->total, im->created);
+    const char *what = im->commit ? _("committed") : _("dry run");
     if (im->kind->upserts)
-        printf("%" PRIu64 " updated, ", im->updated);
-    printf("%" PRIu64 " unchanged, %" PRIu64 " rejected%s\n", im->unchanged, im->rejected,
-           im->commit ? "" : " (nothing stored; add --commit to store)");
+        printf(_("%s: %" PRIu64 " rows: %" PRIu64 " created, %" PRIu64 " updated, %" PRIu64
+                 " unchanged, %" PRIu64 " rejected"),
+               what, im->total, im->created, im->updated, im->unchanged, im->rejected);
+    else
+        printf(_("%s: %" PRIu64 " rows: %" PRIu64 " created, %" PRIu64 " unchanged, %" PRIu64
+                 " rejected"),
+               what, im->total, im->created, im->unchanged, im->rejected);
+    fputs(im->commit ? "\n" : _(" (nothing stored; add --commit to store)\n"), stdout);
 }
 
 /* ---- the header ---- */
@@ -369,8 +400,8 @@ static int read_header(importer *im, const csv_record *h)
         const csv_field *f = &h->fields[i];
         if (!bb_utf8_valid(f->s, f->len)) {
             fprintf(stderr,
-                    "baobao: %s: the header is not UTF-8 text; save the file as UTF-8 (Excel: "
-                    "\"CSV UTF-8\") and try again\n",
+                    _("baobao: %s: the header is not UTF-8 text; save the file as UTF-8 (Excel: "
+                      "\"CSV UTF-8\") and try again\n"),
                     im->path);
             return CLI_EXIT_REFUSED;
         }
@@ -383,13 +414,13 @@ static int read_header(importer *im, const csv_record *h)
             for (size_t q = 0; k->ignored[q] != NULL; q++)
                 quiet = quiet || field_is(f, k->ignored[q]);
             if (!quiet)
-                fprintf(stderr, "baobao: note: column \"%.*s\" is not imported\n", (int)f->len,
-                        f->s);
+                fprintf(stderr, _("baobao: note: column \"%.*s\" is not imported\n"),
+                        (int)f->len, f->s);
             continue;
         }
         if (im->col[which] >= 0) {
-            fprintf(stderr, "baobao: %s: line %" PRIu64 ": two columns for %s (%s)\n", im->path,
-                    h->line, k->cols[which].zh, k->cols[which].key);
+            fprintf(stderr, _("baobao: %s: line %" PRIu64 ": two columns for %s (%s)\n"),
+                    im->path, h->line, k->cols[which].zh, k->cols[which].key);
             return CLI_EXIT_REFUSED;
         }
         im->col[which] = (int)i;
@@ -397,7 +428,7 @@ static int read_header(importer *im, const csv_record *h)
     bool one_of_needed = false, one_of_found = false;
     for (int c = 0; c < k->ncols; c++) {
         if (k->cols[c].need == NEED_YES && im->col[c] < 0) {
-            fprintf(stderr, "baobao: %s: the header has no column %s (%s)\n", im->path,
+            fprintf(stderr, _("baobao: %s: the header has no column %s (%s)\n"), im->path,
                     k->cols[c].zh, k->cols[c].key);
             return CLI_EXIT_REFUSED;
         }
@@ -407,10 +438,10 @@ static int read_header(importer *im, const csv_record *h)
         }
     }
     if (one_of_needed && !one_of_found) {
-        fprintf(stderr, "baobao: %s: the header has none of the columns", im->path);
+        fprintf(stderr, _("baobao: %s: the header has none of the columns"), im->path);
         for (int c = 0, n = 0; c < k->ncols; c++)
             if (k->cols[c].need == NEED_ONE_OF)
-                fprintf(stderr, "%s %s (%s)", n++ > 0 ? " or" : "", k->cols[c].zh,
+                fprintf(stderr, "%s %s (%s)", n++ > 0 ? _(" or") : "", k->cols[c].zh,
                         k->cols[c].key);
         fputc('\n', stderr);
         return CLI_EXIT_REFUSED;
@@ -420,14 +451,29 @@ static int read_header(importer *im, const csv_record *h)
 
 /* ---- rows ---- */
 
-/* A cell without the apostrophe an export put before it: the export adds
- * one to every text cell matching ^'*[=+-@] (server/export.c), so one is
- * removed from every cell matching ^'+[=+-@] and the round trip is exact,
- * also for a value that itself starts with apostrophes. */
+/* The part of s[0..*n) between the spaces at its ends (the packer's
+ * trim, bb_space.h: U+3000 too): the server stores texts trimmed and
+ * refuses one that is not. A cell that is not UTF-8 is left whole, for
+ * the server to say so. */
+static void trim_cell(const char **s, size_t *n)
+{
+    size_t start;
+    if (!bb_utf8_valid(*s, *n))
+        return;
+    *n = bb_trim(*s, *n, &start);
+    *s += start;
+}
+
+/* A cell between its end spaces, without the apostrophe an export put
+ * before it: the export adds one to every text cell matching ^'*[=+-@]
+ * (server/export.c), so one is removed from every cell matching
+ * ^'+[=+-@] and the round trip is exact, also for a value that itself
+ * starts with apostrophes. */
 static void cell(const csv_field *f, const char **s, size_t *n)
 {
     *s = f->s;
     *n = f->len;
+    trim_cell(s, n);
     size_t q = 0;
     while (q < *n && (*s)[q] == '\'')
         q++;
@@ -443,7 +489,8 @@ static void pack_str(msgpack_packer *pk, const char *s, size_t n)
     msgpack_pack_str_body(pk, s, n);
 }
 
-/* labels: one per line in the cell (a CR before a line feed is dropped). */
+/* labels: one per line in the cell (a CR before a line feed is dropped),
+ * each between its end spaces. */
 static void pack_labels(msgpack_packer *pk, const char *s, size_t n)
 {
     uint32_t count = 0;
@@ -459,7 +506,10 @@ static void pack_labels(msgpack_packer *pk, const char *s, size_t n)
             size_t end = i;
             if (end > start && s[end - 1] == '\r')
                 end--;
-            pack_str(pk, s + start, end - start);
+            const char *label = s + start;
+            size_t len = end - start;
+            trim_cell(&label, &len);
+            pack_str(pk, label, len);
             start = i + 1;
         }
     }
@@ -487,9 +537,14 @@ static int pack_enterprise(importer *im, const csv_record *r, int *col, char *ms
     msgpack_sbuffer_clear(&im->one);
     msgpack_packer *pk = &im->opk;
     uint32_t nkeys = 0;
-    for (int c = 0; c < NCOLS; c++)
-        if (im->col[c] >= 0 && !(c == COL_STATUS && r->fields[im->col[c]].len == 0))
+    for (int c = 0; c < NCOLS; c++) {
+        const char *s;
+        size_t n = 0;
+        if (im->col[c] >= 0)
+            cell(&r->fields[im->col[c]], &s, &n);
+        if (im->col[c] >= 0 && !(c == COL_STATUS && n == 0))
             nkeys++;
+    }
     msgpack_pack_map(pk, nkeys);
     for (int c = 0; c < NCOLS; c++) {
         if (im->col[c] < 0)
@@ -560,13 +615,19 @@ static int pack_status(importer *im, const csv_record *r, int *col, char *msg, s
             continue;
         }
         if (c == SC_OUTPUT) {
-            /* money_parse reads a C string: a NUL inside is not money. */
-            if (memchr(cs[c], '\0', cn[c]) != NULL || cs[c][cn[c]] != '\0' ||
-                money_parse(cs[c], &num[c]) != 0) {
+            /* money_parse reads a C string: the trimmed cell, copied (a
+             * NUL inside is not money). */
+            char *amount = memchr(cs[c], '\0', cn[c]) == NULL ? strndup(cs[c], cn[c]) : NULL;
+            bool money = amount != NULL && money_parse(amount, &num[c]) == 0;
+            free(amount);
+            if (!money) {
                 *col = c;
+                /* JSON keeps English, as the server's messages. */
                 snprintf(msg, cap,
-                         "output_value: \"%.*s\" is not an amount of whole yuan (e.g. "
-                         "1234567, 1,234,567, 123.45万, 3亿)",
+                         im->ctx->json ? "output_value: \"%.*s\" is not an amount of whole "
+                                         "yuan (e.g. 1234567, 1,234,567, 123.45万, 3亿)"
+                                       : _("output_value: \"%.*s\" is not an amount of whole "
+                                           "yuan (e.g. 1234567, 1,234,567, 123.45万, 3亿)"),
                          cn[c] > 40 ? 40 : (int)cn[c], cs[c]);
                 return -1;
             }
@@ -757,7 +818,7 @@ static int run(importer *im)
     }
     if (rc != CSV_RECORD) {
         if (rc == CSV_EOF)
-            fprintf(stderr, "baobao: %s: the file is empty (no header row)\n", im->path);
+            fprintf(stderr, _("baobao: %s: the file is empty (no header row)\n"), im->path);
         else
             fprintf(stderr, "baobao: %s: %s\n", im->path, csv_error(im->csv));
         return CLI_EXIT_REFUSED;
@@ -778,7 +839,9 @@ static int run(importer *im)
         bool send = false;   /* the call is full: send it */
         if (rec.nfields != im->nheader) {
             hash_record(im, &rec);
-            reject_local(im, rec.line, NULL, "the row has %zu fields, the header %zu",
+            reject_local(im, rec.line, NULL,
+                         im->ctx->json ? "the row has %zu fields, the header %zu"
+                                       : _("the row has %zu fields, the header %zu"),
                          rec.nfields, im->nheader);
             send = im->npending == CLI_IMPORT_MAX_PENDING;
         } else if (im->kind->pack(im, &rec, &bad_col, bad_msg, sizeof bad_msg) != 0) {
@@ -793,8 +856,10 @@ static int run(importer *im)
                 hash_record(im, &rec);
                 int c = longest_column(im, &rec);
                 reject_local(im, rec.line, im->kind->cols[c].key,
-                             "%s: too long (%zu bytes; a row may hold at most %u bytes in "
-                             "all)",
+                             im->ctx->json ? "%s: too long (%zu bytes; a row may hold at most "
+                                             "%u bytes in all)"
+                                           : _("%s: too long (%zu bytes; a row may hold at most "
+                                               "%u bytes in all)"),
                              im->kind->cols[c].key, rec.fields[im->col[c]].len,
                              CLI_IMPORT_MAX_CALL_BYTES);
                 send = im->npending == CLI_IMPORT_MAX_PENDING;
@@ -835,10 +900,11 @@ static int run(importer *im)
         report_local(im, UINT64_MAX);
     print_summary(im, fatal);
     if (fatal != NULL) {
-        status = cli_fail(fatal);
+        status = cli_fail_in(im->ctx, im->kind->method, fatal);
         if (im->commit && im->calls > 1)
-            fprintf(stderr, "baobao: the rows before the failed call are stored; running the "
-                            "same import again is safe (nothing is stored twice)\n");
+            fputs(_("baobao: the rows before the failed call are stored; running the same "
+                    "import again is safe (nothing is stored twice)\n"),
+                  stderr);
         return status == CLI_EXIT_OK ? CLI_EXIT_REFUSED : status;
     }
     return im->rejected > 0 ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
@@ -851,11 +917,12 @@ static int import_file(cli_ctx *ctx, const import_kind *kind, int argc, char **a
     };
     size_t no = sizeof o / sizeof o[0], npos;
     const char *pos[1];
-    char cmd[32];
+    char cmd[32], help[CLI_IMPORT_HELP_BYTES];
     snprintf(cmd, sizeof cmd, "import %s", kind->what);
-    int rc = cli_parse(ctx, argc, argv, o, no, pos, 1, &npos, cmd, kind->help);
+    snprintf(help, sizeof help, "%s%s", _(kind->help), _(import_options_help));
+    int rc = cli_parse(ctx, argc, argv, o, no, pos, 1, &npos, cmd, help);
     if (rc == 0 && npos != 1)
-        rc = cli_usage_error(cmd, "expected one FILE.csv (- for standard input)");
+        rc = cli_usage_error(cmd, _("expected one FILE.csv (- for standard input)"));
     if (rc != 0) {
         cli_opts_free(o, no);
         return rc;
@@ -863,8 +930,7 @@ static int import_file(cli_ctx *ctx, const import_kind *kind, int argc, char **a
     importer *im = calloc(1, sizeof *im);
     if (im == NULL) {
         cli_opts_free(o, no);
-        fputs("baobao: out_of_memory\n", stderr);
-        return CLI_EXIT_PROTOCOL;
+        return cli_oom();
     }
     im->ctx = ctx;
     im->kind = kind;
@@ -891,11 +957,10 @@ static int import_file(cli_ctx *ctx, const import_kind *kind, int argc, char **a
     bb_error err;
     if (im->csv == NULL || im->sha == NULL ||
         EVP_DigestInit_ex(im->sha, EVP_sha256(), NULL) != 1) {
-        fputs("baobao: out_of_memory\n", stderr);
-        rc = CLI_EXIT_PROTOCOL;
+        rc = cli_oom();
     } else if (cli_connect(ctx, &err) != BB_C_OK) {
         /* Log in before reading: the key is bound to the login. */
-        rc = cli_fail(&err);
+        rc = cli_fail_in(ctx, kind->method, &err);
     } else {
         char seed[64];
         int sl = snprintf(seed, sizeof seed, "baobao import %s 1\n", kind->what);
@@ -919,7 +984,7 @@ int cli_import(cli_ctx *ctx, int argc, char **argv)
 {
     int first;
     int rc = cli_parse_word(ctx, argc, argv, "import", import_help,
-                            "missing what to import (enterprises, status)", &first);
+                            N_("missing what to import (enterprises, status)"), &first);
     if (rc != 0)
         return rc;
     const char *what = argv[first];
@@ -927,5 +992,13 @@ int cli_import(cli_ctx *ctx, int argc, char **argv)
         return import_file(ctx, &kind_enterprises, argc - first - 1, argv + first + 1);
     if (strcmp(what, "status") == 0)
         return import_file(ctx, &kind_status, argc - first - 1, argv + first + 1);
-    return cli_usage_error("import", "cannot import \"%s\" (only: enterprises, status)", what);
+    static const char *const whats[] = {"enterprises", "status"};
+    char near[64];
+    suggest_list(near, sizeof near, what, whats, 2);
+    if (near[0] != '\0')
+        return cli_usage_error("import", _("cannot import \"%s\" (did you mean %s? only: "
+                                           "enterprises, status)"),
+                               what, near);
+    return cli_usage_error("import", _("cannot import \"%s\" (only: enterprises, status)"),
+                           what);
 }

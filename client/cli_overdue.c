@@ -13,6 +13,8 @@
  * stages, states and levels with invalid_argument).
  */
 #include "cli.h"
+
+#include "i18n.h"
 #include "table.h"
 
 #include <stdio.h>
@@ -28,17 +30,17 @@
 #define OD_GREEN "\033[32m"
 #define OD_RESET "\033[0m"
 
-static const char overdue_intro[] =
+static const char overdue_intro[] = N_(
     "What is late, most overdue first: milestones whose planned date has passed\n"
     "without an actual date, problems past their deadline and not closed. Each row\n"
     "has a traffic light: 红 (red) when more than the server's\n"
     "overdue_red_after_days late (default 30), else 黄 (yellow). DAYS: days overdue.\n"
     "The lights are coloured on a terminal without $NO_COLOR; --color always|never\n"
-    "(a global option) decides otherwise.\n";
+    "(a global option) decides otherwise.\n");
 
-static const char due_intro[] =
+static const char due_intro[] = N_(
     "What falls due soon: milestones planned (problems with a deadline) from today\n"
-    "to today + N days, not done; soonest first. DAYS is negative: days left.\n";
+    "to today + N days, not done; soonest first. DAYS is negative: days left.\n");
 
 /* A page's people list [{id, name, role}] as "name(role)、name(role)". */
 static char *join_people(const msgpack_object *arr)
@@ -178,11 +180,12 @@ static int print_table(const msgpack_object *a, bool milestones, bool colour)
     }
     table_set_align(t, 1, TABLE_RIGHT);
     table_set_align(t, 3, TABLE_RIGHT);
-    const char *header[OD_NCOLS] = {"LIGHT", "DAYS", milestones ? "PLANNED" : "DEADLINE",
-                                    milestones ? "PROJECT" : "PROBLEM",
-                                    milestones ? "NAME NODE" : "DESCRIPTION",
-                                    milestones ? "STAGE" : "STATE", "TOWNSHIP", "ENTERPRISE",
-                                    "OFFICIALS", "UNITS"};
+    const char *header[OD_NCOLS] = {_("LIGHT"), _("DAYS"),
+                                    milestones ? _("PLANNED") : _("DEADLINE"),
+                                    milestones ? _("PROJECT") : _("PROBLEM"),
+                                    milestones ? _("NAME NODE") : _("DESCRIPTION"),
+                                    milestones ? _("STAGE") : _("STATE"), _("TOWNSHIP"),
+                                    _("ENTERPRISE"), _("OFFICIALS"), _("UNITS")};
     bool ok = table_add_row(t, header) == 0;
     size_t k = 0;
     for (uint32_t j = 0; ok && j < a->via.array.size; j++)
@@ -240,7 +243,7 @@ static const cli_alias od_alias[] = {
     {"official", "official_id"}, {"unit", "unit_id"}, {"within", "within_days"}, {NULL, NULL},
 };
 
-static const cli_mech overdue_cmds[] = {
+const cli_mech cli_overdue_cmds[] = {
     {.cmd = "overdue milestones", .method = "overdue.milestones", .aliases = od_alias,
      .print_items = print_milestones},
     {.cmd = "overdue problems", .method = "overdue.problems", .aliases = od_alias,
@@ -248,7 +251,7 @@ static const cli_mech overdue_cmds[] = {
     {.cmd = NULL},
 };
 
-static const cli_mech due_cmds[] = {
+const cli_mech cli_due_cmds[] = {
     {.cmd = "due milestones", .method = "due.milestones", .aliases = od_alias,
      .print_items = print_milestones},
     {.cmd = "due problems", .method = "due.problems", .aliases = od_alias,
@@ -258,10 +261,10 @@ static const cli_mech due_cmds[] = {
 
 int cli_overdue(cli_ctx *ctx, int argc, char **argv)
 {
-    return cli_mech_group(ctx, "overdue", overdue_intro, overdue_cmds, argc, argv);
+    return cli_mech_group(ctx, "overdue", overdue_intro, cli_overdue_cmds, argc, argv);
 }
 
 int cli_due(cli_ctx *ctx, int argc, char **argv)
 {
-    return cli_mech_group(ctx, "due", due_intro, due_cmds, argc, argv);
+    return cli_mech_group(ctx, "due", due_intro, cli_due_cmds, argc, argv);
 }

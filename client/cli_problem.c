@@ -14,18 +14,20 @@
  */
 #include "cli.h"
 
+#include "i18n.h"
+
 #include <stdio.h>
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char problem_intro[] =
+static const char problem_intro[] = N_(
     "Problems (诉求) enterprises raise, and their workflow\n"
     "受理 → 交办 → 办理 → 反馈 → 确认 (closed). Township staff work on the problems\n"
-    "of their own townships; supervisors on all; admins only read.\n";
+    "of their own townships; supervisors on all; admins only read.\n");
 
-static const char trouble_intro[] =
+static const char trouble_intro[] = N_(
     "The troubled-enterprise file (困难企业): why an enterprise is idle, its idle\n"
-    "land (亩) and factory floor (m²), strengths, revival plan (盘活) and progress.\n";
+    "land (亩) and factory floor (m²), strengths, revival plan (盘活) and progress.\n");
 
 static const cli_alias prb_alias[] = {
     {"enterprise", "enterprise_id"},  {"report", "status_report_id"},
@@ -39,19 +41,29 @@ static const cli_fmt prb_fmts[] = {
     {"description", CLI_F_CLIP}, {"revival_progress", CLI_F_CLIP}, {NULL, CLI_F_TEXT},
 };
 static const cli_col prb_table[] = {
-    {"ID", "id"},          {"企业", "enterprise_name"},   {"乡镇", "township"},
-    {"类别", "category"},  {"状态", "state"},             {"期限", "deadline"},
-    {"承办单位", "assignee_unit"}, {"承办人", "assignee_official"}, {"描述", "description"},
+    {N_("ID"), "id"},
+    {N_("ENTERPRISE"), "enterprise_name"},
+    {N_("TOWNSHIP"), "township"},
+    {N_("CATEGORY"), "category"},
+    {N_("STATE"), "state"},
+    {N_("DEADLINE"), "deadline"},
+    {N_("ASSIGNED_UNIT"), "assignee_unit"},
+    {N_("ASSIGNED_OFFICIAL"), "assignee_official"},
+    {N_("DESCRIPTION"), "description"},
 };
+/* at: shown in the server's time zone (cli_print_table). */
 static const cli_col event_table[] = {
-    {"时间(UTC)", "at"}, {"用户", "user"}, {"从", "from_state"}, {"到", "to_state"},
-    {"说明", "note"},
+    {N_("TIME"), "at"}, {N_("USER"), "user"}, {N_("FROM_STATE"), "from_state"},
+    {N_("TO_STATE"), "to_state"}, {N_("NOTE"), "note"},
 };
 static const cli_col trouble_table[] = {
-    {"企业ID", "enterprise_id"},        {"企业", "enterprise_name"},
-    {"乡镇", "township"},               {"闲置原因", "idle_reason"},
-    {"闲置土地(亩)", "idle_land_mu"},   {"闲置厂房(m²)", "idle_floor_m2"},
-    {"盘活进展", "revival_progress"},
+    {N_("ENTERPRISE_ID"), "enterprise_id"},
+    {N_("ENTERPRISE"), "enterprise_name"},
+    {N_("TOWNSHIP"), "township"},
+    {N_("IDLE_REASON"), "idle_reason"},
+    {N_("IDLE_LAND(亩)"), "idle_land_mu"},
+    {N_("IDLE_FLOOR(m²)"), "idle_floor_m2"},
+    {N_("REVIVAL_PROGRESS"), "revival_progress"},
 };
 
 /* A problem, then its history: who moved it, when, where, with the note. */
@@ -66,30 +78,30 @@ static int print_problem(const msgpack_object *res)
     return ok ? CLI_EXIT_OK : CLI_EXIT_PROTOCOL;
 }
 
-static const cli_mech problem_cmds[] = {
+const cli_mech cli_problem_cmds[] = {
     {.cmd = "problem create", .method = "problem.create", .aliases = prb_alias},
     {.cmd = "problem get", .method = "problem.get", .pos = "id", .print = print_problem},
     {.cmd = "problem list", .method = "problem.list", .aliases = prb_alias,
      .flags = list_flags, .fmts = prb_fmts, .cols = prb_table, .ncols = NCOLS(prb_table)},
     {.cmd = "problem advance", .method = "problem.advance", .pos = "id", .pos2 = "to_state",
      .version_from = "problem.get",
-     .about = "One step forward: 交办, 办理, 反馈 or 确认. 交办 needs an assignee (see\n"
-              "'baobao problem assign').\n"},
+     .about = N_("One step forward: 交办, 办理, 反馈 or 确认. 交办 needs an assignee (see\n"
+                 "'baobao problem assign').\n")},
     {.cmd = "problem reopen", .method = "problem.reopen", .pos = "id",
      .version_from = "problem.get",
-     .about = "确认 → 办理. The deadline stays: give a new one with 'problem assign'.\n"},
+     .about = N_("确认 → 办理. The deadline stays: give a new one with 'problem assign'.\n")},
     {.cmd = "problem assign", .method = "problem.assign", .pos = "id", .aliases = prb_alias,
      .version_from = "problem.get",
-     .about = "A problem past 受理 must keep a unit or an official; a deadline may not be\n"
-              "before today.\n"},
+     .about = N_("A problem past 受理 must keep a unit or an official; a deadline may not be\n"
+                 "before today.\n")},
     {.cmd = NULL},
 };
 
-static const cli_mech trouble_cmds[] = {
+const cli_mech cli_trouble_cmds[] = {
     {.cmd = "trouble set", .method = "trouble.set", .pos = "enterprise_id",
      .aliases = prb_alias, .version_from = "trouble.get",
-     .about = "Creates the file (--idle-reason required) or changes the given fields of it;\n"
-              "without --version the current file is read first: none yet means create.\n"},
+     .about = N_("Creates the file (--idle-reason required) or changes the given fields of it;\n"
+                 "without --version the current file is read first: none yet means create.\n")},
     {.cmd = "trouble get", .method = "trouble.get", .pos = "enterprise_id"},
     {.cmd = "trouble list", .method = "trouble.list", .fmts = prb_fmts, .cols = trouble_table,
      .ncols = NCOLS(trouble_table)},
@@ -98,10 +110,10 @@ static const cli_mech trouble_cmds[] = {
 
 int cli_problem(cli_ctx *ctx, int argc, char **argv)
 {
-    return cli_mech_group(ctx, "problem", problem_intro, problem_cmds, argc, argv);
+    return cli_mech_group(ctx, "problem", problem_intro, cli_problem_cmds, argc, argv);
 }
 
 int cli_trouble(cli_ctx *ctx, int argc, char **argv)
 {
-    return cli_mech_group(ctx, "trouble", trouble_intro, trouble_cmds, argc, argv);
+    return cli_mech_group(ctx, "trouble", trouble_intro, cli_trouble_cmds, argc, argv);
 }

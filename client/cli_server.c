@@ -7,6 +7,8 @@
  */
 #include "cli.h"
 
+#include "i18n.h"
+
 /* server.info answers before login: the one command that needs no
  * credentials (to check a server is there and which it is). */
 static int anonymous(cli_ctx *ctx, cli_mech_args *t)
@@ -16,13 +18,13 @@ static int anonymous(cli_ctx *ctx, cli_mech_args *t)
     return 0;
 }
 
-static const cli_mech server_cmds[] = {
+const cli_mech cli_server_cmds[] = {
     {.cmd = "server info", .method = "server.info", .fill = anonymous,
-     .about = "Works also while the database is down, and without logging in.\n"},
+     .about = N_("Works also while the database is down, and without logging in.\n")},
     {.cmd = NULL},
 };
 
 int cli_server(cli_ctx *ctx, int argc, char **argv)
 {
-    return cli_mech_group(ctx, "server", NULL, server_cmds, argc, argv);
+    return cli_mech_group(ctx, "server", NULL, cli_server_cmds, argc, argv);
 }

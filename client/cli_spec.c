@@ -19,14 +19,25 @@
  * converted by the one packer (args.c): a text not of its type is a usage
  * error. The server checks the rest and its refusal is exit 1.
  * Records print every value whole; only table cells are cut.
+ * Language: the help's own words, headers and messages are in the
+ * user's language (i18n.h). The spec's summaries and argument docs are
+ * Chinese and are shown as they are in both languages: they are the one
+ * place a method is described, and in English the option itself already
+ * says the argument's English name (--report-date). Times in records and
+ * tables are shown in the server's time zone (cli_time_text).
  * Not for: what a command does beyond call and print (each in its file:
  * new passwords of `user`, imports), the option parser itself
  * (cli_opts.c).
  */
 #include "cli.h"
 
+#include "guided.h"
+#include "i18n.h"
+#include "resolve.h"
+
 #include "bb_spec.h"
 #include "money.h"
+#include "suggest.h"
 #include "table.h"
 
 #include <inttypes.h>
@@ -69,7 +80,7 @@ static char *scalar(const msgpack_object *o)
         return strdup(num);
     }
     if (o->type == MSGPACK_OBJECT_BOOLEAN)
-        return strdup(o->via.boolean ? "yes" : "no");
+        return strdup(o->via.boolean ? _("yes") : _("no"));
     if (o->type != MSGPACK_OBJECT_STR)
         return strdup("?");
     /* Not strndup: the bytes are msgpack's, with no NUL after them. */
@@ -157,6 +168,10 @@ static char *cell(const msgpack_object *o, cli_fmt_kind kind, bool in_table)
             snprintf(buf, sizeof buf, "%s 元", yuan);
         return strdup(buf);
     }
+    char when[CLI_TIME_BUF];
+    if (o != NULL && o->type == MSGPACK_OBJECT_STR &&
+        cli_time_text(o->via.str.ptr, o->via.str.size, when))
+        return strdup(when);   /* an instant: in the server's time zone */
     char *s = scalar(o);
     if (s == NULL || kind != CLI_F_CLIP || !in_table)
         return s;
@@ -260,7 +275,9 @@ bool cli_print_table(const msgpack_object *items, const cli_col *cols, size_t nc
     cli_fmt_kind *kinds = calloc(ncols, sizeof *kinds);
     bool ok = t != NULL && row != NULL && texts != NULL && kinds != NULL;
     for (size_t c = 0; ok && c < ncols; c++) {
-        row[c] = cols[c].head;
+        /* Headers are N_() marked where the columns are declared; the
+         * ones made of keys are the protocol's names, as they are. */
+        row[c] = cols == gen ? cols[c].head : _(cols[c].head);
         kinds[c] = fmt_of(fmts, cols[c].key, strlen(cols[c].key));
         if (kinds[c] == CLI_F_MONEY || kinds[c] == CLI_F_WAN)
             table_set_align(t, c, TABLE_RIGHT);
@@ -504,24 +521,26 @@ static void help_arg(const cli_mech *m, const bb_arg *a)
     bool found = strcmp(a->name, "version") == 0 && m->version_from != NULL;
     printf("%s", a->doc ? a->doc : "");
     if ((a->flags & BB_A_REQ) && !found)
-        printf(" (required)");
+        fputs(_(" (required)"), stdout);
     if (a->flags & BB_A_TODAY)
-        printf(" (default: today)");
+        fputs(_(" (default: today)"), stdout);
     if (a->values != NULL) {
-        printf(" (one of:");
+        fputs(_(" (one of:"), stdout);
         for (size_t v = 0; a->values[v] != NULL; v++)
             printf(" %s%s", a->values[v], a->values[v + 1] ? " |" : "");
         printf(")");
     }
+    if (a->ref != NULL)
+        printf(_(" (values: 'baobao call ref.list --kind %s')"), a->ref);
     if (a->type == BB_T_STRS)
-        printf(" (one per option: repeat it for more)");
+        fputs(_(" (one per option: repeat it for more)"), stdout);
     if (fmt_of(m->fmts, a->name, strlen(a->name)) == CLI_F_MONEY ||
         fmt_of(m->fmts, a->name, strlen(a->name)) == CLI_F_WAN)
-        printf(" (yuan: 1234567, 123.45万, 3亿)");
+        fputs(_(" (yuan: 1234567, 123.45万, 3亿)"), stdout);
     if (strcmp(a->name, "idempotency_key") == 0)
-        printf(" (default: a random UUID)");
+        fputs(_(" (default: a random UUID)"), stdout);
     if (strcmp(a->name, "version") == 0 && m->version_from != NULL)
-        printf(" (default: the current one, read with %s)", m->version_from);
+        printf(_(" (default: the current one, read with %s)"), m->version_from);
 }
 
 static void print_help(const cli_mech *m, const bb_method_spec *ms, const optset *s)
@@ -529,16 +548,18 @@ static void print_help(const cli_mech *m, const bb_method_spec *ms, const optset
     char p1[OPT_NAME], p2[OPT_NAME];
     placeholder(p1, m->pos);
     placeholder(p2, m->pos2);
-    printf("Usage: baobao %s%s%s%s%s [OPTIONS]\n\n", m->cmd, m->pos ? " " : "", p1,
-           m->pos2 ? " " : "", p2);
-    printf("%s (%s; result: %s).\n", ms->summary ? ms->summary : "", ms->name,
+    char usage[4 * OPT_NAME];
+    snprintf(usage, sizeof usage, "%s%s%s%s%s", m->cmd, m->pos ? " " : "", p1,
+             m->pos2 ? " " : "", p2);
+    printf(_("Usage: baobao %s [OPTIONS]\n\n"), usage);
+    printf(_("%s (%s; result: %s).\n"), ms->summary ? ms->summary : "", ms->name,
            ms->result ? ms->result : "-");
     if (m->about != NULL)
-        printf("%s", m->about);
+        fputs(_(m->about), stdout);   /* N_() marked in the command's table */
     const bb_arg *all[BB_SPEC_MAX_ARGS];
     unsigned n = bb_spec_args(ms, all);
     if (m->pos != NULL) {
-        printf("\nArguments:\n");
+        fputs(_("\nArguments:\n"), stdout);
         for (unsigned i = 0; i < n; i++) {
             if (!is_pos(m, all[i]->name))
                 continue;
@@ -548,7 +569,7 @@ static void print_help(const cli_mech *m, const bb_method_spec *ms, const optset
             printf("\n");
         }
     }
-    printf("\nOptions (from the method spec):\n");
+    fputs(_("\nOptions (from the method spec):\n"), stdout);
     for (size_t i = 0; i < s->n; i++) {
         const cli_opt *o = &s->o[i];
         const optmap *om = &s->map[i];
@@ -558,39 +579,40 @@ static void print_help(const cli_mech *m, const bb_method_spec *ms, const optset
         printf("  %-26s ", left);
         switch (om->kind) {
         case OPT_MAIN: help_arg(m, om->arg); break;
-        case OPT_ALT: printf("the same as %s", s->o[om->main].name); break;
-        case OPT_CLEAR: printf("clear it (send nil)"); break;
-        case OPT_EMPTY: printf("remove them all (send [])"); break;
-        case OPT_FLAG: printf("sends %s = \"%s\"", om->arg->name, om->text); break;
+        case OPT_ALT: printf(_("the same as %s"), s->o[om->main].name); break;
+        case OPT_CLEAR: fputs(_("clear it (send nil)"), stdout); break;
+        case OPT_EMPTY: fputs(_("remove them all (send [])"), stdout); break;
+        case OPT_FLAG: printf(_("sends %s = \"%s\""), om->arg->name, om->text); break;
         case OPT_ALL:
-            printf("fetch every page; with --json prints {\"items\": [...], \"next\": null}");
+            fputs(_("fetch every page; with --json prints {\"items\": [...], \"next\": null}"),
+                  stdout);
             break;
         }
         printf("\n");
     }
     for (const cli_flag *f = m->flags; f != NULL && f->arg != NULL; f++)
         if (f->opt == NULL)
-            printf("Always sends %s = %s.\n", f->arg, f->text);
+            printf(_("Always sends %s = %s.\n"), f->arg, f->text);
     for (unsigned i = 0; i < n; i++) {
         const secret_src *src = (all[i]->flags & BB_A_SECRET) ? secret_of(ms, all[i]) : NULL;
         if (src != NULL && m->fill == NULL)
-            printf("%s (%s) is never an option: %s.\n", all[i]->name,
-                   all[i]->doc ? all[i]->doc : "",
-                   src->own ? "$BAOBAO_PASSWORD, else the config file, else asked on the "
-                              "terminal without echo"
-                            : "$BAOBAO_NEW_PASSWORD, else asked twice on the terminal "
-                              "without echo");
+            printf(src->own ? _("%s (%s) is never an option: $BAOBAO_PASSWORD, else the "
+                                "config file, else asked on the terminal without echo.\n")
+                            : _("%s (%s) is never an option: $BAOBAO_NEW_PASSWORD, else "
+                                "asked twice on the terminal without echo.\n"),
+                   all[i]->name, all[i]->doc ? all[i]->doc : "");
     }
     if (paged(ms))
-        printf("One page unless --all; when more pages follow, the --after value is\n"
-               "printed to stderr.\n");
+        fputs(_("One page unless --all; when more pages follow, the --after value is\n"
+                "printed to stderr.\n"),
+              stdout);
 }
 
 /* ---- running ---- */
 
 /* The arguments as parsed: (name, text) pairs, or (name, elements) for an
  * array given with its option (the after of paging is replaced page after
- * page); the texts the command made (money in yuan, a version, a
+ * page); the texts the command made (an id for a name, a version, a
  * password) are owned, zeroed and freed at the end. */
 typedef struct targ {
     const char *name;
@@ -686,15 +708,15 @@ static void targs_free(targs *t)
 }
 
 /* Converts t's texts for method: BB_C_EARG names the text at fault. An
- * array given element by element is packed as it is (never cut at
- * commas: a label may hold one). */
+ * array given element by element is cleaned element by element, as the
+ * packer cleans a text (never cut at commas: a label may hold one). */
 static int kvs_text(bbi_kvs *k, const bb_method_spec *ms, const targs *t, bb_error *err)
 {
     int rc = BB_C_OK;
     for (size_t i = 0; rc == BB_C_OK && i < t->n; i++) {
         const targ *a = &t->a[i];
         if (a->list)
-            bbi_kv_strs(k, a->name, a->vals, a->nvals);   /* the packer checks name, UTF-8 */
+            rc = bbi_kv_list(k, ms->name, a->name, a->vals, a->nvals, err);
         else
             rc = bbi_kv_text(k, ms->name, a->name, a->text, err);
     }
@@ -826,14 +848,14 @@ static int run_pages(cli_ctx *ctx, const cli_mech *m, const bb_method_spec *ms, 
             pages_free(&p);
             free(cursor);
             free(last);
-            return cli_fail(&err);
+            return cli_fail_in(ctx, ms->name, &err);
         }
         if (!all || !more)
             break;
     }
     int rc = print_pages(ctx, m, &p, all);
     if (!all && more)
-        fprintf(stderr, "baobao: more rows follow: add --after %s (or use --all)\n", cursor);
+        fprintf(stderr, _("baobao: more rows follow: add --after %s (or use --all)\n"), cursor);
     pages_free(&p);
     free(cursor);
     free(last);
@@ -890,7 +912,7 @@ static int read_current(cli_ctx *ctx, const cli_mech *m, const bb_method_spec *m
         return 0;
     const bb_method_spec *g = bb_spec_find(m->version_from, strlen(m->version_from));
     if (g == NULL)
-        return cli_usage_error(m->cmd, "%s: not a method of the spec", m->version_from);
+        return cli_usage_error(m->cmd, _("%s: not a method of the spec"), m->version_from);
     targs *get = calloc(1, sizeof *get);
     if (get == NULL)
         return cli_oom();
@@ -904,11 +926,13 @@ static int read_current(cli_ctx *ctx, const cli_mech *m, const bb_method_spec *m
         !(va->flags & BB_A_REQ))
         return 0;
     if (rc != BB_C_OK)
-        return cli_fail(&err);
+        return cli_fail_in(ctx, g->name, &err);
     if (m->same != NULL && presets_hold(m, bb_reply_result(r))) {
         size_t glen = strcspn(m->cmd, " ");
-        fprintf(stderr, "baobao: %.*s %s %s: nothing sent\n", (int)glen, m->cmd,
-                cli_mech_get(t, m->pos), m->same);
+        char what[OPT_NAME + KEY_MAX];
+        snprintf(what, sizeof what, "%.*s %s", (int)glen, m->cmd, cli_mech_get(t, m->pos));
+        /* m->same is N_() marked in the command's table. */
+        fprintf(stderr, _("baobao: %s %s: nothing sent\n"), what, _(m->same));
         *cur = r;
         return 0;
     }
@@ -918,7 +942,7 @@ static int read_current(cli_ctx *ctx, const cli_mech *m, const bb_method_spec *m
                      m->version_from);
     bb_reply_free(r);
     if (rc != BB_C_OK)
-        return cli_fail(&err);
+        return cli_fail_in(ctx, g->name, &err);
     if (!need_version)
         return 0;
     char buf[24];
@@ -927,7 +951,9 @@ static int read_current(cli_ctx *ctx, const cli_mech *m, const bb_method_spec *m
 }
 
 /* Options to arguments: a flag's text, an array's values one element
- * each, money read as yuan, the positional words, the presets. */
+ * each, the positional words, the presets. Money is an int like any
+ * other: the packer reads 856万 and 1.2亿 and says what is wrong with a
+ * text that is not an amount. */
 static int collect(const cli_mech *m, const optset *s, const char *const *pos, size_t npos,
                    targs *t, bool *all)
 {
@@ -942,7 +968,8 @@ static int collect(const cli_mech *m, const optset *s, const char *const *pos, s
             continue;
         }
         if (targ_has(t, om->arg->name))
-            return cli_usage_error(m->cmd, "%s: given twice (or with its other name)", o->name);
+            return cli_usage_error(m->cmd, _("%s: given twice (or with its other name)"),
+                                   o->name);
         if (om->kind == OPT_CLEAR) {
             cli_mech_set(t, om->arg->name, NULL);
         } else if (om->kind == OPT_FLAG || om->kind == OPT_EMPTY) {
@@ -951,8 +978,9 @@ static int collect(const cli_mech *m, const optset *s, const char *const *pos, s
             for (size_t v = 0; v < o->nvalues; v++)
                 if (o->values[v][0] == '\0') {
                     dashed(name, "no-", om->arg->name);
-                    return cli_usage_error(m->cmd, "%s \"\": an empty value (to remove them "
-                                           "all, use %s)", o->name, name);
+                    return cli_usage_error(m->cmd, _("%s \"\": an empty value (to remove "
+                                                     "them all, use %s)"),
+                                           o->name, name);
                 }
             if (targ_list(t, om->arg->name, o->values, o->nvalues) != 0)
                 return cli_oom();
@@ -964,52 +992,46 @@ static int collect(const cli_mech *m, const optset *s, const char *const *pos, s
     size_t want = (m->pos != NULL) + (m->pos2 != NULL);
     if (npos != want) {
         char p1[OPT_NAME], p2[OPT_NAME];
-        placeholder(p1, m->pos != NULL ? m->pos : "no word");
+        placeholder(p1, m->pos);
         placeholder(p2, m->pos2);
-        return cli_usage_error(m->cmd, "expected %s%s%s", m->pos != NULL ? p1 : "no word",
-                               m->pos2 ? " and " : "", p2);
+        if (m->pos == NULL)
+            return cli_usage_error(m->cmd, _("expected no word"));
+        if (m->pos2 == NULL)
+            return cli_usage_error(m->cmd, _("expected %s"), p1);
+        return cli_usage_error(m->cmd, _("expected %s and %s"), p1, p2);
     }
     for (size_t i = 0; i < want; i++)
         cli_mech_set(t, names[i], pos[i]);
     for (const cli_flag *f = m->flags; f != NULL && f->arg != NULL; f++)
         if (f->opt == NULL)
             cli_mech_set(t, f->arg, f->text);
-    for (const cli_fmt *f = m->fmts; f != NULL && f->key != NULL; f++) {
-        const char *text = cli_mech_get(t, f->key);
-        int64_t yuan;
-        if ((f->kind != CLI_F_MONEY && f->kind != CLI_F_WAN) || text == NULL || text[0] == '\0')
-            continue;
-        if (money_parse(text, &yuan) != 0)
-            return cli_usage_error(m->cmd, "%s: \"%s\" is not an amount of yuan (e.g. 1234567, "
-                                   "123.45万, 3亿)", f->key, text);
-        char buf[24];
-        snprintf(buf, sizeof buf, "%" PRId64, yuan);
-        if (cli_mech_own(t, f->key, strdup(buf)) != 0)
-            return cli_oom();
-    }
     return 0;
 }
 
 /* A password argument of the method (never an option): the caller's own
  * as for logging in, or a new one ($BAOBAO_NEW_PASSWORD, else asked twice
- * on the terminal). With neither a variable nor a terminal: a usage error
- * naming the command made for it. */
+ * on the terminal) once the caller has logged in (a session kept by
+ * `baobao login` asks nothing; else the caller's own password comes
+ * first, so the prompts come in order). With neither a variable nor a
+ * terminal: a usage error naming the command made for it. */
 static int fill_secret(cli_ctx *ctx, const cli_mech *m, const bb_method_spec *ms,
                        const bb_arg *a, targs *t)
 {
     const secret_src *src = secret_of(ms, a);
     if (src == NULL)
-        return cli_usage_error(m->cmd, "%s: a password, never an option, and this client does "
-                               "not know where to ask for it", a->name);
+        return cli_usage_error(m->cmd, _("%s: a password, never an option, and this client "
+                                         "does not know where to ask for it"),
+                               a->name);
     bb_error err;
     char *pw = NULL;
-    int rc = cli_credentials(ctx, &err);   /* the caller's own first: prompts in order */
+    int rc = src->own ? cli_credentials(ctx, &err) : cli_connect(ctx, &err);
     if (rc == BB_C_OK && src->own) {
         /* session.login: only the caller's own password is at hand. */
         const char *login = cli_mech_get(t, "login");
         if (login != NULL && strcmp(login, ctx->login) != 0)
-            return cli_usage_error(m->cmd, "%s: the password at hand is %s's; log in as %s "
-                                   "with '%s'", a->name, ctx->login, login, src->cmd);
+            return cli_usage_error(m->cmd, _("%s: the password at hand is %s's; log in as %s "
+                                             "with '%s'"),
+                                   a->name, ctx->login, login, src->cmd);
         pw = strdup(ctx->password);
         if (pw == NULL)
             rc = bbi_err(&err, BB_C_ENOMEM, NULL, NULL, "out of memory");
@@ -1019,15 +1041,16 @@ static int fill_secret(cli_ctx *ctx, const cli_mech *m, const bb_method_spec *ms
         if (login != NULL)
             snprintf(what, sizeof what, "%s", login);
         else if (id != NULL)
-            snprintf(what, sizeof what, "user %s", id);
+            snprintf(what, sizeof what, _("user %s"), id);
         else
             snprintf(what, sizeof what, "%s", ctx->login);
         rc = cli_new_password(what, &pw, &err);
     }
     if (rc != BB_C_OK && strcmp(err.code, "no_credentials") == 0)
-        return cli_usage_error(m->cmd, "%s: %s (or use '%s')", a->name, err.message, src->cmd);
+        return cli_usage_error(m->cmd, _("%s: %s (or use '%s')"), a->name, err.message,
+                               src->cmd);
     if (rc != BB_C_OK)
-        return cli_fail(&err);
+        return cli_fail_in(ctx, ms->name, &err);
     return cli_mech_own(t, a->name, pw) == 0 ? 0 : cli_oom();
 }
 
@@ -1037,7 +1060,7 @@ static int print_result(const msgpack_object *res, const cli_fmt *fmts)
     if (res != NULL && res->type == MSGPACK_OBJECT_MAP)
         return cli_print_fields(res, fmts) ? CLI_EXIT_OK : CLI_EXIT_PROTOCOL;
     if (res != NULL && res->type == MSGPACK_OBJECT_BOOLEAN && res->via.boolean) {
-        printf("ok\n");
+        fputs(_("ok\n"), stdout);
         return CLI_EXIT_OK;
     }
     char *s = scalar(res);
@@ -1071,8 +1094,9 @@ int cli_mech_run(cli_ctx *ctx, const cli_mech *m, int argc, char **argv)
 {
     const bb_method_spec *ms = bb_spec_find(m->method, strlen(m->method));
     if (ms == NULL)
-        return cli_usage_error(m->cmd, "%s: not a method of this client's protocol spec "
-                               "(run 'baobao methods')", m->method);
+        return cli_usage_error(m->cmd, _("%s: not a method of this client's protocol spec "
+                                         "(run 'baobao methods')"),
+                               m->method);
     optset *s = calloc(1, sizeof *s);
     targs *t = calloc(1, sizeof *t);
     if (s == NULL || t == NULL) {
@@ -1095,13 +1119,32 @@ int cli_mech_run(cli_ctx *ctx, const cli_mech *m, int argc, char **argv)
         cli_new_key(key);
         cli_mech_set(t, "idempotency_key", key);
     }
+    /* On a terminal, a write asks for what is missing (guided.c); then
+     * names typed for records become their ids (resolve.c). Dates such
+     * as 今天 are the server's from here on, also in guided entry's
+     * checks of what is typed. */
+    bool asked = false;
+    cli_resolve_today(ctx);
+    if (rc == 0 && (ms->flags & BB_M_WRITE) && cli_guided_available()) {
+        rc = cli_guided_collect(ctx, m, ms, t);
+        asked = true;
+    }
+    if (rc == 0)
+        rc = cli_resolve_args(ctx, m, ms, t);
     /* Texts not of their type and missing arguments are usage errors (exit
      * 2), found before anything is asked or sent; the passwords and the
-     * version the command finds itself come after. */
+     * version the command finds itself come after. What is not a text's
+     * fault (no memory; the server, asked for today's date, unreachable
+     * or refusing the login) is said as any failure of a call is. */
     bb_error err;
     bbi_kvs k = {.n = 0};
-    if (rc == 0 && kvs_text(&k, ms, t, &err) != BB_C_OK)
-        rc = err.rc == BB_C_ENOMEM ? cli_fail(&err) : cli_usage_error(m->cmd, "%s", err.message);
+    if (rc == 0 && kvs_text(&k, ms, t, &err) != BB_C_OK) {
+        char text[sizeof err.message + 1024];
+        cli_error_text(text, sizeof text, ms->name, &err);
+        bool text_at_fault = err.rc == BB_C_EARG && cli_exit_code(&err) != CLI_EXIT_USAGE;
+        rc = text_at_fault ? cli_usage_error(m->cmd, "%s", text)
+                           : cli_fail_in(ctx, ms->name, &err);
+    }
     bbi_kvs_free(&k);
     const bb_arg *every[BB_SPEC_MAX_ARGS];
     unsigned na = bb_spec_args(ms, every);
@@ -1112,7 +1155,7 @@ int cli_mech_run(cli_ctx *ctx, const cli_mech *m, int argc, char **argv)
             continue;
         char name[OPT_NAME];
         opt_of(name, m, a);
-        rc = cli_usage_error(m->cmd, "%s is required (%s)", name, a->doc ? a->doc : a->name);
+        rc = cli_usage_error(m->cmd, _("%s is required (%s)"), name, a->doc ? a->doc : a->name);
     }
     if (rc == 0 && m->fill != NULL)
         rc = m->fill(ctx, t);
@@ -1120,6 +1163,8 @@ int cli_mech_run(cli_ctx *ctx, const cli_mech *m, int argc, char **argv)
         if ((every[i]->flags & BB_A_SECRET) && (every[i]->flags & BB_A_REQ) &&
             !targ_has(t, every[i]->name))
             rc = fill_secret(ctx, m, ms, every[i], t);
+    if (rc == 0 && asked)
+        rc = cli_guided_confirm(ctx, m, ms, t);
     bb_reply *cur = NULL;
     if (rc == 0)
         rc = read_current(ctx, m, ms, t, &cur);
@@ -1131,7 +1176,7 @@ int cli_mech_run(cli_ctx *ctx, const cli_mech *m, int argc, char **argv)
     } else if (rc == 0) {
         bb_reply *r = NULL;
         if (call_text(ctx, ms, t, m->retry, &r, &err) != BB_C_OK) {
-            rc = cli_fail(&err);
+            rc = cli_fail_in(ctx, ms->name, &err);
         } else {
             rc = print_reply(ctx, m, r);
             bb_reply_free(r);
@@ -1156,9 +1201,14 @@ int cli_mech_group(cli_ctx *ctx, const char *group, const char *intro, const cli
     /* The group's help: the intro, then every command with the summary of
      * its method. */
     char help[4096];
-    size_t used = (size_t)snprintf(help, sizeof help, "Usage: baobao %s COMMAND ...\n\n%s%s"
-                                   "Commands:\n", group, intro ? intro : "", intro ? "\n" : "");
-    for (const cli_mech *m = subs; m->cmd != NULL && used < sizeof help; m++) {
+    size_t used = (size_t)snprintf(help, sizeof help, _("Usage: baobao %s COMMAND ...\n\n"),
+                                   group);
+    if (intro != NULL && used < sizeof help)   /* N_() marked in the group's file */
+        used += (size_t)snprintf(help + used, sizeof help - used, "%s\n", _(intro));
+    if (used < sizeof help)
+        used += (size_t)snprintf(help + used, sizeof help - used, "%s", _("Commands:\n"));
+    size_t nsubs = 0;
+    for (const cli_mech *m = subs; m->cmd != NULL && used < sizeof help; m++, nsubs++) {
         const bb_method_spec *ms = bb_spec_find(m->method, strlen(m->method));
         char word[3 * OPT_NAME], p1[OPT_NAME], p2[OPT_NAME];
         placeholder(p1, m->pos);
@@ -1171,23 +1221,37 @@ int cli_mech_group(cli_ctx *ctx, const char *group, const char *intro, const cli
     }
     if (used < sizeof help)
         snprintf(help + used, sizeof help - used,
-                 "Run 'baobao %s COMMAND --help' for a command's options.\n", group);
+                 _("Run 'baobao %s COMMAND --help' for a command's options.\n"), group);
     int first;
     int rc = cli_parse_leading(ctx, argc, argv, group, help, &first);
     if (rc != 0)
         return rc;
     if (first >= argc)
-        return cli_usage_error(group, "missing subcommand (see 'baobao %s --help')", group);
-    for (const cli_mech *m = subs; m->cmd != NULL; m++)
-        if (strcmp(sub_word(m), argv[first]) == 0)
+        return cli_usage_error(group, _("missing subcommand (see 'baobao %s --help')"), group);
+    const char **words = calloc(nsubs + 1, sizeof *words);
+    if (words == NULL)
+        return cli_oom();
+    for (size_t i = 0; i < nsubs; i++) {
+        const cli_mech *m = &subs[i];
+        words[i] = sub_word(m);
+        if (strcmp(words[i], argv[first]) == 0) {
+            free(words);
             return m->run != NULL ? m->run(ctx, argc - first - 1, argv + first + 1)
                                   : cli_mech_run(ctx, m, argc - first - 1, argv + first + 1);
-    return cli_usage_error(group, "unknown subcommand \"%s\"", argv[first]);
+        }
+    }
+    char near[256];
+    suggest_list(near, sizeof near, argv[first], words, nsubs);
+    free(words);
+    if (near[0] != '\0')
+        return cli_usage_error(group, _("unknown subcommand \"%s\" (did you mean %s?)"),
+                               argv[first], near);
+    return cli_usage_error(group, _("unknown subcommand \"%s\""), argv[first]);
 }
 
 /* ---- baobao call, baobao methods ---- */
 
-static const char call_help[] =
+static const char call_help[] = N_(
     "Usage: baobao call METHOD [--ARG VALUE ...] [--no-ARG] [--all]\n"
     "\n"
     "Calls any method of the protocol with the arguments given as options:\n"
@@ -1200,29 +1264,53 @@ static const char call_help[] =
     "$BAOBAO_NEW_PASSWORD or is asked twice on the terminal. A write gets a random\n"
     "idempotency key unless --idempotency-key is given. Prints the record as\n"
     "\"field: value\" lines, a page as a table, or the result as JSON with --json.\n"
-    "'baobao methods' lists the methods; 'baobao call METHOD --help' its options.\n";
+    "'baobao methods' lists the methods; 'baobao call METHOD --help' its options.\n");
+
+/* "unknown method", with the closest methods of the spec. */
+static int unknown_method(const char *method)
+{
+    size_t n = 0;
+    for (size_t i = 0; bb_spec_tables[i] != NULL; i++)
+        for (const bb_method_spec *m = bb_spec_tables[i]; m->name != NULL; m++)
+            n++;
+    const char **names = calloc(n + 1, sizeof *names);
+    char near[256] = "";
+    if (names != NULL) {
+        n = 0;
+        for (size_t i = 0; bb_spec_tables[i] != NULL; i++)
+            for (const bb_method_spec *m = bb_spec_tables[i]; m->name != NULL; m++)
+                names[n++] = m->name;
+        suggest_list(near, sizeof near, method, names, n);
+        free(names);
+    }
+    if (near[0] != '\0')
+        return cli_usage_error("call", _("unknown method \"%s\" (did you mean %s? run "
+                                         "'baobao methods')"),
+                               method, near);
+    return cli_usage_error("call", _("unknown method \"%s\" (run 'baobao methods')"), method);
+}
 
 int cli_call_cmd(cli_ctx *ctx, int argc, char **argv)
 {
     int first;
     int rc = cli_parse_word(ctx, argc, argv, "call", call_help,
-                            "missing METHOD (run 'baobao methods')", &first);
+                            N_("missing METHOD (run 'baobao methods')"), &first);
     if (rc != 0)
         return rc;
     const char *method = argv[first];
     if (bb_spec_find(method, strlen(method)) == NULL)
-        return cli_usage_error("call", "unknown method \"%s\" (run 'baobao methods')", method);
+        return unknown_method(method);
     char cmd[OPT_NAME + 8];
     snprintf(cmd, sizeof cmd, "call %s", method);
     cli_mech m = {.cmd = cmd, .method = method};
     return cli_mech_run(ctx, &m, argc - first - 1, argv + first + 1);
 }
 
-static const char methods_help[] =
+static const char methods_help[] = N_(
     "Usage: baobao methods\n"
     "\n"
     "Lists the methods of the protocol this client was built with, with what\n"
-    "each does (call one with 'baobao call METHOD ...').\n";
+    "each does (call one with 'baobao call METHOD ...').\n");
 
 int cli_methods(cli_ctx *ctx, int argc, char **argv)
 {
@@ -1232,13 +1320,13 @@ int cli_methods(cli_ctx *ctx, int argc, char **argv)
     if (rc != 0)
         return rc;
     table *t = table_new(3);
-    const char *head[] = {"METHOD", "KIND", "SUMMARY"};
+    const char *head[] = {_("METHOD"), _("KIND"), _("SUMMARY")};
     bool ok = t != NULL && table_add_row(t, head) == 0;
     for (size_t i = 0; ok && bb_spec_tables[i] != NULL; i++)
         for (const bb_method_spec *m = bb_spec_tables[i]; ok && m->name != NULL; m++) {
-            const char *kind = (m->flags & BB_M_WRITE) ? "write"
-                               : paged(m)             ? "list"
-                                                      : "read";
+            const char *kind = (m->flags & BB_M_WRITE) ? _("write")
+                               : paged(m)             ? _("list")
+                                                      : _("read");
             const char *row[] = {m->name, kind, m->summary ? m->summary : ""};
             ok = table_add_row(t, row) == 0;
         }
@@ -1246,4 +1334,25 @@ int cli_methods(cli_ctx *ctx, int argc, char **argv)
         ok = cli_put(table_render(t, NULL));
     table_free(t);
     return ok ? CLI_EXIT_OK : CLI_EXIT_PROTOCOL;
+}
+
+/* ---- for the bash completion (cli_complete.c) ---- */
+
+/* Hands every option of m to each, exactly as cli_mech_run parses them
+ * (build_opts): the option (its name; metavar NULL for a flag) and the
+ * argument it gives (NULL for --all). Returns the count, or -1 when m's
+ * method is not in the spec or there is no memory. */
+int cli_mech_each_opt(const cli_mech *m,
+                      void (*each)(void *data, const cli_opt *o, const bb_arg *arg), void *data)
+{
+    const bb_method_spec *ms = bb_spec_find(m->method, strlen(m->method));
+    optset *s = ms != NULL ? calloc(1, sizeof *s) : NULL;
+    if (s == NULL)
+        return -1;
+    build_opts(s, m, ms);
+    for (size_t i = 0; i < s->n; i++)
+        each(data, &s->o[i], s->map[i].arg);
+    int n = (int)s->n;
+    free(s);
+    return n;
 }

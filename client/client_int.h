@@ -160,7 +160,7 @@ void bbi_args_wipe(bbi_args *a);
  * the message lists the valid names), str values are checked as UTF-8
  * (invalid_utf8, field = the name, "labels[i]" inside an array). Values are
  * borrowed (the caller keeps them alive until bbi_pack), except what
- * bbi_kv_text allocates, freed by bbi_kvs_free. */
+ * bbi_kv_text and bbi_kv_list allocate, freed by bbi_kvs_free. */
 #define BBI_KVS_MAX 32
 typedef enum bbi_kind { BBI_STR, BBI_INT, BBI_BOOL, BBI_NIL, BBI_STRS } bbi_kind;
 typedef struct bbi_kv {
@@ -170,7 +170,7 @@ typedef struct bbi_kv {
     int64_t i;                     /* INT; BOOL as 0/1 */
     const char *const *strs;       /* STRS */
     size_t nstrs;
-    void *owned;                   /* what bbi_kv_text allocated */
+    void *owned;                   /* what bbi_kv_text / bbi_kv_list allocated */
 } bbi_kv;
 typedef struct bbi_kvs {
     bbi_kv v[BBI_KVS_MAX];
@@ -189,6 +189,13 @@ void bbi_kv_strs(bbi_kvs *k, const char *name, const char *const *strs, size_t n
  * text that is not of the type. */
 BBI_WUR int bbi_kv_text(bbi_kvs *k, const char *method, const char *name, const char *text,
                         bb_error *err);
+/* Appends array argument name of method from its elements as a user typed
+ * them one by one (an option repeated): each cleaned as bbi_kv_text
+ * cleans a text of the argument (ends trimmed; full-width forms folded
+ * for a machine form), never cut at commas. BB_C_EARG: unknown method or
+ * name, an element not UTF-8 (field "name[i]"). */
+BBI_WUR int bbi_kv_list(bbi_kvs *k, const char *method, const char *name,
+                        const char *const *vals, size_t n, bb_error *err);
 /* Checks k against method's spec and packs the map into a (nothing packed
  * on failure). */
 BBI_WUR int bbi_pack(bbi_args *a, const char *method, const bbi_kvs *k, bb_error *err);

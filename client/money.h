@@ -19,9 +19,11 @@ void money_yuan(int64_t yuan, char *out, size_t cap);
 /* The amount in 万元, exact, trailing zeros dropped: 1234567 -> "123.4567",
  * 50000 -> "5", 1 -> "0.0001". */
 void money_wan(int64_t yuan, char *out, size_t cap);
-/* Reads digits (with optional "," or "_" between groups), an optional
- * decimal part, and an optional unit 元, 万, 万元, 亿 or 亿元. Returns 0 and
- * *out, or -1 when s is not an amount of whole yuan in int64 range. */
+/* Reads an amount as the packer reads an int (input.h: digits with
+ * optional "," or "_" between groups, an optional decimal part, an
+ * optional unit 元, 万, 万元, 亿 or 亿元, spaces at the ends and full-width
+ * forms forgiven). Returns 0 and *out, or -1 when s is not an amount of
+ * whole yuan in int64 range. */
 __attribute__((warn_unused_result))
 int money_parse(const char *s, int64_t *out);
 

@@ -72,6 +72,9 @@
 #define BB_DEFAULT_LOGIN_LOCK_MS 300000u
 #define BB_DEFAULT_LOGIN_DELAY_MS 200u
 #define BB_DEFAULT_LOGIN_MAX_PENDING 64u
+/* A kept session (session.login keep, session.resume): its token is good
+ * for session_token_ttl_s seconds from its issue (7 days). */
+#define BB_DEFAULT_SESSION_TOKEN_TTL_S 604800u
 /* Overdue supervision (issue 5; DOMAIN.md "What overdue means"): a
  * milestone or problem late by 1..overdue_red_after_days days is yellow,
  * later is red, not yet late is green; due.* lists what falls due within
@@ -86,6 +89,11 @@
 #define BB_DEFAULT_EXPORT_DIR "exports"
 #define BB_DEFAULT_EXPORT_TIME "02:00"
 #define BB_DEFAULT_EXPORT_KEEP_DAYS 30u
+/* export.read: the most bytes of a file one answer carries; a client reads
+ * a file in chunks of at most this (export_read.c). Not a setting: a
+ * client may rely on it, and it keeps one answer far below what a client
+ * buffers and what a slow reader leaves queued on the server. */
+#define BB_EXPORT_READ_CHUNK_BYTES (256u * 1024u)
 /* enterprise.import: most rows one call carries (the CLI sends a file in
  * calls of this many rows). */
 #define BB_MAX_IMPORT_ROWS 500u

@@ -20,7 +20,9 @@ BB_PACKAGES_RUN=(
     build-essential meson ninja-build pkg-config python3
     libuv1-dev libmsgpack-dev libpq-dev libsodium-dev libssl-dev openssl libxlsxwriter-dev
     postgresql postgresql-contrib tzdata
+    gettext       # msgfmt, xgettext: the CLI's translations (po/, meson's i18n module)
     libcmocka-dev
+    libedit-dev   # the CLI's guided entry: line editing and history (libedit)
 )
 # Only for scripts/test.
 # shellcheck disable=SC2034

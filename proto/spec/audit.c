@@ -1,6 +1,7 @@
 /*
  * audit.c (spec): reading the audit trail (PROTOCOL.md section 6, "Audit"):
- * audit.list and audit.as_of.
+ * audit.list, audit.get (one record, with its before and after) and
+ * audit.as_of; and the login log, audit.logins (admins only).
  */
 #include "spec.h"
 
@@ -36,10 +37,34 @@ static const bb_arg audit_as_of[] = {
     {NULL},
 };
 
+static const bb_arg audit_get[] = {
+    {"id", BB_T_INT, BB_A_REQ, 1, INT64_MAX, 0, NULL, NULL, "审计记录的编号"},
+    {NULL},
+};
+/* The outcomes a login_event row may hold (sql/004_accounts.sql, and
+ * bad_token of sql/016_session_token.sql): fixed by the protocol
+ * (PROTOCOL.md section 3, "Failed logins"). */
+static const char *const outcomes[] = {"ok",       "unknown_user", "bad_password", "bad_token",
+                                       "locked",   "disabled",     "refused",      "unavailable",
+                                       NULL};
+static const bb_arg audit_logins[] = {
+    {"login", BB_T_STR, BB_A_BYTES, 1, LOGIN_BYTES, 0, NULL, NULL, "登录名（按输入的原样）"},
+    {"outcome", BB_T_STR, 0, 1, ENTITY_CHARS, 0, outcomes, NULL, "结果"},
+    {"from", BB_T_STR, 0, 1, BOUND_CHARS, 0, NULL, NULL, "起：日期或 RFC 3339 时刻"},
+    {"to", BB_T_STR, 0, 1, BOUND_CHARS, 0, NULL, NULL, "止：日期或 RFC 3339 时刻"},
+    /* Newest first, as audit.list: its own cursor. */
+    {"after", BB_T_INT, 0, 1, INT64_MAX, 0, NULL, NULL, "上一页的 next"},
+    {NULL},
+};
+
 const bb_method_spec bb_spec_audit[] = {
     {"audit.list", BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN, BB_M_LIMIT, audit_list, "page of Audit",
      "审计记录，最新的在前"},
     {"audit.as_of", BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN, 0, audit_as_of, "record",
      "某条记录在某一时间的样子"},
+    {"audit.get", BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN, 0, audit_get, "Audit",
+     "一条审计记录：改了什么、谁改的、改前改后"},
+    {"audit.logins", BB_ROLE_ADMIN, BB_M_LIMIT, audit_logins, "page of LoginEvent",
+     "登录日志，最新的在前（仅管理员）"},
     {NULL},
 };

@@ -52,6 +52,9 @@ static const bb_arg list[] = {
     SHORT("status", 0, "enterprise_status", "只列此经营状态的"),
     {"label", BB_T_STR, 0, 1, BB_MAX_LABEL_CHARS, 0, NULL, NULL, "只列有此标签的"},
     {"name_contains", BB_T_STR, 0, 1, BB_MAX_NAME_CHARS, 0, NULL, NULL, "名称包含"},
+    /* A filter too: a code no enterprise has matches nothing (no check of
+     * its own rules), so a client can look an enterprise up by it. */
+    CODE(0, "统一社会信用代码（完全一致）"),
     {NULL},
 };
 

@@ -18,5 +18,6 @@ const bb_method_spec *const bb_spec_tables[] = {
     bb_spec_project,
     bb_spec_problem,
     bb_spec_overdue,
+    bb_spec_todo,
     NULL,
 };

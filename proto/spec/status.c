@@ -9,7 +9,8 @@
  * Also here, because it has status.submit's arguments: the row of
  * status.import (bb_spec_status_import_row), an argument table that is no
  * method (so not in bb_spec_tables). C cannot splice one array into
- * another, so the arguments both have are written once, in SUBMIT_ARGS.
+ * another, so the arguments both have are written once, in SUBMIT_ARGS
+ * and REPORT_DATE (optional in status.submit, required in a row).
  */
 #include "spec.h"
 
@@ -23,10 +24,13 @@
 
 #define ENTERPRISE_ID {"enterprise_id", BB_T_INT, BB_A_REQ, 1, INT64_MAX, 0, NULL, NULL, "企业编号"}
 
-/* status.submit's arguments after the enterprise. */
+/* The report date: status.submit fills in today (in time_zone) when it is
+ * left out, since a visit is mostly logged the day it is made; a row of
+ * status.import must say its date (a file of old reports has no today). */
+#define REPORT_DATE(flags, doc) {"report_date", BB_T_DATE, flags, 20000101, 0, 0, NULL, NULL, doc}
+
+/* status.submit's arguments after the enterprise and the date. */
 #define SUBMIT_ARGS                                                                             \
-    {"report_date", BB_T_DATE, BB_A_REQ, 20000101, 0, 0, NULL, NULL,                            \
-     "报告日期：不早于 2000-01-01，不晚于今天"},                                                \
     {"reporter", BB_T_STR, BB_A_REQ, 1, BB_MAX_REPORTER_CHARS, 0, NULL, NULL, "填报人"},        \
     {"production_status", BB_T_STR, BB_A_REQ, 1, BB_MAX_SHORT_TEXT_CHARS, 0, NULL,              \
      "production_status", "生产状态"},                                                          \
@@ -35,7 +39,12 @@
     {"labour_shortage", BB_T_INT, BB_A_NIL, 0, MAX_PEOPLE, 0, NULL, NULL, "缺工人数"},          \
     {"note", BB_T_TEXT, BB_A_NIL, 1, BB_MAX_NOTE_CHARS, 0, NULL, NULL, "备注；可换行"}
 
-static const bb_arg submit[] = {ENTERPRISE_ID, SUBMIT_ARGS, {NULL}};
+static const bb_arg submit[] = {
+    ENTERPRISE_ID,
+    REPORT_DATE(BB_A_TODAY, "报告日期：不早于 2000-01-01，不晚于今天；默认今天"),
+    SUBMIT_ARGS,
+    {NULL},
+};
 static const bb_arg list[] = {
     ENTERPRISE_ID,
     {"from", BB_T_DATE, 0, 0, 0, 0, NULL, NULL, "报告日期不早于"},
@@ -61,6 +70,7 @@ const bb_method_spec bb_spec_status[] = {
 static const bb_arg import_row[] = {
     {"enterprise_id", BB_T_INT, BB_A_NILABSENT, 1, INT64_MAX, 0, NULL, NULL, "企业编号"},
     {"credit_code", BB_T_STR, BB_A_NILABSENT, 1, 64, 0, NULL, NULL, "统一社会信用代码"},
+    REPORT_DATE(BB_A_REQ, "报告日期：不早于 2000-01-01，不晚于今天"),
     SUBMIT_ARGS,
     {NULL},
 };

@@ -39,6 +39,7 @@ static const bb_arg user_list[] = {
     {"role", BB_T_STR, 0, 1, BB_MAX_SHORT_TEXT_CHARS, 0, roles, NULL, "只列此角色的用户"},
     /* A filter: an unknown name matches nothing, so no ref. */
     {"township", BB_T_STR, 0, 1, BB_MAX_SHORT_TEXT_CHARS, 0, NULL, NULL, "只列此乡镇的用户"},
+    {"name_contains", BB_T_STR, 0, 1, LOGIN_BYTES, 0, NULL, NULL, "登录名或姓名包含"},
     {NULL},
 };
 static const bb_arg user_update[] = {

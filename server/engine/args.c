@@ -2,7 +2,12 @@
  * args.c: a request's argument map checked against its method's spec
  * (method.h, margs). Strict on purpose: a value of the wrong msgpack type
  * is refused, never converted, and every error names its argument
- * (`field`), for array elements as `labels[2]`.
+ * (`field`), for array elements as `labels[2]`. A str is taken only in
+ * its one checked form: not blank, and without spaces at its ends
+ * (bb_space.h: U+0020, U+3000 and the other Unicode spaces), which nobody
+ * means and a client trims before it sends (PROTOCOL.md section 1,
+ * "Spaces at the ends"); refused, never trimmed here, as every other
+ * value.
  *
  * The map is walked once: each key is matched to the spec's argument of
  * that name (unknown and repeated keys refused), then every argument is
@@ -20,6 +25,7 @@
 #include <string.h>
 
 #include "bb_limits.h"
+#include "bb_space.h"
 #include "bb_utf8.h"
 #include "clock.h"
 #include "server.h"
@@ -105,9 +111,12 @@ static int match_keys(checker *req, const msgpack_object *map, margs *a)
 }
 
 /* A str value (not nil) against the rules of a STR/TEXT argument; field
- * names it (an element of an array: "labels[2]"). */
+ * names it (an element of an array: "labels[2]"). With ends (all but
+ * passwords, which are their owner's to the last space), a value of
+ * blanks only (spaces, tabs, line breaks: one U+3000, say) is refused as
+ * empty, and one with a space at either end is refused. */
 static int check_str(checker *req, const msgpack_object *v, const char *field, bool text,
-                     bool bytes, int64_t min, int64_t max)
+                     bool bytes, int64_t min, int64_t max, bool ends)
 {
     if (v->type != MSGPACK_OBJECT_STR)
         return fail(req, field, "%s: must be a string", field);
@@ -120,6 +129,8 @@ static int check_str(checker *req, const msgpack_object *v, const char *field, b
     size_t n = bytes ? len : bb_utf8_chars(s, len);
     if (n == 0 && min > 0)
         return fail(req, field, "%s: must not be empty", field);
+    if (ends && min > 0 && bb_blank(s, len))
+        return fail(req, field, "%s: must not be blank (spaces only)", field);
     if ((int64_t)n > max && min <= 1)
         return fail(req, field, "%s: at most %lld %s (got %zu)", field, (long long)max,
                     bytes ? "bytes" : "characters", n);
@@ -128,6 +139,9 @@ static int check_str(checker *req, const msgpack_object *v, const char *field, b
                     (long long)max, bytes ? "bytes" : "characters", n);
     if (bb_utf8_has_control(s, len, text))
         return fail(req, field, "%s: must not contain control characters", field);
+    size_t start;
+    if (ends && bb_trim(s, len, &start) != len)
+        return fail(req, field, "%s: must not begin or end with a space", field);
     return 0;
 }
 
@@ -208,7 +222,7 @@ static int check_strs(checker *req, const bb_arg *arg, bb_val *out, char **owned
     for (uint32_t i = 0; i < n; i++) {
         const msgpack_object *e = &v->via.array.ptr[i];
         snprintf(field, sizeof field, "%s[%u]", arg->name, i);
-        if (check_str(req, e, field, false, false, 1, arg->item_max) != 0)
+        if (check_str(req, e, field, false, false, 1, arg->item_max, true) != 0)
             return -1;
         for (uint32_t j = 0; j < i; j++) {
             const msgpack_object *p = &v->via.array.ptr[j];
@@ -276,8 +290,10 @@ static int check_one(checker *req, const bb_arg *arg, bb_val *v, char **owned)
     case BB_T_TEXT: {
         int64_t min = arg->max == 0 ? 1 : arg->min;
         int64_t max = arg->max == 0 ? BB_SPEC_DEFAULT_CHARS : arg->max;
+        /* A password is taken exactly as sent: its spaces are its owner's. */
+        bool ends = (arg->flags & BB_A_SECRET) == 0;
         if (check_str(req, o, arg->name, arg->type == BB_T_TEXT, (arg->flags & BB_A_BYTES) != 0,
-                      min, max) != 0)
+                      min, max, ends) != 0)
             return -1;
         v->s = o->via.str.ptr;
         v->len = o->via.str.size;

@@ -86,6 +86,8 @@ static const key_def keys[] = {
     KUINT("login_lock_ms", login_lock_ms, 0, UINT_MAX),
     KUINT("login_delay_ms", login_delay_ms, 0, 60000),
     KUINT("login_max_pending", login_max_pending, 1, 100000),
+    /* 1 s (tests of expiry) to 366 days */
+    KUINT("session_token_ttl_s", session_token_ttl_s, 1, 31622400),
     /* libsodium's crypto_pwhash_OPSLIMIT_MIN and _MEMLIMIT_MIN (8 KiB) */
     KUINT("password_opslimit", password_opslimit, 1, 64),
     KUINT("password_memlimit_kib", password_memlimit_kib, 8, 4u * 1024u * 1024u),
@@ -126,6 +128,7 @@ void config_defaults(config *c)
     c->login_lock_ms = BB_DEFAULT_LOGIN_LOCK_MS;
     c->login_delay_ms = BB_DEFAULT_LOGIN_DELAY_MS;
     c->login_max_pending = BB_DEFAULT_LOGIN_MAX_PENDING;
+    c->session_token_ttl_s = BB_DEFAULT_SESSION_TOKEN_TTL_S;
     c->password_opslimit = BB_DEFAULT_PASSWORD_OPSLIMIT;
     c->password_memlimit_kib = BB_DEFAULT_PASSWORD_MEMLIMIT_KIB;
     c->overdue_red_after_days = BB_DEFAULT_OVERDUE_RED_AFTER_DAYS;

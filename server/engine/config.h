@@ -57,6 +57,7 @@ typedef struct config {
     unsigned login_lock_ms;       /* "login_lock_ms" */
     unsigned login_delay_ms;      /* "login_delay_ms" */
     unsigned login_max_pending;   /* "login_max_pending" */
+    unsigned session_token_ttl_s; /* "session_token_ttl_s": a kept session's life */
     unsigned password_opslimit;   /* "password_opslimit" */
     unsigned password_memlimit_kib; /* "password_memlimit_kib" */
 

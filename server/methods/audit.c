@@ -1,8 +1,9 @@
 /*
  * audit.c: the audit.* methods (proto/PROTOCOL.md section 6, "Audit"):
- * audit.list, the trail of changes newest first, and audit.as_of, a record
- * as it was at a date or an instant. Supervisors and admins only (the
- * spec's roles, proto/spec/audit.c).
+ * audit.list, the trail of changes newest first, audit.get, one record of
+ * it, and audit.as_of, a record as it was at a date or an instant
+ * (supervisors and admins); audit.logins, the login log (login_event)
+ * newest first, for admins only (the spec's roles, proto/spec/audit.c).
  *
  * The arguments are declared in proto/spec/audit.c and checked by the
  * dispatcher. Here: the rules the spec cannot say (the form of a bound;
@@ -65,6 +66,30 @@ static mstmt st_list = {
     " p_user => :user::text, p_from => :from::text, p_to => :to::text,"
     " p_after => :after::bigint, p_limit => :limit::int + 1, p_tz => :_tz::text)",
     .cols = audit_cols, .ncols = AUDIT_NCOLS, .extras = tz_extras};
+
+/* audit.get: one record, the columns of bb_audit_list. */
+static mstmt st_get = {
+    .name = "audit_get", .sql =
+    "SELECT a.id, bb_ts(a.at) AS at, a.login AS \"user\", a.user_id, a.addr, a.method,"
+    " a.entity, a.entity_id, to_jsonb(a.changed)::text AS changed, a.before::text AS before,"
+    " a.after::text AS after FROM audit_log a WHERE a.id = :id::bigint",
+    .cols = audit_cols, .ncols = AUDIT_NCOLS};
+
+/* A LoginEvent (sql/018_audit_reads.sql bb_login_events). */
+static const rp_col login_cols[] = {
+    {"id", RP_INT},   {"at", RP_TEXT},      {"login", RP_TEXT},
+    {"user_id", RP_INT}, {"addr", RP_TEXT}, {"outcome", RP_TEXT},
+    {"via", RP_TEXT},
+};
+
+/* audit.logins: one page newest first, one row more than the page. */
+static mstmt st_logins = {
+    .name = "audit_logins", .sql =
+    "SELECT * FROM bb_login_events(p_login => :login::text, p_outcome => :outcome::text,"
+    " p_from => :from::text, p_to => :to::text, p_after => :after::bigint,"
+    " p_limit => :limit::int + 1, p_tz => :_tz::text)",
+    .cols = login_cols, .ncols = (int)(sizeof login_cols / sizeof login_cols[0]),
+    .extras = tz_extras};
 
 static const rp_col as_of_cols[] = {{"after", RP_TEXT}};
 
@@ -527,13 +552,27 @@ static void audit_as_of(request *req, const margs *a)
     mstmt_query(req, &st_as_of, a, extra, as_of_done, c, free);
 }
 
+/* ---- audit.logins ---- */
+
+static void audit_logins(request *req, const margs *a)
+{
+    if (check_bound(req, a, "from") != 0 || check_bound(req, a, "to") != 0)
+        return;
+    const char *extra[] = {req_server(req)->cfg.time_zone};
+    mstmt_query_page(req, &st_logins, a, extra, NULL);
+}
+
 static const method_impl audit_methods[] = {
     {"audit.list", .fn = audit_list},
     {"audit.as_of", .fn = audit_as_of},
+    /* before/after as maps, as in audit.list. */
+    {"audit.get", .stmt = &st_get, .reply = MR_ROW, .what = "audit record",
+     .shape = &audit_shape},
+    {"audit.logins", .fn = audit_logins},
     {NULL},
 };
 
-static mstmt *const audit_stmts[] = {&st_list, &st_as_of, NULL};
+static mstmt *const audit_stmts[] = {&st_list, &st_as_of, &st_logins, NULL};
 
 const method_module audit_module = {
     .name = "audit",

@@ -59,7 +59,8 @@ static mstmt st_update = {
 /* Keyset page by id. An unknown township or cluster name matches
  * nothing, as the protocol says, while an unknown status is refused:
  * bb_ref_check names no column, so it is a one-time filter, run before any
- * row is read (void is never NULL). name_contains is plain text (strpos).
+ * row is read (void is never NULL). name_contains is plain text (strpos);
+ * credit_code is the whole code (its unique index finds it).
  * Rows outside the read scope are never looked at, so no filter or page
  * boundary reveals them. */
 static mstmt st_list = {
@@ -73,6 +74,7 @@ static mstmt st_list = {
     "     AND (:status::text IS NULL OR e.status = :status)"
     "     AND (:label::text IS NULL OR e.labels @> ARRAY[:label::text])"
     "     AND (:name_contains::text IS NULL OR strpos(e.name, :name_contains) > 0)"
+    "     AND (:credit_code::text IS NULL OR e.credit_code = :credit_code)"
     "     AND e.id > :after::bigint"
     "     AND " SCOPE_HAS("e.township_id")
     "   ORDER BY e.id LIMIT :limit::int + 1) k"

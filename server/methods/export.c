@@ -1,7 +1,8 @@
 /*
  * export.c: export runs (issue 6) as methods: export.run and export.list
  * (PROTOCOL.md sections 6 and 7), and the module that starts the schedule
- * and the start-up job and stops them.
+ * and the start-up job and stops them. Its table also lists export.read,
+ * which export_read.c runs (a run's files over the protocol).
  *
  * The arguments are declared in proto/spec/export.c and checked by the
  * dispatcher. export.run never starts a second run while one is in
@@ -26,6 +27,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "export_read.h"
 #include "export_schedule.h"
 #include "export_worker.h"
 #include "log.h"
@@ -256,12 +258,16 @@ static const method_impl export_methods[] = {
     /* Newest first (the cursor is still the first column, the id), and
      * `files` unpacked into maps. */
     {"export.list", .stmt = &st_list, .reply = MR_PAGE, .shape = &run_shape},
+    {"export.read", .fn = export_read},
     {NULL},
 };
+
+static mstmt *const export_stmts[] = {&export_read_stmt, NULL};
 
 const method_module export_module = {
     .name = "export",
     .methods = export_methods,
+    .stmts = export_stmts,
     .start = export_module_start,
     .stop = export_module_shutdown,
 };

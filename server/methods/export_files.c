@@ -371,9 +371,7 @@ int expf_write_manifest(exp_folder *x, const char *export_date, int64_t run_id,
 
 /* ---- folders ------------------------------------------------------------ */
 
-/* "YYYY-MM-DD" or "YYYY-MM-DD-N": the only names pruning and clean-up
- * ever remove. */
-static bool is_run_folder_name(const char *n)
+bool expf_is_run_folder_name(const char *n)
 {
     for (int i = 0; i < 10; i++) {
         bool dash = i == 4 || i == 7;
@@ -395,7 +393,7 @@ static bool is_run_folder_name(const char *n)
  * 1 removed, 0 left, -1 error. */
 static int remove_run_folder(int topfd, const char *name, bool keep_complete)
 {
-    if (!is_run_folder_name(name))
+    if (!expf_is_run_folder_name(name))
         return 0;
     int fd = openat(topfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
@@ -483,7 +481,7 @@ long expf_prune(int topfd, const char *own, unsigned keep_days)
     size_t n = 0, cap = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (!is_run_folder_name(e->d_name) || strcmp(e->d_name, own) == 0 ||
+        if (!expf_is_run_folder_name(e->d_name) || strcmp(e->d_name, own) == 0 ||
             date_days(e->d_name) >= cutoff)
             continue;
         if (n == cap) {

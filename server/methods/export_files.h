@@ -83,6 +83,10 @@ int expf_write_manifest(exp_folder *f, const char *export_date, int64_t run_id,
                         const char *files_json);
 /* Removes NAME.partial files left in the folder (a failed run). */
 void expf_remove_partials(exp_folder *f);
+/* "YYYY-MM-DD" or "YYYY-MM-DD-N": the only names pruning and clean-up
+ * ever remove, and the only folders export.read reads from
+ * (export_read.c). Pure: safe on any thread. */
+bool expf_is_run_folder_name(const char *n);
 /* Removes a run folder that has no manifest (a failed run's leftovers).
  * 1 removed, 0 left, -1 error. */
 int expf_remove_unfinished(int topfd, const char *name);

@@ -1,8 +1,10 @@
 /*
  * housekeeping.c: maintenance on its own timer (pgbouncer's janitor):
  * idempotency records older than HOUSEKEEPING_IDEMPOTENCY_KEEP_DAYS
- * (PROTOCOL.md section 4: a retry must come within this window) and
- * login_throttle rows with nothing left to say are deleted, once at start
+ * (PROTOCOL.md section 4: a retry must come within this window),
+ * login_throttle rows with nothing left to say and expired session tokens
+ * (sql/016: a token nobody presents again would otherwise stay until its
+ * user is issued a new one) are deleted, once at start
  * (as soon as the pool is up) and then every HOUSEKEEPING_INTERVAL_MS,
  * whether or not exports are enabled or succeed.
  *
@@ -47,9 +49,11 @@ static mstmt st_sweep = {
     "          AND (locked_until IS NULL OR locked_until < now())"
     "          AND (last_failure_at IS NULL OR last_failure_at < now() - interval '"
     HOUSEKEEPING_THROTTLE_KEEP_DAYS " days')"
-    "       RETURNING 1)"
+    "       RETURNING 1),"
+    " k AS (DELETE FROM session_token WHERE expires_at <= now() RETURNING 1)"
     " SELECT (SELECT count(*) FROM i) AS idempotency_deleted,"
-    "        (SELECT count(*) FROM t) AS throttles_deleted"};
+    "        (SELECT count(*) FROM t) AS throttles_deleted,"
+    "        (SELECT count(*) FROM k) AS tokens_deleted"};
 
 static struct {
     server *s;
@@ -75,9 +79,10 @@ static void sweep_done(void *arg, const PGresult *res, const pool_error *e)
         arm(e->err == BB_E_UNAVAILABLE ? HOUSEKEEPING_RETRY_MS : HOUSEKEEPING_INTERVAL_MS);
         return;
     }
-    if (PQntuples(res) == 1 && PQnfields(res) == 2)
-        log_event(LOG_INFO, "housekeeping", "idempotency_deleted=%s throttles_deleted=%s",
-                  PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+    if (PQntuples(res) == 1 && PQnfields(res) == 3)
+        log_event(LOG_INFO, "housekeeping",
+                  "idempotency_deleted=%s throttles_deleted=%s tokens_deleted=%s",
+                  PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
     arm(HOUSEKEEPING_INTERVAL_MS);
 }
 

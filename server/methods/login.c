@@ -1,9 +1,10 @@
 /*
  * login.c: the session.* methods: login (password check on the thread
- * pool, throttling, login records), logout, whoami, change_password.
- * Their arguments are declared in proto/spec/session.c and checked by the
- * dispatcher; the passwords (BB_A_SECRET) are copied once, and the copies
- * wiped as soon as the thread pool is done with them.
+ * pool, throttling, login records, and a kept session's token on
+ * request), resume (a kept session on a new connection), logout, whoami,
+ * change_password. Their arguments are declared in proto/spec/session.c
+ * and checked by the dispatcher; the passwords and tokens (BB_A_SECRET)
+ * are copied once, and the copies wiped as soon as they are used.
  *
  * Not for: the session object itself (engine/session.c), the gate
  * (engine/dispatch.c), the scope rules (sql/), or managing other users
@@ -31,7 +32,9 @@
  *              is slow on purpose: never on the loop). An unknown login is
  *              verified against a dummy hash of the configured cost, so
  *              the time taken does not tell which logins exist;
- *   3. FINISH  one query (bb_login_finish): login_event row; the pending
+ *   3. FINISH  one query (bb_login_finish_keep: bb_login_finish, then,
+ *              with keep, the kept session's token in the same
+ *              transaction): login_event row; the pending
  *              claim is given back; a success resets the account, but
  *              only if the user, read
  *              again and locked, is still enabled and still has the hash
@@ -78,6 +81,29 @@
  * probed (unknown login, wrong password, disabled account). */
 #define LOGIN_FAILED_MESSAGE "login failed: wrong login or password, or the account is disabled"
 
+/* ---- session tokens (session.login keep, session.resume) ----
+ * A token is SESSION_TOKEN_PREFIX and the base64url (no padding) of
+ * SESSION_TOKEN_BYTES bytes from libsodium's generator: 256 bits, so no
+ * guessing is any use. The prefix lets a person (or a secret scanner)
+ * tell what the string is. The database stores only its SHA-256
+ * (sql/016_session_token.sql), sent as a bytea literal; the token itself
+ * is never logged, stored or sent to the database. */
+#define SESSION_TOKEN_BYTES 32
+#define SESSION_TOKEN_PREFIX "bbt1_"
+#define SESSION_TOKEN_PREFIX_LEN (sizeof SESSION_TOKEN_PREFIX - 1)
+#define SESSION_TOKEN_TEXT                                                             \
+    (SESSION_TOKEN_PREFIX_LEN +                                                        \
+     sodium_base64_ENCODED_LEN(SESSION_TOKEN_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+/* "\x" and the hash in hex, NUL-terminated. */
+#define SESSION_TOKEN_HASH_TEXT (2 + 2 * crypto_hash_sha256_BYTES + 1)
+/* Tokens one user holds at once: a person with a few computers. One more
+ * ends their oldest (sql/016: the table cannot grow without bound). */
+#define SESSION_TOKENS_PER_USER 20
+/* unauthenticated for a token that is unknown, expired or ended: one
+ * message for all, like login_failed. */
+#define RESUME_FAILED_MESSAGE \
+    "the session token is unknown, expired or ended: log in with the password again"
+
 /* The dummy hash for unknown logins, made on the thread pool the first
  * time one is needed, with the configured cost. */
 static pthread_mutex_t g_dummy_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -101,21 +127,52 @@ static mstmt st_login_begin = {
     "                      p_addr_key => :_key::text, " LOCKOUT_ARGS ")",
     .extras = begin_extras};
 
-/* The User columns (NULL unless the outcome is ok), failures, outcome. */
+/* The User columns (NULL unless the outcome is ok), failures, outcome,
+ * the kept session's expiry (NULL unless keep and ok). */
 static const rp_col login_cols[] = {
-    USER_WIRE_COLS, {"failures", RP_INT}, {"outcome", RP_TEXT},
+    USER_WIRE_COLS, {"failures", RP_INT}, {"outcome", RP_TEXT}, {"token_expires_at", RP_TEXT},
 };
 #define LOGIN_NCOLS ((int)(sizeof login_cols / sizeof login_cols[0]))
+/* _token_hash NULL: no token (keep not asked). */
 static const char *const finish_extras[] = {"_login", "_user_id", "_ip", "_key", "_outcome",
-                                            "_hash", "_max_failures", "_lock_ms", NULL};
+                                            "_hash", "_max_failures", "_lock_ms",
+                                            "_token_hash", "_ttl_s", "_max_tokens", NULL};
 static mstmt st_login_finish = {
     .name = "session_login_finish", .sql =
-    "SELECT (r.o_user).*, r.o_failures AS failures, r.o_outcome AS outcome"
-    "  FROM bb_login_finish(p_login => :_login::text, p_user_id => :_user_id::bigint,"
+    "SELECT (r.o_user).*, r.o_failures AS failures, r.o_outcome AS outcome,"
+    "       r.o_token_expires_at AS token_expires_at"
+    "  FROM bb_login_finish_keep(p_login => :_login::text, p_user_id => :_user_id::bigint,"
     "                       p_ip => :_ip::text, p_addr_key => :_key::text,"
     "                       p_outcome => :_outcome::text, p_hash => :_hash::text,"
-    "                       " LOCKOUT_ARGS ") AS r",
+    "                       " LOCKOUT_ARGS ", p_token_hash => :_token_hash::bytea,"
+    "                       p_ttl_s => :_ttl_s::bigint, p_max_tokens => :_max_tokens::int) AS r",
     .extras = finish_extras};
+
+/* session.resume: one statement (sql/016 bb_session_resume). The User
+ * columns (NULL unless ok), then what the server needs to answer. */
+static const rp_col resume_cols[] = {
+    USER_WIRE_COLS,        {"outcome", RP_TEXT},  {"lock_secs", RP_INT},
+    {"failures", RP_INT},  {"token_id", RP_INT},
+};
+#define RESUME_NCOLS ((int)(sizeof resume_cols / sizeof resume_cols[0]))
+static const char *const resume_extras[] = {"_token_hash", "_ip", "_key", "_ttl_s",
+                                            "_max_failures", "_lock_ms", NULL};
+static mstmt st_resume = {
+    .name = "session_resume", .sql =
+    "SELECT (r.o_user).*, r.o_outcome AS outcome, r.o_lock_secs AS lock_secs,"
+    "       r.o_failures AS failures, r.o_token_id AS token_id"
+    "  FROM bb_session_resume(p_token_hash => :_token_hash::bytea, p_ip => :_ip::text,"
+    "                         p_addr_key => :_key::text, p_ttl_s => :_ttl_s::bigint,"
+    "                         " LOCKOUT_ARGS ") AS r",
+    .cols = resume_cols, .ncols = RESUME_NCOLS, .extras = resume_extras};
+
+/* session.logout {token}: ends it when it is a token of the caller. */
+static const char *const token_end_extras[] = {"_token_hash", NULL};
+static mstmt st_token_end = {
+    .name = "session_token_end", .sql =
+    "SELECT bb_session_token_end(p_actor => :_actor::bigint,"
+    "                            p_token_hash => :_token_hash::bytea) AS ended",
+    .extras = token_end_extras};
 
 /* session.whoami: the session's user as the database has it now. When
  * that user is gone or disabled since the login, bb_actor raises BB401
@@ -147,10 +204,13 @@ static mstmt st_pw_store = {
     .extras = store_extras};
 
 
-/* The throttle settings as the statements take them. */
+/* The throttle settings as the statements take them, and the kept
+ * sessions' (session_token_ttl_s, SESSION_TOKENS_PER_USER). */
 typedef struct throttle {
     char max_failures[SESSION_NUM_TEXT];
     char lock_ms[SESSION_NUM_TEXT];
+    char ttl_s[SESSION_NUM_TEXT];
+    char max_tokens[SESSION_NUM_TEXT];
 } throttle;
 
 static throttle throttle_of(const server *srv)
@@ -158,7 +218,33 @@ static throttle throttle_of(const server *srv)
     throttle t;
     snprintf(t.max_failures, sizeof t.max_failures, "%u", srv->cfg.login_max_failures);
     snprintf(t.lock_ms, sizeof t.lock_ms, "%u", srv->cfg.login_lock_ms);
+    snprintf(t.ttl_s, sizeof t.ttl_s, "%u", srv->cfg.session_token_ttl_s);
+    snprintf(t.max_tokens, sizeof t.max_tokens, "%d", SESSION_TOKENS_PER_USER);
     return t;
+}
+
+/* The hash of token[0..len) as the statements take it: a bytea literal. */
+static void token_hash_text(const char *token, size_t len, char out[SESSION_TOKEN_HASH_TEXT])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, (const unsigned char *)token, len);
+    out[0] = '\\';
+    out[1] = 'x';
+    sodium_bin2hex(out + 2, SESSION_TOKEN_HASH_TEXT - 2, h, sizeof h);
+    sodium_memzero(h, sizeof h);
+}
+
+/* A new token and its hash. */
+static void token_new(char token[SESSION_TOKEN_TEXT], char hash[SESSION_TOKEN_HASH_TEXT])
+{
+    unsigned char raw[SESSION_TOKEN_BYTES];
+    randombytes_buf(raw, sizeof raw);
+    memcpy(token, SESSION_TOKEN_PREFIX, SESSION_TOKEN_PREFIX_LEN);
+    sodium_bin2base64(token + SESSION_TOKEN_PREFIX_LEN,
+                      SESSION_TOKEN_TEXT - SESSION_TOKEN_PREFIX_LEN, raw, sizeof raw,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof raw);
+    token_hash_text(token, strlen(token), hash);
 }
 
 /*
@@ -266,6 +352,9 @@ typedef struct login_op {
     int64_t lock_secs;
     uint64_t revoke_mark;                 /* user_revocation_mark() at the start */
     login_outcome outcome;
+    bool keep;                            /* keep = true: token and token_hash set */
+    char token[SESSION_TOKEN_TEXT];       /* wiped when the op is freed */
+    char token_hash[SESSION_TOKEN_HASH_TEXT];
     uv_work_t work;
     uv_timer_t timer;
     bool timer_started;                   /* timer needs uv_close before free */
@@ -291,6 +380,7 @@ static void login_release(login_op *op)
 {
     login_wipe_password(op);
     sodium_memzero(op->hash, sizeof op->hash);
+    sodium_memzero(op->token, sizeof op->token);
     if (op->timer_started)
         uv_close((uv_handle_t *)&op->timer, login_free_cb);
     else
@@ -366,6 +456,45 @@ static void login_fail_later(login_op *op, int64_t failures)
         login_fail_with(op, BB_E_LOGIN_FAILED, LOGIN_FAILED_MESSAGE);
 }
 
+/*
+ * Answers a login with keep: the User of row 0 (its USER_WIRE_NCOLS
+ * columns), then `token` and `token_expires_at`. The User is packed by
+ * rowpack into a scratch buffer and copied pair by pair into a map two
+ * entries longer: rowpack packs whole rows only.
+ */
+static void reply_user_with_token(request *req, const PGresult *res, const char *token,
+                                  const char *expires)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer tmp;
+    msgpack_packer_init(&tmp, &sb, msgpack_sbuffer_write);
+    rowpack_row(&tmp, res, 0, login_cols, USER_WIRE_NCOLS);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    if (msgpack_unpack_next(&u, sb.data, sb.size, NULL) != MSGPACK_UNPACK_SUCCESS ||
+        u.data.type != MSGPACK_OBJECT_MAP) {
+        msgpack_unpacked_destroy(&u);
+        msgpack_sbuffer_destroy(&sb);
+        rowpack_reply_bad_result(req, st_login_finish.name, "the User does not repack");
+        return;
+    }
+    const msgpack_object_map *m = &u.data.via.map;
+    msgpack_packer *pk = req_result_begin(req);
+    msgpack_pack_map(pk, m->size + 2);
+    for (uint32_t i = 0; i < m->size; i++) {
+        msgpack_pack_object(pk, m->ptr[i].key);
+        msgpack_pack_object(pk, m->ptr[i].val);
+    }
+    rowpack_str(pk, "token");
+    rowpack_str(pk, token);
+    rowpack_str(pk, "token_expires_at");
+    rowpack_str(pk, expires);
+    req_result_end(req);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 static void on_login_finished(void *arg, const PGresult *res, const pool_error *e)
 {
     login_op *op = arg;
@@ -413,13 +542,27 @@ static void on_login_finished(void *arg, const PGresult *res, const pool_error *
         login_fail_with(op, BB_E_LOGIN_FAILED, LOGIN_FAILED_MESSAGE);
         return;
     }
+    const char *expires = PQgetisnull(res, 0, USER_WIRE_NCOLS + 2)
+                              ? NULL : PQgetvalue(res, 0, USER_WIRE_NCOLS + 2);
+    if (op->keep && expires == NULL) {
+        login_reply_internal(op, st_login_finish.name, "no expiry for the kept session",
+                             "unavailable");
+        return;
+    }
     login_log(op, "ok", failures, NULL);
+    if (op->keep)
+        log_req(LOG_INFO, req_conn_id(op->req), req_msgid(op->req), "session_kept",
+                "user_id=%" PRId64 " addr=%s expires=%s", uid, log_q(op->ip), expires);
     /* A second login on a logged-in connection replaces the session. */
     user_pw_job_end(op->req);
     session_set(req_session_mut(op->req), uid, role, PQgetvalue(res, 0, 1));
-    msgpack_packer *pk = req_result_begin(op->req);
-    rowpack_row(pk, res, 0, login_cols, USER_WIRE_NCOLS);
-    req_result_end(op->req);
+    if (op->keep)
+        reply_user_with_token(op->req, res, op->token, expires);
+    else {
+        msgpack_packer *pk = req_result_begin(op->req);
+        rowpack_row(pk, res, 0, login_cols, USER_WIRE_NCOLS);
+        req_result_end(op->req);
+    }
     login_release(op);
 }
 
@@ -436,7 +579,8 @@ static void login_finish(login_op *op)
     snprintf(uid, sizeof uid, "%" PRId64, op->user_id);
     throttle t = throttle_of(op->srv);
     const char *extra[] = {op->login, op->user_id != 0 ? uid : NULL, op->ip, op->key, what,
-                           op->outcome == LO_OK ? op->hash : NULL, t.max_failures, t.lock_ms};
+                           op->outcome == LO_OK ? op->hash : NULL, t.max_failures, t.lock_ms,
+                           op->keep ? op->token_hash : NULL, t.ttl_s, t.max_tokens};
     int rc = mstmt_send(op->req, &st_login_finish, NULL, extra, on_login_finished, op);
     if (rc < 0)
         login_reply_rc(op, st_login_finish.name, rc, op->outcome == LO_OK ? "unavailable" : what);
@@ -602,6 +746,9 @@ static void session_login(request *req, const margs *a)
     op->opslimit = srv->cfg.password_opslimit;
     op->memlimit = (size_t)srv->cfg.password_memlimit_kib * 1024u;
     op->revoke_mark = user_revocation_mark();
+    op->keep = margs_int(a, "keep", 0) != 0;
+    if (op->keep)
+        token_new(op->token, op->token_hash);
     throttle t = throttle_of(srv);
     const char *extra[] = {op->login, op->ip, op->key, t.max_failures, t.lock_ms};
     int rc = mstmt_send(op->req, &st_login_begin, NULL, extra, on_login_begun, op);
@@ -609,16 +756,267 @@ static void session_login(request *req, const margs *a)
         login_reply_rc(op, st_login_begin.name, rc, "unavailable");
 }
 
-static void session_logout(request *req, const margs *a)
+/* ---- session.resume --------------------------------------------------
+ *
+ * One statement (bb_session_resume, sql/016): the address's throttle row
+ * is claimed as for a login (a locked address: `locked` at once, whatever
+ * the token), the token looked up by its hash, the attempt recorded
+ * (login_event, via 'token'). A good token makes the session of its user
+ * as the database has them now (role, login), as a login does; anything
+ * else counts one failure on the address and is answered `unauthenticated`
+ * after login_delay_ms x the address's failures: guessing tokens is no
+ * faster than guessing passwords from one address, and the address is
+ * locked after 4 x login_max_failures of either. Nothing is hashed, but a
+ * resume holds a password-job slot (user_pw_job_begin) from its start to
+ * its answer, delay included, like a login: one at a time per connection
+ * and login_max_pending server-wide, so a client pipelining resumes cannot
+ * fill the pool's queue or write login_event rows faster than logins
+ * (review of issue 11). Every resume logs one event=resume line (outcome=
+ * ok, bad_token, locked, refused, unavailable).
+ * Ownership: the resume_op holds the token's hash (never the token) and
+ * is freed by whoever answers (after its timer's close when it has one).
+ */
+
+typedef struct resume_op {
+    request *req;
+    server *srv;
+    char ip[SESSION_ADDR_TEXT];
+    char key[SESSION_ADDR_TEXT];
+    char hash[SESSION_TOKEN_HASH_TEXT];
+    uint64_t revoke_mark;                 /* user_revocation_mark() at the start */
+    uv_timer_t timer;
+    bool timer_started;
+    bool job;                             /* holds a password-job slot */
+} resume_op;
+
+/* Gives the slot back; before any answer (the request goes with it). */
+static void resume_job_end(resume_op *op)
 {
-    (void)a;
+    if (op->job) {
+        op->job = false;
+        user_pw_job_end(op->req);
+    }
+}
+
+static void resume_free_cb(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void resume_release(resume_op *op)
+{
+    if (op->timer_started)
+        uv_close((uv_handle_t *)&op->timer, resume_free_cb);
+    else
+        free(op);
+}
+
+/* The event=resume line: outcome ok, bad_token, locked, refused or
+ * unavailable; user_id 0 and failures < 0 when not known; why NULL or a
+ * static word. */
+static void resume_log(const resume_op *op, int64_t user_id, int64_t token_id,
+                       const char *outcome, int64_t failures, const char *why)
+{
+    char uid[SESSION_NUM_TEXT] = "-", tid[SESSION_NUM_TEXT] = "-", nf[SESSION_NUM_TEXT] = "-";
+    if (user_id != 0)
+        snprintf(uid, sizeof uid, "%" PRId64, user_id);
+    if (token_id != 0)
+        snprintf(tid, sizeof tid, "%" PRId64, token_id);
+    if (failures >= 0)
+        snprintf(nf, sizeof nf, "%" PRId64, failures);
+    log_req(strcmp(outcome, "ok") == 0 ? LOG_INFO : LOG_WARN, req_conn_id(op->req),
+            req_msgid(op->req), "resume",
+            "user_id=%s token_id=%s addr=%s outcome=%s failures=%s why=%s", uid, tid,
+            log_q(op->ip), outcome, nf, why != NULL ? why : "-");
+}
+
+static void resume_fail_with(resume_op *op, bb_err code, const char *message)
+{
+    resume_job_end(op);
+    req_reply_error(op->req, code, NULL, "%s", message);
+    resume_release(op);
+}
+
+static void on_resume_delay_done(uv_timer_t *t)
+{
+    resume_fail_with(t->data, BB_E_UNAUTHENTICATED, RESUME_FAILED_MESSAGE);
+}
+
+static int64_t cell_int(const PGresult *res, int col)
+{
+    return PQgetisnull(res, 0, col) ? 0 : strtoll(PQgetvalue(res, 0, col), NULL, 10);
+}
+
+static void on_resumed(request *req, const PGresult *res, void *arg)
+{
+    resume_op *op = arg;
+    (void)req;
+    const char *why = NULL;
+    if (rowpack_check(res, resume_cols, RESUME_NCOLS, &why) != 0 || PQntuples(res) != 1 ||
+        PQgetisnull(res, 0, USER_WIRE_NCOLS)) {
+        resume_log(op, 0, 0, "unavailable", -1, "bad_result");
+        resume_job_end(op);
+        rowpack_reply_bad_result(op->req, st_resume.name,
+                                 why != NULL ? why : "expected one row with an outcome");
+        resume_release(op);
+        return;
+    }
+    const char *outcome = PQgetvalue(res, 0, USER_WIRE_NCOLS);
+    int64_t lock_secs = cell_int(res, USER_WIRE_NCOLS + 1);
+    int64_t failures = cell_int(res, USER_WIRE_NCOLS + 2);
+    int64_t token_id = cell_int(res, USER_WIRE_NCOLS + 3);
+    if (strcmp(outcome, "locked") == 0) {
+        resume_log(op, 0, 0, "locked", -1, NULL);
+        resume_job_end(op);
+        req_reply_error(op->req, BB_E_LOCKED, NULL,
+                        "too many failed logins from this address: try again in %" PRId64 " s",
+                        lock_secs);
+        resume_release(op);
+        return;
+    }
+    if (strcmp(outcome, "ok") != 0) {
+        resume_log(op, cell_int(res, 0), 0, "bad_token", failures, NULL);
+        if (start_failure_delay(op->srv, &op->timer, &op->timer_started, op,
+                                on_resume_delay_done, failures) != 0)
+            resume_fail_with(op, BB_E_UNAUTHENTICATED, RESUME_FAILED_MESSAGE);
+        return;
+    }
+    const char *role_s = PQgetisnull(res, 0, 3) ? "" : PQgetvalue(res, 0, 3);
+    bb_role role = session_role_from_name(role_s, strlen(role_s));
+    int64_t uid = cell_int(res, 0);
+    if (uid <= 0 || PQgetisnull(res, 0, 1) || role == BB_ROLE_NONE) {
+        resume_log(op, 0, token_id, "unavailable", -1, "bad_result");
+        resume_job_end(op);
+        rowpack_reply_bad_result(op->req, st_resume.name, "the User of an ok resume is missing");
+        resume_release(op);
+        return;
+    }
+    if (user_revoked_since(uid, op->revoke_mark)) {
+        /* As for a login: the user was changed (and their sessions logged
+         * out) while this ran, and that came back first. */
+        resume_log(op, uid, token_id, "refused", -1, "user_changed");
+        resume_fail_with(op, BB_E_UNAUTHENTICATED,
+                         "the user was changed while the session was resumed: resume or log "
+                         "in again");
+        return;
+    }
+    resume_log(op, uid, token_id, "ok", -1, NULL);
+    resume_job_end(op);
+    /* A resume on a logged-in connection replaces its session. */
+    session_set(req_session_mut(op->req), uid, role, PQgetvalue(res, 0, 1));
+    msgpack_packer *pk = req_result_begin(op->req);
+    rowpack_row(pk, res, 0, resume_cols, USER_WIRE_NCOLS);
+    req_result_end(op->req);
+    resume_release(op);
+}
+
+/* The pool's callback (mstmt_send: the slot must be given back before
+ * the error is answered). */
+static void on_resume_result(void *arg, const PGresult *res, const pool_error *e)
+{
+    resume_op *op = arg;
+    if (e == NULL) {
+        on_resumed(op->req, res, op);
+        return;
+    }
+    resume_log(op, 0, 0, "unavailable", -1,
+               e->err == BB_E_SHUTTING_DOWN ? "shutting_down" : "database");
+    resume_job_end(op);
+    rowpack_reply_pool_error(op->req, st_resume.name, e);
+    resume_release(op);
+}
+
+static void session_resume(request *req, const margs *a)
+{
+    const bb_val *token = margs_get(a, "token");
+    server *srv = req_server(req);
+    resume_op *op = req_alloc(req, sizeof *op);
+    if (op == NULL)
+        return;
+    op->req = req;
+    op->srv = srv;
+    snprintf(op->ip, sizeof op->ip, "%s", req_peer_ip(req));
+    addr_key(op->ip, op->key, sizeof op->key);
+    token_hash_text(token->s, token->len, op->hash);
+    op->revoke_mark = user_revocation_mark();
+    if (srv->pool == NULL) {
+        resume_log(op, 0, 0, "refused", -1, "shutting_down");
+        resume_fail_with(op, BB_E_SHUTTING_DOWN, "the server is shutting down");
+        return;
+    }
+    const char *busy = NULL;
+    if (user_pw_job_begin(req, &busy) != 0) {
+        resume_log(op, 0, 0, "refused", -1, busy);
+        user_pw_job_refuse(req, busy);
+        free(op);
+        return;
+    }
+    op->job = true;
+    throttle t = throttle_of(srv);
+    const char *extra[] = {op->hash, op->ip, op->key, t.ttl_s, t.max_failures, t.lock_ms};
+    int rc = mstmt_send(req, &st_resume, NULL, extra, on_resume_result, op);
+    if (rc < 0) {
+        resume_log(op, 0, 0, "unavailable", -1,
+                   rc == -BB_E_SHUTTING_DOWN ? "shutting_down" : "database");
+        resume_job_end(op);
+        rowpack_reply_query_rc(req, st_resume.name, rc);
+        resume_release(op);
+    }
+}
+
+/* ---- session.logout ----------------------------------------------------
+ * Without `token`: the session ends at once (nothing in the database).
+ * With it: the token is ended first (bb_session_token_end: only a token
+ * of the caller; any other value ends nothing and is not told apart),
+ * then the session; if the database cannot be reached the answer is its
+ * error and the session stays, so the client can try again. */
+
+static void logout_now(request *req, const char *token_state)
+{
     session *ss = req_session_mut(req);
-    log_req(LOG_INFO, req_conn_id(req), req_msgid(req), "logout", "login=%s user_id=%s addr=%s",
-            log_q(ss->login), ss->actor, log_q(req_peer_ip(req)));
+    log_req(LOG_INFO, req_conn_id(req), req_msgid(req), "logout",
+            "login=%s user_id=%s addr=%s token=%s", log_q(ss->login), ss->actor,
+            log_q(req_peer_ip(req)), token_state);
     session_clear(ss);
     msgpack_packer *pk = req_result_begin(req);
     msgpack_pack_true(pk);
     req_result_end(req);
+}
+
+/* ctx: the caller's user id when the request came. */
+static void on_token_ended(request *req, const PGresult *res, void *ctx)
+{
+    int64_t actor = *(int64_t *)ctx;
+    free(ctx);
+    bool ended = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) && PQgetvalue(res, 0, 0)[0] == 't';
+    /* Pipelined after another login: only the session that asked ends. */
+    if (req_session(req)->user_id != actor) {
+        log_req(LOG_INFO, req_conn_id(req), req_msgid(req), "logout",
+                "user_id=%" PRId64 " token=%s session=changed_meanwhile", actor,
+                ended ? "ended" : "not_found");
+        msgpack_packer *pk = req_result_begin(req);
+        msgpack_pack_true(pk);
+        req_result_end(req);
+        return;
+    }
+    logout_now(req, ended ? "ended" : "not_found");
+}
+
+static void session_logout(request *req, const margs *a)
+{
+    const bb_val *token = margs_get(a, "token");
+    if (token->state != BB_V_SET) {
+        logout_now(req, "none");
+        return;
+    }
+    int64_t *actor = req_alloc(req, sizeof *actor);
+    if (actor == NULL)
+        return;
+    *actor = req_session(req)->user_id;
+    char hash[SESSION_TOKEN_HASH_TEXT];
+    token_hash_text(token->s, token->len, hash);
+    const char *extra[] = {hash};
+    mstmt_query(req, &st_token_end, NULL, extra, on_token_ended, actor, free);
 }
 
 /* ---- session.change_password ----------------------------------------
@@ -913,6 +1311,7 @@ static void session_change_password(request *req, const margs *a)
 
 static const method_impl session_methods[] = {
     {"session.login", .fn = session_login},
+    {"session.resume", .fn = session_resume},
     {"session.logout", .fn = session_logout},
     {"session.whoami", .stmt = &st_whoami, .reply = MR_ROW, .logout_on_unauthenticated = true},
     {"session.change_password", .fn = session_change_password, .logout_on_unauthenticated = true},
@@ -920,7 +1319,8 @@ static const method_impl session_methods[] = {
 };
 
 static mstmt *const session_stmts[] = {
-    &st_login_begin, &st_login_finish, &st_pw_begin, &st_pw_failed, &st_pw_store, NULL,
+    &st_login_begin, &st_login_finish, &st_pw_begin, &st_pw_failed, &st_pw_store,
+    &st_resume,      &st_token_end,    NULL,
 };
 
 const method_module session_module = {

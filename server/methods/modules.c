@@ -8,6 +8,7 @@ const method_module *const bb_modules[] = {
     &server_info_module, &enterprise_module, &status_module,   &session_module,
     &user_module,        &audit_module,      &project_module,  &official_module,
     &problem_module,     &overdue_module,    &export_module,   &import_module,
+    &todo_module,
     &housekeeping_module,
     &refdata_module,
     NULL,

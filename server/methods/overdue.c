@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "methods.h"
+#include "overdue_rows.h"
 #include "rowpack.h"
 #include "server.h"
 #include "spec/spec.h"
@@ -92,35 +93,6 @@ static mstmt st_problems = {
     .name = "od_problems",
     .sql = "SELECT * FROM bb_overdue_problems(" OD_BOUNDS ", p_state => :state," OD_FILTERS ")",
     .cols = pr_cols, .ncols = (int)(sizeof pr_cols / sizeof pr_cols[0]), .extras = od_extras};
-
-/* ---- what a row is packed as ---- */
-
-typedef enum od_ftype {
-    F_INT,         /* the column as an int */
-    F_TEXT,        /* the column as a str */
-    F_ENTERPRISE,  /* {id, name} of the column and the next, or nil */
-    F_LEVEL,       /* the traffic light of the column (days overdue) */
-    F_PEOPLE,      /* [{id, name, role}] of the column's lines */
-} od_ftype;
-
-typedef struct od_field {
-    const char *key;
-    od_ftype type;
-    int col;
-} od_field;
-
-static const od_field ms_fields[] = {
-    {"project_id", F_INT, 0},    {"node", F_TEXT, 1},         {"name", F_TEXT, 2},
-    {"township", F_TEXT, 3},     {"enterprise", F_ENTERPRISE, 4},
-    {"planned_date", F_TEXT, 6}, {"days_overdue", F_INT, 7},  {"level", F_LEVEL, 7},
-    {"stage", F_TEXT, 8},        {"officials", F_PEOPLE, 9},  {"units", F_PEOPLE, 10},
-};
-static const od_field pr_fields[] = {
-    {"problem_id", F_INT, 0},    {"description", F_TEXT, 1},  {"township", F_TEXT, 2},
-    {"enterprise", F_ENTERPRISE, 3},                          {"deadline", F_TEXT, 5},
-    {"days_overdue", F_INT, 6},  {"level", F_LEVEL, 6},       {"state", F_TEXT, 7},
-    {"officials", F_PEOPLE, 8},  {"units", F_PEOPLE, 9},
-};
 
 /* ---- the cursor ---- */
 
@@ -179,99 +151,24 @@ static unsigned node_number(const char *node)
     return 0;
 }
 
-/* ---- packing ---- */
-
-static void pack_text(msgpack_packer *pk, const PGresult *res, int row, int col)
-{
-    msgpack_pack_str_with_body(pk, PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col));
-}
-
-/* Lines "id<TAB>role<TAB>name" (sql/011_overdue.sql); "" = none. */
-static void pack_people(msgpack_packer *pk, const char *text)
-{
-    uint32_t n = 0;
-    if (text[0] != '\0') {
-        n = 1;
-        for (const char *p = text; *p; p++)
-            n += *p == '\n';
-    }
-    msgpack_pack_array(pk, n);
-    const char *line = text;
-    for (uint32_t i = 0; i < n; i++) {
-        const char *end = strchr(line, '\n');
-        size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
-        const char *t1 = memchr(line, '\t', len);
-        const char *t2 = t1 != NULL ? memchr(t1 + 1, '\t', len - (size_t)(t1 + 1 - line)) : NULL;
-        msgpack_pack_map(pk, 3);
-        rowpack_str(pk, "id");
-        msgpack_pack_int64(pk, strtoll(line, NULL, 10));
-        rowpack_str(pk, "name");
-        if (t2 != NULL)
-            msgpack_pack_str_with_body(pk, t2 + 1, len - (size_t)(t2 + 1 - line));
-        else
-            msgpack_pack_str_with_body(pk, "", 0);
-        rowpack_str(pk, "role");
-        if (t1 != NULL && t2 != NULL)
-            msgpack_pack_str_with_body(pk, t1 + 1, (size_t)(t2 - t1 - 1));
-        else
-            msgpack_pack_str_with_body(pk, "", 0);
-        line = end != NULL ? end + 1 : line + len;
-    }
-}
+/* ---- packing (overdue_rows.c) ---- */
 
 /* overdue_red_after_days, read at start (the configuration does not
  * change while the server runs): a shape's packer sees only the row. */
 static int64_t g_red_after;
-
-static void pack_fields(msgpack_packer *pk, const PGresult *res, int r, const od_field *fields,
-                        uint32_t nfields)
-{
-    msgpack_pack_map(pk, nfields);
-    for (uint32_t i = 0; i < nfields; i++) {
-        const od_field *f = &fields[i];
-        rowpack_str(pk, f->key);
-        int64_t v;
-        switch (f->type) {
-        case F_INT:
-            msgpack_pack_int64(pk, strtoll(PQgetvalue(res, r, f->col), NULL, 10));
-            break;
-        case F_TEXT:
-            pack_text(pk, res, r, f->col);
-            break;
-        case F_ENTERPRISE:
-            if (PQgetisnull(res, r, f->col)) {
-                msgpack_pack_nil(pk);
-                break;
-            }
-            msgpack_pack_map(pk, 2);
-            rowpack_str(pk, "id");
-            msgpack_pack_int64(pk, strtoll(PQgetvalue(res, r, f->col), NULL, 10));
-            rowpack_str(pk, "name");
-            pack_text(pk, res, r, f->col + 1);
-            break;
-        case F_LEVEL:
-            v = strtoll(PQgetvalue(res, r, f->col), NULL, 10);
-            rowpack_str(pk, v > g_red_after ? "red" : v >= 1 ? "yellow" : "green");
-            break;
-        case F_PEOPLE:
-            pack_people(pk, PQgetvalue(res, r, f->col));
-            break;
-        }
-    }
-}
 
 /* A milestone; refused when its node has no number for the cursor. */
 static int pack_ms(msgpack_packer *pk, const PGresult *res, int r)
 {
     if (node_number(PQgetvalue(res, r, 1)) == 0)
         return -1;
-    pack_fields(pk, res, r, ms_fields, sizeof ms_fields / sizeof ms_fields[0]);
+    odrow_pack_milestone(pk, res, r, 0, g_red_after);
     return 0;
 }
 
 static int pack_pr(msgpack_packer *pk, const PGresult *res, int r)
 {
-    pack_fields(pk, res, r, pr_fields, sizeof pr_fields / sizeof pr_fields[0]);
+    odrow_pack_problem(pk, res, r, 0, g_red_after);
     return 0;
 }
 

@@ -50,11 +50,14 @@ static mstmt st_get = {
     .name = "user_get", .sql = "SELECT * FROM app_user_wire WHERE id = :id::bigint",
     .cols = user_wire_cols, .ncols = USER_WIRE_NCOLS};
 
-/* Keyset page by id; an unknown township name matches nothing. */
+/* Keyset page by id; an unknown township name matches nothing;
+ * name_contains is plain text (strpos) in the login or the display name. */
 static mstmt st_list = {
     .name = "user_list", .sql =
     "SELECT w.* FROM app_user_wire w"
     " WHERE (:role::text IS NULL OR w.role = :role::text)"
+    "   AND (:name_contains::text IS NULL OR strpos(w.login, :name_contains) > 0"
+    "        OR strpos(w.display_name, :name_contains) > 0)"
     "   AND (:township::text IS NULL OR EXISTS (SELECT 1 FROM app_user_township ut"
     "        JOIN township t ON t.id = ut.township_id"
     "        WHERE ut.user_id = w.id AND t.name = :township::text))"
@@ -173,9 +176,10 @@ void user_pw_job_refuse(request *req, const char *why)
 {
     if (strcmp(why, "connection_busy") == 0)
         req_reply_error(req, BB_E_UNAVAILABLE, NULL,
-                        "a password is already being checked or hashed for this connection "
-                        "(session.login, session.change_password, user.create or "
-                        "user.set_password): wait for its answer");
+                        "a password is already being checked or hashed, or a session "
+                        "resumed, for this connection (session.login, session.resume, "
+                        "session.change_password, user.create or user.set_password): wait for "
+                        "its answer");
     else
         req_reply_error(req, BB_E_UNAVAILABLE, NULL,
                         "too many logins and password changes in progress; retry");

@@ -9,7 +9,9 @@
  * pages newest first without skips or repeats; audit.as_of answers a record
  * as it was on an earlier date or at an instant. Audit rows' times are
  * pinned by rewriting audit_log.at in the test database. Supervisors and
- * admins read the trail; township staff are forbidden.
+ * admins read the trail; township staff are forbidden. audit.get answers
+ * one record as audit.list does; audit.logins pages the login log newest
+ * first, filtered by login, outcome and time, for admins only.
  *
  * Not for: the role matrix of the other methods (test_permissions.c) or
  * the audit rows of user changes (test_accounts.c).
@@ -740,6 +742,202 @@ static int audit_arguments_are_checked(void)
     return 0;
 }
 
+/* audit.get of the update of an enterprise: the same record audit.list
+ * answers, before and after as maps; an id that names no record is
+ * not_found; township staff are forbidden. */
+static int audit_get_answers_one_record_with_before_and_after(void)
+{
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    it_conn *staff = it_connect_as(s->port, IT_USER_STAFF, IT_PASSWORD);
+    IT_CHECK(c != NULL && staff != NULL);
+    int64_t eid = create(c, 960, "审计企业单条", "赤壁镇", NULL);
+    IT_CHECK(eid > 0);
+    IT_CHECK(rename_to(c, eid, 1, "审计企业单条改") == 0);
+    const char *kv[] = {"entity", "enterprise", NULL};
+    it_msg m;
+    IT_CHECK(audit_list(c, kv, eid, 0, 1, &m) == 0);
+    const msgpack_object *items = items_of(&m);
+    int64_t aid = 0;
+    IT_CHECK(items != NULL && items->via.array.size == 1 &&
+             it_get_int(&items->via.array.ptr[0], "id", &aid) && aid > 0);
+    char listed_at[40];
+    IT_CHECK(it_get_str(&items->via.array.ptr[0], "at", listed_at, sizeof listed_at));
+    it_msg_free(&m);
+
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t id = ++g_msgid;
+    it_req(&b, id, "audit.get", 1);
+    it_kv_int(&b, "id", aid);
+    IT_CHECK(expect_ok(c, &b, id, &m) == 0);
+    const msgpack_object *r = m.result;
+    IT_CHECK(r->type == MSGPACK_OBJECT_MAP && r->via.map.size == 11);
+    for (size_t i = 0; i < 11; i++) {
+        const msgpack_object *k = &r->via.map.ptr[i].key;
+        IT_CHECK(k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(AUDIT_KEYS[i]) &&
+                 memcmp(k->via.str.ptr, AUDIT_KEYS[i], k->via.str.size) == 0);
+    }
+    int64_t got = 0;
+    IT_CHECK(it_get_int(r, "id", &got) && got == aid);
+    IT_CHECK(it_get_str_eq(r, "at", listed_at));
+    IT_CHECK(it_get_str_eq(r, "method", "enterprise.update"));
+    IT_CHECK(it_get_int(r, "entity_id", &got) && got == eid);
+    static const char *const changed[] = {"name", "updated_at", "version"};
+    IT_CHECK(strs_eq(it_map_get(r, "changed"), changed, 3));
+    IT_CHECK(it_get_str_eq(it_map_get(r, "before"), "name", "审计企业单条"));
+    IT_CHECK(it_get_str_eq(it_map_get(r, "after"), "name", "审计企业单条改"));
+    it_msg_free(&m);
+
+    id = ++g_msgid;
+    it_req(&b, id, "audit.get", 1);
+    it_kv_int(&b, "id", INT64_C(9000000000000000000));
+    IT_CHECK(expect_err(c, &b, id, "not_found", "id") == 0);
+    id = ++g_msgid;
+    it_req(&b, id, "audit.get", 0);
+    IT_CHECK(expect_err(c, &b, id, "invalid_argument", "id") == 0);
+    id = ++g_msgid;
+    it_req(&b, id, "audit.get", 1);
+    it_kv_int(&b, "id", aid);
+    IT_CHECK(expect_err(staff, &b, id, "forbidden", NULL) == 0);
+    it_buf_free(&b);
+    return 0;
+}
+
+/* audit.logins with the filters given (NULL: not sent); limit, after 0:
+ * not sent. The reply stays in out. */
+static int logins(it_conn *c, const char *login, const char *outcome, const char *from,
+                  int64_t after, int64_t limit, it_msg *out)
+{
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t id = ++g_msgid;
+    it_req(&b, id, "audit.logins",
+           (login != NULL) + (outcome != NULL) + (from != NULL) + (after > 0) + (limit > 0));
+    if (login != NULL)
+        it_kv_str(&b, "login", login);
+    if (outcome != NULL)
+        it_kv_str(&b, "outcome", outcome);
+    if (from != NULL)
+        it_kv_str(&b, "from", from);
+    if (after > 0)
+        it_kv_int(&b, "after", after);
+    if (limit > 0)
+        it_kv_int(&b, "limit", limit);
+    int r = expect_ok(c, &b, id, out);
+    it_buf_free(&b);
+    return r;
+}
+
+/* An unknown login, a wrong password and a good one for one user are in
+ * the login log, newest first, with their outcomes; the filters and the
+ * cursor work; only admins may read it. */
+static int login_log_pages_newest_first_for_admins_only(void)
+{
+    it_server *s = it_shared_server();
+    IT_CHECK(s != NULL);
+    it_msg m;
+    it_conn *anon = it_connect_anon(s->port);
+    IT_CHECK(anon != NULL);
+    IT_CHECK(it_login(anon, IT_USER_STAFF2, "not-the-password", IT_REPLY_TIMEOUT_MS, &m) ==
+             IT_RECV_MSG);
+    IT_CHECK(m.is_error && strcmp(m.code, "login_failed") == 0);
+    it_msg_free(&m);
+    IT_CHECK(it_login(anon, IT_USER_STAFF2, IT_PASSWORD, IT_REPLY_TIMEOUT_MS, &m) ==
+             IT_RECV_MSG);
+    IT_CHECK(!m.is_error);
+    it_msg_free(&m);
+    it_conn *nobody = it_connect_anon(s->port);
+    IT_CHECK(nobody != NULL);
+    IT_CHECK(it_login(nobody, "nobody_by_that_login", "x", IT_REPLY_TIMEOUT_MS, &m) ==
+             IT_RECV_MSG);
+    IT_CHECK(m.is_error);
+    it_msg_free(&m);
+
+    it_conn *admin = it_connect_as(s->port, IT_USER_ADMIN, IT_PASSWORD);
+    IT_CHECK(admin != NULL);
+    IT_CHECK(logins(admin, IT_USER_STAFF2, NULL, NULL, 0, 0, &m) == 0);
+    const msgpack_object *items = items_of(&m);
+    IT_CHECK(items != NULL && items->via.array.size >= 2);
+    const msgpack_object *ok = &items->via.array.ptr[0], *bad = &items->via.array.ptr[1];
+    static const char *const keys[] = {"id", "at", "login", "user_id", "addr", "outcome", "via"};
+    IT_CHECK(ok->type == MSGPACK_OBJECT_MAP && ok->via.map.size == 7);
+    for (size_t i = 0; i < 7; i++) {
+        const msgpack_object *k = &ok->via.map.ptr[i].key;
+        IT_CHECK(k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(keys[i]) &&
+                 memcmp(k->via.str.ptr, keys[i], k->via.str.size) == 0);
+    }
+    int64_t id_ok = 0, id_bad = 0, uid = 0;
+    IT_CHECK(it_get_int(ok, "id", &id_ok) && it_get_int(bad, "id", &id_bad) && id_ok > id_bad);
+    IT_CHECK(it_get_str_eq(ok, "outcome", "ok") && it_get_str_eq(bad, "outcome", "bad_password"));
+    IT_CHECK(it_get_str_eq(ok, "login", IT_USER_STAFF2));
+    IT_CHECK(it_get_str_eq(ok, "via", "password") && it_get_str_eq(bad, "via", "password"));
+    IT_CHECK(it_get_int(ok, "user_id", &uid) && uid == it_user_id(IT_USER_STAFF2));
+    char at[40], addr[64];
+    IT_CHECK(it_get_str(ok, "at", at, sizeof at) && strlen(at) == 27 && at[26] == 'Z');
+    IT_CHECK(it_get_str(ok, "addr", addr, sizeof addr) && strncmp(addr, "127.0.0.1", 9) == 0);
+    it_msg_free(&m);
+
+    /* An unknown login: its attempt, without a user. */
+    IT_CHECK(logins(admin, "nobody_by_that_login", NULL, NULL, 0, 0, &m) == 0);
+    items = items_of(&m);
+    IT_CHECK(items != NULL && items->via.array.size == 1);
+    IT_CHECK(it_get_str_eq(&items->via.array.ptr[0], "outcome", "unknown_user"));
+    const msgpack_object *nouid = it_map_get(&items->via.array.ptr[0], "user_id");
+    IT_CHECK(nouid != NULL && nouid->type == MSGPACK_OBJECT_NIL);
+    it_msg_free(&m);
+
+    /* Filters: outcome; a time range before any of them. */
+    IT_CHECK(logins(admin, IT_USER_STAFF2, "bad_password", NULL, 0, 0, &m) == 0);
+    items = items_of(&m);
+    int64_t first = 0;
+    IT_CHECK(items != NULL && items->via.array.size >= 1 &&
+             it_get_int(&items->via.array.ptr[0], "id", &first) && first == id_bad);
+    it_msg_free(&m);
+    IT_CHECK(logins(admin, IT_USER_STAFF2, NULL, "2999-01-01", 0, 0, &m) == 0);
+    items = items_of(&m);
+    IT_CHECK(items != NULL && items->via.array.size == 0);
+    it_msg_free(&m);
+
+    /* Pages of one: the cursor goes on to the next older attempt. */
+    IT_CHECK(logins(admin, IT_USER_STAFF2, NULL, NULL, 0, 1, &m) == 0);
+    items = items_of(&m);
+    int64_t next = 0;
+    IT_CHECK(items != NULL && items->via.array.size == 1 &&
+             it_get_int(&items->via.array.ptr[0], "id", &first) && first == id_ok);
+    IT_CHECK(it_get_int(m.result, "next", &next) && next == id_ok);
+    it_msg_free(&m);
+    IT_CHECK(logins(admin, IT_USER_STAFF2, NULL, NULL, next, 1, &m) == 0);
+    items = items_of(&m);
+    IT_CHECK(items != NULL && items->via.array.size == 1 &&
+             it_get_int(&items->via.array.ptr[0], "id", &first) && first == id_bad);
+    it_msg_free(&m);
+
+    /* Arguments; and supervisors and staff may not read it. */
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t id = ++g_msgid;
+    it_req(&b, id, "audit.logins", 1);
+    it_kv_str(&b, "outcome", "success");
+    IT_CHECK(expect_err(admin, &b, id, "invalid_argument", "outcome") == 0);
+    id = ++g_msgid;
+    it_req(&b, id, "audit.logins", 1);
+    it_kv_str(&b, "to", "yesterday");
+    IT_CHECK(expect_err(admin, &b, id, "invalid_argument", "to") == 0);
+    it_conn *sup = it_connect(s->port);
+    it_conn *staff = it_connect_as(s->port, IT_USER_STAFF, IT_PASSWORD);
+    IT_CHECK(sup != NULL && staff != NULL);
+    id = ++g_msgid;
+    it_req(&b, id, "audit.logins", 0);
+    IT_CHECK(expect_err(sup, &b, id, "forbidden", NULL) == 0);
+    id = ++g_msgid;
+    it_req(&b, id, "audit.logins", 0);
+    IT_CHECK(expect_err(staff, &b, id, "forbidden", NULL) == 0);
+    it_buf_free(&b);
+    return 0;
+}
+
 static const it_test tests[] = {
     {"create_and_update_record_who_where_what_before_and_after",
      create_and_update_record_who_where_what_before_and_after},
@@ -755,6 +953,10 @@ static const it_test tests[] = {
     {"as_of_answers_the_record_as_it_was_then", as_of_answers_the_record_as_it_was_then},
     {"staff_may_not_read_the_audit_trail", staff_may_not_read_the_audit_trail},
     {"audit_arguments_are_checked", audit_arguments_are_checked},
+    {"audit_get_answers_one_record_with_before_and_after",
+     audit_get_answers_one_record_with_before_and_after},
+    {"login_log_pages_newest_first_for_admins_only",
+     login_log_pages_newest_first_for_admins_only},
 };
 
 int main(int argc, char **argv)

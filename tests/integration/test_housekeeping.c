@@ -2,8 +2,9 @@
  * test_housekeeping.c: maintenance runs on its own timer, not as a side
  * effect of exports: with exports switched off (export_time empty, no
  * export.run) and the clock pinned (fake_now), a server deletes the
- * idempotency records older than 7 days and the login_throttle rows with
- * nothing left to say, keeps the others, and no export run happens.
+ * idempotency records older than 7 days, the login_throttle rows with
+ * nothing left to say and the expired session tokens, keeps the others,
+ * and no export run happens.
  *
  * The rows are put in place before the server starts and nothing but the
  * housekeeping pass at start deletes them, so without its timer started
@@ -95,6 +96,28 @@ static int stale_login_throttle_rows_are_deleted_with_exports_off(void)
     return 0;
 }
 
+/* Expired session tokens (issue 11) go; a live one stays. */
+static int expired_session_tokens_are_deleted(void)
+{
+    const char *params[] = {IT_USER_STAFF};
+    IT_CHECK(it_pg_exec("INSERT INTO session_token (token_hash, user_id, expires_at, addr)"
+                        " SELECT sha256(convert_to(v.t, 'UTF8')), u.id, v.e, '127.0.0.1'"
+                        "   FROM app_user u,"
+                        "        (VALUES ('it-expired', now() - interval '1 second'),"
+                        "                ('it-live', now() + interval '1 day')) AS v(t, e)"
+                        "  WHERE u.login = $1",
+                        1, params) == 0);
+    it_server *s = start_without_exports();
+    IT_CHECK(s != NULL);
+    IT_CHECK(wait_count("SELECT count(*) FROM session_token"
+                        " WHERE token_hash = sha256(convert_to('it-expired', 'UTF8'))",
+                        0, SWEEP_TIMEOUT_MS));
+    IT_CHECK(it_pg_int("SELECT count(*) FROM session_token"
+                       " WHERE token_hash = sha256(convert_to('it-live', 'UTF8'))", 0, NULL) == 1);
+    IT_CHECK(it_server_log_has(s, "tokens_deleted="));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const it_test tests[] = {
@@ -102,6 +125,7 @@ int main(int argc, char **argv)
          old_idempotency_records_are_deleted_with_exports_off},
         {"stale_login_throttle_rows_are_deleted_with_exports_off",
          stale_login_throttle_rows_are_deleted_with_exports_off},
+        {"expired_session_tokens_are_deleted", expired_session_tokens_are_deleted},
     };
     int rc = it_main(argc, argv, "housekeeping", tests, sizeof tests / sizeof tests[0], setup);
     if (g_dir[0] != '\0') {

@@ -1009,6 +1009,28 @@ static int cli_commit_stores_and_rerun_stores_nothing_twice(void)
     IT_CHECKF(strstr(r.out, "line 2: township: "), "%s", r.out);
     it_cli_free(&r);
     IT_CHECK(count_code(c4) == 0);
+    /* Cells with spaces at their ends (a hand-edited file; U+3000 typed
+     * with a Chinese input method), which the server refuses: the
+     * command trims every cell, and every label of a cell, before it
+     * sends, so the row is stored trimmed. */
+    char c5[19];
+    it_credit_code(62105, c5);
+    snprintf(text, sizeof text,
+             "name,credit_code,township,cluster,labels,status\n"
+             " 留白企业\xe3\x80\x80, %s ,赤壁镇 ,\xe3\x80\x80大健康,"
+             "\" 规上\n高新技术企业 \", 筹建\n",
+             c5);
+    IT_CHECK(write_file("padded.csv", text, path, sizeof path) == 0);
+    const char *pargs[] = {"import", "enterprises", path, "--commit", NULL};
+    IT_CHECK(run_cli(&r, pargs, NULL, 0) == 0);
+    IT_CHECKF(strstr(r.out, "1 created") != NULL && strstr(r.out, "0 rejected") != NULL, "%s",
+              r.out);
+    it_cli_free(&r);
+    const char *p5[1] = {c5};
+    IT_CHECK(it_pg_int("SELECT count(*) FROM enterprise_wire WHERE credit_code = $1"
+                       " AND name = '留白企业' AND township = '赤壁镇' AND cluster = '大健康'"
+                       " AND status = '筹建' AND labels = E'规上\\n高新技术企业'",
+                       1, p5) == 1);
     return 0;
 }
 

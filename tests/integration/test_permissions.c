@@ -165,11 +165,18 @@ static const struct {
     {"overdue.problems", R_USERS},
     {"due.milestones", R_USERS},
     {"due.problems", R_USERS},
+    /* issue 11: what is waiting for me (admins have nothing of their own) */
+    {"todo.mine", R_STAFF | R_SUPER},
     /* issue 6: exports are city-wide (supervisors, admins); the import
      * writes enterprises as enterprise.create/update would. export.run is
      * not here: with no arguments it is complete and would start a run
      * (test_export.c checks its roles). */
     {"export.list", R_SUPER | R_ADMIN},
+    /* issue 11: exports downloaded over the protocol, the audit record and
+     * the login log from the client */
+    {"export.read", R_SUPER | R_ADMIN},
+    {"audit.get", R_SUPER | R_ADMIN},
+    {"audit.logins", R_ADMIN},
     {"enterprise.import", R_STAFF | R_SUPER},
     {"status.import", R_STAFF | R_SUPER},
     {"session.logout", R_USERS},   /* last: it ends the session */
