@@ -10,6 +10,8 @@
  */
 #include "cli.h"
 
+#include "cli_outbox.h"
+#include "cli_visits.h"
 #include "i18n.h"
 #include "suggest.h"
 
@@ -24,6 +26,7 @@ const cli_command cli_commands[] = {
     {"whoami", cli_whoami, NULL},
     {"passwd", cli_passwd, NULL},
     {"todo", cli_todo, NULL},
+    {"visits", cli_visits, NULL},
     {"enterprise", cli_enterprise, cli_enterprise_cmds},
     {"status", cli_status, cli_status_cmds},
     {"user", cli_user, cli_user_cmds},
@@ -38,6 +41,8 @@ const cli_command cli_commands[] = {
     {"audit", cli_audit, cli_audit_cmds},
     {"export", cli_export, cli_export_cmds},
     {"import", cli_import, NULL},
+    {"outbox", cli_outbox, NULL},
+    {"sync", cli_sync, NULL},
     {"call", cli_call_cmd, NULL},
     {"methods", cli_methods, NULL},
     {"completion", cli_completion, NULL},
@@ -56,6 +61,7 @@ static const struct {
     {"whoami", NULL, N_("the user you are logged in as")},
     {"passwd", NULL, N_("change your own password")},
     {"todo", NULL, N_("what is waiting for you")},
+    {"visits", NULL, N_("which enterprises were visited this cycle, per township")},
     {"enterprise", NULL, N_("enterprises (企业)")},
     {"status", NULL, N_("status reports (走访 / 调度记录)")},
     {"user", NULL, N_("user accounts (admins)")},
@@ -70,6 +76,8 @@ static const struct {
     {"audit", NULL, N_("who changed what and when")},
     {"export", NULL, N_("the nightly exports")},
     {"import", "import enterprises|status FILE.csv", N_("bulk import from a CSV file")},
+    {"outbox", "outbox [--all] | outbox drop ID", N_("writes kept while the server was out of reach")},
+    {"sync", NULL, N_("send the writes kept in the outbox")},
     {"call", "call METHOD [--ARG VALUE ...]", N_("call any method of the protocol")},
     {"methods", NULL, N_("the protocol's methods")},
     {"completion", "completion bash", N_("the bash completion script")},
@@ -113,6 +121,10 @@ static const char *const top_rest[] = {
        "are retried once after timeout, connection_lost or unavailable: a retried write\n"
        "is never stored twice.\n"),
     N_("\n"
+       "Working offline: a write that still cannot reach the server is kept in the\n"
+       "outbox on this computer (exit 5) and sent, once, by the next command that\n"
+       "reaches the server, or by `baobao sync`; `baobao outbox` lists what waits.\n"),
+    N_("\n"
        "Times are shown in the server's time zone. Errors go to stderr as\n"
        "\"baobao: CODE: MESSAGE (field: FIELD)\" (in Chinese: a sentence, then the code\n"
        "and field in brackets); a refused value is followed by the values allowed.\n"),
@@ -129,6 +141,8 @@ static const char *const top_rest[] = {
        "  3  could not reach the server or the database: connect_failed,\n"
        "     connection_lost, timeout, unavailable, shutting_down, tls_failed\n"
        "  4  protocol_error or internal (a bug on one side), out_of_memory\n"),
+    N_("  5  the server could not be reached and the write is kept in the outbox\n"
+       "     (queued): it is sent later; do not run it again\n"),
 };
 
 /* The line of command c in the top help. */

@@ -286,6 +286,13 @@ typedef struct cli_mech {
      * a login first), after the options are checked and before the call;
      * returns 0 or an exit code. */
     int (*fill)(cli_ctx *ctx, cli_mech_args *t);
+    /* Optional: the server refused the call (err). Returns CLI_MECH_AGAIN
+     * to send it once more, with t changed (an argument the user agreed to
+     * on a terminal) and a new idempotency key (a refusal stored nothing),
+     * or an exit code once it has said why (cli_fail_in). NULL:
+     * cli_fail_in. (dup_confirm.h) */
+    int (*refused)(cli_ctx *ctx, const struct cli_mech *m, cli_mech_args *t,
+                   const bb_error *err);
     /* Optional: prints a result that is not a plain record (not with --json). */
     int (*print)(const msgpack_object *res);
     /* Optional: prints the items of every page (not with --json). */
@@ -294,6 +301,9 @@ typedef struct cli_mech {
      * (help: its method's summary): run instead of the above. */
     int (*run)(cli_ctx *ctx, int argc, char **argv);
 } cli_mech;
+
+/* What a `refused` hook returns to have the call sent once more. */
+#define CLI_MECH_AGAIN (-101)
 
 /* Runs m with the words after its name. Returns an exit code. */
 int cli_mech_run(cli_ctx *ctx, const cli_mech *m, int argc, char **argv);

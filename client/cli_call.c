@@ -10,12 +10,16 @@
  * key: the server then returns the first result instead of storing twice.
  * Every connection (the retry's too) logs in first, except for the commands
  * that need no login (server info): the server answers nothing else before.
+ * A write that still cannot reach the server is kept in the outbox
+ * (cli_outbox.h; exit CLI_EXIT_QUEUED), and once a connection has logged
+ * in, what waits in the outbox is sent first.
  * Also what an error says to a person (cli_fail: a sentence in the user's
  * language, the values allowed) and means as an exit code.
  * Not for: building arguments or printing results (the command files), or
  * where the credentials come from (cli_auth.c).
  */
 #include "cli.h"
+#include "cli_outbox.h"
 #include "cli_session.h"
 
 #include "i18n.h"
@@ -67,6 +71,8 @@ int cli_connect(cli_ctx *ctx, bb_error *err)
      * is forgotten, and the password asked for as below. */
     if (rc == BB_C_OK && !ctx->anonymous) {
         rc = cli_session_resume(ctx, server, &opts, err);
+        if (rc == BB_C_OK)
+            cli_outbox_send_waiting(ctx, server);
         if (rc == BB_C_OK || rc != CLI_SAVED_NONE)
             return rc;
         rc = BB_C_OK;
@@ -85,6 +91,9 @@ int cli_connect(cli_ctx *ctx, bb_error *err)
         cli_disconnect(ctx);
         return rc;
     }
+    /* What waits in the outbox goes before the command's own request. */
+    if (!ctx->anonymous)
+        cli_outbox_send_waiting(ctx, server);
     return BB_C_OK;
 }
 
@@ -108,12 +117,19 @@ int cli_call(cli_ctx *ctx, const char *method, const bbi_args *args, bool is_wri
     *out = NULL;
     const void *data = args != NULL ? args->sb.data : NULL;
     size_t len = args != NULL ? args->sb.size : 0;
+    /* Whether the request may have reached the server: then a copy kept
+     * in the outbox must be the same bytes. */
+    bool maybe_sent = false;
     for (int attempt = 0;; attempt++) {
         int rc = cli_connect(ctx, err);
-        if (rc == BB_C_OK)
+        if (rc == BB_C_OK) {
+            maybe_sent = true;
             rc = bb_call(ctx->client, method, data, len, out, err);
-        if (rc == BB_C_OK || !is_write || attempt > 0 || !outcome_unknown(err))
+        }
+        if (rc == BB_C_OK || !is_write)
             return rc;
+        if (attempt > 0 || !outcome_unknown(err))
+            return cli_outbox_keep(ctx, method, args, maybe_sent, err);
         if (cli_lang_zh()) {
             /* The sentence of the error ("...[timeout]"), as cli_fail says it. */
             char why[CLI_SENTENCE_BYTES + sizeof err->message + 128];
@@ -136,6 +152,10 @@ int cli_call(cli_ctx *ctx, const char *method, const bbi_args *args, bool is_wri
 
 int cli_exit_code(const bb_error *err)
 {
+    /* A write kept in the outbox (cli_outbox.h): not stored yet, and not
+     * to be retried by hand either. */
+    if (strcmp(err->code, "queued") == 0)
+        return CLI_EXIT_QUEUED;
     switch (err->rc) {
     case BB_C_OK:
         return CLI_EXIT_OK;
@@ -148,6 +168,7 @@ int cli_exit_code(const bb_error *err)
          * refused request. */
         if (strcmp(err->field, "server") == 0 || strcmp(err->code, "config_error") == 0 ||
             strcmp(err->code, "session_file_error") == 0 ||
+            strcmp(err->code, "outbox_file_error") == 0 ||
             strcmp(err->code, "no_credentials") == 0)
             return CLI_EXIT_USAGE;
         return CLI_EXIT_REFUSED;
@@ -356,6 +377,11 @@ static const struct {
         "change."), false},
     {"already_exists", N_("This {field} exists already."), N_("This record exists already."),
      false},
+    {"duplicate_report",
+     N_("This enterprise already has a report of that date by that reporter: correct or "
+        "withdraw that one instead."),
+     N_("This enterprise already has a report of that date by that reporter: correct or "
+        "withdraw that one instead."), false},
     {"idempotency_key_reused",
      N_("This idempotency key was already used for a different request."),
      N_("This idempotency key was already used for a different request."), false},
@@ -401,6 +427,9 @@ static const struct {
      N_("The file of saved logins cannot be used."), true},
     {"no_credentials", N_("No user name or password, and no terminal to ask on."),
      N_("No user name or password, and no terminal to ask on."), true},
+    {"outbox_file_error", N_("The outbox file cannot be used."),
+     N_("The outbox file cannot be used."), true},
+    {"outbox_full", N_("The outbox is full."), N_("The outbox is full."), true},
 };
 
 /* The client's own errors (cli_auth.c, cli_session.c), whose messages are
@@ -410,7 +439,9 @@ static const struct {
  * the sentence. */
 static bool own_words(const char *code)
 {
-    static const char *const own[] = {"config_error", "session_file_error", "no_credentials"};
+    static const char *const own[] = {"config_error", "session_file_error", "no_credentials",
+                                      "queued", "outbox_file_error", "outbox_full",
+                                      "outbox_busy"};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         if (strcmp(code, own[i]) == 0)
             return true;

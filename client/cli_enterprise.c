@@ -1,6 +1,7 @@
 /*
  * cli_enterprise.c: `baobao enterprise add|show|list|edit` and `baobao
- * status submit|list`, the enterprise register and its status reports.
+ * status submit|list|show|correct|withdraw`, the enterprise register and
+ * its status reports.
  *
  * For: which method each command calls, the option names users know that
  * differ from the argument names (--label for labels, --enterprise for
@@ -12,6 +13,7 @@
  */
 #include "cli.h"
 
+#include "dup_confirm.h"
 #include "i18n.h"
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
@@ -22,7 +24,8 @@ static const char enterprise_intro[] = N_(
 
 static const char status_intro[] = N_(
     "Status reports (走访 / 调度记录) of an enterprise: production, output value\n"
-    "(yuan, or 万 / 亿), employees, labour shortage, a note.\n");
+    "(yuan, or 万 / 亿), employees, labour shortage, a note. A report with a\n"
+    "mistake is corrected or withdrawn, with a reason; the audit keeps what it was.\n");
 
 static const cli_col ent_table[] = {
     {N_("ID"), "id"},           {N_("NAME"), "name"},     {N_("CREDIT_CODE"), "credit_code"},
@@ -62,13 +65,43 @@ static const cli_alias status_alias[] = {
 static const cli_fmt status_fmts[] = {
     {"output_value", CLI_F_MONEY}, {"note", CLI_F_CLIP}, {NULL, CLI_F_TEXT},
 };
+/* A correction names the report by its id: no --enterprise. */
+static const cli_alias status_change_alias[] = {
+    {"date", "report_date"}, {"shortage", "labour_shortage"}, {NULL, NULL},
+};
+
+/* status submit: allow_duplicate is the flag --allow-duplicate, not an
+ * option taking true|false (every other argument keeps its option). */
+static const char *const submit_opts[] = {
+    "enterprise_id", "report_date", "reporter", "production_status", "output_value",
+    "employees", "labour_shortage", "note", "idempotency_key", NULL,
+};
+static const cli_flag submit_flags[] = {
+    {"allow-duplicate", "allow_duplicate", "true"}, {NULL, NULL, NULL},
+};
 
 const cli_mech cli_status_cmds[] = {
     {.cmd = "status submit", .method = "status.submit", .aliases = status_alias,
-     .fmts = status_fmts},
+     .fmts = status_fmts, .only = submit_opts, .flags = submit_flags,
+     .refused = cli_dup_confirm,
+     .about = N_("A second report of the same enterprise, date and reporter is refused\n"
+                 "(duplicate_report): on a terminal you are asked whether to store it anyway;\n"
+                 "--allow-duplicate stores it without asking.\n")},
     {.cmd = "status list", .method = "status.list", .aliases = status_alias,
      .fmts = status_fmts, .cols = status_table, .ncols = NCOLS(status_table),
-     .about = N_("Newest report_date first.\n")},
+     .about = N_("Newest report_date first. Withdrawn reports are not listed.\n")},
+    {.cmd = "status show", .method = "status.get", .pos = "id", .fmts = status_fmts},
+    {.cmd = "status correct", .method = "status.correct", .pos = "id",
+     .aliases = status_change_alias, .fmts = status_fmts, .version_from = "status.get",
+     .about = N_("Give the fields to change and --reason. You may correct a report you stored\n"
+                 "yourself for a few days (the server's status_correct_days, 7 unless set\n"
+                 "otherwise); a supervisor may correct any report. --no-note (and the like)\n"
+                 "clears a field.\n")},
+    {.cmd = "status withdraw", .method = "status.withdraw", .pos = "id",
+     .fmts = status_fmts, .version_from = "status.get",
+     .about = N_("The report is kept, marked withdrawn, and counts nowhere any more (lists,\n"
+                 "exports, reports). It cannot be corrected or withdrawn again. The same\n"
+                 "people may withdraw it as may correct it.\n")},
     {.cmd = NULL},
 };
 

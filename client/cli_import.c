@@ -138,9 +138,9 @@ static const char status_help[] = N_(
     "  从业人数 (employees), 缺工人数 (labour_shortage), 备注 (note)\n"
     "  empty cells of these four: none\n"
     "Other columns (编号, 企业名称, 创建时间, ...) are ignored, so an exported file\n"
-    "imports back: status reports are never changed, so a row equal to a stored\n"
-    "report of the same enterprise, date and reporter is \"unchanged\" (nothing\n"
-    "stored), and one with other values is rejected (already_exists). A cell the\n"
+    "imports back: a row equal to a stored report of the same enterprise, date\n"
+    "and reporter is \"unchanged\" (nothing stored), and one with other values is\n"
+    "rejected (duplicate_report; `baobao status correct` changes one). A cell the\n"
     "export protected against formulas ('=..., '+..., '-..., '@...; any cell\n"
     "matching ^'+[=+-@]) loses one apostrophe.\n");
 

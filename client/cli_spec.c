@@ -1175,8 +1175,16 @@ int cli_mech_run(cli_ctx *ctx, const cli_mech *m, int argc, char **argv)
         rc = run_pages(ctx, m, ms, t, all);
     } else if (rc == 0) {
         bb_reply *r = NULL;
-        if (call_text(ctx, ms, t, m->retry, &r, &err) != BB_C_OK) {
-            rc = cli_fail_in(ctx, ms->name, &err);
+        int sent = call_text(ctx, ms, t, m->retry, &r, &err);
+        if (sent != BB_C_OK && m->refused != NULL &&
+            (rc = m->refused(ctx, m, t, &err)) == CLI_MECH_AGAIN) {
+            cli_new_key(key);   /* the refused request stored nothing */
+            cli_mech_set(t, "idempotency_key", key);
+            sent = call_text(ctx, ms, t, m->retry, &r, &err);
+            rc = 0;
+        }
+        if (sent != BB_C_OK) {
+            rc = rc != 0 ? rc : cli_fail_in(ctx, ms->name, &err);
         } else {
             rc = print_reply(ctx, m, r);
             bb_reply_free(r);

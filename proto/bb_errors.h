@@ -36,7 +36,8 @@
     X(UNAUTHENTICATED, "unauthenticated")   /* not logged in */                         \
     X(FORBIDDEN, "forbidden")               /* role or scope does not allow it */       \
     X(LOGIN_FAILED, "login_failed")         /* unknown user or wrong password */        \
-    X(LOCKED, "locked")                     /* too many failed logins, wait */
+    X(LOCKED, "locked")                     /* too many failed logins, wait */          \
+    X(DUPLICATE_REPORT, "duplicate_report") /* same enterprise, date, reporter */
 
 #define BB_ERR_ENUM(name, code) BB_E_##name,
 typedef enum bb_err {

@@ -75,12 +75,25 @@
 /* A kept session (session.login keep, session.resume): its token is good
  * for session_token_ttl_s seconds from its issue (7 days). */
 #define BB_DEFAULT_SESSION_TOKEN_TTL_S 604800u
+/* Idempotency records are kept this many days (housekeeping deletes older
+ * ones): a retry with the same key must come within it, and so must a
+ * write a client kept offline (the CLI's outbox sends within its own,
+ * shorter window, read from server.info). */
+#define BB_DEFAULT_IDEMPOTENCY_KEEP_DAYS 7u
 /* Overdue supervision (issue 5; DOMAIN.md "What overdue means"): a
  * milestone or problem late by 1..overdue_red_after_days days is yellow,
  * later is red, not yet late is green; due.* lists what falls due within
  * due_soon_days unless the request says otherwise. */
 #define BB_DEFAULT_OVERDUE_RED_AFTER_DAYS 30u
 #define BB_DEFAULT_DUE_SOON_DAYS 7u
+/* Corrections (issue 12, status.correct / status.withdraw): township staff
+ * change a report they stored for this many days after the day they
+ * stored it (in time_zone); supervisors at any time. */
+#define BB_DEFAULT_STATUS_CORRECT_DAYS 7u
+/* Reporting-cycle completeness (issue 12, coverage.visits): a cycle is
+ * visit_cycle_months calendar months counted from 1 January; it must
+ * divide 12 so the cycles tile the year (1 a month, 3 the quarters). */
+#define BB_DEFAULT_VISIT_CYCLE_MONTHS 1u
 
 /* Exports (issue 6): runs are written under export_dir (relative to
  * baobaod's working directory unless absolute), every day at export_time

@@ -23,6 +23,7 @@ BB_PACKAGES_RUN=(
     gettext       # msgfmt, xgettext: the CLI's translations (po/, meson's i18n module)
     libcmocka-dev
     libedit-dev   # the CLI's guided entry: line editing and history (libedit)
+    libsqlite3-dev # the CLI's outbox of writes kept offline (client/journal.c)
 )
 # Only for scripts/test.
 # shellcheck disable=SC2034

@@ -25,6 +25,8 @@ static const bb_arg status_import[] = {
     {"rows", BB_T_ANY, BB_A_REQ, 1, BB_MAX_IMPORT_ROWS, 0, NULL, NULL,
      "状态报告，每行一个 map，键同 status.submit，企业用 enterprise_id 或 credit_code 指明"},
     COMMIT,
+    {"allow_duplicates", BB_T_BOOL, 0, 0, 0, 0, NULL, NULL,
+     "同一企业、同一报告日期、同一填报人已有内容不同的报告时仍然保存；默认 false"},
     {NULL},
 };
 

@@ -65,6 +65,14 @@ static const bb_arg problem_reopen[] = {
     {"reason", BB_T_STR, BB_A_REQ, 1, REASON_CHARS, 0, NULL, NULL, "重新办理的原因"},
     {NULL},
 };
+/* A problem's text corrected (issue 12): the new description and why. */
+static const bb_arg problem_correct[] = {
+    ID,
+    VERSION,
+    {"description", BB_T_TEXT, BB_A_REQ, 1, TEXT_CHARS, 0, NULL, NULL, "更正后的诉求内容"},
+    {"reason", BB_T_STR, BB_A_REQ, 1, REASON_CHARS, 0, NULL, NULL, "更正的原因"},
+    {NULL},
+};
 static const bb_arg problem_assign[] = {
     ID,
     VERSION,
@@ -105,6 +113,8 @@ const bb_method_spec bb_spec_problem[] = {
      "重新办理已办结的诉求"},
     {"problem.assign", WRITERS, BB_M_WRITE | BB_M_SCOPED, problem_assign, "Problem",
      "指定承办单位、干部和期限"},
+    {"problem.correct", WRITERS, BB_M_WRITE | BB_M_SCOPED, problem_correct, "Problem",
+     "更正诉求内容（需写明原因）"},
     {"trouble.set", WRITERS, BB_M_WRITE | BB_M_SCOPED, trouble_set, "EnterpriseTrouble",
      "新建或修改困难企业档案"},
     {"trouble.get", BB_ROLES_USERS, BB_M_SCOPED, trouble_get, "EnterpriseTrouble",

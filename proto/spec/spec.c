@@ -19,5 +19,6 @@ const bb_method_spec *const bb_spec_tables[] = {
     bb_spec_problem,
     bb_spec_overdue,
     bb_spec_todo,
+    bb_spec_visits,
     NULL,
 };

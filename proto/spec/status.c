@@ -1,10 +1,14 @@
 /*
- * status.c (spec): status reports (走访 / 调度记录), status.submit and
- * status.list (PROTOCOL.md section 6). The bulk import is in import.c.
+ * status.c (spec): status reports (走访 / 调度记录): status.submit,
+ * status.list, status.get, and their corrections and withdrawals,
+ * status.correct and status.withdraw (PROTOCOL.md section 6). The bulk
+ * import is in import.c.
  *
  * The production status names reference data: the database refuses a
  * value that is not a current member. Not for: the rules the server
- * checks beyond these (from not after to, the list cursor) or how the methods run (server/methods/status.c).
+ * checks beyond these (from not after to, the list cursor; who may change
+ * a report and until when, the duplicate rule: sql/020_corrections.sql)
+ * or how the methods run (server/methods/status.c).
  *
  * Also here, because it has status.submit's arguments: the row of
  * status.import (bb_spec_status_import_row), an argument table that is no
@@ -21,6 +25,9 @@
 #define MAX_PEOPLE 1000000
 /* The status.list cursor "YYYY-MM-DD.ID". */
 #define CURSOR_CHARS 30
+/* The reason of a correction or a withdrawal (the CHECK of
+ * status_report.reason). */
+#define REASON_CHARS 500
 
 #define ENTERPRISE_ID {"enterprise_id", BB_T_INT, BB_A_REQ, 1, INT64_MAX, 0, NULL, NULL, "企业编号"}
 
@@ -43,6 +50,38 @@ static const bb_arg submit[] = {
     ENTERPRISE_ID,
     REPORT_DATE(BB_A_TODAY, "报告日期：不早于 2000-01-01，不晚于今天；默认今天"),
     SUBMIT_ARGS,
+    /* Not in SUBMIT_ARGS: an import says it once for the call
+     * (allow_duplicates, proto/spec/import.c). */
+    {"allow_duplicate", BB_T_BOOL, 0, 0, 0, 0, NULL, NULL,
+     "同一企业、同一报告日期、同一填报人已有报告时仍然保存；默认 false"},
+    {NULL},
+};
+static const bb_arg by_id[] = {
+    {"id", BB_T_INT, BB_A_REQ, 1, INT64_MAX, 0, NULL, NULL, "报告编号"},
+    {NULL},
+};
+#define ID_VERSION_REASON(doc)                                                                  \
+    {"id", BB_T_INT, BB_A_REQ, 1, INT64_MAX, 0, NULL, NULL, "报告编号"},                        \
+    {"version", BB_T_INT, BB_A_REQ, 1, INT32_MAX, 0, NULL, NULL, "修改所依据的版本号"},         \
+    {"reason", BB_T_STR, BB_A_REQ, 1, REASON_CHARS, 0, NULL, NULL, doc}
+/* The fields a correction may change, each optional (absent = unchanged;
+ * nil clears a nil-able one), in the order the brief of issue 12 gives. */
+static const bb_arg correct[] = {
+    ID_VERSION_REASON("更正的原因"),
+    REPORT_DATE(0, "新的报告日期：不早于 2000-01-01，不晚于今天"),
+    {"production_status", BB_T_STR, 0, 1, BB_MAX_SHORT_TEXT_CHARS, 0, NULL,
+     "production_status", "新的生产状态"},
+    {"output_value", BB_T_INT, BB_A_NIL, 0, MAX_OUTPUT_VALUE, 0, NULL, NULL,
+     "新的产值（元）；nil 清空"},
+    {"employees", BB_T_INT, BB_A_NIL, 0, MAX_PEOPLE, 0, NULL, NULL, "新的用工人数；nil 清空"},
+    {"labour_shortage", BB_T_INT, BB_A_NIL, 0, MAX_PEOPLE, 0, NULL, NULL,
+     "新的缺工人数；nil 清空"},
+    {"note", BB_T_TEXT, BB_A_NIL, 1, BB_MAX_NOTE_CHARS, 0, NULL, NULL, "新的备注；nil 清空"},
+    {"reporter", BB_T_STR, 0, 1, BB_MAX_REPORTER_CHARS, 0, NULL, NULL, "新的填报人"},
+    {NULL},
+};
+static const bb_arg withdraw[] = {
+    ID_VERSION_REASON("撤回的原因"),
     {NULL},
 };
 static const bb_arg list[] = {
@@ -58,6 +97,11 @@ const bb_method_spec bb_spec_status[] = {
      "填报企业状态（走访、调度记录）"},
     {"status.list", BB_ROLES_USERS, BB_M_LIMIT | BB_M_SCOPED, list, "page of StatusReport",
      "列出企业的状态报告，新的在前"},
+    {"status.get", BB_ROLES_USERS, BB_M_SCOPED, by_id, "StatusReport", "查看一条状态报告"},
+    {"status.correct", BB_ROLES_BUSINESS_WRITE, BB_M_WRITE | BB_M_SCOPED, correct,
+     "StatusReport", "更正一条状态报告"},
+    {"status.withdraw", BB_ROLES_BUSINESS_WRITE, BB_M_WRITE | BB_M_SCOPED, withdraw,
+     "StatusReport", "撤回一条状态报告"},
     {NULL},
 };
 

@@ -88,11 +88,15 @@ static const key_def keys[] = {
     KUINT("login_max_pending", login_max_pending, 1, 100000),
     /* 1 s (tests of expiry) to 366 days */
     KUINT("session_token_ttl_s", session_token_ttl_s, 1, 31622400),
+    /* a day (tests) to ten years */
+    KUINT("idempotency_keep_days", idempotency_keep_days, 1, 3650),
     /* libsodium's crypto_pwhash_OPSLIMIT_MIN and _MEMLIMIT_MIN (8 KiB) */
     KUINT("password_opslimit", password_opslimit, 1, 64),
     KUINT("password_memlimit_kib", password_memlimit_kib, 8, 4u * 1024u * 1024u),
     KUINT("overdue_red_after_days", overdue_red_after_days, 0, 36500),
     KUINT("due_soon_days", due_soon_days, 1, 3650),
+    KUINT("status_correct_days", status_correct_days, 0, 36500),
+    KUINT("visit_cycle_months", visit_cycle_months, 1, 12),   /* and divides 12: validate */
     KSTR("fake_now", fake_now),
     KSTR("export_dir", export_dir),
     KSTR("export_time", export_time),
@@ -129,10 +133,13 @@ void config_defaults(config *c)
     c->login_delay_ms = BB_DEFAULT_LOGIN_DELAY_MS;
     c->login_max_pending = BB_DEFAULT_LOGIN_MAX_PENDING;
     c->session_token_ttl_s = BB_DEFAULT_SESSION_TOKEN_TTL_S;
+    c->idempotency_keep_days = BB_DEFAULT_IDEMPOTENCY_KEEP_DAYS;
     c->password_opslimit = BB_DEFAULT_PASSWORD_OPSLIMIT;
     c->password_memlimit_kib = BB_DEFAULT_PASSWORD_MEMLIMIT_KIB;
     c->overdue_red_after_days = BB_DEFAULT_OVERDUE_RED_AFTER_DAYS;
     c->due_soon_days = BB_DEFAULT_DUE_SOON_DAYS;
+    c->status_correct_days = BB_DEFAULT_STATUS_CORRECT_DAYS;
+    c->visit_cycle_months = BB_DEFAULT_VISIT_CYCLE_MONTHS;
     snprintf(c->export_dir, sizeof c->export_dir, "%s", BB_DEFAULT_EXPORT_DIR);
     snprintf(c->export_time, sizeof c->export_time, "%s", BB_DEFAULT_EXPORT_TIME);
     c->export_keep_days = BB_DEFAULT_EXPORT_KEEP_DAYS;
@@ -448,6 +455,13 @@ int config_validate(const config *c, char *err, size_t errlen)
     if (c->time_zone[0] == '\0' || strchr(c->time_zone, ' ') != NULL) {
         snprintf(err, errlen, "time_zone: \"%s\" is not a zone name (e.g. Asia/Shanghai)",
                  c->time_zone);
+        return -1;
+    }
+    /* Cycles counted from 1 January must tile the year: 5 would start a
+     * cycle in November that runs into the next year's first one. */
+    if (12 % c->visit_cycle_months != 0) {
+        snprintf(err, errlen, "visit_cycle_months: %u does not divide the year (1, 2, 3, 4, 6 "
+                 "or 12)", c->visit_cycle_months);
         return -1;
     }
     return 0;

@@ -58,11 +58,14 @@ typedef struct config {
     unsigned login_delay_ms;      /* "login_delay_ms" */
     unsigned login_max_pending;   /* "login_max_pending" */
     unsigned session_token_ttl_s; /* "session_token_ttl_s": a kept session's life */
+    unsigned idempotency_keep_days; /* "idempotency_keep_days": retries and offline writes */
     unsigned password_opslimit;   /* "password_opslimit" */
     unsigned password_memlimit_kib; /* "password_memlimit_kib" */
 
     unsigned overdue_red_after_days; /* "overdue_red_after_days": later is red */
     unsigned due_soon_days;       /* "due_soon_days": default window of due.* */
+    unsigned status_correct_days; /* "status_correct_days": staff's window to correct */
+    unsigned visit_cycle_months;  /* "visit_cycle_months": the reporting cycle (1, 2, 3, 4, 6, 12) */
     char fake_now[40];            /* "fake_now": RFC 3339; "" = real clock (tests) */
 
     char export_dir[1024];        /* "export_dir": where runs are written */

@@ -154,6 +154,7 @@ void rowpack_reply_pool_error(request *req, const char *stmt, const pool_error *
     case BB_E_IDEMPOTENCY_KEY_REUSED:
     case BB_E_UNAUTHENTICATED:
     case BB_E_FORBIDDEN:
+    case BB_E_DUPLICATE_REPORT:
         req_reply_error(req, e->err, e->field, "%s", e->message != NULL ? e->message : "");
         return;
     default:

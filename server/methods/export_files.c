@@ -343,7 +343,7 @@ char *expf_files_json(const exp_folder *x)
 
 int expf_write_manifest(exp_folder *x, const char *export_date, int64_t run_id,
                         const char *kind, const char *started_at, const char *finished_at,
-                        const char *files)
+                        const char *files, int64_t withdrawn)
 {
     int fd = open_partial(x, EXPORT_MANIFEST);
     if (fd < 0)
@@ -353,8 +353,9 @@ int expf_write_manifest(exp_folder *x, const char *export_date, int64_t run_id,
                      "{\n  \"export_date\": \"%s\",\n  \"run_id\": %" PRId64 ",\n"
                      "  \"kind\": \"%s\",\n  \"started_at\": \"%s\",\n"
                      "  \"finished_at\": \"%s\",\n  \"snapshot\": \"REPEATABLE READ\",\n"
+                     "  \"withdrawn_status_reports\": %" PRId64 ",\n"
                      "  \"files\": %s\n}\n",
-                     export_date, run_id, kind, started_at, finished_at,
+                     export_date, run_id, kind, started_at, finished_at, withdrawn,
                      files);
     int rc = -1;
     if (n < 0) {

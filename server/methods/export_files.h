@@ -77,10 +77,11 @@ int expf_adopt(exp_folder *f, const char *name, int64_t rows, uint64_t t0);
 /* The files array (manifest and export_run.files), malloc'd JSON; NULL
  * when out of memory. */
 char *expf_files_json(const exp_folder *f);
-/* manifest.json, last, the same atomic way. 0 or -1 (f->err). */
+/* manifest.json, last, the same atomic way; withdrawn: the status reports
+ * left out of the run because they were withdrawn. 0 or -1 (f->err). */
 int expf_write_manifest(exp_folder *f, const char *export_date, int64_t run_id,
                         const char *kind, const char *started_at, const char *finished_at,
-                        const char *files_json);
+                        const char *files_json, int64_t withdrawn);
 /* Removes NAME.partial files left in the folder (a failed run). */
 void expf_remove_partials(exp_folder *f);
 /* "YYYY-MM-DD" or "YYYY-MM-DD-N": the only names pruning and clean-up

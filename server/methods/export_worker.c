@@ -87,7 +87,8 @@ static const csv_spec csv_specs[] = {
      " s.output_value AS \"产值(元)\", s.employees AS \"从业人数\","
      " s.labour_shortage AS \"缺工人数\", " EXPORT_DEFUSE("s.note") " AS \"备注\","
      " bb_ts(s.created_at) AS \"创建时间\""
-     " FROM status_report s JOIN enterprise e ON e.id = s.enterprise_id ORDER BY s.id)"
+     " FROM status_report s JOIN enterprise e ON e.id = s.enterprise_id"
+     " WHERE s.withdrawn_at IS NULL ORDER BY s.id)"   /* the manifest counts the others */
      " TO STDOUT WITH (FORMAT csv, HEADER)"},
     {"projects.csv",
      "COPY (SELECT w.id AS \"编号\", " EXPORT_DEFUSE("w.name") " AS \"项目名称\","
@@ -303,6 +304,7 @@ typedef struct run_ctx {
     int64_t id;
     char id_text[EXPORT_ID_TEXT];
     char started_at[40];
+    int64_t withdrawn;             /* withdrawn status reports left out (manifest) */
     exp_folder f;                  /* f.err: why the run failed */
 } run_ctx;
 
@@ -375,6 +377,14 @@ static int write_files(run_ctx *x)
     if (r == NULL)
         return -1;
     PQclear(r);
+    /* Withdrawn status reports count nowhere in a run (status_reports.csv,
+     * the reports): the manifest says how many were left out. */
+    r = q(x->conn, "SELECT count(*) FROM status_report WHERE withdrawn_at IS NOT NULL", 0, NULL,
+          x->f.err, sizeof x->f.err);
+    if (r == NULL)
+        return -1;
+    x->withdrawn = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
     for (int i = 0; i < EXPORT_NCSV; i++) {
         char name[EXPORT_NAME_MAX];
         if (csv_specs[i].name != NULL)
@@ -400,6 +410,7 @@ static int write_files(run_ctx *x)
     exp_errf(gen_text, sizeof gen_text, "%s (%s)", generated, j->cfg->time_zone);
     report_params rp = {.today = today,
                         .red_after_days = j->cfg->overdue_red_after_days,
+                        .visit_cycle_months = j->cfg->visit_cycle_months,
                         .generated_at = gen_text,
                         .cancelled = cancelled};
     if (cancelled()) {
@@ -499,7 +510,7 @@ static void run_export(PGconn *conn, const exp_job *j, int topfd)
     PQclear(r);
     if (files == NULL || finished_at[0] == '\0' ||
         expf_write_manifest(&x->f, j->export_date, x->id, j->kind, x->started_at, finished_at,
-                            files) != 0) {
+                            files, x->withdrawn) != 0) {
         if (x->f.err[0] == '\0')
             exp_errf(x->f.err, sizeof x->f.err, "manifest: out of memory");
         free(files);

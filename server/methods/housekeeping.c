@@ -1,7 +1,8 @@
 /*
  * housekeeping.c: maintenance on its own timer (pgbouncer's janitor):
- * idempotency records older than HOUSEKEEPING_IDEMPOTENCY_KEEP_DAYS
- * (PROTOCOL.md section 4: a retry must come within this window),
+ * idempotency records older than the setting idempotency_keep_days
+ * (PROTOCOL.md section 4: a retry, or a write a client kept offline, must
+ * come within this window; server.info tells clients),
  * login_throttle rows with nothing left to say and expired session tokens
  * (sql/016: a token nobody presents again would otherwise stay until its
  * user is issued a new one) are deleted, once at start
@@ -16,6 +17,7 @@
  * (export_files.c), the login throttle's rules (login.c, sql/005).
  */
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -28,8 +30,6 @@
 /* A pass that could not reach the database (the pool still connecting at
  * start, or down) is tried again this much later. */
 #define HOUSEKEEPING_RETRY_MS 1000u
-/* PROTOCOL.md section 4: how long an idempotency key is kept. */
-#define HOUSEKEEPING_IDEMPOTENCY_KEEP_DAYS "7"
 /* login_throttle rows whose last failure is older than this, with no lock
  * in force and no check running, are deleted. */
 #define HOUSEKEEPING_THROTTLE_KEEP_DAYS "1"
@@ -38,10 +38,11 @@
  * claim, the last failure long past): every login anybody tried, known or
  * not, leaves one, so they would grow for ever. The count of a row
  * restarts after login_lock_ms anyway (sql/005). */
+static const char *const sweep_extras[] = {"_keep_days", NULL};
 static mstmt st_sweep = {
-    .name = "housekeeping_sweep", .sql =
+    .name = "housekeeping_sweep", .extras = sweep_extras, .sql =
     "WITH i AS (DELETE FROM idempotency"
-    "            WHERE created_at < now() - interval '" HOUSEKEEPING_IDEMPOTENCY_KEEP_DAYS " days'"
+    "            WHERE created_at < now() - make_interval(days => :_keep_days::int)"
     "           RETURNING 1),"
     " t AS (DELETE FROM login_throttle"
     "        WHERE NOT EXISTS (SELECT 1 FROM unnest(claims) AS u(c)"
@@ -91,7 +92,11 @@ static void on_tick(uv_timer_t *t)
     (void)t;
     if (H.stopped)
         return;
-    int rc = pool_query(H.s->pool, &st_sweep.ps, NULL, NULL, sweep_done, NULL);
+    /* idempotency_keep_days (PROTOCOL.md sections 2 and 4). */
+    char days[16];
+    snprintf(days, sizeof days, "%u", H.s->cfg.idempotency_keep_days);
+    const char *vals[] = {days};
+    int rc = pool_query(H.s->pool, &st_sweep.ps, vals, NULL, sweep_done, NULL);
     if (rc < 0)   /* the pool is not up (yet): soon again */
         arm(HOUSEKEEPING_RETRY_MS);
 }

@@ -75,7 +75,9 @@ static const char *const st_extras[] = {
 };
 static mstmt st_status_import = {
     .name = "status_import", .sql =
-    ITEM_SELECT " FROM bb_status_import(" CALL_PREFIX ", p_tz => :_tz, p_ord => :_ord::int[],"
+    ITEM_SELECT " FROM bb_status_import(" CALL_PREFIX ","
+    " p_allow_duplicates => coalesce(:allow_duplicates::boolean, false), p_tz => :_tz,"
+    " p_ord => :_ord::int[],"
     " p_eids => :_eids::bigint[], p_codes => :_codes::text[], p_dates => :_dates::date[],"
     " p_reporters => :_reporters::text[], p_statuses => :_statuses::text[],"
     " p_outputs => :_outputs::bigint[], p_employees => :_employees::int[],"

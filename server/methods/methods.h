@@ -23,6 +23,7 @@ extern const method_module official_module;     /* official.c: unit.*, official.
 extern const method_module problem_module;      /* problem.c: problem.*, trouble.* */
 extern const method_module overdue_module;      /* overdue.c: overdue.*, due.* */
 extern const method_module todo_module;         /* todo.c: todo.mine */
+extern const method_module visits_module;       /* visits.c: coverage.visits */
 extern const method_module export_module;       /* export.c: export.* and the nightly run */
 extern const method_module import_module;       /* import.c: enterprise.import, status.import */
 extern const method_module refdata_module;      /* refdata.c: ref.* (reference data) */

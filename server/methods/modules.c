@@ -9,6 +9,7 @@ const method_module *const bb_modules[] = {
     &user_module,        &audit_module,      &project_module,  &official_module,
     &problem_module,     &overdue_module,    &export_module,   &import_module,
     &todo_module,
+    &visits_module,
     &housekeeping_module,
     &refdata_module,
     NULL,

@@ -14,7 +14,8 @@
  *
  * Speed (docs/benchmarks.md, workload overdue): the rows come in the order
  * of the partial indexes project_milestone_open_idx (planned_date,
- * project_id, node) and problem_open_idx (deadline, id) of
+ * project_id, node_rank: the node's place in the lifecycle, 签约 ... 竣工,
+ * sql/022_milestone_order.sql) and problem_open_idx (deadline, id) of
  * sql/007_projects.sql, so PostgreSQL walks the index and stops after one
  * page instead of sorting every open row: most overdue first is simply the
  * earliest date first. Nothing computed stands in WHERE or ORDER BY: the
@@ -51,7 +52,8 @@
 #define OD_NUM_TEXT 24
 #define OD_DATE_TEXT 11
 /* A cursor is "YYYY-MM-DD.ID" (problems) or "YYYY-MM-DD.ID.N" (milestones,
- * N the node's number 1-5, bb_milestone_nodes order). */
+ * N the node's number 1-5, bb_milestone_nodes order: the lifecycle, which
+ * is also the order of a project's milestones on one date). */
 #define OD_CURSOR_MAX_CHARS 40u
 
 /* ---- statements ----

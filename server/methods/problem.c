@@ -1,6 +1,6 @@
 /*
  * problem.c: the problem.* methods (诉求: create, get, list, advance,
- * reopen, assign) and the trouble.* methods (the 困难企业 file: set, get,
+ * reopen, assign, correct) and the trouble.* methods (the 困难企业 file: set, get,
  * list) of proto/PROTOCOL.md section 6.
  *
  * The arguments are declared in proto/spec/problem.c and checked by the
@@ -11,7 +11,8 @@
  * needs its idle reason), and the two replies that are not a plain record
  * or page (a problem with its events; a missing file, answered on
  * enterprise_id).
- * The writes are stored functions (sql/010_problem_fns.sql): each one
+ * The writes are stored functions (sql/010_problem_fns.sql; problem.correct
+ * sql/020_corrections.sql): each one
  * statement with its idempotency record, its problem_event and its audit
  * row; the workflow (受理 → 交办 → 办理 → 反馈 → 确认, one step forward,
  * reopening 确认 → 办理), deadlines and references are decided there, and
@@ -101,6 +102,11 @@ static mstmt st_advance = PROB("prob_advance",
 static mstmt st_reopen = PROB("prob_reopen",
     "SELECT * FROM bb_problem_reopen(" WRITE_PREFIX ", p_id => :id::bigint,"
     " p_version => :version::int, p_reason => :reason)");
+
+/* The reason goes to the audit record only (sql/020_corrections.sql). */
+static mstmt st_correct = PROB("prob_correct",
+    "SELECT * FROM bb_problem_correct(" WRITE_PREFIX ", p_id => :id::bigint,"
+    " p_version => :version::int, p_description => :description, p_reason => :reason)");
 
 static mstmt st_assign = PROB("prob_assign",
     "SELECT * FROM bb_problem_assign(" WRITE_PREFIX ", p_id => :id::bigint,"
@@ -311,6 +317,7 @@ static const method_impl problem_methods[] = {
     {"problem.advance", .stmt = &st_advance, .reply = MR_ROW},
     {"problem.reopen", .stmt = &st_reopen, .reply = MR_ROW},
     {"problem.assign", .stmt = &st_assign, .reply = MR_ROW},
+    {"problem.correct", .stmt = &st_correct, .reply = MR_ROW},
     {"trouble.set", .stmt = &st_trouble_set, .reply = MR_ROW, .check = check_trouble},
     {"trouble.get", .fn = trouble_get},
     {"trouble.list", .stmt = &st_trouble_list, .reply = MR_PAGE},

@@ -22,7 +22,8 @@
  * bb_project_actor in SQL as a second wall). Township staff read the
  * projects of their own townships only (the read scope :_scope): a
  * project outside them is answered exactly like a missing one, and lists
- * leave it out.
+ * leave it out; an investor registered outside them is not shown
+ * (enterprise_id nil).
  * Not for: the units a project names as lead unit (official.c), the
  * overdue milestones (overdue.c), the tables (sql/007_projects.sql).
  */
@@ -94,15 +95,31 @@ static mstmt st_set_milestone = PRJ("prj_set_milestone",
     " p_set_actual => :actual_date_set, p_actual => :actual_date::date, p_reason => :reason,"
     " p_today => :_today::date)");
 
+/* The Project as a reader sees it: the columns of project_wire, but
+ * enterprise_id only when the investor lies in the read scope too. A
+ * project in a township of a staff user's may have its investor registered
+ * in another township, which enterprise.get answers not_found for them:
+ * its id is nil here (as overdue.milestones leaves out the investor).
+ * Needs the investor joined as ie (PRJ_READ_INVESTOR). */
+#define PRJ_READ_COLS                                                                       \
+    "w.id, w.name,"                                                                         \
+    " CASE WHEN " SCOPE_HAS("ie.township_id") " THEN w.enterprise_id END AS enterprise_id," \
+    " w.cluster, w.planned_investment, w.priority, w.lead_unit_id, w.township, w.stage,"    \
+    " w.stage_reason, w.paused_from, w.version, w.created_at, w.updated_at,"                \
+    " w.planned_1, w.actual_1, w.planned_2, w.actual_2, w.planned_3, w.actual_3,"           \
+    " w.planned_4, w.actual_4, w.planned_5, w.actual_5"
+#define PRJ_READ_INVESTOR " LEFT JOIN enterprise ie ON ie.id = w.enterprise_id"
+
 static mstmt st_get = PRJ("prj_get",
-    "SELECT w.* FROM project_wire w JOIN project p ON p.id = w.id"
+    "SELECT " PRJ_READ_COLS " FROM project_wire w JOIN project p ON p.id = w.id"
+    PRJ_READ_INVESTOR
     " WHERE w.id = :id::bigint AND " SCOPE_HAS("p.township_id"));
 
 /* Keyset page by id. An unknown township name gives NULL and matches
  * nothing; name_contains is plain text (strpos). Rows outside the scope
  * are never looked at, so no filter or page boundary reveals them. */
 static mstmt st_list = PRJ("prj_list",
-    "SELECT w.* FROM ("
+    "SELECT " PRJ_READ_COLS " FROM ("
     "  SELECT p.id FROM project p"
     "   WHERE (:township::text IS NULL"
     "          OR p.township_id = (SELECT t.id FROM township t WHERE t.name = :township))"
@@ -116,7 +133,7 @@ static mstmt st_list = PRJ("prj_list",
     "     AND p.id > :after::bigint"
     "     AND " SCOPE_HAS("p.township_id")
     "   ORDER BY p.id LIMIT :limit::int + 1) k"
-    " JOIN project_wire w ON w.id = k.id"
+    " JOIN project_wire w ON w.id = k.id" PRJ_READ_INVESTOR
     " ORDER BY w.id");
 
 /* Newest first; not_found (field id) is raised there, also outside the

@@ -23,11 +23,13 @@
  * fsync, hashing and renaming (export_files.c), nor the CSV files.
  *
  * Sheets (and page sections), in order: 说明 (the date and every
- * definition used), 乡镇汇总, 本月未走访, 项目阶段, 超期督办, 超期明细,
- * 缺口汇总, 包保缺口. Money: yuan in the database, shown as 万元 (two
- * decimals) and 亿元 (four decimals), numbers in cells, never text.
+ * definition used), 乡镇汇总, 本月未走访, 走访完成情况 (report_visits.c:
+ * the reporting cycle's), 项目阶段, 超期督办, 超期明细, 缺口汇总, 包保缺口.
+ * Money: yuan in the database, shown as 万元 (two decimals) and 亿元 (four
+ * decimals), numbers in cells, never text.
  */
 #include "report_sink.h"
+#include "report_visits.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -238,6 +240,11 @@ static int rep_about(rctx *c)
                      "（含后来注销的企业）。"},
         {"从业、缺工", "每家未注销企业最近一次走访记录（报告日期及以前）的从业人数、缺工人数。"},
         {"本月未走访", "未注销、且本月没有任何走访记录的企业。"},
+        {"走访完成情况", "走访周期为 visit_cycle_months 个自然月（默认 1 即每月，3 即每季度），"
+                         "从 1 月 1 日起算；未注销的企业在报告日期所在周期内（至报告日期）"
+                         "有未撤回的走访记录即为已走访。"},
+        {"更正与撤回", "走访记录按更正后的内容计算；已撤回的走访记录不计入任何数字，"
+                       "也不算走访。"},
         {"标签列", "未注销企业中出现最多的标签（至多 12 个），按企业数从多到少排列。"},
         {"超期", "项目节点：计划日期已过且无实际日期（不含终止、竣工的项目）；"
                  "问题：期限已过且未经企业确认办结。"},
@@ -265,7 +272,8 @@ static int rep_about(rctx *c)
  * sort of every report: output value = per month the last report of that
  * month with a value, summed this month and this year; the last report up
  * to today gives employees and shortage, and tells whether the enterprise
- * was visited this month (its date is in this month). */
+ * was visited this month (its date is in this month). Withdrawn reports
+ * (sql/020_corrections.sql) count nowhere, here and in 本月未走访. */
 static const char sql_township[] =
     "SELECT t.id, t.name, t.kind, count(e.id),"
     "       count(e.id) FILTER (WHERE e.status = '在营'),"
@@ -289,6 +297,7 @@ static const char sql_township[] =
     "                      s.report_date, s.output_value"
     "                 FROM status_report s"
     "                WHERE s.enterprise_id = e.id AND s.output_value IS NOT NULL"
+    "                  AND s.withdrawn_at IS NULL"
     "                  AND s.report_date >= date_trunc('year', $1::date)::date"
     "                  AND s.report_date <= $1::date"
     "                ORDER BY date_trunc('month', s.report_date), s.report_date DESC, s.id DESC) x"
@@ -298,6 +307,7 @@ static const char sql_township[] =
     "              s.report_date >= date_trunc('month', $1::date)::date AS visited"
     "         FROM status_report s"
     "        WHERE s.enterprise_id = e.id AND s.report_date <= $1::date"
+    "          AND s.withdrawn_at IS NULL"
     "        ORDER BY s.report_date DESC, s.id DESC LIMIT 1"
     "       ) l ON true"
     " GROUP BY GROUPING SETS ((t.id, t.name, t.kind), ())"
@@ -466,11 +476,12 @@ static const char sql_missing[] =
     "SELECT t.name, e.id, e.name, e.credit_code, e.cluster, e.status,"
     "       (SELECT to_char(s.report_date, 'YYYY-MM-DD') FROM status_report s"
     "         WHERE s.enterprise_id = e.id AND s.report_date <= $1::date"
+    "           AND s.withdrawn_at IS NULL"
     "         ORDER BY s.report_date DESC, s.id DESC LIMIT 1)"
     "  FROM enterprise e JOIN township t ON t.id = e.township_id"
     " WHERE e.status <> '注销'"
     "   AND NOT EXISTS (SELECT 1 FROM status_report s"
-    "                    WHERE s.enterprise_id = e.id"
+    "                    WHERE s.enterprise_id = e.id AND s.withdrawn_at IS NULL"
     "                      AND s.report_date >= date_trunc('month', $1::date)::date"
     "                      AND s.report_date <= $1::date)"
     " ORDER BY t.id, e.id"
@@ -735,7 +746,7 @@ static const char sql_overdue_milestones[] =
     "   LEFT JOIN enterprise e ON e.id = om.enterprise_id"
     "   LEFT JOIN offs ON offs.project_id = om.project_id"
     "   LEFT JOIN uns ON uns.project_id = om.project_id"
-    "  ORDER BY om.planned_date, om.project_id, om.node"
+    "  ORDER BY om.planned_date, om.project_id, bb_stage_rank(om.node)"   /* lifecycle order (sql/022) */
     "  LIMIT $2::bigint";
 static const char sql_overdue_problems[] =
     "WITH act AS ("
@@ -956,6 +967,7 @@ int report_write_all(PGconn *conn, const report_params *p, sink *k)
     if (k->list_limit > 0)
         snprintf(c.list_limit, sizeof c.list_limit, "%" PRId64, k->list_limit);
     if (rep_about(&c) != 0 || rep_township(&c) != 0 || rep_missing(&c) != 0 ||
+        report_visits_write(conn, p, k) != 0 ||   /* 走访完成情况: report_visits.c */
         rep_projects(&c) != 0 || rep_overdue_people(&c) != 0 || rep_overdue_items(&c) != 0 ||
         rep_gap_summary(&c) != 0 || rep_gaps(&c) != 0)
         return -1;

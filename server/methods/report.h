@@ -30,6 +30,7 @@
 typedef struct report_params {
     const char *today;            /* "YYYY-MM-DD" in the configured zone */
     unsigned red_after_days;      /* overdue_red_after_days */
+    unsigned visit_cycle_months;  /* visit_cycle_months (走访完成情况); 0 reads as 1 */
     const char *generated_at;     /* human text for the page header */
     /* NULL, or nonzero when the run must stop (shutdown): checked before
      * each query and each row read, so a report stops within a row. */

@@ -282,6 +282,7 @@ int report_write_html(PGconn *conn, const report_params *p, const char *path, in
     h_text(f, p->generated_at ? p->generated_at : "");
     fputs("</p>\n<nav><a href=\"#说明\">说明</a>"
           "<a href=\"#乡镇汇总\">乡镇汇总</a><a href=\"#本月未走访\">本月未走访</a>"
+          "<a href=\"#走访完成情况\">走访完成情况</a>"
           "<a href=\"#项目阶段\">项目阶段</a><a href=\"#超期督办\">超期督办</a>"
           "<a href=\"#超期明细\">超期明细</a><a href=\"#缺口汇总\">缺口汇总</a>"
           "<a href=\"#包保缺口\">包保缺口</a></nav>\n", f);

@@ -2,7 +2,7 @@
  * server_info.c: the methods that describe the server itself
  * (proto/PROTOCOL.md section 6): `server.info` (who we are, whether the
  * database is reachable, the time zone and today's date in it, the limits
- * in force) and `server.api` (the method spec, proto/bb_spec.h, as
+ * in force, how long idempotency records are kept) and `server.api` (the method spec, proto/bb_spec.h, as
  * msgpack: the same content `baobaod --api-info` prints as JSON, from
  * bb_spec_write_json, whose fields pack_arg and pack_method mirror). Both
  * need no database, so they answer also while it is down: clients use
@@ -47,7 +47,7 @@ static void server_info(request *req, const margs *a)
     }
 
     msgpack_packer *pk = req_result_begin(req);
-    msgpack_pack_map(pk, 7);
+    msgpack_pack_map(pk, 8);
     bb_pack_cstr(pk, "name");
     bb_pack_cstr(pk, "baobaod");
     bb_pack_cstr(pk, "version");
@@ -65,6 +65,8 @@ static void server_info(request *req, const margs *a)
     pack_kv_uint(pk, "max_in_flight", s->cfg.max_in_flight);
     pack_kv_uint(pk, "page_limit_default", s->cfg.page_limit_default);
     pack_kv_uint(pk, "page_limit_max", s->cfg.page_limit_max);
+    /* Section 4: a client that keeps writes offline sends them within it. */
+    pack_kv_uint(pk, "idempotency_keep_days", s->cfg.idempotency_keep_days);
     req_result_end(req);
 }
 

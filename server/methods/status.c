@@ -1,6 +1,7 @@
 /*
  * status.c: the status.* methods (proto/PROTOCOL.md section 6): submit a
- * status report (走访 / 调度记录) and list an enterprise's reports.
+ * status report (走访 / 调度记录), list an enterprise's reports, read one,
+ * correct one and withdraw one.
  *
  * The arguments are declared in proto/spec/status.c and checked by the
  * dispatcher; this file has the rules the spec cannot say (from not after
@@ -16,6 +17,12 @@
  * if it did not exist and writes the audit row with the report; status.list
  * passes the read scope (:_scope) to bb_status_list, which answers an
  * enterprise outside it as not_found.
+ * Corrections and withdrawals (status.correct, status.withdraw) are
+ * decided in the database (sql/020_corrections.sql: who may, until when,
+ * the duplicate rule); the server passes the window (the setting
+ * status_correct_days), its today and time_zone. A second report of the
+ * same enterprise, date and reporter is refused there too, in the single
+ * submit and per row of a batch, unless allow_duplicate.
  * Not for: enterprises (enterprise.c), the bulk import (import.c).
  *
  * Group commit of status.submit. Township staff submit all day; each
@@ -72,7 +79,8 @@
     {"id", RP_INT}, {"enterprise_id", RP_INT}, {"report_date", RP_TEXT},                \
     {"reporter", RP_TEXT}, {"production_status", RP_TEXT}, {"output_value", RP_INT},    \
     {"employees", RP_INT}, {"labour_shortage", RP_INT}, {"note", RP_TEXT},              \
-    {"created_at", RP_TEXT}
+    {"created_at", RP_TEXT}, {"version", RP_INT}, {"created_by", RP_INT},               \
+    {"withdrawn_at", RP_TEXT}, {"withdrawn_by", RP_INT}, {"reason", RP_TEXT}
 static const rp_col sr_cols[] = {SR_COLS};
 #define SR_NCOLS ((int)(sizeof sr_cols / sizeof sr_cols[0]))
 /* A batch's rows: a StatusReport, then the row's error (all NULL on
@@ -90,11 +98,11 @@ static const rp_col batch_cols[] = {
  * two and the time zone as extras. The batch passes each argument as an
  * array, one element per submit, as the extra named after it ("_note" for
  * note): the list below is the batch's columns, in order. */
-enum { SX_ACTOR, SX_PEER, SX_ARGS, SX_TZ = SX_ARGS + 9, SX__COUNT };
+enum { SX_ACTOR, SX_PEER, SX_ARGS, SX_TZ = SX_ARGS + 10, SX__COUNT };
 static const char *const submit_extras[] = {
     "_actor_id", "_peer", "_idempotency_key", "_enterprise_id", "_report_date", "_reporter",
-    "_production_status", "_output_value", "_employees", "_labour_shortage", "_note", "_tz",
-    NULL,
+    "_production_status", "_output_value", "_employees", "_labour_shortage", "_note",
+    "_allow_duplicate", "_tz", NULL,
 };
 
 static mstmt st_submit = {
@@ -104,7 +112,7 @@ static mstmt st_submit = {
     " p_report_date => :report_date::date, p_reporter => :reporter,"
     " p_production_status => :production_status, p_output_value => :output_value::bigint,"
     " p_employees => :employees::int, p_labour_shortage => :labour_shortage::int,"
-    " p_note => :note, p_tz => :_tz)",
+    " p_note => :note, p_allow_duplicate => :allow_duplicate::boolean, p_tz => :_tz)",
     .cols = sr_cols, .ncols = SR_NCOLS, .extras = submit_extras};
 
 /* Sent with mstmt_send (batch_cb must see the error to decide what the
@@ -118,7 +126,8 @@ static mstmt st_submit_batch = {
     " p_enterprise_ids => :_enterprise_id::bigint[], p_report_dates => :_report_date::date[],"
     " p_reporters => :_reporter::text[], p_production_statuses => :_production_status::text[],"
     " p_output_values => :_output_value::bigint[], p_employees => :_employees::int[],"
-    " p_labour_shortages => :_labour_shortage::int[], p_notes => :_note::text[], p_tz => :_tz)",
+    " p_labour_shortages => :_labour_shortage::int[], p_notes => :_note::text[],"
+    " p_allow_duplicates => :_allow_duplicate::boolean[], p_tz => :_tz)",
     .cols = batch_cols, .ncols = BATCH_NCOLS, .extras = submit_extras, .heavy = true};
 
 /* bb_status_list raises BB404 for an unknown enterprise, and for one
@@ -131,6 +140,36 @@ static mstmt st_list = {
     " p_after_date => :_after_date::date, p_after_id => :_after_id::bigint,"
     " p_limit => :limit::int + 1)",
     .cols = sr_cols, .ncols = SR_NCOLS, .extras = list_extras};
+
+/* status.get: one report, also a withdrawn one (it says so), within the
+ * read scope. */
+static mstmt st_get = {
+    .name = "st_get", .sql =
+    "SELECT w.* FROM status_report_wire w JOIN enterprise e ON e.id = w.enterprise_id"
+    " WHERE w.id = :id::bigint AND " SCOPE_HAS("e.township_id"),
+    .cols = sr_cols, .ncols = SR_NCOLS};
+
+/* The changes take the window of township staff (status_correct_days),
+ * the server's today (:_today) and its time_zone. Absent = unchanged; a
+ * nil-able field changes when given (:x_set), nil clearing it. */
+static const char *const change_extras[] = {"_days", "_tz", NULL};
+static mstmt st_correct = {
+    .name = "st_correct", .sql =
+    "SELECT * FROM bb_status_correct(" WRITE_PREFIX ", p_id => :id::bigint,"
+    " p_version => :version::int, p_reason => :reason, p_report_date => :report_date::date,"
+    " p_reporter => :reporter, p_production_status => :production_status,"
+    " p_set_output => :output_value_set, p_output_value => :output_value::bigint,"
+    " p_set_employees => :employees_set, p_employees => :employees::int,"
+    " p_set_shortage => :labour_shortage_set, p_labour_shortage => :labour_shortage::int,"
+    " p_set_note => :note_set, p_note => :note, p_days => :_days::int,"
+    " p_today => :_today::date, p_tz => :_tz)",
+    .cols = sr_cols, .ncols = SR_NCOLS, .extras = change_extras};
+static mstmt st_withdraw = {
+    .name = "st_withdraw", .sql =
+    "SELECT * FROM bb_status_withdraw(" WRITE_PREFIX ", p_id => :id::bigint,"
+    " p_version => :version::int, p_reason => :reason, p_days => :_days::int,"
+    " p_today => :_today::date, p_tz => :_tz)",
+    .cols = sr_cols, .ncols = SR_NCOLS, .extras = change_extras};
 
 /* ---- group commit ---- */
 
@@ -470,15 +509,67 @@ static void status_list(request *req, const margs *a)
     mstmt_query_page(req, &st_list, a, extra, &list_shape);
 }
 
+/* ---- status.correct, status.withdraw ---- */
+
+/* The arguments a correction may change: at least one must be given. */
+static const char *const correctable[] = {"report_date", "production_status", "output_value",
+                                          "employees", "labour_shortage", "note", "reporter"};
+
+static void change_done(request *req, const PGresult *res, void *ctx)
+{
+    (void)ctx;
+    if (PQntuples(res) != 1) {
+        rowpack_reply_bad_result(req, "status_change", "expected one row");
+        return;
+    }
+    msgpack_packer *pk = req_result_begin(req);
+    rowpack_row(pk, res, 0, sr_cols, SR_NCOLS);
+    req_result_end(req);
+}
+
+/* Runs a change with the window, today and time zone of this server. */
+static void run_change(request *req, const margs *a, mstmt *st)
+{
+    const struct server *srv = req_server(req);
+    char days[16];
+    snprintf(days, sizeof days, "%u", srv->cfg.status_correct_days);
+    const char *extra[2] = {days, srv->cfg.time_zone};
+    mstmt_query(req, st, a, extra, change_done, NULL, NULL);
+}
+
+static void status_correct(request *req, const margs *a)
+{
+    bool any = false;
+    for (size_t i = 0; i < sizeof correctable / sizeof correctable[0]; i++)
+        any = any || margs_get(a, correctable[i])->state != BB_V_ABSENT;
+    if (!any) {
+        req_reply_error(req, BB_E_INVALID_ARGUMENT, NULL,
+                        "nothing to correct: give at least one of report_date, "
+                        "production_status, output_value, employees, labour_shortage, note, "
+                        "reporter");
+        return;
+    }
+    run_change(req, a, &st_correct);
+}
+
+static void status_withdraw(request *req, const margs *a)
+{
+    run_change(req, a, &st_withdraw);
+}
+
 /* ---- the module ---- */
 
 static const method_impl status_methods[] = {
     {"status.submit", .fn = status_submit},
     {"status.list", .fn = status_list},
+    {"status.get", .stmt = &st_get, .reply = MR_ROW, .what = "status report"},
+    {"status.correct", .fn = status_correct},
+    {"status.withdraw", .fn = status_withdraw},
     {NULL},
 };
 
-static mstmt *const status_stmts[] = {&st_submit, &st_submit_batch, &st_list, NULL};
+static mstmt *const status_stmts[] = {&st_submit, &st_submit_batch, &st_list, &st_correct,
+                                      &st_withdraw, NULL};
 
 const method_module status_module = {
     .name = "status",

@@ -335,6 +335,51 @@ static int address_locks_after_four_times_max_failures(void)
     return 0;
 }
 
+/* What a successful login does to the counts (PROTOCOL.md section 3,
+ * "Failed logins"): the account's failures go back to 0; the address's
+ * failures stay as they were, the login only gives back the check it had
+ * claimed on the address. So a right password between guesses does not
+ * clear an address guessing other accounts: with login_max_failures 2 the
+ * address still locks at its 8th failure, one right login in between. */
+static int successful_login_resets_the_account_not_the_address(void)
+{
+    IT_CHECK(clear_throttle() == 0);
+    static const char *const sets[] = {"login_max_failures=2", "login_lock_ms=60000",
+                                       "login_delay_ms=1", NULL};
+    it_server *s = it_server_start(sets);
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect_anon(s->port);
+    IT_CHECK(c != NULL);
+    for (int i = 0; i < 3; i++) {
+        char login[32];
+        snprintf(login, sizeof login, "acc_probe_%d", i);
+        IT_CHECK(expect_login_error(c, login, "wrong", "login_failed", NULL, 0) == 0);
+    }
+    IT_CHECK(expect_login_error(c, "acc_addr", "wrong", "login_failed", NULL, 0) == 0);
+    IT_CHECK(it_pg_int("SELECT failures FROM login_throttle WHERE subject = 'user:acc_addr'", 0,
+                       NULL) == 1);
+    it_msg m;
+    IT_CHECK(it_login(c, "acc_addr", IT_PASSWORD, IT_REPLY_TIMEOUT_MS, &m) == IT_RECV_MSG);
+    IT_CHECK(!m.is_error);
+    it_msg_free(&m);
+    /* the account: back to 0 (its row, with nothing left to say, is gone) */
+    IT_CHECK(it_pg_int("SELECT count(*) FROM login_throttle WHERE subject = 'user:acc_addr'", 0,
+                       NULL) == 0);
+    /* the address: the same 4 failures, no check pending */
+    IT_CHECK(it_pg_int("SELECT failures FROM login_throttle WHERE subject = 'addr:127.0.0.1'"
+                       " AND cardinality(claims) = 0",
+                       0, NULL) == 4);
+    /* 4 more failures make 8 = 4 x login_max_failures: the address locks */
+    for (int i = 3; i < 7; i++) {
+        char login[32];
+        snprintf(login, sizeof login, "acc_probe_%d", i);
+        IT_CHECK(expect_login_error(c, login, "wrong", "login_failed", NULL, 0) == 0);
+    }
+    IT_CHECK(expect_login_error(c, "acc_addr", IT_PASSWORD, "locked", NULL, 0) == 0);
+    IT_CHECK(clear_throttle() == 0);
+    return 0;
+}
+
 static int failed_login_is_answered_after_a_later_request(void)
 {
     IT_CHECK(clear_throttle() == 0);
@@ -1400,6 +1445,8 @@ static const it_test tests[] = {
     {"account_locks_after_max_failures_then_lock_expires",
      account_locks_after_max_failures_then_lock_expires},
     {"address_locks_after_four_times_max_failures", address_locks_after_four_times_max_failures},
+    {"successful_login_resets_the_account_not_the_address",
+     successful_login_resets_the_account_not_the_address},
     {"failed_login_is_answered_after_a_later_request",
      failed_login_is_answered_after_a_later_request},
     {"loop_serves_while_an_expensive_hash_is_checked",

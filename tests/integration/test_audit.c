@@ -309,14 +309,18 @@ static int refused_and_replayed_writes_leave_no_audit_row(void)
     return 0;
 }
 
+/* The reports repeat one enterprise, date and reporter on purpose (they
+ * differ by note): allow_duplicate (the rule is test_duplicates.c's). */
 static void pack_submit(it_buf *b, uint32_t id, int64_t eid, const char *note)
 {
-    it_req(b, id, "status.submit", 5);
+    it_req(b, id, "status.submit", 6);
     it_kv_int(b, "enterprise_id", eid);
     it_kv_str(b, "report_date", "2024-06-01");
     it_kv_str(b, "reporter", "包保干部");
     it_kv_str(b, "production_status", "正常");
     it_kv_str(b, "note", note);
+    it_str(b, "allow_duplicate");
+    msgpack_pack_true(&b->pk);
 }
 
 static int each_status_report_alone_or_batched_has_one_audit_row(void)

@@ -177,7 +177,7 @@ static int completes_a_groups_command(void)
     IT_CHECK(expect("status su", w, NULL, "submit\n") == 0);
     /* Every command of a group, in the table's order. */
     const char *all[] = {"status", "", NULL};
-    return expect("status ", all, NULL, "submit\nlist\n");
+    return expect("status ", all, NULL, "submit\nlist\nshow\ncorrect\nwithdraw\n");
 }
 
 static int completes_an_option_from_the_spec(void)

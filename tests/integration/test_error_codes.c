@@ -200,6 +200,36 @@ static int run_already_exists(it_conn **c, it_msg *out)
     return send_buf(*c, &b, out);
 }
 
+/* The same report twice: the first one stored (its answer read here),
+ * the second the row's. */
+static void pack_report(it_buf *b, uint32_t msgid)
+{
+    it_req(b, msgid, "status.submit", 4);
+    it_kv_int(b, "enterprise_id", g_eid);
+    it_kv_str(b, "report_date", "2024-05-01");
+    it_kv_str(b, "reporter", "错误码");
+    it_kv_str(b, "production_status", "正常");
+}
+
+static int run_duplicate_report(it_conn **c, it_msg *out)
+{
+    it_buf b;
+    it_buf_init(&b);
+    pack_report(&b, ROW_MSGID - 1);
+    it_msg first;
+    int r = send_read(*c, b.sb.data, b.sb.size, &first);
+    bool stored = r == IT_RECV_MSG && !first.is_error;
+    if (r == IT_RECV_MSG)
+        it_msg_free(&first);
+    it_buf_reset(&b);
+    if (!stored) {
+        it_buf_free(&b);
+        return -1;
+    }
+    pack_report(&b, ROW_MSGID);
+    return send_buf(*c, &b, out);
+}
+
 static int run_idempotency_key_reused(it_conn **c, it_msg *out)
 {
     char other[19];
@@ -423,6 +453,8 @@ static const err_case cases[] = {
     {"already_exists", "credit_code", false, false, run_already_exists, "same credit code", "duplicate_credit_code"},
     {"idempotency_key_reused", "idempotency_key", false, false, run_idempotency_key_reused,
      "same key, other arguments", "same_key_other_args"},
+    {"duplicate_report", "report_date", false, false, run_duplicate_report,
+     "the same report twice", "same_report_twice"},
     {"unavailable", NULL, false, false, run_unavailable, "PostgreSQL stopped", "postgres_stopped"},
     {"shutting_down", NULL, true, false, run_shutting_down,
      "requests held under backpressure at SIGTERM", "held_requests_at_sigterm"},
@@ -472,10 +504,11 @@ static int run_case(const err_case *k)
         return run_case(&cases[i]);                                       \
     }
 ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7) ROW(8) ROW(9) ROW(10) ROW(11)
-ROW(12) ROW(13) ROW(14) ROW(15) ROW(16) ROW(17) ROW(18) ROW(19) ROW(20)
+ROW(12) ROW(13) ROW(14) ROW(15) ROW(16) ROW(17) ROW(18) ROW(19) ROW(20) ROW(21)
 static const it_test_fn row_fns[] = {row_0, row_1, row_2, row_3, row_4, row_5, row_6,
                                      row_7, row_8, row_9, row_10, row_11, row_12, row_13,
-                                     row_14, row_15, row_16, row_17, row_18, row_19, row_20};
+                                     row_14, row_15, row_16, row_17, row_18, row_19, row_20,
+                                     row_21};
 _Static_assert(sizeof row_fns / sizeof row_fns[0] == NCASES, "one ROW() per case");
 
 static int table_covers_every_code_of_bb_errors(void)

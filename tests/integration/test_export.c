@@ -313,6 +313,107 @@ static int csv_files_parse_back_with_python(void)
     return 0;
 }
 
+/* The header PROTOCOL.md section 7 lists for file name (the cell after
+ * "| `name` | " in its table of files, up to the ": " that starts its
+ * description or the end of the cell), into out. */
+static int documented_header(const char *name, char *out, size_t outlen)
+{
+    const char *path = getenv("IT_PROTOCOL_MD");
+    IT_CHECKF(path != NULL, "IT_PROTOCOL_MD is not set (tests/integration/meson.build)");
+    FILE *f = fopen(path, "r");
+    IT_CHECKF(f != NULL, "%s: cannot open", path);
+    char prefix[128], line[2048];
+    snprintf(prefix, sizeof prefix, "| `%s` | ", name);
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, prefix, strlen(prefix)) != 0)
+            continue;
+        const char *cell = line + strlen(prefix);
+        const char *end = strstr(cell, " |");
+        const char *colon = strstr(cell, ": ");
+        if (colon != NULL && (end == NULL || colon < end))
+            end = colon;
+        if (end != NULL) {
+            snprintf(out, outlen, "%.*s", (int)(end - cell), cell);
+            found = true;
+        }
+    }
+    fclose(f);
+    IT_CHECKF(found, "PROTOCOL.md lists no header for %s", name);
+    return 0;
+}
+
+/* Every CSV file's header row is, name for name, the one PROTOCOL.md
+ * section 7 documents (a client reads columns by these names); and
+ * assignments.csv's 对象类型 holds 企业 for an assignment on an
+ * enterprise (企业编号 filled, 项目编号 empty) and 项目 for one on a
+ * project (the other way round), as documented there. */
+static int csv_headers_and_target_kinds_are_as_documented(void)
+{
+    int64_t unit = it_pg_int("INSERT INTO unit (name) VALUES ('导出对象单位') RETURNING id", 0,
+                             NULL);
+    IT_CHECK(unit > 0);
+    char u[24], e[24];
+    snprintf(u, sizeof u, "%" PRId64, unit);
+    snprintf(e, sizeof e, "%" PRId64, g_ent_plain);
+    const char *pu[] = {u};
+    int64_t prj = it_pg_int("INSERT INTO project (name, township_id, lead_unit_id, stage,"
+                            " planned_investment, priority)"
+                            " VALUES ('导出对象项目', 4, $1::bigint, '洽谈', 1, '一般')"
+                            " RETURNING id",
+                            1, pu);
+    IT_CHECK(prj > 0);
+    char pj[24];
+    snprintf(pj, sizeof pj, "%" PRId64, prj);
+    const char *pa[] = {u, e};
+    int64_t a_ent = it_pg_int("INSERT INTO assignment (unit_id, enterprise_id, role, period_start)"
+                              " VALUES ($1::bigint, $2::bigint, '责任单位', '2026-01-01')"
+                              " RETURNING id",
+                              2, pa);
+    const char *pb[] = {u, pj};
+    int64_t a_prj = it_pg_int("INSERT INTO assignment (unit_id, project_id, role, period_start)"
+                              " VALUES ($1::bigint, $2::bigint, '责任单位', '2026-01-01')"
+                              " RETURNING id",
+                              2, pb);
+    IT_CHECK(a_ent > 0 && a_prj > 0);
+    char dir[512], set[600], folder[600];
+    new_export_dir(dir, sizeof dir, set, sizeof set);
+    it_server *s = start_with(set, NULL, NULL);
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    IT_CHECK(run_ok(c, dir, folder, sizeof folder) == 0);
+    static const char *const files[] = {"enterprises.csv", "status_reports.csv", "projects.csv",
+                                        "assignments.csv", "problems.csv"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char doc[1024], path[700];
+        IT_CHECK(documented_header(files[i], doc, sizeof doc) == 0);
+        snprintf(path, sizeof path, "%s/%s", folder, files[i]);
+        const char *a[] = {"csv", path, NULL};
+        it_cli r;
+        IT_CHECK(py(a, &r) == 0);   /* prints the header row, names joined by "," */
+        size_t n = strlen(r.out);
+        while (n > 0 && (r.out[n - 1] == '\n' || r.out[n - 1] == '\r'))
+            r.out[--n] = '\0';
+        bool same = strcmp(r.out, doc) == 0;
+        IT_CHECKF(same, "%s: header %s, PROTOCOL.md says %s", files[i], r.out, doc);
+        it_cli_free(&r);
+    }
+    char path[700], ae[24], ap[24];
+    snprintf(path, sizeof path, "%s/assignments.csv", folder);
+    snprintf(ae, sizeof ae, "%" PRId64, a_ent);
+    snprintf(ap, sizeof ap, "%" PRId64, a_prj);
+    const char *a[] = {"csv", path,
+                       "编号", ae, "对象类型", "企业", "编号", ae, "企业编号", e,
+                       "编号", ae, "项目编号", "",
+                       "编号", ap, "对象类型", "项目", "编号", ap, "项目编号", pj,
+                       "编号", ap, "企业编号", "", NULL};
+    it_cli r;
+    IT_CHECK(py(a, &r) == 0);
+    it_cli_free(&r);
+    return 0;
+}
+
 static int formula_like_cells_are_defused(void)
 {
     char dir[512], set[600], folder[600];
@@ -755,6 +856,8 @@ int main(int argc, char **argv)
         {"no_catch_up_on_a_database_that_never_exported", no_catch_up_on_a_database_that_never_exported},
         {"export_methods_follow_roles", export_methods_follow_roles},
         {"csv_files_parse_back_with_python", csv_files_parse_back_with_python},
+        {"csv_headers_and_target_kinds_are_as_documented",
+         csv_headers_and_target_kinds_are_as_documented},
         {"formula_like_cells_are_defused", formula_like_cells_are_defused},
         {"manifest_matches_the_files", manifest_matches_the_files},
         {"second_run_on_a_date_gets_its_own_folder_and_list_pages_newest_first",

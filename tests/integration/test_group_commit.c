@@ -42,16 +42,21 @@ static int setup(void)
     return 0;
 }
 
-/* One status.submit; key and date may be NULL (no key; 2024-05-01). */
+/* One status.submit; key and date may be NULL (no key; 2024-05-01). The
+ * reports of this file repeat one enterprise, date and reporter on purpose
+ * (they differ by note), so each says allow_duplicate: the duplicate rule
+ * is test_duplicates.c's. */
 static void pack_submit(it_buf *b, uint32_t msgid, int64_t eid, const char *date,
                         const char *note, const char *key)
 {
-    it_req(b, msgid, "status.submit", key != NULL ? 6 : 5);
+    it_req(b, msgid, "status.submit", key != NULL ? 7 : 6);
     it_kv_int(b, "enterprise_id", eid);
     it_kv_str(b, "report_date", date != NULL ? date : "2024-05-01");
     it_kv_str(b, "reporter", "王五");
     it_kv_str(b, "production_status", "正常");
     it_kv_str(b, "note", note);
+    it_str(b, "allow_duplicate");
+    msgpack_pack_true(&b->pk);
     if (key != NULL)
         it_kv_str(b, "idempotency_key", key);
 }
@@ -190,13 +195,13 @@ static int submit_probe(const char *tag, int i)
                    "ARRAY['2024-05-01', '2024-05-01']::date[], ARRAY['王五', '王五'], "
                    "ARRAY['正常', '正常'], ARRAY[NULL, NULL]::bigint[], "
                    "ARRAY[NULL, NULL]::int[], ARRAY[NULL, NULL]::int[], "
-                   "ARRAY['探针', '探针'], 'Asia/Shanghai')",
+                   "ARRAY['探针', '探针'], 'Asia/Shanghai', ARRAY[true, true])",
                    4, p) != 0)
         return -1;
     const char *q[] = {k3, eid, actor};
     return it_pg_exec("SELECT count(*) FROM bb_status_submit($3::bigint, 'probe', $1, "
                       "$2::bigint, '2024-05-01', '王五', '正常', NULL, NULL, NULL, '探针', "
-                      "'Asia/Shanghai')",
+                      "'Asia/Shanghai', true)",
                       3, q);
 }
 

@@ -82,6 +82,18 @@ static long long reports(void)
     return it_pg_int("SELECT count(*) FROM status_report WHERE enterprise_id = $1::bigint", 1, p);
 }
 
+/* Withdraws (with SQL) the reports of the test's enterprise stored so far:
+ * each test here stores today's report by the default reporter, which the
+ * duplicate rule would refuse as a second one (test_duplicates.c). */
+static int withdraw_earlier_reports(void)
+{
+    const char *p[1] = {g_ent_id};
+    return it_pg_exec("UPDATE status_report SET withdrawn_at = now(), withdrawn_by = created_by,"
+                      " reason = 'test_guided: a new test', version = version + 1"
+                      " WHERE enterprise_id = $1::bigint AND withdrawn_at IS NULL",
+                      1, p);
+}
+
 /* ---- the CLI on a pseudo-terminal ---- */
 
 /* What the test waits for on the terminal, then types (send NULL: only
@@ -267,6 +279,7 @@ static long long stored(const char *status, const char *output, const char *empl
  * shows it all; Enter confirms; the report is stored as answered. */
 static int guided_submit_stores_the_answers(void)
 {
+    IT_CHECK(withdraw_earlier_reports() == 0);
     long long before = reports();
     char ent[32];
     snprintf(ent, sizeof ent, "%s\r", g_ent_id);
@@ -306,6 +319,7 @@ static int guided_submit_stores_the_answers(void)
  * its name. */
 static int guided_submit_finds_the_enterprise_by_name(void)
 {
+    IT_CHECK(withdraw_earlier_reports() == 0);
     long long before = reports();
     const step steps[] = {
         {ZH_ENTERPRISE, COMMON_PART "\r"},
@@ -335,6 +349,7 @@ static int guided_submit_finds_the_enterprise_by_name(void)
  * unique part of its name, the amount in full-width digits. */
 static int guided_asks_only_what_the_options_lack(void)
 {
+    IT_CHECK(withdraw_earlier_reports() == 0);
     long long before = reports();
     const char *args[] = {"status", "submit", "--enterprise", ENTERPRISE_PART,
                           "--output-value", "８５６万", "--employees", "7", "--note", "一行",
@@ -360,6 +375,7 @@ static int guided_asks_only_what_the_options_lack(void)
  * list, an amount that is not one, a required value left empty. */
 static int guided_submit_asks_again_after_a_wrong_answer(void)
 {
+    IT_CHECK(withdraw_earlier_reports() == 0);
     long long before = reports();
     char ent[32];
     snprintf(ent, sizeof ent, "%s\r", g_ent_id);
@@ -392,6 +408,7 @@ static int guided_submit_asks_again_after_a_wrong_answer(void)
 /* Declined at the confirmation: nothing stored, exit 2. */
 static int guided_submit_declined_stores_nothing(void)
 {
+    IT_CHECK(withdraw_earlier_reports() == 0);
     long long before = reports();
     char ent[32];
     snprintf(ent, sizeof ent, "%s\r", g_ent_id);
@@ -417,6 +434,7 @@ static int guided_submit_declined_stores_nothing(void)
  * (not death by SIGINT), nothing stored. */
 static int guided_submit_ctrl_c_stores_nothing(void)
 {
+    IT_CHECK(withdraw_earlier_reports() == 0);
     long long before = reports();
     char ent[32];
     snprintf(ent, sizeof ent, "%s\r", g_ent_id);
@@ -451,6 +469,7 @@ static int guided_submit_ctrl_c_stores_nothing(void)
 /* Ctrl-D at the first prompt: the same. */
 static int guided_submit_ctrl_d_stores_nothing(void)
 {
+    IT_CHECK(withdraw_earlier_reports() == 0);
     long long before = reports();
     const step steps[] = {
         {ZH_ENTERPRISE, "\x04"},
@@ -467,6 +486,7 @@ static int guided_submit_ctrl_d_stores_nothing(void)
  * message, exit 2, nothing stored; the question is not asked again. */
 static int guided_pick_cancelled_stores_nothing(void)
 {
+    IT_CHECK(withdraw_earlier_reports() == 0);
     long long before = reports();
     const step ctrl_d[] = {
         {ZH_ENTERPRISE, COMMON_PART "\r"},
@@ -504,6 +524,7 @@ static int guided_pick_cancelled_stores_nothing(void)
 /* Without a terminal nothing is asked: a usage error, as before. */
 static int without_a_terminal_missing_values_are_a_usage_error(void)
 {
+    IT_CHECK(withdraw_earlier_reports() == 0);
     long long before = reports();
     it_cli r;
     const char *env[] = {"BAOBAO_USER=" IT_USER_STAFF, "BAOBAO_LANG=zh", NULL};

@@ -72,6 +72,52 @@ static int old_idempotency_records_are_deleted_with_exports_off(void)
     return 0;
 }
 
+/* Starts a server without exports whose clock is pinned at fake_now, and
+ * waits for its housekeeping pass at start. */
+static it_server *start_pinned_and_sweep(const char *fake_now)
+{
+    char set[300], fn[80];
+    snprintf(set, sizeof set, "export_dir=%s", g_dir);
+    snprintf(fn, sizeof fn, "fake_now=%s", fake_now);
+    const char *sets[] = {set, "export_time=", fn, NULL};
+    it_server *s = it_server_start(sets);
+    if (s == NULL)
+        return NULL;
+    for (int64_t end = it_now_ms() + SWEEP_TIMEOUT_MS; it_now_ms() < end;) {
+        if (it_server_log_has(s, "event=housekeeping "))
+            return s;
+        it_sleep_ms(200);
+    }
+    it_note("no housekeeping pass within %d ms", SWEEP_TIMEOUT_MS);
+    return NULL;
+}
+
+/* The age of an idempotency record is reckoned by the database's clock
+ * (created_at against PostgreSQL's now()), never by fake_now (PROTOCOL.md
+ * sections 2 and 4): pinned years in the past, a record 400 days old still
+ * goes (it would be "in the future" by the pinned clock); pinned years
+ * ahead, a record made just now still stays. 400 days: older than any
+ * window a server keeps records for. */
+static int idempotency_expiry_follows_the_database_clock_not_fake_now(void)
+{
+    IT_CHECK(it_pg_exec("INSERT INTO idempotency (method, key, request_hash, created_at) VALUES"
+                        " ('it.clock', 'old', 'h', now() - interval '400 days'),"
+                        " ('it.clock', 'fresh', 'h', now())",
+                        0, NULL) == 0);
+    it_server *s = start_pinned_and_sweep("2020-01-01T10:00:00+08:00");
+    IT_CHECK(s != NULL);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM idempotency WHERE method = 'it.clock'"
+                       " AND key = 'old'", 0, NULL) == 0);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM idempotency WHERE method = 'it.clock'"
+                       " AND key = 'fresh'", 0, NULL) == 1);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    s = start_pinned_and_sweep("2099-01-01T10:00:00+08:00");
+    IT_CHECK(s != NULL);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM idempotency WHERE method = 'it.clock'"
+                       " AND key = 'fresh'", 0, NULL) == 1);
+    return 0;
+}
+
 /* login_throttle rows with nothing left to say (no lock in force, no
  * check running, last failure over a day old) go; the others stay. */
 static int stale_login_throttle_rows_are_deleted_with_exports_off(void)
@@ -126,6 +172,8 @@ int main(int argc, char **argv)
         {"stale_login_throttle_rows_are_deleted_with_exports_off",
          stale_login_throttle_rows_are_deleted_with_exports_off},
         {"expired_session_tokens_are_deleted", expired_session_tokens_are_deleted},
+        {"idempotency_expiry_follows_the_database_clock_not_fake_now",
+         idempotency_expiry_follows_the_database_clock_not_fake_now},
     };
     int rc = it_main(argc, argv, "housekeeping", tests, sizeof tests / sizeof tests[0], setup);
     if (g_dir[0] != '\0') {

@@ -573,6 +573,86 @@ static int pagination_neither_skips_nor_repeats_while_rows_change(void)
     return 0;
 }
 
+/* Pages of one row each from the start: the rows as "name/node" joined by
+ * ",", each page's cursor passed back; fails on a page of more than one
+ * row or when the paging does not end. */
+static int page_by_one(it_conn *c, const char *method, q a, char *out, size_t outlen)
+{
+    char after[64] = "";
+    out[0] = '\0';
+    for (int pages = 0;; pages++) {
+        IT_CHECK(pages < 20);
+        a.limit = 1;
+        a.after = after[0] ? after : NULL;
+        it_msg m;
+        IT_CHECK(run_q(c, method, &a, &m) == 0);
+        char got[256], next[64];
+        int rc = summary(&m, true, got, sizeof got, next, sizeof next);
+        it_msg_free(&m);
+        IT_CHECK(rc == 0);
+        IT_CHECKF(strchr(got, ',') == NULL, "%s: a page of limit 1 held %s", method, got);
+        if (got[0] != '\0') {
+            char *slash = strchr(got, '/');
+            slash = slash ? strchr(slash + 1, '/') : NULL;   /* drop days and level */
+            if (slash)
+                *slash = '\0';
+            size_t len = strlen(out);
+            snprintf(out + len, outlen - len, "%s%s", len ? "," : "", got);
+        }
+        if (next[0] == '\0')
+            break;
+        snprintf(after, sizeof after, "%s", next);
+    }
+    return 0;
+}
+
+/* The milestones of one project that fall on one date come in lifecycle
+ * order (签约, 注册, 开工, 投产, 竣工), not in the order of their names
+ * as text (开工, 投产, 注册, 竣工, 签约), and paging one row at a time
+ * with the cursors gives every row once, in that order: through the index
+ * walk (unit_id), the official's sorted portfolio (official_id), and
+ * due.milestones. */
+static int milestones_on_one_date_come_in_lifecycle_order(void)
+{
+    int64_t u = mk_unit("节点顺序单位");
+    IT_CHECK(u > 0);
+    int64_t o = mk_official("节点顺序干部", u);
+    int64_t p = mk_project("节点顺序项目", "赤壁镇", u, "洽谈", 0, NULL);
+    int64_t p2 = mk_project("节点顺序二", "赤壁镇", u, "洽谈", 0, NULL);
+    IT_CHECK(o > 0 && p > 0 && p2 > 0);
+    /* inserted in no particular order; p2's 签约 a day later, after all of p's */
+    static const char *const nodes[] = {"竣工", "开工", "签约", "投产", "注册"};
+    for (size_t i = 0; i < 5; i++) {
+        IT_CHECK(mk_milestone(p, nodes[i], "2024-02-10", NULL) == 0);
+        IT_CHECK(mk_milestone(p2, nodes[i], strcmp(nodes[i], "签约") == 0 ? "2024-02-11"
+                                                                       : "2024-03-03",
+                              NULL) == 0);
+    }
+    IT_CHECK(mk_assignment(o, 0, 0, p, "包保市领导", "2024-01-01", NULL) == 0);
+    IT_CHECK(mk_assignment(o, 0, 0, p2, "包保市领导", "2024-01-01", NULL) == 0);
+    it_server *s = start_at("2024-03-01T10:00:00+08:00", NULL);
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    static const char want_late[] =
+        "节点顺序项目/签约,节点顺序项目/注册,节点顺序项目/开工,节点顺序项目/投产,"
+        "节点顺序项目/竣工,节点顺序二/签约";
+    static const char want_due[] =
+        "节点顺序二/注册,节点顺序二/开工,节点顺序二/投产,节点顺序二/竣工";
+    IT_CHECK(expect_page(c, "overdue.milestones", Q(.unit = u),
+                         "节点顺序项目/签约/20/yellow,节点顺序项目/注册/20/yellow,"
+                         "节点顺序项目/开工/20/yellow,节点顺序项目/投产/20/yellow,"
+                         "节点顺序项目/竣工/20/yellow,节点顺序二/签约/19/yellow") == 0);
+    char got[1024];
+    IT_CHECK(page_by_one(c, "overdue.milestones", Q(.unit = u), got, sizeof got) == 0);
+    IT_CHECKF(strcmp(got, want_late) == 0, "by unit: %s", got);
+    IT_CHECK(page_by_one(c, "overdue.milestones", Q(.official = o), got, sizeof got) == 0);
+    IT_CHECKF(strcmp(got, want_late) == 0, "by official: %s", got);
+    IT_CHECK(page_by_one(c, "due.milestones", Q(.unit = u), got, sizeof got) == 0);
+    IT_CHECKF(strcmp(got, want_due) == 0, "due: %s", got);
+    return 0;
+}
+
 /* Township staff see rows of their townships only (赵李桥镇 and
  * 高新技术产业园区 for it_staff); a township filter outside them gives
  * an empty page. */
@@ -796,6 +876,8 @@ static const it_test tests[] = {
      rows_carry_people_enterprise_and_filters_work},
     {"pagination_neither_skips_nor_repeats_while_rows_change",
      pagination_neither_skips_nor_repeats_while_rows_change},
+    {"milestones_on_one_date_come_in_lifecycle_order",
+     milestones_on_one_date_come_in_lifecycle_order},
     {"township_staff_see_their_townships_only", township_staff_see_their_townships_only},
     {"bad_arguments_are_refused_with_their_field", bad_arguments_are_refused_with_their_field},
     {"cli_prints_table_plain_when_piped_and_json", cli_prints_table_plain_when_piped_and_json},

@@ -167,6 +167,14 @@ static const struct {
     {"due.problems", R_USERS},
     /* issue 11: what is waiting for me (admins have nothing of their own) */
     {"todo.mine", R_STAFF | R_SUPER},
+    /* issue 12: reporting-cycle completeness, a read (staff: their townships) */
+    {"coverage.visits", R_USERS},
+    /* issue 12: one status report read; corrections and withdrawals by the
+     * roles that write reports (staff: their own, for a while) */
+    {"status.get", R_USERS},
+    {"status.correct", R_STAFF | R_SUPER},
+    {"status.withdraw", R_STAFF | R_SUPER},
+    {"problem.correct", R_STAFF | R_SUPER},
     /* issue 6: exports are city-wide (supervisors, admins); the import
      * writes enterprises as enterprise.create/update would. export.run is
      * not here: with no arguments it is complete and would start a run
@@ -426,14 +434,18 @@ static int staff_update_moving_out_of_scope_forbidden(void)
     return 0;
 }
 
+/* The reports repeat one enterprise, date and reporter on purpose (they
+ * differ by note): allow_duplicate (the rule is test_duplicates.c's). */
 static void pack_submit(it_buf *b, uint32_t id, int64_t eid, const char *note, const char *key)
 {
-    it_req(b, id, "status.submit", key != NULL ? 6 : 5);
+    it_req(b, id, "status.submit", key != NULL ? 7 : 6);
     it_kv_int(b, "enterprise_id", eid);
     it_kv_str(b, "report_date", "2024-06-01");
     it_kv_str(b, "reporter", "包保干部");
     it_kv_str(b, "production_status", "正常");
     it_kv_str(b, "note", note);
+    it_str(b, "allow_duplicate");
+    msgpack_pack_true(&b->pk);
     if (key != NULL)
         it_kv_str(b, "idempotency_key", key);
 }

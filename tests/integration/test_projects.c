@@ -970,6 +970,80 @@ static int township_staff_see_only_their_townships(void)
     return 0;
 }
 
+/* The enterprise_id a project.get answer (or a project.list item with
+ * that id) shows: 0 for nil, -1 when the project is not in the answer. */
+static int64_t investor_of(it_conn *c, const char *method, int64_t id)
+{
+    it_msg m;
+    kv g[] = {I("id", id)};
+    kv l[] = {S("name_contains", "投资方测试"), I("limit", 50)};
+    bool get = strcmp(method, "project.get") == 0;
+    if (ok(c, method, get ? g : l, get ? NKV(g) : NKV(l), &m) != 0)
+        return -1;
+    const msgpack_object *p = NULL;
+    if (get) {
+        p = m.result;
+    } else {
+        const msgpack_object *items = it_map_get(m.result, "items");
+        for (uint32_t i = 0; items != NULL && i < items->via.array.size; i++) {
+            int64_t v;
+            if (it_get_int(&items->via.array.ptr[i], "id", &v) && v == id)
+                p = &items->via.array.ptr[i];
+        }
+    }
+    const msgpack_object *e = p != NULL ? it_map_get(p, "enterprise_id") : NULL;
+    int64_t v = -1;
+    if (e != NULL && e->type == MSGPACK_OBJECT_NIL)
+        v = 0;
+    else if (e != NULL && !it_obj_int(e, &v))
+        v = -1;
+    it_msg_free(&m);
+    return v;
+}
+
+/* A project in a township of theirs whose investor is registered in
+ * another township: township staff see the project with enterprise_id nil
+ * (enterprise.get would answer not_found: overdue.milestones hides the
+ * same investor), in project.get and in project.list; an investor inside
+ * their townships is shown, and supervisors see every investor. */
+static int investor_outside_their_townships_is_hidden_from_staff(void)
+{
+    it_server *s = it_shared_server();
+    it_conn *sup = it_connect(s->port);
+    IT_CHECK(sup != NULL);
+    int64_t far = it_shared_enterprise(951, "新店镇投资方", "新店镇");
+    IT_CHECK(far > 0);
+    kv a1[] = {S("name", "投资方测试外地"), I("planned_investment", 1), S("priority", "一般"),
+               S("township", "高新技术产业园区"), I("enterprise_id", far)};
+    kv a2[] = {S("name", "投资方测试本地"), I("planned_investment", 1), S("priority", "一般"),
+               S("township", "高新技术产业园区"), I("enterprise_id", g_ent)};
+    it_msg m;
+    int64_t p_far = -1, p_near = -1;
+    OK(sup, "project.create", a1, &m);
+    IT_CHECK(it_get_int(m.result, "id", &p_far));
+    it_msg_free(&m);
+    OK(sup, "project.create", a2, &m);
+    IT_CHECK(it_get_int(m.result, "id", &p_near));
+    it_msg_free(&m);
+    it_conn *staff = it_connect_as(s->port, IT_USER_STAFF, IT_PASSWORD);
+    IT_CHECK(staff != NULL);
+    const char *const methods[] = {"project.get", "project.list"};
+    for (int i = 0; i < 2; i++) {
+        int64_t v = investor_of(staff, methods[i], p_far);
+        IT_CHECKF(v == 0, "%s: township staff saw investor %lld of another township",
+                  methods[i], (long long)v);
+        IT_CHECK(investor_of(staff, methods[i], p_near) == g_ent);
+        IT_CHECK(investor_of(sup, methods[i], p_far) == far);
+        IT_CHECK(investor_of(sup, methods[i], p_near) == g_ent);
+    }
+    /* and the investor itself stays hidden from them */
+    kv ge[] = {I("id", far)};
+    FAILS(staff, "enterprise.get", ge, "not_found", "id");
+    it_close(staff);
+    it_close(sup);
+    return 0;
+}
+
 /* A supervisor demoted in the database while logged in: the write
  * function refuses (the second wall), nothing stored. */
 static int the_database_refuses_a_writer_no_longer_supervisor(void)
@@ -1090,6 +1164,8 @@ static const it_test tests[] = {
      paging_neither_skips_nor_repeats_while_rows_arrive},
     {"only_supervisors_write_and_everyone_reads", only_supervisors_write_and_everyone_reads},
     {"township_staff_see_only_their_townships", township_staff_see_only_their_townships},
+    {"investor_outside_their_townships_is_hidden_from_staff",
+     investor_outside_their_townships_is_hidden_from_staff},
     {"the_database_refuses_a_writer_no_longer_supervisor",
      the_database_refuses_a_writer_no_longer_supervisor},
     {"cli_adds_shows_moves_and_lists_projects", cli_adds_shows_moves_and_lists_projects},

@@ -116,10 +116,10 @@ static int server_info_has_exactly_the_documented_keys(void)
     IT_CHECK(it_call(c, b.sb.data, b.sb.size, 1, IT_REPLY_TIMEOUT_MS, &m) == IT_RECV_MSG);
     IT_CHECK(!m.is_error && m.result != NULL && m.result->type == MSGPACK_OBJECT_MAP);
     static const char *const keys[] = {"name", "version", "protocol", "database_available",
-                                       "time_zone", "today", "limits"};
+                                       "time_zone", "today", "limits", "idempotency_keep_days"};
     const msgpack_object *r = m.result;
-    IT_CHECKF(r->via.map.size == 7, "server.info has %u keys", r->via.map.size);
-    for (uint32_t i = 0; i < 7; i++) {
+    IT_CHECKF(r->via.map.size == 8, "server.info has %u keys", r->via.map.size);
+    for (uint32_t i = 0; i < 8; i++) {
         char k[64];
         IT_CHECK(it_obj_str(&r->via.map.ptr[i].key, k, sizeof k));
         IT_CHECK_STR(k, keys[i]);
@@ -144,6 +144,8 @@ static int server_info_has_exactly_the_documented_keys(void)
     for (size_t i = 0; i < 5; i++)
         IT_CHECKF(it_get_int(lim, limits[i].key, &v) && v == limits[i].value,
                   "limits.%s is not %lld", limits[i].key, (long long)limits[i].value);
+    /* Section 4: the default window of idempotency records. */
+    IT_CHECK(it_get_int(r, "idempotency_keep_days", &v) && v == 7);
     it_msg_free(&m);
 
     /* Any argument is unknown to server.info. */
@@ -207,11 +209,18 @@ static void pack_with_nil(it_buf *b, uint32_t msgid, const char *method, const c
         it_kv_int(b, "id", g_eid);
         it_kv_int(b, "version", 1);
     } else if (strcmp(method, "status.submit") == 0) {
-        it_req(b, msgid, method, 5);
+        /* The same report each time: a second one must be meant. */
+        it_req(b, msgid, method, 6);
         it_kv_int(b, "enterprise_id", g_eid);
         it_kv_str(b, "report_date", "2024-05-06");
         it_kv_str(b, "reporter", "李四");
         it_kv_str(b, "production_status", "正常");
+        if (strcmp(nil_key, "allow_duplicate") != 0) {
+            it_str(b, "allow_duplicate");
+            msgpack_pack_true(&b->pk);
+        } else {
+            it_kv_str(b, "note", "allow_duplicate: nil");
+        }
     } else if (strcmp(method, "status.list") == 0) {
         it_req(b, msgid, method, 2);
         it_kv_int(b, "enterprise_id", g_eid);
@@ -253,6 +262,7 @@ static int nil_refused_unless_nil_able(void)
         {"status.submit", "labour_shortage", true},
         {"status.submit", "note", true},
         {"status.submit", "idempotency_key", false},
+        {"status.submit", "allow_duplicate", false},
         {"status.list", "from", false},
         {"status.list", "to", false},
         {"status.list", "after", false},

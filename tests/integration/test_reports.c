@@ -63,7 +63,7 @@ static const char *const checker_lines[] = {
     "    import openpyxl\n",
     "    R = int(sys.argv[3])\n",
     "    wb = openpyxl.load_workbook(sys.argv[2])\n",
-    "    want(wb.sheetnames == ['说明', '乡镇汇总', '本月未走访', '项目阶段', '超期督办', '超期明细', '缺口汇总', '包保缺口'], 'sheets %r' % wb.sheetnames)\n",
+    "    want(wb.sheetnames == ['说明', '乡镇汇总', '本月未走访', '走访完成情况', '项目阶段', '超期督办', '超期明细', '缺口汇总', '包保缺口'], 'sheets %r' % wb.sheetnames)\n",
     "    about = {r[0]: r[1] for r in rows_of(wb['说明'])[1:]}\n",
     "    want(about.get('报告日期') == '2024-05-20', 'report date %r' % about.get('报告日期'))\n",
     "    want(('超过 %d 天红灯' % R) in (about.get('红黄绿灯') or ''), 'light rule %r' % about.get('红黄绿灯'))\n",
@@ -87,6 +87,14 @@ static const char *const checker_lines[] = {
     "            want(near(got, v), '乡镇汇总 %s %s = %r, expected %r' % (name, col, got, v))\n",
     "    for r in t[1:]:\n",
     "        for v in r[2:]: want(isinstance(v, (int, float)), '乡镇汇总 %s: %r is not a number' % (r[0], v))\n",
+    "    kinds = {r[0]: r[1] for r in t[1:]}\n",
+    "    want(kinds.get('蒲圻街道') == '街道' and kinds.get('新店镇') == '镇' and kinds.get('余家桥乡') == '乡' and kinds.get('高新技术产业园区') == '园区' and kinds.get('合计') is None, '乡镇汇总 类型 %r' % kinds)\n",
+    "    want(all(kinds[n] in ('街道', '镇', '乡', '园区') for n in kinds if n != '合计'), '乡镇汇总 类型 values %r' % kinds)\n",
+    "    cells = list(wb['乡镇汇总'].iter_rows())\n",
+    "    for r in cells[1:]:\n",
+    "        for c, name in zip(r, h):\n",
+    "            f = '#,##0.00' if name.endswith('(万元)') else None if name in ('乡镇园区', '类型') else '#,##0'\n",
+    "            want(f is None or c.number_format == f, '乡镇汇总 %s %s format %r' % (r[0].value, name, c.number_format))\n",
     "    m = rows_of(wb['本月未走访'])\n",
     "    want(m[0] == ['乡镇园区', '企业编号', '企业名称', '统一社会信用代码', '产业集群', '经营状态', '最近走访日期'], 'missing head %r' % m[0])\n",
     "    got = [(r[0], r[2], r[6]) for r in m[1:]]\n",
@@ -99,20 +107,29 @@ static const char *const checker_lines[] = {
     "    want(len(p) == 1 + len(exp), 'project rows %r' % p)\n",
     "    for r, e in zip(p[1:], exp):\n",
     "        want(r[0] == e[0] and r[1] == e[1] and near(r[2], e[2]) and near(r[3], e[3]) and near(r[4], e[4]), 'project row %r, expected %r' % (r, e))\n",
-    "    RED, YEL = 'FFFF0000', 'FFFFFF00'\n",
+    "    for r in list(wb['项目阶段'].iter_rows())[1:]:\n",
+    "        want([c.number_format for c in r[2:]] == ['#,##0', '#,##0.00', '#,##0.0000'], '项目阶段 formats %r' % [c.number_format for c in r])\n",
+    "    RED, YEL, GRN = 'FFFF0000', 'FFFFFF00', 'FF00B050'\n",
+    "    FILL = {'红': RED, '黄': YEL, '绿': GRN}\n",
+    "    def light_ok(c):\n",
+    "        col = c.font.color.rgb if c.font is not None and c.font.color is not None else None\n",
+    "        return c.value in FILL and fill(c) == FILL[c.value] and c.font.b and (col == 'FFFFFFFF') == (c.value != '黄')\n",
     "    ws = wb['超期督办']; o = rows_of(ws)\n",
     "    want(o[0] == ['灯', '类别', '责任人/责任单位', '所在单位', '超期项目节点', '超期问题', '红灯', '黄灯', '最长超期(天)', '在办未超期'], 'overdue head %r' % o[0])\n",
     "    if R == 30:\n",
     "        exp = [('红', '干部', '李四', '科信局', 0, 2, 1, 1, 50, 1), ('红', '单位', '科信局', None, 1, 1, 1, 1, 50, 0),\n",
-    "               ('红', '干部', '张三', '招商办', 1, 0, 1, 0, 80, 1), ('红', '单位', '招商办', None, 1, 0, 1, 0, 80, 1)]\n",
+    "               ('红', '干部', '张三', '招商办', 1, 0, 1, 0, 80, 1), ('红', '单位', '招商办', None, 1, 0, 1, 0, 80, 1),\n",
+    "               ('绿', '单位', '绿灯单位', None, 0, 0, 0, 0, 0, 1)]\n",
     "    else:\n",
     "        exp = [('红', '干部', '张三', '招商办', 1, 0, 1, 0, 80, 1), ('红', '单位', '招商办', None, 1, 0, 1, 0, 80, 1),\n",
-    "               ('黄', '干部', '李四', '科信局', 0, 2, 0, 2, 50, 1), ('黄', '单位', '科信局', None, 1, 1, 0, 2, 50, 0)]\n",
+    "               ('黄', '干部', '李四', '科信局', 0, 2, 0, 2, 50, 1), ('黄', '单位', '科信局', None, 1, 1, 0, 2, 50, 0),\n",
+    "               ('绿', '单位', '绿灯单位', None, 0, 0, 0, 0, 0, 1)]\n",
     "    got = [tuple(r) for r in o[1:]]\n",
     "    want(got == exp, '超期督办 %r, expected %r' % (got, exp))\n",
     "    for i, r in enumerate(o[1:]):\n",
     "        f = fill(ws.cell(row=i + 2, column=1))\n",
-    "        want(f == (RED if r[0] == '红' else YEL), '超期督办 row %d light fill %r' % (i + 2, f))\n",
+    "        want(f == (RED if r[0] == '红' else YEL if r[0] == '黄' else GRN), '超期督办 row %d light fill %r' % (i + 2, f))\n",
+    "        want(light_ok(ws.cell(row=i + 2, column=1)), '超期督办 row %d light cell %r' % (i + 2, r[0]))\n",
     "        want(all(isinstance(v, int) for v in r[4:]), '超期督办 counts not numbers %r' % (r,))\n",
     "    ws = wb['超期明细']; d = rows_of(ws)\n",
     "    got = [(r[0], r[1], r[3], r[7]) for r in d[1:]]\n",
@@ -123,6 +140,8 @@ static const char *const checker_lines[] = {
     "    for i, r in enumerate(d[1:]):\n",
     "        f = fill(ws.cell(row=i + 2, column=1))\n",
     "        want(f == (RED if r[0] == '红' else YEL), '超期明细 row %d fill %r' % (i + 2, f))\n",
+    "        want(light_ok(ws.cell(row=i + 2, column=1)), '超期明细 row %d light cell %r' % (i + 2, r[0]))\n",
+    "        want(r[1] in ('项目节点', '问题') and isinstance(r[2], int) and isinstance(r[7], int), '超期明细 row %r' % (r,))\n",
     "    want(d[1][9] == '张三（包保市领导）' and d[1][10] == '招商办（牵头单位）', 'people %r' % (d[1],))\n",
     "    want(d[3][9] == '李四（联络员）' and d[3][10] == '科信局（承办单位）', 'people %r' % (d[3],))\n",
     "    g = rows_of(wb['缺口汇总'])\n",
@@ -132,6 +151,7 @@ static const char *const checker_lines[] = {
     "    want(len(l) == 13, 'gap list %d rows' % (len(l) - 1))\n",
     "    want(('重点项目', 1, '维达力四期', '蒲圻街道', '联络员', '省级重点', '开工') in [tuple(r) for r in l], 'P1 联络员 gap (its 联络员 ended) missing')\n",
     "    want(not any(r[2] == '已注销厂' for r in l), 'a deregistered enterprise has gaps')\n",
+    "    want({r[0] for r in l[1:]} == {'重点企业', '重点项目'}, '包保缺口 类型 %r' % {r[0] for r in l[1:]})\n",
     "elif mode == 'html':\n",
     "    s = open(sys.argv[2], encoding='utf-8').read()\n",
     "    low = s.lower()\n",
@@ -146,7 +166,7 @@ static const char *const checker_lines[] = {
     "        want(('<section id=\"%s\">' % sec) in s, 'section %s' % sec)\n",
     "    for fig in ['12,495.68', '12,845.68', '12,345.68', '512,000.00', '51.2000', '300,000.00',\n",
     "                '凯利隆 &lt;b&gt;&quot;引号&quot;, 逗号 &amp; =1+1', '维达力四期 · 投产', '电压不稳,<br>经常跳闸',\n",
-    "                '<td class=\"light red\">红</td>', '<td class=\"light yellow\">黄</td>', '张三（包保市领导）']:\n",
+    "                '<td class=\"light red\">红</td>', '<td class=\"light yellow\">黄</td>', '<td class=\"light green\">绿</td>', '张三（包保市领导）']:\n",
     "        want(fig in s, 'page lacks %r' % fig)\n",
     "    want('<b>' not in s, 'unescaped text')\n",
     "    tot = re.search(r'<tr class=\"total\"><td>合计</td><td></td>((?:<td[^>]*>[^<]*</td>)*)</tr>', s)\n",
@@ -262,7 +282,7 @@ static int setup(void)
         "                ('已注销厂', '2024-02-01', 1000000, 7, 7))"
         "        AS v(n, d, o, emp, sh)"
         "   JOIN enterprise e ON e.name = v.n",
-        "INSERT INTO unit (name) VALUES ('招商办'), ('科信局')",
+        "INSERT INTO unit (name) VALUES ('招商办'), ('科信局'), ('绿灯单位')",
         "INSERT INTO official (name, unit_id)"
         " SELECT '张三', id FROM unit WHERE name = '招商办'"
         " UNION ALL SELECT '李四', id FROM unit WHERE name = '科信局'",
@@ -306,7 +326,8 @@ static int setup(void)
         "   FROM (VALUES ('龙兴无纺布', '用工', '缺熟练工 \"急\"', '科信局', NULL, '2024-03-31', '办理'),"
         "                ('住方科技', '用电', E'电压不稳,\\n经常跳闸', NULL, '李四', '2024-05-18', '受理'),"
         "                ('住方科技', '融资', '已办结', '科信局', NULL, '2024-01-01', '确认'),"
-        "                ('住方科技', '物流', '物流慢', NULL, '李四', '2024-06-30', '交办'))"
+        "                ('住方科技', '物流', '物流慢', NULL, '李四', '2024-06-30', '交办'),"
+        "                ('泽翰实业', '物流', '不急', '绿灯单位', NULL, '2024-12-31', '受理'))"   /* green */
         "        AS v(en, cat, descr, un, off, dl, st)"
         "   JOIN enterprise e ON e.name = v.en"
         "   LEFT JOIN unit u ON u.name = v.un LEFT JOIN official o ON o.name = v.off",

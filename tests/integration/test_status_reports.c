@@ -93,13 +93,19 @@ static int setup(void)
     return 0;
 }
 
+/* Each report by a reporter of its own: the tests here give one
+ * enterprise several reports of one date (ties broken by id), which the
+ * duplicate rule refuses for the same reporter (test_duplicates.c). */
 static int submit(bb_client *c, int64_t eid, const char *date, const char *note,
                   bb_status_report *out)
 {
+    static unsigned n;
+    char who[32];
+    snprintf(who, sizeof who, "联络员张三%u", ++n);
     bb_status_input in = {0};
     in.enterprise_id = eid;
     in.report_date = date;
-    in.reporter = "联络员张三";
+    in.reporter = who;
     in.production_status = "正常";
     in.note = note;
     bb_error err;
