@@ -673,8 +673,8 @@ int cli_sync(cli_ctx *ctx, int argc, char **argv)
         printf(_("Sent %d, refused %d, too old %d, still waiting %d.\n"), st.sent, st.refused,
                st.expired, st.waiting);
     }
-    if (st.stopped)
-        return CLI_EXIT_UNREACHABLE;
+    if (st.stopped)   /* what the last attempt got: unreachable, or the server's own error */
+        return cli_exit_code(&err);
     return st.refused + st.expired > 0 ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
 }
 

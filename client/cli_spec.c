@@ -1131,6 +1131,25 @@ int cli_mech_run(cli_ctx *ctx, const cli_mech *m, int argc, char **argv)
     }
     if (rc == 0)
         rc = cli_resolve_args(ctx, m, ms, t);
+    /* A write's absent "today" dates are filled in here with the server's
+     * today, so that every attempt, a retry and a copy kept in the outbox
+     * (cli_outbox.c) are the same bytes: left to the server, a replay on a
+     * later day would be dated that day and hash differently from a first
+     * attempt that was stored (review of issue 12). Not reached: left
+     * absent; the outbox dates a write that was never sent itself. */
+    char today[BBI_DATE_BUF];
+    bool have_today = false;
+    const bb_arg *dated[BB_SPEC_MAX_ARGS];
+    unsigned ndated = (rc == 0 && (ms->flags & BB_M_WRITE)) ? bb_spec_args(ms, dated) : 0;
+    for (unsigned i = 0; i < ndated; i++) {
+        if (!(dated[i]->flags & BB_A_TODAY) || targ_has(t, dated[i]->name))
+            continue;
+        if (!have_today && !cli_resolve_today_text(ctx, today))
+            break;
+        have_today = true;
+        if (cli_mech_set(t, dated[i]->name, today) != 0)
+            rc = cli_oom();
+    }
     /* Texts not of their type and missing arguments are usage errors (exit
      * 2), found before anything is asked or sent; the passwords and the
      * version the command finds itself come after. What is not a text's

@@ -7,8 +7,11 @@
  * in a folder of the caller's that nobody else may write to), its schema,
  * and every change to it, each one transaction. Durability is SQLite's:
  * the rollback journal (not WAL: no shared-memory file, and it works on
- * the network home folders some offices have) with synchronous=FULL, so a
- * committed entry survives a crash or a power cut and a half-written one
+ * the network home folders some offices have) with synchronous=EXTRA (in
+ * DELETE mode the commit is the journal's unlink, and only EXTRA syncs the
+ * folder after it: with FULL a power cut could bring the journal back and
+ * roll back an entry the user was told is queued), so a committed entry
+ * survives a crash or a power cut and a half-written one
  * is rolled back the next time the file is opened. Transactions that read
  * and then change (claim, drop, add) begin IMMEDIATE: two processes never
  * both claim one entry. Not for: when a write is queued or sent, the
@@ -346,7 +349,7 @@ int cli_journal_open(bool create, cli_journal **out, bb_error *err)
     if (rc == BB_C_OK && sqlite3_busy_timeout(j->db, CLI_JOURNAL_BUSY_MS) != SQLITE_OK)
         rc = db_error(j, err);
     if (rc == BB_C_OK)
-        rc = exec(j, "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;", err);
+        rc = exec(j, "PRAGMA journal_mode = DELETE; PRAGMA synchronous = EXTRA;", err);
     if (rc == BB_C_OK && sqlite3_create_function(j->db, "pid_gone", 1,
                                                  SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL,
                                                  fn_pid_gone, NULL, NULL) != SQLITE_OK)

@@ -8,7 +8,7 @@
  * with no group or other permission bits, or a symbolic link, is refused
  * and not used: whoever reads it sees what was written, and whoever may
  * change it could make the CLI send writes in its user's name. SQLite's
- * rollback journal with synchronous=FULL: an entry is on disk when
+ * rollback journal with synchronous=EXTRA: an entry is on disk when
  * cli_journal_add returns, and a crash at any moment leaves either the
  * whole entry or none of it.
  *

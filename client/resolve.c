@@ -141,6 +141,12 @@ void cli_resolve_today(cli_ctx *ctx)
     bbi_input_set_today(today_of_server, ctx);
 }
 
+bool cli_resolve_today_text(cli_ctx *ctx, char out[BBI_DATE_BUF])
+{
+    bb_error err;
+    return today_of_server(ctx, out, &err) == BB_C_OK;
+}
+
 /* ---- candidates ---- */
 
 typedef struct cand {

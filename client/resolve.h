@@ -19,6 +19,7 @@
 #include "cli.h"
 
 #include "bb_spec.h"
+#include "input.h"
 
 /* The kind of record an argument of method ms names ("enterprise", ...),
  * or NULL when it names none. */
@@ -36,6 +37,9 @@ int cli_resolve_args(cli_ctx *ctx, const cli_mech *m, const bb_method_spec *ms,
  * text is a date relative to today. cli_resolve_args does it; call it
  * before converting texts elsewhere (guided entry). */
 void cli_resolve_today(cli_ctx *ctx);
+/* The server's today ("YYYY-MM-DD", asked once per run) into out; false
+ * when the server cannot tell (not reached: nothing printed). */
+bool cli_resolve_today_text(cli_ctx *ctx, char out[BBI_DATE_BUF]);
 
 /* cli_resolve_one's answer when the user cancelled the choice among
  * candidates (Ctrl-D at the question; "nothing was sent" is said). Not an
