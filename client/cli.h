@@ -288,8 +288,8 @@ typedef struct cli_mech {
     int (*fill)(cli_ctx *ctx, cli_mech_args *t);
     /* Optional: the server refused the call (err). Returns CLI_MECH_AGAIN
      * to send it once more, with t changed (an argument the user agreed to
-     * on a terminal) and a new idempotency key (a refusal stored nothing),
-     * or an exit code once it has said why (cli_fail_in). NULL:
+     * on a terminal) and the same idempotency key (a refusal stored
+     * nothing, so the key is free), or an exit code once it has said why (cli_fail_in). NULL:
      * cli_fail_in. (dup_confirm.h) */
     int (*refused)(cli_ctx *ctx, const struct cli_mech *m, cli_mech_args *t,
                    const bb_error *err);

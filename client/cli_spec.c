@@ -1197,8 +1197,10 @@ int cli_mech_run(cli_ctx *ctx, const cli_mech *m, int argc, char **argv)
         int sent = call_text(ctx, ms, t, m->retry, &r, &err);
         if (sent != BB_C_OK && m->refused != NULL &&
             (rc = m->refused(ctx, m, t, &err)) == CLI_MECH_AGAIN) {
-            cli_new_key(key);   /* the refused request stored nothing */
-            cli_mech_set(t, "idempotency_key", key);
+            /* The same idempotency key: the refused request stored nothing,
+             * so the key is free; should its first attempt have been stored
+             * after all (a retry that crossed it), the key says so
+             * (idempotency_key_reused) instead of a second report. */
             sent = call_text(ctx, ms, t, m->retry, &r, &err);
             rc = 0;
         }

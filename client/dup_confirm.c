@@ -1,8 +1,8 @@
 /*
  * dup_confirm.c: the question `baobao status submit` asks when the server
  * refuses a report as a duplicate (dup_confirm.h). The refused request
- * stored nothing, so the one sent after a "yes" carries a new idempotency
- * key (cli_spec.c does that) and allow_duplicate true.
+ * stored nothing, so the one sent after a "yes" keeps its idempotency key
+ * (free again) and carries allow_duplicate true.
  *
  * Not for: other commands or other refusals.
  */

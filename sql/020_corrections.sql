@@ -495,6 +495,17 @@ BEGIN
             RAISE EXCEPTION 'a key of this batch repeats a row refused as a duplicate report'
                 USING ERRCODE = '40001';
         END IF;
+        -- A refused row whose key was recorded after the key lookup above
+        -- (its first attempt committed in between: this statement's
+        -- snapshot is newer) is a replay, never a duplicate: the server
+        -- then sends each row alone, where the key decides (review of
+        -- issue 12; the report and its key commit together, so this sees
+        -- every such case).
+        IF EXISTS (SELECT 1 FROM unnest(twice) AS t(o)
+                     JOIN idempotency i ON i.method = m AND i.key = p_keys[t.o]) THEN
+            RAISE EXCEPTION 'a key of this batch was recorded concurrently'
+                USING ERRCODE = '40001';
+        END IF;
         FOREACH pos IN ARRAY twice LOOP
             codes[pos] := 'BB411';
             fields[pos] := 'report_date';
