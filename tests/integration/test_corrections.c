@@ -1,18 +1,21 @@
 /*
  * test_corrections.c: status.correct and status.withdraw (issue 12)
  * against a real server: who may change a report (the township staff user
- * who stored it, within status_correct_days of the day it was stored; a
- * supervisor any time; other staff as if it did not exist; admins not at
- * all), the reason each change needs, version conflicts, a withdrawn report
- * that is never changed again, status.get, status.list without withdrawn
- * reports, the audit rows (before, after, the reason), todo.mine's
- * unvisited list, and an export run (export.run wait): status_reports.csv
- * shows the corrected value and leaves the withdrawn report out, and the
- * manifest counts it. Also problem.correct (a problem's text), and
- * `baobao status correct` / `withdraw`.
+ * who stored it, within status_correct_days of the day it was stored, a
+ * day of the server's time_zone; a supervisor any time; other staff as if
+ * it did not exist; admins not at all), the reason each change needs,
+ * version conflicts, a withdrawn report that is never changed again,
+ * status.get, status.list without withdrawn reports, the audit rows
+ * (before, after, the reason), todo.mine's unvisited list, and an export
+ * run (export.run wait): status_reports.csv shows the corrected value and
+ * leaves the withdrawn report out, the manifest counts it, and the reports
+ * (reports.xlsx, reports.html) count no withdrawn report, in output value
+ * or in visits. Also problem.correct (a problem's text), and `baobao
+ * status correct` / `withdraw`.
  *
- * The time a report was stored is moved back with SQL (created_at) to
- * step past the window; everything else goes through the protocol.
+ * The time a report was stored is set with SQL (created_at) to step past
+ * the window, or near midnight; everything else goes through the protocol.
+ * The clock of the time zone test and of the export is pinned (fake_now).
  * Not for: the duplicate rule (test_duplicates.c).
  */
 #include "harness.h"
@@ -238,6 +241,61 @@ static int staff_after_the_window_is_refused(void)
     IT_CHECK(change_ok(c, &b, &v) == 0 && v == 2);
     pack_correct(&b, yesterday_id, 1, 6, "隔天更正");
     IT_CHECK(err(c, &b, "forbidden", "id") == 0);
+    it_buf_free(&b);
+    it_close(c);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    return 0;
+}
+
+/* The window is counted in the server's time_zone (Asia/Shanghai), on both
+ * ends: a report stored at 23:30 UTC on 10 March was stored on 11 March
+ * (07:30 in Beijing), so the default 7 days run until 18 March. With the
+ * clock pinned at 23:30 on 18 March in Beijing (still 18 March in UTC) it
+ * may be corrected; at 07:00 on 19 March in Beijing (18 March in UTC) it
+ * may not. The server's own zone is UTC (TZ), so neither side can be
+ * taken from it. Counted from the UTC date the first would be refused,
+ * the second allowed with today's UTC date. */
+static int window_counts_in_the_server_time_zone(void)
+{
+    int64_t id;
+    IT_CHECK(stored_by(IT_USER_STAFF, g_eid, &id) == 0);
+    char sid[24];
+    snprintf(sid, sizeof sid, "%lld", (long long)id);
+    const char *p[] = {sid};
+    IT_CHECK(it_pg_exec("UPDATE status_report SET created_at = '2024-03-10T23:30:00Z'"
+                        " WHERE id = $1::bigint", 1, p) == 0);
+    const char *env[] = {"TZ=UTC", NULL};
+    const char *after[] = {"fake_now=2024-03-19T07:00:00+08:00", NULL};
+    it_server *s = it_server_start_env(after, env);
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect_as(s->port, IT_USER_STAFF, IT_PASSWORD);
+    IT_CHECK(c != NULL);
+    it_buf b;
+    it_buf_init(&b);
+    it_msg m;
+    pack_correct(&b, id, 1, 2, "北京时间已过第七天");
+    IT_CHECK(call(c, &b, &m) == 0);
+    char d[900];
+    bool refused = m.is_error && strcmp(m.code, "forbidden") == 0 && strcmp(m.field, "id") == 0 &&
+                   strstr(m.message, "stored on 2024-03-11") != NULL &&
+                   strstr(m.message, "until 2024-03-18") != NULL;
+    IT_CHECKF(refused, "%s", it_describe(&m, d, sizeof d));
+    it_msg_free(&m);
+    pack_withdraw(&b, id, 1, "北京时间已过第七天");
+    IT_CHECK(err(c, &b, "forbidden", "id") == 0);
+    IT_CHECK(q1("SELECT version FROM status_report WHERE id = $1::bigint", id) == 1);
+    it_close(c);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+
+    const char *last_day[] = {"fake_now=2024-03-18T23:30:00+08:00", NULL};
+    s = it_server_start_env(last_day, env);
+    IT_CHECK(s != NULL);
+    c = it_connect_as(s->port, IT_USER_STAFF, IT_PASSWORD);
+    IT_CHECK(c != NULL);
+    int64_t v;
+    pack_correct(&b, id, 1, 2, "北京时间第七天的深夜");
+    IT_CHECK(change_ok(c, &b, &v) == 0 && v == 2);
+    IT_CHECK(q1("SELECT output_value FROM status_report WHERE id = $1::bigint", id) == 2);
     it_buf_free(&b);
     it_close(c);
     IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
@@ -593,15 +651,59 @@ static int py(const char *prog, const char *arg1, const char *arg2)
     return good ? 0 : -1;
 }
 
+/* The export's clock: "this month" of its reports is June 2023, when no
+ * other report of this file was made (theirs are of 2024 and of today). */
+#define EXPORT_NOW "fake_now=2023-06-20T10:00:00+08:00"
+/* The two enterprises of 陆水湖街道, the only ones there. */
+#define LAKE_KEPT "湖畔撤回测试建材"
+#define LAKE_GONE "湖畔未走访测试船厂"
+
+/* reports.xlsx (read with openpyxl, as test_reports.c does) and
+ * reports.html count no withdrawn report. In 陆水湖街道 this month
+ * (June): LAKE_KEPT's kept report of 30 万元, and its later one of 9000
+ * 万元 withdrawn (the month's last report would count: it must not);
+ * LAKE_GONE's May report of 10 万元, and its only June report, of 8000
+ * 万元, withdrawn. So 本月产值 30, 本年累计产值 40, one enterprise visited
+ * this month, one not: LAKE_GONE is in 本月未走访, its last visit in May.
+ * argv[1] the run's folder, argv[2] "kept,gone" (the names). */
+static const char reports_check[] =
+    "import os, re, sys, openpyxl\n"
+    "d = sys.argv[1]; kept, gone = sys.argv[2].split(',')\n"
+    "wb = openpyxl.load_workbook(os.path.join(d, 'reports.xlsx'))\n"
+    "t = [[c.value for c in r] for r in wb['乡镇汇总'].iter_rows()]\n"
+    "rows = [dict(zip(t[0], r)) for r in t[1:] if r[0] == '陆水湖街道']\n"
+    "assert len(rows) == 1, t\n"
+    "got = [rows[0].get(k) for k in ('本月产值(万元)', '本年累计产值(万元)', '本月已走访企业',"
+    " '本月未走访企业')]\n"
+    "assert got == [30, 40, 1, 1], '乡镇汇总 陆水湖街道 %r' % got\n"
+    "m = [[c.value for c in r] for r in wb['本月未走访'].iter_rows()]\n"
+    "got = [(r[2], r[6]) for r in m[1:] if r[0] == '陆水湖街道']\n"
+    "assert got == [(gone, '2023-05-15')], '本月未走访 %r' % got\n"
+    "s = open(os.path.join(d, 'reports.html'), encoding='utf-8').read()\n"
+    "def section(n):\n"
+    "    x = s[s.index('<section id=\"%s\">' % n):]\n"
+    "    return x[:x.index('</section>')]\n"
+    "tr = re.search(r'<tr><td>陆水湖街道</td>((?:<td[^>]*>[^<]*</td>)*)</tr>',"
+    " section('乡镇汇总'))\n"
+    "assert tr is not None, 'the page has no row of 陆水湖街道'\n"
+    "cells = re.findall(r'<td[^>]*>([^<]*)</td>', tr.group(1))\n"
+    "assert cells[-6:-4] == ['30.00', '40.00'] and cells[-2:] == ['1', '1'], cells\n"
+    "x = section('本月未走访')\n"
+    "assert gone in x and kept not in x and '2023-05-15' in x, x[-800:]\n";
+
 /* status_reports.csv shows a corrected report with its new value and
  * leaves a withdrawn one out; the manifest says how many were left out
- * (all withdrawn reports of the database, in the run's snapshot). */
+ * (all withdrawn reports of the database, in the run's snapshot); the
+ * reports count no withdrawn report (reports_check). */
 static int export_shows_corrections_and_leaves_withdrawn_out(void)
 {
+    int64_t lake_kept = it_shared_enterprise(12004, LAKE_KEPT, "陆水湖街道");
+    int64_t lake_gone = it_shared_enterprise(12005, LAKE_GONE, "陆水湖街道");
+    IT_CHECK(lake_kept > 0 && lake_gone > 0);
     snprintf(g_dir, sizeof g_dir, "/tmp/bb-corrections-%d", (int)getpid());
     char set[300];
     snprintf(set, sizeof set, "export_dir=%s", g_dir);
-    const char *sets[] = {set, "export_time=", NULL};
+    const char *sets[] = {set, "export_time=", EXPORT_NOW, NULL};
     it_server *s = it_server_start(sets);
     IT_CHECK(s != NULL);
     it_conn *c = it_connect_as(s->port, IT_USER_SUPER, IT_PASSWORD);
@@ -617,6 +719,16 @@ static int export_shows_corrections_and_leaves_withdrawn_out(void)
     pack_correct(&b, fixed, 1, 4200000, "按报表更正");
     IT_CHECK(change_ok(c, &b, &v) == 0);
     pack_withdraw(&b, gone, 1, "重复录入");
+    IT_CHECK(change_ok(c, &b, &v) == 0);
+    /* 陆水湖街道 (reports_check): each enterprise's later report withdrawn. */
+    int64_t lake[4];
+    IT_CHECK(submit(c, lake_kept, "2023-06-05", 300000, &lake[0]) == 0);
+    IT_CHECK(submit(c, lake_kept, "2023-06-10", 90000000, &lake[1]) == 0);
+    IT_CHECK(submit(c, lake_gone, "2023-05-15", 100000, &lake[2]) == 0);
+    IT_CHECK(submit(c, lake_gone, "2023-06-08", 80000000, &lake[3]) == 0);
+    pack_withdraw(&b, lake[1], 1, "多录了两个零");
+    IT_CHECK(change_ok(c, &b, &v) == 0);
+    pack_withdraw(&b, lake[3], 1, "走访记录录错企业");
     IT_CHECK(change_ok(c, &b, &v) == 0);
     long long withdrawn = it_pg_int("SELECT count(*) FROM status_report"
                                     " WHERE withdrawn_at IS NOT NULL", 0, NULL);
@@ -653,6 +765,7 @@ static int export_shows_corrections_and_leaves_withdrawn_out(void)
                 "assert fixed in by and by[fixed]['产值(元)'] == '4200000', by.get(fixed)\n"
                 "assert gone not in by, 'the withdrawn report is in the file'\n",
                 path, ids) == 0);
+    IT_CHECK(py(reports_check, path, LAKE_KEPT "," LAKE_GONE) == 0);
     it_close(c);
     IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
     const char *rm[] = {"rm", "-rf", g_dir, NULL};
@@ -773,6 +886,7 @@ int main(int argc, char **argv)
         {"staff_who_stored_it_corrects_and_withdraws_within_the_window",
          staff_who_stored_it_corrects_and_withdraws_within_the_window},
         {"staff_after_the_window_is_refused", staff_after_the_window_is_refused},
+        {"window_counts_in_the_server_time_zone", window_counts_in_the_server_time_zone},
         {"other_staff_see_not_found_or_forbidden", other_staff_see_not_found_or_forbidden},
         {"supervisor_any_time_admin_never", supervisor_any_time_admin_never},
         {"stale_version_is_a_conflict", stale_version_is_a_conflict},

@@ -7,9 +7,10 @@
  * batch's earlier rows, each refused row answered alone), for many clients
  * at once, and for the rows of status.import (allow_duplicates). A
  * withdrawn report does not count; the idempotent replay of the same
- * request is never a duplicate. And `baobao status submit`: without a
- * terminal it fails (exit 1) and says how to force it; on a terminal it
- * asks, and stores it only on a yes.
+ * request is never a duplicate, alone or in a batch (a key recorded
+ * before, or the same new key twice in one batch). And `baobao status
+ * submit`: without a terminal it fails (exit 1) and says how to force it;
+ * on a terminal it asks, and stores it only on a yes.
  *
  * Not for: corrections and withdrawals themselves (test_corrections.c),
  * the other rules of the group commit (test_group_commit.c).
@@ -408,6 +409,120 @@ static int repeated_key_of_a_refused_row_goes_alone(void)
     return 0;
 }
 
+/* The created_at of an answer into out ("" when it has none). */
+static void created_of(const it_msg *m, char out[40])
+{
+    out[0] = '\0';
+    if (!m->is_error)
+        (void)it_get_str(m->result, "created_at", out, 40);
+}
+
+/* The replays of a batch, with no allow_duplicate anywhere: a row whose
+ * key was recorded before (its report stored) is answered with that
+ * report, never duplicate_report, even twice in one batch; the same new
+ * key twice in one batch stores one report and answers both rows with it.
+ * The rule still holds next to them: a new key for a stored report, and a
+ * row without a key for the batch's new report, are refused. */
+static int batch_replays_are_never_duplicates(void)
+{
+    const char *sets[] = {"status_batches_in_flight=1", NULL};
+    it_server *s = it_server_start_env(sets, debug_env);
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    char held[11], old[11], fresh[11];
+    next_date(held);
+    next_date(old);
+    next_date(fresh);
+    it_buf b;
+    it_buf_init(&b);
+    it_msg m;
+    pack_submit(&b, ++g_msgid, g_eid, old, "林重放", "先存的", -1, "dup-batch-old");
+    IT_CHECK(ok(c, &b, &m) == 0);
+    int64_t old_id = id_of(&m);
+    char old_at[40];
+    created_of(&m, old_at);
+    it_msg_free(&m);
+    IT_CHECK(old_id > 0 && old_at[0] != '\0');
+
+    /* rows: 0 held alone; 1..6 the batch. want: 'h' stored (the held
+     * one), 'o' the stored report old_id, 'n' the batch's new report, 'd'
+     * duplicate_report. */
+    static const struct {
+        int which;          /* 0 held, 1 old, 2 fresh */
+        const char *note;
+        const char *key;
+        char want;
+    } rows[] = {
+        {0, "先走", NULL, 'h'},
+        {1, "先存的", "dup-batch-old", 'o'},          /* a replay of the stored one */
+        {2, "新的", "dup-batch-new", 'n'},            /* stored by this batch */
+        {2, "新的", "dup-batch-new", 'n'},            /* the same request again */
+        {1, "先存的", "dup-batch-old", 'o'},          /* the replay again */
+        {1, "换了键", "dup-batch-other", 'd'},        /* a new key: a second report */
+        {2, "没有键", NULL, 'd'},                     /* the batch's new report again */
+    };
+    const unsigned n = sizeof rows / sizeof rows[0];
+    const char *dates[] = {held, old, fresh};
+    IT_CHECK(hold_reports() == 0);
+    for (unsigned i = 0; i < n; i++)
+        pack_submit(&b, MSGID_BASE + i, g_eid, dates[rows[i].which], "林重放", rows[i].note, -1,
+                    rows[i].key);
+    IT_CHECK(release_reports(c, &b) == 0);
+    it_msg out[8];
+    IT_CHECK(recv_all(c, n, out) == 0);
+    int64_t new_id = id_of(&out[2]);
+    char new_at[40];
+    created_of(&out[2], new_at);
+    int bad = 0;
+    for (unsigned i = 0; i < n; i++) {
+        char at[40];
+        created_of(&out[i], at);
+        bool good;
+        switch (rows[i].want) {
+        case 'h':
+            good = !out[i].is_error;
+            break;
+        case 'o':
+            good = id_of(&out[i]) == old_id && strcmp(at, old_at) == 0 &&
+                   it_get_str_eq(out[i].result, "note", "先存的");
+            break;
+        case 'n':
+            good = new_id > old_id && id_of(&out[i]) == new_id && strcmp(at, new_at) == 0 &&
+                   it_get_str_eq(out[i].result, "note", "新的");
+            break;
+        default:
+            good = is_dup(&out[i]);
+        }
+        if (!good) {
+            char d[900];
+            it_note("row %u (want %c): %s", i, rows[i].want, it_describe(&out[i], d, sizeof d));
+            bad++;
+        }
+        it_msg_free(&out[i]);
+    }
+    IT_CHECK(bad == 0);
+    /* One report each, one record of each stored key, none of the refused. */
+    IT_CHECK(stored(old, "林重放") == 1 && stored(fresh, "林重放") == 1);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM idempotency WHERE method = 'status.submit'"
+                       " AND key IN ('dup-batch-old', 'dup-batch-new')", 0, NULL) == 2);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM idempotency WHERE key = 'dup-batch-other'", 0,
+                       NULL) == 0);
+    /* The rows went as one statement, not each alone after it failed (a
+     * failure is logged before its rows are sent again and answered). */
+    char sizes[128];
+    batches(s, sizes, sizeof sizes);
+    IT_CHECKF(strstr(sizes, "6") != NULL, "batches of %s rows, expected one of 6", sizes);
+    char *log = it_server_log(s);
+    bool failed = log == NULL || strstr(log, "event=submit_batch_failed") != NULL;
+    free(log);
+    IT_CHECK(!failed);
+    it_buf_free(&b);
+    it_close(c);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    return 0;
+}
+
 /* Many clients at once submit the same report: exactly one is stored,
  * every other one hears duplicate_report, with one statement in the
  * database at a time (the rule takes no lock: two statements at the same
@@ -674,6 +789,7 @@ int main(int argc, char **argv)
         {"withdrawn_report_does_not_count", withdrawn_report_does_not_count},
         {"batch_refuses_duplicates_row_by_row", batch_refuses_duplicates_row_by_row},
         {"repeated_key_of_a_refused_row_goes_alone", repeated_key_of_a_refused_row_goes_alone},
+        {"batch_replays_are_never_duplicates", batch_replays_are_never_duplicates},
         {"many_clients_at_once_store_one", many_clients_at_once_store_one},
         {"import_rows_follow_the_same_rule", import_rows_follow_the_same_rule},
         {"cli_without_a_terminal_says_how_to_force", cli_without_a_terminal_says_how_to_force},
