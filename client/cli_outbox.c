@@ -11,7 +11,9 @@
  * the login failed before it was sent) gets a date the server would have
  * filled in (an absent BB_A_TODAY argument, status.submit's report_date):
  * today where the server is, so a visit logged offline on Friday is not
- * dated Monday when it is sent.
+ * dated Monday when it is sent. Such a write waits however long it takes
+ * (it cannot be stored twice); only one that may have reached the server
+ * expires, counted from the first attempt that may have (journal.h).
  *
  * Not for: the file (journal.c), connecting and the one retry of a write
  * (cli_call.c), printing errors (cli_fail_in).
@@ -287,7 +289,7 @@ int cli_outbox_keep(cli_ctx *ctx, const char *method, const bbi_args *args, bool
     size_t len = pinned[0] != '\0' ? pinned_args.size : args->sb.size;
     int64_t id = 0;
     if (rc == BB_C_OK)
-        rc = cli_journal_add(j, skey, login, method, key, bytes, len, &id, &jerr);
+        rc = cli_journal_add(j, skey, login, method, key, bytes, len, maybe_sent, &id, &jerr);
     msgpack_sbuffer_destroy(&pinned_args);
     cli_journal_close(j);
     free(login);
@@ -502,16 +504,22 @@ static int replay(cli_ctx *ctx, const char *server, FILE *out, replay_stats *st,
         return rc;
     }
     /* The window: the outbox's own, and never past the server's less the
-     * margin. Older entries are not sent. */
+     * margin, counted from the first attempt that may have reached the
+     * server: its idempotency record, when that attempt stored it, is as
+     * old as that attempt (a later resend does not renew it), so counting
+     * from a later attempt would resend after the server forgot. Entries
+     * that never left this computer are not counted at all. Older ones are
+     * not sent. */
     int64_t window = (int64_t)max_days * 86400;
     if (keep_days * 86400 - CLI_OUTBOX_MARGIN_S < window)
         window = keep_days * 86400 - CLI_OUTBOX_MARGIN_S;
     int64_t now = (int64_t)time(NULL);
     char msg[512];
     snprintf(msg, sizeof msg,
-             "not sent: queued more than %lld hours ago; the server keeps idempotency records "
-             "%lld days and the outbox sends a write at most %d days after it was queued, less "
-             "a margin: sending it now could store it twice",
+             "not sent: it may have reached the server more than %lld hours ago (no answer came "
+             "back); the server keeps idempotency records %lld days and the outbox resends a "
+             "write at most %d days after that, less a margin: sending it now could store it "
+             "twice",
              (long long)(window > 0 ? window / 3600 : 0), (long long)keep_days, max_days);
     int64_t nexp = 0;
     rc = cli_journal_expire(j, server, ctx->login, now - window, "outbox_expired", msg, &nexp,
@@ -519,8 +527,9 @@ static int replay(cli_ctx *ctx, const char *server, FILE *out, replay_stats *st,
     if (rc == BB_C_OK && nexp > 0) {
         st->expired = (int)nexp;
         fprintf(out, _("baobao: %lld write(s) in the outbox are too old to send safely (the "
-                       "server keeps idempotency records %lld days, the outbox sends within "
-                       "%d days): they are kept, not sent; see 'baobao outbox'\n"),
+                       "server keeps idempotency records %lld days, the outbox resends within "
+                       "%d days of a try that may have reached it): they are kept, not sent; "
+                       "see 'baobao outbox'\n"),
                 (long long)nexp, (long long)keep_days, max_days);
     }
     while (rc == BB_C_OK) {
@@ -692,9 +701,11 @@ static const char outbox_help[] = N_(
     "'baobao outbox drop ID' removes one on purpose (it is then never sent).\n"
     "\n"
     "The outbox is $XDG_STATE_HOME/baobao/outbox.db, else\n"
-    "~/.local/state/baobao/outbox.db, private to you (chmod 600); a write waits at\n"
-    "most $BAOBAO_OUTBOX_MAX_DAYS days (default 3), and never longer than the\n"
-    "server keeps idempotency records less a day.\n");
+    "~/.local/state/baobao/outbox.db, private to you (chmod 600). A write that\n"
+    "never left this computer waits until it is sent, however long; one that may\n"
+    "have reached the server (its answer never came) is resent at most\n"
+    "$BAOBAO_OUTBOX_MAX_DAYS days (default 3) after that try, and never later than\n"
+    "the server keeps idempotency records less a day.\n");
 
 /* The state as a person reads it. */
 static const char *state_text(cli_jstate s)
@@ -722,6 +733,16 @@ static void pack_cstr(msgpack_packer *pk, const char *s)
         msgpack_pack_str_with_body(pk, s, strlen(s));
 }
 
+/* t as RFC 3339 in UTC into at ("" when it cannot be). */
+static const char *utc_text(int64_t t, char at[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm) == NULL || strftime(at, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        at[0] = '\0';
+    return at;
+}
+
 /* The entries as JSON: {"path", "items": [...]} with the arguments as
  * they were sent and times in UTC (RFC 3339), as the server's are. */
 static int print_json(const cli_journal *j, const cli_jentry *v, size_t n)
@@ -737,7 +758,7 @@ static int print_json(const cli_journal *j, const cli_jentry *v, size_t n)
     msgpack_pack_array(&pk, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
         const cli_jentry *e = &v[i];
-        msgpack_pack_map(&pk, 13);
+        msgpack_pack_map(&pk, 14);
         pack_cstr(&pk, "id");
         msgpack_pack_int64(&pk, e->id);
         pack_cstr(&pk, "server");
@@ -751,12 +772,10 @@ static int print_json(const cli_journal *j, const cli_jentry *v, size_t n)
         pack_cstr(&pk, "args");
         msgpack_sbuffer_write(&sb, (const char *)e->args, e->args_len);
         char at[32];
-        time_t t = (time_t)e->queued_at;
-        struct tm tm;
-        if (gmtime_r(&t, &tm) == NULL || strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-            at[0] = '\0';
         pack_cstr(&pk, "queued_at");
-        pack_cstr(&pk, at);
+        pack_cstr(&pk, utc_text(e->queued_at, at));
+        pack_cstr(&pk, "maybe_sent_at");   /* null: it never left this computer */
+        pack_cstr(&pk, e->maybe_sent ? utc_text(e->maybe_sent_at, at) : NULL);
         pack_cstr(&pk, "state");
         pack_cstr(&pk, cli_jstate_name(e->state));
         pack_cstr(&pk, "attempts");
@@ -798,6 +817,9 @@ static void reason_text(const cli_jentry *e, char *out, size_t cap)
         snprintf(out, cap, _("being sent by process %lld"), (long long)e->claimed_pid);
     else if (e->code != NULL)
         snprintf(out, cap, _("last try: %s"), e->code);
+    else if (!e->maybe_sent)
+        snprintf(out, cap, "%s",
+                 _("not sent yet: it waits, however long, until the server can be reached"));
 }
 
 /* The table; the queue (login@server) only when the entries are of more

@@ -20,11 +20,12 @@
  * edit without --version): those fail as any read does.
  *
  * Two windows: the server keeps idempotency records idempotency_keep_days
- * (server.info); the outbox sends an entry at most $BAOBAO_OUTBOX_MAX_DAYS
- * days (default CLI_OUTBOX_MAX_DAYS) after it was queued, and never later
- * than the server's window less CLI_OUTBOX_MARGIN_S. An older entry is not
- * sent (it could be stored twice): it is marked expired, kept, and the
- * user told.
+ * (server.info); the outbox sends an entry that may have reached the
+ * server at most $BAOBAO_OUTBOX_MAX_DAYS days (default CLI_OUTBOX_MAX_DAYS)
+ * after its first such try, and never later than the server's window less
+ * CLI_OUTBOX_MARGIN_S. An older one is not sent (it could be stored twice):
+ * it is marked expired, kept, and the user told. An entry that never left
+ * this computer cannot be stored twice and waits however long it takes.
  *
  * For: the decisions and the words. Not for: the file (journal.c), the
  * connection or the retry of a write (cli_call.c).

@@ -39,8 +39,8 @@
 /* How long a change waits for another process's transaction (they last
  * milliseconds; a process stopped inside one is what this bounds). */
 #define CLI_JOURNAL_BUSY_MS 10000
-/* The schema's version (PRAGMA user_version). */
-#define CLI_JOURNAL_SCHEMA 1
+/* The schema's version (PRAGMA user_version). 2: entry.maybe_sent_at. */
+#define CLI_JOURNAL_SCHEMA 2
 
 struct cli_journal {
     sqlite3 *db;
@@ -250,7 +250,8 @@ static const char schema[] =
     " claimed_at INTEGER,"
     " done_at INTEGER,"
     " code TEXT, field TEXT, message TEXT,"
-    " result_id INTEGER);"
+    " result_id INTEGER,"
+    " maybe_sent_at INTEGER);"
     "CREATE INDEX IF NOT EXISTS entry_queue ON entry (server, login, id);"
     "CREATE TABLE IF NOT EXISTS server ("
     " server TEXT PRIMARY KEY,"
@@ -258,7 +259,21 @@ static const char schema[] =
     " idempotency_keep_days INTEGER,"
     " seen_at INTEGER NOT NULL);";
 
-/* Creates the schema in a new file, or checks an existing file's version. */
+/* Whether the entry table has the column maybe_sent_at: a file of schema
+ * 1 has the table without it. -1 on error. */
+static int has_maybe_sent_at(cli_journal *j)
+{
+    sqlite3_stmt *st = prep(j, "SELECT count(*) FROM pragma_table_info('entry')"
+                               " WHERE name = 'maybe_sent_at'");
+    int n = st != NULL && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* Creates the schema in a new file, or checks an existing file's version
+ * and brings an older one up to this one. Schema 1 did not record whether
+ * an entry may have reached the server: its entries are taken to have
+ * been sent when they were queued (so they expire as they did then). */
 static int schema_ready(cli_journal *j, bb_error *err)
 {
     int rc = exec(j, "BEGIN IMMEDIATE", err);
@@ -276,9 +291,17 @@ static int schema_ready(cli_journal *j, bb_error *err)
                                "that one to send what waits in it"),
                         j->path, version);
     else if (version < CLI_JOURNAL_SCHEMA) {
-        char sql[sizeof schema + 64];
-        snprintf(sql, sizeof sql, "%sPRAGMA user_version = %d;", schema, CLI_JOURNAL_SCHEMA);
-        rc = exec(j, sql, err);
+        rc = exec(j, schema, err);
+        int has = rc == BB_C_OK ? has_maybe_sent_at(j) : 1;
+        if (has < 0)
+            rc = db_error(j, err);
+        else if (has == 0)
+            rc = exec(j, "ALTER TABLE entry ADD COLUMN maybe_sent_at INTEGER;"
+                         "UPDATE entry SET maybe_sent_at = queued_at;", err);
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d;", CLI_JOURNAL_SCHEMA);
+        if (rc == BB_C_OK)
+            rc = exec(j, sql, err);
     }
     if (rc != BB_C_OK) {
         rollback(j);
@@ -368,7 +391,7 @@ int cli_journal_open(bool create, cli_journal **out, bb_error *err)
 
 static const char entry_cols[] =
     "id, server, login, method, idempotency_key, args, queued_at, state, attempts,"
-    " claimed_pid, done_at, code, field, message, result_id";
+    " claimed_pid, done_at, code, field, message, result_id, maybe_sent_at";
 
 static char *col_text(sqlite3_stmt *st, int i, bool *oom)
 {
@@ -409,6 +432,8 @@ static bool read_entry(sqlite3_stmt *st, cli_jentry *e)
     e->message = col_text(st, 13, &oom);
     e->has_result_id = sqlite3_column_type(st, 14) != SQLITE_NULL;
     e->result_id = sqlite3_column_int64(st, 14);
+    e->maybe_sent = sqlite3_column_type(st, 15) != SQLITE_NULL;
+    e->maybe_sent_at = sqlite3_column_int64(st, 15);
     if (oom || e->server == NULL || e->login == NULL || e->method == NULL || e->key == NULL) {
         cli_jentry_free(e);
         return false;
@@ -417,7 +442,8 @@ static bool read_entry(sqlite3_stmt *st, cli_jentry *e)
 }
 
 int cli_journal_add(cli_journal *j, const char *server, const char *login, const char *method,
-                    const char *key, const void *args, size_t len, int64_t *id, bb_error *err)
+                    const char *key, const void *args, size_t len, bool maybe_sent, int64_t *id,
+                    bb_error *err)
 {
     if (len > CLI_JOURNAL_MAX_ARGS_BYTES)
         return bbi_err(err, BB_C_EARG, "outbox_full", NULL,
@@ -449,14 +475,17 @@ int cli_journal_add(cli_journal *j, const char *server, const char *login, const
     }
     st = ok && unsent >= 0
              ? prep(j, "INSERT INTO entry (server, login, method, idempotency_key, args,"
-                       " queued_at, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'waiting')")
+                       " queued_at, state, maybe_sent_at)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'waiting', ?7)")
              : NULL;
     ok = st != NULL && bind_text(st, 1, server) == SQLITE_OK &&
          bind_text(st, 2, login) == SQLITE_OK && bind_text(st, 3, method) == SQLITE_OK &&
          bind_text(st, 4, key) == SQLITE_OK &&
          sqlite3_bind_blob(st, 5, len > 0 ? args : "", (int)len, SQLITE_TRANSIENT) ==
              SQLITE_OK &&
-         sqlite3_bind_int64(st, 6, now) == SQLITE_OK && sqlite3_step(st) == SQLITE_DONE;
+         sqlite3_bind_int64(st, 6, now) == SQLITE_OK &&
+         (maybe_sent ? sqlite3_bind_int64(st, 7, now) : sqlite3_bind_null(st, 7)) == SQLITE_OK &&
+         sqlite3_step(st) == SQLITE_DONE;
     sqlite3_finalize(st);
     if (!ok) {
         rc = db_error(j, err);
@@ -489,7 +518,8 @@ int cli_journal_expire(cli_journal *j, const char *server, const char *login, in
     sqlite3_stmt *st = prep(j,
         "UPDATE entry SET state = 'expired', code = ?2, field = NULL, message = ?3,"
         " done_at = ?4, claimed_pid = NULL, claimed_at = NULL"
-        " WHERE server = ?5 AND login = ?6 AND queued_at < ?7"
+        " WHERE server = ?5 AND login = ?6"
+        "   AND maybe_sent_at IS NOT NULL AND maybe_sent_at < ?7"
         "   AND (state = 'waiting' OR (state = 'sending' AND " STALE_CLAIM "))");
     bool ok = st != NULL &&
               sqlite3_bind_int64(st, 1, now - CLI_JOURNAL_CLAIM_STALE_S) == SQLITE_OK &&
@@ -542,8 +572,11 @@ int cli_journal_claim(cli_journal *j, const char *server, const char *login, cli
         rollback(j);
         return CLI_JOURNAL_NONE;
     }
+    /* The claim comes right before the send: from here on the entry may
+     * have reached the server (this process may die before it hears). */
     st = prep(j, "UPDATE entry SET state = 'sending', claimed_pid = ?1, claimed_at = ?2,"
-                 " attempts = attempts + 1 WHERE id = ?3");
+                 " attempts = attempts + 1, maybe_sent_at = coalesce(maybe_sent_at, ?2)"
+                 " WHERE id = ?3");
     ok = st != NULL && sqlite3_bind_int64(st, 1, (int64_t)getpid()) == SQLITE_OK &&
          sqlite3_bind_int64(st, 2, now) == SQLITE_OK && sqlite3_bind_int64(st, 3, id) == SQLITE_OK &&
          sqlite3_step(st) == SQLITE_DONE;

@@ -15,7 +15,10 @@
  * Each entry belongs to one queue, a server (as the commands resolve it)
  * and a login, and holds the method, the exact argument bytes (they carry
  * the idempotency key, so a resend is the same request), when it was
- * queued, its state and how many times it was sent. States:
+ * queued, when it may first have reached the server (maybe_sent_at: the
+ * first attempt whose answer did not come, or the first claim by a
+ * sender; NULL while it certainly never left this computer), its state
+ * and how many times it was sent. States:
  *   waiting  not sent yet, or sent without an answer (it may be stored:
  *            the next send, same bytes and key, is answered from the
  *            server's idempotency record instead of storing it twice)
@@ -24,8 +27,9 @@
  *   sent     the server stored it (result_id: the id it answered)
  *   refused  the server refused it (code, field, message); kept until
  *            dropped on purpose
- *   expired  too old to send safely (cli_journal_expire); kept until
- *            dropped on purpose
+ *   expired  too old to send safely (cli_journal_expire: it may have
+ *            reached the server too long ago); kept until dropped on
+ *            purpose
  * Sent entries are removed CLI_JOURNAL_SENT_KEEP_DAYS after they were sent.
  *
  * For: the file (where, its checks, its schema), adding, claiming,
@@ -89,6 +93,8 @@ typedef struct cli_jentry {
                                      failure to reach the server; NULL: none */
     bool has_result_id;
     int64_t result_id;          /* sent: the id the result carried */
+    bool maybe_sent;            /* it may have reached the server ... */
+    int64_t maybe_sent_at;      /* ... first at this time; else 0 */
 } cli_jentry;
 void cli_jentry_free(cli_jentry *e);
 
@@ -104,18 +110,21 @@ void cli_journal_close(cli_journal *j);
 /* The file's path (borrowed from j). */
 const char *cli_journal_path(const cli_journal *j);
 
-/* Adds a waiting entry of the queue (server, login). *id its number. */
+/* Adds a waiting entry of the queue (server, login); maybe_sent: the
+ * attempt that failed may have reached the server (maybe_sent_at is now),
+ * else it certainly never left this computer. *id its number. */
 BBI_WUR int cli_journal_add(cli_journal *j, const char *server, const char *login,
                             const char *method, const char *key, const void *args, size_t len,
-                            int64_t *id, bb_error *err);
+                            bool maybe_sent, int64_t *id, bb_error *err);
 /* Whether the queue has entries waiting (or claims left by a process
  * that is gone). */
 BBI_WUR int cli_journal_pending(cli_journal *j, const char *server, const char *login,
                                 bool *any, bb_error *err);
 /*
  * Marks expired the entries of the queue that wait (or whose claim is
- * stale) and were queued before cutoff (seconds since the epoch), with
- * code and message. *n how many.
+ * stale) and may first have reached the server before cutoff (seconds
+ * since the epoch), with code and message. *n how many. An entry that
+ * never left this computer is never expired: it cannot be stored twice.
  */
 BBI_WUR int cli_journal_expire(cli_journal *j, const char *server, const char *login,
                                int64_t cutoff, const char *code, const char *message,
@@ -123,7 +132,8 @@ BBI_WUR int cli_journal_expire(cli_journal *j, const char *server, const char *l
 /*
  * Claims the queue's first entry for sending, in the order they were
  * queued: the first that waits, or whose claim is stale, becomes
- * `sending` by this process (attempts + 1), committed before this returns.
+ * `sending` by this process (attempts + 1; maybe_sent_at now when it was
+ * not set: it is about to be sent), committed before this returns.
  * CLI_JOURNAL_NONE when nothing waits; *busy_pid (when not NULL) is then
  * the process sending an earlier entry (the queue is left to it, to keep
  * the order), else 0. BB_C_OK: *out filled (cli_jentry_free).

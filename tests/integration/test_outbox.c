@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -213,6 +214,40 @@ static int age_entry(const char *state, const char *key, long long seconds)
     sqlite3_finalize(st);
     sqlite3_close(db);
     IT_CHECKF(ok, "could not age the entry %s", key);
+    return 0;
+}
+
+/* Sets the time the entry of key may first have reached the server to
+ * seconds ago (as if a try then had gone unanswered). */
+static int tried_ago(const char *state, const char *key, long long seconds)
+{
+    sqlite3 *db = NULL;
+    IT_CHECK(journal_open(state, &db, SQLITE_OPEN_READWRITE) == 0);
+    sqlite3_stmt *st = NULL;
+    bool ok = sqlite3_prepare_v2(db, "UPDATE entry SET maybe_sent_at = ?2"
+                                     " WHERE idempotency_key = ?1", -1, &st, NULL) == SQLITE_OK &&
+              sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
+              sqlite3_bind_int64(st, 2, (long long)time(NULL) - seconds) == SQLITE_OK &&
+              sqlite3_step(st) == SQLITE_DONE &&
+              sqlite3_changes(db) == 1;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    IT_CHECKF(ok, "could not set when the entry %s was tried", key);
+    return 0;
+}
+
+/* Runs sql (no rows, no parameters) on the outbox file. */
+static int journal_exec(const char *state, const char *sql)
+{
+    sqlite3 *db = NULL;
+    IT_CHECK(journal_open(state, &db, SQLITE_OPEN_READWRITE) == 0);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        it_note("%s: %s", sql, msg != NULL ? msg : "?");
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    IT_CHECK(rc == SQLITE_OK);
     return 0;
 }
 
@@ -488,11 +523,15 @@ static int an_entry_older_than_the_window_is_kept_not_sent(void)
     IT_CHECK(submit_kept(port, st, IT_USER_STAFF, e1, "2025-09-01", "过期甲", "ob-4-a") == 0);
     IT_CHECK(submit_kept(port, st, IT_USER_STAFF, e2, "2025-09-02", "过期乙", "ob-4-b") == 0);
     IT_CHECK(submit_kept(port, st, IT_USER_STAFF, e3, "2025-09-03", "过期丙", "ob-4-c") == 0);
-    /* 4 days: past the outbox's 3. 36 hours: within the outbox's window,
-     * past the server's (2 days) less a day. 12 hours: within both. */
-    IT_CHECK(age_entry(st, "ob-4-a", 4 * 86400) == 0);
-    IT_CHECK(age_entry(st, "ob-4-b", 36 * 3600) == 0);
-    IT_CHECK(age_entry(st, "ob-4-c", 12 * 3600) == 0);
+    /* The windows count from the try that may have reached the server
+     * (these never left: the try is set in the file; the next test makes
+     * one for real). 4 days: past the outbox's 3. 36 hours: within the
+     * outbox's window, past the server's (2 days) less a day. 12 hours:
+     * within both, though queued 10 days ago. */
+    IT_CHECK(age_entry(st, "ob-4-a", 4 * 86400) == 0 && tried_ago(st, "ob-4-a", 4 * 86400) == 0);
+    IT_CHECK(age_entry(st, "ob-4-b", 36 * 3600) == 0 && tried_ago(st, "ob-4-b", 36 * 3600) == 0);
+    IT_CHECK(age_entry(st, "ob-4-c", 10 * 86400) == 0 &&
+             tried_ago(st, "ob-4-c", 12 * 3600) == 0);
     s = restart(port, keep2);
     IT_CHECK(s != NULL);
 
@@ -530,6 +569,150 @@ static int an_entry_older_than_the_window_is_kept_not_sent(void)
     it_cli_free(&r);
     IT_CHECK(reports_of(e1) == 0 && reports_of(e2) == 0);
     IT_CHECK(journal_int(st, "SELECT count(*) FROM entry WHERE state = 'expired'", NULL) == 2);
+    return 0;
+}
+
+/* A write that certainly never left this computer (the connect failed)
+ * cannot be stored twice: it waits past both windows (a long weekend
+ * offline does not make the user type it again). One that may have reached
+ * the server (claimed by a sync killed right after: it may have sent it)
+ * expires, counted from that try, not from when it was queued. */
+static int an_entry_that_never_left_waits_past_the_window(void)
+{
+    const char *keep2[] = {"idempotency_keep_days=2", NULL};
+    it_server *s = it_server_start(keep2);
+    IT_CHECK(s != NULL);
+    int port = s->port;
+    int64_t e1 = enterprise(port, "周末一厂", "赵李桥镇");
+    int64_t e2 = enterprise(port, "周末二厂", "赵李桥镇");
+    int64_t e3 = enterprise(port, "周末三厂", "赵李桥镇");
+    IT_CHECK(e1 > 0 && e2 > 0 && e3 > 0);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    char st[256];
+    IT_CHECK(new_state(st) == 0);
+    IT_CHECK(submit_kept(port, st, IT_USER_STAFF, e1, "2025-12-05", "周末甲", "ob-8-a") == 0);
+    IT_CHECK(submit_kept(port, st, IT_USER_STAFF, e2, "2025-12-05", "周末乙", "ob-8-b") == 0);
+    IT_CHECK(submit_kept(port, st, IT_USER_STAFF, e3, NULL, "周末丙", "ob-8-c") == 0);
+    IT_CHECK(journal_int(st, "SELECT count(*) FROM entry WHERE maybe_sent_at IS NULL", NULL) ==
+             3);
+    it_cli r;
+    const char *json[] = {"outbox", "--json", NULL};
+    IT_CHECK(cli(&r, port, st, IT_USER_STAFF, json, NULL) == 0);
+    IT_CHECKF(r.status == 0 && count_of(r.out, "\"maybe_sent_at\": null") == 3, "outbox:\n%s",
+              r.out);
+    it_cli_free(&r);
+    const char *outbox[] = {"outbox", NULL};
+    IT_CHECK(cli(&r, port, st, IT_USER_STAFF, outbox, NULL) == 0);
+    IT_CHECKF(r.status == 0 && count_of(r.out, "not sent yet") == 3, "outbox:\n%s", r.out);
+    it_cli_free(&r);
+
+    /* A sync killed right after it claimed the first: that one may have
+     * been sent; the others still never left. */
+    s = restart(port, keep2);
+    IT_CHECK(s != NULL);
+    const char *sync[] = {"sync", NULL};
+    const char *at_claim[] = {"BAOBAO_TEST_OUTBOX_KILL=claimed", NULL};
+    IT_CHECK(cli(&r, port, st, IT_USER_STAFF, sync, at_claim) == 0);
+    IT_CHECKF(r.status == -1, "not killed at the claim: exit %d", r.status);
+    it_cli_free(&r);
+    IT_CHECK(entry_is(st, "ob-8-a", "sending", 1) == 0);
+    IT_CHECK(journal_int(st, "SELECT count(*) FROM entry WHERE maybe_sent_at IS NOT NULL"
+                             " AND idempotency_key = ?1", "ob-8-a") == 1);
+    IT_CHECK(journal_int(st, "SELECT count(*) FROM entry WHERE maybe_sent_at IS NULL", NULL) ==
+             2);
+
+    /* Ten days later (past the outbox's 3 days and the server's 2 less
+     * one), the claimed one tried 36 hours ago. */
+    IT_CHECK(age_entry(st, "ob-8-a", 10 * 86400) == 0 && tried_ago(st, "ob-8-a", 36 * 3600) == 0);
+    IT_CHECK(age_entry(st, "ob-8-b", 10 * 86400) == 0);
+    IT_CHECK(age_entry(st, "ob-8-c", 10 * 86400) == 0);
+    IT_CHECK(cli(&r, port, st, IT_USER_STAFF, sync, NULL) == 0);
+    if (r.status != 1 || strstr(r.out, "Sent 2, refused 0, too old 1, still waiting 0.") == NULL)
+        show(&r, "sync ten days later");
+    IT_CHECK(r.status == 1);
+    IT_CHECK(strstr(r.out, "1 write(s) in the outbox are too old to send safely") != NULL);
+    IT_CHECK(strstr(r.out, "Sent 2, refused 0, too old 1, still waiting 0.") != NULL);
+    it_cli_free(&r);
+    IT_CHECK(reports_of(e1) == 0 && reports_of(e2) == 1 && reports_of(e3) == 1);
+    IT_CHECK(keys_stored("ob-8-a") == 0 && keys_stored("ob-8-b") == 1 &&
+             keys_stored("ob-8-c") == 1);
+    IT_CHECK(entry_is(st, "ob-8-a", "expired", 1) == 0 && entry_is(st, "ob-8-b", "sent", 1) == 0 &&
+             entry_is(st, "ob-8-c", "sent", 1) == 0);
+    /* The one without --date keeps the day it was queued (today here). */
+    char today[16];
+    time_t now = time(NULL);
+    struct tm tm;
+    IT_CHECK(localtime_r(&now, &tm) != NULL && strftime(today, sizeof today, "%Y-%m-%d", &tm));
+    char e3s[24];
+    snprintf(e3s, sizeof e3s, "%lld", (long long)e3);
+    const char *p3[2] = {e3s, today};
+    IT_CHECK(it_pg_int("SELECT count(*) FROM status_report WHERE enterprise_id = $1::bigint"
+                       " AND report_date = $2::date", 2, p3) == 1);
+    return 0;
+}
+
+/* An outbox file of schema 1 (made by this release before it recorded
+ * whether an entry may have reached the server) is brought up to date
+ * when opened: its entries count as sent when they were queued, so they
+ * expire as they did before (safe: nothing tells they never left). */
+static int an_outbox_of_schema_1_is_brought_up_to_date(void)
+{
+    it_server *s = it_server_start(NULL);
+    IT_CHECK(s != NULL);
+    int port = s->port;
+    int64_t e1 = enterprise(port, "旧版一厂", "赵李桥镇");
+    int64_t e2 = enterprise(port, "旧版二厂", "赵李桥镇");
+    IT_CHECK(e1 > 0 && e2 > 0);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    char st[256];
+    IT_CHECK(new_state(st) == 0);
+    IT_CHECK(submit_kept(port, st, IT_USER_STAFF, e1, "2025-12-06", "旧版甲", "ob-9-a") == 0);
+    IT_CHECK(submit_kept(port, st, IT_USER_STAFF, e2, "2025-12-06", "旧版乙", "ob-9-b") == 0);
+    /* The file as schema 1 had it: the entry table without maybe_sent_at. */
+    IT_CHECK(journal_exec(st,
+        "BEGIN;"
+        "CREATE TABLE entry1 ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " server TEXT NOT NULL,"
+        " login TEXT NOT NULL,"
+        " method TEXT NOT NULL,"
+        " idempotency_key TEXT NOT NULL,"
+        " args BLOB NOT NULL,"
+        " queued_at INTEGER NOT NULL,"
+        " state TEXT NOT NULL CHECK (state IN ('waiting', 'sending', 'sent', 'refused',"
+        "  'expired')),"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " claimed_pid INTEGER,"
+        " claimed_at INTEGER,"
+        " done_at INTEGER,"
+        " code TEXT, field TEXT, message TEXT,"
+        " result_id INTEGER);"
+        "INSERT INTO entry1 SELECT id, server, login, method, idempotency_key, args, queued_at,"
+        " state, attempts, claimed_pid, claimed_at, done_at, code, field, message, result_id"
+        " FROM entry;"
+        "DROP TABLE entry;"
+        "ALTER TABLE entry1 RENAME TO entry;"
+        "CREATE INDEX entry_queue ON entry (server, login, id);"
+        "PRAGMA user_version = 1;"
+        "COMMIT;") == 0);
+    IT_CHECK(journal_int(st, "SELECT count(*) FROM pragma_table_info('entry')"
+                             " WHERE name = 'maybe_sent_at'", NULL) == 0);
+    IT_CHECK(age_entry(st, "ob-9-a", 4 * 86400) == 0);
+    s = restart(port, NULL);
+    IT_CHECK(s != NULL);
+    it_cli r;
+    const char *sync[] = {"sync", NULL};
+    IT_CHECK(cli(&r, port, st, IT_USER_STAFF, sync, NULL) == 0);
+    if (r.status != 1)
+        show(&r, "sync of a schema 1 outbox");
+    IT_CHECK(r.status == 1 && strstr(r.out, "Sent 1, refused 0, too old 1, still waiting 0.") !=
+                                  NULL);
+    it_cli_free(&r);
+    IT_CHECK(journal_int(st, "PRAGMA user_version", NULL) == 2);
+    IT_CHECK(journal_int(st, "SELECT count(*) FROM entry WHERE maybe_sent_at = queued_at"
+                             " AND idempotency_key = ?1", "ob-9-a") == 1);
+    IT_CHECK(entry_is(st, "ob-9-a", "expired", 0) == 0 && entry_is(st, "ob-9-b", "sent", 1) == 0);
+    IT_CHECK(reports_of(e1) == 0 && reports_of(e2) == 1);
     return 0;
 }
 
@@ -684,6 +867,187 @@ static int an_outbox_others_may_read_is_refused(void)
     return 0;
 }
 
+/* ---- a reply lost on its way back ---- */
+
+/* Forwards a and b both ways until either closes; once the client's bytes
+ * (a's) have carried mark, the server's (b's) are read and dropped: the
+ * request reached the server, its answer never comes back. */
+static void relay_muted(int a, int b, const char *mark)
+{
+    char buf[65536];
+    size_t mlen = strlen(mark);
+    char tail[64] = "";   /* the client's last bytes: a mark cut by a read */
+    size_t ntail = 0;
+    bool muted = false;
+    for (;;) {
+        struct pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+        if (poll(p, 2, CLI_MS) <= 0)
+            return;
+        for (int i = 0; i < 2; i++) {
+            if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t k = read(p[i].fd, buf, sizeof buf);
+            if (k <= 0)
+                return;
+            if (i == 0 && !muted) {
+                char look[sizeof tail + sizeof buf];
+                memcpy(look, tail, ntail);
+                memcpy(look + ntail, buf, (size_t)k);
+                size_t nlook = ntail + (size_t)k;
+                for (size_t o = 0; !muted && o + mlen <= nlook; o++)
+                    muted = memcmp(look + o, mark, mlen) == 0;
+                ntail = nlook < mlen ? nlook : mlen - 1;
+                memmove(tail, look + nlook - ntail, ntail);
+            } else if (i == 1 && muted) {
+                continue;   /* the answer, lost */
+            }
+            for (ssize_t off = 0; off < k;) {
+                ssize_t w = write(i == 0 ? b : a, buf + off, (size_t)(k - off));
+                if (w <= 0)
+                    return;
+                off += w;
+            }
+        }
+    }
+}
+
+/* A TCP proxy in a child process on a port of its own, for one
+ * connection to server_port (relay_muted with mark); the listening socket
+ * goes as soon as that connection is accepted, so a second connect is
+ * refused. The child's pid (0 on failure); *port its port. */
+static pid_t muted_proxy(int server_port, const char *mark, int *port)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(l, 4) != 0 ||
+        getsockname(l, (struct sockaddr *)&sa, &sl) != 0) {
+        if (l >= 0)
+            close(l);
+        return 0;
+    }
+    *port = ntohs(sa.sin_port);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid != 0) {
+        close(l);
+        return pid < 0 ? 0 : pid;
+    }
+    alarm(CLI_MS / 1000);
+    int c = accept(l, NULL, NULL);
+    close(l);
+    if (c < 0)
+        _exit(1);
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)server_port)};
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (s < 0 || connect(s, (struct sockaddr *)&to, sizeof to) != 0)
+        _exit(1);
+    relay_muted(c, s, mark);
+    close(c);
+    close(s);
+    _exit(0);
+}
+
+static void reap(pid_t pid)
+{
+    int st;
+    if (pid > 0 && waitpid(pid, &st, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    }
+}
+
+/* The day days before today in Shanghai (the server's zone) as
+ * "YYYY-MM-DD", and a fake_now setting at 10:00 that day. Past days: the
+ * database refuses a report dated after its own today. */
+static void day_before(int days, char date[16], char fake[64])
+{
+    time_t t = time(NULL) + 8 * 3600 - (time_t)days * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(date, 16, "%Y-%m-%d", &tm);
+    snprintf(fake, 64, "fake_now=%sT10:00:00+08:00", date);
+}
+
+/* The review of issue 12: a submit without --date reaches the server and
+ * is stored, but its answer is lost (the proxy drops it), the retry cannot
+ * connect, and the write is kept (it may have been sent: its bytes as they
+ * were). The server comes back two days later (fake_now two days on): the
+ * replay is the same request, so the server answers from its idempotency
+ * record: the first day's report, nothing stored twice. Before the CLI
+ * filled in the server's today itself (4c2efb3), the kept bytes had no
+ * report_date, the server dated the replay its new today, the hash
+ * differed and the replay was refused as idempotency_key_reused. */
+static int a_submit_whose_answer_was_lost_is_not_redated_on_a_later_day(void)
+{
+    char date1[16], fake1[64], date3[16], fake3[64];
+    day_before(3, date1, fake1);
+    day_before(1, date3, fake3);
+    const char *day1[] = {fake1, NULL};
+    it_server *s = it_server_start(day1);
+    IT_CHECK(s != NULL);
+    int port = s->port;
+    int64_t e = enterprise(port, "失联一厂", "赵李桥镇");
+    IT_CHECK(e > 0);
+    int pport = 0;
+    pid_t proxy = muted_proxy(port, "status.submit", &pport);
+    IT_CHECK(proxy > 0);
+    char st[256];
+    IT_CHECK(new_state(st) == 0);
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", (long long)e);
+    const char *args[] = {"--timeout", "3000", "status", "submit", "--enterprise", ids,
+                          "--reporter", "失联甲", "--production-status", "正常",
+                          "--output-value", "1000", "--idempotency-key", "ob-7-a", NULL};
+    it_cli r;
+    int ran = cli(&r, pport, st, IT_USER_STAFF, args, NULL);
+    reap(proxy);
+    IT_CHECK(ran == 0);
+    if (r.status != 5)
+        show(&r, "status submit (answer lost)");
+    IT_CHECK(r.status == 5);
+    IT_CHECKF(strstr(r.err, "timeout") != NULL &&
+                  strstr(r.err, "retrying once with the same idempotency key") != NULL &&
+                  strstr(r.err, "kept in the outbox as entry 1") != NULL,
+              "stderr: %s", r.err);
+    it_cli_free(&r);
+    /* The first attempt was stored, dated the server's first day. */
+    const char *pe[2] = {ids, date1};
+    IT_CHECK(it_pg_int("SELECT count(*) FROM status_report WHERE enterprise_id = $1::bigint"
+                       " AND report_date = $2::date", 2, pe) == 1);
+    long long first = it_pg_int("SELECT id FROM status_report WHERE enterprise_id = $1::bigint",
+                                1, pe);
+    IT_CHECK(first > 0 && keys_stored("ob-7-a") == 1);
+    IT_CHECK(entry_is(st, "ob-7-a", "waiting", 0) == 0);
+    /* Kept as one that may have reached the server (it did). */
+    IT_CHECK(journal_int(st, "SELECT count(*) FROM entry WHERE maybe_sent_at IS NOT NULL"
+                             " AND idempotency_key = ?1", "ob-7-a") == 1);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+
+    /* Back two days later, at the address the CLI used (the proxy's port,
+     * free again: the queue is of the server as the CLI named it). */
+    const char *day3[] = {fake3, NULL};
+    s = restart(pport, day3);
+    IT_CHECK(s != NULL);
+    const char *sync[] = {"sync", NULL};
+    IT_CHECK(cli(&r, pport, st, IT_USER_STAFF, sync, NULL) == 0);
+    char stored[64];
+    snprintf(stored, sizeof stored, "sent and stored (id %lld)", first);
+    if (r.status != 0 || strstr(r.out, stored) == NULL)
+        show(&r, "sync on a later day");
+    IT_CHECK(r.status == 0);
+    IT_CHECK(strstr(r.out, stored) != NULL &&
+             strstr(r.out, "Sent 1, refused 0, too old 0, still waiting 0.") != NULL);
+    it_cli_free(&r);
+    IT_CHECK(reports_of(e) == 1 && keys_stored("ob-7-a") == 1);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM status_report WHERE enterprise_id = $1::bigint"
+                       " AND report_date = $2::date", 2, pe) == 1);
+    IT_CHECK(entry_is(st, "ob-7-a", "sent", 1) == 0);
+    return 0;
+}
+
 /* What is never kept: reads, and writes with a password (user create: a
  * password never goes to disk). They fail as before, exit 3, and no
  * outbox is made. */
@@ -764,9 +1128,15 @@ int main(int argc, char **argv)
         {"two_syncs_at_once_send_each_entry_once", two_syncs_at_once_send_each_entry_once},
         {"an_entry_older_than_the_window_is_kept_not_sent",
          an_entry_older_than_the_window_is_kept_not_sent},
+        {"an_entry_that_never_left_waits_past_the_window",
+         an_entry_that_never_left_waits_past_the_window},
+        {"an_outbox_of_schema_1_is_brought_up_to_date",
+         an_outbox_of_schema_1_is_brought_up_to_date},
         {"a_replay_the_server_refuses_is_kept_and_shown",
          a_replay_the_server_refuses_is_kept_and_shown},
         {"an_outbox_others_may_read_is_refused", an_outbox_others_may_read_is_refused},
+        {"a_submit_whose_answer_was_lost_is_not_redated_on_a_later_day",
+         a_submit_whose_answer_was_lost_is_not_redated_on_a_later_day},
         {"reads_and_passwords_are_never_kept", reads_and_passwords_are_never_kept},
         {"the_servers_window_is_a_setting_it_serves", the_servers_window_is_a_setting_it_serves},
     };
