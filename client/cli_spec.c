@@ -18,7 +18,9 @@
  * never an option (asked, or from the environment). The values are
  * converted by the one packer (args.c): a text not of its type is a usage
  * error. The server checks the rest and its refusal is exit 1.
- * Records print every value whole; only table cells are cut.
+ * Records print every value whole; only table cells are cut. In Chinese
+ * a record's keys are labelled in words (labels.h: 报告日期, 创建时间); in
+ * English they are the protocol's keys, as scripts read them.
  * Language: the help's own words, headers and messages are in the
  * user's language (i18n.h). The spec's summaries and argument docs are
  * Chinese and are shown as they are in both languages: they are the one
@@ -33,6 +35,7 @@
 
 #include "guided.h"
 #include "i18n.h"
+#include "labels.h"
 #include "resolve.h"
 
 #include "bb_spec.h"
@@ -180,13 +183,19 @@ static char *cell(const msgpack_object *o, cli_fmt_kind kind, bool in_table)
     return cut;
 }
 
-/* The lines of a record: its names and their values (owned). */
+/* The method whose answer is being printed (print_reply), for the labels
+ * of a record's keys (labels.h); NULL when a command prints a record
+ * without going through print_reply (`baobao login`). One command runs per
+ * process. */
+static const bb_method_spec *g_shown;
+
+/* The lines of a record: their labels and values (owned), and the keys. */
 typedef struct fieldset {
-    const char **names;
+    char **names;
     char **values;
     char (*keys)[KEY_MAX];
     size_t n;
-    bool failed;   /* no memory for a value */
+    bool failed;   /* no memory for a label or a value */
 } fieldset;
 
 /* Adds the shown keys of map, and those of a map inside it as
@@ -205,9 +214,11 @@ static void add_fields(fieldset *f, const msgpack_object *map, const char *prefi
             snprintf(sub, sizeof sub, "%s.", key);
             add_fields(f, &e->val, sub, fmts);
         } else if (shown(&e->val)) {
-            f->names[f->n] = key;
+            /* In Chinese the key's label (报告日期 for report_date); in
+             * English the key itself, as scripts read it. */
+            f->names[f->n] = cli_key_label(g_shown, key);
             f->values[f->n] = cell(&e->val, fmt_of(fmts, key, strlen(key)), false);
-            f->failed = f->values[f->n] == NULL;
+            f->failed = f->names[f->n] == NULL || f->values[f->n] == NULL;
             f->n++;
         }
     }
@@ -227,11 +238,14 @@ bool cli_print_fields(const msgpack_object *map, const cli_fmt *fmts)
     if (ok)
         add_fields(&f, map, "", fmts);
     if (ok && !f.failed)
-        ok = cli_put(fields_render(f.names, (const char *const *)f.values, f.n));
+        ok = cli_put(fields_render((const char *const *)f.names, (const char *const *)f.values,
+                                   f.n));
     else
         ok = cli_put(NULL);
-    for (size_t i = 0; f.values != NULL && i < f.n; i++)
+    for (size_t i = 0; f.names != NULL && f.values != NULL && i < f.n; i++) {
+        free(f.names[i]);
         free(f.values[i]);
+    }
     free(f.names);
     free(f.values);
     free(f.keys);
@@ -1074,6 +1088,7 @@ static int print_result(const msgpack_object *res, const cli_fmt *fmts)
 static int print_reply(cli_ctx *ctx, const cli_mech *m, const bb_reply *r)
 {
     const msgpack_object *res = bb_reply_result(r);
+    g_shown = bb_spec_find(m->method, strlen(m->method));   /* its records' labels */
     if (ctx->json)
         return cli_print_json(res);
     if (m->print != NULL)

@@ -24,6 +24,7 @@
 #include "guided.h"
 
 #include "i18n.h"
+#include "labels.h"
 #include "money.h"
 #include "resolve.h"
 #include "table.h"
@@ -626,36 +627,6 @@ static const char *pick(const choices *c, const char *ans)
 
 /* ---- asking one argument ---- */
 
-/* How a person calls argument a: in Chinese the spec's doc up to its
- * first "；" or "：" (the rest is for the help), "编号" dropped for a
- * record they name by name; in English its name, "_id" dropped for such
- * a record, with spaces. Owned. */
-static char *arg_label(const bb_arg *a, bool record)
-{
-    char *s;
-    if (cli_lang_zh() && a->doc != NULL) {
-        s = strdup(a->doc);
-        static const char *const cuts[] = {"；", "：", ";", ":"};
-        for (size_t i = 0; s != NULL && i < sizeof cuts / sizeof cuts[0]; i++) {
-            char *p = strstr(s, cuts[i]);
-            if (p != NULL && p != s)
-                *p = '\0';
-        }
-        size_t n = s != NULL ? strlen(s) : 0, id = strlen("编号");
-        if (record && n > id && strcmp(s + n - id, "编号") == 0)
-            s[n - id] = '\0';
-        return s;
-    }
-    s = strdup(a->name);
-    size_t n = s != NULL ? strlen(s) : 0;
-    if (record && n > 3 && strcmp(s + n - 3, "_id") == 0)
-        s[n - 3] = '\0';
-    for (char *p = s; p != NULL && *p != '\0'; p++)
-        if (*p == '_')
-            *p = ' ';
-    return s;
-}
-
 /* "label (hint; enter): " with the parts there are. Owned; NULL on no
  * memory. */
 static char *make_prompt(const char *label, const char *hint, const char *enter)
@@ -732,7 +703,7 @@ static int ask_arg(cli_ctx *ctx, const cli_mech *m, const bb_method_spec *ms, co
         def_shown = _("today");
     choices c = {0};
     int rc = kind == NULL ? arg_choices(ctx, a, &c) : 0;
-    char *label = arg_label(a, kind != NULL);
+    char *label = cli_arg_label(a, kind != NULL);   /* labels.h */
     /* The amounts as they are written here, in either language. */
     char *amount_hint = NULL;
     if (money && asprintf(&amount_hint, _("e.g. %s or %s"), "856万", "1.2亿") < 0)
@@ -991,7 +962,7 @@ int cli_guided_confirm(cli_ctx *ctx, const cli_mech *m, const bb_method_spec *ms
             (m->version_from != NULL && strcmp(a->name, "version") == 0) ||
             (text == NULL && !(a->flags & BB_A_TODAY)))
             continue;
-        labels[k] = arg_label(a, cli_resolve_kind(ms, a->name) != NULL);
+        labels[k] = cli_arg_label(a, cli_resolve_kind(ms, a->name) != NULL);
         values[k] = text != NULL ? shown_value(ctx, m, ms, a, text) : strdup(_("today"));
         if (labels[k] == NULL || values[k] == NULL)
             rc = cli_oom();

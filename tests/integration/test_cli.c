@@ -13,6 +13,8 @@
  * townships. Issue 11: Chinese and English (help, table headers, errors as
  * sentences naming the field, the allowed values of a refused one), how
  * the language is chosen, "did you mean", times in the server's zone.
+ * Issue 12: records labelled in Chinese (报告日期, 创建时间), their keys
+ * as they are in English and --json.
  *
  * Not for: the width tables themselves (tests/unit/test_table.c). The width
  * rule here is written independently of client/table.c on purpose.
@@ -2000,7 +2002,8 @@ static int times_are_shown_in_the_server_time_zone(void)
     for (size_t k = 0; k < 2; k++) {
         it_cli r;
         IT_CHECK(run_lang(&r, args, envs[k], 0) == 0);
-        char *v = field_value(r.out, "created_at");
+        /* In Chinese the line is labelled 创建时间 (labels.h). */
+        char *v = field_value(r.out, k == 0 ? "创建时间" : "created_at");
         IT_CHECKF(v != NULL && strlen(v) == 19 && v[10] == ' ' && v[13] == ':',
                   "created_at shown as %s", v != NULL ? v : "(none)");
         const char *q[] = {ids, v};
@@ -2025,6 +2028,124 @@ static int times_are_shown_in_the_server_time_zone(void)
     at += strlen("\"created_at\": \"");
     IT_CHECKF(at[10] == 'T' && strchr(at, 'Z') != NULL && strchr(at, 'Z') - at == 26,
               "--json created_at is not the wire's RFC 3339 UTC text: %.40s", at);
+    it_cli_free(&r);
+    return 0;
+}
+
+/* Whether every line of a field block (a line that does not start with a
+ * space: the others go on a value) is labelled without a Latin letter:
+ * no protocol key left among Chinese labels. */
+static int labels_all_chinese(const char *text)
+{
+    for (const char *p = text; *p != '\0';) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        const char *colon = memchr(p, ':', len);
+        if (p[0] != ' ' && colon != NULL)
+            for (const char *c = p; c < colon; c++)
+                IT_CHECKF(!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')),
+                          "a label in English: %.*s\nin:\n%s", (int)len, p, text);
+        p = eol ? eol + 1 : p + len;
+    }
+    return 0;
+}
+
+/* Records printed in Chinese are labelled in Chinese: a key an argument
+ * names by the doc of the argument that sets it where such records are
+ * made (报告日期, 填报人, 用工人数 - not status.correct's 新的用工人数), the
+ * others (created_at, version, reason, ...) by the words of one table
+ * (创建时间, 版本号, 原因); the User `baobao login` prints too. English
+ * and --json keep the protocol's keys exactly. */
+static int records_are_labelled_in_chinese(void)
+{
+    long long id;
+    IT_CHECK(add_enterprise("标签测试茶厂", "车埠镇", "青砖茶", "重点企业", &id) == 0);
+    char ids[32];
+    snprintf(ids, sizeof ids, "%lld", id);
+    const char *submit[] = {"status", "submit", "--enterprise", ids, "--date", "2024-06-15",
+                            "--reporter", "陈标签", "--production-status", "正常",
+                            "--employees", "250", "--note", "第一行\n第二行", NULL};
+    it_cli r;
+    IT_CHECK(run_lang(&r, submit, ZH, 0) == 0);
+    printf("%s", r.out);
+    IT_CHECK(check_fields(r.out, 12) == 0);
+    IT_CHECK(labels_all_chinese(r.out) == 0);
+    IT_CHECK(check_field(r.out, "报告日期", "2024-06-15") == 0);
+    IT_CHECK(check_field(r.out, "填报人", "陈标签") == 0);
+    IT_CHECK(check_field(r.out, "生产状态", "正常") == 0);
+    IT_CHECK(check_field(r.out, "企业编号", ids) == 0);
+    IT_CHECK(check_field(r.out, "用工人数", "250") == 0);
+    IT_CHECK(check_field(r.out, "版本号", "1") == 0);
+    char *v = field_value(r.out, "创建时间");
+    IT_CHECKF(v != NULL && strlen(v) == 19, "创建时间 printed as %s", v ? v : "(none)");
+    free(v);
+    v = field_value(r.out, "报告编号");
+    IT_CHECK(v != NULL && atoll(v) > 0);
+    char rid[32];
+    snprintf(rid, sizeof rid, "%s", v);
+    free(v);
+    EXPECT_NOT_IN(r.out, "report_date:");
+    EXPECT_NOT_IN(r.out, "created_at:");
+    it_cli_free(&r);
+
+    /* A correction's record: the fields as a report's, not as what the
+     * correction sends. */
+    const char *correct[] = {"status", "correct", rid, "--employees", "240", "--reason",
+                             "核对人数", NULL};
+    IT_CHECK(run_lang(&r, correct, ZH, 0) == 0);
+    printf("%s", r.out);
+    IT_CHECK(labels_all_chinese(r.out) == 0);
+    IT_CHECK(check_field(r.out, "用工人数", "240") == 0);
+    IT_CHECK(check_field(r.out, "原因", "核对人数") == 0);
+    IT_CHECK(check_field(r.out, "版本号", "2") == 0);
+    EXPECT_NOT_IN(r.out, "新的");
+    EXPECT_NOT_IN(r.out, "修改所依据");
+    it_cli_free(&r);
+
+    /* The enterprise: its get method has no argument but id; the words
+     * come from enterprise.create's. */
+    const char *show[] = {"enterprise", "show", ids, NULL};
+    IT_CHECK(run_lang(&r, show, ZH, 0) == 0);
+    printf("%s", r.out);
+    IT_CHECK(check_fields(r.out, 10) == 0);
+    IT_CHECK(labels_all_chinese(r.out) == 0);
+    IT_CHECK(check_field(r.out, "企业名称", "标签测试茶厂") == 0);
+    IT_CHECK(check_field(r.out, "产业集群", "青砖茶") == 0);
+    IT_CHECK(check_field(r.out, "标签", "重点企业, 规上") == 0);
+    IT_CHECK(check_field(r.out, "经营状态", "在营") == 0);
+    EXPECT_IN(r.out, "统一社会信用代码:");
+    EXPECT_IN(r.out, "最后修改时间:");
+    EXPECT_NOT_IN(r.out, "credit_code:");
+    it_cli_free(&r);
+
+    /* The User of a login, printed without its method: the table. */
+    const char *login[] = {"login", NULL};
+    IT_CHECK(run_lang(&r, login, ZH, 0) == 0);
+    printf("%s", r.out);
+    IT_CHECK(labels_all_chinese(r.out) == 0);
+    IT_CHECK(check_field(r.out, "登录名", IT_USER_SUPER) == 0);
+    IT_CHECK(check_field(r.out, "角色", "supervisor") == 0);
+    it_cli_free(&r);
+
+    /* English, and --json in Chinese: the keys as they are. */
+    const char *get[] = {"status", "show", rid, NULL};
+    IT_CHECK(run_lang(&r, get, EN, 0) == 0);
+    IT_CHECK(check_field(r.out, "report_date", "2024-06-15") == 0);
+    IT_CHECK(check_field(r.out, "reporter", "陈标签") == 0);
+    IT_CHECK(check_field(r.out, "employees", "240") == 0);
+    IT_CHECK(check_field(r.out, "reason", "核对人数") == 0);
+    IT_CHECK(check_field(r.out, "version", "2") == 0);
+    IT_CHECK(check_field(r.out, "id", rid) == 0);
+    v = field_value(r.out, "created_at");
+    IT_CHECKF(v != NULL && strlen(v) == 19, "created_at printed as %s", v ? v : "(none)");
+    free(v);
+    EXPECT_NOT_IN(r.out, "报告日期");
+    EXPECT_NOT_IN(r.out, "创建时间");
+    it_cli_free(&r);
+    const char *json[] = {"--json", "status", "show", rid, NULL};
+    IT_CHECK(run_lang(&r, json, ZH, 0) == 0);
+    IT_CHECK(check_json(r.out, "report_date", "2024-06-15") == 0);
+    EXPECT_NOT_IN(r.out, "报告日期");
     it_cli_free(&r);
     return 0;
 }
@@ -2079,6 +2200,7 @@ static const it_test tests[] = {
      errors_are_sentences_with_the_allowed_values},
     {"mistyped_words_get_did_you_mean", mistyped_words_get_did_you_mean},
     {"times_are_shown_in_the_server_time_zone", times_are_shown_in_the_server_time_zone},
+    {"records_are_labelled_in_chinese", records_are_labelled_in_chinese},
 };
 
 int main(int argc, char **argv)

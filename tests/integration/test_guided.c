@@ -299,7 +299,7 @@ static int guided_submit_stores_the_answers(void)
         {"半停产", NULL},
         {"8,560,000 元 (856 万元)", NULL},
         {ZH_CONFIRM, "\r"},
-        {"report_date", NULL},   /* the stored record, printed */
+        {"创建时间", NULL},   /* the stored record, printed (labelled in Chinese) */
     };
     term_run r;
     RUN_TERM(r, submit, "zh", "s1", NULL, steps, 0);
@@ -360,7 +360,7 @@ static int guided_asks_only_what_the_options_lack(void)
         {"将要提交：", NULL},
         {ENTERPRISE_NAME, NULL},
         {ZH_CONFIRM, "y\r"},
-        {"report_date", NULL},
+        {"创建时间", NULL},   /* the stored record */
     };
     term_run r;
     RUN_TERM(r, args, "zh", "s10", NULL, steps, 0);
