@@ -19,6 +19,7 @@
 #include "cli_session.h"
 
 #include "i18n.h"
+#include "state_dir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -82,22 +83,6 @@ const char *cli_saved_key(const char *server)
 }
 
 /* ---- where ---- */
-
-/* The folder: $XDG_STATE_HOME/baobao when that is an absolute path, else
- * $HOME/.local/state/baobao. false when neither can be had. */
-static bool saved_dir(char *out, size_t cap)
-{
-    const char *xdg = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
-    int n;
-    if (xdg != NULL && xdg[0] == '/')
-        n = snprintf(out, cap, "%s/baobao", xdg);
-    else if (home != NULL && home[0] != '\0')
-        n = snprintf(out, cap, "%s/.local/state/baobao", home);
-    else
-        return false;
-    return n > 0 && (size_t)n < cap;
-}
 
 static int no_home(bb_error *err)
 {
@@ -323,54 +308,34 @@ static bool write_all(int fd, const char *s, size_t n)
     return true;
 }
 
-/* Makes path and its missing parents, 0700 (the XDG base folders too, as
- * the specification asks). 0 or -1 (errno). */
-static int mkdirs(const char *path)
-{
-    char tmp[CLI_SAVED_PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
 /* Opens dir (made when missing, 0700) and checks it: a folder owned by
  * the caller that no one else may write to (else they could put their
  * own file in place of this one). *dfd open on success. */
 static int open_dir(const char *dir, int *dfd, bb_error *err)
 {
-    if (mkdirs(dir) != 0)
+    switch (cli_state_dir_open(dir, true, dfd)) {
+    case CLI_STATE_DIR_OK:
+        return BB_C_OK;
+    case CLI_STATE_DIR_EMAKE:
         return session_error(err, _("cannot make the folder %s for the saved sessions: %s"), dir,
                                 strerror(errno));
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
+    case CLI_STATE_DIR_EOPEN:
         return session_error(err, _("cannot open the folder %s of the saved sessions: %s"), dir,
                                 strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-        close(fd);
-        return session_error(err,
-                                _("refusing to keep sessions in %s: the folder must be yours "
-                                  "and writable by you only (chmod 700 %s)"),
-                                dir, dir);
+    case CLI_STATE_DIR_NOT_PRIVATE:
+        break;
     }
-    *dfd = fd;
-    return BB_C_OK;
+    return session_error(err,
+                            _("refusing to keep sessions in %s: the folder must be yours "
+                              "and writable by you only (chmod 700 %s)"),
+                            dir, dir);
 }
 
 /* The folder (dir, cap bytes), made when missing and checked, open in
  * *dfd. BB_C_OK or an error. */
 static int saved_open(char *dir, size_t cap, int *dfd, bb_error *err)
 {
-    if (!saved_dir(dir, cap))
+    if (!cli_state_dir(dir, cap))
         return no_home(err);
     return open_dir(dir, dfd, err);
 }
@@ -489,7 +454,7 @@ int cli_saved_find(const char *server, const char *login, cli_saved *out, bb_err
 {
     memset(out, 0, sizeof *out);
     char dir[CLI_SAVED_PATH_MAX];
-    if (!saved_dir(dir, sizeof dir))
+    if (!cli_state_dir(dir, sizeof dir))
         return CLI_SAVED_NONE;
     entries *e = NULL;
     int rc = entries_read(dir, &e, err);

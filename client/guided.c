@@ -27,6 +27,7 @@
 #include "labels.h"
 #include "money.h"
 #include "resolve.h"
+#include "state_dir.h"
 #include "table.h"
 
 #include "bb_spec.h"
@@ -46,6 +47,7 @@
 
 /* The history file's name in its folder (guided.h). */
 #define CLI_GUIDED_HISTORY_NAME "history"
+#define CLI_GUIDED_PATH_MAX 4096u
 
 /* ---- what is asked beyond the required arguments: data ---- */
 
@@ -134,37 +136,6 @@ static bool utf8_ctype(void)
     return cs != NULL && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
 }
 
-/* Creates dir (mode 700) unless it exists; false when it cannot. */
-static bool make_dir(const char *dir)
-{
-    return mkdir(dir, 0700) == 0 || errno == EEXIST;
-}
-
-/* The history file's folder, created (owned; NULL: none). */
-static char *history_dir(void)
-{
-    const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-    char *dir = NULL;
-    bool ok;
-    if (state != NULL && state[0] == '/') {
-        ok = make_dir(state) && asprintf(&dir, "%s/baobao", state) >= 0;
-    } else if (home != NULL && home[0] == '/') {
-        char *local = NULL, *st = NULL;
-        ok = asprintf(&local, "%s/.local", home) >= 0 && make_dir(local) &&
-             asprintf(&st, "%s/.local/state", home) >= 0 && make_dir(st) &&
-             asprintf(&dir, "%s/.local/state/baobao", home) >= 0;
-        free(local);
-        free(st);
-    } else {
-        return NULL;   /* nowhere to keep it: no history */
-    }
-    if (!ok || dir == NULL || !make_dir(dir)) {
-        free(dir);
-        return NULL;
-    }
-    return dir;
-}
-
 /* Says once a run (not at every question) that no history is kept, and
  * why: what (a file or a folder) is not private. */
 static void history_refused(const char *what)
@@ -183,29 +154,32 @@ static void history_refused(const char *what)
  * (said when refused): no history. */
 static bool history_dir_open(void)
 {
-    char *dir = history_dir();
-    if (dir == NULL)
+    const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    char dir[CLI_GUIDED_PATH_MAX];
+    if ((state == NULL || state[0] != '/') && (home == NULL || home[0] != '/'))
+        return false;   /* nowhere to keep it: no history */
+    if (!cli_state_dir(dir, sizeof dir))
         return false;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || st.st_uid != geteuid() ||
-        (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    int fd;
+    switch (cli_state_dir_open(dir, true, &fd)) {
+    case CLI_STATE_DIR_OK:
+        break;
+    case CLI_STATE_DIR_EMAKE:
+        return false;
+    case CLI_STATE_DIR_EOPEN:
+    case CLI_STATE_DIR_NOT_PRIVATE: {
         char *msg = NULL;
         if (asprintf(&msg, _("%s is not a private folder of yours: no history kept"), dir) >= 0)
             history_refused(msg);
         free(msg);
-        if (fd >= 0)
-            close(fd);
-        free(dir);
         return false;
+    }
     }
     if (asprintf(&G.hist_path, "%s/%s", dir, CLI_GUIDED_HISTORY_NAME) < 0) {
         G.hist_path = NULL;
         close(fd);
-        free(dir);
         return false;
     }
-    free(dir);
     G.hist_dirfd = fd;
     return true;
 }

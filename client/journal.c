@@ -20,6 +20,7 @@
 #include "journal.h"
 
 #include "i18n.h"
+#include "state_dir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -110,59 +111,31 @@ static int64_t now_s(void)
 
 /* ---- where, and the checks ---- */
 
-/* The folder: $XDG_STATE_HOME/baobao when that is an absolute path, else
- * $HOME/.local/state/baobao (as the kept sessions'). */
-static bool state_dir(char *out, size_t cap)
+/* The folder (made first when create) must be the caller's, and nobody
+ * else may write to it (else they could put a file of their own in place
+ * of the outbox). CLI_JOURNAL_NONE when it does not exist. */
+static int check_dir(const char *dir, bool create, bb_error *err)
 {
-    const char *xdg = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
-    int n;
-    if (xdg != NULL && xdg[0] == '/')
-        n = snprintf(out, cap, "%s/baobao", xdg);
-    else if (home != NULL && home[0] != '\0')
-        n = snprintf(out, cap, "%s/.local/state/baobao", home);
-    else
-        return false;
-    return n > 0 && (size_t)n < cap;
-}
-
-/* Makes path and its missing parents, 0700. 0 or -1 (errno). */
-static int make_dirs(const char *path)
-{
-    char tmp[CLI_JOURNAL_PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-/* The folder must be the caller's, and nobody else may write to it (else
- * they could put a file of their own in place of the outbox).
- * CLI_JOURNAL_NONE when it does not exist. */
-static int check_dir(const char *dir, bb_error *err)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
-        return CLI_JOURNAL_NONE;
-    if (fd < 0)
+    int fd;
+    switch (cli_state_dir_open(dir, create, &fd)) {
+    case CLI_STATE_DIR_OK:
+        close(fd);
+        return BB_C_OK;
+    case CLI_STATE_DIR_EOPEN:
+        if (errno == ENOENT || errno == ENOTDIR)
+            return CLI_JOURNAL_NONE;
         return file_error(err, _("cannot open the folder %s of the outbox: %s"), dir,
                           strerror(errno));
-    struct stat st;
-    bool ok = fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
-              (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
-    close(fd);
-    if (!ok)
-        return file_error(err,
-                          _("refusing to use the outbox in %s: the folder must be yours and "
-                            "writable by you only (chmod 700 %s)"),
-                          dir, dir);
-    return BB_C_OK;
+    case CLI_STATE_DIR_EMAKE:
+        return file_error(err, _("cannot make the folder %s for the outbox: %s"), dir,
+                          strerror(errno));
+    case CLI_STATE_DIR_NOT_PRIVATE:
+        break;
+    }
+    return file_error(err,
+                      _("refusing to use the outbox in %s: the folder must be yours and "
+                        "writable by you only (chmod 700 %s)"),
+                      dir, dir);
 }
 
 /* The checks of the file, on the opened file (fstat): what is checked is
@@ -327,16 +300,13 @@ int cli_journal_open(bool create, cli_journal **out, bb_error *err)
 {
     *out = NULL;
     char dir[CLI_JOURNAL_PATH_MAX];
-    if (!state_dir(dir, sizeof dir)) {
+    if (!cli_state_dir(dir, sizeof dir)) {
         if (!create)
             return CLI_JOURNAL_NONE;
         return file_error(err, _("cannot keep an outbox: neither $XDG_STATE_HOME nor $HOME is "
                                  "set"));
     }
-    if (create && make_dirs(dir) != 0)
-        return file_error(err, _("cannot make the folder %s for the outbox: %s"), dir,
-                          strerror(errno));
-    int rc = check_dir(dir, err);
+    int rc = check_dir(dir, create, err);
     if (rc != BB_C_OK)
         return rc;
     cli_journal *j = calloc(1, sizeof *j);
