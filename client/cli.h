@@ -150,6 +150,12 @@ void cli_disconnect(cli_ctx *ctx);
 int cli_print_json(const msgpack_object *result);
 /* Writes a rendered string to stdout and frees it; false on NULL (no memory). */
 bool cli_put(char *s);
+/* map[key] as a NUL-terminated string in buf ("" when absent or not a
+ * str; cut at the buffer's size n >= 1); returns buf. For printers that
+ * read a result themselves (todo, visits). */
+const char *cli_map_str(const msgpack_object *map, const char *key, char *buf, size_t n);
+/* map[key] as an integer; 0 when absent or not an integer. */
+int64_t cli_map_int(const msgpack_object *map, const char *key);
 /* The run's context (borrowed; main's, for the whole run), for printers
  * that need the server: times are shown in its time zone. */
 void cli_print_init(cli_ctx *ctx);

@@ -187,3 +187,25 @@ bool cli_time_text(const char *s, size_t len, char out[CLI_TIME_BUF])
     free(saved);
     return ok;
 }
+
+const char *cli_map_str(const msgpack_object *map, const char *key, char *buf, size_t n)
+{
+    const msgpack_object *o = map != NULL ? bb_map_get(map, key) : NULL;
+    buf[0] = '\0';
+    if (o != NULL && o->type == MSGPACK_OBJECT_STR) {
+        size_t len = o->via.str.size < n - 1 ? o->via.str.size : n - 1;
+        memcpy(buf, o->via.str.ptr, len);
+        buf[len] = '\0';
+    }
+    return buf;
+}
+
+int64_t cli_map_int(const msgpack_object *map, const char *key)
+{
+    const msgpack_object *o = map != NULL ? bb_map_get(map, key) : NULL;
+    if (o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return (int64_t)o->via.u64;
+    if (o != NULL && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        return o->via.i64;
+    return 0;
+}

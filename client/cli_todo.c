@@ -43,30 +43,6 @@ static cli_ctx *g_ctx;
 
 /* ---- reading the result ---- */
 
-/* map[key] as a NUL-terminated string in buf ("" when absent or not a
- * str; cut at the buffer's size). */
-static const char *str_of(const msgpack_object *map, const char *key, char *buf, size_t n)
-{
-    const msgpack_object *o = map != NULL ? bb_map_get(map, key) : NULL;
-    buf[0] = '\0';
-    if (o != NULL && o->type == MSGPACK_OBJECT_STR) {
-        size_t len = o->via.str.size < n - 1 ? o->via.str.size : n - 1;
-        memcpy(buf, o->via.str.ptr, len);
-        buf[len] = '\0';
-    }
-    return buf;
-}
-
-static int64_t int_of(const msgpack_object *map, const char *key)
-{
-    const msgpack_object *o = map != NULL ? bb_map_get(map, key) : NULL;
-    if (o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return (int64_t)o->via.u64;
-    if (o != NULL && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-        return o->via.i64;
-    return 0;
-}
-
 /* A list of the result ({items, more}): its items (NULL when the list is
  * nil: it does not apply to the caller's role) and whether it was cut. */
 static const msgpack_object *list_of(const msgpack_object *res, const char *key, bool *more)
@@ -121,10 +97,10 @@ static int print_unvisited(const msgpack_object *items, bool more, const char *m
     for (uint32_t i = 0; ok && i < n; i++) {
         const msgpack_object *it = &items->via.array.ptr[i];
         char id[24], name[TODO_TEXT_MAX], township[TODO_TEXT_MAX], last[32];
-        snprintf(id, sizeof id, "%" PRId64, int_of(it, "id"));
-        str_of(it, "name", name, sizeof name);
-        str_of(it, "township", township, sizeof township);
-        str_of(it, "last_visit", last, sizeof last);
+        snprintf(id, sizeof id, "%" PRId64, cli_map_int(it, "id"));
+        cli_map_str(it, "name", name, sizeof name);
+        cli_map_str(it, "township", township, sizeof township);
+        cli_map_str(it, "last_visit", last, sizeof last);
         const char *row[4] = {id, name, township, last[0] ? last : _("never")};
         ok = table_add_row(t, row) == 0;
     }
@@ -178,7 +154,7 @@ static int print_milestones(const msgpack_object *items, bool more)
 static void print_who(const msgpack_object *res, bool staff)
 {
     char today[32], buf[TODO_TEXT_MAX];
-    printf("%s%s\n", _("Today: "), str_of(res, "today", today, sizeof today));
+    printf("%s%s\n", _("Today: "), cli_map_str(res, "today", today, sizeof today));
     if (staff) {
         const msgpack_object *ts = bb_map_get(res, "townships");
         uint32_t n = ts != NULL && ts->type == MSGPACK_OBJECT_ARRAY ? ts->via.array.size : 0;
@@ -197,9 +173,9 @@ static void print_who(const msgpack_object *res, bool staff)
     bool has_unit = unit != NULL && unit->type == MSGPACK_OBJECT_MAP;
     bool has_off = off != NULL && off->type == MSGPACK_OBJECT_MAP;
     if (has_unit)
-        printf("%s%s\n", _("Your unit: "), str_of(unit, "name", buf, sizeof buf));
+        printf("%s%s\n", _("Your unit: "), cli_map_str(unit, "name", buf, sizeof buf));
     if (has_off)
-        printf("%s%s\n", _("You, as an official: "), str_of(off, "name", buf, sizeof buf));
+        printf("%s%s\n", _("You, as an official: "), cli_map_str(off, "name", buf, sizeof buf));
     if (!has_unit && !has_off)
         printf("%s\n", _("Your account names no unit of the directory and no official is linked "
                          "to it, so nothing can be yours yet: ask an admin to set your unit "
@@ -209,8 +185,8 @@ static void print_who(const msgpack_object *res, bool staff)
 static int print_todo(const msgpack_object *res)
 {
     char role[32], month[16];
-    str_of(res, "role", role, sizeof role);
-    str_of(res, "month", month, sizeof month);
+    cli_map_str(res, "role", role, sizeof role);
+    cli_map_str(res, "month", month, sizeof month);
     bool staff = strcmp(role, "township_staff") == 0;
     print_who(res, staff);
     bool more;
@@ -228,7 +204,7 @@ static int print_todo(const msgpack_object *res)
     items = list_of(res, "problems", &more);
     if (rc == CLI_EXIT_OK && items != NULL) {
         printf("\n");
-        rc = print_problems(items, more, staff, int_of(res, "within_days"));
+        rc = print_problems(items, more, staff, cli_map_int(res, "within_days"));
     }
     return rc;
 }

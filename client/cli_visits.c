@@ -40,30 +40,6 @@ static const char visits_about[] = N_(
 
 /* ---- reading the result ---- */
 
-/* map[key] as a NUL-terminated string in buf ("" when absent or not a
- * str; cut at the buffer's size). */
-static const char *str_of(const msgpack_object *map, const char *key, char *buf, size_t n)
-{
-    const msgpack_object *o = map != NULL ? bb_map_get(map, key) : NULL;
-    buf[0] = '\0';
-    if (o != NULL && o->type == MSGPACK_OBJECT_STR) {
-        size_t len = o->via.str.size < n - 1 ? o->via.str.size : n - 1;
-        memcpy(buf, o->via.str.ptr, len);
-        buf[len] = '\0';
-    }
-    return buf;
-}
-
-static int64_t int_of(const msgpack_object *map, const char *key)
-{
-    const msgpack_object *o = map != NULL ? bb_map_get(map, key) : NULL;
-    if (o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return (int64_t)o->via.u64;
-    if (o != NULL && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-        return o->via.i64;
-    return 0;
-}
-
 /* ---- printing ---- */
 
 /* The cycle's length in words. */
@@ -92,9 +68,9 @@ static int print_unvisited(const msgpack_object *items)
     for (uint32_t i = 0; ok && i < n; i++) {
         const msgpack_object *it = &items->via.array.ptr[i];
         char id[24], name[VISITS_TEXT_MAX], last[32];
-        snprintf(id, sizeof id, "%" PRId64, int_of(it, "id"));
-        str_of(it, "name", name, sizeof name);
-        str_of(it, "last_visit", last, sizeof last);
+        snprintf(id, sizeof id, "%" PRId64, cli_map_int(it, "id"));
+        cli_map_str(it, "name", name, sizeof name);
+        cli_map_str(it, "last_visit", last, sizeof last);
         const char *row[3] = {id, name, last[0] ? last : _("never")};
         ok = table_add_row(t, row) == 0;
     }
@@ -106,10 +82,10 @@ static int print_unvisited(const msgpack_object *items)
 static int print_township(const msgpack_object *tw)
 {
     char name[VISITS_TEXT_MAX];
-    str_of(tw, "township", name, sizeof name);
-    int64_t not_visited = int_of(tw, "not_visited");
+    cli_map_str(tw, "township", name, sizeof name);
+    int64_t not_visited = cli_map_int(tw, "not_visited");
     printf(_("%s: enterprises %lld, visited %lld, not visited %lld\n"), name,
-           (long long)int_of(tw, "enterprises"), (long long)int_of(tw, "visited"),
+           (long long)cli_map_int(tw, "enterprises"), (long long)cli_map_int(tw, "visited"),
            (long long)not_visited);
     const msgpack_object *items = bb_map_get(tw, "items");
     if (items == NULL || items->type != MSGPACK_OBJECT_ARRAY || items->via.array.size == 0)
@@ -126,10 +102,10 @@ static int print_township(const msgpack_object *tw)
 static int print_visits(const msgpack_object *res)
 {
     char start[32], end[32], on[32], words[64];
-    str_of(res, "cycle_start", start, sizeof start);
-    str_of(res, "cycle_end", end, sizeof end);
-    str_of(res, "on", on, sizeof on);
-    cycle_words(int_of(res, "cycle_months"), words, sizeof words);
+    cli_map_str(res, "cycle_start", start, sizeof start);
+    cli_map_str(res, "cycle_end", end, sizeof end);
+    cli_map_str(res, "on", on, sizeof on);
+    cycle_words(cli_map_int(res, "cycle_months"), words, sizeof words);
     printf(_("Reporting cycle: %s to %s (%s), counted up to %s.\n"), start, end, words, on);
     const msgpack_object *ts = bb_map_get(res, "townships");
     uint32_t n = ts != NULL && ts->type == MSGPACK_OBJECT_ARRAY ? ts->via.array.size : 0;
