@@ -95,6 +95,30 @@
  * divide 12 so the cycles tile the year (1 a month, 3 the quarters). */
 #define BB_DEFAULT_VISIT_CYCLE_MONTHS 1u
 
+/* Supervision that runs itself (issue 13; server/methods/supervise.c,
+ * sql/023_supervision.sql). The sweep evaluates every open milestone's and
+ * problem's light and applies the notice rules: a 提醒 notice when an item
+ * falls due within notice_due_days (0: none), 黄牌 when it turns yellow,
+ * 红牌 when it turns red, 升级 to the 包保市领导 once it has been red for
+ * notice_escalate_days more days (0: never). It runs at start, every
+ * supervise_interval_ms, just after midnight in time_zone, and
+ * supervise_debounce_ms after a change that can move a light. */
+#define BB_DEFAULT_NOTICE_DUE_DAYS 3u
+#define BB_DEFAULT_NOTICE_ESCALATE_DAYS 7u
+#define BB_DEFAULT_SUPERVISE_INTERVAL_MS 3600000u
+#define BB_DEFAULT_SUPERVISE_DEBOUNCE_MS 200u
+/* Delivery of notices beyond the client (server/methods/delivery.c): the
+ * command delivery_command ("" = none) gets one notice as JSON on stdin;
+ * it is killed after delivery_timeout_ms; a failed attempt is retried
+ * after delivery_retry_min_ms doubling to delivery_retry_max_ms; at most
+ * delivery_parallel commands run at once per process; a delivery not sent
+ * within delivery_max_age_hours of its notice is given up (expired). */
+#define BB_DEFAULT_DELIVERY_TIMEOUT_MS 30000u
+#define BB_DEFAULT_DELIVERY_RETRY_MIN_MS 1000u
+#define BB_DEFAULT_DELIVERY_RETRY_MAX_MS 300000u
+#define BB_DEFAULT_DELIVERY_PARALLEL 2u
+#define BB_DEFAULT_DELIVERY_MAX_AGE_HOURS 72u
+
 /* Exports (issue 6): runs are written under export_dir (relative to
  * baobaod's working directory unless absolute), every day at export_time
  * in time_zone ("" turns the schedule off; export.run still works), and

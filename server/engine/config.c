@@ -97,6 +97,16 @@ static const key_def keys[] = {
     KUINT("due_soon_days", due_soon_days, 1, 3650),
     KUINT("status_correct_days", status_correct_days, 0, 36500),
     KUINT("visit_cycle_months", visit_cycle_months, 1, 12),   /* and divides 12: validate */
+    KUINT("notice_due_days", notice_due_days, 0, 3650),
+    KUINT("notice_escalate_days", notice_escalate_days, 0, 36500),
+    KUINT("supervise_interval_ms", supervise_interval_ms, 1000, 86400000),
+    KUINT("supervise_debounce_ms", supervise_debounce_ms, 0, 60000),
+    KSTR("delivery_command", delivery_command),
+    KUINT("delivery_timeout_ms", delivery_timeout_ms, 100, 3600000),
+    KUINT("delivery_retry_min_ms", delivery_retry_min_ms, 10, 3600000),
+    KUINT("delivery_retry_max_ms", delivery_retry_max_ms, 10, 86400000),
+    KUINT("delivery_parallel", delivery_parallel, 1, 64),
+    KUINT("delivery_max_age_hours", delivery_max_age_hours, 1, 87600),
     KSTR("fake_now", fake_now),
     KSTR("export_dir", export_dir),
     KSTR("export_time", export_time),
@@ -140,6 +150,15 @@ void config_defaults(config *c)
     c->due_soon_days = BB_DEFAULT_DUE_SOON_DAYS;
     c->status_correct_days = BB_DEFAULT_STATUS_CORRECT_DAYS;
     c->visit_cycle_months = BB_DEFAULT_VISIT_CYCLE_MONTHS;
+    c->notice_due_days = BB_DEFAULT_NOTICE_DUE_DAYS;
+    c->notice_escalate_days = BB_DEFAULT_NOTICE_ESCALATE_DAYS;
+    c->supervise_interval_ms = BB_DEFAULT_SUPERVISE_INTERVAL_MS;
+    c->supervise_debounce_ms = BB_DEFAULT_SUPERVISE_DEBOUNCE_MS;
+    c->delivery_timeout_ms = BB_DEFAULT_DELIVERY_TIMEOUT_MS;
+    c->delivery_retry_min_ms = BB_DEFAULT_DELIVERY_RETRY_MIN_MS;
+    c->delivery_retry_max_ms = BB_DEFAULT_DELIVERY_RETRY_MAX_MS;
+    c->delivery_parallel = BB_DEFAULT_DELIVERY_PARALLEL;
+    c->delivery_max_age_hours = BB_DEFAULT_DELIVERY_MAX_AGE_HOURS;
     snprintf(c->export_dir, sizeof c->export_dir, "%s", BB_DEFAULT_EXPORT_DIR);
     snprintf(c->export_time, sizeof c->export_time, "%s", BB_DEFAULT_EXPORT_TIME);
     c->export_keep_days = BB_DEFAULT_EXPORT_KEEP_DAYS;
@@ -440,6 +459,12 @@ int config_validate(const config *c, char *err, size_t errlen)
     if (c->reconnect_min_ms > c->reconnect_max_ms) {
         snprintf(err, errlen, "reconnect_min_ms (%u) must not exceed reconnect_max_ms (%u)",
                  c->reconnect_min_ms, c->reconnect_max_ms);
+        return -1;
+    }
+    if (c->delivery_retry_min_ms > c->delivery_retry_max_ms) {
+        snprintf(err, errlen,
+                 "delivery_retry_min_ms (%u) must not exceed delivery_retry_max_ms (%u)",
+                 c->delivery_retry_min_ms, c->delivery_retry_max_ms);
         return -1;
     }
     if (c->export_time[0] != '\0' &&

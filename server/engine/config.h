@@ -66,6 +66,16 @@ typedef struct config {
     unsigned due_soon_days;       /* "due_soon_days": default window of due.* */
     unsigned status_correct_days; /* "status_correct_days": staff's window to correct */
     unsigned visit_cycle_months;  /* "visit_cycle_months": the reporting cycle (1, 2, 3, 4, 6, 12) */
+    unsigned notice_due_days;     /* "notice_due_days": 提醒 this many days ahead; 0 = none */
+    unsigned notice_escalate_days;/* "notice_escalate_days": red this long -> 升级; 0 = never */
+    unsigned supervise_interval_ms; /* "supervise_interval_ms": sweep at least this often */
+    unsigned supervise_debounce_ms; /* "supervise_debounce_ms": sweep this long after a change */
+    char delivery_command[1024];  /* "delivery_command": "" = no delivery */
+    unsigned delivery_timeout_ms; /* "delivery_timeout_ms": killed after */
+    unsigned delivery_retry_min_ms; /* "delivery_retry_min_ms" */
+    unsigned delivery_retry_max_ms; /* "delivery_retry_max_ms" */
+    unsigned delivery_parallel;   /* "delivery_parallel": commands at once */
+    unsigned delivery_max_age_hours; /* "delivery_max_age_hours": given up after */
     char fake_now[40];            /* "fake_now": RFC 3339; "" = real clock (tests) */
 
     char export_dir[1024];        /* "export_dir": where runs are written */
