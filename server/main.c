@@ -34,6 +34,7 @@
 #include "clock.h"
 #include "config.h"
 #include "dispatch.h"
+#include "listen.h"
 #include "listener.h"
 #include "log.h"
 #include "methods.h"
@@ -108,6 +109,7 @@ static void stop_modules(server *s)
     while (n-- > 0)
         if (bb_modules[n]->stop != NULL)
             bb_modules[n]->stop(s);
+    listen_stop(s);
 }
 
 static void on_deadline(uv_timer_t *t)
@@ -294,6 +296,11 @@ int main(int argc, char **argv)
                       uv_err_name(r));
             return 1;
         }
+    /* After the modules: they asked for their channels in .start. */
+    if ((r = listen_start(&srv)) < 0) {
+        log_event(LOG_ERROR, "startup_failed", "what=listen err=%s", uv_err_name(r));
+        return 1;
+    }
     (void)uv_timer_init(&loop, &deadline_timer);
     deadline_timer.data = &srv;
     uv_signal_t *sigs[2] = {&sig_int, &sig_term};

@@ -171,6 +171,10 @@ static void handle_buffered(client *c, bool refuse);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 static void tls_pump(client *c);
+static void push_maybe_missed(client *c);
+
+/* client_push_set_missed: the message after dropped pushes (push.c's). */
+static client_push_missed push_missed_pack;
 
 /* ---- references and freeing ---------------------------------------- */
 
@@ -399,6 +403,7 @@ static void on_write(uv_write_t *wr, int status)
         return;
     }
     check_backpressure(c);
+    push_maybe_missed(c);
     /* TLS: the next slice of a large output (see flush_tls) */
     if (c->tls != NULL && c->out_len > c->out_sent && c->state < CLIENT_CLOSING)
         queue_flush(c);
@@ -543,6 +548,68 @@ static void send_closing(client *c, bb_err code, const char *msg)
     msgpack_packer_init(&pk, c, out_write_cb);
     bb_rpc_pack_closing(&pk, code, msg);
     check_backpressure(c);
+}
+
+/* ---- pushes (client.h) ---------------------------------------------- */
+
+void client_push_set_missed(client_push_missed pack) { push_missed_pack = pack; }
+
+/* Drained after dropped pushes: the one "missed" message, then pushes
+ * resume. Runs when a write completes (output can only drain then). */
+static void push_maybe_missed(client *c)
+{
+    session_watch *w = &c->sess.watch;
+    if (!w->missed || c->state != CLIENT_OPEN || tls_broken(c) ||
+        pending_bytes(c) >= c->srv->cfg.write_low_water)
+        return;
+    w->missed = false;
+    if (!w->on || push_missed_pack == NULL)
+        return;
+    log_conn(LOG_DEBUG, c->id, "push_resumed", "user_id=%lld", (long long)c->sess.user_id);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, c, out_write_cb);
+    push_missed_pack(&pk, &c->sess);
+    check_backpressure(c);
+}
+
+void client_push_missed_all(server *s)
+{
+    for (client *c = s->clients; c != NULL; c = c->next) {
+        if (c->state != CLIENT_OPEN || !session_logged_in(&c->sess) || !c->sess.watch.on)
+            continue;
+        c->sess.watch.missed = true;
+        push_maybe_missed(c);
+    }
+}
+
+unsigned client_push(server *s, const char *msg, size_t len, unsigned stream, int64_t id,
+                     client_push_want want, void *arg)
+{
+    unsigned n = 0;
+    for (client *c = s->clients; c != NULL; c = c->next) {
+        session_watch *w = &c->sess.watch;
+        if (c->state != CLIENT_OPEN || !session_logged_in(&c->sess) || !w->on || w->missed ||
+            tls_broken(c) || tls_handshaking(c))
+            continue;
+        if (want != NULL && !want(arg, &c->sess))
+            continue;
+        size_t p = pending_bytes(c);
+        /* With nothing pending a message always goes (one bigger than the
+         * high water mark would otherwise never go); else the bound. */
+        if (p > 0 && p + len > s->cfg.write_high_water) {
+            w->missed = true;
+            log_conn(LOG_INFO, c->id, "push_missed", "user_id=%lld pending=%zu",
+                     (long long)c->sess.user_id, p);
+            continue;
+        }
+        if (out_append(c, msg, len) < 0)
+            continue;
+        if (stream < SESSION_WATCH_STREAMS && id > w->last[stream])
+            w->last[stream] = id;
+        check_backpressure(c);
+        n++;
+    }
+    return n;
 }
 
 /* ---- requests (dispatch.c) ----------------------------------------- */

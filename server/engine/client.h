@@ -69,6 +69,42 @@ void client_request_begin(client *c);
  * closing or gone), one less in flight, releases the reference (which may
  * free c: do not use c afterwards). */
 void client_request_end(client *c, msgpack_sbuffer *sb);
+/* ---- pushes: notifications the server sends on its own ----
+ *
+ * A module (server/methods/push.c) packs a whole message once, for
+ * example [2, "notice.issued", [record]], and hands it here; every OPEN
+ * connection whose session is logged in and subscribed (session.watch.on)
+ * and that want() accepts gets a copy in its output buffer. The engine
+ * knows nothing of what is pushed: want() decides who is concerned.
+ *
+ * Bounded: a connection with output pending whose pending bytes plus the
+ * message would exceed write_high_water gets nothing (the message is
+ * dropped for it) and is marked missed; it gets nothing more until its
+ * output has drained below write_low_water, then the one message packed
+ * by the missed callback (watch.missed), and pushes resume. So a
+ * subscriber that does not read costs at most write_high_water plus one
+ * message, whatever is pushed. */
+
+/* Says whether the connection of session s (logged in, subscribed) is
+ * concerned by the message; arg is client_push's. */
+typedef bool (*client_push_want)(void *arg, const session *s);
+/* Packs the message a connection gets after it missed pushes (s->watch
+ * .last holds the last ids it was pushed). Set once, at a module's start. */
+typedef void (*client_push_missed)(msgpack_packer *pk, const session *s);
+void client_push_set_missed(client_push_missed pack);
+
+/* Queues msg[0..len) (borrowed: copied) to every subscribed connection
+ * want() accepts, and records id as the last pushed of stream (<
+ * SESSION_WATCH_STREAMS) on those that got it. Returns how many got it. */
+unsigned client_push(server *s, const char *msg, size_t len, unsigned stream, int64_t id,
+                     client_push_want want, void *arg);
+
+/* Pushes were lost for everyone (a notification could not be read, or
+ * the LISTEN connection was down): every subscribed connection is marked
+ * missed and gets the missed message as soon as its output has drained
+ * (at once when it has). */
+void client_push_missed_all(server *s);
+
 /* The connection id used in log lines (conn=). */
 uint64_t client_id(const client *c);
 /* The connection's session (session.h; empty until session.login). */

@@ -35,11 +35,30 @@
 /* Longest login name in bytes (also a CHECK in sql/004_accounts.sql). */
 #define SESSION_LOGIN_MAX 64
 
+/* Streams of pushed records a subscriber can catch up on (watch.missed
+ * names the last id pushed of each); the module that pushes says which
+ * stream is which (the engine does not know what a notice is). */
+#define SESSION_WATCH_STREAMS 2
+
+/* A connection's subscription to pushes (client_push in client.h): plain
+ * data, set by the watch.* methods, cleared with the rest of the session
+ * on logout, on another login and when the connection goes. */
+typedef struct session_watch {
+    bool on;                         /* subscribed */
+    bool all;                        /* everything, not only what concerns
+                                        the user (supervisors, admins) */
+    bool missed;                     /* a push was dropped (output over
+                                        write_high_water): nothing more
+                                        until drained, then one "missed" */
+    int64_t last[SESSION_WATCH_STREAMS]; /* the last id pushed per stream */
+} session_watch;
+
 typedef struct session {
     int64_t user_id;                 /* 0: not logged in */
     bb_role role;                    /* BB_ROLE_NONE when not logged in */
     char login[SESSION_LOGIN_MAX + 1];
     char actor[24];                  /* user_id in decimal: SQL's p_actor */
+    session_watch watch;             /* pushes (empty: not subscribed) */
     bool login_pending;              /* a password job (a login's check, a
                                         change_password, user.create or
                                         set_password hashing) is running for
