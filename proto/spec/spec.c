@@ -20,5 +20,8 @@ const bb_method_spec *const bb_spec_tables[] = {
     bb_spec_overdue,
     bb_spec_todo,
     bb_spec_visits,
+    bb_spec_notice,
+    bb_spec_supervise,
+    bb_spec_watch,
     NULL,
 };

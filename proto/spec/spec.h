@@ -23,6 +23,9 @@ extern const bb_method_spec bb_spec_problem[];   /* problem.*, trouble.* */
 extern const bb_method_spec bb_spec_overdue[];   /* overdue.*, due.* */
 extern const bb_method_spec bb_spec_todo[];      /* todo.mine */
 extern const bb_method_spec bb_spec_visits[];    /* coverage.visits */
+extern const bb_method_spec bb_spec_notice[];    /* notice.* */
+extern const bb_method_spec bb_spec_supervise[]; /* supervise.run, light.* */
+extern const bb_method_spec bb_spec_watch[];     /* watch.* (pushes) */
 /* Value lists of the protocol shared by areas (proto/spec/project.c, problem.c). */
 extern const char *const bb_stages[], *const bb_milestone_nodes[], *const bb_problem_states[];
 

@@ -24,10 +24,14 @@ extern const method_module problem_module;      /* problem.c: problem.*, trouble
 extern const method_module overdue_module;      /* overdue.c: overdue.*, due.* */
 extern const method_module todo_module;         /* todo.c: todo.mine */
 extern const method_module visits_module;       /* visits.c: coverage.visits */
+extern const method_module notice_module;       /* notice.c: notice.* */
+extern const method_module supervise_module;    /* supervise.c: the sweep, supervise.run, light.* */
 extern const method_module export_module;       /* export.c: export.* and the nightly run */
 extern const method_module import_module;       /* import.c: enterprise.import, status.import */
 extern const method_module refdata_module;      /* refdata.c: ref.* (reference data) */
 extern const method_module housekeeping_module; /* housekeeping.c: pruning on a timer */
+extern const method_module delivery_module;     /* delivery.c: notices by delivery_command */
+extern const method_module push_module;         /* push.c: watch.*, pushes to subscribers */
 
 /* Every module, NULL-ended (modules.c). */
 extern const method_module *const bb_modules[];

@@ -10,7 +10,11 @@ const method_module *const bb_modules[] = {
     &problem_module,     &overdue_module,    &export_module,   &import_module,
     &todo_module,
     &visits_module,
+    &notice_module,
+    &supervise_module,
     &housekeeping_module,
+    &delivery_module,
+    &push_module,
     &refdata_module,
     NULL,
 };
