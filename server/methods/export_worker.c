@@ -62,9 +62,16 @@ static int cancelled(void);
     "CASE WHEN left(" x ", 1) IN ('=', '+', '-', '@') THEN '''' || " x " WHEN left(" x        \
     ", 1) <> '''' THEN " x " WHEN " x " ~ '^''+[=+@-]' THEN '''' || " x " ELSE " x " END"
 
+/* An instant in a CSV file: local time in time_zone (the export
+ * connection's TimeZone, export_connect), to the second, "YYYY-MM-DD
+ * HH:MM:SS", which Excel reads as a date and time (issue 13: the files
+ * showed UTC). x: a timestamptz, or the wire's RFC 3339 text of one (the
+ * *_wire views), which reads back exactly. */
+#define EXPORT_TS(x) "to_char((" x ")::timestamptz, 'YYYY-MM-DD HH24:MI:SS')"
+
 /* One CSV file of a run. Header names are the contract (PROTOCOL.md,
- * "Exports"); money in yuan as integers, dates YYYY-MM-DD, timestamps as
- * the wire shows them, labels joined by a line feed. */
+ * "Exports"); money in yuan as integers, dates YYYY-MM-DD, timestamps
+ * local (EXPORT_TS), labels joined by a line feed. */
 typedef struct csv_spec {
     const char *name;     /* file name; NULL: audit_<export_date>.csv */
     const char *sql;      /* COPY ... TO STDOUT */
@@ -75,8 +82,9 @@ static const csv_spec csv_specs[] = {
      "COPY (SELECT w.id AS \"编号\", " EXPORT_DEFUSE("w.name") " AS \"企业名称\","
      " w.credit_code AS \"统一社会信用代码\", w.township AS \"乡镇园区\","
      " w.cluster AS \"产业集群\", " EXPORT_DEFUSE("w.labels") " AS \"标签\","
-     " w.status AS \"经营状态\", w.version AS \"版本\", w.created_at AS \"创建时间\","
-     " w.updated_at AS \"更新时间\""
+     " w.status AS \"经营状态\", w.version AS \"版本\","
+     " " EXPORT_TS("w.created_at") " AS \"创建时间\","
+     " " EXPORT_TS("w.updated_at") " AS \"更新时间\""
      " FROM enterprise_wire w ORDER BY w.id) TO STDOUT WITH (FORMAT csv, HEADER)"},
     {"status_reports.csv",
      /* The same SELECT is timed against psql \copy by scripts/bench. */
@@ -86,7 +94,7 @@ static const csv_spec csv_specs[] = {
      " " EXPORT_DEFUSE("s.reporter") " AS \"报告人\", s.production_status AS \"生产状态\","
      " s.output_value AS \"产值(元)\", s.employees AS \"从业人数\","
      " s.labour_shortage AS \"缺工人数\", " EXPORT_DEFUSE("s.note") " AS \"备注\","
-     " bb_ts(s.created_at) AS \"创建时间\""
+     " " EXPORT_TS("s.created_at") " AS \"创建时间\""
      " FROM status_report s JOIN enterprise e ON e.id = s.enterprise_id"
      " WHERE s.withdrawn_at IS NULL ORDER BY s.id)"   /* the manifest counts the others */
      " TO STDOUT WITH (FORMAT csv, HEADER)"},
@@ -117,14 +125,15 @@ static const csv_spec csv_specs[] = {
      " p.category AS \"类别\", " EXPORT_DEFUSE("p.description") " AS \"描述\","
      " " EXPORT_DEFUSE("p.assignee_unit") " AS \"责任单位\","
      " " EXPORT_DEFUSE("p.assignee_official") " AS \"责任人\", p.deadline AS \"期限\","
-     " p.state AS \"状态\", p.closed_at AS \"办结时间\", p.created_at AS \"创建时间\""
+     " p.state AS \"状态\", " EXPORT_TS("p.closed_at") " AS \"办结时间\","
+     " " EXPORT_TS("p.created_at") " AS \"创建时间\""
      " FROM problem_wire p ORDER BY p.id) TO STDOUT WITH (FORMAT csv, HEADER)"},
     /* The audit of the day: records from the start of the day before the
      * export date (in time_zone) up to the snapshot, so a nightly run
      * covers the whole previous day; the bound is set per transaction
      * (COPY takes no parameters). */
     {NULL,
-     "COPY (SELECT a.id AS \"编号\", bb_ts(a.at) AS \"时间\","
+     "COPY (SELECT a.id AS \"编号\", " EXPORT_TS("a.at") " AS \"时间\","
      " " EXPORT_DEFUSE("a.login") " AS \"用户\", " EXPORT_DEFUSE("a.addr") " AS \"地址\","
      " a.method AS \"方法\", a.entity AS \"对象\", a.entity_id AS \"对象编号\","
      " array_to_string(a.changed, E'\\n') AS \"变更字段\", a.before::text AS \"变更前\","
@@ -171,14 +180,20 @@ static PGconn *export_connect(const config *cfg, char *err, size_t errlen)
     /* Dates in the CSV files are YYYY-MM-DD whatever the database's or
      * role's DateStyle (SQL, DMY would break the contract); intervals in
      * the one format. Every SET checked: a half-set session does not run. */
+    /* TimeZone: the instants of the CSV files are local (EXPORT_TS); a
+     * parameter, so set_config (SET takes none). */
     static const char *const sets[] = {
         "SET statement_timeout = '" EXPORT_STATEMENT_TIMEOUT "'",
         "SET DateStyle = ISO, YMD",
         "SET IntervalStyle = postgres",
+        "SELECT set_config('TimeZone', $1, false)",
     };
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-        PGresult *r = PQexec(c, sets[i]);
-        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        const char *tz[1] = {cfg->time_zone};
+        PGresult *r = PQexecParams(c, sets[i], strchr(sets[i], '$') ? 1 : 0, NULL, tz, NULL,
+                                   NULL, 0);
+        ExecStatusType st = PQresultStatus(r);
+        bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
         PQclear(r);
         if (!ok) {
             exp_errf(err, errlen, "%s: %s", sets[i], PQerrorMessage(c));

@@ -24,7 +24,8 @@
  *
  * Sheets (and page sections), in order: 说明 (the date and every
  * definition used), 乡镇汇总, 本月未走访, 走访完成情况 (report_visits.c:
- * the reporting cycle's), 项目阶段, 超期督办, 超期明细, 缺口汇总, 包保缺口.
+ * the reporting cycle's), 项目阶段, 超期督办, 超期明细, 督办单 and
+ * 未答复督办单 (the notices of sql/023 and sql/024), 缺口汇总, 包保缺口.
  * Money: yuan in the database, shown as 万元 (two decimals) and 亿元 (four
  * decimals), numbers in cells, never text.
  */
@@ -44,8 +45,6 @@
 #define REPORT_LABEL_COLUMNS_MAX 12
 /* Bars of the "overdue by unit" chart (the units with most overdue items). */
 #define REPORT_CHART_UNITS_MAX 15
-/* Columns of one table (the widest is 乡镇汇总: 16 + the label columns). */
-#define REPORT_COLUMNS_MAX 32
 /* p_limit of the stored list functions: every row. */
 #define REPORT_ALL_ROWS "2147483647"
 #define REPORT_YUAN_PER_WAN 10000.0
@@ -62,6 +61,7 @@ typedef struct rctx {
     char list_limit[REPORT_NUM_TEXT];   /* k->list_limit as a parameter; "" = all */
     int64_t missing_total;              /* from 乡镇汇总, for 本月未走访 */
     int64_t gaps_total;                 /* from 缺口汇总, for 包保缺口 */
+    int64_t notices_open;               /* from 督办单, for 未答复督办单 */
 } rctx;
 
 void sink_err(sink *k, const char *fmt, ...)
@@ -251,6 +251,9 @@ static int rep_about(rctx *c)
         {"红黄绿灯", lights},
         {"责任人、责任单位", "报告日期当天有效的包保关系：包保市领导、联络员、承办人（干部）；"
                              "责任单位、牵头单位、承办单位（单位）。一项工作计入其每一位责任人和每一个责任单位。"},
+        {"督办单", "系统每天按红黄绿灯规则向责任干部和责任单位下发督办单（提醒、黄牌、红牌，红灯持续后升级到包保市领导）。"
+                   "督办单表按收件单位统计截至报告日期下发的督办单；未答复督办单表列出尚未答复的全部督办单。"},
+        {"时间", "本工作簿和同文件夹的 CSV 文件中的时间均为本地时间（time_zone 设置的时区），格式 YYYY-MM-DD HH:MM:SS。"},
         {"包保缺口", "重点企业（有一个标签在基础数据中标为重点，未注销）和重点项目（省级、市级重点，"
                      "未终止、未竣工）在报告日期缺少的包保角色（包保市领导、责任单位、联络员）。"},
     };
@@ -859,6 +862,135 @@ static int rep_overdue_items(rctx *c)
     return k->table_end(k, total);
 }
 
+/* 督办单: $1 today. The notices issued up to today counted by recipient
+ * unit (bb_notice_stats of sql/024_notices.sql, city-wide: a notice
+ * counts once for each unit it is addressed to), then one row of the
+ * same counts over the notices themselves (each once), for 合计. */
+static const char sql_notice_stats[] =
+    "SELECT 1, s.n, s.name, s.issued, s.read, s.answered, s.unanswered, s.closed, s.red,"
+    "       s.escalated"
+    "  FROM bb_notice_stats(p_by => 'unit', p_scope => NULL, p_from => NULL, p_to => $1::date)"
+    "       WITH ORDINALITY AS s(key_id, name, issued, read, answered, unanswered, closed, red,"
+    "                            escalated, n)"
+    " UNION ALL"
+    " SELECT 2, 0, NULL, count(*), count(*) FILTER (WHERE x.read_at IS NOT NULL),"
+    "        count(*) FILTER (WHERE x.answered_at IS NOT NULL),"
+    "        count(*) FILTER (WHERE x.state IN ('issued', 'read')),"
+    "        count(*) FILTER (WHERE x.state = 'closed'),"
+    "        count(*) FILTER (WHERE x.level = 'red'),"
+    "        count(*) FILTER (WHERE x.level = 'escalated')"
+    "   FROM notice x WHERE x.issued_on <= $1::date"
+    " ORDER BY 1, 2";
+
+/* 未答复督办单: $1 today, $2 the rows wanted (NULL: all). The notices
+ * waiting for an answer (issued or read), oldest first, with their
+ * recipients ("name（role）" joined by "、", bb_notice_recipients'
+ * order). Levels and states in Chinese, as the CLI shows them. */
+static const char sql_notices_open[] =
+    "SELECT '督〔' || n.year || '〕' || n.seq || '号',"
+    "       CASE n.level WHEN 'due' THEN '提醒' WHEN 'yellow' THEN '黄牌'"
+    "                    WHEN 'red' THEN '红牌' ELSE '升级' END,"
+    "       CASE n.state WHEN 'issued' THEN '已下发' ELSE '已读' END,"
+    "       n.title, t.name, to_char(n.due_date, 'YYYY-MM-DD'),"
+    "       greatest($1::date - n.due_date, 0),"
+    "       (SELECT string_agg((r.v ->> 'name') || '（' || (r.v ->> 'role') || '）', '、'"
+    "                          ORDER BY r.i)"
+    "          FROM jsonb_array_elements(bb_notice_recipients(n.id)) WITH ORDINALITY AS r(v, i)),"
+    "       to_char(n.issued_on, 'YYYY-MM-DD'), $1::date - n.issued_on"
+    "  FROM notice n JOIN township t ON t.id = n.township_id"
+    " WHERE n.state IN ('issued', 'read') AND n.issued_on <= $1::date"
+    " ORDER BY n.issued_on, n.id"
+    " LIMIT $2::bigint";
+
+static int rep_notice_stats(rctx *c)
+{
+    static const rcol cols[] = {
+        {"责任单位", COL_TEXT, 24}, {"下发", COL_INT, 6}, {"已读", COL_INT, 6},
+        {"已答复", COL_INT, 6}, {"未答复", COL_INT, 6}, {"已办结", COL_INT, 6},
+        {"其中红牌", COL_INT, 6}, {"其中升级", COL_INT, 6},
+    };
+    static const char *const ser[] = {"未答复", "已答复"};
+    static const char *const colours[] = {"#c62828", "#2e7d32"};
+    sink *k = c->k;
+    const char *params[1] = {c->p->today};
+    PGresult *r = query_all(c, "notices by unit", sql_notice_stats, 1, params);
+    if (r == NULL)
+        return -1;
+    int rc = -1;
+    /* Chart: the units with most notices unanswered (the function's order:
+     * most unanswered first, then most issued). */
+    const char *unames[REPORT_CHART_UNITS_MAX];
+    double uvals[REPORT_CHART_UNITS_MAX * 2];
+    int nu = 0;
+    for (int i = 0; i < PQntuples(r) && nu < REPORT_CHART_UNITS_MAX; i++) {
+        if (strcmp(PQgetvalue(r, i, 0), "1") != 0)
+            continue;
+        unames[nu] = val(r, i, 2) ? val(r, i, 2) : "";
+        uvals[nu * 2] = num(r, i, 6);
+        uvals[nu * 2 + 1] = num(r, i, 5);
+        nu++;
+    }
+    char title[96], note[512];
+    snprintf(title, sizeof title, "未答复督办单最多的 %d 个责任单位", REPORT_CHART_UNITS_MAX);
+    chart ch = {title, "份", 0, nu, unames, 2, ser, colours, uvals};
+    snprintf(note, sizeof note,
+             "截至 %s 下发的督办单，按收件的责任单位统计：一份督办单发给几个单位，就在每个单位各计一次；"
+             "只发给干部的督办单（如升级到包保市领导的）不计入单位行。合计行每份督办单只计一次。"
+             "已读、已答复：曾经读过、答复过（含此后办结的）；未答复：现在已下发（未读）或已读、尚未答复；"
+             "已办结：事项办结或不再督办，督办单随之关闭。",
+             c->p->today);
+    if (k->section(k, "督办单", "督办单：按责任单位统计", note) != 0 || k->chart(k, &ch) != 0 ||
+        k->table(k, cols, 8, false, true) != 0)
+        goto done;
+    for (int i = 0; i < PQntuples(r); i++) {
+        bool all = strcmp(PQgetvalue(r, i, 0), "2") == 0;
+        rcell cells[8] = {tcell(all ? "合计（每份计一次）" : val(r, i, 2))};
+        for (int col = 1; col <= 7; col++)
+            cells[col] = ncell(num(r, i, col + 2));
+        if (k->row(k, cells, all ? ROW_TOTAL : ROW_PLAIN) != 0)
+            goto done;
+        if (all)
+            c->notices_open = (int64_t)num(r, i, 6);
+    }
+    rc = k->table_end(k, -1);
+done:
+    PQclear(r);
+    return rc;
+}
+
+static int notice_open_row(rctx *c, const PGresult *r, void *ud)
+{
+    (void)ud;
+    rcell cells[10] = {
+        tcell(val(r, 0, 0)), tcell(val(r, 0, 1)), tcell(val(r, 0, 2)), tcell(val(r, 0, 3)),
+        tcell(val(r, 0, 4)), tcell(val(r, 0, 5)), ncell(num(r, 0, 6)), tcell(val(r, 0, 7)),
+        tcell(val(r, 0, 8)), ncell(num(r, 0, 9)),
+    };
+    return c->k->row(c->k, cells, ROW_PLAIN);
+}
+
+static int rep_notices_open(rctx *c)
+{
+    static const rcol cols[] = {
+        {"编号", COL_TEXT, 16}, {"级别", COL_TEXT, 6}, {"状态", COL_TEXT, 6},
+        {"事项", COL_TEXT, 32}, {"乡镇园区", COL_TEXT, 16}, {"到期日期", COL_TEXT, 12},
+        {"逾期天数", COL_INT, 8}, {"收件人（干部、单位）", COL_TEXT, 32},
+        {"下发日期", COL_TEXT, 12}, {"已等待(天)", COL_INT, 8},
+    };
+    sink *k = c->k;
+    const char *params[2] = {c->p->today, c->list_limit[0] ? c->list_limit : NULL};
+    char note[256];
+    snprintf(note, sizeof note,
+             "截至 %s 尚未答复（已下发未读，或已读）的督办单，先下发的在前。逾期天数、已等待天数算到报告日期。",
+             c->p->today);
+    if (k->section(k, "未答复督办单", "未答复的督办单", note) != 0 ||
+        k->table(k, cols, 10, true, true) != 0 ||
+        query_each(c, "unanswered notices", sql_notices_open, 2, params, notice_open_row,
+                   NULL) != 0)
+        return -1;
+    return k->table_end(k, c->notices_open);
+}
+
 /* 缺口汇总: $1 today. Coverage gaps (bb_coverage_gaps, every kind, role
  * and township) counted per township, then the total. */
 static const char sql_gap_summary[] =
@@ -962,13 +1094,14 @@ static int rep_gaps(rctx *c)
 
 int report_write_all(PGconn *conn, const report_params *p, sink *k)
 {
-    rctx c = {conn, p, k, "", "", 0, 0};
+    rctx c = {conn, p, k, "", "", 0, 0, 0};
     snprintf(c.red_after, sizeof c.red_after, "%u", p->red_after_days);
     if (k->list_limit > 0)
         snprintf(c.list_limit, sizeof c.list_limit, "%" PRId64, k->list_limit);
     if (rep_about(&c) != 0 || rep_township(&c) != 0 || rep_missing(&c) != 0 ||
         report_visits_write(conn, p, k) != 0 ||   /* 走访完成情况: report_visits.c */
         rep_projects(&c) != 0 || rep_overdue_people(&c) != 0 || rep_overdue_items(&c) != 0 ||
+        rep_notice_stats(&c) != 0 || rep_notices_open(&c) != 0 ||
         rep_gap_summary(&c) != 0 || rep_gaps(&c) != 0)
         return -1;
     return 0;

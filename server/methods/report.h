@@ -18,7 +18,9 @@
  * month and year to date, employees and labour shortage, reports missing
  * this month); projects by stage and cluster with investment totals (万元,
  * 亿元); overdue milestones and problems by responsible official and unit
- * with traffic lights; 包保 coverage gaps.
+ * with traffic lights; 督办 notices by recipient unit and the unanswered
+ * ones; 包保 coverage gaps. The workbook is set up for printing (A4
+ * landscape, one page wide) and carries the page's charts as native ones.
  */
 #ifndef BB_REPORT_H
 #define BB_REPORT_H

@@ -256,7 +256,11 @@ static const char page_css[] =
     "figure.chart{margin:12px 0}"
     "svg .ct{font-size:15px;font-weight:bold;fill:#222}"
     "svg .cl,svg .cv{font-size:12px;fill:#333}"
-    "@media print{nav{display:none}}";
+    /* Printing: A4 landscape like the workbook, wide tables not cut by
+     * their scroll box, charts and rows not split across pages. */
+    "@page{size:A4 landscape;margin:12mm}"
+    "@media print{nav{display:none}body{margin:0}.scroll{overflow:visible}"
+    "figure.chart,tr{break-inside:avoid}h2{break-after:avoid}}";
 
 int report_write_html(PGconn *conn, const report_params *p, const char *path, int64_t *rows,
                       char *err, size_t errlen)
@@ -284,7 +288,8 @@ int report_write_html(PGconn *conn, const report_params *p, const char *path, in
           "<a href=\"#乡镇汇总\">乡镇汇总</a><a href=\"#本月未走访\">本月未走访</a>"
           "<a href=\"#走访完成情况\">走访完成情况</a>"
           "<a href=\"#项目阶段\">项目阶段</a><a href=\"#超期督办\">超期督办</a>"
-          "<a href=\"#超期明细\">超期明细</a><a href=\"#缺口汇总\">缺口汇总</a>"
+          "<a href=\"#超期明细\">超期明细</a><a href=\"#督办单\">督办单</a>"
+          "<a href=\"#未答复督办单\">未答复督办单</a><a href=\"#缺口汇总\">缺口汇总</a>"
           "<a href=\"#包保缺口\">包保缺口</a></nav>\n", f);
     int rc = report_write_all(conn, p, &h.k);
     fputs("</body>\n</html>\n", f);

@@ -20,6 +20,8 @@
 
 /* Text of a number passed as a query parameter or shown in a cell. */
 #define REPORT_NUM_TEXT 32
+/* Columns of one table (the widest is 乡镇汇总: 14 + the label columns). */
+#define REPORT_COLUMNS_MAX 32
 
 /* ---- what a report writes ---- */
 
@@ -34,7 +36,10 @@ typedef enum col_kind {
 typedef struct rcol {
     const char *title;
     col_kind kind;
-    double width;       /* Excel column width, in characters */
+    /* Text columns: the widest the workbook makes the column (Excel width
+     * units; a Chinese character is two), longer text wraps. Other kinds
+     * take the width of their header and figures. */
+    double width;
 } rcol;
 
 typedef enum light {
@@ -56,7 +61,8 @@ typedef enum row_style {
     ROW_TOTAL,
 } row_style;
 
-/* A horizontal bar chart (page only): nbars bars of nseries stacked parts;
+/* A horizontal bar chart (an SVG on the page, a native bar chart in the
+ * workbook, on the same figures): nbars bars of nseries stacked parts;
  * values[bar * nseries + series]. */
 typedef struct chart {
     const char *title;

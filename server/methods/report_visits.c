@@ -83,7 +83,7 @@ static const char *names_text(const PGresult *r, int first, int end, int64_t not
 int report_visits_write(PGconn *conn, const report_params *p, sink *k)
 {
     static const rcol cols[] = {
-        {"乡镇园区", COL_TEXT, 18}, {"走访周期", COL_TEXT, 24}, {"企业数", COL_INT, 8},
+        {"乡镇园区", COL_TEXT, 18}, {"走访周期", COL_TEXT, 26}, {"企业数", COL_INT, 8},
         {"已走访", COL_INT, 8},     {"未走访", COL_INT, 8},     {"未走访企业", COL_TEXT, 50},
     };
     if (p->cancelled != NULL && p->cancelled()) {
