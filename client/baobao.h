@@ -135,6 +135,22 @@ int bb_wait(bb_client *c, uint32_t msgid, int timeout_ms, bb_reply **out, bb_err
  * is forgotten (a late reply is dropped). */
 int bb_call(bb_client *c, const char *method, const void *args_map, size_t args_len,
             bb_reply **out, bb_error *err);
+/*
+ * Pushes (PROTOCOL.md section 1, "Push"): after `watch.subscribe` the
+ * server sends notifications [2, method, [record]] at any time
+ * (notice.issued, light.changed, watch.missed). Whatever call is reading
+ * when one arrives keeps it, in order, until taken here; at most 4096 are
+ * kept (beyond, the newest are dropped and the next one taken is a
+ * "watch.missed" with an empty map: catch up from the last ids you saw).
+ * Waits up to timeout_ms (0: only what arrived; negative: no limit) for
+ * the next one: BB_C_OK with *out (free with bb_reply_free;
+ * bb_reply_method says which, bb_reply_result is the record), BB_C_ETIMEOUT,
+ * or the error that broke the connection.
+ */
+int bb_next_notification(bb_client *c, int timeout_ms, bb_reply **out, bb_error *err);
+/* A notification's method ("notice.issued"; borrowed from r), NULL for a
+ * response. */
+const char *bb_reply_method(const bb_reply *r);
 /* Sends raw bytes as they are (for tests of the server's edge). To read
  * the reply, bb_wait for the msgid the bytes carry. */
 int bb_send_bytes(bb_client *c, const void *bytes, size_t len, bb_error *err);

@@ -170,6 +170,15 @@ void cli_print_init(cli_ctx *ctx);
  * database): the text is then shown as it is. JSON output never uses it. */
 bool cli_time_text(const char *s, size_t len, char out[CLI_TIME_BUF]);
 
+/* Supervision's codes (PROTOCOL.md section 6, "Supervision: lights and
+ * notices") as people read them, in the run's language; the code itself
+ * when unknown (a newer server). One table each, so `notices`, `history`
+ * and `watch` say the same words. cli_light_text("") is the first
+ * evaluation (a light change with no from_light). */
+const char *cli_light_text(const char *light);
+const char *cli_level_text(const char *level);
+const char *cli_state_text(const char *state);
+
 /* ---- settings, credentials, passwords (cli_auth.c) ----
  *
  * Precedence everywhere: flags > environment > config file > a session
@@ -371,6 +380,12 @@ int cli_import(cli_ctx *ctx, int argc, char **argv);    /* cli_import.c */
 int cli_logout(cli_ctx *ctx, int argc, char **argv);    /* cli_user.c */
 int cli_audit(cli_ctx *ctx, int argc, char **argv);     /* cli_audit.c */
 int cli_todo(cli_ctx *ctx, int argc, char **argv);      /* cli_todo.c */
+int cli_notices(cli_ctx *ctx, int argc, char **argv);   /* cli_notice.c */
+int cli_notice(cli_ctx *ctx, int argc, char **argv);    /* cli_notice.c */
+extern const cli_mech cli_notice_cmds[];                /* cli_notice.c */
+int cli_supervise(cli_ctx *ctx, int argc, char **argv); /* cli_supervise.c */
+int cli_history(cli_ctx *ctx, int argc, char **argv);   /* cli_supervise.c */
+int cli_watch(cli_ctx *ctx, int argc, char **argv);     /* cli_watch.c */
 int cli_completion(cli_ctx *ctx, int argc, char **argv); /* cli_complete.c */
 
 #endif

@@ -209,3 +209,45 @@ int64_t cli_map_int(const msgpack_object *map, const char *key)
         return o->via.i64;
     return 0;
 }
+
+/* ---- supervision's words ---- */
+
+/* The word of code in map (pairs of code and N_() English), translated;
+ * the code itself when it is not there. */
+static const char *word_of(const char *const (*map)[2], size_t n, const char *code)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(code, map[i][0]) == 0)
+            return _(map[i][1]);
+    return code;
+}
+
+const char *cli_light_text(const char *light)
+{
+    static const char *const map[][2] = {
+        {"green", N_("green light")}, {"yellow", N_("yellow light")},
+        {"red", N_("red light")},     {"done", N_("done (cleared)")},
+        {"off", N_("no longer supervised")},
+    };
+    if (light[0] == '\0')
+        return _("(first evaluation)");
+    return word_of(map, sizeof map / sizeof map[0], light);
+}
+
+const char *cli_level_text(const char *level)
+{
+    static const char *const map[][2] = {
+        {"due", N_("reminder")},   {"yellow", N_("yellow card")},
+        {"red", N_("red card")},   {"escalated", N_("escalated")},
+    };
+    return word_of(map, sizeof map / sizeof map[0], level);
+}
+
+const char *cli_state_text(const char *state)
+{
+    static const char *const map[][2] = {
+        {"issued", N_("issued")},     {"read", N_("marked read")},
+        {"answered", N_("answered")}, {"closed", N_("closed")},
+    };
+    return word_of(map, sizeof map / sizeof map[0], state);
+}

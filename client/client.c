@@ -78,6 +78,11 @@ struct bb_client {
     size_t nslots, capslots;
     bbi_tls *tls;             /* owned; NULL when plaintext or once broken */
     bool tls_read_wants_write; /* the last SSL_read asked for POLLOUT */
+    /* Pushed notifications not yet taken (bb_next_notification), oldest
+     * first; owned. nmissed: some were dropped over the bound. */
+    bb_reply *nhead, *ntail;
+    size_t nqueued;
+    bool nmissed;
 };
 
 /* ---- time ---- */
@@ -120,6 +125,7 @@ static void free_reply(bb_reply *r)
         return;
     msgpack_unpacked_destroy(&r->up);
     free(r->bytes);
+    free(r->method);
     free(r);
 }
 
@@ -217,6 +223,37 @@ static int handle_closing(bb_client *c, const msgpack_object *params)
     return BB_C_OK;
 }
 
+/* Keeps notification r (taken) in the queue; over the bound it is
+ * dropped and the next one taken says watch.missed. */
+static int queue_notification(bb_client *c, bb_reply *r, const msgpack_object *method,
+                              const msgpack_object *params)
+{
+    if (c->nqueued >= BB_CLIENT_MAX_NOTIFICATIONS) {
+        c->nmissed = true;
+        free_reply(r);
+        return BB_C_OK;
+    }
+    r->method = malloc(method->via.str.size + 1);
+    if (r->method == NULL) {
+        c->nmissed = true;
+        free_reply(r);
+        return BB_C_OK;
+    }
+    memcpy(r->method, method->via.str.ptr, method->via.str.size);
+    r->method[method->via.str.size] = '\0';
+    /* The params of every notification of the protocol are one record. */
+    r->result = params->type == MSGPACK_OBJECT_ARRAY && params->via.array.size == 1
+                    ? &params->via.array.ptr[0] : params;
+    r->next = NULL;
+    if (c->ntail != NULL)
+        c->ntail->next = r;
+    else
+        c->nhead = r;
+    c->ntail = r;
+    c->nqueued++;
+    return BB_C_OK;
+}
+
 /* One framed message: a response is kept in its slot (or dropped when its
  * msgid is not in flight), a notification acted on. Returns BB_C_OK or
  * breaks the connection with protocol_error. */
@@ -268,12 +305,14 @@ static int handle_message(bb_client *c, const uint8_t *bytes, size_t len)
             if (el[1].type != MSGPACK_OBJECT_STR)
                 bad = "notification method is not a str";
             else {
-                int rc = BB_C_OK;
-                if (obj_is_str(&el[1], "connection.closing"))
-                    rc = handle_closing(c, &el[2]);
-                /* Other notifications carry nothing this client acts on. */
-                free_reply(r);
-                return rc;
+                if (obj_is_str(&el[1], "connection.closing")) {
+                    int rc = handle_closing(c, &el[2]);
+                    free_reply(r);
+                    return rc;
+                }
+                /* Any other (pushes after watch.subscribe): kept for
+                 * bb_next_notification, bounded. */
+                return queue_notification(c, r, &el[1], &el[2]);
             }
         } else {
             bad = "the server sent a message that is not a response or notification";
@@ -700,6 +739,11 @@ void bb_close(bb_client *c)
         close(c->fd);
     for (size_t i = 0; i < c->nslots; i++)
         free_reply(c->slots[i].reply);
+    while (c->nhead != NULL) {
+        bb_reply *r = c->nhead;
+        c->nhead = r->next;
+        free_reply(r);
+    }
     free(c->slots);
     free(c->rbuf);
     free(c);
@@ -835,6 +879,72 @@ int bb_wait(bb_client *c, uint32_t msgid, int timeout_ms, bb_reply **out, bb_err
         }
     }
 }
+
+/* The library's own watch.missed, when it dropped notifications over its
+ * bound: [2, "watch.missed", [{}]] (no ids: the caller catches up from
+ * the last ids it saw). */
+static bb_reply *missed_reply(void)
+{
+    static const unsigned char msg[] = {0x93, 0x02, 0xac, 'w', 'a', 't', 'c', 'h', '.',
+                                        'm', 'i', 's', 's', 'e', 'd', 0x91, 0x80};
+    bb_reply *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    msgpack_unpacked_init(&r->up);
+    r->bytes = malloc(sizeof msg);
+    r->method = strdup("watch.missed");
+    size_t off = 0;
+    if (r->bytes == NULL || r->method == NULL) {
+        free_reply(r);
+        return NULL;
+    }
+    memcpy(r->bytes, msg, sizeof msg);
+    r->len = sizeof msg;
+    if (msgpack_unpack_next(&r->up, r->bytes, r->len, &off) != MSGPACK_UNPACK_SUCCESS) {
+        free_reply(r);
+        return NULL;
+    }
+    r->result = &r->up.data.via.array.ptr[2].via.array.ptr[0];
+    return r;
+}
+
+int bb_next_notification(bb_client *c, int timeout_ms, bb_reply **out, bb_error *err)
+{
+    bbi_err_clear(err);
+    *out = NULL;
+    int64_t deadline = deadline_in(timeout_ms);
+    unsigned late_reads = 0;
+    for (;;) {
+        if (c->nhead != NULL) {
+            bb_reply *r = c->nhead;
+            c->nhead = r->next;
+            if (c->nhead == NULL)
+                c->ntail = NULL;
+            c->nqueued--;
+            r->next = NULL;
+            *out = r;
+            return BB_C_OK;
+        }
+        if (c->nmissed) {
+            bb_reply *r = missed_reply();
+            if (r == NULL)
+                return bbi_err(err, BB_C_ENOMEM, NULL, NULL, "out of memory");
+            c->nmissed = false;
+            *out = r;
+            return BB_C_OK;
+        }
+        if (c->state == BB_CONN_BROKEN)
+            return broken_error(c, err);
+        int rc = deadline_passed(deadline) && late_reads++ >= WAIT_LATE_READS
+                     ? BB_C_ETIMEOUT
+                     : read_until(c, deadline);
+        if (rc == BB_C_ETIMEOUT)
+            return bbi_err(err, BB_C_ETIMEOUT, NULL, NULL,
+                           "no notification within %d ms", timeout_ms);
+    }
+}
+
+const char *bb_reply_method(const bb_reply *r) { return r != NULL ? r->method : NULL; }
 
 int bb_call(bb_client *c, const char *method, const void *args_map, size_t args_len,
             bb_reply **out, bb_error *err)

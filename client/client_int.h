@@ -44,7 +44,14 @@ struct bb_reply {
     uint32_t msgid;
     const msgpack_object *error;    /* borrowed from up; NULL when nil */
     const msgpack_object *result;   /* borrowed from up */
+    char *method;                   /* owned: a notification's method; NULL
+                                       for a response */
+    struct bb_reply *next;          /* the client's queue of notifications */
 };
+
+/* Notifications kept for bb_next_notification at most; beyond, the newest
+ * are dropped and the next one taken is a "watch.missed" made here. */
+#define BB_CLIENT_MAX_NOTIFICATIONS 4096u
 
 /* ---- errors (error.c) ---- */
 
