@@ -205,7 +205,11 @@ WHERE NOT EXISTS (SELECT 1 FROM project p WHERE p.name = v.name);
 -- with done set was reached on its planned day; an open node in the past
 -- is late: by more than 30 days red, by 1-30 yellow.
 --   red:    维达力四期 投产 (-45), 科蓝特 注册 (-40), 中亮光电二期 投产 (-60)
---   yellow: 人福 开工 (-12), 壹嘉 开工 (-20), 北京双吉 签约 (-5)
+--   yellow: 人福 开工 (-12), 壹嘉 开工 (-30), 北京双吉 签约 (-5)
+-- 壹嘉 开工 (and the problem of 龙兴无纺布 below, also 30 days late) turns
+-- red the day after loading: moving the pinned clock a day
+-- (`./scripts/run --set fake_now=<tomorrow>T09:00:00+08:00`) makes the
+-- sweep issue 红牌 notices (PROTOCOL.md, "Supervision: lights and notices").
 --   due within two weeks: 华润电力三期 签约 (+10), 科蓝特 开工 (+6)
 INSERT INTO project_milestone (project_id, node, planned_date, actual_date)
 SELECT p.id, v.node, current_date + v.planned,
@@ -223,7 +227,7 @@ FROM (VALUES
     ('科蓝特铝材及PE管道华中生产基地', '投产', 240, false),
     ('科蓝特铝材及PE管道华中生产基地', '竣工', 420, false),
     ('壹嘉制衣', '签约', -150, true), ('壹嘉制衣', '注册', -100, true),
-    ('壹嘉制衣', '开工', -20, false), ('壹嘉制衣', '投产', 150, false), ('壹嘉制衣', '竣工', 300, false),
+    ('壹嘉制衣', '开工', -30, false), ('壹嘉制衣', '投产', 150, false), ('壹嘉制衣', '竣工', 300, false),
     ('北京双吉制药', '签约', -5, false), ('北京双吉制药', '注册', 25, false),
     ('北京双吉制药', '开工', 90, false), ('北京双吉制药', '投产', 360, false),
     ('北京双吉制药', '竣工', 540, false),
@@ -311,7 +315,7 @@ FROM (VALUES
     ('91421281MA407J3CX3', '用地', '二期扩建用地指标未落实，影响新生产线开工。',
      '自然资源和规划局', '郑华', -35, '交办', 60),
     ('91421281MA3CTYW3LE', '用工', '缺普工约40人，希望人社局组织专场招聘。',
-     '人社局', '孙丽', -9, '办理', 30),
+     '人社局', '孙丽', -30, '办理', 30),
     ('91421281MAEU764D0W', '融资', '流动资金紧张，申请对接银行续贷。',
      '科信局', '黄志刚', -3, '反馈', 25),
     ('91421281MAKQEE4900', '物流', '砖茶出口集装箱运力不足，运费上涨。',

@@ -1,0 +1,562 @@
+/*
+ * test_supervise.c: the supervision sweep (sql/023_supervision.sql,
+ * server/methods/supervise.c) against real baobaod processes whose clock
+ * is pinned: one milestone and one problem are walked through the days by
+ * restarting baobaod with another fake_now, green -> 提醒 -> yellow -> red ->
+ * 升级 -> (planned date / deadline moved) green -> done, and their light
+ * histories (light.history), notices (levels, numbers, recipients,
+ * escalation, closing) and deliveries are compared with exact rows; two
+ * sweeps on one day change nothing; township staff see only their
+ * townships' history; a write through the API is swept within the
+ * debounce without supervise.run (LISTEN, bb_dirty); `baobao history`
+ * prints the history in Chinese.
+ *
+ * Data goes in with SQL (it_pg_exec) while no baobaod runs, as in
+ * test_overdue.c: the project and problem methods are other files'
+ * business, and SQL can set dates the API refuses (a deadline in the past).
+ * The notices are read from the tables: what people see of them is
+ * test_notices.c's.
+ */
+#include "harness.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The settings of every server here: red after 5 days late, 提醒 3 days
+ * ahead, 升级 after 2 days red, the regular sweep far away (only the start,
+ * supervise.run and bb_dirty sweep). */
+#define SET_RED "overdue_red_after_days=5"
+#define SET_DUE "notice_due_days=3"
+#define SET_ESC "notice_escalate_days=2"
+#define SET_INTERVAL "supervise_interval_ms=3600000"
+#define SET_DEBOUNCE "supervise_debounce_ms=200"
+
+static uint32_t g_msgid = 1;
+
+/* The ids the lifecycle test made (the later tests use them). */
+static int64_t g_project, g_problem, g_enterprise;
+
+/* ---- SQL helpers ---- */
+
+static char *sql_text(const char *sql, int n, const char *const *p)
+{
+    PGconn *pg = it_pg();
+    if (pg == NULL)
+        return NULL;
+    PGresult *r = PQexecParams(pg, sql, n, NULL, p, NULL, NULL, 0);
+    char *out = NULL;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        out = strdup(PQgetisnull(r, 0, 0) ? "" : PQgetvalue(r, 0, 0));
+    else
+        it_note("query failed: %s", PQerrorMessage(pg));
+    PQclear(r);
+    return out;
+}
+
+/* Compares the one text value of sql with want. */
+static int expect_sql(const char *what, const char *sql, int64_t id, const char *want)
+{
+    char v[24];
+    snprintf(v, sizeof v, "%" PRId64, id);
+    const char *p[] = {v};
+    char *got = sql_text(sql, 1, p);
+    IT_CHECKF(got != NULL, "%s: no answer", what);
+    int ok = strcmp(got, want) == 0;
+    if (!ok)
+        it_note("%s:\n  got  %s\n  want %s", what, got, want);
+    free(got);
+    IT_CHECK(ok);
+    return 0;
+}
+
+static int64_t sql_id(const char *sql, int n, const char *const *p)
+{
+    return (int64_t)it_pg_int(sql, n, p);
+}
+
+/* ---- the server of one day ---- */
+
+static it_server *start_day(const char *date)
+{
+    char fake[64];
+    snprintf(fake, sizeof fake, "fake_now=%sT09:00:00+08:00", date);
+    const char *sets[] = {fake, SET_RED, SET_DUE, SET_ESC, SET_INTERVAL, SET_DEBOUNCE, NULL};
+    return it_server_start(sets);
+}
+
+/* supervise.run as the supervisor: its counts in out[3]. */
+static int run_sweep(it_conn *c, int64_t out[3])
+{
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t id = g_msgid++;
+    it_req(&b, id, "supervise.run", 0);
+    it_msg m;
+    int rc = it_buf_ok(c, &b, id, &m);
+    it_buf_free(&b);
+    IT_CHECK(rc == 0);
+    bool ok = it_get_int(m.result, "changes", &out[0]) && it_get_int(m.result, "notices", &out[1]) &&
+              it_get_int(m.result, "closed", &out[2]);
+    it_msg_free(&m);
+    IT_CHECK(ok);
+    return 0;
+}
+
+/* One day: baobaod started with that day's clock (it sweeps at start),
+ * supervise.run (which waits for that sweep and finds it done, or does it
+ * itself), then supervise.run again, which must find nothing to do. */
+static int live_day(const char *date)
+{
+    it_server *s = start_day(date);
+    IT_CHECKF(s != NULL, "baobaod for %s did not start", date);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    int64_t n[3];
+    IT_CHECK(run_sweep(c, n) == 0);
+    IT_CHECK(run_sweep(c, n) == 0);
+    IT_CHECKF(n[0] == 0 && n[1] == 0 && n[2] == 0,
+              "%s: a second sweep on the same day did %" PRId64 " changes, %" PRId64
+              " notices, %" PRId64 " closes",
+              date, n[0], n[1], n[2]);
+    it_close(c);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    return 0;
+}
+
+/* light.history of an item as "from>to@on/days/due" joined by ","; from
+ * "-" for the first. */
+static int history(it_conn *c, const char *key, int64_t id, const char *node, char *out,
+                   size_t outlen)
+{
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t mid = g_msgid++;
+    it_req(&b, mid, "light.history", node != NULL ? 2 : 1);
+    it_kv_int(&b, key, id);
+    if (node != NULL)
+        it_kv_str(&b, "node", node);
+    it_msg m;
+    int rc = it_buf_ok(c, &b, mid, &m);
+    it_buf_free(&b);
+    IT_CHECK(rc == 0);
+    const msgpack_object *items = it_map_get(m.result, "items");
+    out[0] = '\0';
+    bool ok = items != NULL && items->type == MSGPACK_OBJECT_ARRAY;
+    for (uint32_t i = 0; ok && i < items->via.array.size; i++) {
+        const msgpack_object *it = &items->via.array.ptr[i];
+        char from[16] = "-", to[16], on[16], due[16] = "";
+        int64_t days;
+        const msgpack_object *f = it_map_get(it, "from_light");
+        if (f != NULL && f->type == MSGPACK_OBJECT_STR)
+            ok = it_obj_str(f, from, sizeof from);
+        ok = ok && it_get_str(it, "to_light", to, sizeof to) &&
+             it_get_str(it, "on_date", on, sizeof on) && it_get_int(it, "days_overdue", &days);
+        (void)it_get_str(it, "due_date", due, sizeof due);
+        size_t len = strlen(out);
+        if (ok)
+            snprintf(out + len, outlen - len, "%s%s>%s@%s/%" PRId64 "/%s", i ? "," : "", from,
+                     to, on, days, due);
+    }
+    it_msg_free(&m);
+    IT_CHECK(ok);
+    return 0;
+}
+
+/* ---- tests ---- */
+
+/* Notices of an item, oldest first: level:seq:issued_on:state:reason:closed_on. */
+#define NOTICES_SQL(col)                                                                    \
+    "SELECT string_agg(level || ':' || year || '-' || seq || ':' || issued_on || ':' || state" \
+    " || ':' || coalesce(close_reason, '') || ':' || coalesce(closed_on::text, ''), ','"       \
+    " ORDER BY id) FROM notice WHERE " col " = $1::bigint"
+/* Their recipients: level>role#name, by notice, then role rank, then name. */
+#define RECIPIENTS_SQL(col)                                                                 \
+    "SELECT string_agg(n.level || '>' || r.role || '#' || coalesce(o.name, u.name), ','"      \
+    " ORDER BY n.id, bb_overdue_role_rank(r.role), coalesce(o.name, u.name))"                \
+    " FROM notice n JOIN notice_recipient r ON r.notice_id = n.id"                          \
+    " LEFT JOIN official o ON o.id = r.official_id LEFT JOIN unit u ON u.id = r.unit_id"    \
+    " WHERE n." col " = $1::bigint"
+
+static int lights_and_notices_follow_the_days(void)
+{
+    /* People: the project is led by 甲单位 (牵头单位), 乙单位 holds it
+     * (责任单位), 联络员张 and the city leader 市领导李 (包保市领导); the
+     * problem is assigned to 丙单位 and 承办王, and its enterprise has no
+     * city leader (升级 then goes to the red notice's people). */
+    int64_t u1 = sql_id("INSERT INTO unit (name) VALUES ('督办甲单位') RETURNING id", 0, NULL);
+    int64_t u2 = sql_id("INSERT INTO unit (name) VALUES ('督办乙单位') RETURNING id", 0, NULL);
+    int64_t u3 = sql_id("INSERT INTO unit (name) VALUES ('督办丙单位') RETURNING id", 0, NULL);
+    int64_t o1 = sql_id("INSERT INTO official (name) VALUES ('联络员张') RETURNING id", 0, NULL);
+    int64_t lead = sql_id("INSERT INTO official (name) VALUES ('市领导李') RETURNING id", 0, NULL);
+    int64_t o3 = sql_id("INSERT INTO official (name) VALUES ('承办王') RETURNING id", 0, NULL);
+    IT_CHECK(u1 > 0 && u2 > 0 && u3 > 0 && o1 > 0 && lead > 0 && o3 > 0);
+    char cc[19];
+    it_credit_code(913001, cc);
+    const char *pe[] = {cc};
+    g_enterprise = sql_id("INSERT INTO enterprise (name, credit_code, township_id)"
+                          " SELECT '督办测试企业', $1, t.id FROM township t"
+                          " WHERE t.name = '赵李桥镇' RETURNING id",
+                          1, pe);
+    IT_CHECK(g_enterprise > 0);
+    char a[6][24];
+    snprintf(a[0], sizeof a[0], "%" PRId64, u1);
+    snprintf(a[1], sizeof a[1], "%" PRId64, u2);
+    snprintf(a[2], sizeof a[2], "%" PRId64, u3);
+    snprintf(a[3], sizeof a[3], "%" PRId64, o1);
+    snprintf(a[4], sizeof a[4], "%" PRId64, lead);
+    snprintf(a[5], sizeof a[5], "%" PRId64, o3);
+    const char *pp[] = {a[0]};
+    g_project = sql_id("INSERT INTO project (name, township_id, lead_unit_id, stage,"
+                       " planned_investment, priority)"
+                       " SELECT '督办测试项目', t.id, $1::bigint, '签约', 100000000, '市级重点'"
+                       " FROM township t WHERE t.name = '赵李桥镇' RETURNING id",
+                       1, pp);
+    IT_CHECK(g_project > 0);
+    char pj[24], en[24];
+    snprintf(pj, sizeof pj, "%" PRId64, g_project);
+    snprintf(en, sizeof en, "%" PRId64, g_enterprise);
+    const char *pm[] = {pj};
+    IT_CHECK(it_pg_exec("INSERT INTO project_milestone (project_id, node, planned_date)"
+                        " VALUES ($1::bigint, '开工', '2026-03-10')",
+                        1, pm) == 0);
+    const char *pa[] = {pj, a[1], a[3], a[4]};
+    IT_CHECK(it_pg_exec("INSERT INTO assignment (official_id, unit_id, project_id, role,"
+                        " period_start) VALUES"
+                        " (NULL, $2::bigint, $1::bigint, '责任单位', '2026-01-01'),"
+                        " ($3::bigint, NULL, $1::bigint, '联络员', '2026-01-01'),"
+                        " ($4::bigint, NULL, $1::bigint, '包保市领导', '2026-01-01')",
+                        4, pa) == 0);
+    const char *pq[] = {en, a[2], a[5]};
+    g_problem = sql_id("INSERT INTO problem (enterprise_id, category, description,"
+                       " assignee_unit_id, assignee_official_id, deadline, state)"
+                       " VALUES ($1::bigint, '用地', '厂房用地手续迟迟未批', $2::bigint,"
+                       " $3::bigint, '2026-03-10', '交办') RETURNING id",
+                       3, pq);
+    IT_CHECK(g_problem > 0);
+
+    /* 03-05: first light, green; 03-08: due within 3 days -> 提醒;
+     * 03-11: 1 day late -> yellow; 03-16: 6 > 5 days late -> red;
+     * 03-17: red 1 day, no 升级 yet; 03-18: red 2 days -> 升级. */
+    const char *days[] = {"2026-03-05", "2026-03-08", "2026-03-11", "2026-03-16",
+                          "2026-03-17", "2026-03-18"};
+    for (size_t i = 0; i < sizeof days / sizeof days[0]; i++)
+        IT_CHECK(live_day(days[i]) == 0);
+
+    /* Both moved to 03-20 (a new plan, an extended deadline): green again
+     * on 03-19, with no new 提醒 (the first one is still open). */
+    IT_CHECK(it_pg_exec("UPDATE project_milestone SET planned_date = '2026-03-20'"
+                        " WHERE project_id = $1::bigint AND node = '开工'",
+                        1, pm) == 0);
+    const char *pr[] = {en};
+    IT_CHECK(it_pg_exec("UPDATE problem SET deadline = '2026-03-20'"
+                        " WHERE enterprise_id = $1::bigint",
+                        1, pr) == 0);
+    IT_CHECK(live_day("2026-03-19") == 0);
+
+    /* Done on 03-20: the milestone reached, the problem confirmed; every
+     * notice of both closed. */
+    IT_CHECK(it_pg_exec("UPDATE project_milestone SET actual_date = '2026-03-20'"
+                        " WHERE project_id = $1::bigint AND node = '开工'",
+                        1, pm) == 0);
+    IT_CHECK(it_pg_exec("UPDATE problem SET state = '确认', closed_at = now()"
+                        " WHERE enterprise_id = $1::bigint",
+                        1, pr) == 0);
+    IT_CHECK(live_day("2026-03-20") == 0);
+
+    /* The histories, exact. */
+    it_server *s = start_day("2026-03-20");
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    char got[2048];
+    const char *want =
+        "->green@2026-03-05/0/2026-03-10,green>yellow@2026-03-11/1/2026-03-10,"
+        "yellow>red@2026-03-16/6/2026-03-10,red>green@2026-03-19/0/2026-03-20,"
+        "green>done@2026-03-20/0/2026-03-20";
+    IT_CHECK(history(c, "project_id", g_project, "开工", got, sizeof got) == 0);
+    IT_CHECK_STR(got, want);
+    IT_CHECK(history(c, "problem_id", g_problem, NULL, got, sizeof got) == 0);
+    IT_CHECK_STR(got, want);
+    it_close(c);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+
+    /* Notices: numbered in 2026 in the order level, date, milestone before
+     * problem; all closed on 03-20 as done. */
+    IT_CHECK(expect_sql("milestone notices", NOTICES_SQL("project_id"), g_project,
+                        "due:2026-1:2026-03-08:closed:done:2026-03-20,"
+                        "yellow:2026-3:2026-03-11:closed:done:2026-03-20,"
+                        "red:2026-5:2026-03-16:closed:done:2026-03-20,"
+                        "escalated:2026-7:2026-03-18:closed:done:2026-03-20") == 0);
+    IT_CHECK(expect_sql("problem notices", NOTICES_SQL("problem_id"), g_problem,
+                        "due:2026-2:2026-03-08:closed:done:2026-03-20,"
+                        "yellow:2026-4:2026-03-11:closed:done:2026-03-20,"
+                        "red:2026-6:2026-03-16:closed:done:2026-03-20,"
+                        "escalated:2026-8:2026-03-18:closed:done:2026-03-20") == 0);
+    /* Recipients: the people except the city leader; 升级 to the city
+     * leader, or (the problem has none) to the red notice's people. */
+    char mexp[1024] = "";
+    const char *levels[] = {"due", "yellow", "red"};
+    for (int l = 0; l < 3; l++) {
+        size_t len = strlen(mexp);
+        snprintf(mexp + len, sizeof mexp - len,
+                 "%s%s>联络员#联络员张,%s>责任单位#督办乙单位,%s>牵头单位#督办甲单位",
+                 l ? "," : "", levels[l], levels[l], levels[l]);
+    }
+    size_t len = strlen(mexp);
+    snprintf(mexp + len, sizeof mexp - len, ",escalated>包保市领导#市领导李");
+    IT_CHECK(expect_sql("milestone recipients", RECIPIENTS_SQL("project_id"), g_project,
+                        mexp) == 0);
+    char pexp[1024] = "";
+    const char *plevels[] = {"due", "yellow", "red", "escalated"};
+    for (int l = 0; l < 4; l++) {
+        len = strlen(pexp);
+        snprintf(pexp + len, sizeof pexp - len, "%s%s>承办人#承办王,%s>承办单位#督办丙单位",
+                 l ? "," : "", plevels[l], plevels[l]);
+    }
+    IT_CHECK(expect_sql("problem recipients", RECIPIENTS_SQL("problem_id"), g_problem,
+                        pexp) == 0);
+    /* 升级 names the red notice it raises; each notice has one delivery. */
+    IT_CHECK(expect_sql("escalated_from",
+                        "SELECT string_agg((e.escalated_from = r.id)::text, ',')"
+                        " FROM notice e JOIN notice r ON r.project_id = e.project_id"
+                        "  AND r.node = e.node AND r.level = 'red'"
+                        " WHERE e.level = 'escalated' AND e.project_id = $1::bigint",
+                        g_project, "true") == 0);
+    IT_CHECK(expect_sql("deliveries",
+                        "SELECT count(*)::text FROM notice_delivery d JOIN notice n"
+                        " ON n.id = d.notice_id WHERE n.project_id = $1::bigint"
+                        " OR n.problem_id IS NOT NULL",
+                        g_project, "8") == 0);
+    return 0;
+}
+
+/* light.history and light.changes in the caller's scope: 赵李桥镇's staff
+ * see the item, 新店镇's do not (not_found, an empty page). */
+static int township_staff_see_their_townships_only(void)
+{
+    IT_CHECKF(g_problem > 0, "needs lights_and_notices_follow_the_days");
+    it_server *s = start_day("2026-03-20");
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect_as(s->port, IT_USER_STAFF, IT_PASSWORD);
+    it_conn *c2 = it_connect_as(s->port, IT_USER_STAFF2, IT_PASSWORD);
+    IT_CHECK(c != NULL && c2 != NULL);
+    char got[2048];
+    IT_CHECK(history(c, "problem_id", g_problem, NULL, got, sizeof got) == 0);
+    IT_CHECKF(strstr(got, "green>done@2026-03-20") != NULL, "staff history: %s", got);
+
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t id = g_msgid++;
+    it_req(&b, id, "light.history", 1);
+    it_kv_int(&b, "problem_id", g_problem);
+    IT_CHECK(it_buf_err(c2, &b, id, "not_found", "problem_id") == 0);
+
+    /* light.changes: red ones, for everyone and for the other township. */
+    id = g_msgid++;
+    it_req(&b, id, "light.changes", 1);
+    it_kv_str(&b, "to_light", "red");
+    it_msg m;
+    IT_CHECK(it_buf_ok(c, &b, id, &m) == 0);
+    const msgpack_object *items = it_map_get(m.result, "items");
+    IT_CHECKF(items != NULL && items->type == MSGPACK_OBJECT_ARRAY && items->via.array.size == 2,
+              "赵李桥镇 staff: two red changes expected");
+    it_msg_free(&m);
+    id = g_msgid++;
+    it_req(&b, id, "light.changes", 1);
+    it_kv_str(&b, "to_light", "red");
+    IT_CHECK(it_buf_ok(c2, &b, id, &m) == 0);
+    items = it_map_get(m.result, "items");
+    IT_CHECKF(items != NULL && items->type == MSGPACK_OBJECT_ARRAY && items->via.array.size == 0,
+              "新店镇 staff see another township's changes");
+    it_msg_free(&m);
+
+    /* Arguments: neither item, both, node without project. */
+    id = g_msgid++;
+    it_req(&b, id, "light.history", 0);
+    IT_CHECK(it_buf_err(c, &b, id, "invalid_argument", "problem_id") == 0);
+    id = g_msgid++;
+    it_req(&b, id, "light.history", 1);
+    it_kv_int(&b, "project_id", g_project);
+    IT_CHECK(it_buf_err(c, &b, id, "invalid_argument", "node") == 0);
+    /* supervise.run is for supervisors and admins. */
+    id = g_msgid++;
+    it_req(&b, id, "supervise.run", 0);
+    IT_CHECK(it_buf_err(c, &b, id, "forbidden", "") == 0);
+    it_buf_free(&b);
+    it_close(c);
+    it_close(c2);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    return 0;
+}
+
+/* A problem created through the API moves a light: the sweep comes on
+ * its own within the debounce (bb_dirty over LISTEN), no supervise.run. */
+static int a_write_is_swept_within_the_debounce(void)
+{
+    IT_CHECKF(g_enterprise > 0, "needs lights_and_notices_follow_the_days");
+    it_server *s = start_day("2026-03-20");
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t id = g_msgid++;
+    it_req(&b, id, "problem.create", 4);
+    it_kv_int(&b, "enterprise_id", g_enterprise);
+    it_kv_str(&b, "category", "用电");
+    it_kv_str(&b, "description", "增容申请待批");
+    it_kv_str(&b, "deadline", "2026-03-22");
+    it_msg m;
+    IT_CHECK(it_buf_ok(c, &b, id, &m) == 0);
+    int64_t pid = 0;
+    bool ok = it_get_int(m.result, "id", &pid);
+    it_msg_free(&m);
+    it_buf_free(&b);
+    IT_CHECK(ok);
+    /* Green, and due within 3 days: a 提醒 too. */
+    int64_t t0 = it_now_ms();
+    char got[512] = "";
+    while (it_now_ms() - t0 < 10000) {
+        IT_CHECK(history(c, "problem_id", pid, NULL, got, sizeof got) == 0);
+        if (got[0] != '\0')
+            break;
+        it_sleep_ms(50);
+    }
+    IT_CHECK_STR(got, "->green@2026-03-20/0/2026-03-22");
+    it_note("swept %lld ms after the write", (long long)(it_now_ms() - t0));
+    IT_CHECK(expect_sql("due notice", NOTICES_SQL("problem_id"), pid,
+                        "due:2026-9:2026-03-20:issued::") == 0);
+    IT_CHECK(it_server_log_has(s, "event=supervise"));
+    it_close(c);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    return 0;
+}
+
+/* A project that ends (终止) takes its milestone off supervision: light
+ * `off`, its notices closed as `off`. A confirmed problem reopened is
+ * supervised again: from `done` to its light, and a new red notice (the
+ * old one was closed). Through supervise.run on a running server. */
+static int ended_projects_go_off_and_reopened_problems_come_back(void)
+{
+    IT_CHECKF(g_enterprise > 0, "needs lights_and_notices_follow_the_days");
+    int64_t pj = sql_id("INSERT INTO project (name, township_id, stage, planned_investment,"
+                        " priority) SELECT '督办终止项目', t.id, '签约', 1, '一般'"
+                        " FROM township t WHERE t.name = '赵李桥镇' RETURNING id",
+                        0, NULL);
+    IT_CHECK(pj > 0);
+    char pjs[24], en[24];
+    snprintf(pjs, sizeof pjs, "%" PRId64, pj);
+    snprintf(en, sizeof en, "%" PRId64, g_enterprise);
+    const char *pm[] = {pjs};
+    IT_CHECK(it_pg_exec("INSERT INTO project_milestone (project_id, node, planned_date)"
+                        " VALUES ($1::bigint, '注册', '2026-02-01')",
+                        1, pm) == 0);
+    const char *pe[] = {en};
+    int64_t pr = sql_id("INSERT INTO problem (enterprise_id, category, description, deadline,"
+                        " state, closed_at) VALUES ($1::bigint, '其他', '复开的诉求',"
+                        " '2026-02-01', '确认', now()) RETURNING id",
+                        1, pe);
+    IT_CHECK(pr > 0);
+    it_server *s = start_day("2026-03-20");
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    int64_t n[3];
+    IT_CHECK(run_sweep(c, n) == 0);
+    char got[1024];
+    IT_CHECK(history(c, "project_id", pj, "注册", got, sizeof got) == 0);
+    IT_CHECK_STR(got, "->red@2026-03-20/47/2026-02-01");
+    /* A confirmed problem the sweep never saw open has no light. */
+    IT_CHECK(history(c, "problem_id", pr, NULL, got, sizeof got) == 0);
+    IT_CHECK_STR(got, "");
+
+    IT_CHECK(it_pg_exec("UPDATE project SET stage = '终止', stage_reason = '测试'"
+                        " WHERE id = $1::bigint",
+                        1, pm) == 0);
+    char prs[24];
+    snprintf(prs, sizeof prs, "%" PRId64, pr);
+    const char *pp[] = {prs};
+    IT_CHECK(it_pg_exec("UPDATE problem SET state = '办理', closed_at = NULL"
+                        " WHERE id = $1::bigint",
+                        1, pp) == 0);
+    IT_CHECK(run_sweep(c, n) == 0);
+    IT_CHECK(history(c, "project_id", pj, "注册", got, sizeof got) == 0);
+    IT_CHECK_STR(got, "->red@2026-03-20/47/2026-02-01,red>off@2026-03-20/0/2026-02-01");
+    IT_CHECK(expect_sql("ended project's notices",
+                        "SELECT string_agg(level || ':' || state || ':' || close_reason, ','"
+                        " ORDER BY id) FROM notice WHERE project_id = $1::bigint",
+                        pj, "red:closed:off") == 0);
+    IT_CHECK(history(c, "problem_id", pr, NULL, got, sizeof got) == 0);
+    IT_CHECK_STR(got, "->red@2026-03-20/47/2026-02-01");
+
+    /* Confirmed again, then reopened again: done, then red from done with a
+     * new red notice. */
+    IT_CHECK(it_pg_exec("UPDATE problem SET state = '确认', closed_at = now()"
+                        " WHERE id = $1::bigint",
+                        1, pp) == 0);
+    IT_CHECK(run_sweep(c, n) == 0);
+    IT_CHECK(it_pg_exec("UPDATE problem SET state = '办理', closed_at = NULL"
+                        " WHERE id = $1::bigint",
+                        1, pp) == 0);
+    IT_CHECK(run_sweep(c, n) == 0);
+    IT_CHECK(history(c, "problem_id", pr, NULL, got, sizeof got) == 0);
+    IT_CHECK_STR(got, "->red@2026-03-20/47/2026-02-01,red>done@2026-03-20/0/2026-02-01,"
+                      "done>red@2026-03-20/47/2026-02-01");
+    IT_CHECK(expect_sql("reopened problem's notices",
+                        "SELECT string_agg(level || ':' || state || ':'"
+                        " || coalesce(close_reason, '-'), ',' ORDER BY id)"
+                        " FROM notice WHERE problem_id = $1::bigint",
+                        pr, "red:closed:done,red:issued:-") == 0);
+    it_close(c);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    return 0;
+}
+
+/* `baobao history --problem ID` and `baobao supervise`, in Chinese. */
+static int cli_prints_history_in_chinese(void)
+{
+    IT_CHECKF(g_problem > 0, "needs lights_and_notices_follow_the_days");
+    it_server *s = start_day("2026-03-20");
+    IT_CHECK(s != NULL);
+    char server[64], id[24];
+    snprintf(server, sizeof server, "127.0.0.1:%d", s->port);
+    snprintf(id, sizeof id, "%" PRId64, g_problem);
+    it_cli r;
+    const char *zh[] = {"BAOBAO_LANG=zh", NULL};
+    const char *a1[] = {"history", "--problem", id, NULL};
+    IT_CHECK(it_cli_run_env(&r, server, 30000, a1, zh) == 0);
+    IT_CHECKF(r.status == 0, "exit %d: %s", r.status, r.err);
+    bool ok = strstr(r.out, "厂房用地手续迟迟未批") != NULL && strstr(r.out, "红灯") != NULL &&
+              strstr(r.out, "黄灯") != NULL && strstr(r.out, "2026-03-16") != NULL &&
+              strstr(r.out, "Z") == NULL;
+    if (!ok)
+        it_note("history output:\n%s", r.out);
+    it_cli_free(&r);
+    IT_CHECK(ok);
+    const char *a2[] = {"supervise", NULL};
+    IT_CHECK(it_cli_run_env(&r, server, 30000, a2, zh) == 0);
+    IT_CHECKF(r.status == 0, "exit %d: %s", r.status, r.err);
+    ok = strstr(r.out, "督办") != NULL;
+    if (!ok)
+        it_note("supervise output:\n%s", r.out);
+    it_cli_free(&r);
+    IT_CHECK(ok);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    return 0;
+}
+
+static const it_test tests[] = {
+    {"lights_and_notices_follow_the_days", lights_and_notices_follow_the_days},
+    {"township_staff_see_their_townships_only", township_staff_see_their_townships_only},
+    {"a_write_is_swept_within_the_debounce", a_write_is_swept_within_the_debounce},
+    {"ended_projects_go_off_and_reopened_problems_come_back",
+     ended_projects_go_off_and_reopened_problems_come_back},
+    {"cli_prints_history_in_chinese", cli_prints_history_in_chinese},
+};
+
+int main(int argc, char **argv)
+{
+    return it_main(argc, argv, "supervise", tests, sizeof tests / sizeof tests[0], NULL);
+}
