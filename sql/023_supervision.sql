@@ -42,8 +42,9 @@ CREATE TABLE light_state (
     node text NULL,
     problem_id bigint NULL REFERENCES problem (id),
     light text NOT NULL CHECK (light IN ('green', 'yellow', 'red', 'done', 'off')),
-    since date NOT NULL,                -- the server's today it took this light
-    days_overdue integer NOT NULL,      -- at the last sweep (0 when not late)
+    since date NOT NULL,                -- the day it took this light (bb_supervise, step 1)
+    days_overdue integer NOT NULL,      -- when the row was last written (0 when not late);
+                                        -- not refreshed daily (bb_supervise, step 1)
     due_date date NULL,                 -- planned date / deadline at the last sweep
     CHECK ((problem_id IS NULL) = (project_id IS NOT NULL)
            AND (node IS NULL) = (project_id IS NULL))
@@ -233,64 +234,115 @@ END
 $$;
 
 -- ---- the sweep ----
---
--- bb_supervise(p_today, p_red_after, p_due_days, p_escalate_days): one
--- sweep, in the caller's transaction (server/methods/supervise.c runs it
--- alone in one; supervise.run the same). p_today is the server's today in
--- its time_zone (fake_now in tests), p_red_after overdue_red_after_days,
--- p_due_days notice_due_days (0: no 提醒), p_escalate_days
--- notice_escalate_days (0: no 升级). Answers one row: the light changes
--- made, the notices issued, the notices closed, and the id ranges of the
--- first two (NULL when none), which it also sends on bb_push.
+
+-- The last day a sweep ran for (one row): "today" never goes back. Two
+-- processes whose time_zone differs, a fake_now moved back, or a skew at
+-- midnight would otherwise give one item the lights of two days in turn,
+-- each change recorded and noticed. A sweep for an earlier day does
+-- nothing and says so (clock_behind); baobaod logs
+-- event=supervise_clock_behind.
+CREATE TABLE supervise_day (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    last_day date NULL                  -- NULL: no sweep yet
+);
+INSERT INTO supervise_day (one, last_day) VALUES (true, NULL);
+
+-- bb_supervise(p_today, p_red_after, p_due_days, p_escalate_days,
+-- p_max_items, p_wait): one bounded part of a sweep, in the caller's
+-- transaction (server/methods/supervise.c runs each call alone in one,
+-- with its own sync: pool.h, heavy statements). p_today is the server's
+-- today in its time_zone (fake_now in tests), p_red_after
+-- overdue_red_after_days, p_due_days notice_due_days (0: no 提醒),
+-- p_escalate_days notice_escalate_days (0: no 升级), p_max_items the most
+-- items whose light_state row is written and the most notices issued by
+-- this call (each), p_wait false: when another sweep holds the lock, do
+-- nothing and answer busy (the module tries again later) instead of
+-- waiting for it. Answers one row: the light changes made, the notices
+-- issued, the notices closed, the id ranges of the first two (NULL when
+-- none), which it also sends on bb_push; more: the sweep is not finished,
+-- call again (at once); busy: another sweep held the lock, nothing done;
+-- clock_behind: p_today is before the last sweep's day, nothing done.
 --
 -- Steps, in this order:
 --  1. the light of every item that is supervised, or was (its light_state
 --     green, yellow or red) and is now done or off; light_state written
---     where anything differs (light, days_overdue, due_date), and one
---     light_change appended where the light differs (from NULL the first
---     time). `since` moves only with the light.
---     days_overdue = today - due date when late, else 0 (done, off: 0).
+--     where the light or the due date differs (at most p_max_items rows;
+--     more: the rest next call), and one light_change appended where the
+--     light differs (from NULL the first time). days_overdue of
+--     light_state is the one of that write (the history rows have theirs;
+--     refreshing it daily would rewrite every late item every day).
+--     `since` moves only with the light; the first time an item is seen
+--     it is the day its light began: red due date + p_red_after + 1,
+--     yellow due date + 1, else today (never after today), so that 升级
+--     counts from the day it turned red also for items late before the
+--     first sweep. days_overdue = today - due date when late, else 0
+--     (done, off: 0).
 --  2. open notices of items now done or off are closed (closed_on today,
 --     close_reason the light).
---  3. notices issued, each level at most once while one of that level is
---     open for the item (024 never reopens a closed one):
+--  3. only once step 1 is complete (not `more`): notices issued, each level
+--     at most once while one of that level is open for the item (024 never
+--     reopens a closed one):
 --       due        green and due date <= today + p_due_days (p_due_days > 0)
 --       yellow     yellow
 --       red        red
 --       escalated  red since at least p_escalate_days days (p_escalate_days
---                  > 0), escalated_from the open red notice
+--                  > 0), escalated_from the open red notice (issued first:
+--                  escalated ones in a second statement, after the red)
 --     due, yellow and red go to the item's people (bb_item_people) except
 --     the 包保市领导; escalated to the 包保市领导, or when it has none to the
 --     red notice's recipients (somebody must be told). Numbered in the year
---     of p_today (notice_counter), in the order level, due date, item.
+--     of p_today (notice_counter), in the order level, due date, item; at
+--     most p_max_items per call, the first ones in that order, so the
+--     numbers follow the order across the calls of one sweep too.
 --     Each notice gets its notice_delivery row.
 --  4. pg_notify: bb_push 'light:<first>-<last>' and 'notice:<first>-<last>',
 --     bb_delivery '' when notices were issued. Sent at commit, after the
---     rows exist; the id ranges hold only this sweep's rows, as nothing
+--     rows exist; the id ranges hold only this call's rows, as nothing
 --     else writes these tables and sweeps run one at a time.
 --
 -- One at a time: pg_advisory_xact_lock on (hashtext('bb_supervise'), 0),
--- held to the end of the transaction; a second sweep waits, then sees the
--- first one's rows and finds nothing left to do (same today).
+-- held to the end of the transaction (p_wait false: the try variant); a
+-- second sweep waits (or is busy), then sees the first one's rows and
+-- finds nothing left to do (same today).
 -- No audit_log rows: the sweep is the system acting on its rules, not a
 -- user; its rows carry their own on_date / issued_on / at.
--- Cost: every open milestone and problem is read on each sweep (two scans
--- and hash joins with light_state); writes only where something changed
--- (days_overdue of late items changes once a day). Measured on 100,000
--- milestones and 20,000 problems (2 cores, 2026-12-07): the first sweep
--- (120,000 changes, 66,000 notices) 11 s, a sweep with nothing to do 0.5-1.3 s,
--- a day later (2,000 changes, 3,000 notices) 2 s. The pool's
--- statement_timeout (30 s, pgconn.c) bounds one sweep: a database far larger
--- than that needs the sweep split (by id ranges) first.
+-- Cost: every call reads every open milestone and problem (two scans and
+-- hash joins with light_state) and every green, yellow or red light_state
+-- row (the notice candidates); writes only where something changed. JIT
+-- is off: compiling these plans took longer than running them (a sweep
+-- with nothing to do on 50,000 milestones: 2.1 s with, 0.35 s without).
+-- Measured on bench/gen-data.sql (2 shared cores, PostgreSQL 15,
+-- 2026-12-07, p_max_items 5000, one call per psql):
+--   10,000 projects (50,000 milestones, 2,000 problems): first sweep 12
+--   calls, 29,100 changes and 34,891 notices in 7.8 s, longest call
+--   1.5 s; nothing to do 0.3 s; the next day (64 changes, 114 notices)
+--   0.3 s.
+--   100,000 projects (500,000 milestones, 20,000 problems): first sweep
+--   128 calls, 291,000 changes (59 calls, each at most 1.8 s) and 348,698
+--   notices (69 calls of 2.5 to 8.2 s, growing with the open notices each
+--   one anti-joins) in 272 s; nothing to do 2.1-2.5 s; the next day (639
+--   changes, 1,141 notices) 2.2 s, one call.
+-- (Before the parts, the first sweep of the 100,000 was one statement of
+-- 29.7 s against the 30 s timeout, and nothing to do took 4.1-4.4 s.)
+-- The pool's statement_timeout (30 s, pgconn.c) bounds one call:
+-- p_max_items keeps a call well under it, a larger database only makes
+-- more calls.
 CREATE FUNCTION bb_supervise(p_today date, p_red_after int, p_due_days int,
-                             p_escalate_days int)
+                             p_escalate_days int, p_max_items int DEFAULT 5000,
+                             p_wait boolean DEFAULT true)
 RETURNS TABLE (changes int, notices int, closed int, first_change bigint, last_change bigint,
-               first_notice bigint, last_notice bigint)
-LANGUAGE plpgsql AS $$
+               first_notice bigint, last_notice bigint, more boolean, busy boolean,
+               clock_behind boolean)
+LANGUAGE plpgsql
+SET jit = off
+AS $$
 #variable_conflict use_column
 DECLARE
     v_changes int := 0;
     v_n int;
+    v_w int;
+    v_left int := p_max_items;        -- light_state rows this call may still write
+    v_more boolean := false;
     v_notices int := 0;
     v_closed int := 0;
     v_first_change bigint;
@@ -299,14 +351,32 @@ DECLARE
     v_hi bigint;
     v_first_notice bigint;
     v_last_notice bigint;
+    v_total int;
+    v_last_day date;
     v_year int := extract(year FROM p_today)::int;
 BEGIN
     IF p_today IS NULL OR p_red_after IS NULL OR p_red_after < 0
        OR p_due_days IS NULL OR p_due_days < 0
-       OR p_escalate_days IS NULL OR p_escalate_days < 0 THEN
+       OR p_escalate_days IS NULL OR p_escalate_days < 0
+       OR p_max_items IS NULL OR p_max_items < 1 OR p_wait IS NULL THEN
         RAISE EXCEPTION 'bb_supervise: bad arguments' USING ERRCODE = '22023';
     END IF;
-    PERFORM pg_advisory_xact_lock(hashtext('bb_supervise'), 0);
+    IF p_wait THEN
+        PERFORM pg_advisory_xact_lock(hashtext('bb_supervise'), 0);
+    ELSIF NOT pg_try_advisory_xact_lock(hashtext('bb_supervise'), 0) THEN
+        RETURN QUERY SELECT 0, 0, 0, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
+                            false, true, false;
+        RETURN;
+    END IF;
+    SELECT d.last_day INTO v_last_day FROM supervise_day d;
+    IF v_last_day > p_today THEN
+        RETURN QUERY SELECT 0, 0, 0, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
+                            false, false, true;
+        RETURN;
+    END IF;
+    IF v_last_day IS DISTINCT FROM p_today THEN
+        UPDATE supervise_day SET last_day = p_today;
+    END IF;
 
     -- 1a. milestones
     WITH ev AS (
@@ -328,20 +398,27 @@ BEGIN
                         WHERE s.project_id = m.project_id AND s.node = m.node
                           AND s.light IN ('green', 'yellow', 'red'))
     ), d AS (
+        -- no ORDER BY: the first p_max_items differences found, so a call
+        -- with many stops early; the rest are the next call's
         SELECT ev.*, s.light AS old_light
           FROM ev
           LEFT JOIN light_state s ON s.project_id = ev.project_id AND s.node = ev.node
          WHERE s.light IS DISTINCT FROM ev.light
-            OR s.days_overdue IS DISTINCT FROM ev.days_overdue
             OR s.due_date IS DISTINCT FROM ev.due_date
+         LIMIT v_left
     ), st AS (
         INSERT INTO light_state AS s (project_id, node, light, since, days_overdue, due_date)
-        SELECT d.project_id, d.node, d.light, p_today, d.days_overdue, d.due_date FROM d
+        SELECT d.project_id, d.node, d.light,
+               CASE d.light WHEN 'red' THEN least(d.due_date + p_red_after + 1, p_today)
+                            WHEN 'yellow' THEN least(d.due_date + 1, p_today)
+                            ELSE p_today END,
+               d.days_overdue, d.due_date FROM d
         ON CONFLICT (project_id, node) WHERE project_id IS NOT NULL DO UPDATE
-           SET since = CASE WHEN s.light = excluded.light THEN s.since ELSE excluded.since END,
+           SET since = CASE WHEN s.light = excluded.light THEN s.since ELSE p_today END,
                light = excluded.light,
                days_overdue = excluded.days_overdue,
                due_date = excluded.due_date
+        RETURNING 1
     ), ch AS (
         INSERT INTO light_change (project_id, node, from_light, to_light, on_date, days_overdue,
                                   due_date)
@@ -351,58 +428,71 @@ BEGIN
          ORDER BY d.project_id, d.node_rank
         RETURNING id
     )
-    SELECT count(*), min(id), max(id) INTO v_n, v_lo, v_hi FROM ch;
+    SELECT count(*), min(id), max(id), (SELECT count(*) FROM st)
+      INTO v_n, v_lo, v_hi, v_w FROM ch;
     v_changes := v_changes + v_n;
     v_first_change := v_lo;
     v_last_change := v_hi;
+    v_more := v_w >= v_left;
+    v_left := v_left - v_w;
 
     -- 1b. problems (never off: a problem has no end but 确认)
-    WITH ev AS (
-        SELECT pr.id AS problem_id,
-               CASE WHEN pr.state = '确认' THEN 'done'
-                    WHEN p_today - pr.deadline <= 0 THEN 'green'
-                    WHEN p_today - pr.deadline <= p_red_after THEN 'yellow'
-                    ELSE 'red' END AS light,
-               CASE WHEN pr.state = '确认' THEN 0
-                    ELSE greatest(p_today - pr.deadline, 0) END AS days_overdue,
-               pr.deadline AS due_date
-          FROM problem pr
-         WHERE pr.state <> '确认'
-            OR EXISTS (SELECT 1 FROM light_state s
-                        WHERE s.problem_id = pr.id AND s.light IN ('green', 'yellow', 'red'))
-    ), d AS (
-        SELECT ev.*, s.light AS old_light
-          FROM ev
-          LEFT JOIN light_state s ON s.problem_id = ev.problem_id
-         WHERE s.light IS DISTINCT FROM ev.light
-            OR s.days_overdue IS DISTINCT FROM ev.days_overdue
-            OR s.due_date IS DISTINCT FROM ev.due_date
-    ), st AS (
-        INSERT INTO light_state AS s (problem_id, light, since, days_overdue, due_date)
-        SELECT d.problem_id, d.light, p_today, d.days_overdue, d.due_date FROM d
-        ON CONFLICT (problem_id) WHERE problem_id IS NOT NULL DO UPDATE
-           SET since = CASE WHEN s.light = excluded.light THEN s.since ELSE excluded.since END,
-               light = excluded.light,
-               days_overdue = excluded.days_overdue,
-               due_date = excluded.due_date
-    ), ch AS (
-        INSERT INTO light_change (problem_id, from_light, to_light, on_date, days_overdue,
-                                  due_date)
-        SELECT d.problem_id, d.old_light, d.light, p_today, d.days_overdue, d.due_date
-          FROM d
-         WHERE d.old_light IS DISTINCT FROM d.light
-         ORDER BY d.problem_id
-        RETURNING id
-    )
-    SELECT count(*), min(id), max(id) INTO v_n, v_lo, v_hi FROM ch;
-    v_changes := v_changes + v_n;
-    v_first_change := coalesce(v_first_change, v_lo);
-    v_last_change := coalesce(v_hi, v_last_change);
+    IF NOT v_more THEN
+        WITH ev AS (
+            SELECT pr.id AS problem_id,
+                   CASE WHEN pr.state = '确认' THEN 'done'
+                        WHEN p_today - pr.deadline <= 0 THEN 'green'
+                        WHEN p_today - pr.deadline <= p_red_after THEN 'yellow'
+                        ELSE 'red' END AS light,
+                   CASE WHEN pr.state = '确认' THEN 0
+                        ELSE greatest(p_today - pr.deadline, 0) END AS days_overdue,
+                   pr.deadline AS due_date
+              FROM problem pr
+             WHERE pr.state <> '确认'
+                OR EXISTS (SELECT 1 FROM light_state s
+                            WHERE s.problem_id = pr.id AND s.light IN ('green', 'yellow', 'red'))
+        ), d AS (
+            SELECT ev.*, s.light AS old_light
+              FROM ev
+              LEFT JOIN light_state s ON s.problem_id = ev.problem_id
+             WHERE s.light IS DISTINCT FROM ev.light
+                OR s.due_date IS DISTINCT FROM ev.due_date
+             LIMIT v_left
+        ), st AS (
+            INSERT INTO light_state AS s (problem_id, light, since, days_overdue, due_date)
+            SELECT d.problem_id, d.light,
+                   CASE d.light WHEN 'red' THEN least(d.due_date + p_red_after + 1, p_today)
+                                WHEN 'yellow' THEN least(d.due_date + 1, p_today)
+                                ELSE p_today END,
+                   d.days_overdue, d.due_date FROM d
+            ON CONFLICT (problem_id) WHERE problem_id IS NOT NULL DO UPDATE
+               SET since = CASE WHEN s.light = excluded.light THEN s.since ELSE p_today END,
+                   light = excluded.light,
+                   days_overdue = excluded.days_overdue,
+                   due_date = excluded.due_date
+            RETURNING 1
+        ), ch AS (
+            INSERT INTO light_change (problem_id, from_light, to_light, on_date, days_overdue,
+                                      due_date)
+            SELECT d.problem_id, d.old_light, d.light, p_today, d.days_overdue, d.due_date
+              FROM d
+             WHERE d.old_light IS DISTINCT FROM d.light
+             ORDER BY d.problem_id
+            RETURNING id
+        )
+        SELECT count(*), min(id), max(id), (SELECT count(*) FROM st)
+          INTO v_n, v_lo, v_hi, v_w FROM ch;
+        v_changes := v_changes + v_n;
+        v_first_change := coalesce(v_first_change, v_lo);
+        v_last_change := coalesce(v_hi, v_last_change);
+        v_more := v_w >= v_left;
+        v_left := v_left - v_w;
+    END IF;
     -- Many new rows (the first sweep of a database, a big import): fresh
-    -- statistics, or the joins below and the next sweep's would be planned
+    -- statistics, or the joins below and the next call's would be planned
     -- for the empty table light_state was (nested loops over 100,000 rows
     -- took minutes where a hash join takes a second).
-    IF v_changes > 1000 THEN
+    IF p_max_items - v_left > 1000 THEN
         ANALYZE light_state;
     END IF;
 
@@ -435,77 +525,106 @@ BEGIN
     -- 3. issue, set-based: numbers handed out in one update of the year's
     -- counter (one UPDATE per notice of the same row would leave a chain of
     -- row versions each next update walks: minutes for the first sweep of
-    -- a large database).
-    WITH cand AS (
-        SELECT s.project_id, s.node, s.problem_id, lv.level, s.due_date,
-               p_today - s.due_date AS days_overdue,
-               coalesce(p.township_id, e.township_id) AS township_id,
-               bb_item_title(p.name, s.node, e.name, pr.description) AS title,
-               CASE WHEN lv.level = 'escalated' AND s.problem_id IS NOT NULL THEN
-                        (SELECT n.id FROM notice n
-                          WHERE n.problem_id = s.problem_id AND n.level = 'red'
-                            AND n.state <> 'closed')
-                    WHEN lv.level = 'escalated' THEN
-                        (SELECT n.id FROM notice n
-                          WHERE n.project_id = s.project_id AND n.node = s.node
-                            AND n.level = 'red' AND n.state <> 'closed')
-               END AS escalated_from,
-               row_number() OVER (ORDER BY lv.rank, s.due_date, s.project_id NULLS LAST,
-                                           bb_stage_rank(s.node), s.problem_id) AS rn
-          FROM light_state s
-         CROSS JOIN LATERAL (
-               SELECT 'due'::text AS level, 1 AS rank
-                WHERE s.light = 'green' AND p_due_days > 0
-                  AND s.due_date <= p_today + p_due_days
-               UNION ALL
-               SELECT 'yellow', 2 WHERE s.light = 'yellow'
-               UNION ALL
-               SELECT 'red', 3 WHERE s.light = 'red'
-               UNION ALL
-               SELECT 'escalated', 4
-                WHERE s.light = 'red' AND p_escalate_days > 0
-                  AND p_today - s.since >= p_escalate_days) lv
-          LEFT JOIN project p ON p.id = s.project_id
-          LEFT JOIN problem pr ON pr.id = s.problem_id
-          LEFT JOIN enterprise e ON e.id = pr.enterprise_id
-         WHERE s.light IN ('green', 'yellow', 'red')
-           -- one probe of notice_open_problem_key or notice_open_milestone_key
-           -- (an OR of the two would read every open notice per item)
-           AND NOT EXISTS (SELECT 1 FROM notice n
-                            WHERE s.problem_id IS NOT NULL AND n.problem_id = s.problem_id
-                              AND n.level = lv.level AND n.state <> 'closed')
-           AND NOT EXISTS (SELECT 1 FROM notice n
-                            WHERE s.project_id IS NOT NULL AND n.project_id = s.project_id
-                              AND n.node = s.node AND n.level = lv.level
-                              AND n.state <> 'closed')
-    ), cnt AS (
-        SELECT count(*)::int AS c FROM cand
-    ), ctr AS (
-        INSERT INTO notice_counter AS k (year, last_seq)
-        SELECT v_year, cnt.c FROM cnt WHERE cnt.c > 0
-        ON CONFLICT (year) DO UPDATE SET last_seq = k.last_seq + excluded.last_seq
-        RETURNING k.last_seq
-    ), ins AS (
-        INSERT INTO notice (year, seq, project_id, node, problem_id, level, township_id, title,
-                            due_date, days_overdue, issued_on, escalated_from)
-        SELECT v_year, ctr.last_seq - cnt.c + cand.rn::int, cand.project_id, cand.node,
-               cand.problem_id, cand.level, cand.township_id, cand.title, cand.due_date,
-               cand.days_overdue, p_today, cand.escalated_from
-          FROM cand, cnt, ctr
-         ORDER BY cand.rn
-        RETURNING id, project_id, problem_id, level
-    ), rec AS (
-        -- due, yellow, red: the item's people but the city leader;
-        -- escalated: the city leader (none: step 3b)
-        INSERT INTO notice_recipient (notice_id, official_id, unit_id, role)
-        SELECT i.id, x.official_id, x.unit_id, x.role
-          FROM ins i
-         CROSS JOIN LATERAL bb_item_people(i.project_id, i.problem_id, p_today) x
-         WHERE (x.role = '包保市领导') = (i.level = 'escalated')
-    ), del AS (
-        INSERT INTO notice_delivery (notice_id) SELECT i.id FROM ins i
-    )
-    SELECT count(*), min(id), max(id) INTO v_notices, v_first_notice, v_last_notice FROM ins;
+    -- a large database). Phase 1 due, yellow, red; phase 2 escalated,
+    -- which needs the open red notice phase 1 may just have issued.
+    -- Not while step 1 is unfinished: an item not evaluated yet still has
+    -- yesterday's light.
+    v_left := p_max_items;
+    FOR v_phase IN 1 .. 2 LOOP
+        EXIT WHEN v_more OR v_left <= 0;
+        WITH lv AS (
+            -- the level each item is due for in this phase (at most one:
+            -- green -> due, yellow, red; then red -> escalated), NULL none
+            SELECT s.*,
+                   CASE WHEN v_phase = 2 THEN
+                            CASE WHEN s.light = 'red' AND p_escalate_days > 0
+                                      AND p_today - s.since >= p_escalate_days
+                                 THEN 'escalated' END
+                        WHEN s.light = 'green' THEN
+                            CASE WHEN p_due_days > 0 AND s.due_date <= p_today + p_due_days
+                                 THEN 'due' END
+                        ELSE s.light END AS level
+              FROM light_state s
+             WHERE s.light IN ('green', 'yellow', 'red')
+        ), cand0 AS (
+            SELECT s.project_id, s.node, s.problem_id, s.level,
+                   array_position(ARRAY['due', 'yellow', 'red', 'escalated'], s.level) AS rank,
+                   s.due_date, p_today - s.due_date AS days_overdue,
+                   CASE WHEN s.level = 'escalated' AND s.problem_id IS NOT NULL THEN
+                            (SELECT n.id FROM notice n
+                              WHERE n.problem_id = s.problem_id AND n.level = 'red'
+                                AND n.state <> 'closed')
+                        WHEN s.level = 'escalated' THEN
+                            (SELECT n.id FROM notice n
+                              WHERE n.project_id = s.project_id AND n.node = s.node
+                                AND n.level = 'red' AND n.state <> 'closed')
+                   END AS escalated_from
+              FROM lv s
+             WHERE s.level IS NOT NULL
+               -- one probe of notice_open_problem_key or notice_open_milestone_key
+               -- (an OR of the two would read every open notice per item)
+               AND NOT EXISTS (SELECT 1 FROM notice n
+                                WHERE s.problem_id IS NOT NULL AND n.problem_id = s.problem_id
+                                  AND n.level = s.level AND n.state <> 'closed')
+               AND NOT EXISTS (SELECT 1 FROM notice n
+                                WHERE s.project_id IS NOT NULL AND n.project_id = s.project_id
+                                  AND n.node = s.node AND n.level = s.level
+                                  AND n.state <> 'closed')
+        ), cand1 AS (
+            -- an escalation waits for its red notice (a red one not issued
+            -- yet for want of room in this call)
+            SELECT c.*,
+                   row_number() OVER (ORDER BY c.rank, c.due_date, c.project_id NULLS LAST,
+                                               bb_stage_rank(c.node), c.problem_id) AS rn,
+                   count(*) OVER () AS total
+              FROM cand0 c
+             WHERE c.level <> 'escalated' OR c.escalated_from IS NOT NULL
+        ), cand AS (
+            SELECT c.*, coalesce(p.township_id, e.township_id) AS township_id,
+                   bb_item_title(p.name, c.node, e.name, pr.description) AS title
+              FROM cand1 c
+              LEFT JOIN project p ON p.id = c.project_id
+              LEFT JOIN problem pr ON pr.id = c.problem_id
+              LEFT JOIN enterprise e ON e.id = pr.enterprise_id
+             WHERE c.rn <= v_left
+        ), cnt AS (
+            SELECT count(*)::int AS c, max(total)::int AS total FROM cand
+        ), ctr AS (
+            INSERT INTO notice_counter AS k (year, last_seq)
+            SELECT v_year, cnt.c FROM cnt WHERE cnt.c > 0
+            ON CONFLICT (year) DO UPDATE SET last_seq = k.last_seq + excluded.last_seq
+            RETURNING k.last_seq
+        ), ins AS (
+            INSERT INTO notice (year, seq, project_id, node, problem_id, level, township_id,
+                                title, due_date, days_overdue, issued_on, escalated_from)
+            SELECT v_year, ctr.last_seq - cnt.c + cand.rn::int, cand.project_id, cand.node,
+                   cand.problem_id, cand.level, cand.township_id, cand.title, cand.due_date,
+                   cand.days_overdue, p_today, cand.escalated_from
+              FROM cand, cnt, ctr
+             ORDER BY cand.rn
+            RETURNING id, project_id, problem_id, level
+        ), rec AS (
+            -- due, yellow, red: the item's people but the city leader;
+            -- escalated: the city leader (none: step 3b)
+            INSERT INTO notice_recipient (notice_id, official_id, unit_id, role)
+            SELECT i.id, x.official_id, x.unit_id, x.role
+              FROM ins i
+             CROSS JOIN LATERAL bb_item_people(i.project_id, i.problem_id, p_today) x
+             WHERE (x.role = '包保市领导') = (i.level = 'escalated')
+        ), del AS (
+            INSERT INTO notice_delivery (notice_id) SELECT i.id FROM ins i
+        )
+        SELECT count(*), min(id), max(id), (SELECT coalesce(cnt.total, 0) FROM cnt)
+          INTO v_n, v_lo, v_hi, v_total FROM ins;
+        v_notices := v_notices + v_n;
+        v_first_notice := coalesce(v_first_notice, v_lo);
+        v_last_notice := coalesce(v_hi, v_last_notice);
+        v_more := v_total > v_left;
+        v_left := v_left - v_n;
+        IF v_n > 1000 THEN
+            ANALYZE notice;
+        END IF;
+    END LOOP;
 
     -- 3b. an escalated notice of an item without a 包保市领导 goes to the
     -- people of the red notice it raises (somebody must be told)
@@ -518,10 +637,6 @@ BEGIN
            AND NOT EXISTS (SELECT 1 FROM notice_recipient r WHERE r.notice_id = e.id);
     END IF;
 
-    IF v_notices > 1000 THEN
-        ANALYZE notice;
-    END IF;
-
     -- 4. tell every baobaod (delivered at commit)
     IF v_changes > 0 THEN
         PERFORM pg_notify('bb_push', format('light:%s-%s', v_first_change, v_last_change));
@@ -532,7 +647,7 @@ BEGIN
     END IF;
 
     RETURN QUERY SELECT v_changes, v_notices, v_closed, v_first_change, v_last_change,
-                        v_first_notice, v_last_notice;
+                        v_first_notice, v_last_notice, v_more, false, false;
 END
 $$;
 

@@ -2,7 +2,8 @@
  * supervise.c (spec): supervision that runs itself (issue 13), PROTOCOL.md
  * section 6 "Supervision: lights and notices": running the sweep now
  * (supervise.run) and the history of lights (light.history for one item,
- * light.changes for everything a caller may see, paged by id).
+ * light.changes for everything a caller may see, or with `mine` what
+ * concerns them (what light.changed is pushed to them for), paged by id).
  *
  * The sweep itself runs on its own (server/methods/supervise.c): at start,
  * on a timer, after midnight and after changes; supervise.run is for a
@@ -33,6 +34,7 @@ static const bb_arg changes[] = {
     {"from", BB_T_DATE, 0, 0, 0, 0, NULL, NULL, "变化日期从（含）；默认不限"},
     {"to", BB_T_DATE, 0, 0, 0, 0, NULL, NULL, "变化日期到（含）；默认不限"},
     {"township", BB_T_STR, 0, 1, SHORT, 0, NULL, NULL, "只列此乡镇的"},
+    {"mine", BB_T_BOOL, 0, 0, 0, 0, NULL, NULL, "只列与我有关的；默认 false"},
     {NULL},
 };
 

@@ -62,6 +62,7 @@ struct pgconn {
     pgq *cur;                  /* the query results are arriving for; NULL = head */
     unsigned in_flight;
     unsigned unsynced;         /* queries at the tail of the FIFO not yet synced */
+    bool flush_pending;        /* a query sent alone waits for the flush */
 
     unsigned failures;         /* consecutive, for backoff; 0 after READY */
     unsigned depth;            /* enter/leave nesting */
@@ -214,6 +215,7 @@ static void fail_in_flight(pgconn *c)
     c->head = c->tail = c->cur = NULL;
     c->in_flight = 0;
     c->unsynced = 0;
+    c->flush_pending = false;
     uv_prepare_stop(&c->sync_prep);
     while (list != NULL) {
         pgq *q = list;
@@ -632,22 +634,58 @@ static void sync_prep_cb(uv_prepare_t *h)
 {
     pgconn *c = h->data;
     uv_prepare_stop(&c->sync_prep);
-    if (c->unsynced == 0 || c->failing || c->state != PGC_READY)
+    if (c->failing || c->state != PGC_READY)
         return;
-    c->tail->sync_after = true;
-    c->unsynced = 0;
-    if (PQpipelineSync(c->pg) != 1) {
-        send_failed(c, "sync");
+    if (c->unsynced > 0) {
+        c->tail->sync_after = true;
+        c->unsynced = 0;
+        if (PQpipelineSync(c->pg) != 1) {
+            send_failed(c, "sync");
+            return;
+        }
+    } else if (!c->flush_pending) {
         return;
     }
+    c->flush_pending = false;
     if (flush_and_watch(c) < 0)
         send_failed(c, "flush");
+}
+
+/* Sends q in a sync group of its own (q->alone): the open group, if any,
+ * is synced first. 0 or -1 as pgconn_send. */
+static int send_alone(pgconn *c, pgq *q)
+{
+    if (c->unsynced > 0) {
+        c->tail->sync_after = true;
+        c->unsynced = 0;
+        if (PQpipelineSync(c->pg) != 1) {
+            send_failed(c, "sync");
+            return -1;
+        }
+    }
+    if (PQsendQueryPrepared(c->pg, q->stmt->name, q->stmt->nparams,
+                            (const char *const *)q->values, NULL, NULL, 0) != 1) {
+        send_failed(c, q->stmt->name);
+        return -1;
+    }
+    fifo_append(c, q, true);
+    c->in_flight++;
+    if (PQpipelineSync(c->pg) != 1) {
+        /* q is in flight: the break that follows completes it as lost. */
+        send_failed(c, "sync");
+        return 0;
+    }
+    c->flush_pending = true;
+    uv_prepare_start(&c->sync_prep, sync_prep_cb);
+    return 0;
 }
 
 int pgconn_send(pgconn *c, pgq *q)
 {
     if (!pgconn_ready(c))
         return -1;
+    if (q->alone)
+        return send_alone(c, q);
     /* Nothing is written to the socket here (libpq buffers in pipeline
      * mode below its 64 KiB threshold); sync_prep_cb syncs and flushes. */
     if (PQsendQueryPrepared(c->pg, q->stmt->name, q->stmt->nparams,

@@ -26,6 +26,12 @@
  * every query gets exactly the answer it would have got alone. So a failing
  * query never sinks its neighbours, as with one sync per query, while the
  * common case costs one write, one wakeup and one commit per group.
+ * A query marked `alone` (the pool's heavy statements: long, with many
+ * rows and locks) is never grouped: the open group is synced before it and
+ * it gets its own sync, so nothing waits for its commit in its transaction,
+ * a neighbour's failure never rolls it back (nor replays it), and its locks
+ * never meet a neighbour's row locks in one transaction. It still goes out
+ * in the same write at the end of the loop iteration.
  *
  * Nothing here blocks: PQconnectStartParams/PQconnectPoll, PQsendPrepare,
  * PQsendQueryPrepared, PQpipelineSync, PQflush, PQconsumeInput, PQgetResult.
@@ -66,6 +72,8 @@ typedef struct pgq {
     PGresult *res;             /* owned: the query's result once it arrived */
     bool got_end;              /* the NULL that ends its results was seen */
     bool sync_after;           /* last query of its sync group */
+    bool alone;                /* a heavy statement: sent in a sync group of
+                                  its own (set by the pool) */
 } pgq;
 
 /* Appends q to a FIFO of queries linked by next: the pool's queue and a

@@ -118,6 +118,7 @@ static pgq *pgq_make(const pool_stmt *stmt, const char *const *values, const int
     q->stmt = stmt;
     q->cb = cb;
     q->arg = arg;
+    q->alone = is_heavy(stmt);
     q->values = (char **)(q + 1);
     char *text = (char *)(q->values + n);
     for (size_t i = 0; i < n; i++) {
@@ -257,10 +258,10 @@ static void fail_queue(pool *p, bb_err err, const char *message)
 }
 
 /* The READY connection with a free slot and, first, no heavy statement
- * in flight (pool_stmt.heavy: a read sent next to a group-commit batch
- * would share its transaction and wait for its WAL flush; two batches on
- * one connection would commit one after the other), then the fewest
- * queries in flight. */
+ * in flight (pool_register_heavy: a read queued behind a group-commit
+ * batch or a sweep on one connection would wait for it to finish; two
+ * batches on one connection would commit one after the other), then the
+ * fewest queries in flight. */
 static pgconn *pick(const pool *p)
 {
     pgconn *best = NULL;

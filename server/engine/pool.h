@@ -5,7 +5,8 @@
  * pool_stmt) and its parameters; the pool sends it on a connection in
  * pipeline mode and calls back exactly once with the result or an error.
  * Queries sent to one connection in the same loop iteration share one sync
- * (one socket write, one transaction); a result is handed on only after
+ * (one socket write, one transaction; a heavy statement has a sync of its
+ * own, pool_register_heavy); a result is handed on only after
  * that transaction committed, and if any query of such a group fails, the
  * others are run again alone, so one failing query never affects its
  * neighbours (pgconn.h, "Sync groups"). Each connection is a pgconn driven
@@ -69,11 +70,16 @@ typedef struct pool_config {
 __attribute__((warn_unused_result))
 int pool_register(const pool_stmt *stmt);
 /* The same for a heavy statement: one that keeps its connection busy for
- * long (a group-commit batch: many rows and a WAL flush). Queries sent to
- * one connection in the same loop turn share a transaction, so a quick
- * read sent next to a heavy statement would wait for its commit: the pool
- * sends other queries to connections without a heavy one in flight
- * whenever it can, and spreads heavy ones over connections. */
+ * long (a group-commit batch: many rows and a WAL flush; the supervision
+ * sweep: many rows, an advisory lock, row locks on notices). A heavy
+ * statement is sent in a sync group of its own (one transaction for it
+ * alone, pgconn.h "Sync groups"): a query sent in the same loop turn does
+ * not share its transaction, so it never waits for its commit, never rolls
+ * it back by failing, and no lock it holds meets the heavy one's in one
+ * transaction. Queries behind it on the same connection still wait for it
+ * (a pipeline is in order), so the pool also sends other queries to
+ * connections without a heavy one in flight whenever it can, and spreads
+ * heavy ones over connections. */
 __attribute__((warn_unused_result))
 int pool_register_heavy(const pool_stmt *stmt);
 

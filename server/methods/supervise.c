@@ -16,8 +16,18 @@
  *   - when LISTEN (re)connects (on_ready): notifications sent while it was
  *     down are lost, the sweep finds what they would have said.
  * One sweep at a time per process (a request for another while one runs
- * makes one more run after it); across processes the function's advisory
- * lock serialises them, and the second finds nothing left to do.
+ * makes one more run after it). A sweep is a series of calls of
+ * bb_supervise, each bounded (SUPERVISE_MAX_ITEMS items written and notices
+ * issued, so each stays far below the pool's statement_timeout; a large
+ * first sweep takes many) and each its own transaction, sent alone in its
+ * sync group (a heavy statement, pool.h); the next call goes as soon as
+ * one answers `more`. Across processes the function's advisory lock
+ * serialises them: this module only tries it, and when another process
+ * holds it (busy) tries again supervise_debounce_ms later, without holding
+ * a pool connection meanwhile; its sweep then finds what the other one
+ * left, including a write committed while that one ran. A sweep for a day
+ * before the last sweep's (clocks that disagree, fake_now moved back) does
+ * nothing: logged as event=supervise_clock_behind.
  * The sweep is the system, not a request: no caller, no audit record
  * (023 says why); it logs event=supervise only when something changed.
  *
@@ -48,24 +58,41 @@
 /* The sweep after midnight runs this long after it, so the clock's date
  * has surely turned (a timer may fire a little early). */
 #define SUPERVISE_MIDNIGHT_SLACK_MS 2000u
+/* Another process sweeping (busy): again supervise_debounce_ms later, but
+ * not sooner than this (a debounce of 0 would knock in a tight loop). */
+#define SUPERVISE_BUSY_MIN_MS 100u
+/* The most light_state rows one call of bb_supervise writes, and the most
+ * notices it issues (p_max_items): on bench/gen-data.sql with 100,000
+ * projects a call of 5,000 took at most 8.2 s (023 has the figures), well
+ * below the pool's statement_timeout of 30 s. */
+#define SUPERVISE_MAX_ITEMS "5000"
 
 /* ---- the sweep's statement ----
- * Everything it needs is passed in: the module runs it without a request,
- * supervise.run with one; both bind the same four values. */
+ * Everything it needs is passed in: the module runs it without a request
+ * (not waiting for another process's sweep), supervise.run with one
+ * (waiting); both bind the same six values. */
 static const char *const sweep_extras[] = {"_day", "_red_after", "_due_days", "_escalate_days",
-                                           NULL};
+                                           "_max_items", "_wait", NULL};
+/* The first RUN_WIRE_NCOLS are supervise.run's answer; busy is the
+ * module's alone (supervise.run waits, so is never busy). */
 static const rp_col run_cols[] = {
     {"changes", RP_INT},      {"notices", RP_INT},     {"closed", RP_INT},
     {"first_change", RP_INT}, {"last_change", RP_INT}, {"first_notice", RP_INT},
-    {"last_notice", RP_INT},
+    {"last_notice", RP_INT},  {"more", RP_BOOL},       {"clock_behind", RP_BOOL},
+    {"busy", RP_BOOL},
 };
 #define RUN_NCOLS ((int)(sizeof run_cols / sizeof run_cols[0]))
+#define RUN_WIRE_NCOLS (RUN_NCOLS - 1)
+enum { RC_CHANGES, RC_NOTICES, RC_CLOSED, RC_MORE = 7, RC_CLOCK_BEHIND, RC_BUSY };
 
 static mstmt st_sweep = {
     .name = "supervise_sweep", .extras = sweep_extras, .heavy = true,
     .cols = run_cols, .ncols = RUN_NCOLS, .sql =
-    "SELECT * FROM bb_supervise(p_today => :_day::date, p_red_after => :_red_after::int,"
-    " p_due_days => :_due_days::int, p_escalate_days => :_escalate_days::int)"};
+    "SELECT changes, notices, closed, first_change, last_change, first_notice, last_notice,"
+    " more, clock_behind, busy"
+    " FROM bb_supervise(p_today => :_day::date, p_red_after => :_red_after::int,"
+    " p_due_days => :_due_days::int, p_escalate_days => :_escalate_days::int,"
+    " p_max_items => :_max_items::int, p_wait => :_wait::boolean)"};
 
 /* ---- light history ---- */
 
@@ -96,18 +123,29 @@ static mstmt st_history_milestone = {
 /* Keyset pages by ascending id. Dates compare as 'YYYY-MM-DD' text (the
  * view's wire form, ISO order). An unknown township name matches nothing;
  * rows outside the scope are never looked at. */
+#define CHANGES_FILTERS                                                                   \
+    "   AND (:to_light::text IS NULL OR w.to_light = :to_light::text)"                    \
+    "   AND (:from::text IS NULL OR w.on_date >= :from::text)"                            \
+    "   AND (:to::text IS NULL OR w.on_date <= :to::text)"                                \
+    "   AND (:township::text IS NULL"                                                     \
+    "        OR w.township_id = (SELECT t.id FROM township t WHERE t.name = :township::text))" \
+    "   AND " SCOPE_HAS("w.township_id")                                                  \
+    " ORDER BY w.id LIMIT :limit::int + 1"
 static mstmt st_changes = {
     .name = "light_changes", .cols = lc_cols, .ncols = LC_NCOLS, .sql =
     "SELECT " LIGHT_SELECT
     "  FROM light_change_wire w"
-    " WHERE w.id > :after::bigint"
-    "   AND (:to_light::text IS NULL OR w.to_light = :to_light::text)"
-    "   AND (:from::text IS NULL OR w.on_date >= :from::text)"
-    "   AND (:to::text IS NULL OR w.on_date <= :to::text)"
-    "   AND (:township::text IS NULL"
-    "        OR w.township_id = (SELECT t.id FROM township t WHERE t.name = :township::text))"
-    "   AND " SCOPE_HAS("w.township_id")
-    " ORDER BY w.id LIMIT :limit::int + 1"};
+    " WHERE w.id > :after::bigint" CHANGES_FILTERS};
+/* `mine`: the caller's changes (sql/024's bb_light_mine, the push's
+ * audience rule) gathered from the indexes of the caller's officials,
+ * units and townships first, then filtered: a supervisor's few changes
+ * among many are not found by walking every id. */
+static mstmt st_changes_mine = {
+    .name = "light_changes_mine", .cols = lc_cols, .ncols = LC_NCOLS, .sql =
+    "SELECT " LIGHT_SELECT
+    "  FROM bb_light_mine(p_actor => :_actor::bigint, p_after => :after::bigint) m"
+    "  JOIN light_change_wire w ON w.id = m.change_id"
+    " WHERE true" CHANGES_FILTERS};
 
 /* ---- module state (loop thread) ---- */
 
@@ -116,9 +154,13 @@ static struct {
     uv_timer_t tick;       /* interval / midnight / retry */
     uv_timer_t debounce;   /* after bb_dirty */
     bool tick_open, debounce_open;
-    bool running;          /* a sweep is in flight */
+    bool running;          /* a call of the sweep is in flight */
     bool again;            /* another was asked for meanwhile */
     bool stopped;
+    /* The sweep under way (its calls, until one is not `more`): totals for
+     * its one log line. */
+    unsigned calls;
+    long long changes, notices, closed;
 } S;
 
 static void on_tick(uv_timer_t *t);
@@ -162,41 +204,80 @@ static void arm_next(void)
     arm_tick(ms);
 }
 
+static bool col_true(const PGresult *res, int col)
+{
+    return strcmp(PQgetvalue(res, 0, col), "t") == 0;
+}
+
+/* The end of a sweep (its last call answered, or failed): its log line
+ * when it did something. */
+static void sweep_end(void)
+{
+    if (S.changes != 0 || S.notices != 0 || S.closed != 0)
+        log_event(LOG_INFO, "supervise", "changes=%lld notices=%lld closed=%lld calls=%u",
+                  S.changes, S.notices, S.closed, S.calls);
+    S.calls = 0;
+    S.changes = S.notices = S.closed = 0;
+}
+
 static void sweep_done(void *arg, const PGresult *res, const pool_error *e)
 {
     (void)arg;
     S.running = false;
     if (S.stopped)
         return;
+    bool more = false;
     if (e != NULL) {
         log_event(LOG_WARN, "supervise_failed", "why=%s", log_q(e->message));
+        sweep_end();
         /* Down: soon again; anything else: the next regular sweep. */
         arm_tick(e->err == BB_E_UNAVAILABLE ? SUPERVISE_RETRY_MS : S.s->cfg.supervise_interval_ms);
     } else {
         const char *why = NULL;
-        if (rowpack_check(res, run_cols, RUN_NCOLS, &why) != 0 || PQntuples(res) != 1)
+        if (rowpack_check(res, run_cols, RUN_NCOLS, &why) != 0 || PQntuples(res) != 1) {
             log_event(LOG_WARN, "supervise_failed", "why=%s",
                       log_q(why != NULL ? why : "not one row"));
-        else if (strcmp(PQgetvalue(res, 0, 0), "0") != 0 ||
-                 strcmp(PQgetvalue(res, 0, 1), "0") != 0 ||
-                 strcmp(PQgetvalue(res, 0, 2), "0") != 0)
-            log_event(LOG_INFO, "supervise", "changes=%s notices=%s closed=%s",
-                      PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
-        arm_next();
+            sweep_end();
+            arm_next();
+        } else if (col_true(res, RC_BUSY)) {
+            /* Another process sweeps: again after it, counted like a
+             * bb_dirty (what it did not see is found then). */
+            uint64_t ms = S.s->cfg.supervise_debounce_ms;
+            arm_tick(ms > SUPERVISE_BUSY_MIN_MS ? ms : SUPERVISE_BUSY_MIN_MS);
+        } else {
+            S.calls++;
+            S.changes += strtoll(PQgetvalue(res, 0, RC_CHANGES), NULL, 10);
+            S.notices += strtoll(PQgetvalue(res, 0, RC_NOTICES), NULL, 10);
+            S.closed += strtoll(PQgetvalue(res, 0, RC_CLOSED), NULL, 10);
+            if (col_true(res, RC_CLOCK_BEHIND)) {
+                char day[11];
+                if (clock_today(day) != 0)
+                    snprintf(day, sizeof day, "?");
+                log_event(LOG_WARN, "supervise_clock_behind",
+                          "today=%s why=%s", day,
+                          log_q("a sweep of another process (or before a restart) ran for a "
+                                "later day: nothing done (time_zone or fake_now differ?)"));
+            }
+            more = col_true(res, RC_MORE);
+            if (!more) {
+                sweep_end();
+                arm_next();
+            }
+        }
     }
-    if (S.again) {
+    if (more || S.again) {
         S.again = false;
         sweep();
     }
 }
 
-/* The four values of st_sweep, in its order; today as "YYYY-MM-DD". */
+/* The six values of st_sweep, in its order; today as "YYYY-MM-DD". */
 typedef struct sweep_vals {
     char day[11], red[16], due[16], esc[16];
-    const char *v[4];
+    const char *v[6];
 } sweep_vals;
 
-static int sweep_values(const server *s, sweep_vals *sv)
+static int sweep_values(const server *s, bool wait, sweep_vals *sv)
 {
     if (clock_today(sv->day) != 0)
         return -1;
@@ -207,6 +288,8 @@ static int sweep_values(const server *s, sweep_vals *sv)
     sv->v[1] = sv->red;
     sv->v[2] = sv->due;
     sv->v[3] = sv->esc;
+    sv->v[4] = SUPERVISE_MAX_ITEMS;
+    sv->v[5] = wait ? "true" : "false";
     return 0;
 }
 
@@ -219,7 +302,7 @@ static void sweep(void)
         return;
     }
     sweep_vals sv;
-    if (sweep_values(S.s, &sv) != 0) {
+    if (sweep_values(S.s, false, &sv) != 0) {
         log_event(LOG_WARN, "supervise_failed", "why=%s", log_q("no today"));
         arm_tick(S.s->cfg.supervise_interval_ms);
         return;
@@ -267,8 +350,10 @@ static void on_ready(void *arg)
 
 /* ---- methods ---- */
 
-/* supervise.run: one sweep now, through the request (its errors are the
- * request's); the counts and ranges of bb_supervise as a map. */
+/* supervise.run: one call of the sweep now, through the request (its
+ * errors are the request's), waiting for another process's sweep; the
+ * counts and ranges of bb_supervise as a map. When it answers `more`, the
+ * module goes on with the rest by itself. */
 static void run_done(request *req, const PGresult *res, void *ctx)
 {
     (void)ctx;
@@ -276,15 +361,18 @@ static void run_done(request *req, const PGresult *res, void *ctx)
         rowpack_reply_bad_result(req, st_sweep.name, "not one row");
         return;
     }
+    bool more = col_true(res, RC_MORE);
     msgpack_packer *pk = req_result_begin(req);
-    rowpack_row(pk, res, 0, run_cols, RUN_NCOLS);
+    rowpack_row(pk, res, 0, run_cols, RUN_WIRE_NCOLS);
     req_result_end(req);
+    if (more && S.s != NULL)
+        sweep();
 }
 
 static void supervise_run(request *req, const margs *a)
 {
     sweep_vals sv;
-    if (sweep_values(req_server(req), &sv) != 0) {
+    if (sweep_values(req_server(req), true, &sv) != 0) {
         req_reply_error(req, BB_E_INTERNAL, NULL, "today could not be computed");
         return;
     }
@@ -357,10 +445,20 @@ static int check_changes(request *req, const margs *a)
     return 0;
 }
 
+/* light.changes: all the caller may see, or with `mine` only what
+ * concerns them. */
+static void light_changes(request *req, const margs *a)
+{
+    if (check_changes(req, a) != 0)
+        return;
+    mstmt_query_page(req, margs_int(a, "mine", 0) ? &st_changes_mine : &st_changes, a, NULL,
+                     NULL);
+}
+
 static const method_impl supervise_methods[] = {
     {"supervise.run", .fn = supervise_run},
     {"light.history", .fn = light_history},
-    {"light.changes", .stmt = &st_changes, .reply = MR_PAGE, .check = check_changes},
+    {"light.changes", .fn = light_changes},
     {NULL},
 };
 
@@ -377,8 +475,9 @@ static int supervise_start(server *s)
     if ((r = uv_timer_init(s->loop, &S.debounce)) != 0)
         return r;
     S.debounce_open = true;
+    /* UV_EINVAL as push.c and delivery.c: main logs it as the reason. */
     if (listen_on("bb_dirty", on_dirty, on_ready, NULL) != 0)
-        return -1;
+        return UV_EINVAL;
     arm_tick(0);   /* once at start */
     return 0;
 }
@@ -400,7 +499,7 @@ static void supervise_stop(server *s)
 }
 
 static mstmt *const supervise_stmts[] = {&st_sweep, &st_history_problem, &st_history_milestone,
-                                         NULL};
+                                         &st_changes, &st_changes_mine, NULL};
 
 const method_module supervise_module = {
     .name = "supervise",

@@ -9,7 +9,13 @@
  * sweeps on one day change nothing; township staff see only their
  * townships' history; a write through the API is swept within the
  * debounce without supervise.run (LISTEN, bb_dirty); `baobao history`
- * prints the history in Chinese.
+ * prints the history in Chinese; light.changes `mine` lists exactly what
+ * light.changed is pushed to the caller for (bb_light_audience). The sweep
+ * is sent alone in its sync group (a failing request sent with it neither
+ * rolls it back nor runs it twice); an item late at its first sweep counts
+ * its red from deadline + R + 1; a sweep that finds another one running
+ * holds no pool connection and comes back; today never goes back (a server
+ * on an earlier day changes nothing).
  *
  * Data goes in with SQL (it_pg_exec) while no baobaod runs, as in
  * test_overdue.c: the project and problem methods are other files'
@@ -484,10 +490,12 @@ static int ended_projects_go_off_and_reopened_problems_come_back(void)
     IT_CHECK(run_sweep(c, n) == 0);
     IT_CHECK(history(c, "project_id", pj, "注册", got, sizeof got) == 0);
     IT_CHECK_STR(got, "->red@2026-03-20/47/2026-02-01,red>off@2026-03-20/0/2026-02-01");
+    /* Red since 02-07 (02-01 + 5 + 1) when first seen on 03-20: 升级 at
+     * once (the escalation counts from the day it turned red). */
     IT_CHECK(expect_sql("ended project's notices",
                         "SELECT string_agg(level || ':' || state || ':' || close_reason, ','"
                         " ORDER BY id) FROM notice WHERE project_id = $1::bigint",
-                        pj, "red:closed:off") == 0);
+                        pj, "red:closed:off,escalated:closed:off") == 0);
     IT_CHECK(history(c, "problem_id", pr, NULL, got, sizeof got) == 0);
     IT_CHECK_STR(got, "->red@2026-03-20/47/2026-02-01");
 
@@ -508,8 +516,148 @@ static int ended_projects_go_off_and_reopened_problems_come_back(void)
                         "SELECT string_agg(level || ':' || state || ':'"
                         " || coalesce(close_reason, '-'), ',' ORDER BY id)"
                         " FROM notice WHERE problem_id = $1::bigint",
-                        pr, "red:closed:done,red:issued:-") == 0);
+                        pr, "red:closed:done,escalated:closed:done,red:issued:-") == 0);
     it_close(c);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    return 0;
+}
+
+/* A user for light_changes_mine (password as it_staff's): role, unit (NULL:
+ * none), township (NULL: none), and the official it is the user of (NULL:
+ * none). */
+static int mine_user(const char *login, const char *role, const char *unit, const char *township,
+                     const char *official)
+{
+    const char *p[] = {login, role, unit, township};
+    IT_CHECK(it_pg_exec("WITH u AS (INSERT INTO app_user (login, display_name, role, unit,"
+                        "  password_hash) SELECT $1, $1, $2, $3, password_hash FROM app_user"
+                        "  WHERE login = 'it_staff' RETURNING id)"
+                        " INSERT INTO app_user_township (user_id, township_id)"
+                        " SELECT u.id, t.id FROM u JOIN township t ON t.name = $4",
+                        4, p) == 0);
+    if (official != NULL) {
+        const char *q[] = {login, official};
+        IT_CHECK(it_pg_exec("UPDATE official SET user_id = (SELECT id FROM app_user"
+                            " WHERE login = $1) WHERE name = $2",
+                            2, q) == 0);
+    }
+    return 0;
+}
+
+/* light.changes with mine true as login, pages of 2, ids joined by ","
+ * into out; next must be the last id of each page. */
+static int changes_mine(int port, const char *login, char *out, size_t cap)
+{
+    it_conn *c = it_connect_as(port, login, IT_PASSWORD);
+    IT_CHECKF(c != NULL, "login %s", login);
+    out[0] = '\0';
+    int64_t after = 0;
+    for (int page = 0; page < 100; page++) {
+        it_buf b;
+        it_buf_init(&b);
+        uint32_t id = g_msgid++;
+        it_req(&b, id, "light.changes", 3);
+        msgpack_pack_str_with_body(&b.pk, "mine", 4);
+        msgpack_pack_true(&b.pk);
+        it_kv_int(&b, "after", after);
+        it_kv_int(&b, "limit", 2);
+        it_msg m;
+        int rc = it_buf_ok(c, &b, id, &m);
+        it_buf_free(&b);
+        IT_CHECK(rc == 0);
+        const msgpack_object *items = it_map_get(m.result, "items");
+        const msgpack_object *next = it_map_get(m.result, "next");
+        IT_CHECK(items != NULL && items->type == MSGPACK_OBJECT_ARRAY && next != NULL);
+        int64_t last = after;
+        for (uint32_t i = 0; i < items->via.array.size; i++) {
+            int64_t cid = 0;
+            IT_CHECK(it_get_int(&items->via.array.ptr[i], "id", &cid) && cid > last);
+            last = cid;
+            size_t len = strlen(out);
+            snprintf(out + len, cap - len, "%s%" PRId64, len ? "," : "", cid);
+        }
+        bool more = next->type != MSGPACK_OBJECT_NIL;
+        if (more)
+            IT_CHECK(it_obj_int(next, &after) && after == last);
+        it_msg_free(&m);
+        if (!more) {
+            it_close(c);
+            return 0;
+        }
+    }
+    it_close(c);
+    IT_CHECK(!"light.changes mine: too many pages");
+    return -1;
+}
+
+/* light.changes `mine` lists exactly the changes light.changed is pushed to
+ * the caller for (bb_light_audience): by official (联络员张: the project's
+ * milestone; 承办王: the problem), by unit (督办甲单位 leads the project),
+ * as of the change's day (an assignment that ended on 03-12: only the
+ * changes up to then), township staff by township (赵李桥镇's: all;
+ * 新店镇's: none, though its unit 督办丙单位 holds the problem). */
+static int light_changes_mine_is_the_push_audience(void)
+{
+    IT_CHECKF(g_problem > 0, "needs lights_and_notices_follow_the_days");
+    IT_CHECK(mine_user("sv_zhang", "supervisor", NULL, NULL, "联络员张") == 0);
+    IT_CHECK(mine_user("sv_wang", "supervisor", NULL, NULL, "承办王") == 0);
+    IT_CHECK(mine_user("sv_unit", "supervisor", "督办甲单位", NULL, NULL) == 0);
+    IT_CHECK(mine_user("sv_ended", "supervisor", NULL, NULL, NULL) == 0);
+    IT_CHECK(mine_user("st_xindian", "township_staff", "督办丙单位", "新店镇", NULL) == 0);
+    char pj[24];
+    snprintf(pj, sizeof pj, "%" PRId64, g_project);
+    const char *pe[] = {pj};
+    IT_CHECK(it_pg_exec("WITH o AS (INSERT INTO official (name, user_id)"
+                        "  SELECT '联络员旧', id FROM app_user WHERE login = 'sv_ended' RETURNING id)"
+                        " INSERT INTO assignment (official_id, project_id, role, period_start,"
+                        "  period_end) SELECT o.id, $1::bigint, '联络员', '2026-01-01', '2026-03-12'"
+                        " FROM o",
+                        1, pe) == 0);
+    it_server *s = start_day("2026-03-20");
+    IT_CHECK(s != NULL);
+    static const struct {
+        const char *login;
+        const char *want_sql; /* the expected ids, $1 = g_project, $2 = g_problem */
+    } cases[] = {
+        {"sv_zhang", "SELECT string_agg(id::text, ',' ORDER BY id) FROM light_change"
+                     " WHERE project_id = $1::bigint AND node = '开工' AND $2::bigint > 0"},
+        {"sv_unit", "SELECT string_agg(id::text, ',' ORDER BY id) FROM light_change"
+                    " WHERE project_id = $1::bigint AND $2::bigint > 0"},
+        {"sv_wang", "SELECT string_agg(id::text, ',' ORDER BY id) FROM light_change"
+                    " WHERE problem_id = $2::bigint AND $1::bigint > 0"},
+        {"sv_ended", "SELECT string_agg(id::text, ',' ORDER BY id) FROM light_change"
+                     " WHERE project_id = $1::bigint AND on_date <= '2026-03-12'"
+                     " AND $2::bigint > 0"},
+        {IT_USER_STAFF, "SELECT string_agg(c.id::text, ',' ORDER BY c.id) FROM light_change c"
+                        " JOIN light_change_wire w ON w.id = c.id JOIN township t"
+                        " ON t.id = w.township_id WHERE t.name = '赵李桥镇'"
+                        " AND $1::bigint > 0 AND $2::bigint > 0"},
+        {"st_xindian", "SELECT '' WHERE $1::bigint > 0 AND $2::bigint > 0"},
+    };
+    char pr[24];
+    snprintf(pr, sizeof pr, "%" PRId64, g_problem);
+    const char *pp[] = {pj, pr};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char got[4096];
+        IT_CHECK(changes_mine(s->port, cases[i].login, got, sizeof got) == 0);
+        char *want = sql_text(cases[i].want_sql, 2, pp);
+        IT_CHECK(want != NULL);
+        /* The push's rule, read from the other side. */
+        const char *pa[] = {cases[i].login};
+        char *aud = sql_text("SELECT coalesce(string_agg(a.change_id::text, ','"
+                             "  ORDER BY a.change_id), '')"
+                             " FROM bb_light_audience(p_first => 1, p_last => 9223372036854775807) a"
+                             " JOIN app_user u ON u.id = a.user_id WHERE u.login = $1",
+                             1, pa);
+        IT_CHECK(aud != NULL);
+        bool ok = strcmp(got, want) == 0 && strcmp(got, aud) == 0 &&
+                  (got[0] != '\0' || strcmp(cases[i].login, "st_xindian") == 0);
+        if (!ok)
+            it_note("%s: mine %s, want %s, audience %s", cases[i].login, got, want, aud);
+        free(want);
+        free(aud);
+        IT_CHECK(ok);
+    }
     IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
     return 0;
 }
@@ -547,6 +695,210 @@ static int cli_prints_history_in_chinese(void)
     return 0;
 }
 
+/* Notices of a problem, oldest first: level:issued_on:state. */
+#define PROBLEM_NOTICES_SQL                                                                 \
+    "SELECT string_agg(level || ':' || issued_on || ':' || state, ',' ORDER BY id)"         \
+    " FROM notice WHERE problem_id = $1::bigint"
+
+/* The responses to id1 and id2 on c, in whatever order they come. */
+static int recv_two(it_conn *c, uint32_t id1, it_msg *m1, uint32_t id2, it_msg *m2)
+{
+    bool got1 = false, got2 = false;
+    while (!got1 || !got2) {
+        it_msg m;
+        IT_CHECK(it_recv(c, IT_REPLY_TIMEOUT_MS, &m) == IT_RECV_MSG);
+        if (m.kind == 1 && m.msgid == id1 && !got1) {
+            *m1 = m;
+            got1 = true;
+        } else if (m.kind == 1 && m.msgid == id2 && !got2) {
+            *m2 = m;
+            got2 = true;
+        } else {
+            it_msg_free(&m);
+        }
+    }
+    return 0;
+}
+
+/* The sweep is a heavy statement, sent alone in its sync group (pool.h):
+ * with one pool connection, supervise.run and a failing notice.read sent
+ * in one write reach the same connection in the same loop turn. Grouped,
+ * the failure rolled the sweep back and the replay ran it a second time:
+ * its first light change then had an id one past the one the rolled-back
+ * run used. Alone, the ids follow the sequence. Also: an item late before
+ * its first sweep is red since the day it turned red (deadline + 5 + 1),
+ * so it is escalated at once (2 days). */
+static int the_sweep_is_not_grouped_with_other_requests(void)
+{
+    IT_CHECKF(g_enterprise > 0, "needs lights_and_notices_follow_the_days");
+    const char *sets[] = {"fake_now=2026-03-20T09:00:00+08:00", SET_RED, SET_DUE, SET_ESC,
+                          SET_INTERVAL, "supervise_debounce_ms=60000", "pool_size=1", NULL};
+    it_server *s = it_server_start(sets);
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    int64_t n[3];
+    IT_CHECK(run_sweep(c, n) == 0);   /* the start's sweep is over */
+    char en[24];
+    snprintf(en, sizeof en, "%" PRId64, g_enterprise);
+    const char *pe[] = {en};
+    /* bb_dirty: the debounce (60 s) does not come within this test. */
+    int64_t pr = sql_id("INSERT INTO problem (enterprise_id, category, description, deadline,"
+                        " state) VALUES ($1::bigint, '其他', '分组测试诉求', '2026-03-01', '交办')"
+                        " RETURNING id",
+                        1, pe);
+    IT_CHECK(pr > 0);
+    int64_t last = sql_id("SELECT last_value FROM light_change_id_seq", 0, NULL);
+    IT_CHECK(last > 0);
+
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t id1 = g_msgid++, id2 = g_msgid++;
+    it_req(&b, id1, "supervise.run", 0);
+    it_req(&b, id2, "notice.read", 1);
+    it_kv_int(&b, "id", 999999999);
+    IT_CHECK(it_send(c, b.sb.data, b.sb.size) == 0);
+    it_buf_free(&b);
+    it_msg m1, m2;
+    IT_CHECK(recv_two(c, id1, &m1, id2, &m2) == 0);
+    int64_t changes = -1, first = -1;
+    bool more = true, behind = true;
+    const msgpack_object *mo = it_map_get(m1.result, "more"),
+                         *cb = it_map_get(m1.result, "clock_behind");
+    bool ok = !m1.is_error && it_get_int(m1.result, "changes", &changes) &&
+              it_get_int(m1.result, "first_change", &first) && mo != NULL &&
+              mo->type == MSGPACK_OBJECT_BOOLEAN && cb != NULL &&
+              cb->type == MSGPACK_OBJECT_BOOLEAN;
+    if (ok) {
+        more = mo->via.boolean;
+        behind = cb->via.boolean;
+    }
+    bool failed = m2.is_error;
+    char d1[256];
+    if (!ok)
+        it_note("supervise.run: %s", it_describe(&m1, d1, sizeof d1));
+    it_msg_free(&m1);
+    it_msg_free(&m2);
+    IT_CHECK(ok && failed);
+    IT_CHECKF(changes == 1 && first == last + 1 && !more && !behind,
+              "changes %" PRId64 ", first_change %" PRId64 " after %" PRId64
+              " (one more: the sweep was rolled back and run again)",
+              changes, first, last);
+
+    char got[512];
+    IT_CHECK(history(c, "problem_id", pr, NULL, got, sizeof got) == 0);
+    IT_CHECK_STR(got, "->red@2026-03-20/19/2026-03-01");
+    IT_CHECK(expect_sql("since", "SELECT since::text FROM light_state WHERE problem_id = $1",
+                        pr, "2026-03-07") == 0);
+    IT_CHECK(expect_sql("late at first sight", PROBLEM_NOTICES_SQL, pr,
+                        "red:2026-03-20:issued,escalated:2026-03-20:issued") == 0);
+    it_close(c);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    return 0;
+}
+
+/* Another process's sweep holds the lock: this one does not wait for it
+ * on a pool connection (with one connection, a request is still
+ * answered), and sweeps once the lock is free, supervise_debounce_ms
+ * later. */
+static int a_busy_sweep_waits_without_a_connection(void)
+{
+    IT_CHECKF(g_enterprise > 0, "needs lights_and_notices_follow_the_days");
+    PGconn *lk = PQconnectdb(it_db_conninfo());
+    IT_CHECK(PQstatus(lk) == CONNECTION_OK);
+    PGresult *r = PQexec(lk, "BEGIN; SELECT pg_advisory_xact_lock(hashtext('bb_supervise'), 0)");
+    bool locked = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    IT_CHECK(locked);
+    char en[24];
+    snprintf(en, sizeof en, "%" PRId64, g_enterprise);
+    const char *pe[] = {en};
+    int64_t pr = sql_id("INSERT INTO problem (enterprise_id, category, description, deadline,"
+                        " state) VALUES ($1::bigint, '其他', '锁测试诉求', '2026-03-19', '交办')"
+                        " RETURNING id",
+                        1, pe);
+    IT_CHECK(pr > 0);
+    const char *sets[] = {"fake_now=2026-03-20T09:00:00+08:00", SET_RED, SET_DUE, SET_ESC,
+                          SET_INTERVAL, SET_DEBOUNCE, "pool_size=1", NULL};
+    it_server *s = it_server_start(sets);
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    char got[512] = "x";
+    int64_t t0 = it_now_ms();
+    IT_CHECK(history(c, "problem_id", pr, NULL, got, sizeof got) == 0);
+    IT_CHECKF(it_now_ms() - t0 < 5000, "light.history waited for the sweep");
+    IT_CHECK_STR(got, "");
+    it_sleep_ms(500);
+    IT_CHECK(history(c, "problem_id", pr, NULL, got, sizeof got) == 0);
+    IT_CHECK_STR(got, "");
+    r = PQexec(lk, "COMMIT");
+    PQclear(r);
+    PQfinish(lk);
+    t0 = it_now_ms();
+    while (it_now_ms() - t0 < 10000) {
+        IT_CHECK(history(c, "problem_id", pr, NULL, got, sizeof got) == 0);
+        if (got[0] != '\0')
+            break;
+        it_sleep_ms(50);
+    }
+    IT_CHECK_STR(got, "->yellow@2026-03-20/1/2026-03-19");
+    it_close(c);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    return 0;
+}
+
+/* Today never goes back: a server whose day is before the last sweep's
+ * changes nothing (event=supervise_clock_behind), and the later day again
+ * finds nothing to change (a yellow item would otherwise go green and
+ * yellow again, with notices). Runs last: the day stays 03-21. */
+static int a_clock_behind_changes_nothing(void)
+{
+    IT_CHECKF(g_enterprise > 0, "needs lights_and_notices_follow_the_days");
+    char en[24];
+    snprintf(en, sizeof en, "%" PRId64, g_enterprise);
+    const char *pe[] = {en};
+    int64_t pr = sql_id("INSERT INTO problem (enterprise_id, category, description, deadline,"
+                        " state) VALUES ($1::bigint, '其他', '时钟测试诉求', '2026-03-20', '交办')"
+                        " RETURNING id",
+                        1, pe);
+    IT_CHECK(pr > 0);
+    IT_CHECK(live_day("2026-03-21") == 0);
+    it_server *s = start_day("2026-03-19");
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t id = g_msgid++;
+    it_req(&b, id, "supervise.run", 0);
+    it_msg m;
+    IT_CHECK(it_buf_ok(c, &b, id, &m) == 0);
+    it_buf_free(&b);
+    int64_t changes = -1;
+    const msgpack_object *cb = it_map_get(m.result, "clock_behind");
+    bool ok = it_get_int(m.result, "changes", &changes) && cb != NULL &&
+              cb->type == MSGPACK_OBJECT_BOOLEAN && cb->via.boolean && changes == 0;
+    it_msg_free(&m);
+    IT_CHECKF(ok, "supervise.run on 03-19 after 03-21: clock_behind and nothing done expected");
+    it_close(c);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    IT_CHECK(it_server_log_has(s, "event=supervise_clock_behind"));
+    IT_CHECK(live_day("2026-03-21") == 0);
+    s = start_day("2026-03-21");
+    IT_CHECK(s != NULL);
+    c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    char got[512];
+    IT_CHECK(history(c, "problem_id", pr, NULL, got, sizeof got) == 0);
+    IT_CHECK_STR(got, "->yellow@2026-03-21/1/2026-03-20");
+    it_close(c);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    IT_CHECK(expect_sql("clock notices", PROBLEM_NOTICES_SQL, pr,
+                        "yellow:2026-03-21:issued") == 0);
+    return 0;
+}
+
 static const it_test tests[] = {
     {"lights_and_notices_follow_the_days", lights_and_notices_follow_the_days},
     {"township_staff_see_their_townships_only", township_staff_see_their_townships_only},
@@ -554,6 +906,11 @@ static const it_test tests[] = {
     {"ended_projects_go_off_and_reopened_problems_come_back",
      ended_projects_go_off_and_reopened_problems_come_back},
     {"cli_prints_history_in_chinese", cli_prints_history_in_chinese},
+    {"light_changes_mine_is_the_push_audience", light_changes_mine_is_the_push_audience},
+    {"the_sweep_is_not_grouped_with_other_requests",
+     the_sweep_is_not_grouped_with_other_requests},
+    {"a_busy_sweep_waits_without_a_connection", a_busy_sweep_waits_without_a_connection},
+    {"a_clock_behind_changes_nothing", a_clock_behind_changes_nothing},
 };
 
 int main(int argc, char **argv)
