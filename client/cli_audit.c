@@ -53,6 +53,7 @@ static const word entity_words[] = {
     {"enterprise_trouble", N_("troubled-enterprise file")},
     {"township", N_("township")},
     {"ref_value", N_("reference value")},
+    {"notice", N_("supervision notice")},
     {NULL, NULL},
 };
 

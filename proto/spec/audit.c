@@ -17,7 +17,8 @@
  * protocol, not reference data. */
 static const char *const entities[] = {"enterprise", "status_report", "user", "project",
                                        "unit", "official", "assignment", "problem",
-                                       "enterprise_trouble", "township", "ref_value", NULL};
+                                       "enterprise_trouble", "township", "ref_value",
+                                       "notice", NULL};
 
 static const bb_arg audit_list[] = {
     {"entity", BB_T_STR, 0, 1, ENTITY_CHARS, 0, entities, NULL, "记录的种类"},

@@ -5,8 +5,9 @@
  *
  * The arguments are declared in proto/spec/notice.c and checked by the
  * dispatcher. The rules live in sql/024_notices.sql: who a notice
- * concerns (bb_notice_concerns: its recipient officials' users, the users
- * of its recipient units, the staff of its township), who may read and
+ * concerns (the view notice_audience: its recipient officials' users, the
+ * users of its recipient units, the staff of its township; township staff
+ * only for their own townships' notices), who may read and
  * answer it (those, and supervisors, recorded as the ones who did), the
  * state moves (issued -> read -> answered; closed only by the sweep), the
  * audit row and the idempotency record, in one statement each. This file
@@ -162,8 +163,11 @@ static mstmt st_get = NOTICE("notice_get",
     "SELECT " NOTICE_SELECT " FROM notice_wire w"
     " WHERE w.id = :id::bigint AND " SCOPE_HAS("w.township_id"));
 
-/* Ascending ids after :after, limit + 1 rows (MR_PAGE); the function
- * walks notice's primary key from the cursor, filters, and stops. */
+/* Ascending ids after :after, limit + 1 rows (MR_PAGE). The function
+ * walks notice's primary key from the cursor, filters, and stops; with
+ * `mine` it starts from the caller's notice ids (notice_audience's
+ * indexes) instead, so a supervisor's few notices among many are not a
+ * walk of the whole table. */
 static mstmt st_list = NOTICE("notice_list",
     "SELECT " NOTICE_SELECT " FROM bb_notice_list(p_actor => :_actor::bigint,"
     " p_scope => :_scope::bigint, p_after => :after::bigint, p_mine => :mine::boolean,"

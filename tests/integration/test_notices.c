@@ -7,8 +7,11 @@
  * nothing left to do).
  *
  * Pinned down: township staff see only their townships' notices (another
- * one is not_found); every filter of notice.list, `mine` by official, by
- * unit and by township; a Notice's fields and recipients exactly; read is
+ * one is not_found), and are concerned (audience, `mine`, light.changes
+ * `mine`) by those only, even when linked to a recipient official or unit
+ * elsewhere; every filter of notice.list, `mine` by official, by unit and
+ * by township; the reads in the audit trail (audit.list, audit.as_of with
+ * entity notice); a Notice's fields and recipients exactly; read is
  * idempotent and audited once; an answer by a supervisor who is no
  * recipient is recorded as theirs; a retried answer with its idempotency
  * key changes nothing, the same key with another note is refused; admins
@@ -53,9 +56,14 @@
 #define SUPER_D "ntc_super_d"   /* supervisor, unit UNIT_1, disabled: in no audience */
 #define SUPER_E "ntc_super_e"   /* supervisor, the user of official O2, whose 联络员
                                    assignment on the project ended in June */
+#define STAFF_BU "ntc_staff_bu" /* township staff of TOWN_B whose unit is UNIT_1 (P1's
+                                   承办单位, in TOWN_A): P1 is not theirs */
+#define STAFF_BO "ntc_staff_bo" /* township staff of TOWN_B, the user of official O3,
+                                   承办人 of P3 in TOWN_A (the last test's) */
 
 /* The items and the notice the sweep issues for each:
- *   P1 a problem of TOWN_A, deadline 40 days ago: red, to UNIT_1 (承办单位);
+ *   P1 a problem of TOWN_A, deadline 33 days ago: red (since 2 days, too
+ *      few for 升级), to UNIT_1 (承办单位);
  *   P2 a problem of TOWN_B, deadline 5 days ago: yellow, to UNIT_2;
  *   M1 the 开工 milestone of a project of TOWN_A, due in 2 days: due, to
  *      official O1 (联络员) and UNIT_2 (牵头单位). */
@@ -111,6 +119,7 @@ static int setup(void)
     IT_CHECK(mk_user(SUPER_X, "supervisor", NULL, NULL) == 0);
     IT_CHECK(mk_user(SUPER_D, "supervisor", UNIT_1, NULL) == 0);
     IT_CHECK(mk_user(SUPER_E, "supervisor", NULL, NULL) == 0);
+    IT_CHECK(mk_user(STAFF_BU, "township_staff", UNIT_1, TOWN_B) == 0);
     IT_CHECK(it_pg_exec("UPDATE app_user SET disabled = true WHERE login = '" SUPER_D "'", 0,
                         NULL) == 0);
     const char *u1[] = {UNIT_1}, *u2[] = {UNIT_2};
@@ -122,7 +131,7 @@ static int setup(void)
                      " SELECT '督办干部甲', id FROM app_user WHERE login = $1 RETURNING id",
                      1, o1);
     IT_CHECK(g.o1 > 0);
-    g.p1 = mk_problem(TOWN_A, g.unit1, "2026-10-28");
+    g.p1 = mk_problem(TOWN_A, g.unit1, "2026-11-04");
     g.p2 = mk_problem(TOWN_B, g.unit2, "2026-12-02");
     IT_CHECK(g.p1 > 0 && g.p2 > 0);
     char u[24], o[24];
@@ -334,6 +343,50 @@ static long long audit_count(const char *method, int64_t nid)
                      2, p);
 }
 
+/* audit.list and audit.as_of with entity `notice`: the one read of nid
+ * (by STAFF_A), and the notice as it was after it. */
+static int audit_shows_the_read(it_conn *c, int64_t nid)
+{
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t id = g_msgid++;
+    it_req(&b, id, "audit.list", 2);
+    it_kv_str(&b, "entity", "notice");
+    it_kv_int(&b, "entity_id", nid);
+    it_msg m;
+    int rc = it_buf_ok(c, &b, id, &m);
+    it_buf_free(&b);
+    IT_CHECK(rc == 0);
+    const msgpack_object *items = it_map_get(m.result, "items");
+    bool ok = items != NULL && items->type == MSGPACK_OBJECT_ARRAY &&
+              items->via.array.size == 1;
+    int64_t eid = 0;
+    if (ok) {
+        const msgpack_object *r = &items->via.array.ptr[0];
+        const msgpack_object *after = it_map_get(r, "after");
+        ok = it_get_str_eq(r, "method", "notice.read") && it_get_str_eq(r, "entity", "notice") &&
+             it_get_str_eq(r, "user", STAFF_A) && it_get_int(r, "entity_id", &eid) &&
+             eid == nid && after != NULL && it_get_str_eq(after, "state", "read");
+    }
+    it_msg_free(&m);
+    IT_CHECKF(ok, "audit.list entity=notice entity_id=%lld: not the one read", (long long)nid);
+
+    it_buf_init(&b);
+    id = g_msgid++;
+    it_req(&b, id, "audit.as_of", 3);
+    it_kv_str(&b, "entity", "notice");
+    it_kv_int(&b, "id", nid);
+    it_kv_str(&b, "at", "2099-12-31T00:00:00Z");
+    rc = it_buf_ok(c, &b, id, &m);
+    it_buf_free(&b);
+    IT_CHECK(rc == 0);
+    int64_t v = 0;
+    ok = it_get_str_eq(m.result, "state", "read") && it_get_int(m.result, "version", &v) && v == 2;
+    it_msg_free(&m);
+    IT_CHECKF(ok, "audit.as_of notice %lld: not as read", (long long)nid);
+    return 0;
+}
+
 /* ---- tests ---- */
 
 /* Every filter of notice.list, for the roles and mappings that decide
@@ -348,7 +401,8 @@ static int list_filters_and_scope(void)
     it_conn *u = it_connect_as(s->port, SUPER_U, IT_PASSWORD);
     it_conn *v = it_connect_as(s->port, SUPER_V, IT_PASSWORD);
     it_conn *o = it_connect_as(s->port, SUPER_O, IT_PASSWORD);
-    IT_CHECK(x && a && bb && u && v && o);
+    it_conn *bu = it_connect_as(s->port, STAFF_BU, IT_PASSWORD);
+    IT_CHECK(x && a && bb && u && v && o && bu);
 
     EXPECT_LIST(x, NULL, F_NONE, NULL, 0, "M1:due,P1:red,P2:yellow");
     EXPECT_LIST(a, NULL, F_NONE, NULL, 0, "M1:due,P1:red");
@@ -369,6 +423,9 @@ static int list_filters_and_scope(void)
     EXPECT_LIST(o, "mine", F_TRUE, NULL, 0, "M1:due");
     EXPECT_LIST(x, "mine", F_TRUE, NULL, 0, "");
     EXPECT_LIST(a, "mine", F_TRUE, NULL, 0, "M1:due,P1:red");
+    /* Staff whose unit is P1's recipient: their own township's only. */
+    EXPECT_LIST(bu, "mine", F_TRUE, NULL, 0, "P2:yellow");
+    IT_CHECK(expect_refusal(bu, "notice.get", g.n_p1, NULL, NULL, "not_found", "id") == 0);
 
     /* A Notice, every field. */
     it_msg m;
@@ -386,8 +443,8 @@ static int list_filters_and_scope(void)
     IT_CHECK(it_map_get(r, "project_id")->type == MSGPACK_OBJECT_NIL);
     IT_CHECK(it_get_str_eq(r, "township", TOWN_A));
     IT_CHECK(it_get_int(r, "township_id", &v64) && v64 == 931);
-    IT_CHECK(it_get_str_eq(r, "due_date", "2026-10-28"));
-    IT_CHECK(it_get_int(r, "days_overdue", &v64) && v64 == 40);
+    IT_CHECK(it_get_str_eq(r, "due_date", "2026-11-04"));
+    IT_CHECK(it_get_int(r, "days_overdue", &v64) && v64 == 33);
     IT_CHECK(it_get_str_eq(r, "issued_on", TODAY));
     IT_CHECK(it_get_str(r, "issued_at", issued_at, sizeof issued_at));
     IT_CHECKF(strlen(issued_at) == 27 && issued_at[26] == 'Z', "issued_at %s", issued_at);
@@ -426,6 +483,7 @@ static int list_filters_and_scope(void)
     it_close(u);
     it_close(v);
     it_close(o);
+    it_close(bu);
     return 0;
 }
 
@@ -448,6 +506,7 @@ static int read_and_answer_rules(void)
     IT_CHECK(expect_notice(x, "notice.read", g.n_p1, NULL, NULL, "read", 2, "read_by",
                            STAFF_A) == 0);
     IT_CHECK(audit_count("notice.read", g.n_p1) == 1);
+    IT_CHECK(audit_shows_the_read(x, g.n_p1) == 0);
     IT_CHECK(expect_refusal(bb, "notice.read", g.n_p1, NULL, NULL, "not_found", "id") == 0);
     IT_CHECK(expect_refusal(adm, "notice.read", g.n_p1, NULL, NULL, "forbidden", NULL) == 0);
 
@@ -679,7 +738,8 @@ static int pg_text(const char *sql, int n, const char *const *params, char *out,
 
 /* Whom a notice and a light change concern (what push.c pushes to):
  * recipients' users by official and by unit, the township's staff; not a
- * disabled user, not an official whose assignment had ended. */
+ * disabled user, not an official whose assignment had ended, not township
+ * staff of another township whose unit is a recipient (STAFF_BU and P1). */
 static int audience_of_notices_and_light_changes(void)
 {
     static const char q_notice[] =
@@ -691,7 +751,7 @@ static int audience_of_notices_and_light_changes(void)
         const char *want;
     } nt[] = {
         {g.n_p1, STAFF_A "," SUPER_U},
-        {g.n_p2, STAFF_B "," SUPER_V},
+        {g.n_p2, STAFF_B "," STAFF_BU "," SUPER_V},
         {g.n_m1, STAFF_A "," SUPER_O "," SUPER_V},
     };
     for (size_t i = 0; i < sizeof nt / sizeof nt[0]; i++) {
@@ -716,7 +776,7 @@ static int audience_of_notices_and_light_changes(void)
                      "  row_number() OVER (ORDER BY a.notice_id, a.user_id) AS rn"
                      "  FROM bb_notice_audience(p_first => $1::bigint, p_last => $2::bigint) a) x",
                      2, r, got, sizeof got) == 0);
-    IT_CHECK_STR(got, "7/7/true");
+    IT_CHECK_STR(got, "8/8/true");
 
     /* Light changes: the people of the item on the change's day. */
     static const char q_light[] =
@@ -730,7 +790,7 @@ static int audience_of_notices_and_light_changes(void)
         const char *want;
     } lt[] = {
         {g.p1, 0, STAFF_A "," SUPER_U},
-        {g.p2, 0, STAFF_B "," SUPER_V},
+        {g.p2, 0, STAFF_B "," STAFF_BU "," SUPER_V},
         {0, g.m1, STAFF_A "," SUPER_O "," SUPER_V},
     };
     for (size_t i = 0; i < sizeof lt / sizeof lt[0]; i++) {
@@ -748,12 +808,129 @@ static int audience_of_notices_and_light_changes(void)
     return 0;
 }
 
+/* light.changes with mine, every page of 50: how many of the items are
+ * problem pid's changes, and how many items in all. */
+static int changes_mine(it_conn *c, int64_t pid, int *of_pid, int *all)
+{
+    *of_pid = 0;
+    *all = 0;
+    int64_t after = 0;
+    for (int page = 0; page < 20; page++) {
+        it_buf b;
+        it_buf_init(&b);
+        uint32_t id = g_msgid++;
+        it_req(&b, id, "light.changes", 3);
+        kv_bool(&b, "mine");
+        it_kv_int(&b, "after", after);
+        it_kv_int(&b, "limit", 50);
+        it_msg m;
+        int rc = it_buf_ok(c, &b, id, &m);
+        it_buf_free(&b);
+        IT_CHECK(rc == 0);
+        const msgpack_object *items = it_map_get(m.result, "items");
+        const msgpack_object *next = it_map_get(m.result, "next");
+        IT_CHECK(items != NULL && items->type == MSGPACK_OBJECT_ARRAY && next != NULL);
+        for (uint32_t i = 0; i < items->via.array.size; i++) {
+            int64_t p = 0;
+            const msgpack_object *pv = it_map_get(&items->via.array.ptr[i], "problem_id");
+            if (pv != NULL && it_obj_int(pv, &p) && p == pid)
+                (*of_pid)++;
+            (*all)++;
+        }
+        bool more = next->type != MSGPACK_OBJECT_NIL;
+        if (more)
+            IT_CHECK(it_obj_int(next, &after));
+        it_msg_free(&m);
+        if (!more)
+            return 0;
+    }
+    IT_CHECK(!"light.changes mine: too many pages");
+    return -1;
+}
+
+/* Township staff linked to an official or a unit are concerned by their
+ * own townships' items only: STAFF_BO, staff of TOWN_B and the user of
+ * P3's 承办人 (P3 in TOWN_A), is in no audience of P3's notice or light
+ * change, cannot see or read the notice, and neither `mine` lists it. */
+static int staff_are_concerned_by_their_townships_only(void)
+{
+    IT_CHECK(mk_user(STAFF_BO, "township_staff", NULL, TOWN_B) == 0);
+    char cc[19];
+    it_credit_code(g_code_n++, cc);
+    const char *pp[] = {STAFF_BO, cc, TOWN_A};
+    int64_t p3 = it_pg_int("WITH o AS (INSERT INTO official (name, user_id)"
+                           "  SELECT '督办干部丙', id FROM app_user WHERE login = $1 RETURNING id),"
+                           " e AS (INSERT INTO enterprise (name, credit_code, township_id)"
+                           "  SELECT '督办企业' || $2, $2, t.id FROM township t WHERE t.name = $3"
+                           "  RETURNING id)"
+                           " INSERT INTO problem (enterprise_id, category, description,"
+                           "  assignee_official_id, deadline)"
+                           " SELECT e.id, '用地', '督办越界诉求', o.id, '2026-11-04'::date FROM e, o"
+                           " RETURNING id",
+                           3, pp);
+    IT_CHECK(p3 > 0);
+    IT_CHECK(it_pg_int(SWEEP, 0, NULL) >= 1);
+    char p3s[24], n3s[24], bo[24], got[512];
+    snprintf(p3s, sizeof p3s, "%" PRId64, p3);
+    const char *q3[] = {p3s};
+    int64_t n3 = it_pg_int("SELECT id FROM notice WHERE problem_id = $1::bigint AND level = 'red'",
+                           1, q3);
+    IT_CHECK(n3 > 0);
+    snprintf(n3s, sizeof n3s, "%" PRId64, n3);
+    snprintf(bo, sizeof bo, "%" PRId64, it_user_id(STAFF_BO));
+    /* The notice is addressed to STAFF_BO's official, yet concerns only
+     * TOWN_A's staff. */
+    IT_CHECK(pg_text("SELECT string_agg(o.name || '/' || r.role, ',') FROM notice_recipient r"
+                     " JOIN official o ON o.id = r.official_id WHERE r.notice_id = $1::bigint",
+                     1, (const char *[]){n3s}, got, sizeof got) == 0);
+    IT_CHECK_STR(got, "督办干部丙/承办人");
+    IT_CHECK(pg_text("SELECT coalesce(string_agg(u.login, ',' ORDER BY u.login), '')"
+                     " FROM bb_notice_audience(p_first => $1::bigint, p_last => $1::bigint) a"
+                     " JOIN app_user u ON u.id = a.user_id",
+                     1, (const char *[]){n3s}, got, sizeof got) == 0);
+    IT_CHECK_STR(got, STAFF_A);
+    IT_CHECK(pg_text("SELECT bb_notice_concerns(p_notice => $1::bigint, p_user => $2::bigint)",
+                     2, (const char *[]){n3s, bo}, got, sizeof got) == 0);
+    IT_CHECK_STR(got, "f");
+    IT_CHECK(pg_text("SELECT coalesce(string_agg(DISTINCT u.login, ',' ORDER BY u.login), '')"
+                     " FROM light_change lc"
+                     " CROSS JOIN LATERAL bb_light_audience(p_first => lc.id, p_last => lc.id) a"
+                     " JOIN app_user u ON u.id = a.user_id WHERE lc.problem_id = $1::bigint",
+                     1, q3, got, sizeof got) == 0);
+    IT_CHECK_STR(got, STAFF_A);
+
+    it_server *s = start();
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect_as(s->port, STAFF_BO, IT_PASSWORD);
+    it_conn *a = it_connect_as(s->port, STAFF_A, IT_PASSWORD);
+    IT_CHECK(c != NULL && a != NULL);
+    IT_CHECK(expect_refusal(c, "notice.get", n3, NULL, NULL, "not_found", "id") == 0);
+    IT_CHECK(expect_refusal(c, "notice.read", n3, NULL, NULL, "not_found", "id") == 0);
+    EXPECT_LIST(c, "mine", F_TRUE, NULL, 0, "P2:yellow");
+    /* light.changes mine: TOWN_A's staff get P3's first light, STAFF_BO
+     * only TOWN_B's changes (P2's). */
+    int of_p3 = 0, all = 0;
+    IT_CHECK(changes_mine(a, p3, &of_p3, &all) == 0);
+    IT_CHECKF(of_p3 == 1, "STAFF_A: %d changes of P3", of_p3);
+    IT_CHECK(changes_mine(c, p3, &of_p3, &all) == 0);
+    char p2s[24];
+    snprintf(p2s, sizeof p2s, "%" PRId64, g.p2);
+    long long of_p2 = it_pg_int("SELECT count(*) FROM light_change WHERE problem_id = $1::bigint",
+                                1, (const char *[]){p2s});
+    IT_CHECKF(of_p3 == 0 && all == of_p2 && of_p2 >= 1,
+              "STAFF_BO: %d changes of P3, %d in all, want P2's %lld", of_p3, all, of_p2);
+    it_close(c);
+    it_close(a);
+    return 0;
+}
+
 static const it_test tests[] = {
     {"audience_of_notices_and_light_changes", audience_of_notices_and_light_changes},
     {"list_filters_and_scope", list_filters_and_scope},
     {"read_and_answer_rules", read_and_answer_rules},
     {"stats_count_exactly", stats_count_exactly},
     {"cli_prints_notices_in_chinese", cli_prints_notices_in_chinese},
+    {"staff_are_concerned_by_their_townships_only", staff_are_concerned_by_their_townships_only},
 };
 
 int main(int argc, char **argv)
