@@ -140,8 +140,9 @@ int bb_call(bb_client *c, const char *method, const void *args_map, size_t args_
  * server sends notifications [2, method, [record]] at any time
  * (notice.issued, light.changed, watch.missed). Whatever call is reading
  * when one arrives keeps it, in order, until taken here; at most 4096 are
- * kept (beyond, the newest are dropped and the next one taken is a
- * "watch.missed" with an empty map: catch up from the last ids you saw).
+ * kept (beyond, the newest are dropped, and every later one too until
+ * those kept are taken and then a "watch.missed" with an empty map: catch
+ * up from the last ids you saw, which are then older than any dropped).
  * Waits up to timeout_ms (0: only what arrived; negative: no limit) for
  * the next one: BB_C_OK with *out (free with bb_reply_free;
  * bb_reply_method says which, bb_reply_result is the record), BB_C_ETIMEOUT,

@@ -55,10 +55,15 @@ int cli_print_json(const msgpack_object *result)
 /* ---- times in the server's zone ---- */
 
 /* The run's context (main's), and the zone once asked: the TZ value that
- * shows it ("" until asked), or failed when it cannot be known. */
+ * shows it ("" until asked), or failed when it cannot be known. A failed
+ * server.info (the connection just broke) is asked again, at most every
+ * CLI_ZONE_RETRY_MS, so a long `baobao watch` does not show UTC for good;
+ * a zone this machine does not know is not asked again. */
+#define CLI_ZONE_RETRY_MS 10000
 static cli_ctx *g_ctx;
 static char g_tz[CLI_ZONE_BUF + 8];
 static bool g_tz_asked, g_tz_failed;
+static int64_t g_tz_retry_at;   /* bbi_now_ms; 0: no retry */
 
 void cli_print_init(cli_ctx *ctx)
 {
@@ -77,17 +82,21 @@ static bool zone_known(const char *zone)
            access(path, R_OK) == 0;
 }
 
-/* Asks server.info for time_zone, once; fills g_tz. */
+/* Asks server.info for time_zone; fills g_tz. Once, unless the call
+ * failed (then again after CLI_ZONE_RETRY_MS). */
 static void ask_zone(void)
 {
     g_tz_asked = true;
     g_tz_failed = true;
+    g_tz_retry_at = 0;
     if (g_ctx == NULL)
         return;
     bb_reply *r = NULL;
     bb_error err;
-    if (cli_call(g_ctx, "server.info", NULL, false, &r, &err) != BB_C_OK)
+    if (cli_call(g_ctx, "server.info", NULL, false, &r, &err) != BB_C_OK) {
+        g_tz_retry_at = bbi_now_ms() + CLI_ZONE_RETRY_MS;
         return;
+    }
     const msgpack_object *z = bb_map_get(bb_reply_result(r), "time_zone");
     if (z != NULL && z->type == MSGPACK_OBJECT_STR && z->via.str.size > 0 &&
         z->via.str.size < CLI_ZONE_BUF && memchr(z->via.str.ptr, '\0', z->via.str.size) == NULL) {
@@ -164,7 +173,7 @@ bool cli_time_text(const char *s, size_t len, char out[CLI_TIME_BUF])
     time_t t;
     if (!parse_instant(s, len, &t))
         return false;
-    if (!g_tz_asked)
+    if (!g_tz_asked || (g_tz_retry_at != 0 && bbi_now_ms() >= g_tz_retry_at))
         ask_zone();
     if (g_tz_failed)
         return false;

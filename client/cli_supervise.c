@@ -43,6 +43,14 @@ static int print_run(const msgpack_object *res)
              "closed.\n"),
            (long long)cli_map_int(res, "changes"), (long long)cli_map_int(res, "notices"),
            (long long)cli_map_int(res, "closed"));
+    const msgpack_object *behind = bb_map_get(res, "clock_behind");
+    const msgpack_object *more = bb_map_get(res, "more");
+    if (behind != NULL && behind->type == MSGPACK_OBJECT_BOOLEAN && behind->via.boolean)
+        printf("%s\n", _("Nothing was swept: the server's today is before the day of the last "
+                         "sweep (a server with another clock or time zone on this database)."));
+    else if (more != NULL && more->type == MSGPACK_OBJECT_BOOLEAN && more->via.boolean)
+        printf("%s\n", _("That was the first part of a large sweep; the server sweeps the rest "
+                         "by itself."));
     return CLI_EXIT_OK;
 }
 

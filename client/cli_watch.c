@@ -9,8 +9,11 @@
  * any command does (a session kept by `baobao login` is resumed, so no
  * password is asked again); what was issued meanwhile, or dropped by the
  * server for a slow reader (watch.missed), is caught up with notice.list
- * (and light.changes with --all) from the last id shown, so nothing is
- * missed and nothing is shown twice. Times are shown by cli_time_text.
+ * and light.changes from the last id shown (with `mine` unless --all), so
+ * nothing is missed and nothing is shown twice. The server closes a
+ * connection that sends nothing for idle_timeout_ms (pushes do not count),
+ * so a request (server.info) goes at least every WATCH_PING_MS. Times are
+ * shown by cli_time_text.
  * Not for: who is told what (the server: the audience of each notice),
  * the notices themselves (cli_notice.c shows one in full).
  */
@@ -26,13 +29,13 @@
 /* Reconnect pauses: from this, doubling, to at most that. */
 #define WATCH_BACKOFF_MIN_MS 1000
 #define WATCH_BACKOFF_MAX_MS 30000
-/* With nothing pushed for this long the connection is checked
- * (server.info), so a silently dead one is noticed. */
-#define WATCH_IDLE_PING_MS 60000
+/* A request (server.info) goes when none went for this long: it keeps
+ * the connection from the server's idle_timeout_ms (default 300 s; pushes
+ * are not activity) and notices a silently dead one. server.info does not
+ * tell idle_timeout_ms, so this is fixed, well under the default. */
+#define WATCH_PING_MS 60000
 /* Ids shown lately, per kind: a push and a catch-up may both bring one. */
 #define WATCH_SEEN 256
-/* Rows asked per page when catching up. */
-#define WATCH_PAGE 200
 /* The longest text cell this file copies out of a record. */
 #define WATCH_TEXT_MAX 1024
 
@@ -42,13 +45,15 @@ static const char watch_help[] = N_(
     "Prints the 督办 notices and the traffic-light changes that concern you as the\n"
     "server issues them, one line each, until interrupted (Ctrl-C). --all\n"
     "(supervisors and admins) prints every one. When the connection is lost it\n"
-    "connects again by itself and first prints what was issued meanwhile. --json\n"
+    "connects again by itself and first prints what was issued meanwhile (the\n"
+    "notices and light changes that concern you, or all with --all). --json\n"
     "prints each record as the server sent it.\n");
 
 typedef struct watch_state {
     bool all;
     bool json;
     int64_t notice_after, light_after;    /* -1: not known yet */
+    int64_t sent_ms;                      /* when the last request went */
     int64_t seen[2][WATCH_SEEN];
     unsigned seen_next[2];
 } watch_state;
@@ -139,9 +144,11 @@ static int catch_up(cli_ctx *ctx, watch_state *w, const char *method, int kind,
         int64_t after = kind == W_NOTICE ? w->notice_after : w->light_after;
         bbi_kvs k = {.n = 0};
         bbi_kv_int(&k, "after", after);
-        bbi_kv_int(&k, "limit", WATCH_PAGE);
-        if (kind == W_NOTICE && !w->all)
+        /* No limit: the server's default page, whatever page_limit_max
+         * the operator set. */
+        if (!w->all)
             bbi_kv_bool(&k, "mine", true);
+        w->sent_ms = bbi_now_ms();
         bb_reply *r = NULL;
         int rc = bbi_call_kvs(ctx->client, method, &k, &r, err);
         bbi_kvs_free(&k);
@@ -167,9 +174,9 @@ static int catch_up(cli_ctx *ctx, watch_state *w, const char *method, int kind,
 static int catch_up_all(cli_ctx *ctx, watch_state *w, bb_error *err)
 {
     int rc = catch_up(ctx, w, "notice.list", W_NOTICE, err);
-    /* Light changes are many; the ones of one's own items are pushed, the
-     * list has no "mine": caught up only for --all. */
-    if (rc == BB_C_OK && w->all)
+    /* Without --all, light.changes `mine`: the changes pushed to this user
+     * (their audience), as notice.list `mine` for notices. */
+    if (rc == BB_C_OK)
         rc = catch_up(ctx, w, "light.changes", W_LIGHT, err);
     return rc;
 }
@@ -184,6 +191,7 @@ static int start(cli_ctx *ctx, watch_state *w, bb_error *err)
     if (w->all)
         bbi_kv_bool(&k, "all", true);
     bb_reply *r = NULL;
+    w->sent_ms = bbi_now_ms();
     rc = bbi_call_kvs(ctx->client, "watch.subscribe", &k, &r, err);
     bbi_kvs_free(&k);
     if (rc != BB_C_OK)
@@ -261,9 +269,12 @@ int cli_watch(cli_ctx *ctx, int argc, char **argv)
             backoff = WATCH_BACKOFF_MIN_MS;
         }
         bb_reply *r = NULL;
-        rc = bb_next_notification(ctx->client, WATCH_IDLE_PING_MS, &r, &err);
+        /* Until a request is due, however many pushes come meanwhile. */
+        int64_t due = w->sent_ms + WATCH_PING_MS - bbi_now_ms();
+        rc = bb_next_notification(ctx->client, due > 0 ? (int)due : 0, &r, &err);
         if (rc == BB_C_ETIMEOUT) {
             bb_reply *p = NULL;
+            w->sent_ms = bbi_now_ms();
             rc = bb_call(ctx->client, "server.info", NULL, 0, &p, &err);
             bb_reply_free(p);
             if (rc == BB_C_OK)

@@ -224,11 +224,14 @@ static int handle_closing(bb_client *c, const msgpack_object *params)
 }
 
 /* Keeps notification r (taken) in the queue; over the bound it is
- * dropped and the next one taken says watch.missed. */
+ * dropped, and so is every later one until the queue has been emptied
+ * and the library's watch.missed handed out: a newer id queued after a
+ * dropped one would come before that watch.missed, and a caller catching
+ * up from the last id it saw would skip the dropped ones. */
 static int queue_notification(bb_client *c, bb_reply *r, const msgpack_object *method,
                               const msgpack_object *params)
 {
-    if (c->nqueued >= BB_CLIENT_MAX_NOTIFICATIONS) {
+    if (c->nmissed || c->nqueued >= BB_CLIENT_MAX_NOTIFICATIONS) {
         c->nmissed = true;
         free_reply(r);
         return BB_C_OK;

@@ -50,7 +50,8 @@ struct bb_reply {
 };
 
 /* Notifications kept for bb_next_notification at most; beyond, the newest
- * are dropped and the next one taken is a "watch.missed" made here. */
+ * are dropped (and all that follow, until the queue is taken) and the
+ * next one taken after the kept ones is a "watch.missed" made here. */
 #define BB_CLIENT_MAX_NOTIFICATIONS 4096u
 
 /* ---- errors (error.c) ---- */

@@ -221,6 +221,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "baobaod: libsodium cannot be initialised\n");
         return 1;
     }
+    /* rand() draws the reconnect jitter (pgconn.c, listen.c): seeded once
+     * here, so several baobaod started together do not knock at the
+     * database at the same instants. */
+    srand(randombytes_random());
     /* Certificates are read now, before anything is served (tls.h); a
      * non-loopback listen address without TLS is refused here. */
     if (tls_server_init(&srv, err, sizeof err) != 0) {

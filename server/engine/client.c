@@ -559,7 +559,9 @@ void client_push_set_missed(client_push_missed pack) { push_missed_pack = pack; 
 static void push_maybe_missed(client *c)
 {
     session_watch *w = &c->sess.watch;
-    if (!w->missed || c->state != CLIENT_OPEN || tls_broken(c) ||
+    /* While pending, last[] holds no ids yet: the message waits for the
+     * subscription's answer, whose write brings us here again. */
+    if (!w->missed || (w->on && w->pending) || c->state != CLIENT_OPEN || tls_broken(c) ||
         pending_bytes(c) >= c->srv->cfg.write_low_water)
         return;
     w->missed = false;

@@ -81,7 +81,9 @@ void client_request_end(client *c, msgpack_sbuffer *sb);
  * message would exceed write_high_water gets nothing (the message is
  * dropped for it) and is marked missed; it gets nothing more until its
  * output has drained below write_low_water, then the one message packed
- * by the missed callback (watch.missed), and pushes resume. So a
+ * by the missed callback (watch.missed; held back while the subscription
+ * is pending, session_watch.pending, until its answer is written), and
+ * pushes resume. So a
  * subscriber that does not read costs at most write_high_water plus one
  * message, whatever is pushed. */
 

@@ -107,6 +107,8 @@ static struct {
     unsigned results;      /* LISTEN results still awaited (SUBSCRIBING) */
     bool listen_failed;
     char listen_err[256];
+    char last_notice[256]; /* the server's last message (notice processor):
+                              its FATAL before it ends the session */
 } L;
 
 static void timer_cb(uv_timer_t *t);
@@ -222,16 +224,40 @@ static unsigned next_backoff_ms(void)
     if (d > L.s->cfg.reconnect_max_ms)
         d = L.s->cfg.reconnect_max_ms;
     L.failures++;
-    /* Jitter in [3/4 d, d]: several baobaod do not knock at one instant. */
+    /* Jitter in [3/4 d, d]: several baobaod do not knock at one instant
+     * (rand() is seeded once, in main.c). */
     uint64_t quarter = d / 4;
     return (unsigned)(d - quarter + (quarter > 0 ? (uint64_t)rand() % (quarter + 1) : 0));
+}
+
+/* libpq's messages from the server (without it libpq prints them to
+ * stderr): logged, and the last one kept, since when the server ends the
+ * session (pg_terminate_backend, shutdown) its FATAL comes this way and
+ * PQerrorMessage then only says the connection was closed. */
+static void notice_cb(void *arg, const char *message)
+{
+    (void)arg;
+    log_event(LOG_INFO, "listen_notice", "msg=%s", log_q(message));
+    snprintf(L.last_notice, sizeof L.last_notice, "%s", message);
+}
+
+/* libpq's words for an end it was not told the reason of. */
+static bool says_nothing(const char *why)
+{
+    return why == NULL || why[0] == '\0' ||
+           strstr(why, "server closed the connection unexpectedly") != NULL ||
+           strstr(why, "no connection to the server") != NULL ||
+           strstr(why, "connection not open") != NULL;
 }
 
 /* Any failure: drop the PGconn, log why, BACKOFF. */
 static void do_break(const char *why)
 {
     char reason[512];
+    if (says_nothing(why) && L.last_notice[0] != '\0')
+        why = L.last_notice;
     snprintf(reason, sizeof reason, "%s", why != NULL && why[0] != '\0' ? why : "unknown");
+    L.last_notice[0] = '\0';
     size_t n = strlen(reason);
     while (n > 0 && (reason[n - 1] == '\n' || reason[n - 1] == ' '))
         reason[--n] = '\0';
@@ -271,6 +297,7 @@ static void start_connect(void)
         do_break("out of memory");
         return;
     }
+    PQsetNoticeProcessor(L.pg, notice_cb, NULL);
     if (PQstatus(L.pg) == CONNECTION_BAD) {
         do_break(PQerrorMessage(L.pg));
         return;
@@ -388,8 +415,9 @@ static void io_step(void)
     if (L.state == LS_SUBSCRIBING && !subscribe_results())
         return;
     if (L.state == LS_UP) {
-        /* Nothing is asked in UP; a result here is the server's error
-         * before it ends the session (pg_terminate_backend, shutdown). */
+        /* Nothing is asked in UP, so no result is expected; any is read
+         * and dropped so libpq stays ready. (The server's FATAL before it
+         * ends the session comes through notice_cb, not as a result.) */
         PGresult *r;
         while (!PQisBusy(L.pg) && (r = PQgetResult(L.pg)) != NULL)
             PQclear(r);

@@ -50,6 +50,9 @@ typedef struct session_watch {
     bool missed;                     /* a push was dropped (output over
                                         write_high_water): nothing more
                                         until drained, then one "missed" */
+    bool pending;                    /* subscribed, last[] not yet filled
+                                        (watch.subscribe not answered):
+                                        "missed" waits for it */
     int64_t last[SESSION_WATCH_STREAMS]; /* the last id pushed per stream */
 } session_watch;
 

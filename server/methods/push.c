@@ -8,10 +8,12 @@
  * 'notice:<first>-<last>' or 'light:<first>-<last>' on the channel bb_push.
  * Every baobaod on the database hears it on its LISTEN connection
  * (engine/listen.c), so a subscriber on any process gets what a sweep on
- * any other issued. Here one statement through the pool reads the records
- * of the range (as notice.get and light.history answer them) with the ids
- * of the users each concerns (bb_notice_audience, bb_light_audience in
- * sql/024), and each record is packed once and handed to the engine
+ * any other issued. Here statements through the pool read the records of
+ * the range (as notice.get and light.history answer them) with the ids of
+ * the users each concerns (bb_notice_audience, bb_light_audience in
+ * sql/024): per stream one at a time, in the order announced, at most
+ * PUSH_CHUNK_IDS ids each (below, "the reads of a stream"). Each record
+ * is packed once and handed to the engine
  * (client_push), which queues it to the subscribed connections of those
  * users and to `all` subscribers, bounded by write_high_water.
  *
@@ -45,6 +47,14 @@ enum { PUSH_NOTICE = 0, PUSH_LIGHT = 1 };
  * item and level, so a range wider than this is not one of ours. It
  * bounds the statement, not the records (those are rows of one range). */
 #define PUSH_MAX_RANGE 1000000LL
+/* Ids read by one statement at most: the first sweep of a big database
+ * announces all its rows as one range ('notice:1-181127'), which read at
+ * once was one result of 55 MB. */
+#define PUSH_CHUNK_IDS 500
+/* Announced ranges that wait per stream while one is read; past this a
+ * range is merged into the newest waiting one (a sweep announces one
+ * range per stream, so only a burst of sweeps from many servers waits). */
+#define PUSH_WAIT_MAX 64
 /* notice_cols plus the audience column (notice_ncols is not a constant
  * expression; the record is well below this). */
 #define PUSH_MAX_COLS 64
@@ -131,40 +141,45 @@ static void pack_missed(msgpack_packer *pk, const session *s)
     msgpack_pack_int64(pk, s->watch.last[PUSH_LIGHT]);
 }
 
-/* ---- a range read: pack each record once, push it ---- */
+/* ---- the reads of a stream, one at a time ----
+ *
+ * Each stream (notices, light changes) reads one chunk at a time, the
+ * announced ranges in the order they came. Why not one query per
+ * announcement: the pool spreads queries over its connections, so a later
+ * range could be pushed before an earlier one, and watch.missed names the
+ * highest id pushed, so a lower id dropped afterwards (a slow reader, a
+ * failed read) would be hidden from a client catching up after it. Read
+ * in order, the ids pushed to a connection only grow (the sweep commits
+ * under one advisory lock, so commit order is id order). */
 
-typedef struct range_read {
-    int kind;                /* PUSH_NOTICE, PUSH_LIGHT */
-    char first[24], last[24];
-} range_read;
+typedef struct id_range {
+    int64_t first, last;
+} id_range;
 
-static void range_done(void *arg, const PGresult *res, const pool_error *e)
+typedef struct push_stream {
+    int kind;                       /* PUSH_NOTICE, PUSH_LIGHT */
+    bool busy;                      /* a chunk is being read */
+    id_range cur;                   /* being read: cur.first is the next
+                                       chunk's first id; done when past last */
+    int64_t chunk_last;             /* the last id of the chunk being read */
+    id_range wait[PUSH_WAIT_MAX];   /* announced, not yet read: a ring,
+                                       oldest at head */
+    unsigned head, nwait;
+} push_stream;
+
+static push_stream streams[2] = {{.kind = PUSH_NOTICE, .cur = {1, 0}},
+                                 {.kind = PUSH_LIGHT, .cur = {1, 0}}};
+
+static const char *stream_name(const push_stream *ps)
 {
-    range_read *rr = arg;
-    int kind = rr->kind;
-    const char *what = kind == PUSH_NOTICE ? "notice" : "light";
-    if (P.stopped) {
-        free(rr);
-        return;
-    }
-    if (e != NULL) {
-        log_event(LOG_WARN, "push_failed", "what=%s first=%s last=%s why=%s", what, rr->first,
-                  rr->last, log_q(e->message));
-        free(rr);
-        client_push_missed_all(P.s);
-        return;
-    }
-    const rp_col *cols = kind == PUSH_NOTICE ? P.notice_cols : light_cols;
+    return ps->kind == PUSH_NOTICE ? "notice" : "light";
+}
+
+/* Pushes every record of res (one chunk, in id order), each packed once. */
+static void push_rows(const push_stream *ps, const PGresult *res)
+{
+    int kind = ps->kind;
     int ncols = kind == PUSH_NOTICE ? P.notice_ncols : LIGHT_NCOLS;
-    const char *why = NULL;
-    if (rowpack_check(res, cols, ncols, &why) != 0) {
-        log_event(LOG_ERROR, "push_failed", "what=%s first=%s last=%s why=%s", what, rr->first,
-                  rr->last, why);
-        free(rr);
-        client_push_missed_all(P.s);
-        return;
-    }
-    free(rr);
     const char *method = kind == PUSH_NOTICE ? "notice.issued" : "light.changed";
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -192,18 +207,109 @@ static void range_done(void *arg, const PGresult *res, const pool_error *e)
         records++;
     }
     msgpack_sbuffer_destroy(&sb);
-    log_event(LOG_DEBUG, "push", "what=%s records=%u deliveries=%u", what, records, sent);
+    log_event(LOG_DEBUG, "push", "what=%s first=%lld last=%lld records=%u deliveries=%u",
+              stream_name(ps), (long long)ps->cur.first, (long long)ps->chunk_last, records,
+              sent);
+}
+
+static void chunk_done(void *arg, const PGresult *res, const pool_error *e);
+
+/* Starts the next chunk of ps (of cur, else of the oldest waiting range);
+ * idle when nothing waits. */
+static void stream_next(push_stream *ps)
+{
+    ps->busy = false;
+    if (P.stopped)
+        return;
+    if (ps->cur.first > ps->cur.last) {
+        if (ps->nwait == 0)
+            return;
+        ps->cur = ps->wait[ps->head];
+        ps->head = (ps->head + 1) % PUSH_WAIT_MAX;
+        ps->nwait--;
+    }
+    int64_t last = ps->cur.last - ps->cur.first >= PUSH_CHUNK_IDS
+                       ? ps->cur.first + PUSH_CHUNK_IDS - 1 : ps->cur.last;
+    char a[24], b[24];
+    snprintf(a, sizeof a, "%lld", (long long)ps->cur.first);
+    snprintf(b, sizeof b, "%lld", (long long)last);
+    const char *vals[] = {a, b};
+    mstmt *st = ps->kind == PUSH_NOTICE ? &st_notices : &st_lights;
+    ps->chunk_last = last;
+    ps->busy = true;
+    if (pool_query(P.s->pool, &st->ps, vals, NULL, chunk_done, ps) < 0) {
+        /* The pool refused (no connection up): whatever waits would be
+         * refused alike; one watch.missed covers it all. */
+        log_event(LOG_WARN, "push_failed", "what=%s first=%s last=%lld why=pool_unavailable",
+                  stream_name(ps), a, (long long)ps->cur.last);
+        ps->busy = false;
+        ps->cur = (id_range){1, 0};
+        ps->nwait = 0;
+        client_push_missed_all(P.s);
+    }
+}
+
+static void chunk_done(void *arg, const PGresult *res, const pool_error *e)
+{
+    push_stream *ps = arg;
+    if (P.stopped) {
+        ps->busy = false;
+        return;
+    }
+    const char *why = e != NULL ? e->message : NULL;
+    if (e == NULL) {
+        const rp_col *cols = ps->kind == PUSH_NOTICE ? P.notice_cols : light_cols;
+        int ncols = ps->kind == PUSH_NOTICE ? P.notice_ncols : LIGHT_NCOLS;
+        if (rowpack_check(res, cols, ncols, &why) == 0)
+            why = NULL;
+        else if (why == NULL)
+            why = "bad_result";
+    }
+    if (why != NULL) {
+        /* The rest of this range is not read: the subscribers catch up
+         * from the last ids they were pushed, which covers it. */
+        log_event(e != NULL ? LOG_WARN : LOG_ERROR, "push_failed",
+                  "what=%s first=%lld last=%lld why=%s", stream_name(ps),
+                  (long long)ps->cur.first, (long long)ps->cur.last, log_q(why));
+        ps->cur = (id_range){1, 0};
+        client_push_missed_all(P.s);
+    } else {
+        push_rows(ps, res);
+        ps->cur.first = ps->chunk_last + 1;
+    }
+    stream_next(ps);
+}
+
+/* Queues range r of ps behind what waits; when the queue is full, r is
+ * merged into the newest waiting range (read as one span: ids between
+ * may come twice, none is lost). */
+static void stream_add(push_stream *ps, id_range r)
+{
+    if (ps->nwait == PUSH_WAIT_MAX) {
+        id_range *t = &ps->wait[(ps->head + ps->nwait - 1) % PUSH_WAIT_MAX];
+        if (r.first < t->first)
+            t->first = r.first;
+        if (r.last > t->last)
+            t->last = r.last;
+        log_event(LOG_DEBUG, "push_merged", "what=%s first=%lld last=%lld", stream_name(ps),
+                  (long long)t->first, (long long)t->last);
+    } else {
+        ps->wait[(ps->head + ps->nwait) % PUSH_WAIT_MAX] = r;
+        ps->nwait++;
+    }
+    if (!ps->busy)
+        stream_next(ps);
 }
 
 /* Parses "<kind>:<first>-<last>" (decimal ids, first <= last). */
-static bool parse_range(const char *payload, range_read *rr)
+static bool parse_range(const char *payload, int *kind, id_range *r)
 {
     const char *p;
     if (strncmp(payload, "notice:", 7) == 0) {
-        rr->kind = PUSH_NOTICE;
+        *kind = PUSH_NOTICE;
         p = payload + 7;
     } else if (strncmp(payload, "light:", 6) == 0) {
-        rr->kind = PUSH_LIGHT;
+        *kind = PUSH_LIGHT;
         p = payload + 6;
     } else {
         return false;
@@ -217,8 +323,8 @@ static bool parse_range(const char *payload, range_read *rr)
     long long b = strtoll(end + 1, &end, 10);
     if (*end != '\0' || a < 1 || b < a || b - a >= PUSH_MAX_RANGE)
         return false;
-    snprintf(rr->first, sizeof rr->first, "%lld", a);
-    snprintf(rr->last, sizeof rr->last, "%lld", b);
+    r->first = a;
+    r->last = b;
     return true;
 }
 
@@ -227,25 +333,13 @@ static void on_push(void *arg, const char *payload)
     (void)arg;
     if (P.stopped)
         return;
-    range_read *rr = calloc(1, sizeof *rr);
-    if (rr == NULL) {
-        log_event(LOG_ERROR, "out_of_memory", "what=push");
-        client_push_missed_all(P.s);
-        return;
-    }
-    if (!parse_range(payload, rr)) {
+    int kind;
+    id_range r;
+    if (!parse_range(payload, &kind, &r)) {
         log_event(LOG_WARN, "push_bad_payload", "payload=%s", log_q(payload));
-        free(rr);
         return;
     }
-    const char *vals[] = {rr->first, rr->last};
-    mstmt *st = rr->kind == PUSH_NOTICE ? &st_notices : &st_lights;
-    if (pool_query(P.s->pool, &st->ps, vals, NULL, range_done, rr) < 0) {
-        log_event(LOG_WARN, "push_failed", "what=%s first=%s last=%s why=pool_unavailable",
-                  rr->kind == PUSH_NOTICE ? "notice" : "light", rr->first, rr->last);
-        free(rr);
-        client_push_missed_all(P.s);
-    }
+    stream_add(&streams[kind], r);
 }
 
 /* LISTEN is (again) active: whatever was sent while it was down is lost
@@ -259,12 +353,26 @@ static void on_ready(void *arg)
 
 /* ---- watch.subscribe, watch.unsubscribe ---- */
 
-static void subscribed(request *req, const PGresult *res, void *ctx)
+/* The answer of st_last: the subscription's last ids are filled, then it
+ * is ready, so a watch.missed from now on names ids a client can catch
+ * up after (never 0 for "nothing pushed yet"). The pool's callback
+ * (mstmt_send): a failed subscribe ends the subscription it began. */
+static void subscribed(void *arg, const PGresult *res, const pool_error *e)
 {
-    (void)ctx;
+    request *req = arg;
+    session *ss = req_session_mut(req);
+    const char *why = NULL;
+    if (e != NULL || rowpack_check(res, last_cols, 2, &why) != 0) {
+        if (ss->watch.pending)
+            memset(&ss->watch, 0, sizeof ss->watch);
+        if (e != NULL)
+            rowpack_reply_pool_error(req, st_last.name, e);
+        else
+            rowpack_reply_bad_result(req, st_last.name, why);
+        return;
+    }
     int64_t nl = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     int64_t ll = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-    session *ss = req_session_mut(req);
     /* Subscribed before the query ran (watch_subscribe), so a record newer
      * than these ids is pushed; an older one may come twice, never not. */
     if (ss->watch.on) {
@@ -272,6 +380,9 @@ static void subscribed(request *req, const PGresult *res, void *ctx)
             ss->watch.last[PUSH_NOTICE] = nl;
         if (ll > ss->watch.last[PUSH_LIGHT])
             ss->watch.last[PUSH_LIGHT] = ll;
+        /* A watch.missed held back meanwhile goes once this answer is
+         * written (the engine sends it when output drains). */
+        ss->watch.pending = false;
     }
     msgpack_packer *pk = req_result_begin(req);
     msgpack_pack_map(pk, 2);
@@ -292,13 +403,21 @@ static void watch_subscribe(request *req, const margs *a)
         return;
     }
     if (!ss->watch.on) {
+        /* On before the query, so nothing committed after its snapshot
+         * is lost; pending until its answer fills the last ids. */
         memset(&ss->watch, 0, sizeof ss->watch);
         ss->watch.on = true;
+        ss->watch.pending = true;
     }
     ss->watch.all = all;
     log_conn(LOG_INFO, req_conn_id(req), "watch", "user_id=%lld all=%d",
              (long long)ss->user_id, all ? 1 : 0);
-    mstmt_query(req, &st_last, NULL, NULL, subscribed, NULL, NULL);
+    int rc = mstmt_send(req, &st_last, NULL, NULL, subscribed, req);
+    if (rc < 0) {
+        if (ss->watch.pending)
+            memset(&ss->watch, 0, sizeof ss->watch);
+        rowpack_reply_query_rc(req, st_last.name, rc);
+    }
 }
 
 static void watch_unsubscribe(request *req, const margs *a)
@@ -321,6 +440,8 @@ static int push_start(server *s)
     memcpy(P.notice_cols, notice_cols, (size_t)notice_ncols * sizeof notice_cols[0]);
     P.notice_cols[notice_ncols] = (rp_col){"audience", RP_TEXT};
     P.notice_ncols = notice_ncols + 1;
+    for (int k = 0; k < 2; k++)
+        streams[k] = (push_stream){.kind = k, .cur = {1, 0}};
     client_push_set_missed(pack_missed);
     if (listen_on(PUSH_CHANNEL, on_push, on_ready, NULL) != 0)
         return UV_EINVAL;

@@ -8,6 +8,9 @@
  * itself, subscribers are told watch.missed, and pushes flow again; a
  * subscriber that does not read is cut off at write_high_water (the server
  * does not buffer for it) and is told watch.missed once it has drained;
+ * watch.missed waits for watch.subscribe's answer and names its ids;
+ * pushes come in the order announced, a wide range read in chunks;
+ * libbaobao, its queue full, drops until its watch.missed is taken;
  * `baobao watch`, run as a child process, prints a pushed notice.
  *
  * Notices come from the sweep (supervise.run, sql/023's bb_supervise), the
@@ -15,6 +18,8 @@
  * Not for: the rules of lights and notices (test_supervise.c, test_notices.c).
  */
 #include "harness.h"
+
+#include <baobao.h>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -288,11 +293,15 @@ static int all_is_for_supervisors_and_admins_and_a_logout_ends_it(void)
     IT_CHECK(!m.is_error);
     it_msg_free(&m);
     it_conn *super = it_connect(s->port);
-    IT_CHECK(super != NULL);
+    /* The writes through a connection of their own: a push that comes
+     * before a reply would be skipped while waiting for the reply (the
+     * sweep bb_dirty starts may issue the notice before supervise.run). */
+    it_conn *writer = it_connect(s->port);
+    IT_CHECK(super != NULL && writer != NULL);
     IT_CHECK(subscribe(super, true, NULL) == 0);
     int64_t pid = 0;
-    IT_CHECK(make_problem(super, "羊楼洞砖茶", "赵李桥镇", TOMORROW, &pid) == 0);
-    IT_CHECK(sweep(super) == 0);
+    IT_CHECK(make_problem(writer, "羊楼洞砖茶", "赵李桥镇", TOMORROW, &pid) == 0);
+    IT_CHECK(sweep(writer) == 0);
     IT_CHECK(wait_both(super, pid) == 0);
     IT_CHECK(no_push_for(staff, pid, 1000) == 0);
     return 0;
@@ -327,10 +336,22 @@ static int the_listen_connection_comes_back_after_postgresql_ends_it(void)
             break;
         it_sleep_ms(50);
     }
-    bool lost = log != NULL && strstr(log, "event=listen_lost") != NULL;
+    const char *lost_line = log != NULL ? strstr(log, "event=listen_lost") : NULL;
+    bool lost = lost_line != NULL;
+    /* The reason is PostgreSQL's (through the notice processor), not
+     * libpq's "server closed the connection unexpectedly", and libpq
+     * printed nothing raw (a "FATAL:" line of its own). */
+    const char *eol = lost_line != NULL ? strchr(lost_line, '\n') : NULL;
+    const char *why = lost_line != NULL ? strstr(lost_line, "terminating connection") : NULL;
+    bool told = why != NULL && (eol == NULL || why < eol);
+    bool raw = log != NULL && (strncmp(log, "FATAL:", 6) == 0 || strstr(log, "\nFATAL:") != NULL);
+    bool noticed = log != NULL && strstr(log, "event=listen_notice") != NULL;
     int ups = log != NULL ? count_in(log, "event=listen_up") : 0;
+    if (lost && (!told || raw || !noticed))
+        it_note("server log:\n%s", log);
     free(log);
     IT_CHECK(lost);
+    IT_CHECK(told && noticed && !raw);
     IT_CHECKF(ups >= 2, "listen_up %d times", ups);
     /* Notifications sent while it was down are lost to it: the subscriber
      * is told to catch up. */
@@ -350,10 +371,13 @@ static int the_listen_connection_comes_back_after_postgresql_ends_it(void)
         it_msg_free(&m);
     }
     IT_CHECK(missed);
-    /* And a new notice still arrives. */
+    /* And a new notice still arrives (written through another connection,
+     * so no push is skipped while a reply is awaited). */
+    it_conn *writer = it_connect(a->port);
+    IT_CHECK(writer != NULL);
     int64_t pid = 0;
-    IT_CHECK(make_problem(super, "蒲圻纸业", "新店镇", TOMORROW, &pid) == 0);
-    IT_CHECK(sweep(super) == 0);
+    IT_CHECK(make_problem(writer, "蒲圻纸业", "新店镇", TOMORROW, &pid) == 0);
+    IT_CHECK(sweep(writer) == 0);
     IT_CHECK(wait_push(super, "notice.issued", pid, NULL, NULL, 0) == 0);
     int st = it_server_stop(a, IT_STOP_TIMEOUT_MS);
     IT_CHECKF(st == 0, "exited with wait status %d", st);
@@ -459,6 +483,272 @@ static int a_subscriber_that_does_not_read_is_cut_off_not_buffered(void)
     return 0;
 }
 
+static int make_notices(it_conn *c, const char *stem, int n);
+
+static int watch_missed_waits_for_the_subscribe_answer_and_names_its_ids(void)
+{
+    const char *sets[] = {FAKE_NOW, "reconnect_min_ms=100", "reconnect_max_ms=1000", NULL};
+    it_server *a = it_server_start(sets);
+    IT_CHECK(a != NULL);
+    it_conn *super = it_connect(a->port);
+    IT_CHECK(super != NULL);
+    int64_t until = it_now_ms() + 15000;
+    while (!it_server_log_has(a, "event=listen_up") && it_now_ms() < until)
+        it_sleep_ms(50);
+    IT_CHECK(it_server_log_has(a, "event=listen_up"));
+    it_conn *w = it_connect(a->port);
+    IT_CHECK(w != NULL);
+    IT_CHECK(make_notices(w, "官塘驿茶", 1) == 0); /* ids to name, not 0 */
+    it_sleep_ms(500); /* the sweeps are done with light_change */
+    /* The subscribe's query waits for a lock the test holds; meanwhile
+     * the LISTEN connection is ended and comes back, which tells every
+     * subscriber watch.missed. */
+    PGconn *locker = PQconnectdb(it_db_conninfo());
+    IT_CHECK(PQstatus(locker) == CONNECTION_OK);
+    PGresult *lr = PQexec(locker, "BEGIN; LOCK TABLE light_change IN ACCESS EXCLUSIVE MODE");
+    bool locked = PQresultStatus(lr) == PGRES_COMMAND_OK;
+    PQclear(lr);
+    if (!locked)
+        PQfinish(locker);
+    IT_CHECK(locked);
+    it_buf b;
+    it_buf_init(&b);
+    req(&b, "watch.subscribe", 1);
+    msgpack_pack_str_with_body(&b.pk, "all", 3);
+    msgpack_pack_true(&b.pk);
+    uint32_t sub_id = g_msgid;
+    int sent = it_send(super, b.sb.data, b.sb.size);
+    it_buf_free(&b);
+    it_sleep_ms(300);
+    const char *db[] = {it_db_name()};
+    long long n = it_pg_int("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                            " WHERE application_name = 'baobaod-listen' AND datname = $1",
+                            1, db);
+    until = it_now_ms() + 15000;
+    for (;;) {
+        char *log = it_server_log(a);
+        int ups = log != NULL ? count_in(log, "event=listen_up") : 0;
+        free(log);
+        if (ups >= 2 || it_now_ms() > until)
+            break;
+        it_sleep_ms(50);
+    }
+    it_sleep_ms(200);
+    lr = PQexec(locker, "COMMIT");
+    PQclear(lr);
+    PQfinish(locker);
+    IT_CHECK(sent == 0 && n == 1);
+    /* The answer first, then watch.missed with its ids (not 0: "nothing
+     * pushed yet" would make a client catch up from the beginning). */
+    int64_t nl = -1, ll = -1, na = -1, la = -1;
+    bool answered = false, missed = false, missed_first = false;
+    until = it_now_ms() + 10000;
+    while (!(answered && missed) && it_now_ms() < until) {
+        it_msg m;
+        int r = it_recv(super, (int)(until - it_now_ms()), &m);
+        IT_CHECK(r == IT_RECV_MSG);
+        if (m.kind == 1 && m.msgid == sub_id && m.result != NULL) {
+            answered = it_get_int(m.result, "notice_last", &nl) &&
+                       it_get_int(m.result, "light_last", &ll);
+        } else if (m.kind == 2 && strcmp(m.method, "watch.missed") == 0) {
+            const msgpack_object *rec = push_record(&m);
+            missed = rec != NULL && it_get_int(rec, "notice_after", &na) &&
+                     it_get_int(rec, "light_after", &la);
+            missed_first = !answered;
+        }
+        it_msg_free(&m);
+    }
+    IT_CHECK(answered && missed);
+    IT_CHECKF(!missed_first && na == nl && la == ll,
+              "watch.missed %s the answer: after %lld/%lld, last %lld/%lld",
+              missed_first ? "before" : "after", (long long)na, (long long)la, (long long)nl,
+              (long long)ll);
+    IT_CHECK(nl > 0 && ll > 0);
+    return 0;
+}
+
+/* Makes n problems of 新店镇 due tomorrow through c and sweeps: n notices
+ * (and light changes) more. */
+static int make_notices(it_conn *c, const char *stem, int n)
+{
+    int64_t pid = 0;
+    for (int i = 0; i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s%d厂", stem, i);
+        IT_CHECK(make_problem(c, name, "新店镇", TOMORROW, &pid) == 0);
+    }
+    IT_CHECK(sweep(c) == 0);
+    return 0;
+}
+
+static int pushes_come_in_the_order_announced_and_wide_ranges_in_chunks(void)
+{
+    const char *sets[] = {FAKE_NOW, NULL};
+    const char *env[] = {"BAOBAO_LOG=debug", NULL};
+    it_server *a = it_server_start_env(sets, env);
+    IT_CHECK(a != NULL);
+    it_conn *w = it_connect(a->port);
+    IT_CHECK(w != NULL);
+    IT_CHECK(make_notices(w, "蒲纺棉织", 6) == 0);
+    long long last = it_pg_int("SELECT max(id) FROM notice", 0, NULL);
+    long long n = it_pg_int("SELECT count(*) FROM notice", 0, NULL);
+    IT_CHECK(last >= 6 && n >= 6 && n <= 100000);
+    it_sleep_ms(500); /* the sweep's own pushes have gone */
+    it_conn *s = it_connect(a->port);
+    IT_CHECK(s != NULL);
+    IT_CHECK(subscribe(s, true, NULL) == 0);
+    /* In one transaction: a wide range (every notice, and 1000 ids past
+     * the last, read in chunks of 500), then each of the six newest
+     * notices alone, newest first. The small reads are quick and the wide
+     * one is not: read side by side, they would overtake it. */
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT count(pg_notify('bb_push', r)) FROM ("
+             "  SELECT 0 AS o, 'notice:1-' || (%lld + 1000) AS r"
+             "  UNION ALL"
+             "  SELECT row_number() OVER (ORDER BY id DESC), 'notice:' || id || '-' || id"
+             "    FROM (SELECT id FROM notice ORDER BY id DESC LIMIT 6) t"
+             "  ORDER BY o) x",
+             last);
+    IT_CHECK(it_pg_int(sql, 0, NULL) == 7);
+    long total = (long)n + 6, got = 0;
+    int64_t *ids = calloc((size_t)total, sizeof *ids);
+    IT_CHECK(ids != NULL);
+    int64_t until = it_now_ms() + PUSH_WAIT_MS;
+    while (got < total && it_now_ms() < until) {
+        it_msg m;
+        if (it_recv(s, (int)(until - it_now_ms()), &m) != IT_RECV_MSG)
+            break;
+        const msgpack_object *rec = push_record(&m);
+        int64_t id = 0;
+        if (rec != NULL && strcmp(m.method, "notice.issued") == 0 && it_get_int(rec, "id", &id))
+            ids[got++] = id;
+        it_msg_free(&m);
+    }
+    /* Every notice once in id order, then the six, newest first. */
+    bool ordered = got == total && ids[n - 1] == last && ids[n] == last;
+    for (long i = 1; ordered && i < total; i++)
+        if (i != n)
+            ordered = i < n ? ids[i] > ids[i - 1] : ids[i] < ids[i - 1];
+    if (!ordered) {
+        char seq[2048] = "";
+        size_t o = 0;
+        for (long i = 0; i < got && o + 24 < sizeof seq; i++)
+            o += (size_t)snprintf(seq + o, sizeof seq - o, " %lld", (long long)ids[i]);
+        it_note("%ld of %ld pushes (%lld notices, the last %lld):%s", got, total, n, last, seq);
+    }
+    free(ids);
+    IT_CHECK(ordered);
+    /* The wide range was read 500 ids at a time. */
+    IT_CHECK(it_server_log_has(a, "event=push what=notice first=501 last=1000 "));
+    return 0;
+}
+
+static int the_library_drops_after_its_queue_was_full_until_it_says_missed(void)
+{
+    /* The server keeps whatever the client does not read yet (no bound
+     * of its own in the way): the library's bound is what is tested. */
+    const char *sets[] = {FAKE_NOW, "write_high_water=268435456", "write_low_water=1048576",
+                          NULL};
+    const char *env[] = {"BAOBAO_LOG=debug", NULL};
+    it_server *a = it_server_start_env(sets, env);
+    IT_CHECK(a != NULL);
+    it_conn *w = it_connect(a->port);
+    IT_CHECK(w != NULL);
+    IT_CHECK(make_notices(w, "赤马港纱厂", 8) == 0);
+    long long last = it_pg_int("SELECT max(id) FROM notice", 0, NULL);
+    long long n = it_pg_int("SELECT count(*) FROM notice", 0, NULL);
+    long long first = it_pg_int("SELECT min(id) FROM notice", 0, NULL);
+    IT_CHECK(n >= 8 && first >= 1);
+    it_sleep_ms(500);
+
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", a->port);
+    bb_error err;
+    bb_client *c = bb_connect(addr, 60000, &err);
+    IT_CHECKF(c != NULL, "bb_connect: %s", err.message);
+    bb_arg_text login[] = {{"login", IT_USER_SUPER}, {"password", IT_PASSWORD}};
+    bb_reply *r = NULL;
+    IT_CHECKF(bb_call_args(c, "session.login", login, 2, &r, &err) == BB_C_OK, "login: %s",
+              err.message);
+    bb_reply_free(r);
+    bb_arg_text all[] = {{"all", "true"}};
+    IT_CHECKF(bb_call_args(c, "watch.subscribe", all, 1, &r, &err) == BB_C_OK, "subscribe: %s",
+              err.message);
+    bb_reply_free(r);
+
+    /* More than the library keeps (4096, baobao.h) pushed: k ranges of
+     * every notice, announced a batch at a time (the server merges
+     * ranges that wait beyond PUSH_WAIT_MAX, 64), the client calling
+     * server.info meanwhile so the server's output does not pile up. */
+    long long k = 5000 / n + 1;
+    char *log0 = it_server_log(a);
+    int base = log0 != NULL ? count_in(log0, "event=push what=notice") : 0;
+    free(log0);
+    int reads = 0;
+    for (long long done = 0; done < k;) {
+        long long batch = k - done < 50 ? k - done : 50;
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(pg_notify('bb_push', 'notice:1-' || (%lld + g)))"
+                 " FROM generate_series(%lld, %lld) g",
+                 last, done, done + batch - 1);
+        IT_CHECK(it_pg_int(sql, 0, NULL) == batch);
+        done += batch;
+        int64_t until = it_now_ms() + 30000;
+        for (;;) {
+            IT_CHECK(bb_call(c, "server.info", NULL, 0, &r, &err) == BB_C_OK);
+            bb_reply_free(r);
+            char *log = it_server_log(a);
+            reads = log != NULL ? count_in(log, "event=push what=notice") : 0;
+            free(log);
+            if (reads - base >= done || it_now_ms() > until)
+                break;
+            it_sleep_ms(100);
+        }
+        IT_CHECKF(reads - base >= done, "%d of %lld ranges pushed", reads - base, done);
+    }
+    char sql[256];
+    /* A call reads past them all to its reply: 4096 kept, the rest
+     * dropped. One is taken, which frees a place in the queue. */
+    IT_CHECK(bb_call(c, "server.info", NULL, 0, &r, &err) == BB_C_OK);
+    bb_reply_free(r);
+    IT_CHECK(bb_next_notification(c, 0, &r, &err) == BB_C_OK);
+    IT_CHECK_STR(bb_reply_method(r), "notice.issued");
+    bb_reply_free(r);
+    /* A newer push arrives while a call reads: it must not be kept ahead
+     * of the watch.missed of those dropped before it. */
+    snprintf(sql, sizeof sql, "SELECT count(pg_notify('bb_push', 'notice:%lld-%lld'))", first,
+             first);
+    IT_CHECK(it_pg_int(sql, 0, NULL) == 1);
+    int64_t until = it_now_ms() + 20000;
+    for (;;) {
+        char *log = it_server_log(a);
+        int now = log != NULL ? count_in(log, "event=push what=notice") : 0;
+        free(log);
+        if (now > reads || it_now_ms() > until)
+            break;
+        it_sleep_ms(100);
+    }
+    it_sleep_ms(300);
+    IT_CHECK(bb_call(c, "server.info", NULL, 0, &r, &err) == BB_C_OK);
+    bb_reply_free(r);
+    long before = 0;
+    bool missed = false;
+    while (!missed && bb_next_notification(c, 0, &r, &err) == BB_C_OK) {
+        missed = strcmp(bb_reply_method(r), "watch.missed") == 0;
+        before += missed ? 0 : 1;
+        bb_reply_free(r);
+    }
+    it_note("%ld kept after the first (of %lld pushed), then watch.missed %d", before,
+            k * n + 1, (int)missed);
+    bb_close(c);
+    IT_CHECK(missed);
+    /* The 4095 kept behind the one taken, nothing after the drop. */
+    IT_CHECKF(before == 4095, "%ld notifications before watch.missed", before);
+    return 0;
+}
+
 static int baobao_watch_prints_a_pushed_notice(void)
 {
     const char *sets[] = {FAKE_NOW, NULL};
@@ -499,9 +789,9 @@ static int baobao_watch_prints_a_pushed_notice(void)
     return 0;
 }
 
-/* Starts `baobao watch --all` against port with stdout and stderr to
- * files (out, err); returns its pid or -1. */
-static pid_t spawn_watch(int port, const char *out, const char *err)
+/* Starts `baobao watch` as user (with --all when all) against port with
+ * stdout and stderr to files (out, err); returns its pid or -1. */
+static pid_t spawn_watch(int port, const char *out, const char *err, const char *user, bool all)
 {
     const char *bin = getenv("BAOBAO_CLI");
     if (bin == NULL)
@@ -521,11 +811,14 @@ static pid_t spawn_watch(int port, const char *out, const char *err)
     char addr[64];
     snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
     setenv("BAOBAO_SERVER", addr, 1);
-    setenv("BAOBAO_USER", IT_USER_SUPER, 1);
+    setenv("BAOBAO_USER", user, 1);
     setenv("BAOBAO_PASSWORD", IT_PASSWORD, 1);
     unsetenv("BAOBAO_CONFIG");
     setenv("XDG_CONFIG_HOME", "/nonexistent/baobao-itest-config", 1);
-    execl(bin, bin, "watch", "--all", (char *)NULL);
+    if (all)
+        execl(bin, bin, "watch", "--all", (char *)NULL);
+    else
+        execl(bin, bin, "watch", (char *)NULL);
     _exit(127);
 }
 
@@ -567,7 +860,7 @@ static int baobao_watch_reconnects_and_catches_up(void)
     char out[600], err[600];
     snprintf(out, sizeof out, "%s.watch-out", a->log_path);
     snprintf(err, sizeof err, "%s.watch-err", a->log_path);
-    pid_t w = spawn_watch(a->port, out, err);
+    pid_t w = spawn_watch(a->port, out, err, IT_USER_SUPER, true);
     IT_CHECK(w > 0);
     int rc = -1;
     it_server *b = NULL, *c = NULL;
@@ -637,6 +930,78 @@ static int baobao_watch_reconnects_and_catches_up(void)
     return 0;
 }
 
+/* Without --all, what concerns the user is caught up after a reconnect:
+ * the notice (notice.list mine) and the light change (light.changes
+ * mine) of a problem of their township, in pages of the server's size. */
+static int baobao_watch_catches_up_the_light_changes_that_concern_the_user(void)
+{
+    /* Small pages: watch asks for the server's default page, so a low
+     * page_limit_max does not refuse its catch-up. */
+    const char *sets[] = {FAKE_NOW, "page_limit_default=2", "page_limit_max=3", NULL};
+    it_server *a = it_server_start(sets);
+    IT_CHECK(a != NULL);
+    char out[600], err[600];
+    snprintf(out, sizeof out, "%s.watch-out", a->log_path);
+    snprintf(err, sizeof err, "%s.watch-err", a->log_path);
+    pid_t w = spawn_watch(a->port, out, err, IT_USER_STAFF, false);
+    IT_CHECK(w > 0);
+    int rc = -1;
+    it_server *b = NULL, *c = NULL;
+    it_conn *k = NULL;
+    int64_t pid = 0;
+    do {
+        if (!file_gets(err, "Ctrl-C", 15000)) {
+            it_note("watch did not start");
+            break;
+        }
+        int port = a->port;
+        if (it_server_stop(a, IT_STOP_TIMEOUT_MS) != 0)
+            break;
+        c = it_server_start(sets);
+        k = c != NULL ? it_connect(c->port) : NULL;
+        if (k == NULL || make_problem(k, "柳山湖茶厂", "赵李桥镇", TOMORROW, &pid) != 0 ||
+            sweep(k) != 0)
+            break;
+        it_close(k);
+        k = NULL;
+        (void)it_server_stop(c, IT_STOP_TIMEOUT_MS);
+        char setport[32];
+        snprintf(setport, sizeof setport, "port=%d", port);
+        const char *sets2[] = {FAKE_NOW, "page_limit_default=2", "page_limit_max=3", setport,
+                               NULL};
+        b = it_server_start(sets2);
+        if (b == NULL || b->port != port) {
+            it_note("cannot restart on port %d", port);
+            break;
+        }
+        /* The notice's line and the light change's line both name it. */
+        int64_t until = it_now_ms() + 40000;
+        for (;;) {
+            char *o = slurp(out);
+            int seen = count_in(o, "柳山湖茶厂");
+            free(o);
+            if (seen >= 2) {
+                rc = 0;
+                break;
+            }
+            if (it_now_ms() > until) {
+                it_note("the notice and the light change were not both caught up");
+                break;
+            }
+            it_sleep_ms(100);
+        }
+    } while (0);
+    kill(w, SIGKILL);
+    (void)waitpid(w, NULL, 0);
+    char *o = slurp(out), *e = slurp(err);
+    if (rc != 0)
+        it_note("watch stdout:\n%s\nwatch stderr:\n%s", o, e);
+    free(o);
+    free(e);
+    IT_CHECK(rc == 0);
+    return 0;
+}
+
 static const it_test tests[] = {
     {"a_subscriber_on_one_server_gets_what_a_write_through_another_caused",
      a_subscriber_on_one_server_gets_what_a_write_through_another_caused},
@@ -646,8 +1011,16 @@ static const it_test tests[] = {
      the_listen_connection_comes_back_after_postgresql_ends_it},
     {"a_subscriber_that_does_not_read_is_cut_off_not_buffered",
      a_subscriber_that_does_not_read_is_cut_off_not_buffered},
+    {"watch_missed_waits_for_the_subscribe_answer_and_names_its_ids",
+     watch_missed_waits_for_the_subscribe_answer_and_names_its_ids},
+    {"pushes_come_in_the_order_announced_and_wide_ranges_in_chunks",
+     pushes_come_in_the_order_announced_and_wide_ranges_in_chunks},
+    {"the_library_drops_after_its_queue_was_full_until_it_says_missed",
+     the_library_drops_after_its_queue_was_full_until_it_says_missed},
     {"baobao_watch_prints_a_pushed_notice", baobao_watch_prints_a_pushed_notice},
     {"baobao_watch_reconnects_and_catches_up", baobao_watch_reconnects_and_catches_up},
+    {"baobao_watch_catches_up_the_light_changes_that_concern_the_user",
+     baobao_watch_catches_up_the_light_changes_that_concern_the_user},
 };
 
 int main(int argc, char **argv)
