@@ -18,7 +18,10 @@
 --
 -- "now" here is the database's clock (now()), as for every `at` column of
 -- 023: the pinned clock fake_now moves the server's today, not the
--- outbox's timers.
+-- outbox's timers. A lease and an attempt's start are taken from
+-- clock_timestamp(), the moment they are written: now() is the start of
+-- the claim's transaction, and the command's timer starts only after it
+-- committed.
 --
 -- For: bb_delivery_claim, bb_delivery_finish, bb_delivery_next_ms. Not
 -- for: queueing (the sweep does, 023), running the command (delivery.c).
@@ -67,20 +70,35 @@ BEGIN
 END;
 $$;
 
+-- The expiry scan of bb_delivery_claim reads only the pending rows that
+-- are old enough (without it, every pending row at every claim); the
+-- second index finds the live leases for bb_delivery_next_ms.
+CREATE INDEX notice_delivery_pending_created_idx ON notice_delivery (created_at)
+    WHERE state = 'pending';
+CREATE INDEX notice_delivery_leased_idx ON notice_delivery (claim_until)
+    WHERE state = 'pending' AND claim_until IS NOT NULL;
+
 -- Claims up to p_limit deliveries that are due (pending, next_at passed,
 -- no live lease) for the process p_process ('host:pid'), oldest due first.
 -- For each: an open attempt of an earlier claim whose lease ended is
 -- closed as 'lost'; attempts is counted up; the lease runs p_lease_ms;
 -- an attempt row is opened. Deliveries whose notice is older than
 -- p_max_age_hours are given up first ('expired'), never claimed.
--- Rows: the delivery, the attempt number and the JSON for the command.
+-- A delivery whose notice cannot be read (no notice_wire row: the
+-- schema or the data is broken, trying again would not help) is given up
+-- too, its attempt recorded 'failed'.
+-- Rows: the delivery, the attempt number, the JSON for the command and
+-- given_up: NULL for a delivery to run; 'expired' (too old: attempt is
+-- the number of attempts made, payload NULL) or 'no_payload' (payload
+-- NULL) for one given up by this claim, for the log.
 CREATE FUNCTION bb_delivery_claim(p_process text, p_limit integer, p_lease_ms integer,
                                   p_max_age_hours integer)
-RETURNS TABLE(delivery_id bigint, attempt integer, payload text)
+RETURNS TABLE(delivery_id bigint, attempt integer, payload text, given_up text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     d record;
+    body jsonb;
 BEGIN
     -- Too old to be worth sending; a command that still runs under a live
     -- lease is let finish (bb_delivery_finish expires it if it failed).
@@ -98,6 +116,11 @@ BEGIN
         UPDATE notice_delivery nd
            SET state = 'expired', finished_at = now(), claimed_by = NULL, claim_until = NULL
          WHERE nd.id = d.id;
+        delivery_id := d.id;
+        attempt := d.attempts;
+        payload := NULL;
+        given_up := 'expired';
+        RETURN NEXT;
     END LOOP;
 
     FOR d IN
@@ -113,15 +136,30 @@ BEGIN
         UPDATE notice_delivery_attempt a
            SET ended_at = now(), outcome = 'lost'
          WHERE a.delivery_id = d.id AND a.attempt = d.attempts AND a.outcome IS NULL;
-        UPDATE notice_delivery nd
-           SET attempts = d.attempts + 1, claimed_by = p_process,
-               claim_until = now() + make_interval(secs => p_lease_ms / 1000.0)
-         WHERE nd.id = d.id;
-        INSERT INTO notice_delivery_attempt (delivery_id, attempt, process)
-        VALUES (d.id, d.attempts + 1, p_process);
+        body := bb_delivery_payload(d.id, d.attempts + 1);
         delivery_id := d.id;
         attempt := d.attempts + 1;
-        payload := bb_delivery_payload(d.id, d.attempts + 1)::text;
+        payload := body::text;
+        IF body IS NULL THEN
+            INSERT INTO notice_delivery_attempt (delivery_id, attempt, process, ended_at,
+                                                 outcome, detail)
+            VALUES (d.id, d.attempts + 1, p_process, clock_timestamp(), 'failed',
+                    'no payload: the notice has no notice_wire row');
+            UPDATE notice_delivery nd
+               SET attempts = d.attempts + 1, state = 'expired', finished_at = now(),
+                   claimed_by = NULL, claim_until = NULL
+             WHERE nd.id = d.id;
+            given_up := 'no_payload';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        UPDATE notice_delivery nd
+           SET attempts = d.attempts + 1, claimed_by = p_process,
+               claim_until = clock_timestamp() + make_interval(secs => p_lease_ms / 1000.0)
+         WHERE nd.id = d.id;
+        INSERT INTO notice_delivery_attempt (delivery_id, attempt, process, started_at)
+        VALUES (d.id, d.attempts + 1, p_process, clock_timestamp());
+        given_up := NULL;
         RETURN NEXT;
     END LOOP;
 END;
@@ -190,12 +228,19 @@ $$;
 -- Milliseconds until the earliest pending delivery can be claimed (its
 -- next_at, or the end of a live lease: a delivery whose process died is
 -- claimed again then), 0 when one is due now, NULL when none is pending.
+-- In two parts so that each reads an index, not every pending row: the
+-- unleased rows by next_at (the first one), the few leased ones. (No
+-- row when none is pending, so NULL: greatest(0, NULL) would be 0, and
+-- the server would poll an empty outbox.)
 CREATE FUNCTION bb_delivery_next_ms()
 RETURNS bigint
 LANGUAGE sql STABLE AS $$
-    SELECT greatest(0, ceil(extract(epoch FROM
-               min(greatest(nd.next_at, coalesce(nd.claim_until, nd.next_at))) - now())
-               * 1000))::bigint
-      FROM notice_delivery nd
-     WHERE nd.state = 'pending';
+    SELECT greatest(0, ceil(extract(epoch FROM x.at - now()) * 1000))::bigint
+      FROM (SELECT least(
+                (SELECT nd.next_at FROM notice_delivery nd
+                  WHERE nd.state = 'pending' AND nd.claim_until IS NULL
+                  ORDER BY nd.next_at LIMIT 1),
+                (SELECT min(greatest(nd.next_at, nd.claim_until)) FROM notice_delivery nd
+                  WHERE nd.state = 'pending' AND nd.claim_until IS NOT NULL)) AS at) x
+     WHERE x.at IS NOT NULL;
 $$;

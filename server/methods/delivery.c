@@ -17,9 +17,10 @@
  *
  * A command runs in a process group of its own (UV_PROCESS_DETACHED):
  * at delivery_timeout_ms the whole group is killed (SIGKILL), so a shell
- * script's children die with it. stdout goes to /dev/null; the last
- * DELIVERY_STDERR_KEEP bytes of stderr are kept and recorded with the
- * attempt (cut to 500 characters in SQL). Nothing here blocks the loop.
+ * script's children die with it; when the command exits by itself, what
+ * it left running in its group gets SIGTERM. stdout goes to /dev/null;
+ * the last DELIVERY_STDERR_KEEP bytes of stderr are kept and recorded
+ * with the attempt (cut to 500 characters in SQL). Nothing here blocks the loop.
  *
  * Shutdown: the commands still running are killed (their process group,
  * SIGKILL) at once, without waiting for shutdown_deadline_ms, and their
@@ -68,12 +69,13 @@
 /* Words of delivery_command (the program and its arguments). */
 #define DELIVERY_ARGV_MAX 32
 
-/* Columns: delivery_id, attempt, payload (NULL: the delivery expired). The
- * :_x values are numbered in the order they first appear ($1..$4). */
+/* Columns: delivery_id, attempt, payload, given_up (NULL: run the command;
+ * 'expired' or 'no_payload': the claim gave the delivery up, payload NULL).
+ * The :_x values are numbered in the order they first appear ($1..$4). */
 static const char *const claim_extras[] = {"_process", "_limit", "_lease_ms", "_max_age", NULL};
 static mstmt st_claim = {
     .name = "delivery_claim", .extras = claim_extras, .sql =
-    "SELECT delivery_id, attempt, payload FROM bb_delivery_claim("
+    "SELECT delivery_id, attempt, payload, given_up FROM bb_delivery_claim("
     "p_process => :_process, p_limit => :_limit::int, p_lease_ms => :_lease_ms::int,"
     " p_max_age_hours => :_max_age::int)"};
 
@@ -209,18 +211,26 @@ static void job_finish(job *j, const char *why)
     job_unlink(j);
     D.running--;
 
+    /* A command that exited by itself says how it went, even when the
+     * timeout fired before its exit was reaped (then the kill found it
+     * gone already); one the kill reached ended by SIGKILL. */
     const char *outcome;
     char code[24] = "";
-    if (!j->spawned)
-        outcome = "failed";
-    else if (j->timed_out)
+    bool exited_itself = j->spawned && j->exited && j->term_signal == 0;
+    if (exited_itself)
+        outcome = j->exit_status == 0 ? "sent" : "failed";
+    else if (j->spawned && j->timed_out)
         outcome = "timeout";
-    else if (j->term_signal == 0 && j->exit_status == 0)
-        outcome = "sent";
     else
         outcome = "failed";
-    if (j->spawned && !j->timed_out && j->term_signal == 0)
+    if (exited_itself)
         snprintf(code, sizeof code, "%" PRId64, j->exit_status);
+
+    /* What the command left running in its group (a gateway's background
+     * child) ends with it; the group is gone unless something is left. */
+    if (j->spawned && !j->timed_out && kill(-j->proc.pid, SIGTERM) == 0)
+        log_event(LOG_INFO, "delivery_leftovers_killed", "delivery_id=%" PRId64 " pgid=%d",
+                  j->delivery_id, j->proc.pid);
 
     char detail[DELIVERY_STDERR_KEEP * 3 + 64];
     if (why != NULL)
@@ -430,7 +440,13 @@ static void claim_done(void *arg, const PGresult *res, const pool_error *e)
     unsigned started = 0;
     for (int r = 0; r < PQntuples(res); r++) {
         int64_t id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-        if (PQgetisnull(res, r, 2)) {
+        if (!PQgetisnull(res, r, 3) && strcmp(PQgetvalue(res, r, 3), "no_payload") == 0) {
+            log_event(LOG_ERROR, "delivery_no_payload", "delivery_id=%" PRId64 " attempt=%s",
+                      id, PQgetvalue(res, r, 1));
+            started++;   /* it took one of the slots asked for */
+            continue;
+        }
+        if (!PQgetisnull(res, r, 3) || PQgetisnull(res, r, 2)) {   /* too old */
             log_event(LOG_WARN, "delivery_expired", "delivery_id=%" PRId64 " attempts=%s", id,
                       PQgetisnull(res, r, 1) ? "0" : PQgetvalue(res, r, 1));
             continue;

@@ -974,7 +974,7 @@ static int rep_notices_open(rctx *c)
     static const rcol cols[] = {
         {"编号", COL_TEXT, 16}, {"级别", COL_TEXT, 6}, {"状态", COL_TEXT, 6},
         {"事项", COL_TEXT, 32}, {"乡镇园区", COL_TEXT, 16}, {"到期日期", COL_TEXT, 12},
-        {"逾期天数", COL_INT, 8}, {"收件人（干部、单位）", COL_TEXT, 32},
+        {"逾期天数", COL_INT, 8}, {"责任人/单位", COL_TEXT, 32},
         {"下发日期", COL_TEXT, 12}, {"已等待(天)", COL_INT, 8},
     };
     sink *k = c->k;

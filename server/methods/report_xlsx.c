@@ -537,7 +537,14 @@ static int xl_table_end(sink *k, int64_t total)
     }
     /* Pages: at the scale that fits the width, a short report that would
      * spill a little onto a second page is shrunk onto one; otherwise the
-     * charts start a page of their own rather than being cut in two. */
+     * charts start a page of their own rather than being cut in two.
+     * LibreOffice honours that break on a sheet fitted to one page wide;
+     * Excel ignores manual breaks on a fitted sheet. A fixed print scale
+     * instead would make Excel honour it, but the scale would come from
+     * this file's width estimate, which LibreOffice does not follow where
+     * the default font Calibri is replaced (by DejaVu Sans: a sheet of
+     * 1548 estimated pixels printed two pages wide at 65 %, one at 50 %).
+     * One page wide wins. */
     double wide = table_px > w ? table_px : w;
     double scale = wide > REPORT_XLSX_PAGE_W_PX ? REPORT_XLSX_PAGE_W_PX / wide : 1.0;
     double charts_pt = x->npending > 0 ? (cy + line_h) * 0.75 + REPORT_XLSX_LINE_PT : 0;
