@@ -621,6 +621,11 @@ BEGIN
         v_last_notice := coalesce(v_hi, v_last_notice);
         v_more := v_total > v_left;
         v_left := v_left - v_n;
+        -- phase 1 used up the part: phase 2 has not run, so there is more
+        -- (at worst one cheap call that finds nothing)
+        IF v_phase = 1 AND v_left <= 0 THEN
+            v_more := true;
+        END IF;
         IF v_n > 1000 THEN
             ANALYZE notice;
         END IF;

@@ -108,6 +108,10 @@ BEGIN
            AND nd.created_at < now() - make_interval(hours => p_max_age_hours)
            AND (nd.claim_until IS NULL OR nd.claim_until < now())
          ORDER BY nd.id
+         -- a bounded part per claim: after a long gateway outage the
+         -- backlog is given up over several claims, none near
+         -- statement_timeout
+         LIMIT 1000
            FOR UPDATE SKIP LOCKED
     LOOP
         UPDATE notice_delivery_attempt a

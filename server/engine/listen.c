@@ -238,7 +238,10 @@ static void notice_cb(void *arg, const char *message)
 {
     (void)arg;
     log_event(LOG_INFO, "listen_notice", "msg=%s", log_q(message));
-    snprintf(L.last_notice, sizeof L.last_notice, "%s", message);
+    /* Only an error can be the reason of a later end; an old harmless
+     * NOTICE must not be logged as one. */
+    if (strncmp(message, "FATAL", 5) == 0 || strncmp(message, "ERROR", 5) == 0)
+        snprintf(L.last_notice, sizeof L.last_notice, "%s", message);
 }
 
 /* libpq's words for an end it was not told the reason of. */

@@ -687,7 +687,8 @@ int pgconn_send(pgconn *c, pgq *q)
     if (q->alone)
         return send_alone(c, q);
     /* Nothing is written to the socket here (libpq buffers in pipeline
-     * mode below its 64 KiB threshold); sync_prep_cb syncs and flushes. */
+     * mode below its 64 KiB threshold); sync_prep_cb syncs and flushes.
+     * (An `alone` query above is written at once by its syncs.) */
     if (PQsendQueryPrepared(c->pg, q->stmt->name, q->stmt->nparams,
                             (const char *const *)q->values, NULL, NULL, 0) != 1) {
         /* Not in the pipeline: the connection is finished before anything

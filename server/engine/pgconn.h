@@ -30,8 +30,9 @@
  * rows and locks) is never grouped: the open group is synced before it and
  * it gets its own sync, so nothing waits for its commit in its transaction,
  * a neighbour's failure never rolls it back (nor replays it), and its locks
- * never meet a neighbour's row locks in one transaction. It still goes out
- * in the same write at the end of the loop iteration.
+ * never meet a neighbour's row locks in one transaction. Its syncs are
+ * flushed at once (libpq's PQpipelineSync writes, non-blocking), not at the
+ * end of the loop iteration like a group's.
  *
  * Nothing here blocks: PQconnectStartParams/PQconnectPoll, PQsendPrepare,
  * PQsendQueryPrepared, PQpipelineSync, PQflush, PQconsumeInput, PQgetResult.

@@ -53,6 +53,10 @@ typedef struct session_watch {
     bool pending;                    /* subscribed, last[] not yet filled
                                         (watch.subscribe not answered):
                                         "missed" waits for it */
+    uint32_t asking;                 /* watch.subscribe queries in flight:
+                                        a failed one ends a subscription
+                                        only when it was the last one and
+                                        none answered (pending still) */
     int64_t last[SESSION_WATCH_STREAMS]; /* the last id pushed per stream */
 } session_watch;
 

@@ -227,7 +227,12 @@ static void job_finish(job *j, const char *why)
         snprintf(code, sizeof code, "%" PRId64, j->exit_status);
 
     /* What the command left running in its group (a gateway's background
-     * child) ends with it; the group is gone unless something is left. */
+     * child, also one that closed its stderr) ends with it. Linux does not
+     * hand out a number while a group of that number has a member, so this
+     * reaches our group or, when it is empty, a group made since the
+     * leader was reaped (this loop turn, or DELIVERY_EXIT_GRACE_MS while
+     * stderr is held, when the group is not empty): a wrap-around of pids
+     * within that time, left as it is. */
     if (j->spawned && !j->timed_out && kill(-j->proc.pid, SIGTERM) == 0)
         log_event(LOG_INFO, "delivery_leftovers_killed", "delivery_id=%" PRId64 " pgid=%d",
                   j->delivery_id, j->proc.pid);

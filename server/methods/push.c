@@ -362,8 +362,10 @@ static void subscribed(void *arg, const PGresult *res, const pool_error *e)
     request *req = arg;
     session *ss = req_session_mut(req);
     const char *why = NULL;
+    if (ss->watch.asking > 0)
+        ss->watch.asking--;
     if (e != NULL || rowpack_check(res, last_cols, 2, &why) != 0) {
-        if (ss->watch.pending)
+        if (ss->watch.pending && ss->watch.asking == 0)
             memset(&ss->watch, 0, sizeof ss->watch);
         if (e != NULL)
             rowpack_reply_pool_error(req, st_last.name, e);
@@ -412,9 +414,14 @@ static void watch_subscribe(request *req, const margs *a)
     ss->watch.all = all;
     log_conn(LOG_INFO, req_conn_id(req), "watch", "user_id=%lld all=%d",
              (long long)ss->user_id, all ? 1 : 0);
+    /* At most max_in_flight; counted so that a failed one does not end
+     * the subscription another one in flight will answer as made. */
+    ss->watch.asking++;
     int rc = mstmt_send(req, &st_last, NULL, NULL, subscribed, req);
     if (rc < 0) {
-        if (ss->watch.pending)
+        if (ss->watch.asking > 0)
+            ss->watch.asking--;
+        if (ss->watch.pending && ss->watch.asking == 0)
             memset(&ss->watch, 0, sizeof ss->watch);
         rowpack_reply_query_rc(req, st_last.name, rc);
     }

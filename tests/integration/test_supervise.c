@@ -899,6 +899,47 @@ static int a_clock_behind_changes_nothing(void)
     return 0;
 }
 
+/* A part whose first phase (due, yellow, red) uses up p_max_items says
+ * `more`, so its escalations come in the next part, not at the next sweep
+ * (an hour later). Runs after a_clock_behind_changes_nothing (03-21 swept).
+ * Two red notices to issue in a part of 2: a new milestone red at first
+ * sight (one light change; its 升级 also due), and an old red item whose
+ * red notice was closed by hand (no light change). */
+static int a_part_used_up_by_its_first_phase_says_more(void)
+{
+    int64_t pj = sql_id("INSERT INTO project (name, township_id, stage, planned_investment,"
+                        " priority) SELECT '督办分批项目', t.id, '签约', 1, '一般'"
+                        " FROM township t WHERE t.name = '赵李桥镇' RETURNING id",
+                        0, NULL);
+    IT_CHECK(pj > 0);
+    char pjs[24];
+    snprintf(pjs, sizeof pjs, "%" PRId64, pj);
+    const char *pm[] = {pjs};
+    IT_CHECK(it_pg_exec("INSERT INTO project_milestone (project_id, node, planned_date)"
+                        " VALUES ($1::bigint, '注册', '2026-02-01')",
+                        1, pm) == 0);
+    IT_CHECK(it_pg_exec("UPDATE notice SET state = 'closed', closed_at = now(),"
+                        " closed_on = '2026-03-21', close_reason = 'done'"
+                        " WHERE id = (SELECT min(n.id) FROM notice n WHERE n.level = 'red'"
+                        "   AND n.state <> 'closed' AND n.project_id IS DISTINCT FROM $1::bigint"
+                        "   AND EXISTS (SELECT 1 FROM light_state l WHERE l.light = 'red'"
+                        "     AND (l.problem_id = n.problem_id OR (l.project_id = n.project_id"
+                        "          AND l.node = n.node))))",
+                        1, pm) == 0);
+#define PART_SQL                                                                          \
+    "SELECT s.more || ':' || s.changes || ':' || s.notices FROM bb_supervise("          \
+    " p_today => '2026-03-21', p_red_after => 5, p_due_days => 3, p_escalate_days => 2,"  \
+    " p_max_items => 2) s WHERE $1::bigint > 0"
+    IT_CHECK(expect_sql("first part", PART_SQL, pj, "true:1:2") == 0);
+    IT_CHECK(expect_sql("second part", PART_SQL, pj, "false:0:1") == 0);
+#undef PART_SQL
+    IT_CHECK(expect_sql("the milestone's notices",
+                        "SELECT string_agg(level, ',' ORDER BY id) FROM notice"
+                        " WHERE project_id = $1::bigint",
+                        pj, "red,escalated") == 0);
+    return 0;
+}
+
 static const it_test tests[] = {
     {"lights_and_notices_follow_the_days", lights_and_notices_follow_the_days},
     {"township_staff_see_their_townships_only", township_staff_see_their_townships_only},
@@ -911,6 +952,7 @@ static const it_test tests[] = {
      the_sweep_is_not_grouped_with_other_requests},
     {"a_busy_sweep_waits_without_a_connection", a_busy_sweep_waits_without_a_connection},
     {"a_clock_behind_changes_nothing", a_clock_behind_changes_nothing},
+    {"a_part_used_up_by_its_first_phase_says_more", a_part_used_up_by_its_first_phase_says_more},
 };
 
 int main(int argc, char **argv)
