@@ -75,6 +75,18 @@
 /* A kept session (session.login keep, session.resume): its token is good
  * for session_token_ttl_s seconds from its issue (7 days). */
 #define BB_DEFAULT_SESSION_TOKEN_TTL_S 604800u
+/* Issue 14: a logged-in session ends after this long without a request
+ * (8 hours: a working day) and this long after its login at the latest
+ * (7 days, as a kept token); 0 = never. Checked against the database's
+ * clock and the user's epoch on every request (sql/026). */
+#define BB_DEFAULT_SESSION_IDLE_S 28800u
+#define BB_DEFAULT_SESSION_MAX_S 604800u
+/* Issue 14: one exporter per database: a run's owner refreshes its
+ * heartbeat this often; a run whose heartbeat is older than the stale
+ * time is taken as dead (its process gone) and may be failed by another
+ * process's recovery. */
+#define EXPORT_HEARTBEAT_MS 5000u
+#define EXPORT_OWNER_STALE_MS 30000u
 /* Idempotency records are kept this many days (housekeeping deletes older
  * ones): a retry with the same key must come within it, and so must a
  * write a client kept offline (the CLI's outbox sends within its own,

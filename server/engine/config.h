@@ -58,6 +58,12 @@ typedef struct config {
     unsigned login_delay_ms;      /* "login_delay_ms" */
     unsigned login_max_pending;   /* "login_max_pending" */
     unsigned session_token_ttl_s; /* "session_token_ttl_s": a kept session's life */
+    unsigned session_idle_s;      /* "session_idle_s": 0 = never (issue 14) */
+    unsigned session_max_s;       /* "session_max_s": 0 = never (issue 14) */
+    char health_listen[280];      /* "health_listen": "host:port" of /live /ready
+                                     /metrics; "" = none (issue 14) */
+    char proxy_trusted[1024];     /* "proxy_trusted": addresses / CIDRs allowed to
+                                     send a PROXY header; "" = none (issue 14) */
     unsigned idempotency_keep_days; /* "idempotency_keep_days": retries and offline writes */
     unsigned password_opslimit;   /* "password_opslimit" */
     unsigned password_memlimit_kib; /* "password_memlimit_kib" */
