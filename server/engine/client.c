@@ -68,6 +68,7 @@
 #include "bb_frame.h"
 #include "bb_rpc.h"
 #include "bb_utf8.h"
+#include "proxy.h"
 #include "dispatch.h"
 #include "log.h"
 #include "tls.h"
@@ -151,6 +152,15 @@ struct client {
     uint64_t bytes_in, bytes_out, requests;
     char peer[64];                /* "ip:port" (log lines, audit) */
     char peer_ip[48];             /* the address alone (login throttling) */
+    /* PROXY protocol (proxy.h): a peer in proxy_trusted must begin with a
+     * header; until it is whole its bytes go to proxy_in (owned, freed
+     * once the header is parsed) and nothing else is read. Then peer and
+     * peer_ip are the client's as the header says, via the balancer's. */
+    uint8_t *proxy_in;            /* PROXY_HEADER_MAX bytes; NULL = no header awaited */
+    size_t proxy_len;
+    char via[64];                 /* the balancer "ip:port"; "" = direct */
+    bool seen_first;              /* the first bytes were checked for an
+                                     untrusted PROXY header */
     session sess;                 /* who is logged in (session.h) */
 
     tls_conn *tls;                /* owned; NULL on a plaintext connection */
@@ -182,6 +192,7 @@ static void client_free(client *c)
 {
     session_forget(&c->sess);
     tls_conn_free(c->tls);
+    free(c->proxy_in);
     free(c->in);
     free(c->out);
     free(c);
@@ -764,9 +775,10 @@ static void set_state(client *c, client_state to, const char *reason)
     }
     case CLIENT_CLOSING:
         log_conn(LOG_INFO, c->id, "conn_close",
-                 "reason=%s in_flight=%u requests=%llu bytes_in=%llu bytes_out=%llu", reason,
-                 c->in_flight, (unsigned long long)c->requests,
-                 (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out);
+                 "reason=%s in_flight=%u requests=%llu bytes_in=%llu bytes_out=%llu peer=%s "
+                 "via=%s", reason, c->in_flight, (unsigned long long)c->requests,
+                 (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out, c->peer,
+                 c->via[0] != '\0' ? c->via : "-");
         c->reading = false;
         out_reset(c);
         /* bytes handed in now are dropped: the budget comes back now,
@@ -878,6 +890,13 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     client *c = h->data;
+    if (c->proxy_in != NULL && c->state == CLIENT_OPEN) {
+        /* never more than the header can hold: what follows it is read
+         * only once it is known where it goes (TLS or the input buffer) */
+        *buf = uv_buf_init((char *)c->proxy_in + c->proxy_len,
+                           (unsigned)(PROXY_HEADER_MAX - c->proxy_len));
+        return;
+    }
     if (c->state == CLIENT_LINGERING || c->tls != NULL) {
         *buf = uv_buf_init(read_scratch, sizeof read_scratch);
         return;
@@ -890,6 +909,21 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
         return;
     }
     *buf = uv_buf_init((char *)c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
+}
+
+/* A PROXY header from a peer not in proxy_trusted: anyone could claim any
+ * address with one, so the connection is refused, told in plaintext (a
+ * balancer's operator sees why in its own logs or a capture), and drains
+ * as for any malformed stream. */
+static void refuse_untrusted_proxy(client *c)
+{
+    log_conn(LOG_WARN, c->id, "proxy_header_untrusted",
+             "peer=%s why=\"a PROXY header from an address not in proxy_trusted\"", c->peer);
+    tls_conn_free(c->tls);
+    c->tls = NULL;
+    send_closing(c, BB_E_MALFORMED_MESSAGE,
+                 "PROXY protocol header from an address not in proxy_trusted");
+    set_state(c, CLIENT_DRAINING, "proxy_untrusted");
 }
 
 /* A plaintext client on a TLS port (its first byte is not a TLS handshake
@@ -1002,6 +1036,89 @@ static void tls_pump(client *c)
     }
 }
 
+/* TLS: ciphertext read from the socket (or left after a PROXY header). */
+static void tls_take(client *c, const uint8_t *bytes, size_t n)
+{
+    if (c->state != CLIENT_OPEN)
+        return;
+    if (!c->tls_seen_first) {
+        c->tls_seen_first = true;
+        if (!c->seen_first && proxy_looks_like_header(bytes, n)) {
+            c->seen_first = true;
+            refuse_untrusted_proxy(c);
+            return;
+        }
+        if (bytes[0] != TLS_RECORD_HANDSHAKE) {
+            refuse_not_tls(c, bytes[0]);
+            return;
+        }
+    }
+    c->seen_first = true;
+    if (tls_conn_feed(c->tls, (const char *)bytes, n) != TLS_OK) {
+        log_conn(LOG_ERROR, c->id, "out_of_memory", "what=tls_input");
+        set_state(c, CLIENT_CLOSING, "out_of_memory");
+        return;
+    }
+    tls_pump(c);
+}
+
+/* A trusted peer's bytes while its PROXY header is awaited (n more in
+ * proxy_in). A whole header makes its address the connection's peer (v2
+ * LOCAL, v1 UNKNOWN: the real one stays) and hands what followed it to
+ * TLS or the input buffer; a bad one closes the connection at once, as
+ * the spec asks, with nothing to say (on a TLS port nothing could be). */
+static void proxy_take(client *c, size_t n)
+{
+    c->proxy_len += n;
+    proxy_header h;
+    const char *why = NULL;
+    proxy_status st = proxy_parse(c->proxy_in, c->proxy_len, &h, &why);
+    if (st == PROXY_NEED_MORE)
+        return; /* proxy_parse says BAD before the buffer can fill */
+    if (st == PROXY_BAD) {
+        log_conn(LOG_WARN, c->id, "proxy_header_bad", "peer=%s got=%zu why=%s", c->peer,
+                 c->proxy_len, log_q(why));
+        set_state(c, CLIENT_CLOSING, "proxy_header_bad");
+        return;
+    }
+    if (h.has_addr) {
+        snprintf(c->via, sizeof c->via, "%s", c->peer);
+        snprintf(c->peer, sizeof c->peer, h.family == AF_INET6 ? "[%s]:%u" : "%s:%u", h.addr,
+                 h.port);
+        snprintf(c->peer_ip, sizeof c->peer_ip, "%s", h.addr);
+        log_conn(LOG_INFO, c->id, "proxy_header", "peer=%s via=%s version=%u", c->peer, c->via,
+                 h.version);
+    } else {
+        log_conn(LOG_INFO, c->id, "proxy_header", "peer=%s via=- version=%u local=1", c->peer,
+                 h.version);
+    }
+    /* what came after the header in the same read: at most
+     * PROXY_HEADER_MAX bytes, moved off the header's buffer */
+    uint8_t rest[PROXY_HEADER_MAX];
+    size_t nrest = c->proxy_len - h.len;
+    memcpy(rest, c->proxy_in + h.len, nrest);
+    free(c->proxy_in);
+    c->proxy_in = NULL;
+    c->proxy_len = 0;
+    c->seen_first = true; /* a second header is only bad msgpack (or TLS) */
+    if (nrest == 0)
+        return;
+    if (c->tls != NULL) {
+        tls_take(c, rest, nrest);
+        return;
+    }
+    in_room r = in_reserve(c); /* an empty buffer: one chunk, above nrest */
+    if (r != IN_ROOM || c->in_cap - c->in_len < nrest) {
+        log_conn(LOG_ERROR, c->id, "out_of_memory", "what=read_buffer");
+        set_state(c, CLIENT_CLOSING, "out_of_memory");
+        return;
+    }
+    memcpy(c->in + c->in_len, rest, nrest);
+    c->in_len += nrest;
+    c->bytes_in += nrest;
+    handle_buffered(c, false);
+}
+
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     client *c = st->data;
@@ -1012,6 +1129,9 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
             set_state(c, CLIENT_CLOSING, c->reason);
         return;
     }
+    if (nread < 0 && c->proxy_in != NULL && c->state == CLIENT_OPEN)
+        log_conn(LOG_INFO, c->id, "proxy_header_missing", "peer=%s got=%zu why=%s", c->peer,
+                 c->proxy_len, nread == UV_EOF ? "eof" : uv_err_name((int)nread));
     if (nread < 0) {
         if (nread == UV_EOF) {
             /* The peer sent all it will; it may still read answers. */
@@ -1033,23 +1153,21 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->last_active_ms = uv_now(c->srv->loop);
-    if (c->tls != NULL) {
-        if (c->state != CLIENT_OPEN)
-            return;
-        if (!c->tls_seen_first) {
-            c->tls_seen_first = true;
-            if ((unsigned char)buf->base[0] != TLS_RECORD_HANDSHAKE) {
-                refuse_not_tls(c, (unsigned char)buf->base[0]);
-                return;
-            }
-        }
-        if (tls_conn_feed(c->tls, buf->base, (size_t)nread) != TLS_OK) {
-            log_conn(LOG_ERROR, c->id, "out_of_memory", "what=tls_input");
-            set_state(c, CLIENT_CLOSING, "out_of_memory");
-            return;
-        }
-        tls_pump(c);
+    if (c->proxy_in != NULL) {
+        if (c->state == CLIENT_OPEN)
+            proxy_take(c, (size_t)nread);
         return;
+    }
+    if (c->tls != NULL) {
+        tls_take(c, (const uint8_t *)buf->base, (size_t)nread);
+        return;
+    }
+    if (!c->seen_first) {
+        c->seen_first = true;
+        if (proxy_looks_like_header(c->in + c->in_len, (size_t)nread)) {
+            refuse_untrusted_proxy(c);
+            return;
+        }
     }
     c->in_len += (size_t)nread;
     c->bytes_in += (uint64_t)nread;
@@ -1241,7 +1359,7 @@ static void start_conn_timer(client *c)
 {
     unsigned first = c->srv->cfg.idle_timeout_ms;
     unsigned hs = c->srv->cfg.tls_handshake_timeout_ms;
-    if (c->tls != NULL && (first == 0 || hs < first))
+    if ((c->tls != NULL || c->proxy_in != NULL) && (first == 0 || hs < first))
         first = hs;
     if (first > 0)
         (void)uv_timer_start(&c->idle, on_idle_timer, first, 0);
@@ -1265,7 +1383,20 @@ static void on_idle_timer(uv_timer_t *t)
      * nothing) and stalls holds a max_connections slot; closed at once,
      * nothing to say to it (no TLS yet) */
     uint64_t hs_left = 0;
-    if (tls_handshaking(c)) {
+    /* The PROXY header has the same deadline, from accept, and shares it
+     * with the TLS handshake that follows it: both are what a connection
+     * must get through before it is a client at all. */
+    if (c->proxy_in != NULL && c->state == CLIENT_OPEN) {
+        uint64_t age = now - c->opened_ms;
+        unsigned hs = c->srv->cfg.tls_handshake_timeout_ms;
+        if (age >= hs) {
+            log_conn(LOG_INFO, c->id, "proxy_header_timeout", "peer=%s waited_ms=%llu got=%zu",
+                     c->peer, (unsigned long long)age, c->proxy_len);
+            set_state(c, CLIENT_CLOSING, "proxy_header_timeout");
+            return;
+        }
+        hs_left = hs - age;
+    } else if (tls_handshaking(c)) {
         uint64_t age = now - c->opened_ms;
         unsigned hs = c->srv->cfg.tls_handshake_timeout_ms;
         if (age >= hs) {
@@ -1333,7 +1464,9 @@ void client_module_close(server *s)
 
 static void on_accept_failed_closed(uv_handle_t *h) { free(h->data); }
 
-static void describe_peer(client *c)
+/* Fills peer and peer_ip from the socket. Returns true when the peer is in
+ * proxy_trusted (it must send a PROXY header). */
+static bool describe_peer(client *c)
 {
     /* Zeroed: when getpeername fails (the peer already reset) the family
      * below must not be read from uninitialised memory. */
@@ -1355,6 +1488,8 @@ static void describe_peer(client *c)
     }
     snprintf(c->peer, sizeof c->peer, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
     snprintf(c->peer_ip, sizeof c->peer_ip, "%s", host);
+    return c->srv->proxy_trusted != NULL && c->srv->proxy_trusted->n > 0 &&
+           proxy_acl_match(c->srv->proxy_trusted, (const struct sockaddr *)&ss);
 }
 
 session *client_session(client *c) { return &c->sess; }
@@ -1403,13 +1538,22 @@ int client_accept(server *s, uv_stream_t *listener)
         s->clients->prev = c;
     s->clients = c;
     s->nclients++;
-    describe_peer(c);
+    if (describe_peer(c)) {
+        c->proxy_in = malloc(PROXY_HEADER_MAX);
+        if (c->proxy_in == NULL) {
+            log_conn(LOG_ERROR, c->id, "out_of_memory", "what=proxy_header peer=%s", c->peer);
+            c->reason = "out_of_memory";
+            /* OPEN -> CLOSING: both handles are closed, the list unlinked */
+            set_state(c, CLIENT_CLOSING, "out_of_memory");
+            return 0;
+        }
+    }
     /* Responses are small and latency matters more than packet count. */
     r = uv_tcp_nodelay(&c->tcp, 1);
     if (r < 0)
         log_conn(LOG_DEBUG, c->id, "nodelay_failed", "err=%s", uv_err_name(r));
-    log_conn(LOG_INFO, c->id, "conn_open", "peer=%s clients=%u tls=%d", c->peer, s->nclients,
-             c->tls != NULL);
+    log_conn(LOG_INFO, c->id, "conn_open", "peer=%s clients=%u tls=%d proxy=%d", c->peer,
+             s->nclients, c->tls != NULL, c->proxy_in != NULL);
     start_conn_timer(c);
     read_update(c);
     return 0;

@@ -20,12 +20,16 @@
 struct pool;
 struct client;
 struct tls_server;
+struct proxy_acl;
 
 typedef struct server {
     uv_loop_t *loop;
     config cfg;
     struct pool *pool;
     struct tls_server *tls;       /* tls.c: NULL when serving plaintext */
+    /* proxy.h: peers that must send a PROXY header (proxy_trusted, parsed
+     * at start; borrowed, lives as long as the server); NULL = none */
+    const struct proxy_acl *proxy_trusted;
     uv_tcp_t listener;
     bool shutting_down;
     uint64_t next_conn_id;
