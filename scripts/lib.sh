@@ -24,6 +24,7 @@ BB_PACKAGES_RUN=(
     libcmocka-dev
     libedit-dev   # the CLI's guided entry: line editing and history (libedit)
     libsqlite3-dev # the CLI's outbox of writes kept offline (client/journal.c)
+    libhttp-parser-dev # baobaod's /live /ready /metrics listener (server/engine/health.c)
 )
 # Only for scripts/test.
 # shellcheck disable=SC2034

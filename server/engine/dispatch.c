@@ -19,6 +19,7 @@
 
 #include "bb_utf8.h"
 #include "log.h"
+#include "metrics.h"
 #include "request.h"
 #include "session.h"
 
@@ -131,9 +132,10 @@ struct server *req_server(const request *req) { return req->srv; }
 /* Sends what was packed, and frees the request. */
 static void req_end(request *req, const char *outcome)
 {
+    uint64_t ms = uv_now(req->srv->loop) - req->started_ms;
     log_req(LOG_DEBUG, req->conn_id, req->msgid, "request_done", "method=%s result=%s ms=%llu",
-            req->method, outcome,
-            (unsigned long long)(uv_now(req->srv->loop) - req->started_ms));
+            req->method, outcome, (unsigned long long)ms);
+    metrics_request_end(req->method, outcome, ms);
     client_request_end(req->conn, &req->sb); /* may free the connection */
     msgpack_sbuffer_destroy(&req->sb);
     free(req);
@@ -221,6 +223,7 @@ void dispatch_request(server *s, client *c, const bb_rpc_msg *msg)
     msgpack_sbuffer_init(&req->sb);
     msgpack_packer_init(&req->pk, &req->sb, msgpack_sbuffer_write);
     client_request_begin(c);
+    metrics_request_begin();
 
     const entry *e = find_method(msg->method, msg->method_len);
     if (e == NULL) {

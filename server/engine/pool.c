@@ -467,6 +467,14 @@ void pool_stats(const pool *p, unsigned *ready, unsigned *total, unsigned *queue
         *queued = p != NULL ? p->queued : 0;
 }
 
+unsigned pool_in_flight(const pool *p)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; p != NULL && i < p->nconns; i++)
+        n += pgconn_in_flight(p->conns[i]);
+    return n;
+}
+
 void pool_close(pool *p, void (*done)(void *arg), void *arg)
 {
     if (p->closing)

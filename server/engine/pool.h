@@ -122,6 +122,8 @@ int pool_query(pool *p, const pool_stmt *stmt, const char *const *values,
 bool pool_available(const pool *p);
 /* Counts for server.info and logs. */
 void pool_stats(const pool *p, unsigned *ready, unsigned *total, unsigned *queued);
+/* Queries sent and not yet answered, over every connection (/metrics). */
+unsigned pool_in_flight(const pool *p);
 
 /* Fails queued queries with BB_E_SHUTTING_DOWN, lets in-flight ones finish,
  * closes every connection, then calls done (which may free nothing of the

@@ -45,6 +45,7 @@
 #include "listen.h"
 #include "log.h"
 #include "methods.h"
+#include "metrics.h"
 #include "pool.h"
 #include "server.h"
 
@@ -252,6 +253,7 @@ static void job_finish(job *j, const char *why)
     const char *vals[] = {id, att, D.process, outcome, code[0] ? code : NULL,
                           detail, rmin, rmax, age};
 
+    metrics_count(METRICS_DELIVERY_ATTEMPTS, outcome);
     if (strcmp(outcome, "sent") == 0)
         log_event(LOG_INFO, "delivery_sent", "delivery_id=%s attempt=%s", id, att);
     else

@@ -63,6 +63,7 @@
 
 #include "log.h"
 #include "methods.h"
+#include "metrics.h"
 #include "rowpack.h"
 #include "server.h"
 #include "session.h"
@@ -427,8 +428,10 @@ static void gc_pump(struct server *srv)
             sitem *it = gc.head;
             gc.head = gc.tail = NULL;
             gc.waiting = 0;
+            metrics_batch_size(1);
             send_single(it, true);
         } else if (send_batch(srv, n) == 0) {
+            metrics_batch_size(n);
             gc.in_flight++;
             gc.rows_in_flight += n;
         }
