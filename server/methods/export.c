@@ -32,6 +32,7 @@
 #include "export_worker.h"
 #include "log.h"
 #include "methods.h"
+#include "metrics.h"
 #include "rowpack.h"
 #include "session.h"
 
@@ -172,7 +173,17 @@ static void on_started(PGresult *row)
 static void on_done(const exp_outcome *o)
 {
     PGresult *finished = o->finished;
-    if (finished != NULL && export_run_row_ok(finished)) {
+    if (finished != NULL && export_run_row_ok(finished) && o->joined) {
+        /* Another process's run, which the requests joined: its owner
+         * logs and counts it. */
+        log_event(o->log_err[0] ? LOG_WARN : LOG_INFO, "export_joined",
+                  "run=%s status=%s why=\"another process's run\" error=%s",
+                  PQgetvalue(finished, 0, RUN_ID), PQgetvalue(finished, 0, RUN_STATUS),
+                  log_q(o->log_err[0] ? o->log_err : NULL));
+        answer_waiters(finished, false, false, BB_E__COUNT, NULL);
+    } else if (finished != NULL && export_run_row_ok(finished)) {
+        metrics_count(METRICS_EXPORT_RUNS,
+                      PQgetvalue(finished, 0, RUN_STATUS)[0] == 'o' ? "ok" : "failed");
         log_event(PQgetvalue(finished, 0, RUN_STATUS)[0] == 'o' ? LOG_INFO : LOG_ERROR,
                   "export_finished", "run=%s status=%s duration_ms=%s pruned=%ld error=%s",
                   PQgetvalue(finished, 0, RUN_ID), PQgetvalue(finished, 0, RUN_STATUS),
@@ -180,7 +191,15 @@ static void on_done(const exp_outcome *o)
                   log_q(o->log_err[0] ? o->log_err : NULL));
         answer_waiters(finished, false, false, BB_E__COUNT, NULL);
     } else if (o->fail_code != BB_E__COUNT) {
-        log_event(LOG_ERROR, "export_failed", "why=%s", log_q(o->fail_msg));
+        if (o->lock_wait_failed) {
+            /* No run was made: not a failed run (export_schedule.c tries
+             * a scheduled one again). */
+            log_event(LOG_WARN, "export_lock_wait_failed", "kind=%s why=%s",
+                      o->run_kind != NULL ? o->run_kind : "", log_q(o->fail_msg));
+        } else {
+            metrics_count(METRICS_EXPORT_RUNS, "failed");
+            log_event(LOG_ERROR, "export_failed", "why=%s", log_q(o->fail_msg));
+        }
         answer_waiters(NULL, false, false,
                        o->fail_code == BB_E_UNAVAILABLE ? BB_E_UNAVAILABLE : BB_E_INTERNAL,
                        o->fail_code == BB_E_UNAVAILABLE
@@ -188,6 +207,7 @@ static void on_done(const exp_outcome *o)
                            : "internal error (logged by the server)");
     } else if (E.run_row != NULL) {
         /* The run's end could not be read back: answer with its start. */
+        metrics_count(METRICS_EXPORT_RUNS, "unknown");
         log_event(LOG_ERROR, "export_finished", "run=%s status=unknown error=%s",
                   PQgetvalue(E.run_row, 0, RUN_ID), log_q(o->log_err));
         answer_waiters(E.run_row, false, false, BB_E__COUNT, NULL);
@@ -262,7 +282,7 @@ static const method_impl export_methods[] = {
     {NULL},
 };
 
-static mstmt *const export_stmts[] = {&export_read_stmt, NULL};
+static mstmt *const export_stmts[] = {&export_read_stmt, &export_heartbeat_stmt, NULL};
 
 const method_module export_module = {
     .name = "export",

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bb_limits.h"
 #include "clock.h"
 #include "export_files.h"
 #include "log.h"
@@ -29,6 +30,9 @@
 #define EXPORT_SCHEDULE_RECHECK_MS 3600000u
 /* The start-up job could not connect: tried again this much later. */
 #define EXPORT_STARTUP_RETRY_MS 60000u
+/* A scheduled or catch-up run that failed: tried again after
+ * EXPORT_STARTUP_RETRY_MS, doubling up to this. */
+#define EXPORT_RETRY_MAX_MS 3600000u
 
 static struct {
     server *s;
@@ -41,7 +45,8 @@ static struct {
     char due_date[11];
     bool scheduled_pending;        /* the timer fired during another job */
     char pending_date[11];
-    char last_due_date[11];        /* at start: the last due nightly date */
+    char last_due_date[11];        /* the last due nightly date, as last computed */
+    unsigned fail_backoff_ms;      /* the retry after a failed run; 0 after an ok one */
 } S;
 
 /* The schedule's clock (see the top). */
@@ -183,11 +188,43 @@ int export_schedule_start(server *s)
 
 const char *export_schedule_last_due(void)
 {
-    return S.schedule_on ? S.last_due_date : "";
+    if (!S.schedule_on)
+        return "";
+    /* Fresh each time: a start-up job tried again, or a retry after a
+     * failed run, catches up the last night due now, not the one due when
+     * the process started. */
+    if (last_due(sched_now(), S.last_due_date) < 0)
+        S.last_due_date[0] = '\0';
+    return S.last_due_date;
 }
 
 bool export_schedule_after_job(const exp_outcome *o)
 {
+    if (!o->connect_failed && (o->deferred || o->left_alone > 0) && S.retry_open) {
+        /* Another process is exporting, or a run's owner may be gone but
+         * its heartbeat is not stale yet (a start-up, or a run that found
+         * such a row): look again when it would be, so a killed process's
+         * run is failed without waiting for the next run or restart. */
+        (void)uv_timer_start(&S.retry, on_retry, EXPORT_OWNER_STALE_MS, 0);
+    }
+    bool own_failed = !o->connect_failed && !o->deferred && !o->joined && o->skipped[0] == '\0' &&
+                      o->run_kind != NULL && strcmp(o->run_kind, "manual") != 0 &&
+                      (o->fail_code != BB_E__COUNT || o->own_status != 'o');
+    if (o->own_status == 'o')
+        S.fail_backoff_ms = 0;
+    if (own_failed && !o->closing && S.retry_open) {
+        /* A scheduled or catch-up run that did not end ok in this live
+         * process (its connection lost mid-run, the lock wait ended by a
+         * timeout): the start-up job again, with the last due date fresh,
+         * after a backoff; its recovery under the lock fails a leftover
+         * 'running' row, and its catch-up runs the date again. */
+        S.fail_backoff_ms = S.fail_backoff_ms == 0 ? EXPORT_STARTUP_RETRY_MS
+                            : S.fail_backoff_ms >= EXPORT_RETRY_MAX_MS / 2 ? EXPORT_RETRY_MAX_MS
+                                                                            : S.fail_backoff_ms * 2;
+        log_event(LOG_WARN, "export_retry", "in_ms=%u why=%s", S.fail_backoff_ms,
+                  log_q(o->fail_code != BB_E__COUNT ? o->fail_msg : o->log_err));
+        (void)uv_timer_start(&S.retry, on_retry, S.fail_backoff_ms, 0);
+    }
     if (o->job == JOB_STARTUP && o->connect_failed && S.retry_open) {
         /* No recovery and no catch-up happened: try again later rather
          * than wait for the next restart. */
@@ -229,15 +266,27 @@ static PGresult *exec(PGconn *conn, const char *sql, int n, const char *const *v
 }
 
 bool export_recover(PGconn *conn, const char *last_due_date, int topfd, long *marked,
-                    long *removed)
+                    long *removed, long *left_alone)
 {
-    *marked = *removed = 0;
+    *marked = *removed = *left_alone = 0;
+    /* Called only under the export lock (export_worker.c): no other
+     * process of this version can be running a run, so every 'running'
+     * row is dead (its owner killed, or its connection lost) whatever its
+     * heartbeat says; the heartbeat matters only to whoever lacks the lock
+     * (a manual run deciding whether to join). The claim is given back. */
     PGresult *r = exec(conn,
                        "UPDATE export_run SET status = 'failed', finished_at = clock_timestamp(),"
-                       " error = 'the server stopped during the run' WHERE status = 'running'",
+                       " claim_date = NULL, error = 'its server stopped during the run (owner '"
+                       " || coalesce(owner, 'unknown') || ', last heartbeat '"
+                       " || bb_ts(heartbeat_at) || ')'"
+                       " WHERE status = 'running'",
                        0, NULL);
     if (r != NULL)
         *marked = strtol(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    r = exec(conn, "SELECT count(*) FROM export_run WHERE status = 'running'", 0, NULL);
+    if (r != NULL && PQntuples(r) == 1)
+        *left_alone = strtol(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     r = exec(conn,
              "SELECT DISTINCT folder FROM export_run WHERE status = 'failed' AND folder IS NOT NULL",

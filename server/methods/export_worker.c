@@ -31,7 +31,9 @@
 #include "clock.h"
 #include "export_files.h"
 #include "export_schedule.h"
+#include "bb_limits.h"
 #include "log.h"
+#include "pool.h"
 #include "report.h"
 
 /* The export connection: seconds to connect, and the longest statement
@@ -40,6 +42,18 @@
 #define EXPORT_CONNECT_TIMEOUT_S "10"
 #define EXPORT_STATEMENT_TIMEOUT "1h"
 #define EXPORT_ID_TEXT 24
+/* The export connection holds the export lock (EXPORT_LOCK) for the whole
+ * run: when its machine is lost without a TCP reset, PostgreSQL must drop
+ * the session (and the lock) in well under a minute, not after the
+ * server's keepalive defaults (hours). Set on both sides: the server's
+ * tcp_keepalives_* and tcp_user_timeout for the session (SET at start;
+ * ignored on a Unix socket), libpq's keepalives* for the client. Idle 10 s,
+ * then 5 probes 5 s apart: a dead peer is dropped after about 35 s; the
+ * user timeout (unacknowledged data) after 30 s. */
+#define EXPORT_KEEPALIVE_IDLE_S "10"
+#define EXPORT_KEEPALIVE_INTERVAL_S "5"
+#define EXPORT_KEEPALIVE_COUNT "5"
+#define EXPORT_TCP_USER_TIMEOUT_MS "30000"
 /* Shutdown: the helper thread sends the cancel request this many times,
  * this far apart, while the job is not done (a cancel that reaches the
  * server between two statements cancels nothing). */
@@ -47,6 +61,17 @@
 #define EXPORT_CANCEL_EVERY_MS 250
 /* Connecting polls the socket this often to see a shutdown. */
 #define EXPORT_CONNECT_POLL_MS 100
+
+/* One exporter per database (sql/026_export_claim.sql): every run, and
+ * every recovery, holds this session advisory lock on its export
+ * connection. It dies with the connection, so a killed process cannot
+ * keep it (a lost machine: within about a minute, EXPORT_KEEPALIVE_*).
+ * Whoever holds it knows every 'running' row is dead; the heartbeat
+ * (EXPORT_HEARTBEAT_MS) tells one without the lock (a manual run) whether
+ * a 'running' row still has an owner worth joining. Needs a session of
+ * its own: a direct connection or session pooling, never pgbouncer's
+ * transaction pooling. */
+#define EXPORT_LOCK "hashtext('bb_export'), 0"
 
 #define EXPORT_XLSX "reports.xlsx"
 #define EXPORT_HTML "reports.html"
@@ -145,8 +170,14 @@ static const csv_spec csv_specs[] = {
 
 static PGconn *export_connect(const config *cfg, char *err, size_t errlen)
 {
-    const char *const keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *const vals[] = {cfg->conninfo, EXPORT_CONNECT_TIMEOUT_S, "baobaod-export", NULL};
+    /* Keepalives on the client side too: a database host that vanished
+     * ends a run's statement (and its lock wait) in about a minute. */
+    const char *const keys[] = {"dbname", "connect_timeout", "application_name", "keepalives",
+                                "keepalives_idle", "keepalives_interval", "keepalives_count",
+                                "tcp_user_timeout", NULL};
+    const char *const vals[] = {cfg->conninfo, EXPORT_CONNECT_TIMEOUT_S, "baobaod-export", "1",
+                                EXPORT_KEEPALIVE_IDLE_S, EXPORT_KEEPALIVE_INTERVAL_S,
+                                EXPORT_KEEPALIVE_COUNT, EXPORT_TCP_USER_TIMEOUT_MS, NULL};
     /* Non-blocking, so a shutdown need not wait for the connect timeout:
      * the socket is polled in short steps and the cancel flag looked at. */
     PGconn *c = PQconnectStartParams(keys, vals, 1);
@@ -186,6 +217,10 @@ static PGconn *export_connect(const config *cfg, char *err, size_t errlen)
         "SET statement_timeout = '" EXPORT_STATEMENT_TIMEOUT "'",
         "SET DateStyle = ISO, YMD",
         "SET IntervalStyle = postgres",
+        "SET tcp_keepalives_idle = " EXPORT_KEEPALIVE_IDLE_S,
+        "SET tcp_keepalives_interval = " EXPORT_KEEPALIVE_INTERVAL_S,
+        "SET tcp_keepalives_count = " EXPORT_KEEPALIVE_COUNT,
+        "SET tcp_user_timeout = " EXPORT_TCP_USER_TIMEOUT_MS,
         "SELECT set_config('TimeZone', $1, false)",
     };
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
@@ -231,6 +266,14 @@ static PGresult *read_run(PGconn *c, const char *id_text)
 }
 
 
+/* The heartbeat (loop, through the pool): the job's own run, by its id
+ * (an owner "host:pid" may repeat: a pid reused on the same host). */
+static const char *const heartbeat_extras[] = {"_id", NULL};
+mstmt export_heartbeat_stmt = {
+    .name = "export_heartbeat", .extras = heartbeat_extras,
+    .sql = "UPDATE export_run SET heartbeat_at = now()"
+           " WHERE id = :_id::bigint AND status = 'running'"};
+
 /* ---- the state shared with the thread ---------------------------------- */
 
 /* The worker's lifecycle (loop thread). */
@@ -249,6 +292,7 @@ typedef struct exp_job {
     int64_t requested_by;          /* app_user.id; 0: none */
     char last_due_date[11];        /* start-up: the last due nightly date; "" none */
     const config *cfg;             /* borrowed: the server's, fixed while running */
+    const char *owner;             /* borrowed: W.owner, "host:pid" */
 } exp_job;
 
 /* What the thread tells the loop; guarded by mu except `cancel`. */
@@ -269,6 +313,12 @@ typedef struct exp_shared {
     /* for the loop's log lines */
     long recovered, removed, pruned;
     bool catch_up;
+    long left_alone;               /* other processes' live runs recovery left alone */
+    bool deferred;                 /* start-up: another process held the export lock */
+    bool joined;                   /* a manual run joined another process's run */
+    char run_id[EXPORT_ID_TEXT];   /* the job's own run, once inserted ("" none) */
+    bool lock_wait_failed;         /* the wait for the export lock ended in an error */
+    char skipped[EXPORT_ERR_MAX];  /* a scheduled/catch-up date already claimed: why */
     char log_err[EXPORT_ERR_MAX];
     int nfiles;                    /* the run's files, for event=export_file */
     exp_file *files;               /* owned (malloc'd) */
@@ -284,6 +334,9 @@ static struct {
     exp_shared sh;
     void (*on_started)(PGresult *row);
     void (*on_done)(const exp_outcome *o);
+    char owner[EXPORT_OWNER_MAX];  /* "host:pid", written once at init */
+    uv_timer_t hb;                 /* the heartbeat of the running job's run */
+    bool hb_open, hb_in_flight;
 } W;
 
 /* The one place the worker's state changes; refuses other moves. */
@@ -342,8 +395,8 @@ static void fail_run(run_ctx *x)
     char err[EXPORT_ERR_MAX];
     const char *v[2] = {x->id_text, x->f.err};
     r = q(x->conn,
-          "UPDATE export_run SET status = 'failed', finished_at = clock_timestamp(), error = $2"
-          " WHERE id = $1::bigint",
+          "UPDATE export_run SET status = 'failed', finished_at = clock_timestamp(), error = $2,"
+          " claim_date = NULL WHERE id = $1::bigint",
           2, v, err, sizeof err);
     PQclear(r);
     PGresult *row = read_run(x->conn, x->id_text);
@@ -455,9 +508,115 @@ static void end_run(run_ctx *x)
     free(x);
 }
 
-/* One run, from its row to its manifest. */
-static void run_export(PGconn *conn, const exp_job *j, int topfd)
+/* Sets the job's failure (no run row of its own) for the loop. */
+static void job_failed(bb_err code, const char *what, const char *why)
 {
+    uv_mutex_lock(&W.sh.mu);
+    W.sh.fail_code = code;
+    exp_errf(W.sh.fail_msg, sizeof W.sh.fail_msg, "%s: %s", what, why);
+    uv_mutex_unlock(&W.sh.mu);
+}
+
+/* The export lock (EXPORT_LOCK) on the job's connection: waiting for it
+ * (a run; the wait ends with the other process's run, or its connection,
+ * and the shutdown's cancel ends it too) or not (the start-up job). 1
+ * held, 0 another process holds it, -1 error (err). */
+static int take_lock(PGconn *c, bool wait, char *err, size_t errlen)
+{
+    PGresult *r = q(c, wait ? "SELECT pg_advisory_lock(" EXPORT_LOCK ")::text, true"
+                            : "SELECT true, pg_try_advisory_lock(" EXPORT_LOCK ")",
+                    0, NULL, err, errlen);
+    if (r == NULL)
+        return -1;
+    int got = PQntuples(r) == 1 && PQgetvalue(r, 0, 1)[0] == 't' ? 1 : 0;
+    PQclear(r);
+    return got;
+}
+
+/* Under the lock: runs left 'running' (their owners are gone: they would
+ * hold the lock) are failed and their folders removed (export_recover); counted
+ * for the loop's log line. */
+static void recover_stale(PGconn *conn, const char *last_due_date, int topfd, bool *catch_up)
+{
+    long marked = 0, removed = 0, left = 0;
+    bool due = export_recover(conn, last_due_date, topfd, &marked, &removed, &left);
+    uv_mutex_lock(&W.sh.mu);
+    W.sh.recovered += marked;
+    W.sh.removed += removed;
+    W.sh.left_alone = left;
+    uv_mutex_unlock(&W.sh.mu);
+    if (catch_up != NULL)
+        *catch_up = due;
+}
+
+/* A manual run found another process's run going on (the lock busy):
+ * the request gets that run, as a second request in one process does
+ * (export.c): its row now, and with `wait` its end, once the lock comes
+ * free. True when there was such a run. */
+static bool join_other_run(PGconn *conn, bool *locked)
+{
+    char err[EXPORT_ERR_MAX];
+    /* Only a run whose owner beats: a row left by a dead process (its lock
+     * may still be held by a connection PostgreSQL has not dropped yet) is
+     * no run to wait for. */
+    char stale_ms[16];
+    snprintf(stale_ms, sizeof stale_ms, "%u", EXPORT_OWNER_STALE_MS);
+    const char *sv[1] = {stale_ms};
+    PGresult *r = q(conn, "SELECT id::text FROM export_run WHERE status = 'running'"
+                          " AND heartbeat_at >= clock_timestamp()"
+                          " - make_interval(secs => $1::numeric / 1000)"
+                          " ORDER BY id DESC LIMIT 1", 1, sv, err, sizeof err);
+    if (r == NULL || PQntuples(r) != 1) {
+        PQclear(r);
+        return false;
+    }
+    char id[EXPORT_ID_TEXT];
+    snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    post_started(read_run(conn, id));
+    int got = take_lock(conn, true, err, sizeof err);
+    if (got == 1)
+        *locked = true;
+    PGresult *row = read_run(conn, id);
+    if (got == 1 && row != NULL && strcmp(PQgetvalue(row, 0, RUN_STATUS), "running") == 0) {
+        /* The lock came free and the run is still 'running': its owner is
+         * gone (it held the lock to the end). We hold the lock now: the
+         * recovery fails it, and the request gets a run of its own. */
+        PQclear(row);
+        return false;
+    }
+    uv_mutex_lock(&W.sh.mu);
+    W.sh.finished = row;
+    W.sh.joined = true;
+    if (got != 1)
+        exp_errf(W.sh.log_err, sizeof W.sh.log_err, "waiting for run %s: %s", id, err);
+    uv_mutex_unlock(&W.sh.mu);
+    return true;
+}
+
+/* One run, from its row to its manifest: under the export lock (taken
+ * here unless *locked), with the scheduled or catch-up date claimed. */
+static void run_export(PGconn *conn, const exp_job *j, int topfd, bool *locked)
+{
+    if (!*locked) {
+        char lerr[EXPORT_ERR_MAX];
+        int got = take_lock(conn, false, lerr, sizeof lerr);
+        if (got == 0 && strcmp(j->kind, "manual") == 0 && join_other_run(conn, locked))
+            return;
+        if (*locked)
+            got = 1;   /* the joined run's owner is gone: the lock is ours */
+        else if (got == 0)
+            got = take_lock(conn, true, lerr, sizeof lerr);
+        if (got != 1) {
+            job_failed(cancelled() ? BB_E_SHUTTING_DOWN : BB_E_UNAVAILABLE, "export lock", lerr);
+            uv_mutex_lock(&W.sh.mu);
+            W.sh.lock_wait_failed = !cancelled();
+            uv_mutex_unlock(&W.sh.mu);
+            return;
+        }
+        *locked = true;
+        recover_stale(conn, NULL, topfd, NULL);
+    }
     run_ctx *x = calloc(1, sizeof *x);
     if (x == NULL) {
         uv_mutex_lock(&W.sh.mu);
@@ -472,12 +631,28 @@ static void run_export(PGconn *conn, const exp_job *j, int topfd)
     x->f.cancelled = cancelled;
     char by[EXPORT_ID_TEXT];
     snprintf(by, sizeof by, "%" PRId64, j->requested_by);
-    const char *v[3] = {j->kind, j->export_date, j->requested_by > 0 ? by : NULL};
+    const char *v[4] = {j->kind, j->export_date, j->requested_by > 0 ? by : NULL, j->owner};
     char err[EXPORT_ERR_MAX];
+    /* A scheduled or catch-up run claims its date (sql/026): a second
+     * process due the same night finds it claimed and runs nothing. */
     PGresult *r = q(conn,
-                    "INSERT INTO export_run (kind, export_date, requested_by)"
-                    " VALUES ($1, $2::date, $3::bigint) RETURNING id, bb_ts(started_at)",
-                    3, v, err, sizeof err);
+                    "INSERT INTO export_run (kind, export_date, requested_by, owner, claim_date)"
+                    " VALUES ($1, $2::date, $3::bigint, $4,"
+                    "  CASE WHEN $1 IN ('scheduled', 'catch_up') THEN $2::date END)"
+                    " ON CONFLICT (claim_date) DO NOTHING RETURNING id, bb_ts(started_at)",
+                    4, v, err, sizeof err);
+    if (r != NULL && PQntuples(r) == 0) {
+        PQclear(r);
+        r = q(conn, "SELECT id::text || ' (' || status || ', ' || coalesce(owner, 'no owner') || ')'"
+                    " FROM export_run WHERE claim_date = $1::date", 1, v + 1, err, sizeof err);
+        uv_mutex_lock(&W.sh.mu);
+        exp_errf(W.sh.skipped, sizeof W.sh.skipped, "export_date %s claimed by run %s",
+                 j->export_date, r != NULL && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "?");
+        uv_mutex_unlock(&W.sh.mu);
+        PQclear(r);
+        free(x);
+        return;
+    }
     if (r == NULL || PQntuples(r) != 1) {
         PQclear(r);
         uv_mutex_lock(&W.sh.mu);
@@ -489,6 +664,9 @@ static void run_export(PGconn *conn, const exp_job *j, int topfd)
     }
     snprintf(x->id_text, sizeof x->id_text, "%s", PQgetvalue(r, 0, 0));
     x->id = strtoll(x->id_text, NULL, 10);
+    uv_mutex_lock(&W.sh.mu);
+    snprintf(W.sh.run_id, sizeof W.sh.run_id, "%s", x->id_text);
+    uv_mutex_unlock(&W.sh.mu);
     snprintf(x->started_at, sizeof x->started_at, "%s", PQgetvalue(r, 0, 1));
     PQclear(r);
 
@@ -582,13 +760,22 @@ static void worker(void *arg)
         W.sh.pgcancel = pc;
         uv_mutex_unlock(&W.sh.mu);
         bool run = j->job == JOB_RUN;
+        bool locked = false;   /* EXPORT_LOCK; released with the connection */
         if (j->job == JOB_STARTUP) {
-            long marked = 0, removed = 0;
-            bool catch_up = export_recover(conn, j->last_due_date, topfd, &marked, &removed);
+            /* Recovery only under the lock: a process that holds it is
+             * exporting (its run is alive whatever its heartbeat says),
+             * and is left alone; the schedule tries again later. */
+            int got = take_lock(conn, false, err, sizeof err);
+            bool catch_up = false;
+            if (got == 1) {
+                locked = true;
+                recover_stale(conn, j->last_due_date, topfd, &catch_up);
+            }
             uv_mutex_lock(&W.sh.mu);
-            W.sh.recovered = marked;
-            W.sh.removed = removed;
+            W.sh.deferred = got != 1;
             W.sh.catch_up = catch_up;
+            if (got < 0)
+                exp_errf(W.sh.log_err, sizeof W.sh.log_err, "export lock: %s", err);
             uv_mutex_unlock(&W.sh.mu);
             if (catch_up) {
                 j->kind = "catch_up";
@@ -597,7 +784,7 @@ static void worker(void *arg)
             }
         }
         if (run)
-            run_export(conn, j, topfd);
+            run_export(conn, j, topfd, &locked);
         uv_mutex_lock(&W.sh.mu);
         pc = W.sh.pgcancel;   /* NULL when the shutdown's helper took it */
         W.sh.pgcancel = NULL;
@@ -616,6 +803,8 @@ static void worker(void *arg)
 
 /* ---- the loop ------------------------------------------------------------ */
 
+static void on_heartbeat(uv_timer_t *t);
+
 int export_worker_start(exp_job_kind kind, const char *run_kind, const char *date, int64_t by,
                         const char *last_due_date)
 {
@@ -626,6 +815,7 @@ int export_worker_start(exp_job_kind kind, const char *run_kind, const char *dat
     W.job.kind = run_kind;
     W.job.requested_by = by;
     W.job.cfg = &W.s->cfg;
+    W.job.owner = W.owner;
     if (date != NULL)
         snprintf(W.job.export_date, sizeof W.job.export_date, "%s", date);
     if (kind == JOB_STARTUP && last_due_date != NULL)
@@ -639,10 +829,18 @@ int export_worker_start(exp_job_kind kind, const char *run_kind, const char *dat
     W.sh.fail_msg[0] = W.sh.log_err[0] = '\0';
     W.sh.recovered = W.sh.removed = W.sh.pruned = 0;
     W.sh.catch_up = false;
+    W.sh.left_alone = 0;
+    W.sh.deferred = false;
+    W.sh.joined = false;
+    W.sh.run_id[0] = '\0';
+    W.sh.lock_wait_failed = false;
+    W.sh.skipped[0] = '\0';
     uv_mutex_unlock(&W.sh.mu);
     if (!set_state(EXP_BUSY))
         return UV_EINVAL;
     int r = uv_thread_create(&W.thread, worker, &W.job);
+    if (r == 0 && W.hb_open)
+        (void)uv_timer_start(&W.hb, on_heartbeat, EXPORT_HEARTBEAT_MS, EXPORT_HEARTBEAT_MS);
     if (r != 0) {
         (void)set_state(EXP_IDLE);
         log_event(LOG_ERROR, "export_thread_failed", "err=%s", uv_err_name(r));
@@ -660,8 +858,51 @@ bool export_worker_closing(void)
     return W.state == EXP_CLOSING || W.state == EXP_CLOSED;
 }
 
+/* The heartbeat's answer: nothing to do but allow the next one; a
+ * heartbeat that fails is logged (the run itself goes on: it holds the
+ * export lock, so no recovery fails it meanwhile). */
+static void heartbeat_done(void *arg, const PGresult *res, const pool_error *e)
+{
+    (void)arg;
+    (void)res;
+    W.hb_in_flight = false;
+    if (e != NULL && W.state == EXP_BUSY)
+        log_event(LOG_WARN, "export_heartbeat_failed", "owner=%s why=%s", log_q(W.owner),
+                  log_q(e->message));
+}
+
+/* Every EXPORT_HEARTBEAT_MS while a job runs: this process's running
+ * run (if any yet) is still owned (sql/026). One UPDATE through the pool,
+ * never two at once. */
+static void on_heartbeat(uv_timer_t *t)
+{
+    (void)t;
+    if (W.hb_in_flight || W.state == EXP_IDLE || W.state == EXP_CLOSED)
+        return;
+    char id[EXPORT_ID_TEXT];
+    uv_mutex_lock(&W.sh.mu);
+    snprintf(id, sizeof id, "%s", W.sh.run_id);
+    uv_mutex_unlock(&W.sh.mu);
+    if (id[0] == '\0')
+        return;   /* no run of its own yet (waiting for the lock, a recovery) */
+    const char *vals[] = {id};
+    int r = pool_query(W.s->pool, &export_heartbeat_stmt.ps, vals, NULL, heartbeat_done, NULL);
+    if (r == 0)
+        W.hb_in_flight = true;
+    else
+        log_event(LOG_WARN, "export_heartbeat_skipped", "run=%s owner=%s err=%d why=%s", id,
+                  log_q(W.owner), -r,
+                  r == -BB_E_SHUTTING_DOWN ? "\"the pool is closing\""
+                                           : "\"no database connection up, or its queue full\"");
+}
+
 static void close_async(void)
 {
+    if (W.hb_open) {
+        W.hb_open = false;
+        uv_timer_stop(&W.hb);
+        uv_close((uv_handle_t *)&W.hb, NULL);
+    }
     uv_mutex_lock(&W.sh.mu);
     W.sh.async_open = false;
     uv_mutex_unlock(&W.sh.mu);
@@ -696,9 +937,19 @@ static void on_async(uv_async_t *h)
     if (!done)
         return;
     uv_thread_join(&W.thread);
+    if (W.hb_open)
+        uv_timer_stop(&W.hb);
     if (W.sh.recovered > 0 || W.sh.removed > 0 || W.sh.catch_up)
         log_event(LOG_INFO, "export_recovered", "marked_failed=%ld folders_removed=%ld catch_up=%d",
                   W.sh.recovered, W.sh.removed, (int)W.sh.catch_up);
+    if (W.sh.left_alone > 0 || W.sh.deferred)
+        log_event(LOG_INFO, "export_left_alone",
+                  "running=%ld lock_busy=%d owner=%s why=\"another process is exporting\"",
+                  W.sh.left_alone, (int)W.sh.deferred, log_q(W.owner));
+    if (W.sh.skipped[0] != '\0')
+        log_event(LOG_INFO, "export_skipped", "kind=%s export_date=%s owner=%s why=%s",
+                  W.job.kind != NULL ? W.job.kind : "", W.job.export_date, log_q(W.owner),
+                  log_q(W.sh.skipped));
     for (int i = 0; i < W.sh.nfiles; i++)
         log_event(LOG_INFO, "export_file", "name=%s rows=%" PRId64 " bytes=%" PRIu64 " ms=%" PRIu64,
                   W.sh.files[i].name, W.sh.files[i].rows, W.sh.files[i].bytes, W.sh.files[i].ms);
@@ -720,7 +971,16 @@ static void on_async(uv_async_t *h)
         .fail_msg = W.sh.fail_msg,
         .log_err = W.sh.log_err,
         .pruned = W.sh.pruned,
+        .skipped = W.sh.skipped,
+        .left_alone = W.sh.left_alone,
+        .deferred = W.sh.deferred,
+        .joined = W.sh.joined,
         .closing = closing,
+        .run_kind = W.job.kind,
+        .lock_wait_failed = W.sh.lock_wait_failed,
+        .own_status = finished != NULL && !W.sh.joined && export_run_row_ok(finished)
+                          ? PQgetvalue(finished, 0, RUN_STATUS)[0]
+                          : 0,
     };
     W.on_done(&o);
 }
@@ -737,6 +997,14 @@ int export_worker_init(server *s, void (*started)(PGresult *row),
     if (r != 0)
         return r;
     atomic_init(&W.sh.cancel, false);
+    char host[256];
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    snprintf(W.owner, sizeof W.owner, "%s:%ld", host, (long)getpid());
+    if ((r = uv_timer_init(s->loop, &W.hb)) != 0)
+        return r;
+    W.hb_open = true;
     if ((r = uv_async_init(s->loop, &W.async, on_async)) != 0)
         return r;
     W.async_open = true;

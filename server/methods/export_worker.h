@@ -11,6 +11,13 @@
  * export_worker_init. Only the loop thread logs. At most one job runs at a
  * time.
  *
+ * One exporter per database (issue 14, sql/026): a job holds the export
+ * lock (a session advisory lock on its connection) while it recovers or
+ * runs; a scheduled or catch-up run claims its date in the row; the row
+ * names its owner ("host:pid") and the loop refreshes its heartbeat every
+ * EXPORT_HEARTBEAT_MS through the pool. A manual run that finds another
+ * process's run going on joins it (its row, and its end).
+ *
  * A job: start-up (recovery and, when due, a catch-up run:
  * export_schedule.h) or a run: export_run row ('running') -> folder ->
  * BEGIN REPEATABLE READ READ ONLY -> each CSV through COPY -> the reports
@@ -29,6 +36,7 @@
 #include <stdint.h>
 
 #include "bb_errors.h"
+#include "method.h"
 #include "server.h"
 
 /* An ExportRun as the wire shows it: export.list's rows and the rows the
@@ -49,6 +57,12 @@
 enum { RUN_ID, RUN_KIND, RUN_DATE, RUN_BY, RUN_STARTED, RUN_FINISHED, RUN_STATUS, RUN_DURATION,
        RUN_FOLDER, RUN_FILES, RUN_ERROR, RUN_NCOLS };
 
+/* An owner's name: "host:pid". */
+#define EXPORT_OWNER_MAX 300
+
+/* The heartbeat statement (registered by export.c's module). */
+extern mstmt export_heartbeat_stmt;
+
 /* A row of EXPORT_RUN_SELECT is there (a run's row read back). */
 bool export_run_row_ok(const PGresult *r);
 
@@ -64,7 +78,23 @@ typedef struct exp_outcome {
     const char *fail_msg;
     const char *log_err;           /* the run's error, for the log; "" none */
     long pruned;                   /* old folders removed */
+    const char *skipped;           /* "" or why a scheduled/catch-up run did not
+                                      run (its date claimed by another run) */
+    long left_alone;               /* other processes' live runs, not failed */
+    bool deferred;                 /* start-up: the export lock was busy, no
+                                      recovery done (tried again later) */
+    bool joined;                   /* `finished` is another process's run, which
+                                      a manual run joined */
     bool closing;                  /* shutdown: no job starts again */
+    const char *run_kind;          /* the job's run: "scheduled", "catch_up",
+                                      "manual"; NULL none (a start-up job
+                                      without catch-up) */
+    bool lock_wait_failed;         /* no run: the wait for the export lock failed
+                                      (a timeout, a lost connection); not a run
+                                      failure, a scheduled run is tried again */
+    char own_status;               /* first letter of the status of the job's own
+                                      run at its end ('o' ok, 'f' failed, 'r'
+                                      running); 0 when unknown or none */
 } exp_outcome;
 
 /* started: the run's row exists (the callback owns row). done: the job's
