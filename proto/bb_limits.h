@@ -75,12 +75,6 @@
 /* A kept session (session.login keep, session.resume): its token is good
  * for session_token_ttl_s seconds from its issue (7 days). */
 #define BB_DEFAULT_SESSION_TOKEN_TTL_S 604800u
-/* Issue 14: a logged-in session ends after this long without a request
- * (8 hours: a working day) and this long after its login at the latest
- * (7 days, as a kept token); 0 = never. Checked against the database's
- * clock and the user's epoch on every request (sql/026). */
-#define BB_DEFAULT_SESSION_IDLE_S 28800u
-#define BB_DEFAULT_SESSION_MAX_S 604800u
 /* Issue 14: one exporter per database: a run's owner refreshes its
  * heartbeat this often; a run whose heartbeat is older than the stale
  * time is taken as dead (its process gone) and may be failed by another

@@ -34,12 +34,14 @@
 #include "clock.h"
 #include "config.h"
 #include "dispatch.h"
+#include "health.h"
 #include "listen.h"
 #include "listener.h"
 #include "log.h"
 #include "methods.h"
 #include "migrate.h"
 #include "pool.h"
+#include "proxy.h"
 #include "server.h"
 #include "tls.h"
 #include "user.h"
@@ -110,6 +112,7 @@ static void stop_modules(server *s)
         if (bb_modules[n]->stop != NULL)
             bb_modules[n]->stop(s);
     listen_stop(s);
+    health_stop(s);
 }
 
 static void on_deadline(uv_timer_t *t)
@@ -210,7 +213,8 @@ int main(int argc, char **argv)
     int r = config_from_args(&srv.cfg, argc, argv, err, sizeof err);
     if (r == 1)
         return 0;
-    if (r != 0 || config_validate(&srv.cfg, err, sizeof err) != 0) {
+    if (r != 0 || config_validate(&srv.cfg, err, sizeof err) != 0 ||
+        health_check_setting(&srv.cfg, err, sizeof err) != 0) {
         fprintf(stderr, "baobaod: %s\n", err);
         return 2;
     }
@@ -231,6 +235,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "baobaod: %s\n", err);
         return 2;
     }
+    /* proxy_trusted: parsed once; a bad entry stops the start, since a
+     * typo could trust the wrong peers (or none, locking the balancer out) */
+    static proxy_acl trusted;
+    if (proxy_acl_parse(&trusted, srv.cfg.proxy_trusted, err, sizeof err) != 0) {
+        fprintf(stderr, "baobaod: proxy_trusted: %s\n", err);
+        return 2;
+    }
+    srv.proxy_trusted = trusted.n > 0 ? &trusted : NULL;
     if (set_time_zone(srv.cfg.time_zone) != 0) {
         fprintf(stderr, "baobaod: time_zone: unknown zone \"%s\"\n", srv.cfg.time_zone);
         return 2;
@@ -267,6 +279,8 @@ int main(int argc, char **argv)
             return 1; /* logged */
     if (dispatch_check_complete() != 0)
         return 1; /* logged: a method of the spec without an implementation */
+    if (health_register() != 0)
+        return 1; /* logged */
 
     uv_loop_t loop;
     if ((r = uv_loop_init(&loop)) < 0) {
@@ -303,6 +317,10 @@ int main(int argc, char **argv)
     /* After the modules: they asked for their channels in .start. */
     if ((r = listen_start(&srv)) < 0) {
         log_event(LOG_ERROR, "startup_failed", "what=listen err=%s", uv_err_name(r));
+        return 1;
+    }
+    if ((r = health_start(&srv)) < 0) {
+        log_event(LOG_ERROR, "startup_failed", "what=health_listen err=%s", uv_err_name(r));
         return 1;
     }
     (void)uv_timer_init(&loop, &deadline_timer);

@@ -88,8 +88,6 @@ static const key_def keys[] = {
     KUINT("login_max_pending", login_max_pending, 1, 100000),
     /* 1 s (tests of expiry) to 366 days */
     KUINT("session_token_ttl_s", session_token_ttl_s, 1, 31622400),
-    KUINT("session_idle_s", session_idle_s, 0, 31622400),
-    KUINT("session_max_s", session_max_s, 0, 31622400),
     KSTR("health_listen", health_listen),
     KSTR("proxy_trusted", proxy_trusted),
     /* a day (tests) to ten years */
@@ -147,8 +145,6 @@ void config_defaults(config *c)
     c->login_delay_ms = BB_DEFAULT_LOGIN_DELAY_MS;
     c->login_max_pending = BB_DEFAULT_LOGIN_MAX_PENDING;
     c->session_token_ttl_s = BB_DEFAULT_SESSION_TOKEN_TTL_S;
-    c->session_idle_s = BB_DEFAULT_SESSION_IDLE_S;
-    c->session_max_s = BB_DEFAULT_SESSION_MAX_S;
     c->idempotency_keep_days = BB_DEFAULT_IDEMPOTENCY_KEEP_DAYS;
     c->password_opslimit = BB_DEFAULT_PASSWORD_OPSLIMIT;
     c->password_memlimit_kib = BB_DEFAULT_PASSWORD_MEMLIMIT_KIB;

@@ -58,8 +58,6 @@ typedef struct config {
     unsigned login_delay_ms;      /* "login_delay_ms" */
     unsigned login_max_pending;   /* "login_max_pending" */
     unsigned session_token_ttl_s; /* "session_token_ttl_s": a kept session's life */
-    unsigned session_idle_s;      /* "session_idle_s": 0 = never (issue 14) */
-    unsigned session_max_s;       /* "session_max_s": 0 = never (issue 14) */
     char health_listen[280];      /* "health_listen": "host:port" of /live /ready
                                      /metrics; "" = none (issue 14) */
     char proxy_trusted[1024];     /* "proxy_trusted": addresses / CIDRs allowed to
