@@ -1039,6 +1039,15 @@ void it_kv_int(it_buf *b, const char *key, int64_t val)
     msgpack_pack_int64(&b->pk, val);
 }
 
+void it_kv_bool(it_buf *b, const char *key, bool val)
+{
+    it_str(b, key);
+    if (val)
+        msgpack_pack_true(&b->pk);
+    else
+        msgpack_pack_false(&b->pk);
+}
+
 void it_kv_nil(it_buf *b, const char *key)
 {
     it_str(b, key);

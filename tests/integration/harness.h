@@ -297,6 +297,7 @@ void it_strn(it_buf *b, const char *s, size_t n);
 void it_kv_str(it_buf *b, const char *key, const char *val);
 void it_kv_strn(it_buf *b, const char *key, const char *val, size_t n);
 void it_kv_int(it_buf *b, const char *key, int64_t val);
+void it_kv_bool(it_buf *b, const char *key, bool val);
 void it_kv_nil(it_buf *b, const char *key);
 /* Key followed by an array of n strs. */
 void it_kv_strs(it_buf *b, const char *key, const char *const *vals, size_t n);

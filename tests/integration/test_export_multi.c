@@ -115,11 +115,7 @@ static int call_run(it_conn *c, uint32_t msgid, bool wait, it_msg *m)
     it_buf b;
     it_buf_init(&b);
     it_req(&b, msgid, "export.run", 1);
-    it_str(&b, "wait");
-    if (wait)
-        msgpack_pack_true(&b.pk);
-    else
-        msgpack_pack_false(&b.pk);
+    it_kv_bool(&b, "wait", wait);
     int rc = it_call(c, b.sb.data, b.sb.size, msgid, wait ? RUN_TIMEOUT_MS : IT_REPLY_TIMEOUT_MS,
                      m);
     it_buf_free(&b);
@@ -184,8 +180,7 @@ static int start_held_run(it_server *s, const char *dir, char *id, size_t idlen,
     it_buf b;
     it_buf_init(&b);
     it_req(&b, 10, "export.run", 1);
-    it_str(&b, "wait");
-    msgpack_pack_false(&b.pk);
+    it_kv_bool(&b, "wait", false);
     int sent = it_send(c, b.sb.data, b.sb.size);
     it_buf_free(&b);
     IT_CHECK(sent == 0);

@@ -423,8 +423,7 @@ static int export_run_is_counted_by_outcome(void)
     it_buf_init(&b);
     uint32_t id = ++g_msgid;
     it_req(&b, id, "export.run", 1);
-    it_str(&b, "wait");
-    msgpack_pack_true(&b.pk);
+    it_kv_bool(&b, "wait", true);
     it_msg m;
     IT_CHECK(it_call(c, b.sb.data, b.sb.size, id, 120000, &m) == IT_RECV_MSG);
     it_buf_free(&b);
@@ -473,8 +472,7 @@ static int group_commit_batches_are_counted(void)
         it_kv_str(&b, "reporter", "王五");
         it_kv_str(&b, "production_status", "正常");
         it_kv_str(&b, "note", note);
-        it_str(&b, "allow_duplicate");
-        msgpack_pack_true(&b.pk);
+        it_kv_bool(&b, "allow_duplicate", true);
     }
     IT_CHECK(it_send(c, b.sb.data, b.sb.size) == 0);
     it_buf_free(&b);

@@ -184,12 +184,6 @@ static it_server *start(void)
     return it_server_start_env(sets, env);
 }
 
-static void kv_bool(it_buf *b, const char *key)
-{
-    msgpack_pack_str_with_body(&b->pk, key, strlen(key));
-    msgpack_pack_true(&b->pk);
-}
-
 /* The item a notice id stands for, and its level: "P1:red". */
 static const char *label(int64_t id)
 {
@@ -227,7 +221,7 @@ static int list_as(it_conn *c, const char *key, ftype t, const char *s, int64_t 
         else if (t == F_INT)
             it_kv_int(&b, key, n);
         else if (t == F_TRUE)
-            kv_bool(&b, key);
+            it_kv_bool(&b, key, true);
         it_kv_int(&b, "after", after);
         it_kv_int(&b, "limit", 1);
         it_msg m;
@@ -820,7 +814,7 @@ static int changes_mine(it_conn *c, int64_t pid, int *of_pid, int *all)
         it_buf_init(&b);
         uint32_t id = g_msgid++;
         it_req(&b, id, "light.changes", 3);
-        kv_bool(&b, "mine");
+        it_kv_bool(&b, "mine", true);
         it_kv_int(&b, "after", after);
         it_kv_int(&b, "limit", 50);
         it_msg m;

@@ -53,7 +53,7 @@ static int subscribe(it_conn *c, bool all, int64_t *notice_last)
     it_buf_init(&b);
     req(&b, "watch.subscribe", all ? 1 : 0);
     if (all)
-        msgpack_pack_str_with_body(&b.pk, "all", 3), msgpack_pack_true(&b.pk);
+        it_kv_bool(&b, "all", true);
     it_msg m;
     int rc = it_buf_ok(c, &b, g_msgid, &m);
     it_buf_free(&b);
@@ -266,8 +266,7 @@ static int all_is_for_supervisors_and_admins_and_a_logout_ends_it(void)
     it_buf b;
     it_buf_init(&b);
     req(&b, "watch.subscribe", 1);
-    msgpack_pack_str_with_body(&b.pk, "all", 3);
-    msgpack_pack_true(&b.pk);
+    it_kv_bool(&b, "all", true);
     IT_CHECK(it_buf_err(staff, &b, g_msgid, "forbidden", "all") == 0);
     it_buf_free(&b);
     IT_CHECK(subscribe(staff, false, NULL) == 0);
@@ -514,8 +513,7 @@ static int watch_missed_waits_for_the_subscribe_answer_and_names_its_ids(void)
     it_buf b;
     it_buf_init(&b);
     req(&b, "watch.subscribe", 1);
-    msgpack_pack_str_with_body(&b.pk, "all", 3);
-    msgpack_pack_true(&b.pk);
+    it_kv_bool(&b, "all", true);
     uint32_t sub_id = g_msgid;
     int sent = it_send(super, b.sb.data, b.sb.size);
     it_buf_free(&b);

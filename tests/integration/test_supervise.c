@@ -557,8 +557,7 @@ static int changes_mine(int port, const char *login, char *out, size_t cap)
         it_buf_init(&b);
         uint32_t id = g_msgid++;
         it_req(&b, id, "light.changes", 3);
-        msgpack_pack_str_with_body(&b.pk, "mine", 4);
-        msgpack_pack_true(&b.pk);
+        it_kv_bool(&b, "mine", true);
         it_kv_int(&b, "after", after);
         it_kv_int(&b, "limit", 2);
         it_msg m;
