@@ -75,6 +75,19 @@
 /* A kept session (session.login keep, session.resume): its token is good
  * for session_token_ttl_s seconds from its issue (7 days). */
 #define BB_DEFAULT_SESSION_TOKEN_TTL_S 604800u
+/* Issue 14, item 1: a session (one login, or one resume of a kept token)
+ * ends after this long without a request (8 hours: a working day), and
+ * this long after the password login it comes from, resumes included
+ * (7 days, as a kept token). 0 = no such limit. */
+#define BB_DEFAULT_SESSION_IDLE_S 28800u
+#define BB_DEFAULT_SESSION_MAX_S 604800u
+/* Issue 14, item 4: what every statement of the pool may take at most
+ * (PostgreSQL's statement_timeout), kept in every pooler mode. */
+#define BB_DEFAULT_STATEMENT_TIMEOUT_MS 30000u
+/* Issue 14, item 6: read_db connections, and how far behind the primary a
+ * replica may be and still answer reads. */
+#define BB_DEFAULT_READ_POOL_SIZE 4u
+#define BB_DEFAULT_READ_MAX_LAG_MS 5000u
 /* Issue 14: one exporter per database: a run's owner refreshes its
  * heartbeat this often; a run whose heartbeat is older than the stale
  * time is taken as dead (its process gone) and may be failed by another

@@ -30,6 +30,9 @@ BB_PACKAGES_RUN=(
 # shellcheck disable=SC2034
 BB_PACKAGES_TEST=(
     libcmocka-dev python3 python3-openpyxl
+    pgbouncer     # issue 14: the pooler tests and the topology (transaction and session mode)
+    haproxy       # issue 14: the topology's balancer, sending the PROXY protocol
+    systemd       # issue 14: systemd-analyze verify of the installed unit
 )
 
 bb_say() { printf '%s: %s\n' "${BB_PROG:-baobao}" "$*" >&2; }

@@ -57,6 +57,14 @@ static const key_def keys[] = {
     KSTR("listen", listen_host),
     KUINT("port", port, 0, 65535),
     KSTR("db", conninfo),
+    KSTR("db_pooler", db_pooler),
+    /* 0 = none; at most a day */
+    KUINT("statement_timeout_ms", statement_timeout_ms, 0, 86400000),
+    KSTR("session_db", session_db),
+    KSTR("read_db", read_db),
+    KUINT("read_pool_size", read_pool_size, 1, 1024),
+    KUINT("read_max_lag_ms", read_max_lag_ms, 0, 3600000),
+    KSTR("export_db", export_db),
     KSTR("time_zone", time_zone),
     KSIZE("max_message_bytes", max_message_bytes, CONFIG_MIN_MESSAGE_BYTES,
           CONFIG_MAX_MESSAGE_BYTES),
@@ -88,6 +96,9 @@ static const key_def keys[] = {
     KUINT("login_max_pending", login_max_pending, 1, 100000),
     /* 1 s (tests of expiry) to 366 days */
     KUINT("session_token_ttl_s", session_token_ttl_s, 1, 31622400),
+    /* 0 = no limit; else 1 s (tests) to 366 days */
+    KUINT("session_idle_s", session_idle_s, 0, 31622400),
+    KUINT("session_max_s", session_max_s, 0, 31622400),
     KSTR("health_listen", health_listen),
     KSTR("proxy_trusted", proxy_trusted),
     /* a day (tests) to ten years */
@@ -145,6 +156,12 @@ void config_defaults(config *c)
     c->login_delay_ms = BB_DEFAULT_LOGIN_DELAY_MS;
     c->login_max_pending = BB_DEFAULT_LOGIN_MAX_PENDING;
     c->session_token_ttl_s = BB_DEFAULT_SESSION_TOKEN_TTL_S;
+    c->session_idle_s = BB_DEFAULT_SESSION_IDLE_S;
+    c->session_max_s = BB_DEFAULT_SESSION_MAX_S;
+    snprintf(c->db_pooler, sizeof c->db_pooler, "%s", "none");
+    c->statement_timeout_ms = BB_DEFAULT_STATEMENT_TIMEOUT_MS;
+    c->read_pool_size = BB_DEFAULT_READ_POOL_SIZE;
+    c->read_max_lag_ms = BB_DEFAULT_READ_MAX_LAG_MS;
     c->idempotency_keep_days = BB_DEFAULT_IDEMPOTENCY_KEEP_DAYS;
     c->password_opslimit = BB_DEFAULT_PASSWORD_OPSLIMIT;
     c->password_memlimit_kib = BB_DEFAULT_PASSWORD_MEMLIMIT_KIB;
@@ -456,6 +473,12 @@ int config_validate(const config *c, char *err, size_t errlen)
     if (c->page_limit_default > c->page_limit_max) {
         snprintf(err, errlen, "page_limit_default (%u) must not exceed page_limit_max (%u)",
                  c->page_limit_default, c->page_limit_max);
+        return -1;
+    }
+    if (strcmp(c->db_pooler, "none") != 0 && strcmp(c->db_pooler, "session") != 0 &&
+        strcmp(c->db_pooler, "transaction") != 0) {
+        snprintf(err, errlen, "db_pooler: \"%s\" is not none, session or transaction",
+                 c->db_pooler);
         return -1;
     }
     if (c->reconnect_min_ms > c->reconnect_max_ms) {

@@ -21,6 +21,18 @@ typedef struct config {
     char listen_host[256];        /* "listen", default 127.0.0.1 */
     unsigned port;                /* "port", default 7420 */
     char conninfo[1024];          /* "db", default "" (PG* environment) */
+    /* Issue 14: how the pool's connections reach PostgreSQL, and the other
+     * databases a deployment may name (PROTOCOL.md section 2). */
+    char db_pooler[16];           /* "db_pooler": none | session | transaction */
+    unsigned statement_timeout_ms;/* "statement_timeout_ms": 0 = none */
+    char session_db[1024];        /* "session_db": connections that keep a session
+                                     (LISTEN, the exporter's lock, migrations);
+                                     "" = db */
+    char read_db[1024];           /* "read_db": a replica for reads; "" = none */
+    unsigned read_pool_size;      /* "read_pool_size" */
+    unsigned read_max_lag_ms;     /* "read_max_lag_ms": a replica further behind
+                                     is not read from */
+    char export_db[1024];         /* "export_db": where exports read; "" = session_db */
     char time_zone[64];           /* "time_zone", default Asia/Shanghai */
     bool migrate_only;
     /* --create-admin LOGIN [--display-name TEXT]: create the first admin
@@ -58,6 +70,8 @@ typedef struct config {
     unsigned login_delay_ms;      /* "login_delay_ms" */
     unsigned login_max_pending;   /* "login_max_pending" */
     unsigned session_token_ttl_s; /* "session_token_ttl_s": a kept session's life */
+    unsigned session_idle_s;      /* "session_idle_s": 0 = no idle limit */
+    unsigned session_max_s;       /* "session_max_s": 0 = no absolute limit */
     char health_listen[280];      /* "health_listen": "host:port" of /live /ready
                                      /metrics; "" = none (issue 14) */
     char proxy_trusted[1024];     /* "proxy_trusted": addresses / CIDRs allowed to
