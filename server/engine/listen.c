@@ -36,6 +36,7 @@
 #include <uv.h>
 
 #include "log.h"
+#include "pool.h"
 #include "server.h"
 
 /* libpq does not time out a non-blocking connect by itself. */
@@ -221,8 +222,16 @@ static unsigned next_backoff_ms(void)
     unsigned lo = L.s->cfg.reconnect_min_ms > 0 ? L.s->cfg.reconnect_min_ms : 1;
     unsigned shift = L.failures < LISTEN_MAX_BACKOFF_SHIFT ? L.failures : LISTEN_MAX_BACKOFF_SHIFT;
     uint64_t d = (uint64_t)lo << shift;
-    if (d > L.s->cfg.reconnect_max_ms)
-        d = L.s->cfg.reconnect_max_ms;
+    /* Capped like the pool's probe (pool.h, POOL_PROBE_MAX_MS): pushes and
+     * what depends on hearing the database are back within about that long
+     * of PostgreSQL accepting connections; one connection per process
+     * knocks that often during an outage. */
+    uint64_t cap = L.s->cfg.reconnect_max_ms < POOL_PROBE_MAX_MS ? L.s->cfg.reconnect_max_ms
+                                                                  : POOL_PROBE_MAX_MS;
+    if (cap < lo)
+        cap = lo;
+    if (d > cap)
+        d = cap;
     L.failures++;
     /* Jitter in [3/4 d, d]: several baobaod do not knock at one instant
      * (rand() is seeded once, in main.c). */
@@ -290,11 +299,15 @@ static void start_connect(void)
      * connection only ever reads, so a peer that vanished without a FIN
      * (a network cut) is noticed only by TCP keepalives; libpq's default
      * is the system's two hours. Then the operator's conninfo (expanded
-     * from dbname), then our name after it so it always holds. */
+     * from dbname): session_db, else db (LISTEN needs a session of its own,
+     * which a pooler in transaction mode does not give), then our name
+     * after it so it always holds. */
     const char *keys[] = {"keepalives", "keepalives_idle", "keepalives_interval",
                           "keepalives_count", "dbname", "application_name", NULL};
     const char *vals[] = {"1", LISTEN_KEEPALIVE_IDLE_S, LISTEN_KEEPALIVE_INTERVAL_S,
-                          LISTEN_KEEPALIVE_COUNT, L.s->cfg.conninfo, LISTEN_APP_NAME, NULL};
+                          LISTEN_KEEPALIVE_COUNT,
+                          L.s->cfg.session_db[0] != '\0' ? L.s->cfg.session_db : L.s->cfg.conninfo,
+                          LISTEN_APP_NAME, NULL};
     L.pg = PQconnectStartParams(keys, vals, 1);
     if (L.pg == NULL) {
         do_break("out of memory");
@@ -442,10 +455,10 @@ static void poll_cb(uv_poll_t *h, int status, int events)
     (void)events;
     if (L.poll == NULL || h != &L.poll->h)
         return; /* a poll being dropped */
-    if (status < 0)
+    if (L.state == LS_CONNECTING)
+        connect_step(); /* even on an error: see pgconn.c's poll_cb */
+    else if (status < 0)
         do_break(uv_strerror(status));
-    else if (L.state == LS_CONNECTING)
-        connect_step();
     else if (L.state == LS_SUBSCRIBING || L.state == LS_UP)
         io_step();
 }

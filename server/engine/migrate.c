@@ -4,8 +4,12 @@
  *
  * For: startup, before the event loop runs, so blocking libpq (PQexec) is
  * fine and keeps this short. Each migration runs in its own transaction
- * together with its schema_migrations row, under a session advisory lock so
- * two servers starting at once apply each migration exactly once.
+ * together with its schema_migrations row, under a transaction-level
+ * advisory lock taken first in that same transaction, so two servers
+ * starting at once apply each migration exactly once. The lock is per
+ * transaction, not per session, so that it holds through a pooler in
+ * transaction mode too (each transaction is one server connection there;
+ * a session lock would be taken on one and released on another).
  * Not for: anything at run time (the pool and its prepared statements), or
  * downgrades: a database that has versions this binary does not know is
  * left alone (logged).
@@ -91,6 +95,19 @@ static int is_applied(PGconn *pg, const char *vtext, const char *name, char *err
     return applied;
 }
 
+/* BEGIN, then the lock: every transaction of the migrations opens so. */
+static int begin_locked(PGconn *pg, const char *what, char *err, size_t errlen)
+{
+    if (exec_ok(pg, "BEGIN", what, err, errlen) < 0)
+        return -1;
+    if (exec_ok(pg, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", what, err, errlen) < 0) {
+        PGresult *rb = PQexec(pg, "ROLLBACK");
+        PQclear(rb);
+        return -1;
+    }
+    return 0;
+}
+
 static int apply_one(PGconn *pg, const bb_migration *m, char *err, size_t errlen)
 {
     int version = version_of(m->name);
@@ -101,12 +118,16 @@ static int apply_one(PGconn *pg, const bb_migration *m, char *err, size_t errlen
     }
     char vtext[16];
     snprintf(vtext, sizeof vtext, "%d", version);
-    int applied = is_applied(pg, vtext, m->name, err, errlen);
-    if (applied != 0)
-        return applied < 0 ? -1 : 0;
-
-    if (exec_ok(pg, "BEGIN", m->name, err, errlen) < 0)
+    /* Checked under the lock: another server may have applied it while we
+     * waited for the lock. */
+    if (begin_locked(pg, m->name, err, errlen) < 0)
         return -1;
+    int applied = is_applied(pg, vtext, m->name, err, errlen);
+    if (applied != 0) {
+        if (applied < 0)
+            goto rollback;
+        return exec_ok(pg, "COMMIT", m->name, err, errlen);
+    }
     /* PQexec: the migration is many statements; they run in our transaction. */
     if (exec_ok(pg, m->sql, m->name, err, errlen) < 0)
         goto rollback;
@@ -170,20 +191,22 @@ int migrate_run(const char *conninfo, char *err, size_t errlen)
     PQsetNoticeProcessor(pg, notice_to_log, NULL);
 
     int rc = -1;
-    if (exec_ok(pg, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", "migrate: advisory lock",
-                err, errlen) < 0)
+    /* Under the lock too: two CREATE TABLE IF NOT EXISTS at once can both
+     * try to create it (a unique violation in pg_type). */
+    if (begin_locked(pg, "migrate: advisory lock", err, errlen) < 0)
         goto out;
-    if (exec_ok(pg, sql_create_table, "migrate: creating schema_migrations", err, errlen) < 0)
-        goto unlock;
+    if (exec_ok(pg, sql_create_table, "migrate: creating schema_migrations", err, errlen) < 0 ||
+        exec_ok(pg, "COMMIT", "migrate: creating schema_migrations", err, errlen) < 0) {
+        PGresult *rb = PQexec(pg, "ROLLBACK");
+        PQclear(rb);
+        goto out;
+    }
     for (size_t i = 0; i < bb_migrations_count; i++)
         if (apply_one(pg, &bb_migrations[i], err, errlen) < 0)
-            goto unlock;
+            goto out;
     warn_newer(pg);
     rc = 0;
 
-unlock:;
-    PGresult *r = PQexec(pg, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")");
-    PQclear(r);
 out:
     if (rc < 0)
         log_event(LOG_ERROR, "migrate_failed", "msg=%s", log_q(err));

@@ -32,11 +32,24 @@
 
 /* libpq does not time out a non-blocking connect by itself. */
 #define PGCONN_CONNECT_TIMEOUT_MS 10000u
-/* Server-side guard so one runaway query cannot hold a slot forever. */
-#define PGCONN_OPTIONS "-c statement_timeout=30000"
 #define PGCONN_APP_NAME "baobaod"
+/* The statement_timeout guard that opens every sync group behind a pooler
+ * in transaction mode (pgconn.h, "Poolers"): local to the group's
+ * transaction, so it holds on whichever server connection the pooler lends
+ * for it and is gone when the transaction ends. */
+static const pool_stmt guard_stmt = {
+    .name = "statement_timeout_guard",
+    .sql = "SELECT set_config('statement_timeout', $1, true)",
+    .nparams = 1,
+};
+/* The same, once per connection, in session mode. */
+#define PGCONN_SESSION_TIMEOUT_SQL "SELECT set_config('statement_timeout', $1, false)"
 /* Doubling stops here; reconnect_max_ms caps the delay anyway. */
 #define PGCONN_MAX_BACKOFF_SHIFT 20u
+/* A connection retired again within this long of its last retirement
+ * (it keeps reaching a standby) backs off as after a failure, doubling:
+ * a standby under writes is not reconnected to ten times a second. */
+#define PGCONN_RETIRE_RESET_MS 60000u
 
 typedef struct pgpoll {
     uv_poll_t h;
@@ -65,6 +78,13 @@ struct pgconn {
     bool flush_pending;        /* a query sent alone waits for the flush */
 
     unsigned failures;         /* consecutive, for backoff; 0 after READY */
+    char timeout_text[16];     /* statement_timeout_ms in decimal (guards, SET) */
+    bool retiring;             /* pgconn_retire: no new queries; breaks when
+                                  the last in flight is done */
+    char retire_why[128];
+    unsigned retires;          /* retired in a row, each within
+                                  PGCONN_RETIRE_RESET_MS of the one before */
+    uint64_t last_retire_ms;
     unsigned depth;            /* enter/leave nesting */
     bool close_pending;        /* pgconn_close asked for inside a hook */
     bool failing;              /* send/flush failed; a zero timer breaks it */
@@ -225,7 +245,10 @@ static void fail_in_flight(pgconn *c)
             PQclear(q->res);
             q->res = NULL;
         }
-        c->hooks.done(c->owner, c, q, NULL, true);
+        if (q->guard)
+            free(q);
+        else
+            c->hooks.done(c->owner, c, q, NULL, true);
     }
 }
 
@@ -244,12 +267,16 @@ static void do_break(pgconn *c, const char *why)
         return;
     poll_drop(c);
     uv_timer_stop(&c->timer);
+    bool retired = c->retiring;
     c->failing = false;
     c->prep_failed = false;
+    c->retiring = false;
     if (c->pg != NULL) {
         PQfinish(c->pg);
         c->pg = NULL;
     }
+    if (retired)
+        c->failures = c->retires; /* back off by how often in a row */
     unsigned delay = next_backoff_ms(c);
     log_event(LOG_WARN, "db_conn_broken", "pg=%u was=%s failed_queries=%u retry_ms=%u reason=%s",
               c->id, pgconn_state_name(from), lost, delay, log_q(reason));
@@ -295,9 +322,24 @@ static void start_connect(pgconn *c)
     if (!set_state(c, PGC_CONNECTING))
         return;
     /* Ours first, then the caller's conninfo expanded from dbname: what the
-     * operator wrote wins over our defaults. */
-    const char *keys[] = {"options", "fallback_application_name", "dbname", NULL};
-    const char *vals[] = {PGCONN_OPTIONS, PGCONN_APP_NAME, c->cfg.conninfo, NULL};
+     * operator wrote wins over our defaults. With no pooler the statement
+     * timeout is a start-up option; a pooler refuses `options` (pgbouncer:
+     * "unsupported startup parameter"), so behind one it is set by a query
+     * (begin_prepare, guards) and the key is left out. */
+    char options[48];
+    snprintf(options, sizeof options, "-c statement_timeout=%s", c->timeout_text);
+    bool direct = c->cfg.pooler == POOL_POOLER_NONE && c->cfg.statement_timeout_ms > 0;
+    const char *keys[4], *vals[4];
+    unsigned n = 0;
+    if (direct) {
+        keys[n] = "options";
+        vals[n++] = options;
+    }
+    keys[n] = "fallback_application_name";
+    vals[n++] = PGCONN_APP_NAME;
+    keys[n] = "dbname"; /* last: what it sets overrides the keys before it */
+    vals[n++] = c->cfg.conninfo;
+    keys[n] = vals[n] = NULL;
     c->pg = PQconnectStartParams(keys, vals, 1);
     if (c->pg == NULL) {
         do_break(c, "out of memory");
@@ -314,7 +356,10 @@ static void start_connect(pgconn *c)
         do_break(c, "cannot watch the socket");
 }
 
-/* Connected: pipeline mode, prepare every statement, one sync. */
+/* Connected: pipeline mode, prepare every statement, one sync. Behind a
+ * pooler in session mode the statement timeout is SET first; in
+ * transaction mode nothing is prepared (nothing would outlive the sync's
+ * transaction) and only the sync is sent. */
 static void begin_prepare(pgconn *c)
 {
     if (!set_state(c, PGC_PREPARING))
@@ -324,7 +369,14 @@ static void begin_prepare(pgconn *c)
         return;
     }
     c->prep_failed = false;
-    for (unsigned i = 0; i < c->cfg.nstmts; i++) {
+    if (c->cfg.pooler == POOL_POOLER_SESSION && c->cfg.statement_timeout_ms > 0) {
+        const char *v[1] = {c->timeout_text};
+        if (PQsendQueryParams(c->pg, PGCONN_SESSION_TIMEOUT_SQL, 1, NULL, v, NULL, NULL, 0) != 1) {
+            do_break(c, PQerrorMessage(c->pg));
+            return;
+        }
+    }
+    for (unsigned i = 0; i < c->cfg.nstmts && c->cfg.pooler != POOL_POOLER_TRANSACTION; i++) {
         const pool_stmt *s = c->cfg.stmts[i];
         if (PQsendPrepare(c->pg, s->name, s->sql, s->nparams, NULL) != 1) {
             do_break(c, PQerrorMessage(c->pg));
@@ -374,11 +426,15 @@ static void prep_result(pgconn *c, PGresult *r)
         }
         uv_timer_stop(&c->timer);
         c->failures = 0;
-        log_event(LOG_INFO, "db_conn_ready", "pg=%u statements=%u", c->id, c->cfg.nstmts);
+        log_event(LOG_INFO, "db_conn_ready", "pg=%u statements=%u pooler=%s", c->id,
+                  c->cfg.pooler == POOL_POOLER_TRANSACTION ? 0u : c->cfg.nstmts,
+                  c->cfg.pooler == POOL_POOLER_TRANSACTION ? "transaction"
+                  : c->cfg.pooler == POOL_POOLER_SESSION   ? "session"
+                                                           : "none");
         set_state(c, PGC_READY);
         return;
     }
-    if (st != PGRES_COMMAND_OK && !c->prep_failed) {
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !c->prep_failed) {
         c->prep_failed = true;
         snprintf(c->prep_err, sizeof c->prep_err, "%s", PQresultErrorMessage(r));
     }
@@ -398,17 +454,54 @@ static void fifo_append(pgconn *c, pgq *q, bool sync_after)
     pgq_append(&c->head, &c->tail, q);
 }
 
+/* Puts q in libpq's buffer: by name (prepared at connect), or unnamed with
+ * its text behind a pooler in transaction mode. libpq's 1 or 0. */
+static int send_stmt(pgconn *c, const pgq *q)
+{
+    if (c->cfg.pooler == POOL_POOLER_TRANSACTION)
+        return PQsendQueryParams(c->pg, q->stmt->sql, q->stmt->nparams, NULL,
+                                 (const char *const *)q->values, NULL, NULL, 0);
+    return PQsendQueryPrepared(c->pg, q->stmt->name, q->stmt->nparams,
+                               (const char *const *)q->values, NULL, NULL, 0);
+}
+
+/* True when every sync group must open with the statement_timeout guard. */
+static bool needs_guard(const pgconn *c)
+{
+    return c->cfg.pooler == POOL_POOLER_TRANSACTION && c->cfg.statement_timeout_ms > 0;
+}
+
+/* Sends the guard that opens a sync group (needs_guard) and puts it in the
+ * FIFO. 0, or -1 when it could not be sent (then the caller's send fails
+ * the same way). */
+static int send_guard(pgconn *c)
+{
+    pgq *g = calloc(1, sizeof *g + sizeof(char *));
+    if (g == NULL)
+        return -1;
+    g->stmt = &guard_stmt;
+    g->guard = true;
+    g->values = (char **)(g + 1);
+    g->values[0] = c->timeout_text; /* the connection outlives its FIFO */
+    if (send_stmt(c, g) != 1) {
+        free(g);
+        return -1;
+    }
+    fifo_append(c, g, false);
+    return 0;
+}
+
 /* Sends q again alone (its own sync) at the tail of the FIFO; it is still
  * in flight. A failure to send leaves it in the FIFO, and the break that
  * follows completes it as lost. */
 static void resend_alone(pgconn *c, pgq *q)
 {
+    if (!c->failing && needs_guard(c) && send_guard(c) != 0)
+        send_failed(c, guard_stmt.name);
     fifo_append(c, q, true);
     if (c->failing)
         return;
-    if (PQsendQueryPrepared(c->pg, q->stmt->name, q->stmt->nparams,
-                            (const char *const *)q->values, NULL, NULL, 0) != 1 ||
-        PQpipelineSync(c->pg) != 1)
+    if (send_stmt(c, q) != 1 || PQpipelineSync(c->pg) != 1)
         send_failed(c, q->stmt->name);
 }
 
@@ -424,11 +517,11 @@ static bool result_ok(const PGresult *r)
 static void group_done(pgconn *c)
 {
     pgq *first = c->head, *last = first;
-    unsigned n = 1;
+    unsigned n = first->guard ? 0 : 1; /* the owner's queries; guards aside */
     bool ok = result_ok(first->res);
     while (!last->sync_after && last->next != NULL) {
         last = last->next;
-        n++;
+        n += last->guard ? 0 : 1;
         ok = ok && result_ok(last->res);
     }
     c->head = last->next;
@@ -436,6 +529,15 @@ static void group_done(pgconn *c)
         c->tail = NULL;
     c->cur = NULL;
     last->next = NULL;
+    if (!ok && n == 1 && first->guard && !result_ok(first->res) && first->next != NULL) {
+        /* A query alone whose guard failed: it was not run (aborted); the
+         * guard's error is the one that says why. */
+        pgq *q = first->next;
+        if (q->res != NULL)
+            PQclear(q->res);
+        q->res = first->res;
+        first->res = NULL;
+    }
     if (!ok && n > 1) {
         const pgq *bad = first;
         while (bad != last && result_ok(bad->res))
@@ -460,18 +562,29 @@ static void group_done(pgconn *c)
                 PQclear(q->res);
                 q->res = NULL;
             }
-            resend_alone(c, q);
+            if (q->guard)
+                free(q); /* resend_alone opens each query's group anew */
+            else
+                resend_alone(c, q);
         }
         return;
     }
     for (pgq *q = first, *next; q != NULL; q = next) {
         next = q->next;
         q->next = NULL;
-        c->in_flight--;
         PGresult *res = q->res;
         q->res = NULL;
+        if (q->guard) {
+            if (res != NULL)
+                PQclear(res);
+            free(q);
+            continue;
+        }
+        c->in_flight--;
         c->hooks.done(c->owner, c, q, res, false);
     }
+    if (c->retiring && c->in_flight == 0 && !c->failing)
+        uv_timer_start(&c->timer, timer_cb, 0, 0);
 }
 
 /* One result for the query results are arriving for: its result(s), a
@@ -553,10 +666,15 @@ static void poll_cb(uv_poll_t *h, int status, int events)
     pgpoll *p = h->data;
     pgconn *c = p->c;
     enter(c);
-    if (status < 0) {
-        do_break(c, uv_strerror(status));
-    } else if (c->state == PGC_CONNECTING) {
+    if (c->state == PGC_CONNECTING) {
+        /* Even on an error: libuv reports a socket's POLLERR as UV_EBADF
+         * (and stops the poll), which is how a refused connect shows up.
+         * PQconnectPoll reads the socket's own error and, with a
+         * multi-host conninfo, goes on to the next host on a new socket
+         * (connect_step watches that one afresh). */
         connect_step(c);
+    } else if (status < 0) {
+        do_break(c, uv_strerror(status));
     } else if ((c->state == PGC_PREPARING || c->state == PGC_READY) && !c->failing) {
         io_step(c);
     }
@@ -575,6 +693,8 @@ static void timer_cb(uv_timer_t *t)
     case PGC_READY:
         if (c->failing)
             do_break(c, c->pg != NULL ? PQerrorMessage(c->pg) : "send failed");
+        else if (c->retiring && c->in_flight == 0)
+            do_break(c, c->retire_why);
         break;
     case PGC_BACKOFF:
         start_connect(c);
@@ -597,6 +717,7 @@ pgconn *pgconn_create(uv_loop_t *loop, unsigned id, const pgconn_config *cfg,
     c->hooks = *hooks;
     c->owner = owner;
     c->state = PGC_IDLE;
+    snprintf(c->timeout_text, sizeof c->timeout_text, "%u", cfg->statement_timeout_ms);
     uv_timer_init(loop, &c->timer); /* cannot fail */
     c->timer.data = c;
     uv_prepare_init(loop, &c->sync_prep); /* cannot fail */
@@ -663,8 +784,11 @@ static int send_alone(pgconn *c, pgq *q)
             return -1;
         }
     }
-    if (PQsendQueryPrepared(c->pg, q->stmt->name, q->stmt->nparams,
-                            (const char *const *)q->values, NULL, NULL, 0) != 1) {
+    if (needs_guard(c) && send_guard(c) != 0) {
+        send_failed(c, guard_stmt.name);
+        return -1;
+    }
+    if (send_stmt(c, q) != 1) {
         send_failed(c, q->stmt->name);
         return -1;
     }
@@ -689,8 +813,11 @@ int pgconn_send(pgconn *c, pgq *q)
     /* Nothing is written to the socket here (libpq buffers in pipeline
      * mode below its 64 KiB threshold); sync_prep_cb syncs and flushes.
      * (An `alone` query above is written at once by its syncs.) */
-    if (PQsendQueryPrepared(c->pg, q->stmt->name, q->stmt->nparams,
-                            (const char *const *)q->values, NULL, NULL, 0) != 1) {
+    if (c->unsynced == 0 && needs_guard(c) && send_guard(c) != 0) {
+        send_failed(c, guard_stmt.name);
+        return -1;
+    }
+    if (send_stmt(c, q) != 1) {
         /* Not in the pipeline: the connection is finished before anything
          * else is sent, so the caller may send q elsewhere. Queries of the
          * open group complete as lost when it breaks. */
@@ -734,5 +861,37 @@ unsigned pgconn_id(const pgconn *c) { return c->id; }
 
 bool pgconn_ready(const pgconn *c)
 {
-    return c->state == PGC_READY && !c->failing && !c->close_pending;
+    return c->state == PGC_READY && !c->failing && !c->close_pending && !c->retiring;
+}
+
+void pgconn_retire(pgconn *c, const char *why)
+{
+    if (c->state != PGC_READY || c->retiring || c->failing)
+        return;
+    c->retiring = true;
+    uint64_t now = uv_now(c->loop);
+    c->retires = c->last_retire_ms != 0 && now - c->last_retire_ms < PGCONN_RETIRE_RESET_MS
+                     ? c->retires + 1
+                     : 0;
+    c->last_retire_ms = now;
+    snprintf(c->retire_why, sizeof c->retire_why, "%s", why != NULL ? why : "retired");
+    log_event(LOG_WARN, "db_conn_retiring", "pg=%u in_flight=%u reason=%s", c->id, c->in_flight,
+              log_q(c->retire_why));
+    /* Never inside the caller (it may be a done hook of this connection):
+     * the zero timer breaks it once nothing is in flight (group_done
+     * starts it again when the last query is handed on). */
+    if (c->in_flight == 0)
+        uv_timer_start(&c->timer, timer_cb, 0, 0);
+}
+
+void pgconn_kick(pgconn *c)
+{
+    if (c->state != PGC_BACKOFF)
+        return;
+    unsigned lo = c->cfg.reconnect_min_ms > 0 ? c->cfg.reconnect_min_ms : 1;
+    unsigned delay = (unsigned)rand() % (lo + 1);
+    if (uv_timer_get_due_in(&c->timer) <= delay)
+        return; /* due sooner anyway */
+    log_event(LOG_INFO, "db_conn_kicked", "pg=%u retry_ms=%u", c->id, delay);
+    uv_timer_start(&c->timer, timer_cb, delay, 0);
 }

@@ -14,7 +14,10 @@
  * in flight. BROKEN is passed through at once: in-flight queries complete
  * as failed (conn_lost), the PGconn is finished and a reconnect timer runs
  * with exponential backoff (min doubling to max, with jitter; reset after a
- * connection reaches READY).
+ * connection reaches READY). The owner may cut a backoff short
+ * (pgconn_kick: another connection got through) and may retire a READY
+ * connection (pgconn_retire: it reached a standby): it takes no more
+ * queries, and breaks once those in flight are done.
  *
  * Sync groups. Queries sent during one loop iteration are written to
  * libpq's buffer only; just before the loop polls again (a uv_prepare) they
@@ -34,8 +37,20 @@
  * flushed at once (libpq's PQpipelineSync writes, non-blocking), not at the
  * end of the loop iteration like a group's.
  *
+ * Poolers (pool_pooler). Behind a pooler in transaction mode a server
+ * connection is ours only for one transaction, so nothing may outlive one:
+ * no statement is prepared at connect, each query is sent unnamed
+ * (PQsendQueryParams: Parse, Bind, Execute, all within its sync group), and
+ * statement_timeout is set for the group's transaction by a guard query
+ * (set_config(..., true)) that opens every group; guards are the
+ * connection's own, never handed to the owner. In session mode the
+ * statements are prepared as with no pooler and statement_timeout is SET
+ * once after connecting (a pooler refuses the `options` start-up
+ * parameter used with no pooler).
+ *
  * Nothing here blocks: PQconnectStartParams/PQconnectPoll, PQsendPrepare,
- * PQsendQueryPrepared, PQpipelineSync, PQflush, PQconsumeInput, PQgetResult.
+ * PQsendQueryPrepared, PQsendQueryParams, PQpipelineSync, PQflush,
+ * PQconsumeInput, PQgetResult.
  */
 #ifndef BB_PGCONN_H
 #define BB_PGCONN_H
@@ -75,6 +90,8 @@ typedef struct pgq {
     bool sync_after;           /* last query of its sync group */
     bool alone;                /* a heavy statement: sent in a sync group of
                                   its own (set by the pool) */
+    bool guard;                /* the connection's own statement_timeout guard
+                                  (transaction pooling): never handed on */
 } pgq;
 
 /* Appends q to a FIFO of queries linked by next: the pool's queue and a
@@ -108,6 +125,8 @@ typedef struct pgconn_config {
     unsigned nstmts;
     unsigned reconnect_min_ms;
     unsigned reconnect_max_ms;
+    pool_pooler pooler;              /* how statements and the timeout are sent */
+    unsigned statement_timeout_ms;   /* 0 = none set by us */
 } pgconn_config;
 
 /* Creates an IDLE connection (returned owned; freed with pgconn_free once
@@ -126,6 +145,16 @@ __attribute__((warn_unused_result)) int pgconn_send(pgconn *c, pgq *q);
  * then CLOSED once every handle's close callback ran. Safe to call from a
  * hook of this same connection (then it happens when the hook returns). */
 void pgconn_close(pgconn *c);
+/* Stops taking queries (pgconn_ready is false from now on), lets those in
+ * flight finish, then breaks and connects again after the shortest
+ * backoff. For a connection found to reach a standby: a multi-host conninfo
+ * with target_session_attrs=read-write then finds the primary. why is
+ * logged. A no-op unless READY. */
+void pgconn_retire(pgconn *c, const char *why);
+/* A connection waiting in BACKOFF tries again after a short random delay
+ * (up to reconnect_min_ms) instead of its full backoff: another connection
+ * of the pool just got through. A no-op in other states. */
+void pgconn_kick(pgconn *c);
 /* Frees a CLOSED or IDLE connection. */
 void pgconn_free(pgconn *c);
 

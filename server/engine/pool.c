@@ -160,7 +160,31 @@ static const struct {
     {"57P01", BB_E_UNAVAILABLE},      {"57P02", BB_E_UNAVAILABLE},
     {"57P03", BB_E_UNAVAILABLE},      {"57014", BB_E_UNAVAILABLE},
     {"40001", BB_E_UNAVAILABLE},      {"40P01", BB_E_UNAVAILABLE},
+    /* A standby (read_only_sql_transaction: a write, nextval or NOTIFY in
+     * recovery): the connection is retired too (is_standby_state). */
+    {"25006", BB_E_UNAVAILABLE},
 };
+
+/* SQLSTATEs that say the connection reaches a standby, not the primary:
+ * it is retired and connects again (pgconn_retire), so a multi-host
+ * conninfo with target_session_attrs=read-write finds the primary after a
+ * promote. A write refused in recovery says 25006 whatever it was (INSERT,
+ * nextval, pg_notify, a function that writes). */
+static bool is_standby_state(const char *state)
+{
+    return state != NULL && strcmp(state, "25006") == 0;
+}
+
+int pool_pooler_parse(const char *name)
+{
+    if (name == NULL || strcmp(name, "none") == 0 || name[0] == '\0')
+        return POOL_POOLER_NONE;
+    if (strcmp(name, "session") == 0)
+        return POOL_POOLER_SESSION;
+    if (strcmp(name, "transaction") == 0)
+        return POOL_POOLER_TRANSACTION;
+    return -1;
+}
 
 bb_err pool_map_sqlstate(const char *state)
 {
@@ -183,7 +207,7 @@ int pool_name_constraint(const pool_constraint *c)
 }
 
 /* Fills e from a failed result. */
-static void map_error(const pool *p, const pgconn *c, const pgq *q, const PGresult *res,
+static void map_error(const pool *p, pgconn *c, const pgq *q, const PGresult *res,
                       pool_error *e)
 {
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -205,6 +229,8 @@ static void map_error(const pool *p, const pgconn *c, const pgq *q, const PGresu
             }
     } else {
         e->err = pool_map_sqlstate(state);
+        if (is_standby_state(state))
+            pgconn_retire(c, "a write was refused as read-only (25006): a standby?");
     }
     if (e->err == BB_E_INTERNAL)
         log_event(LOG_ERROR, "db_query_failed", "pg=%u stmt=%s sqlstate=%s msg=%s", pgconn_id(c),
@@ -346,10 +372,16 @@ static void hook_state(void *owner, pgconn *c, pgconn_state from, pgconn_state t
         }
     }
     if (to == PGC_READY) {
-        if (p->closing)
+        if (p->closing) {
             pgconn_close(c);
-        else
+        } else {
+            /* The database is back: the others need not sit out their
+             * backoff (POOL_PROBE_MAX_MS). */
+            for (unsigned i = 0; i < p->nconns; i++)
+                if (p->conns[i] != c)
+                    pgconn_kick(p->conns[i]);
             pump(p);
+        }
     } else if (from == PGC_READY && count_ready(p) == 0 && p->qhead != NULL) {
         /* The last connection went: nobody will serve the queue soon. */
         log_event(LOG_WARN, "pool_queue_failed", "queued=%u reason=\"no connection left\"",
@@ -397,9 +429,16 @@ pool *pool_create(uv_loop_t *loop, const pool_config *cfg)
         .nstmts = nregistered,
         .reconnect_min_ms = p->cfg.reconnect_min_ms,
         .reconnect_max_ms = p->cfg.reconnect_max_ms,
+        .pooler = p->cfg.pooler,
+        .statement_timeout_ms = p->cfg.statement_timeout_ms,
     };
     for (unsigned i = 0; i < p->cfg.size; i++) {
-        pgconn *c = pgconn_create(loop, i + 1, &cc, &hooks, p);
+        /* The first is the probe (POOL_PROBE_MAX_MS); pgconn copies cc. */
+        pgconn_config ci = cc;
+        if (i == 0 && ci.reconnect_max_ms > POOL_PROBE_MAX_MS)
+            ci.reconnect_max_ms =
+                ci.reconnect_min_ms > POOL_PROBE_MAX_MS ? ci.reconnect_min_ms : POOL_PROBE_MAX_MS;
+        pgconn *c = pgconn_create(loop, i + 1, &ci, &hooks, p);
         if (c == NULL)
             break;
         p->conns[p->nconns++] = c;

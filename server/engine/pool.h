@@ -15,8 +15,11 @@
  * When no connection is up, pool_query fails at once with BB_E_UNAVAILABLE
  * (the callback does not run). Queries in flight on a connection that breaks
  * complete with BB_E_UNAVAILABLE; the pool reconnects with backoff
- * (reconnect_min_ms doubling to reconnect_max_ms) and service resumes by
- * itself.
+ * (reconnect_min_ms doubling to reconnect_max_ms; the probe connection at
+ * most POOL_PROBE_MAX_MS) and service resumes by itself. A connection that
+ * turns out to reach a standby (SQLSTATE 25006 and the like: clients get
+ * BB_E_UNAVAILABLE) is retired and connects again, so a multi-host
+ * conninfo with target_session_attrs=read-write finds the new primary.
  *
  * Not for: migrations (migrate.c runs before the loop, blocking is fine
  * there), or building SQL (every statement is a constant with $n params).
@@ -57,6 +60,29 @@ typedef struct pool_error {
  * borrowed: the pool PQclears it after the callback returns. */
 typedef void (*pool_cb)(void *arg, const PGresult *res, const pool_error *e);
 
+/* What stands between the pool and PostgreSQL (setting db_pooler). */
+typedef enum pool_pooler {
+    POOL_POOLER_NONE = 0,     /* a direct connection: named statements,
+                                 statement_timeout as a start-up option */
+    POOL_POOLER_SESSION,      /* pgbouncer in session mode: named statements,
+                                 statement_timeout SET after connecting (a
+                                 pooler refuses the `options` parameter) */
+    POOL_POOLER_TRANSACTION,  /* pgbouncer in transaction mode: unnamed
+                                 statements, statement_timeout set locally
+                                 at the start of every sync group */
+} pool_pooler;
+
+/* Parses "none" / "session" / "transaction"; -1 for anything else. */
+int pool_pooler_parse(const char *name);
+
+/* The first connection of a pool is its probe: while the database is away
+ * it retries at most this far apart (reconnect_max_ms may be longer for
+ * the others), and once it gets through, every other connection waiting
+ * in backoff is woken at once. So service is back within about this long
+ * of PostgreSQL accepting connections, while a pool knocks with one
+ * connection, not all of them, during an outage. */
+#define POOL_PROBE_MAX_MS 500u
+
 typedef struct pool_config {
     const char *conninfo;         /* libpq connection string; "" = PG* env */
     unsigned size;                /* connections */
@@ -64,6 +90,8 @@ typedef struct pool_config {
     unsigned queue_max;           /* queries waiting for a free slot */
     unsigned reconnect_min_ms;
     unsigned reconnect_max_ms;
+    pool_pooler pooler;           /* db_pooler */
+    unsigned statement_timeout_ms;/* 0 = none set by baobaod */
 } pool_config;
 
 /* Registers a statement; call before pool_start. Returns 0 or -1 (full). */
