@@ -66,6 +66,23 @@ typedef struct session {
     char login[SESSION_LOGIN_MAX + 1];
     char actor[24];                  /* user_id in decimal: SQL's p_actor */
     session_watch watch;             /* pushes (empty: not subscribed) */
+    /* What the login saw (sql/027_session_epoch.sql): the user's epoch
+     * then (a notification of a higher one ends the session), and by this
+     * process's loop clock (uv_now, ms) when the session ends by its
+     * absolute lifetime (0: never; a resume counts from the password
+     * login its token came from) and its last request (idle lifetime). */
+    int64_t epoch;
+    uint64_t max_at_ms;
+    uint64_t last_ms;
+    /* A change of this session's own user made through it is in flight
+     * (session_hold): its notification may come before its result, so a
+     * notified epoch is kept here instead of ending the session, and
+     * judged against the epoch the result gives (session_release). */
+    bool held;
+    int64_t held_max;
+    unsigned hear_waiting;           /* this connection's requests waiting to
+                                        hear (dispatch.c); kept across
+                                        session_clear */
     bool login_pending;              /* a password job (a login's check, a
                                         change_password, user.create or
                                         set_password hashing) is running for
@@ -100,6 +117,11 @@ const char *session_read_scope(const session *s);
  * session is in the registry of logged-in sessions until it is cleared or
  * forgotten. */
 void session_set(session *s, int64_t user_id, bb_role role, const char *login);
+/* After session_set: the user's epoch the login saw, how long ago (ms)
+ * the password login was (0 for a login; a resume's token is older), the
+ * loop's now (uv_now) and session_max_s (0: no absolute lifetime). */
+void session_stamp(session *s, int64_t epoch, uint64_t login_age_ms, uint64_t now_ms,
+                   unsigned max_s);
 void session_clear(session *s);
 /* Starts a connection's session (empty) and ends it for good when the
  * connection's memory goes (client.c). */
@@ -109,6 +131,54 @@ void session_forget(session *s);
  * NULL): a password, role or scope change, or a disable. Returns how many
  * were cleared; each is logged with why. */
 unsigned session_revoke_user(int64_t user_id, const session *keep, const char *why);
+/* The same for a change told by another process (nodes.c): only the
+ * sessions made under an epoch older than epoch end (a login after the
+ * change saw it already). */
+unsigned session_revoke_older(int64_t user_id, int64_t epoch, const char *why);
+/* Around a change to s's own user through s (session.change_password;
+ * user.set_password of oneself does not hold, user.c says why): hold
+ * before sending it; release with
+ * the user's epoch the change's result gave (0: it failed or gave none).
+ * Returns true when s is still logged in: a notified epoch above the
+ * result's (someone else changed the user too) ends it. */
+void session_hold(session *s);
+bool session_release(session *s, int64_t user_id, int64_t epoch);
+/* Revocations remembered (the last SESSION_REVOKE_RING): a login that
+ * started at mark (session_revocation_mark) and saw the user at epoch
+ * asks at its end whether its user was revoked since, by this process
+ * (always counts) or by a change told with a newer epoch (nodes.c); true
+ * also when too many came since to tell. */
+#define SESSION_REVOKE_RING 64u
+uint64_t session_revocation_mark(void);
+bool session_revoked_since(int64_t user_id, int64_t epoch, uint64_t mark);
+/* Calls fn for every logged-in session of this process (the re-check
+ * after LISTEN came back, nodes.c); fn must not clear sessions. */
+void session_each(void (*fn)(void *arg, const session *s), void *arg);
+
+/* ---- the gate's part about time and hearing (dispatch.c) ----
+ *
+ * A logged-in session is served only while this process can hear the
+ * changes that end sessions (nodes.h): nodes.c says until when (loop
+ * clock) with session_hear_until; 0: not now. And only within its
+ * lifetimes: session_idle_s since its last request, session_max_s since
+ * its password login. */
+void session_hear_until(uint64_t until_ms);
+/* A logged-in session's request that comes while this process cannot
+ * hear waits this long for it (dispatch.c; start-up, a LISTEN reconnect)
+ * before it is answered `unavailable`. */
+#define SESSION_HEAR_WAIT_MS 1000u
+/* Called when this process starts hearing again (dispatch.c runs the
+ * waiting requests). One callback. */
+void session_on_hearing(void (*fn)(void));
+/* True when this process can hear account changes at now_ms (uv_now):
+ * server.info's database_available and /ready say false otherwise. */
+bool session_hearing(uint64_t now_ms);
+/* For a request of logged-in s at now_ms (uv_now): 0, and the request
+ * counts as s's last; BB_E_UNAVAILABLE when this process cannot hear
+ * changes now (s stays); BB_E_UNAUTHENTICATED when s ended by a lifetime
+ * (s is cleared and logged event=session_expired why=idle|max_lifetime).
+ * idle_s 0: no idle limit. */
+int session_gate(session *s, uint64_t now_ms, unsigned idle_s);
 
 /* The caller of a request (borrowed from its connection; never NULL) and
  * the peer's address as text: "127.0.0.1:50432" (audit records) and the

@@ -131,6 +131,7 @@ static mstmt st_login_begin = {
  * the kept session's expiry (NULL unless keep and ok). */
 static const rp_col login_cols[] = {
     USER_WIRE_COLS, {"failures", RP_INT}, {"outcome", RP_TEXT}, {"token_expires_at", RP_TEXT},
+    {"epoch", RP_INT},
 };
 #define LOGIN_NCOLS ((int)(sizeof login_cols / sizeof login_cols[0]))
 /* _token_hash NULL: no token (keep not asked). */
@@ -140,7 +141,11 @@ static const char *const finish_extras[] = {"_login", "_user_id", "_ip", "_key",
 static mstmt st_login_finish = {
     .name = "session_login_finish", .sql =
     "SELECT (r.o_user).*, r.o_failures AS failures, r.o_outcome AS outcome,"
-    "       r.o_token_expires_at AS token_expires_at"
+    "       r.o_token_expires_at AS token_expires_at,"
+    /* The epoch of the row the login locked (sql/027; bb_user_epoch reads
+     * it after the function, in the same transaction): a notification of
+     * a higher one ends this session. */
+    "       bb_user_epoch((r.o_user).id) AS epoch"
     "  FROM bb_login_finish_keep(p_login => :_login::text, p_user_id => :_user_id::bigint,"
     "                       p_ip => :_ip::text, p_addr_key => :_key::text,"
     "                       p_outcome => :_outcome::text, p_hash => :_hash::text,"
@@ -152,7 +157,8 @@ static mstmt st_login_finish = {
  * columns (NULL unless ok), then what the server needs to answer. */
 static const rp_col resume_cols[] = {
     USER_WIRE_COLS,        {"outcome", RP_TEXT},  {"lock_secs", RP_INT},
-    {"failures", RP_INT},  {"token_id", RP_INT},
+    {"failures", RP_INT},  {"token_id", RP_INT},  {"epoch", RP_INT},
+    {"login_age_ms", RP_INT},
 };
 #define RESUME_NCOLS ((int)(sizeof resume_cols / sizeof resume_cols[0]))
 static const char *const resume_extras[] = {"_token_hash", "_ip", "_key", "_ttl_s",
@@ -160,7 +166,12 @@ static const char *const resume_extras[] = {"_token_hash", "_ip", "_key", "_ttl_
 static mstmt st_resume = {
     .name = "session_resume", .sql =
     "SELECT (r.o_user).*, r.o_outcome AS outcome, r.o_lock_secs AS lock_secs,"
-    "       r.o_failures AS failures, r.o_token_id AS token_id"
+    "       r.o_failures AS failures, r.o_token_id AS token_id,"
+    /* The epoch (as for a login), and how long ago the password login
+     * the token came from was: session_max_s counts from it. */
+    "       bb_user_epoch((r.o_user).id) AS epoch,"
+    "       (SELECT (extract(epoch FROM now() - t.created_at) * 1000)::bigint"
+    "          FROM session_token t WHERE t.id = r.o_token_id) AS login_age_ms"
     "  FROM bb_session_resume(p_token_hash => :_token_hash::bytea, p_ip => :_ip::text,"
     "                         p_addr_key => :_key::text, p_ttl_s => :_ttl_s::bigint,"
     "                         " LOCKOUT_ARGS ") AS r",
@@ -199,8 +210,11 @@ static mstmt st_pw_failed = {
 static const char *const store_extras[] = {"_user", "_peer", "_old_hash", "_hash", NULL};
 static mstmt st_pw_store = {
     .name = "session_pw_store", .sql =
-    "SELECT bb_session_change_password(p_actor => :_user::bigint, p_addr => :_peer::text,"
-    " p_old_hash => :_old_hash::text, p_hash => :_hash::text)",
+    /* The user's new epoch (sql/027) comes back: this connection keeps
+     * its session under it (on_pw_stored). */
+    "SELECT bb_user_epoch(:_user::bigint) AS epoch FROM (SELECT"
+    " bb_session_change_password(p_actor => :_user::bigint, p_addr => :_peer::text,"
+    " p_old_hash => :_old_hash::text, p_hash => :_hash::text) OFFSET 0) AS x",
     .extras = store_extras};
 
 
@@ -534,7 +548,9 @@ static void on_login_finished(void *arg, const PGresult *res, const pool_error *
         return;
     }
     int64_t uid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    if (user_revoked_since(uid, op->revoke_mark)) {
+    int64_t epoch = PQgetisnull(res, 0, LOGIN_NCOLS - 1)
+                        ? 0 : strtoll(PQgetvalue(res, 0, LOGIN_NCOLS - 1), NULL, 10);
+    if (user_revoked_since(uid, epoch, op->revoke_mark)) {
         /* The user was changed (and their sessions revoked) while this was
          * checked, and that answer came back first: no session from
          * before it. Rare; logging in again works (if still allowed). */
@@ -556,6 +572,8 @@ static void on_login_finished(void *arg, const PGresult *res, const pool_error *
     /* A second login on a logged-in connection replaces the session. */
     user_pw_job_end(op->req);
     session_set(req_session_mut(op->req), uid, role, PQgetvalue(res, 0, 1));
+    session_stamp(req_session_mut(op->req), epoch, 0, uv_now(op->srv->loop),
+                  op->srv->cfg.session_max_s);
     if (op->keep)
         reply_user_with_token(op->req, res, op->token, expires);
     else {
@@ -891,7 +909,17 @@ static void on_resumed(request *req, const PGresult *res, void *arg)
         resume_release(op);
         return;
     }
-    if (user_revoked_since(uid, op->revoke_mark)) {
+    int64_t epoch = cell_int(res, RESUME_NCOLS - 2);
+    int64_t age_ms = cell_int(res, RESUME_NCOLS - 1);
+    unsigned max_s = op->srv->cfg.session_max_s;
+    if (max_s > 0 && age_ms >= (int64_t)max_s * 1000) {
+        /* The password login the token came from is older than
+         * session_max_s: the session it would give has ended already. */
+        resume_log(op, uid, token_id, "refused", -1, "max_lifetime");
+        resume_fail_with(op, BB_E_UNAUTHENTICATED, RESUME_FAILED_MESSAGE);
+        return;
+    }
+    if (user_revoked_since(uid, epoch, op->revoke_mark)) {
         /* As for a login: the user was changed (and their sessions logged
          * out) while this ran, and that came back first. */
         resume_log(op, uid, token_id, "refused", -1, "user_changed");
@@ -904,6 +932,8 @@ static void on_resumed(request *req, const PGresult *res, void *arg)
     resume_job_end(op);
     /* A resume on a logged-in connection replaces its session. */
     session_set(req_session_mut(op->req), uid, role, PQgetvalue(res, 0, 1));
+    session_stamp(req_session_mut(op->req), epoch, age_ms > 0 ? (uint64_t)age_ms : 0,
+                  uv_now(op->srv->loop), max_s);
     msgpack_packer *pk = req_result_begin(op->req);
     rowpack_row(pk, res, 0, resume_cols, USER_WIRE_NCOLS);
     req_result_end(op->req);
@@ -1154,11 +1184,21 @@ static void on_pw_failed(void *arg, const PGresult *res, const pool_error *e)
         pw_reply_wrong_old(op);
 }
 
+/* The answer of a stored change, once every process applied it. */
+static void pw_answer(void *arg)
+{
+    pw_op *op = arg;
+    msgpack_packer *pk = req_result_begin(op->req);
+    msgpack_pack_true(pk);
+    req_result_end(op->req);
+    pw_release(op);
+}
+
 static void on_pw_stored(void *arg, const PGresult *res, const pool_error *e)
 {
     pw_op *op = arg;
-    (void)res;
     if (e != NULL) {
+        (void)session_release(req_session_mut(op->req), op->user_id, 0);
         if (e->err == BB_E_VERSION_CONFLICT)
             pw_log(op, "changed_meanwhile", 0);
         pw_reply_pool_error(op, st_pw_store.name, e);
@@ -1172,11 +1212,12 @@ static void on_pw_stored(void *arg, const PGresult *res, const pool_error *e)
     const session *own = req_session(op->req);
     (void)user_revoke_sessions(op->srv, op->user_id, own->user_id == op->user_id ? own : NULL,
                                "password_changed");
+    (void)session_release(req_session_mut(op->req), op->user_id,
+                          PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)
+                              ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0);
     pw_end(op);
-    msgpack_packer *pk = req_result_begin(op->req);
-    msgpack_pack_true(pk);
-    req_result_end(op->req);
-    pw_release(op);
+    /* Answered once every other process logged the user out too. */
+    user_after_change(op->req, op->user_id, pw_answer, op);
 }
 
 /* Thread pool: touches nothing but op. */
@@ -1213,7 +1254,13 @@ static void pw_work_done(uv_work_t *w, int status)
     } else {
         const char *extra[] = {op->actor, op->addr, op->old_hash, op->new_hash};
         name = st_pw_store.name;
+        /* Its notification may come before its result (session.h). */
+        session *own = req_session_mut(op->req);
+        if (own->user_id == op->user_id)
+            session_hold(own);
         rc = mstmt_send(op->req, &st_pw_store, NULL, extra, on_pw_stored, op);
+        if (rc < 0)
+            (void)session_release(own, op->user_id, 0);
     }
     if (rc < 0)
         pw_reply_rc(op, name, rc);

@@ -33,6 +33,7 @@
 #include "client.h"
 #include "log.h"
 #include "methods.h"
+#include "nodes.h"
 #include "pool.h"
 #include "server.h"
 #include "session.h"
@@ -91,7 +92,11 @@ static mstmt st_update = {
 
 static mstmt st_set_password = {
     .name = "user_set_password", .sql =
-    "SELECT bb_user_set_password(" ASKED_BY ", p_id => :id::bigint, p_hash => :_hash)",
+    /* The user's new epoch (sql/027) comes back: an admin who set their
+     * own password keeps this connection's session (set_password_done
+     * says when not). */
+    "SELECT bb_user_epoch(:id::bigint) AS epoch FROM (SELECT bb_user_set_password("
+    ASKED_BY ", p_id => :id::bigint, p_hash => :_hash) OFFSET 0) AS x",
     .extras = hash_extras};
 
 /* ---- hashing on the thread pool ---- */
@@ -193,32 +198,48 @@ void user_pw_job_end(request *req)
 
 /* ---- revocations (user.h) ---- */
 
-/* The last revocations, by sequence number (only the loop thread). */
-#define USER_REVOKE_RING 64u
-static uint64_t g_revoke_seq;
-static int64_t g_revoked[USER_REVOKE_RING]; /* user ids, slot = seq % ring */
-
 unsigned user_revoke_sessions(server *s, int64_t user_id, const session *keep, const char *why)
 {
-    g_revoke_seq++;
-    g_revoked[g_revoke_seq % USER_REVOKE_RING] = user_id;
     (void)s;
     return session_revoke_user(user_id, keep, why);
 }
 
 uint64_t user_revocation_mark(void)
 {
-    return g_revoke_seq;
+    return session_revocation_mark();
 }
 
-bool user_revoked_since(int64_t user_id, uint64_t mark)
+bool user_revoked_since(int64_t user_id, int64_t epoch, uint64_t mark)
 {
-    if (g_revoke_seq - mark >= USER_REVOKE_RING)
-        return true;
-    for (uint64_t q = mark + 1; q <= g_revoke_seq; q++)
-        if (g_revoked[q % USER_REVOKE_RING] == user_id)
-            return true;
-    return false;
+    return session_revoked_since(user_id, epoch, mark);
+}
+
+typedef struct after_change {
+    void (*then)(void *arg);
+    void *arg;
+} after_change;
+
+static void on_barrier(void *arg, bool applied)
+{
+    (void)applied; /* nodes.c logged a give-up; the answer goes anyway */
+    after_change ac = *(after_change *)arg;
+    free(arg);
+    ac.then(ac.arg);
+}
+
+void user_after_change(request *req, int64_t user_id, void (*then)(void *arg), void *arg)
+{
+    after_change *ac = malloc(sizeof *ac);
+    if (ac != NULL) {
+        ac->then = then;
+        ac->arg = arg;
+        if (nodes_barrier(req_server(req), user_id, on_barrier, ac) == 0)
+            return;
+        free(ac);
+    }
+    log_req(LOG_WARN, req_conn_id(req), req_msgid(req), "session_barrier_skipped",
+            "user_id=%" PRId64 " why=\"out of memory\"", user_id);
+    then(arg);
 }
 
 /* ---- answering a failed query of a logged-in caller ---- */
@@ -368,15 +389,31 @@ static void user_create(request *req, const margs *a)
     hash_then_run(req, a, &st_create, create_done);
 }
 
+static void answer_true(void *arg)
+{
+    msgpack_packer *pk = req_result_begin(arg);
+    msgpack_pack_true(pk);
+    req_result_end(arg);
+}
+
 static void set_password_done(request *req, const PGresult *res, void *arg)
 {
     user_call *uc = arg;
-    (void)res;
-    revoke_after_change(req, uc->actor, margs_int(uc->args, "id", 0), "password_set");
+    int64_t id = margs_int(uc->args, "id", 0);
+    revoke_after_change(req, uc->actor, id, "password_set");
+    /* An admin who set their own password keeps this connection's session
+     * under the new epoch (sql/027), so the notification of it ends only
+     * the older sessions. Not held as session.change_password is
+     * (session_hold): this request cannot release a hold on its error
+     * path, which answers before it hears. So when the notification comes
+     * before this result, it ends this session too: the admin logs in
+     * again with the new password (rare: user.set_password of oneself). */
+    session *own = req_session_mut(req);
+    if (own->user_id == uc->actor && id == uc->actor && PQntuples(res) == 1 &&
+        !PQgetisnull(res, 0, 0))
+        own->epoch = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     call_free(uc);
-    msgpack_packer *pk = req_result_begin(req);
-    msgpack_pack_true(pk);
-    req_result_end(req);
+    user_after_change(req, id, answer_true, req);
 }
 
 static void user_set_password(request *req, const margs *a)
@@ -386,14 +423,39 @@ static void user_set_password(request *req, const margs *a)
     hash_then_run(req, a, &st_set_password, set_password_done);
 }
 
+/* user.update's answer, kept while the other processes apply the change. */
+typedef struct update_answer {
+    request *req;
+    PGresult *res;               /* owned (a copy: the pool's is borrowed) */
+} update_answer;
+
+static void answer_update(void *arg)
+{
+    update_answer *ua = arg;
+    reply_user(ua->req, ua->res, st_update.name);
+    PQclear(ua->res);
+    free(ua);
+}
+
 /* ctx: the caller's user id when the request came. */
 static void update_done(request *req, const PGresult *res, void *ctx)
 {
     int64_t actor = *(int64_t *)ctx;
     free(ctx);
-    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-        revoke_after_change(req, actor, strtoll(PQgetvalue(res, 0, 0), NULL, 10),
-                            "user_updated");
+    int64_t id = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)
+                     ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    if (id > 0)
+        revoke_after_change(req, actor, id, "user_updated");
+    update_answer *ua = id > 0 ? malloc(sizeof *ua) : NULL;
+    if (ua != NULL) {
+        ua->req = req;
+        ua->res = PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
+        if (ua->res != NULL) {
+            user_after_change(req, id, answer_update, ua);
+            return;
+        }
+        free(ua);
+    }
     reply_user(req, res, st_update.name);
 }
 

@@ -85,12 +85,22 @@ void user_pw_job_end(request *req);
  * (sql/005_users.sql bb_login_finish), but the two answers may still come
  * back in either order, so the login takes a mark when it starts and asks
  * at the end whether its user was revoked since (true also when too many
- * revocations came since to tell).
+ * revocations came since to tell). Changes told by another process
+ * (nodes.c) count only when newer than the epoch the login saw.
  */
 unsigned user_revoke_sessions(struct server *s, int64_t user_id, const session *keep,
                               const char *why);
 uint64_t user_revocation_mark(void);
-bool user_revoked_since(int64_t user_id, uint64_t mark);
+bool user_revoked_since(int64_t user_id, int64_t epoch, uint64_t mark);
+
+/*
+ * After a write that may end user_id's sessions committed and this
+ * process logged them out: waits until every other baobaod on the
+ * database has too (nodes_barrier), then calls then(arg). The change then
+ * takes effect at the user's next request wherever it comes (PROTOCOL.md
+ * "Sessions across processes"). then runs exactly once, maybe at once.
+ */
+void user_after_change(request *req, int64_t user_id, void (*then)(void *arg), void *arg);
 
 /*
  * Answers req with the error of a failed query made for the session's user

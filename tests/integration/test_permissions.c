@@ -742,10 +742,26 @@ static int idempotency_key_of_another_user_is_reused_not_replayed(void)
     return 0;
 }
 
+
+/* A change to a user made behind every baobaod's back: its notification
+ * (sql/027_session_epoch.sql) is held back, so the session lives on in
+ * the server's memory and what answers is the database's own check (the
+ * second wall), as for a change that commits while a request is already
+ * past the gate. */
+static int exec_untold(const char *sql, int nparams, const char *const *params)
+{
+    if (it_pg_exec("ALTER TABLE app_user DISABLE TRIGGER app_user_epoch_notify", 0, NULL) != 0)
+        return -1;
+    int rc = it_pg_exec(sql, nparams, params);
+    if (it_pg_exec("ALTER TABLE app_user ENABLE TRIGGER app_user_epoch_notify", 0, NULL) != 0)
+        return -1;
+    return rc;
+}
+
 static int set_disabled(const char *login, bool disabled)
 {
     const char *p[] = {login, disabled ? "true" : "false"};
-    return it_pg_exec("UPDATE app_user SET disabled = $2::boolean WHERE login = $1", 2, p);
+    return exec_untold("UPDATE app_user SET disabled = $2::boolean WHERE login = $1", 2, p);
 }
 
 static int user_disabled_while_logged_in_can_no_longer_write(void)
@@ -858,13 +874,13 @@ static int role_changed_while_logged_in_is_checked_by_the_database(void)
     it_conn *c = it_connect_as(s->port, IT_USER_STAFF, IT_PASSWORD);
     IT_CHECK(c != NULL);
     const char *p[] = {IT_USER_STAFF};
-    IT_CHECK(it_pg_exec("UPDATE app_user SET role = 'admin' WHERE login = $1", 1, p) == 0);
+    IT_CHECK(exec_untold("UPDATE app_user SET role = 'admin' WHERE login = $1", 1, p) == 0);
     it_buf b;
     it_buf_init(&b);
     uint32_t id = ++g_msgid;
     pack_submit(&b, id, g_in, "改角色后提交", NULL);
     int r = expect_err(c, &b, id, "forbidden", NULL, NULL, 0);
-    IT_CHECK(it_pg_exec("UPDATE app_user SET role = 'township_staff' WHERE login = $1", 1, p) ==
+    IT_CHECK(exec_untold("UPDATE app_user SET role = 'township_staff' WHERE login = $1", 1, p) ==
              0);
     it_buf_free(&b);
     IT_CHECK(r == 0);

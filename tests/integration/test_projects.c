@@ -1044,6 +1044,22 @@ static int investor_outside_their_townships_is_hidden_from_staff(void)
     return 0;
 }
 
+
+/* A change to a user made behind every baobaod's back: its notification
+ * (sql/027_session_epoch.sql) is held back, so the session lives on in
+ * the server's memory and what answers is the database's own check (the
+ * second wall), as for a change that commits while a request is already
+ * past the gate. */
+static int exec_untold(const char *sql, int nparams, const char *const *params)
+{
+    if (it_pg_exec("ALTER TABLE app_user DISABLE TRIGGER app_user_epoch_notify", 0, NULL) != 0)
+        return -1;
+    int rc = it_pg_exec(sql, nparams, params);
+    if (it_pg_exec("ALTER TABLE app_user ENABLE TRIGGER app_user_epoch_notify", 0, NULL) != 0)
+        return -1;
+    return rc;
+}
+
 /* A supervisor demoted in the database while logged in: the write
  * function refuses (the second wall), nothing stored. */
 static int the_database_refuses_a_writer_no_longer_supervisor(void)
@@ -1055,12 +1071,12 @@ static int the_database_refuses_a_writer_no_longer_supervisor(void)
                         0, NULL) == 0);
     it_conn *c = it_connect_as(s->port, "prj_demoted", IT_PASSWORD);
     IT_CHECK(c != NULL);
-    IT_CHECK(it_pg_exec("UPDATE app_user SET role = 'admin' WHERE login = 'prj_demoted'", 0,
+    IT_CHECK(exec_untold("UPDATE app_user SET role = 'admin' WHERE login = 'prj_demoted'", 0,
                         NULL) == 0);
     kv a[] = {S("name", "降级后项目"), I("planned_investment", 1), S("priority", "一般"),
               S("township", "赤壁镇")};
     FAILS(c, "project.create", a, "forbidden", NULL);
-    IT_CHECK(it_pg_exec("UPDATE app_user SET disabled = true WHERE login = 'prj_demoted'", 0,
+    IT_CHECK(exec_untold("UPDATE app_user SET disabled = true WHERE login = 'prj_demoted'", 0,
                         NULL) == 0);
     FAILS(c, "project.create", a, "unauthenticated", NULL);
     IT_CHECK(it_pg_int("SELECT count(*) FROM project WHERE name = '降级后项目'", 0, NULL) == 0);

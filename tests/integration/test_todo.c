@@ -542,6 +542,22 @@ static int staff_lists_are_cut_at_limit_with_more(void)
 /* Admins and callers without a session are refused before anything runs;
  * a role changed behind a session is refused by the database; bad
  * arguments name their field. */
+
+/* A change to a user made behind every baobaod's back: its notification
+ * (sql/027_session_epoch.sql) is held back, so the session lives on in
+ * the server's memory and what answers is the database's own check (the
+ * second wall), as for a change that commits while a request is already
+ * past the gate. */
+static int exec_untold(const char *sql, int nparams, const char *const *params)
+{
+    if (it_pg_exec("ALTER TABLE app_user DISABLE TRIGGER app_user_epoch_notify", 0, NULL) != 0)
+        return -1;
+    int rc = it_pg_exec(sql, nparams, params);
+    if (it_pg_exec("ALTER TABLE app_user ENABLE TRIGGER app_user_epoch_notify", 0, NULL) != 0)
+        return -1;
+    return rc;
+}
+
 static int refusals_name_their_code_and_field(void)
 {
     it_server *s = it_shared_server();
@@ -572,10 +588,10 @@ static int refusals_name_their_code_and_field(void)
     it_conn *gone = it_connect_as(s->port, SUPER_C, IT_PASSWORD);
     IT_CHECK(gone != NULL);
     const char *p[] = {SUPER_C};
-    IT_CHECK(it_pg_exec("UPDATE app_user SET role = 'admin' WHERE login = $1", 1, p) == 0);
+    IT_CHECK(exec_untold("UPDATE app_user SET role = 'admin' WHERE login = $1", 1, p) == 0);
     it_req(&b, 7, "todo.mine", 0);
     int rc = it_buf_err(gone, &b, 7, "forbidden", "");
-    IT_CHECK(it_pg_exec("UPDATE app_user SET role = 'supervisor' WHERE login = $1", 1, p) == 0);
+    IT_CHECK(exec_untold("UPDATE app_user SET role = 'supervisor' WHERE login = $1", 1, p) == 0);
     it_buf_free(&b);
     IT_CHECK(rc == 0);
     return 0;
