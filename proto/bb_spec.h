@@ -99,6 +99,11 @@ typedef struct bb_arg {
 #define BB_M_LIMIT   (1u << 2)  /* takes limit only (its own cursor) */
 #define BB_M_SCOPED  (1u << 3)  /* township staff see and touch only what
                                    lies in their townships */
+#define BB_M_REPLICA (1u << 4)  /* a read that may be answered from the read
+                                   replica (read_db): it writes nothing and
+                                   its answer may be as old as the
+                                   staleness rule allows (PROTOCOL.md,
+                                   "Read replicas") */
 
 typedef struct bb_method_spec {
     const char *name;            /* "official.update"; NULL ends a table */

@@ -59,13 +59,14 @@ static const bb_arg audit_logins[] = {
 };
 
 const bb_method_spec bb_spec_audit[] = {
-    {"audit.list", BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN, BB_M_LIMIT, audit_list, "page of Audit",
+    {"audit.list", BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN, BB_M_LIMIT | BB_M_REPLICA, audit_list,
+     "page of Audit",
      "审计记录，最新的在前"},
-    {"audit.as_of", BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN, 0, audit_as_of, "record",
+    {"audit.as_of", BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN, BB_M_REPLICA, audit_as_of, "record",
      "某条记录在某一时间的样子"},
-    {"audit.get", BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN, 0, audit_get, "Audit",
+    {"audit.get", BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN, BB_M_REPLICA, audit_get, "Audit",
      "一条审计记录：改了什么、谁改的、改前改后"},
-    {"audit.logins", BB_ROLE_ADMIN, BB_M_LIMIT, audit_logins, "page of LoginEvent",
+    {"audit.logins", BB_ROLE_ADMIN, BB_M_LIMIT | BB_M_REPLICA, audit_logins, "page of LoginEvent",
      "登录日志，最新的在前（仅管理员）"},
     {NULL},
 };

@@ -61,10 +61,11 @@ static const bb_arg list[] = {
 const bb_method_spec bb_spec_enterprise[] = {
     {"enterprise.create", BB_ROLES_BUSINESS_WRITE, BB_M_WRITE | BB_M_SCOPED, create, "Enterprise",
      "新建企业"},
-    {"enterprise.get", BB_ROLES_USERS, BB_M_SCOPED, by_id, "Enterprise", "查看企业"},
+    {"enterprise.get", BB_ROLES_USERS, BB_M_SCOPED | BB_M_REPLICA, by_id, "Enterprise", "查看企业"},
     {"enterprise.update", BB_ROLES_BUSINESS_WRITE, BB_M_WRITE | BB_M_SCOPED, update, "Enterprise",
      "修改企业"},
-    {"enterprise.list", BB_ROLES_USERS, BB_M_PAGED | BB_M_SCOPED, list, "page of Enterprise",
+    {"enterprise.list", BB_ROLES_USERS, BB_M_PAGED | BB_M_SCOPED | BB_M_REPLICA, list,
+     "page of Enterprise",
      "列出企业"},
     {NULL},
 };

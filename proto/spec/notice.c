@@ -49,12 +49,13 @@ static const bb_arg notice_stats[] = {
 #define WRITE (BB_M_WRITE | BB_M_SCOPED)
 
 const bb_method_spec bb_spec_notice[] = {
-    {"notice.list", BB_ROLES_USERS, BB_M_PAGED | BB_M_SCOPED, notice_list, "page of Notice",
+    {"notice.list", BB_ROLES_USERS, BB_M_PAGED | BB_M_SCOPED | BB_M_REPLICA, notice_list,
+     "page of Notice",
      "督办单列表"},
-    {"notice.get", BB_ROLES_USERS, BB_M_SCOPED, by_id, "Notice", "查看督办单"},
+    {"notice.get", BB_ROLES_USERS, BB_M_SCOPED | BB_M_REPLICA, by_id, "Notice", "查看督办单"},
     {"notice.read", BB_ROLES_BUSINESS_WRITE, WRITE, by_id, "Notice", "督办单标记已读"},
     {"notice.answer", BB_ROLES_BUSINESS_WRITE, WRITE, notice_answer, "Notice", "答复督办单"},
-    {"notice.stats", BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN, 0, notice_stats, "NoticeStats",
+    {"notice.stats", BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN, BB_M_REPLICA, notice_stats, "NoticeStats",
      "督办单统计：按单位或乡镇，下发、已读、已答复、未答复、已办结"},
     {NULL},
 };

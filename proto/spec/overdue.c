@@ -39,7 +39,8 @@ static const bb_arg overdue_problems[] = {TOWNSHIP, CLUSTER, STATE, PEOPLE, LEVE
 static const bb_arg due_milestones[] = {TOWNSHIP, CLUSTER, STAGE, PEOPLE, WITHIN, AFTER, {NULL}};
 static const bb_arg due_problems[] = {TOWNSHIP, CLUSTER, STATE, PEOPLE, WITHIN, AFTER, {NULL}};
 
-#define READ (BB_M_LIMIT | BB_M_SCOPED)
+/* Reads that write nothing: the replica may answer them (BB_M_REPLICA). */
+#define READ (BB_M_LIMIT | BB_M_SCOPED | BB_M_REPLICA)
 
 const bb_method_spec bb_spec_overdue[] = {
     {"overdue.milestones", BB_ROLES_USERS, READ, overdue_milestones, "page of OverdueMilestone",

@@ -103,9 +103,10 @@ static const bb_arg trouble_list[] = {
 
 const bb_method_spec bb_spec_problem[] = {
     {"problem.create", WRITERS, BB_M_WRITE | BB_M_SCOPED, problem_create, "Problem", "登记诉求"},
-    {"problem.get", BB_ROLES_USERS, BB_M_SCOPED, by_id, "Problem with events",
+    {"problem.get", BB_ROLES_USERS, BB_M_SCOPED | BB_M_REPLICA, by_id, "Problem with events",
      "查看诉求及其办理记录"},
-    {"problem.list", BB_ROLES_USERS, BB_M_PAGED | BB_M_SCOPED, problem_list, "page of Problem",
+    {"problem.list", BB_ROLES_USERS, BB_M_PAGED | BB_M_SCOPED | BB_M_REPLICA, problem_list,
+     "page of Problem",
      "列出诉求"},
     {"problem.advance", WRITERS, BB_M_WRITE | BB_M_SCOPED, problem_advance, "Problem",
      "诉求推进一步"},
@@ -117,9 +118,9 @@ const bb_method_spec bb_spec_problem[] = {
      "更正诉求内容（需写明原因）"},
     {"trouble.set", WRITERS, BB_M_WRITE | BB_M_SCOPED, trouble_set, "EnterpriseTrouble",
      "新建或修改困难企业档案"},
-    {"trouble.get", BB_ROLES_USERS, BB_M_SCOPED, trouble_get, "EnterpriseTrouble",
+    {"trouble.get", BB_ROLES_USERS, BB_M_SCOPED | BB_M_REPLICA, trouble_get, "EnterpriseTrouble",
      "查看困难企业档案"},
-    {"trouble.list", BB_ROLES_USERS, BB_M_PAGED | BB_M_SCOPED, trouble_list,
+    {"trouble.list", BB_ROLES_USERS, BB_M_PAGED | BB_M_SCOPED | BB_M_REPLICA, trouble_list,
      "page of EnterpriseTrouble", "列出困难企业档案"},
     {NULL},
 };

@@ -93,15 +93,16 @@ static const bb_arg project_set_milestone[] = {
 
 const bb_method_spec bb_spec_project[] = {
     {"project.create", BB_ROLE_SUPERVISOR, BB_M_WRITE, project_create, "Project", "新建项目"},
-    {"project.get", BB_ROLES_USERS, BB_M_SCOPED, by_id, "Project", "查看项目"},
+    {"project.get", BB_ROLES_USERS, BB_M_SCOPED | BB_M_REPLICA, by_id, "Project", "查看项目"},
     {"project.update", BB_ROLE_SUPERVISOR, BB_M_WRITE, project_update, "Project", "修改项目"},
-    {"project.list", BB_ROLES_USERS, BB_M_PAGED | BB_M_SCOPED, project_list, "page of Project",
+    {"project.list", BB_ROLES_USERS, BB_M_PAGED | BB_M_SCOPED | BB_M_REPLICA, project_list,
+     "page of Project",
      "列出项目"},
     {"project.move_stage", BB_ROLE_SUPERVISOR, BB_M_WRITE, project_move_stage, "Project",
      "推进或暂停、终止项目"},
     {"project.set_milestone", BB_ROLE_SUPERVISOR, BB_M_WRITE, project_set_milestone, "Project",
      "设定节点的计划、实际日期"},
-    {"project.history", BB_ROLES_USERS, BB_M_SCOPED, by_id, "items of ProjectEvent",
+    {"project.history", BB_ROLES_USERS, BB_M_SCOPED | BB_M_REPLICA, by_id, "items of ProjectEvent",
      "项目的阶段和计划变更记录"},
     {NULL},
 };

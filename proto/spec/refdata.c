@@ -53,7 +53,7 @@ static const bb_arg ref_retire[] = {
 };
 
 const bb_method_spec bb_spec_refdata[] = {
-    {"ref.list", BB_ROLES_USERS, 0, ref_list, "RefList", "列出基础数据（含已停用的）"},
+    {"ref.list", BB_ROLES_USERS, BB_M_REPLICA, ref_list, "RefList", "列出基础数据（含已停用的）"},
     {"ref.add", BB_ROLE_ADMIN, BB_M_WRITE, ref_add, "RefValue", "新增基础数据"},
     {"ref.rename", BB_ROLE_ADMIN, BB_M_WRITE, ref_rename, "RefValue", "基础数据改名"},
     {"ref.retire", BB_ROLE_ADMIN, BB_M_WRITE, ref_retire, "RefValue", "停用或恢复基础数据"},

@@ -95,9 +95,10 @@ static const bb_arg list[] = {
 const bb_method_spec bb_spec_status[] = {
     {"status.submit", BB_ROLES_BUSINESS_WRITE, BB_M_WRITE | BB_M_SCOPED, submit, "StatusReport",
      "填报企业状态（走访、调度记录）"},
-    {"status.list", BB_ROLES_USERS, BB_M_LIMIT | BB_M_SCOPED, list, "page of StatusReport",
+    {"status.list", BB_ROLES_USERS, BB_M_LIMIT | BB_M_SCOPED | BB_M_REPLICA, list,
+     "page of StatusReport",
      "列出企业的状态报告，新的在前"},
-    {"status.get", BB_ROLES_USERS, BB_M_SCOPED, by_id, "StatusReport", "查看一条状态报告"},
+    {"status.get", BB_ROLES_USERS, BB_M_SCOPED | BB_M_REPLICA, by_id, "StatusReport", "查看一条状态报告"},
     {"status.correct", BB_ROLES_BUSINESS_WRITE, BB_M_WRITE | BB_M_SCOPED, correct,
      "StatusReport", "更正一条状态报告"},
     {"status.withdraw", BB_ROLES_BUSINESS_WRITE, BB_M_WRITE | BB_M_SCOPED, withdraw,

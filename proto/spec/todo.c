@@ -24,7 +24,8 @@ static const bb_arg todo_mine[] = {
 const bb_method_spec bb_spec_todo[] = {
     /* BB_M_LIMIT: `limit` cuts each list (no cursor: a to-do list is read
      * whole or narrowed, not paged). */
-    {"todo.mine", BB_ROLE_STAFF | BB_ROLE_SUPERVISOR, BB_M_LIMIT | BB_M_SCOPED, todo_mine, "Todo",
+    {"todo.mine", BB_ROLE_STAFF | BB_ROLE_SUPERVISOR, BB_M_LIMIT | BB_M_SCOPED | BB_M_REPLICA,
+     todo_mine, "Todo",
      "我的待办：本月未走访的企业、快到期或已逾期的诉求、逾期的项目节点"},
     {NULL},
 };

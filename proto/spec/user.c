@@ -57,8 +57,8 @@ static const bb_arg user_set_password[] = {ID, PASSWORD("新密码"), {NULL}};
 
 const bb_method_spec bb_spec_user[] = {
     {"user.create", BB_ROLE_ADMIN, BB_M_WRITE, user_create, "User", "新建用户"},
-    {"user.get", BB_ROLE_ADMIN, 0, user_get, "User", "查看用户"},
-    {"user.list", BB_ROLE_ADMIN, BB_M_PAGED, user_list, "page of User", "列出用户"},
+    {"user.get", BB_ROLE_ADMIN, BB_M_REPLICA, user_get, "User", "查看用户"},
+    {"user.list", BB_ROLE_ADMIN, BB_M_PAGED | BB_M_REPLICA, user_list, "page of User", "列出用户"},
     {"user.update", BB_ROLE_ADMIN, BB_M_WRITE, user_update, "User", "修改用户"},
     {"user.set_password", BB_ROLE_ADMIN, 0, user_set_password, "true",
      "重设用户的密码，并让其已登录的会话失效"},

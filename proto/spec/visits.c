@@ -26,7 +26,7 @@ const bb_method_spec bb_spec_visits[] = {
     /* BB_M_LIMIT: `limit` cuts each township's list of enterprises not
      * visited (no cursor: the counts say how many there are, a visit
      * logged removes one). */
-    {"coverage.visits", BB_ROLES_USERS, BB_M_LIMIT | BB_M_SCOPED, coverage_visits,
+    {"coverage.visits", BB_ROLES_USERS, BB_M_LIMIT | BB_M_SCOPED | BB_M_REPLICA, coverage_visits,
      "VisitCoverage", "走访完成情况：本走访周期各乡镇已走访、未走访的企业"},
     {NULL},
 };

@@ -229,6 +229,13 @@ __attribute__((warn_unused_result)) int method_module_register(const method_modu
 
 /* The implementation row of the request's method (static). */
 const method_impl *req_impl(const request *req);
+/* The spec of the request's method (static; NULL for an unknown method). */
+const bb_method_spec *req_spec(const request *req);
+/* Where the request's statements go (mstmt.c), decided at its first one
+ * so that all of them read the same server. */
+enum { REQ_ROUTE_UNSET = 0, REQ_ROUTE_PRIMARY, REQ_ROUTE_REPLICA };
+uint8_t req_route(const request *req);
+void req_set_route(request *req, uint8_t route);
 
 /* Packs the rows of a page ({items, next}) for a statement that asked
  * limit + 1 rows: next is the first column of the last row shown. */

@@ -5,6 +5,9 @@
  * the engine gives for a method with no handler of its own (MR_ROW,
  * MR_PAGE).
  *
+ * Which pool a statement goes to: the primary's, or the read replica's
+ * for a method declared BB_M_REPLICA when replica.h's rule allows.
+ *
  * Not for: sending or pipelining (pool.c), or packing cells (rowpack.c).
  */
 #include "method.h"
@@ -16,6 +19,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "replica.h"
 #include "server.h"
 #include "session.h"
 
@@ -210,7 +214,18 @@ int mstmt_send(request *req, mstmt *st, const margs *a, const char *const *extra
     char today[11];
     if (bind_values(req, st, a, extra, vals, lens, today) != 0)
         return -BB_E_INTERNAL;
-    return pool_query(req_server(req)->pool, &st->ps, vals, lens, cb, arg);
+    /* Reads declared BB_M_REPLICA go to the replica when the staleness
+     * rule allows (replica.h); everything else to the primary. Decided
+     * once per request: a method that runs several statements reads one
+     * server. */
+    server *s = req_server(req);
+    if (req_route(req) == REQ_ROUTE_UNSET)
+        req_set_route(req, replica_wants(s, req_spec(req), req_session(req)->user_id)
+                               ? REQ_ROUTE_REPLICA
+                               : REQ_ROUTE_PRIMARY);
+    if (req_route(req) == REQ_ROUTE_REPLICA)
+        return replica_query(s, &st->ps, vals, lens, cb, arg);
+    return pool_query(s->pool, &st->ps, vals, lens, cb, arg);
 }
 
 void mstmt_query(request *req, mstmt *st, const margs *a, const char *const *extra, mstmt_cb cb,

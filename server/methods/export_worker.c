@@ -168,14 +168,28 @@ static const csv_spec csv_specs[] = {
 };
 #define EXPORT_NCSV ((int)(sizeof csv_specs / sizeof csv_specs[0]))
 
-static PGconn *export_connect(const config *cfg, char *err, size_t errlen)
+/* The connection of the export lock, the claim, the heartbeat and the run
+ * rows: session_db (a session of its own, on the primary), else db. */
+static const char *export_session_db(const config *cfg)
+{
+    return cfg->session_db[0] != '\0' ? cfg->session_db : cfg->conninfo;
+}
+
+/* Where the run's files are read (the snapshot): export_db, which may be a
+ * replica, else the lock's connection itself. */
+static const char *export_read_db(const config *cfg)
+{
+    return cfg->export_db[0] != '\0' ? cfg->export_db : export_session_db(cfg);
+}
+
+static PGconn *export_connect(const config *cfg, const char *conninfo, char *err, size_t errlen)
 {
     /* Keepalives on the client side too: a database host that vanished
      * ends a run's statement (and its lock wait) in about a minute. */
     const char *const keys[] = {"dbname", "connect_timeout", "application_name", "keepalives",
                                 "keepalives_idle", "keepalives_interval", "keepalives_count",
                                 "tcp_user_timeout", NULL};
-    const char *const vals[] = {cfg->conninfo, EXPORT_CONNECT_TIMEOUT_S, "baobaod-export", "1",
+    const char *const vals[] = {conninfo, EXPORT_CONNECT_TIMEOUT_S, "baobaod-export", "1",
                                 EXPORT_KEEPALIVE_IDLE_S, EXPORT_KEEPALIVE_INTERVAL_S,
                                 EXPORT_KEEPALIVE_COUNT, EXPORT_TCP_USER_TIMEOUT_MS, NULL};
     /* Non-blocking, so a shutdown need not wait for the connect timeout:
@@ -368,7 +382,9 @@ bool export_run_row_ok(const PGresult *r)
 
 typedef struct run_ctx {
     const exp_job *job;
-    PGconn *conn;
+    PGconn *conn;                  /* the lock's (export_session_db) */
+    PGconn *reader;                /* the snapshot's (export_read_db): conn,
+                                      or a connection of its own, owned */
     int64_t id;
     char id_text[EXPORT_ID_TEXT];
     char started_at[40];
@@ -415,8 +431,8 @@ static int write_report(run_ctx *x, const char *name, bool xlsx, const report_pa
     uint64_t t0 = exp_mono_ms();
     char rerr[EXPORT_ERR_MAX - 64];
     rerr[0] = '\0';
-    int r = xlsx ? report_write_xlsx(x->conn, rp, path, &rows, rerr, sizeof rerr)
-                 : report_write_html(x->conn, rp, path, &rows, rerr, sizeof rerr);
+    int r = xlsx ? report_write_xlsx(x->reader, rp, path, &rows, rerr, sizeof rerr)
+                 : report_write_html(x->reader, rp, path, &rows, rerr, sizeof rerr);
     if (r != 0) {
         exp_errf(x->f.err, sizeof x->f.err, "%s: %s", name, rerr[0] ? rerr : "report failed");
         return -1;
@@ -424,21 +440,21 @@ static int write_report(run_ctx *x, const char *name, bool xlsx, const report_pa
     return expf_adopt(&x->f, name, rows, t0);
 }
 
-/* The files of the run, in the snapshot. 0 or -1 (x->f.err). */
-static int write_files(run_ctx *x)
+/* The files of the run, in the snapshot, on x->reader. 0 or -1 (x->f.err). */
+static int read_files(run_ctx *x)
 {
     const exp_job *j = x->job;
-    PGresult *r = PQexec(x->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    PGresult *r = PQexec(x->reader, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) {
-        exp_errf(x->f.err, sizeof x->f.err, "BEGIN: %s", PQerrorMessage(x->conn));
+        exp_errf(x->f.err, sizeof x->f.err, "BEGIN: %s", PQerrorMessage(x->reader));
         return -1;
     }
     /* The audit file's lower bound: the start of the day before the export
      * date in time_zone. */
     const char *v[2] = {j->export_date, j->cfg->time_zone};
-    r = q(x->conn,
+    r = q(x->reader,
           "SELECT set_config('baobao.export_audit_from',"
           " ((($1::date - 1)::timestamp) AT TIME ZONE $2)::text, true)",
           2, v, x->f.err, sizeof x->f.err);
@@ -447,7 +463,7 @@ static int write_files(run_ctx *x)
     PQclear(r);
     /* Withdrawn status reports count nowhere in a run (status_reports.csv,
      * the reports): the manifest says how many were left out. */
-    r = q(x->conn, "SELECT count(*) FROM status_report WHERE withdrawn_at IS NOT NULL", 0, NULL,
+    r = q(x->reader, "SELECT count(*) FROM status_report WHERE withdrawn_at IS NOT NULL", 0, NULL,
           x->f.err, sizeof x->f.err);
     if (r == NULL)
         return -1;
@@ -463,7 +479,7 @@ static int write_files(run_ctx *x)
             exp_errf(x->f.err, sizeof x->f.err, "the server is shutting down");
             return -1;
         }
-        if (expf_csv(&x->f, x->conn, name, csv_specs[i].sql) != 0)
+        if (expf_csv(&x->f, x->reader, name, csv_specs[i].sql) != 0)
             return -1;
     }
     char today[11], generated[64];
@@ -491,14 +507,56 @@ static int write_files(run_ctx *x)
             exp_errf(x->f.err, sizeof x->f.err, "the server is shutting down");
         return -1;
     }
-    r = PQexec(x->conn, "COMMIT");
+    r = PQexec(x->reader, "COMMIT");
     ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) {
-        exp_errf(x->f.err, sizeof x->f.err, "COMMIT: %s", PQerrorMessage(x->conn));
+        exp_errf(x->f.err, sizeof x->f.err, "COMMIT: %s", PQerrorMessage(x->reader));
         return -1;
     }
     return 0;
+}
+
+/* The files of the run: on the lock's connection, or with export_db on a
+ * connection of their own (a replica may serve it: the snapshot is
+ * REPEATABLE READ READ ONLY). While it reads, the shutdown's cancel goes
+ * to that connection, where the long statements run. 0 or -1 (x->f.err). */
+static int write_files(run_ctx *x)
+{
+    const config *cfg = x->job->cfg;
+    if (strcmp(export_read_db(cfg), export_session_db(cfg)) == 0) {
+        x->reader = x->conn;
+        return read_files(x);
+    }
+    char err[EXPORT_ERR_MAX];
+    x->reader = export_connect(cfg, export_read_db(cfg), err, sizeof err);
+    if (x->reader == NULL) {
+        exp_errf(x->f.err, sizeof x->f.err, "export_db: %s", err);
+        return -1;
+    }
+    PGcancel *mine = PQgetCancel(x->reader);
+    uv_mutex_lock(&W.sh.mu);
+    PGcancel *lock_cancel = W.sh.pgcancel;  /* NULL: the shutdown took it */
+    if (lock_cancel != NULL)
+        W.sh.pgcancel = mine;
+    uv_mutex_unlock(&W.sh.mu);
+    if (lock_cancel == NULL) {
+        PQfreeCancel(mine);
+        mine = NULL;
+    }
+    int r = cancelled() ? -1 : read_files(x);
+    if (r != 0 && x->f.err[0] == '\0')
+        exp_errf(x->f.err, sizeof x->f.err, "the server is shutting down");
+    if (mine != NULL) {
+        uv_mutex_lock(&W.sh.mu);
+        PGcancel *left = W.sh.pgcancel;      /* NULL: the shutdown's helper has it */
+        W.sh.pgcancel = lock_cancel;
+        uv_mutex_unlock(&W.sh.mu);
+        PQfreeCancel(left);
+    }
+    PQfinish(x->reader);
+    x->reader = x->conn;
+    return r;
 }
 
 static void end_run(run_ctx *x)
@@ -745,7 +803,7 @@ static void worker(void *arg)
     exp_job *j = arg;
     char err[EXPORT_ERR_MAX];
     int topfd = expf_open_top(j->cfg->export_dir, err, sizeof err);
-    PGconn *conn = export_connect(j->cfg, err, sizeof err);
+    PGconn *conn = export_connect(j->cfg, export_session_db(j->cfg), err, sizeof err);
     if (conn == NULL) {
         uv_mutex_lock(&W.sh.mu);
         W.sh.connect_failed = true;

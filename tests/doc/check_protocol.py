@@ -12,6 +12,8 @@ This checks that:
   - every method of the spec has a row in section 3's role matrix with
     exactly the spec's roles, and every method the matrix or a section
     names is in the spec;
+  - the methods section 2 lists under "Read replicas" are exactly those
+    the spec declares `replica` (BB_M_REPLICA);
   - every key of server/engine/config.c has a row in section 2's settings
     table, and every error code of the spec (proto/bb_errors.h) a row in
     section 5.
@@ -126,6 +128,16 @@ def main(root, baobaod):
     for name in sorted(set(matrix) | set(sections)):
         if name not in spec:
             bad.append('PROTOCOL.md describes %s, which the spec does not have' % name)
+
+    # The methods section 2's "Read replicas" lists are the spec's `replica` ones.
+    listed = set(re.findall(r'`([a-z_]+\.[a-z_]+)`',
+                            section(section(doc, '#### Read replicas', '**The staleness rule.**'),
+                                    'write nothing:', 'Everything else')))
+    declared = {n for n, m in spec.items() if m.get('replica')}
+    for name in sorted(declared - listed):
+        bad.append('method %s is declared replica but not listed under "Read replicas"' % name)
+    for name in sorted(listed - declared):
+        bad.append('"Read replicas" lists %s, which the spec does not declare replica' % name)
 
     cfg = open(os.path.join(root, 'server/engine/config.c'), encoding='utf-8').read()
     keys = re.findall(r'\bK[A-Z]+\("([a-z_]+)"', cfg)

@@ -183,7 +183,7 @@ static int server_api_lists_every_method_with_roles_and_args(void)
                   "%s: no roles", name);
         bool f;
         IT_CHECKF(get_bool(me, "write", &f) && get_bool(me, "paged", &f) &&
-                      get_bool(me, "scoped", &f),
+                      get_bool(me, "scoped", &f) && get_bool(me, "replica", &f),
                   "%s: flags", name);
         const msgpack_object *args = it_map_get(me, "args");
         IT_CHECKF(args != NULL && args->type == MSGPACK_OBJECT_ARRAY, "%s: no args", name);
