@@ -15,6 +15,14 @@
  * every line logged before exit reaches stderr. Before log_init (and if
  * the thread cannot start) lines are written directly.
  *
+ * Under systemd (stderr connected to the journal: JOURNAL_STREAM names
+ * stderr's device and inode, systemd.exec(5)) a line starts with its
+ * syslog priority instead of ts=: "<3>level=error event=...", as
+ * sd-daemon(3) describes. journald stores that as the entry's PRIORITY
+ * (`journalctl -p warning` works) and stamps every entry itself to the
+ * microsecond, so a ts= of ours would only be printed twice. Anywhere else
+ * (a terminal, a file, the tests) lines keep their ts=.
+ *
  * Not for: access logs or metrics.
  */
 #include "log.h"
@@ -27,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,16 +57,43 @@ static struct {
     pthread_t thread;
 } ring = {.mu = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER};
 
-/* "ts=2026-11-26T02:03:04.123Z" into out; returns its length. */
-static int format_ts(char *out, size_t outlen)
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+/* sd-daemon(3)'s SD_DEBUG, SD_INFO, SD_WARNING, SD_ERR, by log_level. */
+static const char *const journal_priority[] = {"<7>", "<6>", "<4>", "<3>"};
+/* stderr is the journal's stream (log_init_from_env); set once, before the
+ * writer thread starts, read-only after. */
+static bool to_journal;
+
+/* True when JOURNAL_STREAM ("DEV:INODE", set by systemd for a service whose
+ * stdout or stderr goes to the journal) names the file stderr is: a child
+ * that inherited the variable but writes its stderr elsewhere (a file, a
+ * pipe to another program) must keep the plain format. */
+static bool stderr_is_journal(void)
 {
+    const char *v = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    char tail;
+    struct stat st;
+    if (v == NULL || sscanf(v, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+        return false;
+    if (fstat(STDERR_FILENO, &st) != 0)
+        return false;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* The start of a line into out: "ts=2026-11-26T02:03:04.123Z level=info",
+ * or "<6>level=info" for the journal. Returns its length. */
+static int format_head(char *out, size_t outlen, log_level lvl)
+{
+    if (to_journal)
+        return snprintf(out, outlen, "%slevel=%s", journal_priority[lvl], level_names[lvl]);
     struct timespec ts;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    return snprintf(out, outlen, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                    ts.tv_nsec / 1000000L);
+    return snprintf(out, outlen, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s",
+                    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                    tm.tm_sec, ts.tv_nsec / 1000000L, level_names[lvl]);
 }
 
 /* Writes all of p[0..n) to stderr (the writer thread, or before it runs). */
@@ -100,9 +136,9 @@ static void *writer_main(void *arg)
         write_all(chunk, n);
         if (dropped > 0) {
             char line[200];
-            int k = format_ts(line, sizeof line);
+            int k = format_head(line, sizeof line, LOG_WARN);
             k += snprintf(line + k, sizeof line - (size_t)k,
-                          " level=warn event=log_lines_dropped count=%llu why=\"log ring full: "
+                          " event=log_lines_dropped count=%llu why=\"log ring full: "
                           "stderr is read too slowly\"\n",
                           dropped);
             if (k > 0)
@@ -198,12 +234,12 @@ static void push_line(const char *line, size_t n)
 }
 
 static log_level min_level = LOG_INFO;
-static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void log_set_level(log_level lvl) { min_level = lvl; }
 
 void log_init_from_env(void)
 {
+    to_journal = stderr_is_journal();
     log_init();
     const char *v = getenv("BAOBAO_LOG");
     if (v == NULL)
@@ -247,10 +283,9 @@ static void emit(log_level lvl, uint64_t conn, uint32_t msgid,
     if (lvl < min_level)
         return;
     char line[LOG_LINE_MAX];
-    int n = format_ts(line, sizeof line);
+    int n = format_head(line, sizeof line, lvl);
     if (n > 0 && (size_t)n < sizeof line)
-        n += snprintf(line + n, sizeof line - (size_t)n, " level=%s event=%s", level_names[lvl],
-                      event);
+        n += snprintf(line + n, sizeof line - (size_t)n, " event=%s", event);
     if (kind >= 1 && n > 0 && (size_t)n < sizeof line)
         n += snprintf(line + n, sizeof line - (size_t)n, " conn=%llu",
                       (unsigned long long)conn);

@@ -3,6 +3,9 @@
  *
  *   ts=2026-11-26T02:03:04.123Z level=error event=query_failed conn=12 req=5 sqlstate=23505 msg="..."
  *
+ * (under systemd, with stderr going to the journal, "<3>level=error ..."
+ * instead: the priority for journald and no ts=, see log.c).
+ *
  * Every line names the event; lines about a connection or a request carry
  * conn= and req= (use log_conn / log_req). Values given with %s that may
  * hold spaces, quotes or newlines are passed through log_q, which quotes and
