@@ -37,11 +37,13 @@
 #include "health.h"
 #include "listen.h"
 #include "listener.h"
+#include "nodes.h"
 #include "log.h"
 #include "methods.h"
 #include "migrate.h"
 #include "pool.h"
 #include "proxy.h"
+#include "replica.h"
 #include "server.h"
 #include "tls.h"
 #include "user.h"
@@ -91,6 +93,8 @@ static void close_pool(server *s, bool after_deadline)
      * open) and the requests complete as unavailable. */
     if (after_deadline && s->pool != NULL)
         pool_abort(s->pool);
+    if (after_deadline)
+        replica_abort();
 }
 
 static void on_clients_gone(server *s)
@@ -111,8 +115,10 @@ static void stop_modules(server *s)
     while (n-- > 0)
         if (bb_modules[n]->stop != NULL)
             bb_modules[n]->stop(s);
+    nodes_stop(s);
     listen_stop(s);
     health_stop(s);
+    replica_stop(s);
 }
 
 static void on_deadline(uv_timer_t *t)
@@ -247,6 +253,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "baobaod: time_zone: unknown zone \"%s\"\n", srv.cfg.time_zone);
         return 2;
     }
+    /* Behind a pooler in transaction mode, LISTEN (pushes, session changes)
+     * and the exporter's lock would lose their session between
+     * transactions: they need session_db. The migrations alone work
+     * through such a pooler (their lock is per transaction). */
+    if (!srv.cfg.migrate_only && strcmp(srv.cfg.db_pooler, "transaction") == 0 &&
+        srv.cfg.session_db[0] == '\0') {
+        fprintf(stderr, "baobaod: db_pooler=transaction needs session_db (the LISTEN connection "
+                        "and the exporter's lock need a session of their own)\n");
+        return 2;
+    }
     if (clock_init(srv.cfg.fake_now, err, sizeof err) != 0) {
         fprintf(stderr, "baobaod: %s\n", err);
         return 2;
@@ -259,7 +275,10 @@ int main(int argc, char **argv)
     log_event(LOG_INFO, "starting", "version=%s pid=%ld time_zone=%s", BAOBAOD_VERSION,
               (long)getpid(), srv.cfg.time_zone);
 
-    if (migrate_run(srv.cfg.conninfo, err, sizeof err) != 0)
+    /* session_db: the migrations' lock is per transaction, so a pooler in
+     * transaction mode on db would do too, but a session is safer. */
+    if (migrate_run(srv.cfg.session_db[0] != '\0' ? srv.cfg.session_db : srv.cfg.conninfo, err,
+                    sizeof err) != 0)
         return 1; /* migrate_run logged why (event=migrate_failed) */
     if (srv.cfg.migrate_only) {
         log_event(LOG_INFO, "migrate_done", NULL);
@@ -279,7 +298,9 @@ int main(int argc, char **argv)
             return 1; /* logged */
     if (dispatch_check_complete() != 0)
         return 1; /* logged: a method of the spec without an implementation */
-    if (health_register() != 0)
+    if (health_register() != 0 || replica_register() != 0)
+        return 1; /* logged */
+    if (nodes_register() != 0)
         return 1; /* logged */
 
     uv_loop_t loop;
@@ -298,12 +319,18 @@ int main(int argc, char **argv)
         .queue_max = srv.cfg.pool_queue_max,
         .reconnect_min_ms = srv.cfg.reconnect_min_ms,
         .reconnect_max_ms = srv.cfg.reconnect_max_ms,
+        .pooler = (pool_pooler)pool_pooler_parse(srv.cfg.db_pooler), /* checked by config.c */
+        .statement_timeout_ms = srv.cfg.statement_timeout_ms,
     };
     srv.pool = pool_create(&loop, &pc);
     if (srv.pool == NULL) {
         log_event(LOG_ERROR, "startup_failed", "what=pool");
         return 1;
     }
+    /* The read pool (read_db), before the listener: reads may use it from
+     * the first request on. */
+    if (replica_start(&srv) != 0)
+        return 1; /* logged */
     if ((r = client_module_init(&srv)) < 0 || (r = listener_start(&srv)) < 0) {
         log_event(LOG_ERROR, "startup_failed", "what=listener err=%s", uv_err_name(r));
         return 1;
@@ -314,6 +341,11 @@ int main(int argc, char **argv)
                       uv_err_name(r));
             return 1;
         }
+    /* Sessions across processes (nodes.h): the 'bb_session' channel. */
+    if ((r = nodes_start(&srv)) < 0) {
+        log_event(LOG_ERROR, "startup_failed", "what=nodes err=%s", uv_err_name(r));
+        return 1;
+    }
     /* After the modules: they asked for their channels in .start. */
     if ((r = listen_start(&srv)) < 0) {
         log_event(LOG_ERROR, "startup_failed", "what=listen err=%s", uv_err_name(r));

@@ -18,8 +18,10 @@
 #include <string.h>
 
 #include "bb_utf8.h"
+#include "client.h"
 #include "log.h"
 #include "metrics.h"
+#include "replica.h"
 #include "request.h"
 #include "session.h"
 
@@ -34,6 +36,11 @@ struct request {
     uint32_t msgid;
     const char *method;           /* the table's name (static) */
     const method_impl *impl;      /* NULL for an unknown method */
+    const bb_method_spec *spec;   /* NULL for an unknown method */
+    /* replica.h: the user of a request of a method that may write (not
+     * BB_M_REPLICA), told to replica_write_end when it ends; 0: none */
+    int64_t writer;
+    uint8_t route;                /* mstmt.c: REQ_ROUTE_*, once decided */
     uint64_t started_ms;
     msgpack_sbuffer sb;           /* the response being packed; owned */
     msgpack_packer pk;
@@ -127,12 +134,17 @@ const char *req_peer(const request *req) { return client_peer(req->conn); }
 const char *req_peer_ip(const request *req) { return client_peer_ip(req->conn); }
 uint64_t req_conn_id(const request *req) { return req->conn_id; }
 const method_impl *req_impl(const request *req) { return req->impl; }
+const bb_method_spec *req_spec(const request *req) { return req->spec; }
+uint8_t req_route(const request *req) { return req->route; }
+void req_set_route(request *req, uint8_t route) { req->route = route; }
 struct server *req_server(const request *req) { return req->srv; }
 
 /* Sends what was packed, and frees the request. */
 static void req_end(request *req, const char *outcome)
 {
     uint64_t ms = uv_now(req->srv->loop) - req->started_ms;
+    if (req->writer != 0)
+        replica_write_end(req->writer, uv_now(req->srv->loop));
     log_req(LOG_DEBUG, req->conn_id, req->msgid, "request_done", "method=%s result=%s ms=%llu",
             req->method, outcome, (unsigned long long)ms);
     metrics_request_end(req->method, outcome, ms);
@@ -198,6 +210,184 @@ static const msgpack_object empty_map = {
     .via.map = {.size = 0, .ptr = NULL},
 };
 
+/* The gate every method goes through (session.h), then the arguments and
+ * the handler. */
+static void run_gated(request *req, const entry *e, const msgpack_object *params)
+{
+    server *s = req->srv;
+    const method_impl *m = e->impl;
+    unsigned roles = e->spec->roles;
+    session *ss = client_session(req->conn);
+    /* A logged-in session is served only while this process hears the
+     * changes that end sessions (the caller waited for that), and within
+     * its lifetimes (session.h); the methods anyone may call
+     * (server.info, session.login) need neither. */
+    if (session_logged_in(ss) && (roles & BB_ROLES_ANON) == 0) {
+        int g = session_gate(ss, uv_now(s->loop), s->cfg.session_idle_s);
+        if (g == BB_E_UNAVAILABLE) {
+            req_reply_error(req, BB_E_UNAVAILABLE, NULL,
+                            "this server cannot hear account changes right now; retry");
+            return;
+        }
+        if (g == BB_E_UNAUTHENTICATED) {
+            req_reply_error(req, BB_E_UNAUTHENTICATED, NULL,
+                            "the session has expired: log in again");
+            return;
+        }
+    }
+    if (!session_logged_in(ss)) {
+        if ((roles & BB_ROLES_ANON) == 0) {
+            req_reply_error(req, BB_E_UNAUTHENTICATED, NULL,
+                            "%s needs a logged-in session: call session.login first", m->name);
+            return;
+        }
+    } else if ((roles & (unsigned)ss->role) == 0) {
+        log_req(LOG_INFO, req->conn_id, req->msgid, "forbidden", "method=%s user=%s role=%s",
+                m->name, log_q(ss->login), session_role_name(ss->role));
+        req_reply_error(req, BB_E_FORBIDDEN, NULL, "the role %s may not call %s",
+                        session_role_name(ss->role), m->name);
+        return;
+    }
+    /* A user's own writes are read back from the primary (replica.h). */
+    if ((e->spec->flags & BB_M_REPLICA) == 0 && ss->user_id != 0) {
+        req->writer = ss->user_id;
+        replica_write_begin(req->writer);
+    }
+    margs a;
+    if (margs_check(req, e->spec, params, &a) != 0) {
+        margs_free(&a);
+        return;
+    }
+    if (m->fn != NULL)
+        m->fn(req, &a);
+    else if (m->check == NULL || m->check(req, &a) == 0)
+        method_run_generic(req, m, &a);
+    margs_free(&a);
+}
+
+/* ---- requests waiting until this process can hear account changes ----
+ *
+ * Right after start-up, and while LISTEN reconnects, a logged-in session's
+ * request waits (at most SESSION_HEAR_WAIT_MS) rather than being refused
+ * at once: the database is there, only the re-check and a beat's echo are
+ * missing (nodes.h). One FIFO for every connection, so a connection's
+ * requests still start in the order they came (a request behind a
+ * waiting one of its connection waits too, whatever its method). The
+ * arguments outlive the message as bytes, packed when it came. */
+typedef struct hear_wait {
+    struct hear_wait *next;
+    request *req;                /* holds its connection, so its session */
+    const entry *e;
+    msgpack_sbuffer args;        /* the params, packed; owned */
+    uint64_t deadline_ms;        /* uv_now */
+} hear_wait;
+
+static struct {
+    hear_wait *head, *tail;
+    uv_timer_t timer;
+    bool timer_init;
+} HW;
+
+static hear_wait *hw_pop(void)
+{
+    hear_wait *w = HW.head;
+    HW.head = w->next;
+    if (HW.head == NULL)
+        HW.tail = NULL;
+    client_session(w->req->conn)->hear_waiting--;
+    return w;
+}
+
+static void hw_free(hear_wait *w)
+{
+    msgpack_sbuffer_destroy(&w->args);
+    free(w);
+}
+
+static void hw_arm(void);
+
+/* Hearing again (session.h): every waiting request runs, in order. */
+static void on_hearing(void)
+{
+    while (HW.head != NULL) {
+        hear_wait *w = hw_pop();
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        size_t off = 0;
+        if (msgpack_unpack_next(&u, w->args.data, w->args.size, &off) == MSGPACK_UNPACK_SUCCESS)
+            run_gated(w->req, w->e, &u.data);
+        else
+            req_reply_error(w->req, BB_E_INTERNAL, NULL, "arguments lost while waiting");
+        msgpack_unpacked_destroy(&u);
+        hw_free(w);
+    }
+    if (HW.timer_init)
+        uv_timer_stop(&HW.timer);
+}
+
+static void on_hear_timeout(uv_timer_t *t)
+{
+    uint64_t now = uv_now(t->loop);
+    while (HW.head != NULL && HW.head->deadline_ms <= now) {
+        hear_wait *w = hw_pop();
+        req_reply_error(w->req, BB_E_UNAVAILABLE, NULL,
+                        "this server cannot hear account changes right now; retry");
+        hw_free(w);
+    }
+    hw_arm();
+}
+
+static void hw_arm(void)
+{
+    if (HW.head == NULL)
+        return;
+    uv_loop_t *loop = HW.head->req->srv->loop;
+    if (!HW.timer_init) {
+        uv_timer_init(loop, &HW.timer); /* cannot fail */
+        uv_unref((uv_handle_t *)&HW.timer);
+        HW.timer_init = true;
+    }
+    uint64_t now = uv_now(loop);
+    uv_timer_start(&HW.timer, on_hear_timeout,
+                   HW.head->deadline_ms > now ? HW.head->deadline_ms - now : 0, 0);
+}
+
+/* Queues req until this process hears (or SESSION_HEAR_WAIT_MS passed).
+ * Answers req itself when it cannot. */
+static void hear_wait_add(request *req, const entry *e, const msgpack_object *params)
+{
+    static bool hooked;
+    if (!hooked) {
+        session_on_hearing(on_hearing);
+        hooked = true;
+    }
+    hear_wait *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        req_reply_error(req, BB_E_UNAVAILABLE, NULL, "out of memory; retry");
+        return;
+    }
+    msgpack_sbuffer_init(&w->args);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &w->args, msgpack_sbuffer_write);
+    if (msgpack_pack_object(&pk, *params) != 0) {
+        hw_free(w);
+        req_reply_error(req, BB_E_UNAVAILABLE, NULL, "out of memory; retry");
+        return;
+    }
+    w->req = req;
+    w->e = e;
+    w->deadline_ms = uv_now(req->srv->loop) + SESSION_HEAR_WAIT_MS;
+    client_session(req->conn)->hear_waiting++;
+    bool first = HW.head == NULL;
+    if (HW.tail != NULL)
+        HW.tail->next = w;
+    else
+        HW.head = w;
+    HW.tail = w;
+    if (first)
+        hw_arm();
+}
+
 void dispatch_request(server *s, client *c, const bb_rpc_msg *msg)
 {
     request *req = calloc(1, sizeof *req);
@@ -238,35 +428,20 @@ void dispatch_request(server *s, client *c, const bb_rpc_msg *msg)
     }
     const method_impl *m = e->impl;
     req->impl = m;
+    req->spec = e->spec;
     unsigned roles = e->spec->roles;
     req->method = m->name;
     log_req(LOG_DEBUG, req->conn_id, req->msgid, "request", "method=%s", m->name);
 
-    /* The gate every method goes through (session.h): nothing but the
-     * anonymous methods before login, and only the roles a method lists. */
-    const session *ss = client_session(c);
-    if (!session_logged_in(ss)) {
-        if ((roles & BB_ROLES_ANON) == 0) {
-            req_reply_error(req, BB_E_UNAUTHENTICATED, NULL,
-                            "%s needs a logged-in session: call session.login first", m->name);
-            return;
-        }
-    } else if ((roles & (unsigned)ss->role) == 0) {
-        log_req(LOG_INFO, req->conn_id, req->msgid, "forbidden", "method=%s user=%s role=%s",
-                m->name, log_q(ss->login), session_role_name(ss->role));
-        req_reply_error(req, BB_E_FORBIDDEN, NULL, "the role %s may not call %s",
-                        session_role_name(ss->role), m->name);
-        return;
-    }
+    /* Then the gate (run_gated): nothing but the anonymous methods before
+     * login, and only the roles a method lists; a logged-in session first
+     * waits, if need be, until this process can hear account changes. */
     const msgpack_object *params = msg->params != NULL ? msg->params : &empty_map;
-    margs a;
-    if (margs_check(req, e->spec, params, &a) != 0) {
-        margs_free(&a);
-        return;
-    }
-    if (m->fn != NULL)
-        m->fn(req, &a);
-    else if (m->check == NULL || m->check(req, &a) == 0)
-        method_run_generic(req, m, &a);
-    margs_free(&a);
+    session *ss = client_session(c);
+    if (ss->hear_waiting > 0 ||
+        (session_logged_in(ss) && (roles & BB_ROLES_ANON) == 0 &&
+         !session_hearing(uv_now(s->loop))))
+        hear_wait_add(req, e, params);
+    else
+        run_gated(req, e, params);
 }

@@ -27,6 +27,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
+#include "replica.h"
+#include "session.h"
 
 /* Pending HTTP connections the kernel queues for us. */
 #define HEALTH_BACKLOG 64
@@ -128,6 +130,11 @@ static int is_ready(const char **why)
         *why = "the database does not take writes (in recovery, or not checked yet)";
         return 0;
     }
+    /* Its sessions are refused `unavailable` meanwhile (session.h). */
+    if (!session_hearing(uv_now(H.s->loop))) {
+        *why = "cannot hear account changes (LISTEN down, or no beat heard back)";
+        return 0;
+    }
     /* A database that stopped answering without closing its connections
      * (a partition, a frozen host) leaves the last verdict standing: it
      * holds only while the checks keep being answered. */
@@ -224,6 +231,7 @@ static void answer_metrics(hconn *c)
                   ready, total, queued, pool_in_flight(s->pool), s->nclients,
                   s->cfg.max_connections, s->input_reserved, (size_t)s->cfg.input_budget_bytes,
                   is_ready(&why));
+    replica_metrics(s, &t);
     if (t.failed) {
         log_event(LOG_ERROR, "health_metrics_failed", "health_conn=%llu bytes=%zu",
                   (unsigned long long)c->id, t.len);

@@ -18,6 +18,7 @@
 #include "methods.h"
 #include "pool.h"
 #include "server.h"
+#include "session.h"
 
 static void pack_kv_uint(msgpack_packer *pk, const char *key, uint64_t v)
 {
@@ -53,7 +54,10 @@ static void server_info(request *req, const margs *a)
     bb_pack_cstr(pk, "version");
     bb_pack_cstr(pk, BAOBAOD_VERSION);
     pack_kv_uint(pk, "protocol", 1);
-    pack_kv_bool(pk, "database_available", s->pool != NULL && pool_available(s->pool));
+    /* Also false while this process cannot hear account changes: its
+     * sessions are refused `unavailable` then (session.h, nodes.h). */
+    pack_kv_bool(pk, "database_available", s->pool != NULL && pool_available(s->pool) &&
+                                               session_hearing(uv_now(s->loop)));
     bb_pack_cstr(pk, "time_zone");
     bb_pack_cstr(pk, s->cfg.time_zone);
     bb_pack_cstr(pk, "today");
@@ -137,7 +141,7 @@ static void pack_arg(msgpack_packer *pk, const bb_arg *a)
 
 static void pack_method(msgpack_packer *pk, const bb_method_spec *m)
 {
-    msgpack_pack_map(pk, 8);
+    msgpack_pack_map(pk, 9);
     bb_pack_cstr(pk, "name");
     bb_pack_cstr(pk, m->name);
     /* "anonymous" first, then the user roles in their bit order. */
@@ -154,6 +158,7 @@ static void pack_method(msgpack_packer *pk, const bb_method_spec *m)
     pack_kv_bool(pk, "write", (m->flags & BB_M_WRITE) != 0);
     pack_kv_bool(pk, "paged", (m->flags & BB_M_PAGED) != 0);
     pack_kv_bool(pk, "scoped", (m->flags & BB_M_SCOPED) != 0);
+    pack_kv_bool(pk, "replica", (m->flags & BB_M_REPLICA) != 0);
     const bb_arg *all[BB_SPEC_MAX_ARGS];
     unsigned n = bb_spec_args(m, all);
     bb_pack_cstr(pk, "args");

@@ -28,6 +28,9 @@
 #define IT_LOG_TAIL_LINES 80
 #define IT_PG_CTL_TIMEOUT_MS 120000
 #define IT_READ_CHUNK 65536
+/* How long a test's server gets to leave after SIGTERM at the end of a test
+ * before it is killed. */
+#define IT_SERVER_TERM_WAIT_MS 2000
 
 static char g_suite[64];
 static char g_dbname[128];
@@ -1496,8 +1499,15 @@ static void cleanup_after_test(bool failed)
         if (!sl->in_use || sl->s.shared)
             continue;
         if (sl->s.pid != 0) {
-            kill(sl->s.pid, SIGKILL);
-            waitpid(sl->s.pid, NULL, 0);
+            /* SIGTERM first: a server that leaves cleanly takes its row out
+             * of the process registry (sql/027 bb_node), so the next test's
+             * session-ending write does not wait out the barrier for a
+             * process that is gone. SIGKILL when it does not exit soon. */
+            kill(sl->s.pid, SIGTERM);
+            if (wait_pid(sl->s.pid, IT_SERVER_TERM_WAIT_MS) == -1) {
+                kill(sl->s.pid, SIGKILL);
+                waitpid(sl->s.pid, NULL, 0);
+            }
             sl->s.pid = 0;
         }
         sl->in_use = false;
@@ -1629,4 +1639,48 @@ int it_buf_err(it_conn *c, it_buf *b, uint32_t msgid, const char *code, const ch
                 it_describe(&m, d, sizeof d));
     it_msg_free(&m);
     return good ? 0 : -1;
+}
+
+/* ---- a connection from a chosen loopback address (test_topology) ---- */
+
+it_conn *it_connect_anon_from(const char *src_addr, int port)
+{
+    it_conn *c = NULL;
+    for (size_t i = 0; i < IT_MAX_CONNS; i++)
+        if (!g_conns[i].in_use) {
+            c = &g_conns[i];
+            break;
+        }
+    if (c == NULL) {
+        it_note("too many connections");
+        return NULL;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return NULL;
+    struct sockaddr_in src;
+    memset(&src, 0, sizeof src);
+    src.sin_family = AF_INET;
+    struct sockaddr_in sa = src;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (inet_pton(AF_INET, src_addr, &src.sin_addr) != 1 ||
+        bind(fd, (struct sockaddr *)&src, sizeof src) != 0 ||
+        connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        it_note("connect from %s to port %d: %s", src_addr, port, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    memset(c, 0, sizeof *c);
+    c->fd = fd;
+    c->in_use = true;
+    if (!msgpack_unpacker_init(&c->up, IT_READ_CHUNK)) {
+        close(fd);
+        c->in_use = false;
+        return NULL;
+    }
+    return c;
 }

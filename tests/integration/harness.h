@@ -343,4 +343,8 @@ int it_cli_run_env(it_cli *r, const char *server, int timeout_ms, const char *co
 int it_run(it_cli *r, const char *const *argv, int timeout_ms);
 void it_cli_free(it_cli *r);
 
+/* Like it_connect_anon, from the local IPv4 address src_addr (a loopback
+ * address such as "127.0.0.3": a client of its own behind a balancer). */
+it_conn *it_connect_anon_from(const char *src_addr, int port);
+
 #endif
