@@ -26,6 +26,12 @@
 
 /* pg_advisory_lock key: "baobao" in ASCII, so it is recognisable in pg_locks. */
 #define MIGRATE_LOCK_KEY "108170620068207"
+/* Unless the conninfo says otherwise: libpq's blocking connect waits this
+ * long (s) per host of a multi-host conninfo, and a host that drops
+ * packets silently fails after tcp_user_timeout (ms) rather than the
+ * kernel's SYN retries (about 127 s), so the next host gets its turn. */
+#define MIGRATE_CONNECT_TIMEOUT_S "10"
+#define MIGRATE_TCP_USER_TIMEOUT_MS "3000"
 
 static const char sql_create_table[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -174,8 +180,11 @@ static void warn_newer(PGconn *pg)
 
 int migrate_run(const char *conninfo, char *err, size_t errlen)
 {
-    const char *keys[] = {"fallback_application_name", "dbname", NULL};
-    const char *vals[] = {"baobaod-migrate", conninfo != NULL ? conninfo : "", NULL};
+    /* Ours before dbname: the operator's conninfo, expanded from it, wins. */
+    const char *keys[] = {"fallback_application_name", "connect_timeout", "tcp_user_timeout",
+                          "dbname", NULL};
+    const char *vals[] = {"baobaod-migrate", MIGRATE_CONNECT_TIMEOUT_S,
+                          MIGRATE_TCP_USER_TIMEOUT_MS, conninfo != NULL ? conninfo : "", NULL};
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
     if (pg == NULL) {
         set_err(err, errlen, "migrate: out of memory");

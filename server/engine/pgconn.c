@@ -30,8 +30,28 @@
 
 #include "log.h"
 
-/* libpq does not time out a non-blocking connect by itself. */
+/* libpq does not time out a non-blocking connect by itself (connect_timeout
+ * is ignored with PQconnectPoll). This covers the whole attempt, every host
+ * of a multi-host conninfo included. */
 #define PGCONN_CONNECT_TIMEOUT_MS 10000u
+/* TCP_USER_TIMEOUT (libpq's tcp_user_timeout, ms) unless the conninfo says
+ * otherwise: a host that drops packets silently (no RST) fails its connect
+ * after this long instead of the kernel's SYN retries (about 127 s), so
+ * libpq moves on to the next host of a multi-host conninfo well within
+ * PGCONN_CONNECT_TIMEOUT_MS (three silent hosts fit). It also drops an
+ * established connection whose sent data goes unacknowledged this long. */
+#define PGCONN_TCP_USER_TIMEOUT_MS "3000"
+/* Behind a pooler in transaction mode the open sync group is closed (synced
+ * and flushed) before it grows past this many bytes: libpq flushes by
+ * itself once its buffer reaches 64 KiB, and PgBouncer 1.18 may give the
+ * server connection away in the middle of a group it got only part of
+ * (PgBouncer issue #759). Unnamed statements carry their whole SQL text, so
+ * a group gets there quickly. Well below 64 KiB: the estimate leaves out
+ * the protocol's few bytes per message beyond PGCONN_MSG_OVERHEAD. */
+#define PGCONN_GROUP_MAX_BYTES (48u * 1024u)
+/* Parse, Bind, Describe, Execute headers and the like, per query (an
+ * over-estimate). */
+#define PGCONN_MSG_OVERHEAD 64u
 #define PGCONN_APP_NAME "baobaod"
 /* The statement_timeout guard that opens every sync group behind a pooler
  * in transaction mode (pgconn.h, "Poolers"): local to the group's
@@ -42,7 +62,7 @@ static const pool_stmt guard_stmt = {
     .sql = "SELECT set_config('statement_timeout', $1, true)",
     .nparams = 1,
 };
-/* The same, once per connection, in session mode. */
+/* The same, once per connection, in session mode (begin_prepare). */
 #define PGCONN_SESSION_TIMEOUT_SQL "SELECT set_config('statement_timeout', $1, false)"
 /* Doubling stops here; reconnect_max_ms caps the delay anyway. */
 #define PGCONN_MAX_BACKOFF_SHIFT 20u
@@ -75,6 +95,7 @@ struct pgconn {
     pgq *cur;                  /* the query results are arriving for; NULL = head */
     unsigned in_flight;
     unsigned unsynced;         /* queries at the tail of the FIFO not yet synced */
+    size_t group_bytes;        /* estimated bytes of the open group (unsynced) */
     bool flush_pending;        /* a query sent alone waits for the flush */
 
     unsigned failures;         /* consecutive, for backoff; 0 after READY */
@@ -85,6 +106,7 @@ struct pgconn {
     unsigned retires;          /* retired in a row, each within
                                   PGCONN_RETIRE_RESET_MS of the one before */
     uint64_t last_retire_ms;
+    bool backoff_retired;      /* this backoff follows a retirement: not kicked */
     unsigned depth;            /* enter/leave nesting */
     bool close_pending;        /* pgconn_close asked for inside a hook */
     bool failing;              /* send/flush failed; a zero timer breaks it */
@@ -235,6 +257,7 @@ static void fail_in_flight(pgconn *c)
     c->head = c->tail = c->cur = NULL;
     c->in_flight = 0;
     c->unsynced = 0;
+    c->group_bytes = 0;
     c->flush_pending = false;
     uv_prepare_stop(&c->sync_prep);
     while (list != NULL) {
@@ -277,6 +300,7 @@ static void do_break(pgconn *c, const char *why)
     }
     if (retired)
         c->failures = c->retires; /* back off by how often in a row */
+    c->backoff_retired = retired;
     unsigned delay = next_backoff_ms(c);
     log_event(LOG_WARN, "db_conn_broken", "pg=%u was=%s failed_queries=%u retry_ms=%u reason=%s",
               c->id, pgconn_state_name(from), lost, delay, log_q(reason));
@@ -329,12 +353,14 @@ static void start_connect(pgconn *c)
     char options[48];
     snprintf(options, sizeof options, "-c statement_timeout=%s", c->timeout_text);
     bool direct = c->cfg.pooler == POOL_POOLER_NONE && c->cfg.statement_timeout_ms > 0;
-    const char *keys[4], *vals[4];
+    const char *keys[5], *vals[5];
     unsigned n = 0;
     if (direct) {
         keys[n] = "options";
         vals[n++] = options;
     }
+    keys[n] = "tcp_user_timeout";
+    vals[n++] = PGCONN_TCP_USER_TIMEOUT_MS;
     keys[n] = "fallback_application_name";
     vals[n++] = PGCONN_APP_NAME;
     keys[n] = "dbname"; /* last: what it sets overrides the keys before it */
@@ -357,7 +383,11 @@ static void start_connect(pgconn *c)
 }
 
 /* Connected: pipeline mode, prepare every statement, one sync. Behind a
- * pooler in session mode the statement timeout is SET first; in
+ * pooler in session mode the server connection may have served a client
+ * before (and kept its session when the pooler's server_reset_query is
+ * empty): DEALLOCATE ALL first, or our names would already exist (42P05),
+ * and statement_timeout is set, or RESET when statement_timeout_ms is 0
+ * (the server's own setting), never inherited from that client. In
  * transaction mode nothing is prepared (nothing would outlive the sync's
  * transaction) and only the sync is sent. */
 static void begin_prepare(pgconn *c)
@@ -369,9 +399,12 @@ static void begin_prepare(pgconn *c)
         return;
     }
     c->prep_failed = false;
-    if (c->cfg.pooler == POOL_POOLER_SESSION && c->cfg.statement_timeout_ms > 0) {
+    if (c->cfg.pooler == POOL_POOLER_SESSION) {
         const char *v[1] = {c->timeout_text};
-        if (PQsendQueryParams(c->pg, PGCONN_SESSION_TIMEOUT_SQL, 1, NULL, v, NULL, NULL, 0) != 1) {
+        bool set = c->cfg.statement_timeout_ms > 0;
+        if (PQsendQueryParams(c->pg, "DEALLOCATE ALL", 0, NULL, NULL, NULL, NULL, 0) != 1 ||
+            PQsendQueryParams(c->pg, set ? PGCONN_SESSION_TIMEOUT_SQL : "RESET statement_timeout",
+                              set ? 1 : 0, NULL, set ? v : NULL, NULL, NULL, 0) != 1) {
             do_break(c, PQerrorMessage(c->pg));
             return;
         }
@@ -552,6 +585,7 @@ static void group_done(pgconn *c)
         if (c->unsynced > 0 && !c->failing) {
             c->tail->sync_after = true;
             c->unsynced = 0;
+            c->group_bytes = 0;
             uv_prepare_stop(&c->sync_prep);
             if (PQpipelineSync(c->pg) != 1)
                 send_failed(c, "sync");
@@ -760,6 +794,7 @@ static void sync_prep_cb(uv_prepare_t *h)
     if (c->unsynced > 0) {
         c->tail->sync_after = true;
         c->unsynced = 0;
+        c->group_bytes = 0;
         if (PQpipelineSync(c->pg) != 1) {
             send_failed(c, "sync");
             return;
@@ -779,6 +814,7 @@ static int send_alone(pgconn *c, pgq *q)
     if (c->unsynced > 0) {
         c->tail->sync_after = true;
         c->unsynced = 0;
+        c->group_bytes = 0;
         if (PQpipelineSync(c->pg) != 1) {
             send_failed(c, "sync");
             return -1;
@@ -804,18 +840,48 @@ static int send_alone(pgconn *c, pgq *q)
     return 0;
 }
 
+/* About how many bytes q takes in libpq's buffer (send_stmt). */
+static size_t stmt_bytes(const pgconn *c, const pgq *q)
+{
+    size_t n = PGCONN_MSG_OVERHEAD +
+               strlen(c->cfg.pooler == POOL_POOLER_TRANSACTION ? q->stmt->sql : q->stmt->name);
+    for (unsigned i = 0; i < (unsigned)q->stmt->nparams; i++)
+        if (q->values[i] != NULL)
+            n += strlen(q->values[i]);
+    return n;
+}
+
 int pgconn_send(pgconn *c, pgq *q)
 {
     if (!pgconn_ready(c))
         return -1;
     if (q->alone)
         return send_alone(c, q);
+    size_t bytes = stmt_bytes(c, q);
+    if (c->cfg.pooler == POOL_POOLER_TRANSACTION && c->unsynced > 0 &&
+        c->group_bytes + bytes > PGCONN_GROUP_MAX_BYTES) {
+        /* The open group is closed before libpq would flush part of it by
+         * itself (PGCONN_GROUP_MAX_BYTES); PQpipelineSync writes it. */
+        log_event(LOG_DEBUG, "db_group_split", "pg=%u queries=%u bytes=%zu", c->id, c->unsynced,
+                  c->group_bytes);
+        c->tail->sync_after = true;
+        c->unsynced = 0;
+        c->group_bytes = 0;
+        if (PQpipelineSync(c->pg) != 1) {
+            send_failed(c, "sync");
+            return -1;
+        }
+        c->flush_pending = true; /* what the sync could not write */
+    }
     /* Nothing is written to the socket here (libpq buffers in pipeline
      * mode below its 64 KiB threshold); sync_prep_cb syncs and flushes.
      * (An `alone` query above is written at once by its syncs.) */
-    if (c->unsynced == 0 && needs_guard(c) && send_guard(c) != 0) {
-        send_failed(c, guard_stmt.name);
-        return -1;
+    if (c->unsynced == 0 && needs_guard(c)) {
+        if (send_guard(c) != 0) {
+            send_failed(c, guard_stmt.name);
+            return -1;
+        }
+        c->group_bytes += PGCONN_MSG_OVERHEAD + strlen(guard_stmt.sql) + strlen(c->timeout_text);
     }
     if (send_stmt(c, q) != 1) {
         /* Not in the pipeline: the connection is finished before anything
@@ -826,6 +892,7 @@ int pgconn_send(pgconn *c, pgq *q)
     }
     fifo_append(c, q, false);
     c->in_flight++;
+    c->group_bytes += bytes;
     if (c->unsynced++ == 0)
         uv_prepare_start(&c->sync_prep, sync_prep_cb);
     return 0;
@@ -886,7 +953,11 @@ void pgconn_retire(pgconn *c, const char *why)
 
 void pgconn_kick(pgconn *c)
 {
-    if (c->state != PGC_BACKOFF)
+    /* A backoff after a retirement stands: the connection reached a standby
+     * and another one getting through says nothing about where it would go
+     * now; kicked, connections retired by every write would reconnect at
+     * the write rate. */
+    if (c->state != PGC_BACKOFF || c->backoff_retired)
         return;
     unsigned lo = c->cfg.reconnect_min_ms > 0 ? c->cfg.reconnect_min_ms : 1;
     unsigned delay = (unsigned)rand() % (lo + 1);

@@ -15,9 +15,10 @@
  * as failed (conn_lost), the PGconn is finished and a reconnect timer runs
  * with exponential backoff (min doubling to max, with jitter; reset after a
  * connection reaches READY). The owner may cut a backoff short
- * (pgconn_kick: another connection got through) and may retire a READY
- * connection (pgconn_retire: it reached a standby): it takes no more
- * queries, and breaks once those in flight are done.
+ * (pgconn_kick: another connection got through; not a backoff that follows
+ * a retirement) and may retire a READY connection (pgconn_retire: it
+ * reached a standby): it takes no more queries, and breaks once those in
+ * flight are done.
  *
  * Sync groups. Queries sent during one loop iteration are written to
  * libpq's buffer only; just before the loop polls again (a uv_prepare) they
@@ -35,7 +36,10 @@
  * a neighbour's failure never rolls it back (nor replays it), and its locks
  * never meet a neighbour's row locks in one transaction. Its syncs are
  * flushed at once (libpq's PQpipelineSync writes, non-blocking), not at the
- * end of the loop iteration like a group's.
+ * end of the loop iteration like a group's. Behind a pooler in
+ * transaction mode a group is also closed early, before it grows past
+ * PGCONN_GROUP_MAX_BYTES (pgconn.c): libpq would flush part of it by itself
+ * at 64 KiB, and PgBouncer may lend the server connection away mid-group.
  *
  * Poolers (pool_pooler). Behind a pooler in transaction mode a server
  * connection is ours only for one transaction, so nothing may outlive one:
@@ -44,9 +48,17 @@
  * statement_timeout is set for the group's transaction by a guard query
  * (set_config(..., true)) that opens every group; guards are the
  * connection's own, never handed to the owner. In session mode the
- * statements are prepared as with no pooler and statement_timeout is SET
- * once after connecting (a pooler refuses the `options` start-up
- * parameter used with no pooler).
+ * statements are prepared as with no pooler, after a DEALLOCATE ALL (the
+ * server connection may keep a former client's session when the pooler
+ * does not reset it), and statement_timeout is SET once after connecting
+ * (RESET with statement_timeout_ms 0; a pooler refuses the `options`
+ * start-up parameter used with no pooler).
+ *
+ * Connecting: tcp_user_timeout defaults to a few seconds (the conninfo may
+ * say otherwise), so a host that drops packets silently fails over to the
+ * next host of a multi-host conninfo; libpq resolves host names with a
+ * blocking getaddrinfo on the loop thread while connecting (hostaddr= or IP addresses
+ * avoid it).
  *
  * Nothing here blocks: PQconnectStartParams/PQconnectPoll, PQsendPrepare,
  * PQsendQueryPrepared, PQsendQueryParams, PQpipelineSync, PQflush,
@@ -146,14 +158,17 @@ __attribute__((warn_unused_result)) int pgconn_send(pgconn *c, pgq *q);
  * hook of this same connection (then it happens when the hook returns). */
 void pgconn_close(pgconn *c);
 /* Stops taking queries (pgconn_ready is false from now on), lets those in
- * flight finish, then breaks and connects again after the shortest
- * backoff. For a connection found to reach a standby: a multi-host conninfo
+ * flight finish, then breaks and connects again after a backoff:
+ * reconnect_min_ms the first time, doubling (up to reconnect_max_ms) each
+ * time it is retired again within a minute of the last retirement
+ * (PGCONN_RETIRE_RESET_MS), and never cut short by pgconn_kick. For a connection found to reach a standby: a multi-host conninfo
  * with target_session_attrs=read-write then finds the primary. why is
  * logged. A no-op unless READY. */
 void pgconn_retire(pgconn *c, const char *why);
 /* A connection waiting in BACKOFF tries again after a short random delay
  * (up to reconnect_min_ms) instead of its full backoff: another connection
- * of the pool just got through. A no-op in other states. */
+ * of the pool just got through. A no-op in other states and when the
+ * backoff follows a retirement (pgconn_retire). */
 void pgconn_kick(pgconn *c);
 /* Frees a CLOSED or IDLE connection. */
 void pgconn_free(pgconn *c);

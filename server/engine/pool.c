@@ -376,7 +376,8 @@ static void hook_state(void *owner, pgconn *c, pgconn_state from, pgconn_state t
             pgconn_close(c);
         } else {
             /* The database is back: the others need not sit out their
-             * backoff (POOL_PROBE_MAX_MS). */
+             * backoff (POOL_PROBE_MAX_MS). Not those retired from a
+             * standby: pgconn_kick leaves their backoff alone. */
             for (unsigned i = 0; i < p->nconns; i++)
                 if (p->conns[i] != c)
                     pgconn_kick(p->conns[i]);

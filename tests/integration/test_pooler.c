@@ -20,7 +20,15 @@
  * with target_session_attrs=read-write whose first host answers read-only
  * (PgBouncer logging in as a read-only role) puts every pool connection on
  * the second (the primary); a connection that meets a read-only server (25006, what a standby answers)
- * answers `unavailable` and is retired and connected again.
+ * answers `unavailable` and is retired and connected again, and retired
+ * connections' backoffs are not cut short by the others getting through;
+ * baobaod started again against a session-mode PgBouncer gets every pool
+ * connection ready on server connections its last run used; a first host
+ * that drops packets silently is given up by the migrations, the pool and
+ * the LISTEN connection; in transaction mode a group with one failing
+ * query answers every other query, and replayed queries keep their
+ * statement_timeout; a group too big for one write is split
+ * (PGCONN_GROUP_MAX_BYTES).
  *
  * Not for: failover with a real streaming replica (test_topology.c), reads
  * from a replica (test_replica.c).
@@ -31,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -745,6 +754,18 @@ static bool log_has_after(const it_server *s, const char *after, unsigned n, con
     }
 }
 
+/* Sets the test database's default_transaction_read_only for new sessions
+ * (on: as a standby's; off: RESET). 0 or -1. */
+static int db_read_only(bool on)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             on ? "ALTER DATABASE %s SET default_transaction_read_only = on"
+                : "ALTER DATABASE %s RESET default_transaction_read_only",
+             it_db_name());
+    return it_pg_exec(sql, 0, NULL);
+}
+
 static int read_only_server_write_unavailable_and_connection_retired(void)
 {
     it_server *s = it_server_start((const char *const[]){"pool_size=1", NULL});
@@ -754,13 +775,12 @@ static int read_only_server_write_unavailable_and_connection_retired(void)
     IT_CHECK(wait_serving(c) == 0);
     /* From now on new sessions of the database are read-only: a write
      * there fails with 25006, as on a standby. The pool's session is ended
-     * so that it connects again into one. */
-    char sql[256];
-    snprintf(sql, sizeof sql, "ALTER DATABASE %s SET default_transaction_read_only = on",
-             it_db_name());
-    IT_CHECK(it_pg_exec(sql, 0, NULL) == 0);
-    IT_CHECK(terminate_pool_backends() == 1);
-    bool reconnected = log_has_after(s, "event=db_conn_broken", 1, "event=db_conn_ready", 10000);
+     * so that it connects again into one. Reset before any check below
+     * can return. */
+    IT_CHECK(db_read_only(true) == 0);
+    bool terminated = terminate_pool_backends() == 1;
+    bool reconnected = terminated && log_has_after(s, "event=db_conn_broken", 1,
+                                                   "event=db_conn_ready", 10000);
 
     it_buf b;
     it_buf_init(&b);
@@ -768,7 +788,9 @@ static int read_only_server_write_unavailable_and_connection_retired(void)
     it_credit_code(7500, cc);
     it_msg m;
     int got = -1;
-    /* The first tries may meet the connection still coming back. */
+    /* The first tries may meet the connection still coming back. The
+     * create's own statement must meet 25006: the nodes' beat is a write
+     * too and may retire the connection first. */
     for (int i = 0; i < 50 && reconnected; i++) {
         uint32_t id = ++g_msgid;
         it_buf_reset(&b);
@@ -777,7 +799,7 @@ static int read_only_server_write_unavailable_and_connection_retired(void)
         it_kv_str(&b, "credit_code", cc);
         it_kv_str(&b, "township", "赤壁镇");
         got = it_buf_call(c, &b, id, &m);
-        if (got == 0 && it_server_log_has(s, "sqlstate=25006"))
+        if (got == 0 && it_server_log_has(s, "stmt=ent_create sqlstate=25006"))
             break;
         if (got == 0)
             it_msg_free(&m);
@@ -785,11 +807,10 @@ static int read_only_server_write_unavailable_and_connection_retired(void)
         it_sleep_ms(100);
     }
     it_buf_free(&b);
-    bool retired = it_server_log_has(s, "sqlstate=25006") &&
+    bool retired = it_server_log_has(s, "stmt=ent_create sqlstate=25006") &&
                    it_server_log_has(s, "event=db_conn_retiring");
-    snprintf(sql, sizeof sql, "ALTER DATABASE %s RESET default_transaction_read_only",
-             it_db_name());
-    IT_CHECK(it_pg_exec(sql, 0, NULL) == 0);
+    IT_CHECK(db_read_only(false) == 0);
+    IT_CHECKF(terminated, "the pool's backend was not terminated");
     IT_CHECKF(reconnected, "the pool did not connect again after its backend was terminated");
     IT_CHECKF(got == 0, "no write reached the read-only session");
     IT_CHECKF(m.is_error && strcmp(m.code, "unavailable") == 0,
@@ -811,6 +832,338 @@ static int read_only_server_write_unavailable_and_connection_retired(void)
     return 0;
 }
 
+/* ---- sessions a pooler passes on, silent hosts, failing groups, kicks ---- */
+
+/* Session mode hands a server connection to the next client when one
+ * leaves; baobaod started again against the same PgBouncer must find every
+ * pool connection ready, whatever the last client left on them (its
+ * prepared statements: 42P05 "already exists" when preparing again). */
+static int session_mode_restart_reuses_server_connections(void)
+{
+    IT_CHECK(pgb_start("session") == 0);
+    char db[512];
+    pgb_db_set(db, sizeof db, it_db_name());
+    /* The second run without a timeout of its own: RESET, not SET. */
+    const char *sets[] = {db, "db_pooler=session", "pool_size=4", NULL, NULL};
+    int rc = 0;
+    for (int run = 1; run <= 2 && rc == 0; run++) {
+        sets[3] = run == 2 ? "statement_timeout_ms=0" : NULL;
+        it_server *s = it_server_start(sets);
+        if (s == NULL) {
+            rc = -1;
+            break;
+        }
+        it_conn *c = it_connect(s->port);
+        if (c == NULL || wait_serving(c) != 0)
+            rc = -1;
+        if (c != NULL)
+            it_close(c);
+        bool all_ready = log_has_after(s, "event=starting", 1, "event=db_conn_ready pg=4 ",
+                                       IT_REPLY_TIMEOUT_MS);
+        bool broken = it_server_log_has(s, "event=db_conn_broken");
+        if (!all_ready || broken) {
+            it_note("run %d: every pool connection ready: %s; one broke: %s", run,
+                    all_ready ? "yes" : "no", broken ? "yes" : "no");
+            rc = -1;
+        }
+        if (it_server_stop(s, IT_STOP_TIMEOUT_MS) != 0)
+            rc = -1;
+    }
+    pgb_stop();
+    IT_CHECK(rc == 0);
+    return 0;
+}
+
+/* Connections that fill the accept queue of a silent port. */
+#define SILENT_FILL 3
+/* How long a connect to the silent port must stay unanswered for the test
+ * to count it silent (a precondition, not a measurement of baobaod). */
+#define SILENT_CHECK_MS 300
+
+/* A TCP port on 127.0.0.1 that drops SYNs, as a host that drops packets
+ * does (no RST): listening with a backlog of 0, its accept queue filled by
+ * connections never accepted (Linux drops a SYN to a full queue). fds[0]
+ * is the listener, the rest the fillers; all closed by silent_close. */
+static int silent_port(int fds[SILENT_FILL + 1])
+{
+    for (int i = 0; i <= SILENT_FILL; i++)
+        fds[i] = -1;
+    fds[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fds[0] < 0)
+        return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (bind(fds[0], (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fds[0], (struct sockaddr *)&a, &len) != 0 || listen(fds[0], 0) != 0)
+        return -1;
+    for (int i = 1; i <= SILENT_FILL; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fds[i] < 0)
+            return -1;
+        if (connect(fds[i], (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS)
+            return -1;
+        it_sleep_ms(50); /* the handshake completes into the queue */
+    }
+    /* Silent now: a probe gets no answer at all. */
+    int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (probe < 0)
+        return -1;
+    bool answered = connect(probe, (struct sockaddr *)&a, sizeof a) == 0 || errno != EINPROGRESS;
+    if (!answered) {
+        struct pollfd pf = {.fd = probe, .events = POLLOUT};
+        answered = poll(&pf, 1, SILENT_CHECK_MS) != 0;
+    }
+    close(probe);
+    return answered ? -1 : ntohs(a.sin_port);
+}
+
+static void silent_close(int fds[SILENT_FILL + 1])
+{
+    for (int i = 0; i <= SILENT_FILL; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+}
+
+static int multi_host_conninfo_with_a_silent_first_host_connects(void)
+{
+    /* Host 1 drops every packet; host 2 is the test cluster. The
+     * migrations (blocking), the pool and the LISTEN connection must each
+     * give host 1 up and go on to host 2: by the kernel's SYN retries that
+     * would take about two minutes, past the pool's connect timeout, which
+     * starts again at host 1. */
+    int fds[SILENT_FILL + 1];
+    int p1 = silent_port(fds);
+    if (p1 < 0) {
+        silent_close(fds);
+        IT_CHECKF(false, "no silent port (a SYN to a full accept queue was answered)");
+    }
+    char db[700];
+    snprintf(db, sizeof db,
+             "db=host=127.0.0.1,%s port=%d,%s dbname=%s target_session_attrs=read-write",
+             getenv("PGHOST"), p1, getenv("PGPORT") != NULL ? getenv("PGPORT") : "5432",
+             it_db_name());
+    const char *sets[] = {db, "pool_size=2", NULL};
+    it_server *s = it_server_start(sets);
+    int rc = 0;
+    if (s == NULL) {
+        rc = -1;
+    } else {
+        if (!log_has_after(s, "event=starting", 1, "event=listen_up", IT_REPLY_TIMEOUT_MS)) {
+            it_note("the LISTEN connection did not come up");
+            rc = -1;
+        }
+        if (!log_has_after(s, "event=starting", 1, "event=db_conn_ready pg=2 ",
+                           IT_REPLY_TIMEOUT_MS)) {
+            it_note("not every pool connection came up");
+            rc = -1;
+        }
+        it_conn *c = it_connect(s->port);
+        if (c == NULL || wait_serving(c) != 0)
+            rc = -1;
+        if (c != NULL)
+            it_close(c);
+        if (it_server_stop(s, IT_STOP_TIMEOUT_MS) != 0)
+            rc = -1;
+    }
+    silent_close(fds);
+    IT_CHECK(rc == 0);
+    return 0;
+}
+
+/* Appends one enterprise.get of id to b; returns its msgid. */
+static uint32_t add_get(it_buf *b, int64_t id)
+{
+    uint32_t m = ++g_msgid;
+    it_req(b, m, "enterprise.get", 1);
+    it_kv_int(b, "id", id);
+    return m;
+}
+
+/* Through PgBouncer in transaction mode, one pool connection: requests
+ * sent in one write make one sync group. One of them fails (a duplicate
+ * credit code): the group is replayed query by query, each with its own
+ * statement_timeout guard, and every other request succeeds. Then, with
+ * the table locked, every query of a group is cancelled by
+ * statement_timeout, replayed ones included (their guard is fresh: the
+ * pooler's server connection has no timeout of its own). */
+static int transaction_mode_group_with_a_failing_query(void)
+{
+    IT_CHECK(pgb_start("transaction") == 0);
+    char db[512], sdb[600];
+    pgb_db_set(db, sizeof db, it_db_name());
+    snprintf(sdb, sizeof sdb, "session_db=%s", it_db_conninfo());
+    const char *sets[] = {db,
+                          "db_pooler=transaction",
+                          sdb,
+                          "pool_size=1",
+                          "statement_timeout_ms=" SLOW_TIMEOUT_MS,
+                          NULL};
+    setenv("BAOBAO_LOG", "debug", 1); /* event=db_group_replayed */
+    it_server *s = it_server_start(sets);
+    unsetenv("BAOBAO_LOG");
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    IT_CHECK(wait_serving(c) == 0);
+    char cc[19], d[800];
+    it_credit_code(7700, cc);
+    int64_t eid = it_create_enterprise(c, "组内失败企业", cc, "赤壁镇");
+    IT_CHECK(eid > 0);
+
+    /* Gets, a create that fails, submits, gets: one write. */
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t first = g_msgid + 1;
+    add_get(&b, eid);
+    add_get(&b, eid);
+    uint32_t dup = ++g_msgid;
+    it_req(&b, dup, "enterprise.create", 3);
+    it_kv_str(&b, "name", "组内失败企业二");
+    it_kv_str(&b, "credit_code", cc);
+    it_kv_str(&b, "township", "赤壁镇");
+    for (int i = 0; i < 2; i++) {
+        it_req(&b, ++g_msgid, "status.submit", 4);
+        it_kv_int(&b, "enterprise_id", eid);
+        it_kv_str(&b, "report_date", i == 0 ? "2024-06-04" : "2024-06-05");
+        it_kv_str(&b, "reporter", "王五");
+        it_kv_str(&b, "production_status", "正常");
+    }
+    add_get(&b, eid);
+    uint32_t last = g_msgid;
+    IT_CHECK(it_send(c, b.sb.data, b.sb.size) == 0);
+    it_buf_free(&b);
+    for (uint32_t k = first; k <= last; k++) {
+        it_msg m;
+        IT_CHECK(it_recv(c, IT_REPLY_TIMEOUT_MS, &m) == IT_RECV_MSG);
+        bool want_error = m.msgid == dup;
+        bool ok = want_error ? m.is_error && strcmp(m.code, "already_exists") == 0 : !m.is_error;
+        IT_CHECKF(ok, "msgid %u: %s", m.msgid, it_describe(&m, d, sizeof d));
+        it_msg_free(&m);
+    }
+    IT_CHECKF(it_server_log_has(s, "event=db_group_replayed"),
+              "the failing create did not share a sync group (nothing replayed)");
+    IT_CHECK(!it_server_log_has(s, "event=db_conn_broken"));
+
+    /* The table locked: three gets in one group, each cancelled. */
+    PGconn *locker = PQconnectdb(it_db_conninfo());
+    IT_CHECK(PQstatus(locker) == CONNECTION_OK);
+    PGresult *r = PQexec(locker, "BEGIN; LOCK TABLE enterprise IN ACCESS EXCLUSIVE MODE");
+    bool locked = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!locked) {
+        PQfinish(locker);
+        IT_CHECKF(false, "could not lock enterprise");
+    }
+    it_buf_init(&b);
+    uint32_t g[3];
+    for (int i = 0; i < 3; i++)
+        g[i] = add_get(&b, eid);
+    int sent = it_send(c, b.sb.data, b.sb.size);
+    it_buf_free(&b);
+    int got = 0;
+    for (int i = 0; i < 3 && sent == 0 && got == 0; i++)
+        got = it_expect_error(c, g[i], "unavailable", NULL, SLOW_REPLY_WAIT_MS);
+    PQfinish(locker); /* ends the lock whatever happened */
+    IT_CHECKF(sent == 0 && got == 0, "a get held on the lock was not cancelled");
+    IT_CHECK(get_ok(c, eid) == 0);
+    it_close(c);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    pgb_stop();
+    return 0;
+}
+
+/* Gets sent in one write by the big-group test: with SQL text, values and
+ * per-message overhead, well past PGCONN_GROUP_MAX_BYTES (48 KiB) in one
+ * loop turn on one pool connection. */
+#define BIG_GROUP_GETS 600
+
+/* Through PgBouncer in transaction mode, one pool connection that may
+ * send them all at once: the loop turn's group is closed early (logged
+ * event=db_group_split) before libpq would write part of it by itself, and
+ * every get is answered, no connection broken. */
+static int transaction_mode_big_group_split(void)
+{
+    IT_CHECK(pgb_start("transaction") == 0);
+    char db[512], sdb[600];
+    pgb_db_set(db, sizeof db, it_db_name());
+    snprintf(sdb, sizeof sdb, "session_db=%s", it_db_conninfo());
+    const char *sets[] = {db,          "db_pooler=transaction", sdb, "pool_size=1",
+                          "pool_pipeline_depth=1000", "max_in_flight=1000", NULL};
+    setenv("BAOBAO_LOG", "debug", 1); /* event=db_group_split */
+    it_server *s = it_server_start(sets);
+    unsetenv("BAOBAO_LOG");
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    IT_CHECK(wait_serving(c) == 0);
+    char cc[19], d[800];
+    it_credit_code(7900, cc);
+    int64_t eid = it_create_enterprise(c, "大组测试企业", cc, "赤壁镇");
+    IT_CHECK(eid > 0);
+    it_buf b;
+    it_buf_init(&b);
+    for (int i = 0; i < BIG_GROUP_GETS; i++)
+        add_get(&b, eid);
+    IT_CHECK(it_send(c, b.sb.data, b.sb.size) == 0);
+    it_buf_free(&b);
+    for (int i = 0; i < BIG_GROUP_GETS; i++) {
+        it_msg m;
+        IT_CHECK(it_recv(c, IT_REPLY_TIMEOUT_MS, &m) == IT_RECV_MSG);
+        IT_CHECKF(!m.is_error, "get %d: %s", i, it_describe(&m, d, sizeof d));
+        it_msg_free(&m);
+    }
+    it_close(c);
+    IT_CHECK(it_server_log_has(s, "event=db_group_split"));
+    IT_CHECK(!it_server_log_has(s, "event=db_conn_broken"));
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    pgb_stop();
+    return 0;
+}
+
+/* Retirements the kick test waits for: enough for a retired connection to
+ * come back (read-only again) while others wait in their backoff. */
+#define KICK_TEST_RETIRES 8
+/* The most that wait may take (every 500 ms the nodes' beat is a write). */
+#define KICK_TEST_WAIT_MS 30000
+
+/* Connections retired from a read-only server (a standby) keep their own
+ * backoff: another one getting through does not cut it short, or every
+ * write (here the nodes' beat, every 500 ms) would cause a reconnect. */
+static int retired_connections_are_not_kicked(void)
+{
+    it_server *s =
+        it_server_start((const char *const[]){"pool_size=3", "reconnect_min_ms=400", NULL});
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    IT_CHECK(wait_serving(c) == 0);
+    it_close(c);
+    int rc = db_read_only(true);
+    long long terminated = rc == 0 ? terminate_pool_backends() : -1;
+    /* Connections retire, come back (read-only again) and retire again. */
+    unsigned retires = 0;
+    int64_t deadline = it_now_ms() + KICK_TEST_WAIT_MS;
+    while (terminated == 3 && retires < KICK_TEST_RETIRES && it_now_ms() < deadline) {
+        it_sleep_ms(100);
+        char *log = it_server_log(s);
+        retires = 0;
+        for (const char *p = log; p != NULL && (p = strstr(p, "event=db_conn_retiring")) != NULL;
+             p++)
+            retires++;
+        free(log);
+    }
+    bool kicked = log_has_after(s, "event=db_conn_retiring", 1, "event=db_conn_kicked", 0);
+    if (db_read_only(false) != 0)
+        rc = -1;
+    if (it_server_stop(s, IT_STOP_TIMEOUT_MS) != 0)
+        rc = -1;
+    IT_CHECK(rc == 0);
+    IT_CHECKF(terminated == 3, "terminated %lld of the pool's 3 backends", terminated);
+    IT_CHECKF(retires >= KICK_TEST_RETIRES, "only %u retirements", retires);
+    IT_CHECKF(!kicked, "a retired connection's backoff was cut short (event=db_conn_kicked)");
+    return 0;
+}
+
 static const it_test tests[] = {
     {"transaction_mode_serves_with_unnamed_statements",
      transaction_mode_serves_with_unnamed_statements},
@@ -826,6 +1179,13 @@ static const it_test tests[] = {
      multi_host_read_write_skips_a_read_only_first_host},
     {"read_only_server_write_unavailable_and_connection_retired",
      read_only_server_write_unavailable_and_connection_retired},
+    {"session_mode_restart_reuses_server_connections",
+     session_mode_restart_reuses_server_connections},
+    {"multi_host_conninfo_with_a_silent_first_host_connects",
+     multi_host_conninfo_with_a_silent_first_host_connects},
+    {"transaction_mode_group_with_a_failing_query", transaction_mode_group_with_a_failing_query},
+    {"retired_connections_are_not_kicked", retired_connections_are_not_kicked},
+    {"transaction_mode_big_group_split", transaction_mode_big_group_split},
 };
 
 int main(int argc, char **argv)
