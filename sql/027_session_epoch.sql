@@ -62,12 +62,22 @@ CREATE TRIGGER app_user_epoch BEFORE UPDATE OF password_hash, disabled, role
     EXECUTE FUNCTION bb_user_epoch_raise();
 
 -- A township added to or removed from a user (bb_user_update touches only
--- the rows that change, 016's comment): the scope changed.
+-- the rows that change, 016's comment): the scope changed. Raised once per
+-- user per transaction (a change of ten townships is one change, and one
+-- notification), and not at all for a user inserted in this transaction
+-- (no session can have its epoch yet). Both are remembered in a
+-- transaction-local setting, bb.epoch_<user id>: it goes with the
+-- transaction, or with a subtransaction rolled back with its raise.
 CREATE FUNCTION bb_user_epoch_scope() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    u bigint := CASE WHEN TG_OP = 'DELETE' THEN OLD.user_id ELSE NEW.user_id END;
 BEGIN
-    UPDATE app_user SET epoch = epoch + 1
-     WHERE id = CASE WHEN TG_OP = 'DELETE' THEN OLD.user_id ELSE NEW.user_id END;
+    IF coalesce(current_setting('bb.epoch_' || u, true), '') <> '' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM set_config('bb.epoch_' || u, 'raised', true);
+    UPDATE app_user SET epoch = epoch + 1 WHERE id = u;
     RETURN NULL;
 END
 $$;
@@ -76,14 +86,32 @@ CREATE TRIGGER app_user_township_epoch AFTER INSERT OR DELETE OR UPDATE
     ON app_user_township FOR EACH ROW
     EXECUTE FUNCTION bb_user_epoch_scope();
 
+-- A new user: its townships inserted in the same transaction raise
+-- nothing (BEFORE: marked before any township row can name it).
+CREATE FUNCTION bb_user_epoch_new() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('bb.epoch_' || NEW.id, 'new', true);
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER app_user_epoch_new BEFORE INSERT ON app_user
+    FOR EACH ROW EXECUTE FUNCTION bb_user_epoch_new();
+
 -- At commit (deferred), once per changed user row: the lock, the seq, the
--- notification. The lock key is this file's number in the advisory key
+-- notification. A row whose epoch was raised twice in the transaction
+-- (its role and its townships) queued two events: only the one that
+-- carries the epoch the row has now notifies. The lock key is this file's number in the advisory key
 -- space baobao uses (026 uses its own). Reentrant within one transaction.
 CREATE FUNCTION bb_user_epoch_notify() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     s bigint;
 BEGIN
+    IF NEW.epoch IS DISTINCT FROM (SELECT epoch FROM app_user WHERE id = NEW.id) THEN
+        RETURN NULL;
+    END IF;
     PERFORM pg_advisory_xact_lock(27, 1);
     s := nextval('bb_session_seq');
     -- session_seq is not in the epoch trigger's columns: no second raise.
@@ -110,21 +138,23 @@ $$;
 
 -- After LISTEN is (back) up, the sessions a process holds, as parallel
 -- arrays of user ids and the epochs their logins saw: which of them are
--- no longer good (o_user: the user; o_why 'user_gone', 'disabled' or
--- 'user_changed'), and one row with o_user NULL whose o_seq is the highest
--- seq this snapshot has applied (every change up to it is seen here, so
--- the process may say it applied it).
+-- no longer good (o_user: the user, once per epoch held; o_why
+-- 'user_gone', 'disabled' or 'user_changed'; o_epoch: the user's epoch
+-- now, NULL when gone; the process ends only the sessions older than it,
+-- or all of a gone or disabled user's), and one row with o_user NULL
+-- whose o_seq is the highest seq this snapshot has applied (every change
+-- up to it is seen here, so the process may say it applied it).
 CREATE FUNCTION bb_session_recheck(p_users bigint[], p_epochs bigint[])
-RETURNS TABLE (o_user bigint, o_why text, o_seq bigint)
+RETURNS TABLE (o_user bigint, o_why text, o_seq bigint, o_epoch bigint)
 LANGUAGE sql STABLE AS $$
     SELECT b.u, CASE WHEN a.id IS NULL THEN 'user_gone'
                      WHEN a.disabled THEN 'disabled'
-                     ELSE 'user_changed' END, NULL::bigint
-      FROM unnest(p_users, p_epochs) AS b(u, e)
+                     ELSE 'user_changed' END, NULL::bigint, a.epoch
+      FROM (SELECT DISTINCT u, e FROM unnest(p_users, p_epochs) AS x(u, e)) AS b
       LEFT JOIN app_user a ON a.id = b.u
      WHERE a.id IS NULL OR a.disabled OR a.epoch <> b.e
     UNION ALL
-    SELECT NULL, NULL, coalesce(max(session_seq), 0) FROM app_user
+    SELECT NULL, NULL, coalesce(max(session_seq), 0), NULL FROM app_user
 $$;
 
 -- The registry of running processes.
@@ -151,20 +181,28 @@ LANGUAGE sql VOLATILE AS $$
 $$;
 
 -- A beat: alive now, applied up to p_applied (never backwards). The beat
--- is also sent back to every listener ('b:<id>:<n>'): the process hears
--- its own beat only if its LISTEN connection still delivers, which is
--- what "this process can hear changes" means (nodes.c). false: no such
--- row (removed as long gone): the process registers again.
-CREATE FUNCTION bb_node_beat(p_id bigint, p_applied bigint, p_n bigint)
+-- is also sent back on p_channel, the process's own channel
+-- ('b:<id>:<n>'; no other process listens there): the process hears its
+-- own beat only if its LISTEN connection still delivers, which is what
+-- "this process can hear changes" means (nodes.c; the queue of
+-- notifications is one, in commit order, across channels). false: no
+-- such row (removed as long gone): the process registers again.
+-- The beat's commit does not wait for its WAL to reach the disk
+-- (synchronous_commit off for this transaction only: set_config with
+-- is_local, not a function SET clause, which would end before the
+-- commit): a beat lost in a crash costs nothing, the next one says the
+-- same, and two a second per process must not each wait for a flush.
+CREATE FUNCTION bb_node_beat(p_id bigint, p_applied bigint, p_n bigint, p_channel text)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
     UPDATE bb_node SET beat_at = now(), applied_seq = greatest(applied_seq, p_applied)
      WHERE id = p_id;
     IF NOT FOUND THEN
         RETURN false;
     END IF;
-    PERFORM pg_notify('bb_session', 'b:' || p_id || ':' || p_n);
+    PERFORM pg_notify(p_channel, 'b:' || p_id || ':' || p_n);
     RETURN true;
 END
 $$;

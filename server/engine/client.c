@@ -1493,6 +1493,7 @@ static bool describe_peer(client *c)
 }
 
 session *client_session(client *c) { return &c->sess; }
+bool client_closing(const client *c) { return c->state >= CLIENT_CLOSING; }
 
 const char *client_peer(const client *c) { return c->peer; }
 const char *client_peer_ip(const client *c) { return c->peer_ip; }

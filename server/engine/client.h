@@ -111,6 +111,9 @@ void client_push_missed_all(server *s);
 uint64_t client_id(const client *c);
 /* The connection's session (session.h; empty until session.login). */
 session *client_session(client *c);
+/* True once the connection is closing or closed: nothing it asked for
+ * need run any more (dispatch.c's requests waiting to hear). */
+bool client_closing(const client *c);
 /* The peer as "ip:port" and as the address alone ("?" when unknown). */
 const char *client_peer(const client *c);
 const char *client_peer_ip(const client *c);

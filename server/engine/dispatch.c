@@ -37,8 +37,8 @@ struct request {
     const char *method;           /* the table's name (static) */
     const method_impl *impl;      /* NULL for an unknown method */
     const bb_method_spec *spec;   /* NULL for an unknown method */
-    /* replica.h: the user of a request of a method that may write (not
-     * BB_M_REPLICA), told to replica_write_end when it ends; 0: none */
+    /* replica.h: the user of a request of a method that writes
+     * (BB_M_WRITES_ANY), told to replica_write_end when it ends; 0: none */
     int64_t writer;
     uint8_t route;                /* mstmt.c: REQ_ROUTE_*, once decided */
     uint64_t started_ms;
@@ -143,8 +143,14 @@ struct server *req_server(const request *req) { return req->srv; }
 static void req_end(request *req, const char *outcome)
 {
     uint64_t ms = uv_now(req->srv->loop) - req->started_ms;
-    if (req->writer != 0)
+    if (req->writer != 0) {
         replica_write_end(req->writer, uv_now(req->srv->loop));
+    } else if (req->spec != NULL && (req->spec->flags & BB_M_WRITES_ANY) != 0) {
+        /* A login's user is known only now: what it wrote is theirs too. */
+        const session *ss = client_session(req->conn);
+        if (ss != NULL && session_logged_in(ss))
+            replica_user_changed(ss->user_id, uv_now(req->srv->loop));
+    }
     log_req(LOG_DEBUG, req->conn_id, req->msgid, "request_done", "method=%s result=%s ms=%llu",
             req->method, outcome, (unsigned long long)ms);
     metrics_request_end(req->method, outcome, ms);
@@ -226,7 +232,9 @@ static void run_gated(request *req, const entry *e, const msgpack_object *params
         int g = session_gate(ss, uv_now(s->loop), s->cfg.session_idle_s);
         if (g == BB_E_UNAVAILABLE) {
             req_reply_error(req, BB_E_UNAVAILABLE, NULL,
-                            "this server cannot hear account changes right now; retry");
+                            ss->held ? "this account is being changed; retry"
+                                     : "this server cannot hear account changes right now; "
+                                       "retry");
             return;
         }
         if (g == BB_E_UNAUTHENTICATED) {
@@ -249,7 +257,7 @@ static void run_gated(request *req, const entry *e, const msgpack_object *params
         return;
     }
     /* A user's own writes are read back from the primary (replica.h). */
-    if ((e->spec->flags & BB_M_REPLICA) == 0 && ss->user_id != 0) {
+    if ((e->spec->flags & BB_M_WRITES_ANY) != 0 && ss->user_id != 0) {
         req->writer = ss->user_id;
         replica_write_begin(req->writer);
     }
@@ -273,12 +281,18 @@ static void run_gated(request *req, const entry *e, const msgpack_object *params
  * missing (nodes.h). One FIFO for every connection, so a connection's
  * requests still start in the order they came (a request behind a
  * waiting one of its connection waits too, whatever its method). The
- * arguments outlive the message as bytes, packed when it came. */
+ * arguments outlive the message as bytes, packed when it came; the
+ * connection's input buffer went back to input_budget_bytes by then, so
+ * the copies are counted against that budget (server.input_reserved)
+ * until they go: a request whose copy does not fit is answered
+ * `unavailable` at once (logged hear_wait_full). A request whose
+ * connection closed while it waited is ended without running. */
 typedef struct hear_wait {
     struct hear_wait *next;
     request *req;                /* holds its connection, so its session */
     const entry *e;
     msgpack_sbuffer args;        /* the params, packed; owned */
+    size_t reserved;             /* bytes counted in input_reserved */
     uint64_t deadline_ms;        /* uv_now */
 } hear_wait;
 
@@ -298,8 +312,9 @@ static hear_wait *hw_pop(void)
     return w;
 }
 
-static void hw_free(hear_wait *w)
+static void hw_free(server *s, hear_wait *w)
 {
+    s->input_reserved -= w->reserved;
     msgpack_sbuffer_destroy(&w->args);
     free(w);
 }
@@ -311,6 +326,13 @@ static void on_hearing(void)
 {
     while (HW.head != NULL) {
         hear_wait *w = hw_pop();
+        server *s = w->req->srv;
+        if (client_closing(w->req->conn)) {
+            /* Nobody is there to read the answer any more. */
+            req_end(w->req, "connection_closed");
+            hw_free(s, w);
+            continue;
+        }
         msgpack_unpacked u;
         msgpack_unpacked_init(&u);
         size_t off = 0;
@@ -319,7 +341,7 @@ static void on_hearing(void)
         else
             req_reply_error(w->req, BB_E_INTERNAL, NULL, "arguments lost while waiting");
         msgpack_unpacked_destroy(&u);
-        hw_free(w);
+        hw_free(s, w);
     }
     if (HW.timer_init)
         uv_timer_stop(&HW.timer);
@@ -330,9 +352,13 @@ static void on_hear_timeout(uv_timer_t *t)
     uint64_t now = uv_now(t->loop);
     while (HW.head != NULL && HW.head->deadline_ms <= now) {
         hear_wait *w = hw_pop();
-        req_reply_error(w->req, BB_E_UNAVAILABLE, NULL,
-                        "this server cannot hear account changes right now; retry");
-        hw_free(w);
+        server *s = w->req->srv;
+        if (client_closing(w->req->conn))
+            req_end(w->req, "connection_closed");
+        else
+            req_reply_error(w->req, BB_E_UNAVAILABLE, NULL,
+                            "this server cannot hear account changes right now; retry");
+        hw_free(s, w);
     }
     hw_arm();
 }
@@ -369,11 +395,26 @@ static void hear_wait_add(request *req, const entry *e, const msgpack_object *pa
     msgpack_sbuffer_init(&w->args);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &w->args, msgpack_sbuffer_write);
+    server *s = req->srv;
     if (msgpack_pack_object(&pk, *params) != 0) {
-        hw_free(w);
+        hw_free(s, w);
         req_reply_error(req, BB_E_UNAVAILABLE, NULL, "out of memory; retry");
         return;
     }
+    /* The copy plus what the request itself holds. */
+    size_t cost = w->args.size + sizeof *w + sizeof(request);
+    if (s->cfg.input_budget_bytes < s->input_reserved ||
+        cost > s->cfg.input_budget_bytes - s->input_reserved) {
+        log_req(LOG_WARN, req->conn_id, req->msgid, "hear_wait_full",
+                "method=%s bytes=%zu reserved=%zu budget=%zu", e->impl->name, cost,
+                s->input_reserved, s->cfg.input_budget_bytes);
+        hw_free(s, w);
+        req_reply_error(req, BB_E_UNAVAILABLE, NULL,
+                        "this server cannot hear account changes right now; retry");
+        return;
+    }
+    w->reserved = cost;
+    s->input_reserved += cost;
     w->req = req;
     w->e = e;
     w->deadline_ms = uv_now(req->srv->loop) + SESSION_HEAR_WAIT_MS;

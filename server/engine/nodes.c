@@ -29,6 +29,7 @@
 #include "listen.h"
 #include "log.h"
 #include "pool.h"
+#include "replica.h"
 #include "server.h"
 #include "session.h"
 
@@ -36,10 +37,15 @@
 /* Beats whose send time is remembered until their echo (echoes come in
  * order; one older than this many beats is no longer useful). */
 #define NODE_BEAT_RING 16u
+/* The echoes of this process's beats come on a channel of its own,
+ * "bb_node_" and random letters (listen.h takes [a-z_] only): no other
+ * process hears them. */
+#define NODES_ECHO_PREFIX "bb_node_"
+#define NODES_ECHO_LETTERS 16u
 
 static const pool_stmt st_recheck = {
     .name = "nodes_recheck",
-    .sql = "SELECT o_user, o_why, o_seq FROM bb_session_recheck("
+    .sql = "SELECT o_user, o_why, o_seq, o_epoch FROM bb_session_recheck("
            "p_users => $1::bigint[], p_epochs => $2::bigint[])",
     .nparams = 2};
 static const pool_stmt st_register = {
@@ -49,8 +55,9 @@ static const pool_stmt st_register = {
     .nparams = 4};
 static const pool_stmt st_beat = {
     .name = "nodes_beat",
-    .sql = "SELECT bb_node_beat(p_id => $1::bigint, p_applied => $2::bigint, p_n => $3::bigint)",
-    .nparams = 3};
+    .sql = "SELECT bb_node_beat(p_id => $1::bigint, p_applied => $2::bigint, p_n => $3::bigint,"
+           " p_channel => $4::text)",
+    .nparams = 4};
 static const pool_stmt st_leave = {
     .name = "nodes_leave", .sql = "SELECT bb_node_leave(p_id => $1::bigint)", .nparams = 1};
 static const pool_stmt st_barrier = {
@@ -79,6 +86,7 @@ static struct {
     bool lagging;               /* not hearing: logged node_not_hearing (or
                                    starting); the next echo logs
                                    node_hearing */
+    char echo_channel[sizeof NODES_ECHO_PREFIX + NODES_ECHO_LETTERS];
 } N;
 
 static uint64_t now_ms(void) { return uv_now(N.s->loop); }
@@ -119,7 +127,7 @@ static void on_beat(void *arg, const PGresult *res, const pool_error *e)
 
 static void send_beat(void)
 {
-    if (N.id == 0 || !N.rechecked || N.stopping)
+    if (N.id == 0 || !N.rechecked || N.stopping || N.s->pool == NULL)
         return;
     if (N.beat_pending) {
         N.beat_again = true; /* an ack that must not wait for the tick */
@@ -132,7 +140,7 @@ static void send_beat(void)
     snprintf(id, sizeof id, "%" PRId64, N.id);
     snprintf(applied, sizeof applied, "%" PRId64, N.applied);
     snprintf(num, sizeof num, "%" PRIu64, n);
-    const char *v[] = {id, applied, num};
+    const char *v[] = {id, applied, num, N.echo_channel};
     if (pool_query(N.s->pool, &st_beat, v, NULL, on_beat, NULL) == 0)
         N.beat_pending = true;
 }
@@ -172,7 +180,7 @@ static void on_registered(void *arg, const PGresult *res, const pool_error *e)
 
 static void send_register(void)
 {
-    if (N.registering || N.id != 0 || !N.rechecked || N.stopping)
+    if (N.registering || N.id != 0 || !N.rechecked || N.stopping || N.s->pool == NULL)
         return;
     char host[256], pid[16], applied[24], forget[16];
     if (gethostname(host, sizeof host) != 0)
@@ -224,6 +232,7 @@ static void on_rechecked(void *arg, const PGresult *res, const pool_error *e)
         return; /* the next tick tries again; sessions refused meanwhile */
     }
     unsigned ended = 0;
+    uint64_t now = now_ms();
     for (int r = 0; r < PQntuples(res); r++) {
         if (PQgetisnull(res, r, 0)) {
             int64_t seq = strtoll(PQgetvalue(res, r, 2), NULL, 10);
@@ -231,10 +240,23 @@ static void on_rechecked(void *arg, const PGresult *res, const pool_error *e)
                 N.applied = seq;
             continue;
         }
-        ended += session_revoke_user(strtoll(PQgetvalue(res, r, 0), NULL, 10), NULL,
-                                     PQgetvalue(res, r, 1));
+        int64_t user = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+        const char *why = PQgetvalue(res, r, 1);
+        /* Reads of that user go to the primary until the replica has
+         * the change (replica.h), then its sessions end: of a changed
+         * user only those made under an older epoch than the user's now
+         * (a login after the change saw it), of a disabled or gone user
+         * all. */
+        replica_user_changed(user, now);
+        if (PQgetisnull(res, r, 3))
+            ended += session_revoke_user(user, NULL, why);
+        else
+            ended += session_revoke_older(user, strtoll(PQgetvalue(res, r, 3), NULL, 10), why);
     }
     N.rechecked = true;
+    /* Changes committed while LISTEN was down were not heard one by one:
+     * no read goes to the replica until it has replayed past now. */
+    replica_all_changed(now);
     log_event(LOG_INFO, "session_recheck", "ended=%u applied_seq=%" PRId64, ended, N.applied);
     if (N.id == 0)
         send_register();
@@ -244,7 +266,7 @@ static void on_rechecked(void *arg, const PGresult *res, const pool_error *e)
 
 static void send_recheck(void)
 {
-    if (N.recheck_pending || N.rechecked || N.stopping || !listen_is_up())
+    if (N.recheck_pending || N.rechecked || N.stopping || N.s->pool == NULL || !listen_is_up())
         return;
     arrays a = {0};
     session_each(count_one, &a);
@@ -273,11 +295,11 @@ static void send_recheck(void)
 
 /* ---- the channel ---- */
 
-static void on_ready(void *arg)
+/* Nothing is served until the sessions held are checked against the
+ * database (again); a re-check in flight, which may miss a session, is
+ * dropped (gen), and so are the echoes of beats sent before. */
+static void recheck_all(void)
 {
-    (void)arg;
-    /* Changes committed while LISTEN was down were not heard: nothing is
-     * served until the sessions held are checked against the database. */
     session_hear_until(0);
     N.gen++;
     N.rechecked = false;
@@ -285,21 +307,47 @@ static void on_ready(void *arg)
     send_recheck();
 }
 
+void nodes_recheck(void)
+{
+    if (!N.started || N.stopping)
+        return;
+    log_event(LOG_INFO, "session_recheck_again", "why=login_across_listen_up");
+    recheck_all();
+}
+
+static void on_ready(void *arg)
+{
+    (void)arg;
+    /* Changes committed while LISTEN was down were not heard. A login in
+     * flight now is told to ask for another re-check once its session is
+     * set (session_note_relisten, login.c). */
+    session_note_relisten();
+    recheck_all();
+}
+
+/* The echo channel: 'b:<id>:<n>'. */
+static void on_echo_notify(void *arg, const char *payload)
+{
+    (void)arg;
+    long long id = 0;
+    unsigned long long n = 0;
+    if (payload[0] == 'b' && payload[1] == ':' &&
+        sscanf(payload + 2, "%lld:%llu", &id, &n) == 2 && id == N.id && id != 0)
+        on_echo((uint64_t)n);
+}
+
 static void on_notify(void *arg, const char *payload)
 {
     (void)arg;
-    if (payload[0] == 'b' && payload[1] == ':') {
-        long long id = 0;
-        unsigned long long n = 0;
-        if (sscanf(payload + 2, "%lld:%llu", &id, &n) == 2 && id == N.id && id != 0)
-            on_echo((uint64_t)n);
-        return;
-    }
     long long user = 0, epoch = 0, seq = 0;
     if (sscanf(payload, "%lld:%lld:%lld", &user, &epoch, &seq) != 3) {
         log_event(LOG_WARN, "session_notify_bad", "payload=%s", log_q(payload));
         return;
     }
+    /* Before the acknowledgement: once the writer answers, reads of that
+     * user must not come from a replica that has not replayed the change
+     * (replica.h). */
+    replica_user_changed(user, now_ms());
     (void)session_revoke_older(user, epoch, "user_changed");
     if (seq > N.applied) {
         N.applied = seq;
@@ -310,6 +358,9 @@ static void on_notify(void *arg, const char *payload)
 static void on_tick(uv_timer_t *t)
 {
     (void)t;
+    /* Lifetimes of the sessions that send nothing (push subscribers): the
+     * gate sees only the ones that make requests. */
+    (void)session_sweep(now_ms(), N.s->cfg.session_idle_s);
     if (!listen_is_up())
         return; /* not beating: after NODE_STALE_MS barriers stop waiting */
     if (!N.rechecked) {
@@ -333,9 +384,19 @@ int nodes_start(server *s)
 {
     N.s = s;
     N.lagging = true; /* the first echo logs event=node_hearing */
-    if (listen_on(NODES_CHANNEL, on_notify, on_ready, NULL) != 0)
+    unsigned char rnd[NODES_ECHO_LETTERS];
+    int r = uv_random(NULL, NULL, rnd, sizeof rnd, 0, NULL);
+    if (r < 0)
+        return r;
+    size_t plen = strlen(NODES_ECHO_PREFIX);
+    memcpy(N.echo_channel, NODES_ECHO_PREFIX, plen);
+    for (size_t i = 0; i < NODES_ECHO_LETTERS; i++)
+        N.echo_channel[plen + i] = (char)('a' + rnd[i] % 26u);
+    N.echo_channel[plen + NODES_ECHO_LETTERS] = '\0';
+    if (listen_on(NODES_CHANNEL, on_notify, on_ready, NULL) != 0 ||
+        listen_on(N.echo_channel, on_echo_notify, NULL, NULL) != 0)
         return UV_EINVAL; /* logged */
-    int r = uv_timer_init(s->loop, &N.beat);
+    r = uv_timer_init(s->loop, &N.beat);
     if (r < 0)
         return r;
     N.started = true;
@@ -420,6 +481,14 @@ static void on_barrier(void *arg, const PGresult *res, const pool_error *e)
 static void barrier_poll(uv_timer_t *t)
 {
     barrier *b = t->data;
+    if (b->s->pool == NULL || b->s->shutting_down) {
+        /* The pool closes (and frees itself) at shutdown: nothing more is
+         * asked of it; the answer goes without the barrier. */
+        log_event(LOG_WARN, "session_barrier_skipped", "user_id=%" PRId64 " why=shutdown",
+                  b->user);
+        barrier_done(b, false);
+        return;
+    }
     char user[24], stale[16];
     snprintf(user, sizeof user, "%" PRId64, b->user);
     snprintf(stale, sizeof stale, "%u", NODE_STALE_MS);

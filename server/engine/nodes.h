@@ -14,7 +14,8 @@
  * "Can hear" (session_hear_until): LISTEN is up, the sessions held were
  * re-checked against the database after LISTEN last came up, and this
  * process heard the echo of one of its own beats (sent through the pool,
- * delivered through LISTEN) within NODE_STALE_MS / 2. Another process
+ * delivered through LISTEN on a channel of its own) within
+ * NODE_STALE_MS / 2. Another process
  * stops waiting for this one when its beat is NODE_STALE_MS old: by then
  * this one has refused sessions for NODE_STALE_MS / 2 already. Why this is
  * strict is written out in PROTOCOL.md.
@@ -52,13 +53,20 @@ struct server;
  * (logged). */
 __attribute__((warn_unused_result))
 int nodes_register(void);
-/* Asks for the 'bb_session' channel and starts the beat timer; after the
+/* Asks for the 'bb_session' channel and this process's echo channel
+ * ("bb_node_" and random letters), and starts the beat timer; after the
  * pool exists, before listen_start. 0 or a negative uv error. */
 __attribute__((warn_unused_result))
 int nodes_start(struct server *s);
 /* Leaves the registry (best effort, through the pool) and stops the
  * timer; at shutdown, before the pool closes. */
 void nodes_stop(struct server *s);
+
+/* A session was set by a login (or resume) that began before LISTEN last
+ * came up (session_relistened_since): every session is checked against
+ * the database again before any is served (rare: a login across a
+ * reconnect or the start). Logged session_recheck_again. */
+void nodes_recheck(void);
 
 /* applied: every live process applied the change (false: gave up after
  * SESSION_BARRIER_MAX_MS, logged; see above why the answer may still go). */

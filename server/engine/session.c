@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <uv.h>
 
 #include "bb_errors.h"
 #include "listen.h"
@@ -115,7 +116,8 @@ void session_clear(session *s)
 }
 
 /* The last revocations, by number (only the loop thread); a local one
- * has epoch INT64_MAX: it counts against any login. */
+ * has epoch INT64_MAX: it counts against any login. User 0: the LISTEN
+ * connection came (back) up (session_relistened_since). */
 static uint64_t rv_seq;
 static struct {
     int64_t user, epoch;
@@ -130,6 +132,8 @@ static void rv_note(int64_t user_id, int64_t epoch)
 
 uint64_t session_revocation_mark(void) { return rv_seq; }
 
+void session_note_relisten(void) { rv_note(0, INT64_MAX); }
+
 bool session_revoked_since(int64_t user_id, int64_t epoch, uint64_t mark)
 {
     if (rv_seq - mark >= SESSION_REVOKE_RING)
@@ -137,6 +141,16 @@ bool session_revoked_since(int64_t user_id, int64_t epoch, uint64_t mark)
     for (uint64_t q = mark + 1; q <= rv_seq; q++)
         if (rv[q % SESSION_REVOKE_RING].user == user_id &&
             rv[q % SESSION_REVOKE_RING].epoch > epoch)
+            return true;
+    return false;
+}
+
+bool session_relistened_since(uint64_t mark)
+{
+    if (rv_seq - mark >= SESSION_REVOKE_RING)
+        return true;
+    for (uint64_t q = mark + 1; q <= rv_seq; q++)
+        if (rv[q % SESSION_REVOKE_RING].user == 0)
             return true;
     return false;
 }
@@ -191,14 +205,21 @@ bool session_release(session *s, int64_t user_id, int64_t epoch)
     if (!s->held || s->user_id != user_id)
         return session_logged_in(s); /* another session by now */
     s->held = false;
-    if (epoch > s->epoch)
-        s->epoch = epoch;
-    if (s->held_max > s->epoch) {
+    /* Kept only when nothing but its own change raised the epoch: the
+     * result is exactly one above the epoch the session had, and no
+     * notification told of a later one. Any other raise (a demotion, a
+     * disable, a scope change committed around it) ends the session. A
+     * failed change (epoch 0) raised nothing of its own. */
+    bool keep = epoch == 0 ? s->held_max <= s->epoch
+                           : epoch == s->epoch + 1 && s->held_max <= epoch;
+    if (!keep) {
         log_conn(LOG_INFO, s->conn_id, "session_revoked", "user_id=%lld why=user_changed",
                  (long long)user_id);
         session_clear(s);
         return false;
     }
+    if (epoch > s->epoch)
+        s->epoch = epoch;
     return true;
 }
 
@@ -220,11 +241,52 @@ void session_on_hearing(void (*fn)(void)) { on_hearing = fn; }
 void session_hear_until(uint64_t until_ms)
 {
     hear_until_ms = until_ms;
-    if (until_ms != 0 && on_hearing != NULL)
-        on_hearing(); /* the waiting requests run (none: nothing to do) */
+    /* The waiting requests run (none: nothing to do), but only if this
+     * process hears now: after a stall, the echoes of old beats come
+     * first, each with an until already past, and the gate would refuse
+     * every waiting request at the first of them. */
+    if (until_ms != 0 && on_hearing != NULL && session_hearing(0))
+        on_hearing();
 }
 
-bool session_hearing(uint64_t now_ms) { return listen_is_up() && now_ms <= hear_until_ms; }
+bool session_hearing(uint64_t now_ms)
+{
+    /* uv_now is cached once per loop pass and may lag the real time by a
+     * long pass; the margin of nodes.h counts real time, so the later of
+     * the two is taken (uv_hrtime has the same base as uv_now on the
+     * platforms baobaod runs on: the monotonic clock). */
+    uint64_t real = uv_hrtime() / 1000000u;
+    if (real > now_ms)
+        now_ms = real;
+    return listen_is_up() && now_ms <= hear_until_ms;
+}
+
+/* Why s has ended by a lifetime at now_ms; NULL: it has not. */
+static const char *expired_why(const session *s, uint64_t now_ms, unsigned idle_s)
+{
+    if (s->max_at_ms != 0 && now_ms >= s->max_at_ms)
+        return "max_lifetime";
+    if (idle_s > 0 && now_ms - s->last_ms >= (uint64_t)idle_s * 1000u)
+        return "idle";
+    return NULL;
+}
+
+unsigned session_sweep(uint64_t now_ms, unsigned idle_s)
+{
+    unsigned n = 0;
+    session *next;
+    for (session *s = registry; s != NULL; s = next) {
+        next = s->reg_next;
+        const char *why = expired_why(s, now_ms, idle_s);
+        if (why == NULL)
+            continue;
+        log_conn(LOG_INFO, s->conn_id, "session_expired", "user_id=%lld why=%s",
+                 (long long)s->user_id, why);
+        session_clear(s);
+        n++;
+    }
+    return n;
+}
 
 int session_gate(session *s, uint64_t now_ms, unsigned idle_s)
 {
@@ -232,11 +294,12 @@ int session_gate(session *s, uint64_t now_ms, unsigned idle_s)
      * rather than asking (sql/027, nodes.c). */
     if (!session_hearing(now_ms))
         return BB_E_UNAVAILABLE;
-    const char *why = NULL;
-    if (s->max_at_ms != 0 && now_ms >= s->max_at_ms)
-        why = "max_lifetime";
-    else if (idle_s > 0 && now_ms - s->last_ms >= (uint64_t)idle_s * 1000u)
-        why = "idle";
+    /* A change of its own user through this session is in flight and a
+     * newer one was told meanwhile (session_hold): it may have been a
+     * demotion, so nothing is served until session_release judges it. */
+    if (s->held && s->held_max > s->epoch)
+        return BB_E_UNAVAILABLE;
+    const char *why = expired_why(s, now_ms, idle_s);
     if (why != NULL) {
         log_conn(LOG_INFO, s->conn_id, "session_expired", "user_id=%lld why=%s",
                  (long long)s->user_id, why);

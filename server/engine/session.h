@@ -139,8 +139,10 @@ unsigned session_revoke_older(int64_t user_id, int64_t epoch, const char *why);
  * user.set_password of oneself does not hold, user.c says why): hold
  * before sending it; release with
  * the user's epoch the change's result gave (0: it failed or gave none).
- * Returns true when s is still logged in: a notified epoch above the
- * result's (someone else changed the user too) ends it. */
+ * Returns true when s is still logged in: s is kept only when its own
+ * change was the only raise (the result is s's epoch + 1 and nothing
+ * newer was told); any other change of the user around it ends s. While
+ * held and told of a newer epoch, session_gate refuses s's requests. */
 void session_hold(session *s);
 bool session_release(session *s, int64_t user_id, int64_t epoch);
 /* Revocations remembered (the last SESSION_REVOKE_RING): a login that
@@ -148,8 +150,16 @@ bool session_release(session *s, int64_t user_id, int64_t epoch);
  * asks at its end whether its user was revoked since, by this process
  * (always counts) or by a change told with a newer epoch (nodes.c); true
  * also when too many came since to tell. */
-#define SESSION_REVOKE_RING 64u
+#define SESSION_REVOKE_RING 256u
 uint64_t session_revocation_mark(void);
+/* LISTEN came (back) up (nodes.c): a login in flight may have read its
+ * user before a change this process was never told of, and the re-check
+ * then sent does not know its session. session_relistened_since(mark) is
+ * true for such a login (also when too many revocations came since to
+ * tell): it sets its session, then asks for another re-check
+ * (nodes_recheck). */
+void session_note_relisten(void);
+bool session_relistened_since(uint64_t mark);
 bool session_revoked_since(int64_t user_id, int64_t epoch, uint64_t mark);
 /* Calls fn for every logged-in session of this process (the re-check
  * after LISTEN came back, nodes.c); fn must not clear sessions. */
@@ -165,7 +175,9 @@ void session_each(void (*fn)(void *arg, const session *s), void *arg);
 void session_hear_until(uint64_t until_ms);
 /* A logged-in session's request that comes while this process cannot
  * hear waits this long for it (dispatch.c; start-up, a LISTEN reconnect)
- * before it is answered `unavailable`. */
+ * before it is answered `unavailable`: enough for a re-check and one
+ * beat's round trip after a quick reconnect, short enough that a client
+ * of a process that stays deaf learns it soon and can go elsewhere. */
 #define SESSION_HEAR_WAIT_MS 1000u
 /* Called when this process starts hearing again (dispatch.c runs the
  * waiting requests). One callback. */
@@ -175,10 +187,15 @@ void session_on_hearing(void (*fn)(void));
 bool session_hearing(uint64_t now_ms);
 /* For a request of logged-in s at now_ms (uv_now): 0, and the request
  * counts as s's last; BB_E_UNAVAILABLE when this process cannot hear
- * changes now (s stays); BB_E_UNAUTHENTICATED when s ended by a lifetime
- * (s is cleared and logged event=session_expired why=idle|max_lifetime).
+ * changes now, or s is held and was told of a newer epoch (s stays);
+ * BB_E_UNAUTHENTICATED when s ended by a lifetime (s is cleared and logged event=session_expired why=idle|max_lifetime).
  * idle_s 0: no idle limit. */
 int session_gate(session *s, uint64_t now_ms, unsigned idle_s);
+/* Ends (as session_gate would) every session past a lifetime at now_ms,
+ * whether or not it sends requests: a connection that only receives
+ * pushes (watch.*) stops receiving them. nodes.c calls it every
+ * NODE_BEAT_MS. Returns how many ended. */
+unsigned session_sweep(uint64_t now_ms, unsigned idle_s);
 
 /* The caller of a request (borrowed from its connection; never NULL) and
  * the peer's address as text: "127.0.0.1:50432" (audit records) and the

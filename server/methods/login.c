@@ -65,6 +65,7 @@
 #include "client.h"
 #include "log.h"
 #include "methods.h"
+#include "nodes.h"
 #include "pool.h"
 #include "rowpack.h"
 #include "server.h"
@@ -574,6 +575,9 @@ static void on_login_finished(void *arg, const PGresult *res, const pool_error *
     session_set(req_session_mut(op->req), uid, role, PQgetvalue(res, 0, 1));
     session_stamp(req_session_mut(op->req), epoch, 0, uv_now(op->srv->loop),
                   op->srv->cfg.session_max_s);
+    /* Read before LISTEN (last) came up: checked again with the rest. */
+    if (session_relistened_since(op->revoke_mark))
+        nodes_recheck();
     if (op->keep)
         reply_user_with_token(op->req, res, op->token, expires);
     else {
@@ -914,7 +918,9 @@ static void on_resumed(request *req, const PGresult *res, void *arg)
     unsigned max_s = op->srv->cfg.session_max_s;
     if (max_s > 0 && age_ms >= (int64_t)max_s * 1000) {
         /* The password login the token came from is older than
-         * session_max_s: the session it would give has ended already. */
+         * session_max_s: the session it would give has ended already.
+         * (The database refuses such a token already, session_resume
+         * above; this holds between its check and now.) */
         resume_log(op, uid, token_id, "refused", -1, "max_lifetime");
         resume_fail_with(op, BB_E_UNAUTHENTICATED, RESUME_FAILED_MESSAGE);
         return;
@@ -934,6 +940,8 @@ static void on_resumed(request *req, const PGresult *res, void *arg)
     session_set(req_session_mut(op->req), uid, role, PQgetvalue(res, 0, 1));
     session_stamp(req_session_mut(op->req), epoch, age_ms > 0 ? (uint64_t)age_ms : 0,
                   uv_now(op->srv->loop), max_s);
+    if (session_relistened_since(op->revoke_mark))
+        nodes_recheck(); /* as for a login */
     msgpack_packer *pk = req_result_begin(op->req);
     rowpack_row(pk, res, 0, resume_cols, USER_WIRE_NCOLS);
     req_result_end(op->req);
@@ -983,6 +991,12 @@ static void session_resume(request *req, const margs *a)
     }
     op->job = true;
     throttle t = throttle_of(srv);
+    /* A token whose password login is older than session_max_s gives a
+     * session that has ended already: the database treats it as expired
+     * (deleted, recorded bad_token) rather than resuming it. */
+    unsigned max_s = srv->cfg.session_max_s;
+    if (max_s > 0 && max_s < srv->cfg.session_token_ttl_s)
+        snprintf(t.ttl_s, sizeof t.ttl_s, "%u", max_s);
     const char *extra[] = {op->hash, op->ip, op->key, t.ttl_s, t.max_failures, t.lock_ms};
     int rc = mstmt_send(req, &st_resume, NULL, extra, on_resume_result, op);
     if (rc < 0) {

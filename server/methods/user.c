@@ -409,9 +409,20 @@ static void set_password_done(request *req, const PGresult *res, void *arg)
      * before this result, it ends this session too: the admin logs in
      * again with the new password (rare: user.set_password of oneself). */
     session *own = req_session_mut(req);
-    if (own->user_id == uc->actor && id == uc->actor && PQntuples(res) == 1 &&
-        !PQgetisnull(res, 0, 0))
-        own->epoch = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    if (own->user_id == uc->actor && id == uc->actor) {
+        int64_t epoch = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)
+                            ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+        /* Kept only when this change was the only raise since the login
+         * (session_release's rule): a demotion or a disable committed
+         * around it must not be carried over into the new epoch. */
+        if (epoch == own->epoch + 1) {
+            own->epoch = epoch;
+        } else {
+            log_req(LOG_INFO, req_conn_id(req), req_msgid(req), "session_revoked",
+                    "user_id=%" PRId64 " why=user_changed", id);
+            session_clear(own);
+        }
+    }
     call_free(uc);
     user_after_change(req, id, answer_true, req);
 }
@@ -437,15 +448,17 @@ static void answer_update(void *arg)
     free(ua);
 }
 
-/* ctx: the caller's user id when the request came. */
+/* ctx: the caller's user id when the request came (unused since the
+ * notification, not this process, logs the user out). */
 static void update_done(request *req, const PGresult *res, void *ctx)
 {
-    int64_t actor = *(int64_t *)ctx;
     free(ctx);
     int64_t id = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)
                      ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-    if (id > 0)
-        revoke_after_change(req, actor, id, "user_updated");
+    /* No local revocation: only a change of role, townships or disabled
+     * ends sessions, and it raises the epoch, whose notification logs the
+     * user out in every process, this one included, before the barrier
+     * lets the answer go (sql/027). A display name or unit ends none. */
     update_answer *ua = id > 0 ? malloc(sizeof *ua) : NULL;
     if (ua != NULL) {
         ua->req = req;
@@ -456,6 +469,9 @@ static void update_done(request *req, const PGresult *res, void *ctx)
         }
         free(ua);
     }
+    if (id > 0)
+        log_req(LOG_WARN, req_conn_id(req), req_msgid(req), "session_barrier_skipped",
+                "user_id=%" PRId64 " why=\"out of memory\"", id);
     reply_user(req, res, st_update.name);
 }
 

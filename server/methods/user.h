@@ -78,9 +78,9 @@ void user_pw_job_refuse(request *req, const char *why);
 void user_pw_job_end(request *req);
 
 /*
- * Logging a user out everywhere after a change to them (user.update,
- * user.set_password, session.change_password): client_revoke_sessions,
- * remembered. A login whose check overlapped such a change must not get a
+ * Logging a user out in this process after a change to them
+ * (user.set_password, session.change_password; user.update leaves it to
+ * the notification, sql/027): session_revoke_user, remembered. A login whose check overlapped such a change must not get a
  * session made before it: its database read is locked against the change
  * (sql/005_users.sql bb_login_finish), but the two answers may still come
  * back in either order, so the login takes a mark when it starts and asks
