@@ -195,11 +195,12 @@ int bb_spec_write_json(FILE *f)
                     json_str(f, bb_role_name((bb_role)b));
                     rfirst = false;
                 }
-            fprintf(f, "],\"write\":%s,\"paged\":%s,\"scoped\":%s,\"replica\":%s",
+            fprintf(f, "],\"write\":%s,\"paged\":%s,\"scoped\":%s,\"replica\":%s,\"writes\":%s",
                     (m->flags & BB_M_WRITE) ? "true" : "false",
                     (m->flags & BB_M_PAGED) ? "true" : "false",
                     (m->flags & BB_M_SCOPED) ? "true" : "false",
-                    (m->flags & BB_M_REPLICA) ? "true" : "false");
+                    (m->flags & BB_M_REPLICA) ? "true" : "false",
+                    (m->flags & BB_M_WRITES_ANY) ? "true" : "false");
             fputs(",\"args\":[", f);
             const bb_arg *all[BB_SPEC_MAX_ARGS];
             unsigned n = bb_spec_args(m, all);

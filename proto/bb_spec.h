@@ -104,6 +104,13 @@ typedef struct bb_arg {
                                    its answer may be as old as the
                                    staleness rule allows (PROTOCOL.md,
                                    "Read replicas") */
+#define BB_M_WRITES  (1u << 5)  /* writes to the database without taking
+                                   idempotency_key (session.login, ...):
+                                   with BB_M_WRITE, what makes the caller's
+                                   next reads go to the primary until the
+                                   replica has replayed it (replica.h) */
+/* The methods whose requests count as the caller's own writes. */
+#define BB_M_WRITES_ANY (BB_M_WRITE | BB_M_WRITES)
 
 typedef struct bb_method_spec {
     const char *name;            /* "official.update"; NULL ends a table */

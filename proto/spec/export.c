@@ -31,7 +31,7 @@ static const bb_arg export_read[] = {
 };
 
 const bb_method_spec bb_spec_export[] = {
-    {"export.run", BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN, 0, export_run, "ExportRun",
+    {"export.run", BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN, BB_M_WRITES, export_run, "ExportRun",
      "立即导出一次"},
     {"export.list", BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN, BB_M_LIMIT, export_list,
      "page of ExportRun", "列出导出记录（新的在前）"},

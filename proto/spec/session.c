@@ -46,10 +46,10 @@ static const bb_arg change_password[] = {
 };
 
 const bb_method_spec bb_spec_session[] = {
-    {"session.login", BB_ROLES_ALL, 0, login, "User", "登录"},
-    {"session.resume", BB_ROLES_ALL, 0, resume, "User", "用保存的令牌登录（保持登录）"},
-    {"session.logout", BB_ROLES_USERS, 0, logout, "true", "退出登录"},
+    {"session.login", BB_ROLES_ALL, BB_M_WRITES, login, "User", "登录"},
+    {"session.resume", BB_ROLES_ALL, BB_M_WRITES, resume, "User", "用保存的令牌登录（保持登录）"},
+    {"session.logout", BB_ROLES_USERS, BB_M_WRITES, logout, "true", "退出登录"},
     {"session.whoami", BB_ROLES_USERS, 0, none, "User", "当前登录的用户"},
-    {"session.change_password", BB_ROLES_USERS, 0, change_password, "true", "修改自己的密码"},
+    {"session.change_password", BB_ROLES_USERS, BB_M_WRITES, change_password, "true", "修改自己的密码"},
     {NULL},
 };

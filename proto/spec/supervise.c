@@ -39,7 +39,7 @@ static const bb_arg changes[] = {
 };
 
 const bb_method_spec bb_spec_supervise[] = {
-    {"supervise.run", BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN, 0, none, "SuperviseRun",
+    {"supervise.run", BB_ROLE_SUPERVISOR | BB_ROLE_ADMIN, BB_M_WRITES, none, "SuperviseRun",
      "立即督办一次：重算红黄绿灯，下发、关闭督办单"},
     {"light.history", BB_ROLES_USERS, BB_M_SCOPED | BB_M_REPLICA, history, "{items: [LightChange]}",
      "一个项目节点或诉求的亮灯历史"},

@@ -60,7 +60,7 @@ const bb_method_spec bb_spec_user[] = {
     {"user.get", BB_ROLE_ADMIN, BB_M_REPLICA, user_get, "User", "查看用户"},
     {"user.list", BB_ROLE_ADMIN, BB_M_PAGED | BB_M_REPLICA, user_list, "page of User", "列出用户"},
     {"user.update", BB_ROLE_ADMIN, BB_M_WRITE, user_update, "User", "修改用户"},
-    {"user.set_password", BB_ROLE_ADMIN, 0, user_set_password, "true",
+    {"user.set_password", BB_ROLE_ADMIN, BB_M_WRITES, user_set_password, "true",
      "重设用户的密码，并让其已登录的会话失效"},
     {NULL},
 };

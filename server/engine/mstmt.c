@@ -224,7 +224,7 @@ int mstmt_send(request *req, mstmt *st, const margs *a, const char *const *extra
                                ? REQ_ROUTE_REPLICA
                                : REQ_ROUTE_PRIMARY);
     if (req_route(req) == REQ_ROUTE_REPLICA)
-        return replica_query(s, &st->ps, vals, lens, cb, arg);
+        return replica_query(s, req, &st->ps, vals, lens, cb, arg);
     return pool_query(s->pool, &st->ps, vals, lens, cb, arg);
 }
 

@@ -2,7 +2,8 @@
  * replica.c: the read pool, the replica's horizon, and the choice of pool
  * for a statement (replica.h says the rule).
  *
- * The horizon, measured every REPLICA_LAG_EVERY_MS on the loop:
+ * The horizon, measured every replica_every_ms(read_max_lag_ms) on the
+ * loop:
  *   1. at t0 (uv_now) the primary is asked for pg_current_wal_lsn() = P;
  *   2. at t1 the replica is asked whether it replayed up to P, and how old
  *      its last replayed commit is (now() - pg_last_xact_replay_timestamp()
@@ -11,7 +12,9 @@
  *      replica, horizon = t0. Else horizon = t1 - L (t1 is taken before the
  *      replica reads its clock, so this is never later than the commit it
  *      replayed last), kept below t0. A read_db that is not in recovery
- *      (the primary itself, or a promoted replica) has horizon t0.
+ *      has horizon t0 when it is the server db reaches (same system
+ *      identifier and postmaster start time); any other (a promoted or
+ *      split-off replica) is not used at all.
  * A measurement that fails, or a replica that has replayed nothing yet
  * (L unknown), leaves the horizon where it was: it only ages.
  *
@@ -24,26 +27,32 @@
 #include "replica.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "method.h"
+#include "request.h"
 #include "server.h"
 
-/* The primary's WAL position; NULL on a standby (a misdirected `db`:
- * nothing is measured then). CASE keeps pg_current_wal_lsn from running
- * in recovery, where it fails. */
+/* The primary's WAL position (NULL on a standby, a misdirected `db`:
+ * nothing is measured then; CASE keeps pg_current_wal_lsn from running in
+ * recovery, where it fails), and which server it is. */
 static const pool_stmt st_primary_lsn = {
     .name = "replica_primary_lsn",
-    .sql = "SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END",
+    .sql = "SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END,"
+           " " REPLICA_SERVER_ID,
     .nparams = 0};
 /* On the replica: in recovery?, replayed up to $1?, age of the last
- * replayed commit in ms (NULL: none replayed since it started). */
+ * replayed commit in ms (NULL: none replayed since it started), and, when
+ * not in recovery, which server it is. */
 static const pool_stmt st_replay = {
     .name = "replica_replay",
     .sql = "SELECT pg_is_in_recovery(),"
            " coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false),"
-           " (extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint",
+           " (extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint,"
+           " CASE WHEN pg_is_in_recovery() THEN NULL ELSE " REPLICA_SERVER_ID " END",
     .nparams = 1};
 
 typedef struct write_slot {
@@ -57,10 +66,17 @@ static struct {
     pool *closing;             /* the read pool while it closes */
     uv_timer_t timer;
     bool timer_open;
+    uint64_t every_ms;         /* replica_every_ms(read_max_lag_ms) */
     bool measuring;            /* a measurement is in flight */
     bool horizon_known;
     uint64_t horizon_ms;
     uint64_t t0_ms, t1_ms;     /* the measurement in flight */
+    char primary_id[REPLICA_SERVER_ID_MAX]; /* REPLICA_SERVER_ID of db, same measurement */
+    /* read_db is out of recovery and is not the server db reaches (a
+     * promoted or split-off replica): its answers follow no primary we
+     * write to, so it is not used until it is in recovery again. */
+    bool foreign;
+    uint64_t floor_ms;         /* replica_all_changed: no reads until the horizon passes it */
     bool was_in_use;           /* for the log line when it changes */
     uint64_t to_replica, to_primary, fallbacks;
     write_slot slots[REPLICA_WRITE_SLOTS];
@@ -91,12 +107,37 @@ void replica_write_end(int64_t user, uint64_t now_ms)
         w->last_end_ms = now_ms;
 }
 
+void replica_user_changed(int64_t user_id, uint64_t now_ms)
+{
+    if (user_id == 0)
+        return;
+    write_slot *w = slot_of(user_id);
+    /* The same barrier as the user's own write: reads at or before the
+     * horizon passing now_ms go to the primary. */
+    if (now_ms > w->last_end_ms)
+        w->last_end_ms = now_ms;
+}
+
+void replica_all_changed(uint64_t now_ms)
+{
+    if (now_ms > R.floor_ms)
+        R.floor_ms = now_ms;
+}
+
+uint64_t replica_every_ms(uint32_t max_lag_ms)
+{
+    uint64_t every = max_lag_ms / REPLICA_LAG_EVERY_PARTS;
+    if (max_lag_ms == 0 || every > REPLICA_LAG_EVERY_MS)
+        return REPLICA_LAG_EVERY_MS;
+    return every < REPLICA_LAG_EVERY_MIN_MS ? REPLICA_LAG_EVERY_MIN_MS : every;
+}
+
 static void note_in_use(void);
 
 /* True when reads of a user with no recent write may go to the replica. */
 static bool replica_usable(uint64_t now)
 {
-    return R.read != NULL && pool_available(R.read) && R.horizon_known &&
+    return R.read != NULL && pool_available(R.read) && R.horizon_known && !R.foreign &&
            now - R.horizon_ms <= R.s->cfg.read_max_lag_ms;
 }
 
@@ -108,6 +149,9 @@ bool replica_wants(server *s, const bb_method_spec *m, int64_t user)
     bool ok = replica_usable(now);
     if (ok != R.was_in_use)
         note_in_use(); /* the lag crossed the limit between two measurements */
+    /* A change to anyone's rights may have gone unheard before floor_ms. */
+    if (ok && R.floor_ms != 0 && R.horizon_ms <= R.floor_ms)
+        ok = false;
     if (ok && user != 0) {
         const write_slot *w = slot_of(user);
         ok = w->in_flight == 0 && w->last_end_ms < R.horizon_ms;
@@ -124,13 +168,14 @@ bool replica_wants(server *s, const bb_method_spec *m, int64_t user)
  * replica_query until its callback ran. */
 typedef struct rq {
     const pool_stmt *stmt;
+    request *req;              /* the request it reads for (alive until cb) */
     pool_cb cb;
     void *arg;
     char **vals;               /* nparams copies, NUL-terminated; NULL = SQL NULL */
 } rq;
 
-static rq *rq_make(const pool_stmt *stmt, const char *const *values, const int *lengths,
-                   pool_cb cb, void *arg)
+static rq *rq_make(request *req, const pool_stmt *stmt, const char *const *values,
+                   const int *lengths, pool_cb cb, void *arg)
 {
     size_t n = stmt->nparams > 0 ? (size_t)stmt->nparams : 0;
     size_t bytes = sizeof(rq) + n * sizeof(char *);
@@ -141,7 +186,7 @@ static rq *rq_make(const pool_stmt *stmt, const char *const *values, const int *
     rq *q = malloc(bytes);
     if (q == NULL)
         return NULL;
-    *q = (rq){.stmt = stmt, .cb = cb, .arg = arg, .vals = (char **)(q + 1)};
+    *q = (rq){.stmt = stmt, .req = req, .cb = cb, .arg = arg, .vals = (char **)(q + 1)};
     char *text = (char *)(q->vals + n);
     for (size_t i = 0; i < n; i++) {
         q->vals[i] = NULL;
@@ -170,12 +215,17 @@ static bool retry_on_primary(const pool_error *e)
            strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0;
 }
 
+/* The request's later statements go to the primary too: one request
+ * reads one server (mstmt.c). */
 static void send_to_primary(rq *q)
 {
     replica_count_fallback();
+    req_set_route(q->req, REQ_ROUTE_PRIMARY);
     int rc = pool_query(R.s->pool, q->stmt, (const char *const *)q->vals, NULL, q->cb, q->arg);
     if (rc != 0) {
-        pool_error e2 = {.err = (bb_err)-rc, .message = "the database is unavailable"};
+        pool_error e2 = {.err = (bb_err)-rc,
+                         .message = rc == -BB_E_SHUTTING_DOWN ? "the server is shutting down"
+                                                              : "the database is unavailable"};
         q->cb(q->arg, NULL, &e2);
     }
 }
@@ -184,9 +234,10 @@ static void rq_done(void *arg, const PGresult *res, const pool_error *e)
 {
     rq *q = arg;
     if (e != NULL && retry_on_primary(e) && R.s != NULL && R.s->pool != NULL) {
-        log_event(LOG_INFO, "replica_read_retried", "stmt=%s sqlstate=%s msg=%s", q->stmt->name,
-                  e->sqlstate != NULL ? e->sqlstate : "-",
-                  log_q(e->message != NULL ? e->message : "-"));
+        log_req(LOG_INFO, req_conn_id(q->req), req_msgid(q->req), "replica_read_retried",
+                "stmt=%s sqlstate=%s msg=%s", q->stmt->name,
+                e->sqlstate != NULL ? e->sqlstate : "-",
+                log_q(e->message != NULL ? e->message : "-"));
         send_to_primary(q);
     } else {
         q->cb(q->arg, res, e);
@@ -194,10 +245,10 @@ static void rq_done(void *arg, const PGresult *res, const pool_error *e)
     free(q);
 }
 
-int replica_query(server *s, const pool_stmt *stmt, const char *const *values,
+int replica_query(server *s, request *req, const pool_stmt *stmt, const char *const *values,
                   const int *lengths, pool_cb cb, void *arg)
 {
-    rq *q = rq_make(stmt, values, lengths, cb, arg);
+    rq *q = rq_make(req, stmt, values, lengths, cb, arg);
     if (q == NULL)
         return -BB_E_INTERNAL;
     int rc = R.read != NULL ? pool_query(R.read, stmt, values, lengths, rq_done, q)
@@ -209,6 +260,7 @@ int replica_query(server *s, const pool_stmt *stmt, const char *const *values,
         /* The read pool went down since replica_wants, or its queue is
          * full: the primary, at once. */
         replica_count_fallback();
+        req_set_route(req, REQ_ROUTE_PRIMARY);
         rc = pool_query(s->pool, stmt, values, lengths, cb, arg);
     }
     return rc;
@@ -227,6 +279,9 @@ static void note_in_use(void)
                   now - R.horizon_ms, R.s->cfg.read_max_lag_ms);
     else if (R.read != NULL && !pool_available(R.read))
         log_event(LOG_WARN, "replica_not_used", "why=\"the read pool is down\"");
+    else if (R.foreign)
+        log_event(LOG_WARN, "replica_not_used",
+                  "why=\"read_db is not in recovery and is not the server db reaches\"");
     else if (!R.horizon_known)
         log_event(LOG_WARN, "replica_not_used", "why=\"lag unknown\"");
     else
@@ -245,13 +300,20 @@ static void replay_done(void *arg, const PGresult *res, const pool_error *e)
         note_in_use();
         return;
     }
-    if (PQntuples(res) != 1 || PQnfields(res) != 3) {
+    if (PQntuples(res) != 1 || PQnfields(res) != 4) {
         note_in_use();
         return;
     }
     bool in_recovery = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     bool caught_up = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-    if (!in_recovery || caught_up) {
+    /* Out of recovery, read_db is trusted only when it is db's server
+     * (read_db pointing at the primary): a promoted replica would count as
+     * caught up forever while the primary moves on. */
+    R.foreign = !in_recovery &&
+                (PQgetisnull(res, 0, 3) || strcmp(PQgetvalue(res, 0, 3), R.primary_id) != 0);
+    if (R.foreign) {
+        /* note_in_use logs it. */
+    } else if (!in_recovery || caught_up) {
         R.horizon_ms = R.t0_ms;
         R.horizon_known = true;
     } else if (!PQgetisnull(res, 0, 2)) {
@@ -271,7 +333,8 @@ static void replay_done(void *arg, const PGresult *res, const pool_error *e)
 static void lsn_done(void *arg, const PGresult *res, const pool_error *e)
 {
     (void)arg;
-    if (e != NULL || R.read == NULL || PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+    if (e != NULL || R.read == NULL || PQntuples(res) != 1 || PQnfields(res) != 2 ||
+        PQgetisnull(res, 0, 0) || PQgetisnull(res, 0, 1)) {
         if (e != NULL)
             log_event(LOG_DEBUG, "replica_lag_failed", "where=primary msg=%s",
                       log_q(e->message != NULL ? e->message : "-"));
@@ -280,6 +343,7 @@ static void lsn_done(void *arg, const PGresult *res, const pool_error *e)
         return;
     }
     const char *vals[1] = {PQgetvalue(res, 0, 0)};
+    snprintf(R.primary_id, sizeof R.primary_id, "%s", PQgetvalue(res, 0, 1));
     R.t1_ms = uv_now(R.s->loop);
     if (pool_query(R.read, &st_replay, vals, NULL, replay_done, NULL) != 0) {
         R.measuring = false;
@@ -325,6 +389,7 @@ int replica_start(server *s)
         .reconnect_max_ms = s->cfg.reconnect_max_ms,
         .statement_timeout_ms = s->cfg.statement_timeout_ms,
     };
+    R.every_ms = replica_every_ms(s->cfg.read_max_lag_ms);
     R.read = pool_create(s->loop, &pc);
     if (R.read == NULL) {
         log_event(LOG_ERROR, "startup_failed", "what=read_pool");
@@ -333,14 +398,15 @@ int replica_start(server *s)
     int r = uv_timer_init(s->loop, &R.timer);
     if (r == 0) {
         R.timer_open = true;
-        r = uv_timer_start(&R.timer, on_tick, REPLICA_LAG_EVERY_MS, REPLICA_LAG_EVERY_MS);
+        r = uv_timer_start(&R.timer, on_tick, R.every_ms, R.every_ms);
     }
     if (r < 0) {
         log_event(LOG_ERROR, "startup_failed", "what=replica_timer err=%s", uv_err_name(r));
         return r;
     }
-    log_event(LOG_INFO, "replica_configured", "read_pool_size=%u read_max_lag_ms=%u",
-              s->cfg.read_pool_size, s->cfg.read_max_lag_ms);
+    log_event(LOG_INFO, "replica_configured",
+              "read_pool_size=%u read_max_lag_ms=%u measured_every_ms=%" PRIu64,
+              s->cfg.read_pool_size, s->cfg.read_max_lag_ms, R.every_ms);
     return 0;
 }
 

@@ -34,6 +34,7 @@
 #include "bb_limits.h"
 #include "log.h"
 #include "pool.h"
+#include "replica.h"
 #include "report.h"
 
 /* The export connection: seconds to connect, and the longest statement
@@ -61,6 +62,12 @@
 #define EXPORT_CANCEL_EVERY_MS 250
 /* Connecting polls the socket this often to see a shutdown. */
 #define EXPORT_CONNECT_POLL_MS 100
+/* export_db in recovery: the snapshot begins only once it has replayed
+ * the primary's WAL position of the moment the run was claimed, asked this
+ * often, for at most this long; past it the run fails (a replica stopped
+ * for days must not give a fresh-dated run of old data). */
+#define EXPORT_REPLICA_POLL_MS 200
+#define EXPORT_REPLICA_WAIT_MS 60000
 
 /* One exporter per database (sql/026_export_claim.sql): every run, and
  * every recovery, holds this session advisory lock on its export
@@ -318,6 +325,7 @@ typedef struct exp_shared {
      * thread once connected, taken (and freed) by the shutdown's helper
      * thread, else freed by the thread before PQfinish. */
     PGcancel *pgcancel;
+    bool cancel_taken;             /* the shutdown took pgcancel (maybe NULL) */
     PGresult *started;             /* owned: the run's row once it exists */
     PGresult *finished;            /* owned: the run's row at the end */
     bool done;
@@ -517,10 +525,76 @@ static int read_files(run_ctx *x)
     return 0;
 }
 
+/* The primary's WAL position now (on x->conn, session_db: the claim was
+ * just committed there), then export_db asked until it replayed it:
+ * outside a transaction, a short statement every EXPORT_REPLICA_POLL_MS,
+ * so a shutdown stops the wait at once. An export_db out of recovery must
+ * be session_db's server (REPLICA_SERVER_ID): a promoted or split-off one
+ * would give old or other data. 0 or -1 (x->f.err). */
+static int wait_for_replay(run_ctx *x)
+{
+    char err[EXPORT_ERR_MAX];
+    PGresult *r = q(x->conn, "SELECT pg_current_wal_lsn()::text, " REPLICA_SERVER_ID, 0, NULL,
+                    err, sizeof err);
+    if (r == NULL || PQntuples(r) != 1 || PQgetisnull(r, 0, 1)) {
+        exp_errf(x->f.err, sizeof x->f.err, "the primary's WAL position: %s",
+                 r == NULL ? err : "no answer");
+        PQclear(r);
+        return -1;
+    }
+    char lsn[64], id[REPLICA_SERVER_ID_MAX];
+    exp_errf(lsn, sizeof lsn, "%s", PQgetvalue(r, 0, 0));
+    exp_errf(id, sizeof id, "%s", PQgetvalue(r, 0, 1));
+    PQclear(r);
+    const char *v[1] = {lsn};
+    uint64_t t0 = exp_mono_ms();
+    for (;;) {
+        if (cancelled()) {
+            exp_errf(x->f.err, sizeof x->f.err, "the server is shutting down");
+            return -1;
+        }
+        r = q(x->reader,
+              "SELECT pg_is_in_recovery(),"
+              " coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false),"
+              " CASE WHEN pg_is_in_recovery() THEN NULL ELSE " REPLICA_SERVER_ID " END,"
+              " coalesce(pg_last_xact_replay_timestamp()::text, '-')",
+              1, v, err, sizeof err);
+        if (r == NULL || PQntuples(r) != 1) {
+            exp_errf(x->f.err, sizeof x->f.err, "export_db: %s", r == NULL ? err : "no answer");
+            PQclear(r);
+            return -1;
+        }
+        bool in_recovery = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+        bool caught_up = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+        bool same = !PQgetisnull(r, 0, 2) && strcmp(PQgetvalue(r, 0, 2), id) == 0;
+        char replayed[64];
+        exp_errf(replayed, sizeof replayed, "%s", PQgetvalue(r, 0, 3));
+        PQclear(r);
+        if (!in_recovery && !same) {
+            exp_errf(x->f.err, sizeof x->f.err,
+                     "export_db is not in recovery and is not the server db reaches"
+                     " (a promoted or split-off replica?): not read");
+            return -1;
+        }
+        if (!in_recovery || caught_up)
+            return 0;
+        if (exp_mono_ms() - t0 >= EXPORT_REPLICA_WAIT_MS) {
+            exp_errf(x->f.err, sizeof x->f.err,
+                     "export_db has not replayed the primary's WAL position %s within %d s"
+                     " (last replayed commit: %s): its data would be old; is replay paused"
+                     " or the replica cut off?",
+                     lsn, EXPORT_REPLICA_WAIT_MS / 1000, replayed);
+            return -1;
+        }
+        poll(NULL, 0, EXPORT_REPLICA_POLL_MS);
+    }
+}
+
 /* The files of the run: on the lock's connection, or with export_db on a
  * connection of their own (a replica may serve it: the snapshot is
- * REPEATABLE READ READ ONLY). While it reads, the shutdown's cancel goes
- * to that connection, where the long statements run. 0 or -1 (x->f.err). */
+ * REPEATABLE READ READ ONLY), once it has replayed what the primary had
+ * (wait_for_replay). While it reads, the shutdown's cancel goes to that
+ * connection, where the long statements run. 0 or -1 (x->f.err). */
 static int write_files(run_ctx *x)
 {
     const config *cfg = x->job->cfg;
@@ -534,22 +608,42 @@ static int write_files(run_ctx *x)
         exp_errf(x->f.err, sizeof x->f.err, "export_db: %s", err);
         return -1;
     }
+    /* Swapped only with a handle of our own and before the shutdown took
+     * the lock connection's: else the shutdown has it (and cancelled() is
+     * set), or, with no handle (PQgetCancel failed), the lock connection's
+     * stays published. */
     PGcancel *mine = PQgetCancel(x->reader);
+    PGcancel *lock_cancel = NULL;
+    bool swapped = false;
     uv_mutex_lock(&W.sh.mu);
-    PGcancel *lock_cancel = W.sh.pgcancel;  /* NULL: the shutdown took it */
-    if (lock_cancel != NULL)
+    if (mine != NULL && !W.sh.cancel_taken) {
+        lock_cancel = W.sh.pgcancel;
         W.sh.pgcancel = mine;
-    uv_mutex_unlock(&W.sh.mu);
-    if (lock_cancel == NULL) {
-        PQfreeCancel(mine);
-        mine = NULL;
+        swapped = true;
     }
-    int r = cancelled() ? -1 : read_files(x);
+    uv_mutex_unlock(&W.sh.mu);
+    if (!swapped)
+        PQfreeCancel(mine); /* NULL-safe */
+    /* The SQLSTATE in every error text of this connection: a recovery
+     * conflict (40001) is told apart whatever the server's lc_messages. */
+    PQsetErrorVerbosity(x->reader, PQERRORS_VERBOSE);
+    int r = cancelled() ? -1 : wait_for_replay(x);
+    if (r == 0)
+        r = read_files(x);
     if (r != 0 && x->f.err[0] == '\0')
         exp_errf(x->f.err, sizeof x->f.err, "the server is shutting down");
-    if (mine != NULL) {
+    else if (r != 0 && strstr(x->f.err, " 40001: ") != NULL)
+        /* A standby cancels a long snapshot whose rows replay removes
+         * (stock settings: hot_standby_feedback off, 30 s of
+         * max_standby_streaming_delay). */
+        exp_errf(x->f.err, sizeof x->f.err,
+                 "export_db cancelled the snapshot (conflict with recovery): set"
+                 " hot_standby_feedback = on on the replica (PROTOCOL.md, \"Read replicas\")");
+    if (swapped) {
+        /* mine back out (unless the shutdown's helper has it), the lock
+         * connection's back in: the worker frees it before PQfinish. */
         uv_mutex_lock(&W.sh.mu);
-        PGcancel *left = W.sh.pgcancel;      /* NULL: the shutdown's helper has it */
+        PGcancel *left = W.sh.cancel_taken ? NULL : W.sh.pgcancel;
         W.sh.pgcancel = lock_cancel;
         uv_mutex_unlock(&W.sh.mu);
         PQfreeCancel(left);
@@ -882,6 +976,7 @@ int export_worker_start(exp_job_kind kind, const char *run_kind, const char *dat
     atomic_store(&W.sh.cancel, false);
     W.sh.started = W.sh.finished = NULL;
     W.sh.done = false;
+    W.sh.cancel_taken = false;
     W.sh.connect_failed = false;
     W.sh.fail_code = BB_E__COUNT;
     W.sh.fail_msg[0] = W.sh.log_err[0] = '\0';
@@ -1099,6 +1194,7 @@ void export_worker_shutdown(void)
         uv_mutex_lock(&W.sh.mu);
         PGcancel *pc = W.sh.pgcancel;
         W.sh.pgcancel = NULL;
+        W.sh.cancel_taken = true;
         uv_mutex_unlock(&W.sh.mu);
         if (pc != NULL) {
             pthread_t t;

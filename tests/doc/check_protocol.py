@@ -13,7 +13,8 @@ This checks that:
     exactly the spec's roles, and every method the matrix or a section
     names is in the spec;
   - the methods section 2 lists under "Read replicas" are exactly those
-    the spec declares `replica` (BB_M_REPLICA);
+    the spec declares `replica` (BB_M_REPLICA), and those it lists as
+    writes without an idempotency key exactly the spec's BB_M_WRITES ones;
   - every key of server/engine/config.c has a row in section 2's settings
     table, and every error code of the spec (proto/bb_errors.h) a row in
     section 5.
@@ -138,6 +139,17 @@ def main(root, baobaod):
         bad.append('method %s is declared replica but not listed under "Read replicas"' % name)
     for name in sorted(listed - declared):
         bad.append('"Read replicas" lists %s, which the spec does not declare replica' % name)
+
+    # The methods it lists as writes without an idempotency key are the
+    # spec's BB_M_WRITES ones (`writes` and not `write` in --api-info).
+    listed = set(re.findall(r'`([a-z_]+\.[a-z_]+)`',
+                            section(section(doc, '#### Read replicas', '**Exports**'),
+                                    'without an idempotency key:', '.\n')))
+    declared = {n for n, m in spec.items() if m.get('writes') and not m.get('write')}
+    for name in sorted(declared - listed):
+        bad.append('method %s writes without a key but is not listed under "Read replicas"' % name)
+    for name in sorted(listed - declared):
+        bad.append('"Read replicas" lists %s as a write, which the spec does not declare' % name)
 
     cfg = open(os.path.join(root, 'server/engine/config.c'), encoding='utf-8').read()
     keys = re.findall(r'\bK[A-Z]+\("([a-z_]+)"', cfg)

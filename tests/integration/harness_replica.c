@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,17 @@
 
 #include "harness.h"
 
+/* bash, by its path: execve (async-signal-safe) does not search PATH. */
+#define ITR_BASH "/bin/bash"
+
 /* Made, started (-w waits until it accepts connections), and checked. */
+/* Starts the postmaster of $dir/data on port $port (-w waits until it
+ * accepts connections). */
+#define ITR_PG_START                                                                            \
+    "bb_as_pg \"$bin/pg_ctl\" -D \"$dir/data\" -l \"$dir/log\" -w -t 120"                      \
+    " -o \"-c port=$port -c unix_socket_directories=$dir -c listen_addresses=''"                \
+    " -c hot_standby=on -c hot_standby_feedback=on\" start </dev/null >/dev/null ||"            \
+    " { tail -n 30 \"$dir/log\" >&2; exit 1; }\n"
 static const char make_script[] =
     "set -euo pipefail\n"
     ". \"$(dirname \"$BAOBAO_PG_LOCAL\")/lib.sh\"\n"
@@ -35,30 +46,41 @@ static const char make_script[] =
     "if bb_is_root; then chown \"$BB_PG_OS_USER:\" \"$dir\"; fi\n"
     "bb_as_pg \"$bin/pg_basebackup\" -h \"$PGHOST\" -p \"${PGPORT:-5432}\" -U \"${PGUSER:-baobao}\""
     " -D \"$dir/data\" -R -X stream -c fast >\"$dir/basebackup.log\" 2>&1 ||"
-    " { cat \"$dir/basebackup.log\" >&2; exit 1; }\n"
-    "bb_as_pg \"$bin/pg_ctl\" -D \"$dir/data\" -l \"$dir/log\" -w -t 120"
-    " -o \"-c port=$port -c unix_socket_directories=$dir -c listen_addresses=''"
-    " -c hot_standby=on -c hot_standby_feedback=on\" start </dev/null >/dev/null ||"
-    " { tail -n 30 \"$dir/log\" >&2; exit 1; }\n";
+    " { cat \"$dir/basebackup.log\" >&2; exit 1; }\n" ITR_PG_START;
+static const char restart_script[] =
+    "set -euo pipefail\n"
+    ". \"$(dirname \"$BAOBAO_PG_LOCAL\")/lib.sh\"\n"
+    "dir=$1 port=$2\n"
+    "bin=$(bb_pg_bindir)\n" ITR_PG_START;
 
 static const char ctl_script[] =
     "set -uo pipefail\n"
     ". \"$(dirname \"$BAOBAO_PG_LOCAL\")/lib.sh\"\n"
-    "dir=$1 what=$2\n"
+    "dir=$1 what=$2 also=${3:-}\n"
     "bin=$(bb_pg_bindir)\n"
     "if [ -f \"$dir/data/PG_VERSION\" ]; then\n"
     "  bb_as_pg \"$bin/pg_ctl\" -D \"$dir/data\" -m immediate -w stop >/dev/null 2>&1 || true\n"
     "fi\n"
-    "if [ \"$what\" = remove ]; then rm -rf -- \"$dir\"; fi\n";
+    "if [ \"$what\" = remove ]; then rm -rf -- \"$dir\"; fi\n"
+    "if [ -n \"$also\" ]; then rm -rf -- \"$also\"; fi\n";
 
-/* Runs bash -c script with the arguments; the exit status, or -1. */
-static int run_bash(const char *script, const char *a1, const char *a2)
+extern char **environ;
+
+#define UNCONST(p) ((char *)(uintptr_t)(p))
+
+/* Runs bash -c script with the arguments; the exit status, or -1. Only
+ * async-signal-safe calls (fork, execve, waitpid, _exit): itr_kill runs
+ * it from a signal handler. */
+static int run_bash(const char *script, const char *a1, const char *a2, const char *a3)
 {
     pid_t pid = fork();
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        execlp("bash", "bash", "-c", script, "itr", a1, a2, (char *)NULL);
+        /* execve's argv is char *const[] but never written. */
+        char *const argv[] = {UNCONST("bash"), UNCONST("-c"), UNCONST(script), UNCONST("itr"),
+                              UNCONST(a1),     UNCONST(a2),   UNCONST(a3),     NULL};
+        execve(ITR_BASH, argv, environ);
         _exit(127);
     }
     int st;
@@ -91,7 +113,12 @@ int itr_start(itr_replica *r)
         it_note("no $BAOBAO_PG_LOCAL: cannot make a replica");
         return -1;
     }
-    snprintf(r->dir, sizeof r->dir, "/tmp/bbrep.XXXXXX");
+    /* In the test cluster's folder when known: scripts/test removes it at
+     * the end even after a crash, and a postmaster whose data folder is
+     * gone stops by itself (PostgreSQL checks its lock file every minute). */
+    const char *top = getenv("BAOBAO_PG_DIR");
+    snprintf(r->dir, sizeof r->dir, "%s/bbrep.XXXXXX",
+             top != NULL && top[0] != '\0' && strlen(top) < 64 ? top : "/tmp");
     if (mkdtemp(r->dir) == NULL) {
         it_note("mkdtemp: %s", strerror(errno));
         r->dir[0] = '\0';
@@ -103,7 +130,7 @@ int itr_start(itr_replica *r)
     snprintf(r->conninfo, sizeof r->conninfo, "host=%s port=%d dbname=%s user=%s", r->dir,
              r->port, it_db_name(), getenv("PGUSER") != NULL ? getenv("PGUSER") : "baobao");
     int64_t t0 = it_now_ms();
-    if (run_bash(make_script, r->dir, port) != 0) {
+    if (run_bash(make_script, r->dir, port, NULL) != 0) {
         it_note("the replica could not be made or started (folder %s)", r->dir);
         itr_stop(r);
         return -1;
@@ -122,14 +149,34 @@ int itr_halt(itr_replica *r)
     if (r->dir[0] == '\0')
         return -1;
     r->running = false;
-    return run_bash(ctl_script, r->dir, "stop") == 0 ? 0 : -1;
+    return run_bash(ctl_script, r->dir, "stop", NULL) == 0 ? 0 : -1;
+}
+
+int itr_restart(itr_replica *r)
+{
+    if (r->dir[0] == '\0')
+        return -1;
+    char port[16];
+    snprintf(port, sizeof port, "%d", r->port);
+    if (run_bash(restart_script, r->dir, port, NULL) != 0) {
+        it_note("the replica did not start again (folder %s)", r->dir);
+        return -1;
+    }
+    r->running = true;
+    return 0;
+}
+
+void itr_kill(const itr_replica *r, const char *also)
+{
+    if (r->dir[0] != '\0')
+        (void)run_bash(ctl_script, r->dir, "remove", also != NULL && also[0] != '\0' ? also : NULL);
 }
 
 void itr_stop(itr_replica *r)
 {
     if (r->dir[0] == '\0')
         return;
-    (void)run_bash(ctl_script, r->dir, "remove");
+    (void)run_bash(ctl_script, r->dir, "remove", NULL);
     r->dir[0] = '\0';
     r->running = false;
 }
@@ -247,9 +294,17 @@ char *itr_http_get(int port, const char *path)
     size_t cap = 1 << 16, got = 0;
     char *buf = malloc(cap + 1);
     for (;;) {
+        if (buf == NULL)
+            break;
         if (got == cap) {
             cap *= 2;
-            buf = realloc(buf, cap + 1);
+            char *more = realloc(buf, cap + 1);
+            if (more == NULL) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = more;
         }
         ssize_t k = recv(fd, buf + got, cap - got, 0);
         if (k < 0 && errno == EINTR)
@@ -258,8 +313,9 @@ char *itr_http_get(int port, const char *path)
             break;
         got += (size_t)k;
     }
-    buf[got] = '\0';
     close(fd);
+    if (buf != NULL)
+        buf[got] = '\0';
     return buf;
 }
 

@@ -5,6 +5,10 @@
  * its own, as the user PostgreSQL runs as (scripts/lib.sh, bb_as_pg), and
  * a plain HTTP GET for /metrics and /ready of health_listen.
  *
+ * The replica's folder is made in $BAOBAO_PG_DIR (the test cluster's,
+ * removed by scripts/test even after a crash; the orphaned postmaster then
+ * stops within a minute, its lock file gone), else in /tmp.
+ *
  * Not for: the primary (harness.h), or a replica of a cluster that is not
  * scripts/pg-local's ($BAOBAO_PG_LOCAL tells where scripts/lib.sh is).
  */
@@ -33,6 +37,11 @@ int itr_start(itr_replica *r);
 void itr_stop(itr_replica *r);
 /* Stops the postmaster only (the folder stays, for a restart). 0 or -1. */
 int itr_halt(itr_replica *r);
+/* Starts a halted replica again (same folder and port). 0 or -1. */
+int itr_restart(itr_replica *r);
+/* From a signal handler (async-signal-safe: fork, execve, waitpid): stops
+ * the replica, removes its folder and also (a path, or NULL). */
+void itr_kill(const itr_replica *r, const char *also);
 /* A new connection to the replica's test database (caller PQfinish-es);
  * NULL on failure (printed). */
 PGconn *itr_connect(const itr_replica *r);

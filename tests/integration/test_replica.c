@@ -10,13 +10,21 @@
  * from the primary. /metrics counts where reads went.
  *
  * The cases: a read method is answered by the replica while a user's own
- * write is read back from the primary; a replica further behind than
- * read_max_lag_ms is not used; the replica methods write nothing; an
- * export with export_db reads the replica; a read the replica drops is
- * answered by the primary; a shutdown with a read held on the replica
- * ends at the deadline; `db` pointed at the standby: writes (a login)
- * `unavailable`, /ready 503; the replica stopped: reads are still
- * answered (by the primary), none fails.
+ * write (a login included) is read back from the primary, and methods that
+ * write nothing (server.info, ...) do not count as writes; a replica
+ * further behind than read_max_lag_ms is not used (measured every quarter
+ * of it); every replica method writes nothing (run on the standby); an
+ * export with export_db waits for the replica to replay what the primary
+ * had, fails when it does not, and reads the replica; an export cancelled
+ * by a recovery conflict says what to set; a township taken from a user is
+ * not read from a replica that lags; after the LISTEN connection came
+ * back no read goes to a replica that has not replayed past that; a read
+ * the replica drops is answered by the primary (its retry logged with the
+ * request); a shutdown with a read held on the replica ends at the
+ * deadline; `db` pointed at the standby: writes (a login) `unavailable`,
+ * /ready 503; the replica stopped: reads are still answered (by the
+ * primary), none fails; the replica promoted: not used, while read_db
+ * naming the primary itself is.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -59,10 +67,12 @@ static void stop_replica(void)
     itr_stop(&g_rep);
 }
 
+/* Async-signal-safe: stops the replica and removes the export folder
+ * through fork/execve (itr_kill); the lock's connection ends with us. */
 static void on_term(int sig)
 {
     (void)sig;
-    stop_replica();
+    itr_kill(&g_rep, g_export_dir);
     _exit(1);
 }
 
@@ -236,6 +246,28 @@ static int a_read_is_answered_by_the_replica_and_a_users_own_write_by_the_primar
         it_sleep_ms(300);
     }
     IT_CHECK(reads_to(health, "replica") >= on_replica + 5);
+    /* Methods that write nothing are not the caller's writes: the CLI's
+     * server.info before a list leaves the list on the replica. */
+    static const char *const no_writes[] = {"server.info", "server.api", "session.whoami",
+                                            "export.list"};
+    for (size_t i = 0; i < sizeof no_writes / sizeof no_writes[0]; i++) {
+        it_buf b;
+        it_buf_init(&b);
+        uint32_t msgid = ++g_msgid;
+        it_req(&b, msgid, no_writes[i], 0);
+        it_msg m;
+        int rc = it_buf_ok(reader, &b, msgid, &m);
+        it_buf_free(&b);
+        IT_CHECKF(rc == 0, "%s", no_writes[i]);
+        it_msg_free(&m);
+        IT_CHECKF(lists(reader, "副本测试甲", x) == 0, "a read after %s saw x", no_writes[i]);
+    }
+    /* A login is its user's write (its login_event row): that user's
+     * reads then go to the primary, which has x. */
+    it_conn *fresh = it_connect_as(s->port, IT_USER_SUPER, IT_PASSWORD);
+    IT_CHECK(fresh != NULL);
+    IT_CHECKF(lists(fresh, "副本测试甲", x) == 1, "a read after a login went to the replica");
+    it_close(fresh);
 
     /* The writer's own write is read back, from the primary (which has x
      * too); the reader still reads the replica. */
@@ -267,6 +299,8 @@ static int a_replica_further_behind_than_read_max_lag_ms_is_not_used(void)
     int health;
     it_server *s = start_reading("1500", &health);
     IT_CHECK(s != NULL && health > 0);
+    /* A quarter of read_max_lag_ms: a caught-up replica does not flap. */
+    IT_CHECK(it_server_log_has(s, "measured_every_ms=375"));
     it_conn *reader = it_connect_as(s->port, IT_USER_ADMIN, IT_PASSWORD);
     IT_CHECK(reader != NULL);
     IT_CHECKF(reads_reach_replica(reader, health), "no read went to the replica");
@@ -293,8 +327,9 @@ static int a_replica_further_behind_than_read_max_lag_ms_is_not_used(void)
     return 0;
 }
 
-/* Every method declared BB_M_REPLICA that takes no required argument runs
- * on the standby: none writes (a write there is refused with 25006). */
+/* Every method declared BB_M_REPLICA runs on the standby (those with
+ * required arguments on fixture rows): none writes (a write there is
+ * refused with 25006, which is not retried on the primary). */
 static int the_replica_methods_write_nothing(void)
 {
     static const char *const methods[] = {
@@ -329,6 +364,66 @@ static int the_replica_methods_write_nothing(void)
         it_msg_free(&m);
         n++;
     }
+    /* The ones with required arguments, on fixture rows (id 1 when the
+     * table is empty: not_found, after the statement ran there all the
+     * same). */
+    static const struct {
+        const char *method, *arg, *table;
+    } by_id[] = {
+        {"unit.get", "id", "unit"},
+        {"unit.portfolio", "id", "unit"},
+        {"official.get", "id", "official"},
+        {"official.portfolio", "id", "official"},
+        {"assignment.get", "id", "assignment"},
+        {"enterprise.get", "id", "enterprise"},
+        {"status.list", "enterprise_id", "enterprise"},
+        {"status.get", "id", "status_report"},
+        {"user.get", "id", "app_user"},
+        {"audit.get", "id", "audit_log"},
+        {"audit.as_of", "id", "enterprise"},
+        {"project.get", "id", "project"},
+        {"project.history", "id", "project"},
+        {"problem.get", "id", "problem"},
+        {"light.history", "problem_id", "problem"},
+        {"trouble.get", "enterprise_id", "enterprise_trouble"},
+        {"notice.get", "id", "notice"},
+    };
+    char at[64] = "";
+    {
+        PGresult *r = PQexec(it_pg(), "SELECT to_json(now()) #>> '{}'");
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+            snprintf(at, sizeof at, "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    IT_CHECK(at[0] != '\0');
+    for (size_t i = 0; i < sizeof by_id / sizeof by_id[0]; i++) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT coalesce(min(%s), 1) FROM %s",
+                 strcmp(by_id[i].table, "enterprise_trouble") == 0 ? "enterprise_id" : "id",
+                 by_id[i].table);
+        long long id = it_pg_int(sql, 0, NULL);
+        IT_CHECKF(id > 0, "%s", sql);
+        bool audit_as_of = strcmp(by_id[i].method, "audit.as_of") == 0;
+        it_conn *c = strcmp(by_id[i].method, "user.get") == 0 ? adm : sup;
+        it_buf b;
+        it_buf_init(&b);
+        uint32_t msgid = ++g_msgid;
+        it_req(&b, msgid, by_id[i].method, audit_as_of ? 3 : 1);
+        it_kv_int(&b, by_id[i].arg, id);
+        if (audit_as_of) {
+            it_kv_str(&b, "entity", "enterprise");
+            it_kv_str(&b, "at", at);
+        }
+        it_msg m;
+        int rc = it_call(c, b.sb.data, b.sb.size, msgid, IT_REPLY_TIMEOUT_MS, &m);
+        it_buf_free(&b);
+        IT_CHECK(rc == IT_RECV_MSG);
+        bool fine = !m.is_error || strcmp(m.code, "not_found") == 0;
+        IT_CHECKF(fine, "%s(%s=%lld) on the replica: %s %s", by_id[i].method, by_id[i].arg, id,
+                  m.code, m.message);
+        it_msg_free(&m);
+        n++;
+    }
     IT_CHECKF(reads_to(health, "replica") >= before + n, "%lld of %d reads on the replica",
               reads_to(health, "replica") - before, n);
     IT_CHECK(reads_to(health, "fallback") == 0);
@@ -350,7 +445,47 @@ static bool file_has(const char *path, const char *needle)
     return strstr(buf, needle) != NULL;
 }
 
-static int an_export_with_export_db_reads_the_replica(void)
+/* Scans of enterprise on the replica (its own statistics): moved by a
+ * read the replica answered. -1 on error. */
+static long long replica_enterprise_scans(void)
+{
+    return itr_int(&g_rep, "SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0)"
+                           " FROM pg_stat_user_tables WHERE relname = 'enterprise'");
+}
+
+/* export.run wait=true on c; the run's status and error copied out. */
+static int export_run_wait(it_conn *c, char *status, size_t slen, char *error, size_t elen,
+                           char *folder, size_t flen)
+{
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t msgid = ++g_msgid;
+    it_req(&b, msgid, "export.run", 1);
+    it_kv_bool(&b, "wait", true);
+    it_msg m;
+    int rc = it_call(c, b.sb.data, b.sb.size, msgid, 180000, &m);
+    it_buf_free(&b);
+    if (rc != IT_RECV_MSG)
+        return -1;
+    if (m.is_error) {
+        it_note("export.run: %s %s", m.code, m.message);
+        it_msg_free(&m);
+        return -1;
+    }
+    status[0] = error[0] = folder[0] = '\0';
+    (void)it_get_str(m.result, "status", status, slen);
+    (void)it_get_str(m.result, "error", error, elen);
+    (void)it_get_str(m.result, "folder", folder, flen);
+    it_msg_free(&m);
+    return 0;
+}
+
+/* An export with export_db waits until the replica has replayed what the
+ * primary had when the run was claimed: with replay paused it fails after
+ * EXPORT_REPLICA_WAIT_MS (60 s) saying why, rather than give old data a
+ * fresh date; replaying, it reads the replica (its statistics move) and
+ * has every row committed before the run. */
+static int an_export_with_export_db_reads_the_replica_once_it_caught_up(void)
 {
     char set_dir[160], export_db[600];
     const char *dir = g_export_dir;
@@ -361,37 +496,77 @@ static int an_export_with_export_db_reads_the_replica(void)
     const char *sets[] = {set_dir, export_db, "export_time=", NULL};
     it_server *s = it_server_start(sets);
     IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
     IT_CHECK(commit_and_catch_up() == 0);
     IT_CHECK(itr_exec(&g_rep, "SELECT pg_wal_replay_pause()") == 0);
     int64_t w = insert_on_primary("副本导出丁企业");
     IT_CHECK(w > 0);
-    it_conn *c = it_connect(s->port);
-    IT_CHECK(c != NULL);
-    it_buf b;
-    it_buf_init(&b);
-    uint32_t msgid = ++g_msgid;
-    it_req(&b, msgid, "export.run", 1);
-    it_kv_bool(&b, "wait", true);
-    it_msg m;
-    int rc = it_call(c, b.sb.data, b.sb.size, msgid, 120000, &m);
-    it_buf_free(&b);
+    char status[32], error[512], folder[64];
+    int rc = export_run_wait(c, status, sizeof status, error, sizeof error, folder,
+                             sizeof folder);
     IT_CHECK(itr_exec(&g_rep, "SELECT pg_wal_replay_resume()") == 0);
-    IT_CHECK(rc == IT_RECV_MSG);
-    char folder[64] = "";
-    IT_CHECKF(!m.is_error && it_get_str_eq(m.result, "status", "ok") &&
-                  it_get_str(m.result, "folder", folder, sizeof folder),
-              "export.run: %s %s", m.code, m.message);
-    it_msg_free(&m);
+    IT_CHECK(rc == 0);
+    IT_CHECKF(strcmp(status, "failed") == 0 && strstr(error, "has not replayed") != NULL,
+              "an export on a paused replica: %s %s", status, error);
+
+    long long scans = replica_enterprise_scans();
+    IT_CHECK(scans >= 0);
+    IT_CHECK(export_run_wait(c, status, sizeof status, error, sizeof error, folder,
+                             sizeof folder) == 0);
+    IT_CHECKF(strcmp(status, "ok") == 0, "export.run: %s %s", status, error);
     char csv[512];
     snprintf(csv, sizeof csv, "%s/%s/enterprises.csv", dir, folder);
     IT_CHECKF(file_has(csv, "统一社会信用代码"), "no %s", csv);
-    /* Read from the paused replica: the row inserted after the pause is
-     * not in the file; the run's row is on the primary. */
-    IT_CHECKF(!file_has(csv, "副本导出丁企业"), "the export read the primary");
-    IT_CHECK(it_pg_int("SELECT count(*) FROM export_run WHERE status = 'ok'", 0, NULL) >= 1);
+    IT_CHECKF(file_has(csv, "副本导出丁企业"), "the export missed a row committed before it");
+    /* The replica's statistics are flushed when the export's connection
+     * ends: they show it read there. */
+    int64_t end = it_now_ms() + STATE_WITHIN_MS;
+    while (replica_enterprise_scans() <= scans && it_now_ms() < end)
+        it_sleep_ms(200);
+    IT_CHECKF(replica_enterprise_scans() > scans, "the export did not read the replica");
     it_close(c);
     IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
     remove_export_dir();
+    return 0;
+}
+
+/* While its LISTEN connection was lost a process may have missed changes
+ * of rights: once hearing is back, no read goes to the replica until it
+ * has replayed past that moment (replica_all_changed). A user with no
+ * write of their own then reads a row the paused replica lacks. */
+static int reads_after_hearing_is_back_wait_for_the_replica(void)
+{
+    int health;
+    it_server *s = start_reading("600000", &health);
+    IT_CHECK(s != NULL && health > 0);
+    it_conn *reader = it_connect_as(s->port, IT_USER_ADMIN, IT_PASSWORD);
+    IT_CHECK(reader != NULL);
+    IT_CHECKF(reads_reach_replica(reader, health), "no read went to the replica");
+    IT_CHECK(commit_and_catch_up() == 0);
+    IT_CHECK(itr_exec(&g_rep, "SELECT pg_wal_replay_pause()") == 0);
+    int64_t x = insert_on_primary("副本重听辛企业");
+    IT_CHECK(x > 0);
+    IT_CHECKF(lists(reader, "副本重听辛", x) == 0, "the read did not go to the replica");
+    IT_CHECK(it_pg_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE application_name = 'baobaod-listen'"
+                        " AND datname = current_database()",
+                        0, NULL) == 0);
+    int64_t end = it_now_ms() + STATE_WITHIN_MS;
+    while (!it_server_log_has(s, "event=listen_lost") && it_now_ms() < end)
+        it_sleep_ms(50);
+    IT_CHECK(it_server_log_has(s, "event=listen_lost"));
+    /* Refused while not hearing; then answered. */
+    int seen = -1;
+    while (seen < 0 && it_now_ms() < end) {
+        seen = lists(reader, "副本重听辛", x);
+        if (seen < 0)
+            it_sleep_ms(100);
+    }
+    IT_CHECK(itr_exec(&g_rep, "SELECT pg_wal_replay_resume()") == 0);
+    IT_CHECKF(seen == 1, "after hearing came back a read went to the paused replica (%d)", seen);
+    it_close(reader);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
     return 0;
 }
 
@@ -432,6 +607,16 @@ static int a_read_the_replica_drops_is_answered_by_the_primary(void)
     IT_CHECKF(m.msgid == msgid && !m.is_error, "the read: %s %s", m.code, m.message);
     it_msg_free(&m);
     IT_CHECK(it_server_log_has(s, "event=replica_read_retried"));
+    /* The retry's log line names the request it was for. */
+    char *log = it_server_log(s);
+    const char *line = log != NULL ? strstr(log, "event=replica_read_retried") : NULL;
+    const char *eol = line != NULL ? strchr(line, '\n') : NULL;
+    char want[32];
+    snprintf(want, sizeof want, " req=%u", msgid);
+    const char *at = line != NULL ? strstr(line, want) : NULL;
+    bool named = at != NULL && (eol == NULL || at < eol);
+    free(log);
+    IT_CHECKF(named, "the replica_read_retried line does not name req=%u", msgid);
     it_close(reader);
     IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
     return 0;
@@ -510,7 +695,160 @@ static int db_on_the_standby_refuses_writes_and_is_not_ready(void)
     return 0;
 }
 
-/* Last: stops the replica. */
+/* A session on the primary holding table in ACCESS EXCLUSIVE mode, once
+ * the replica has replayed the lock; NULL on failure. */
+static PGconn *lock_replayed(const char *table)
+{
+    PGconn *c = PQconnectdb(it_db_conninfo());
+    char sql[160];
+    snprintf(sql, sizeof sql, "BEGIN; LOCK TABLE %s IN ACCESS EXCLUSIVE MODE; SELECT txid_current()",
+             table);
+    PGresult *r = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_locks WHERE relation = '%s'::regclass"
+                              " AND mode = 'AccessExclusiveLock'", table);
+    int64_t end = it_now_ms() + STATE_WITHIN_MS;
+    while (ok && itr_int(&g_rep, sql) < 1 && it_now_ms() < end)
+        it_sleep_ms(50);
+    if (!ok || itr_int(&g_rep, sql) < 1) {
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* With the stock settings (no hot_standby_feedback; here a
+ * max_standby_streaming_delay of 0 to make it immediate) the standby
+ * cancels an export's snapshot that holds what replay needs (SQLSTATE
+ * 40001): the run fails saying what to set. The export is held in its
+ * snapshot by a lock on audit_log (read last), then replay needs
+ * status_report (read first). */
+static int an_export_cancelled_by_a_recovery_conflict_says_why(void)
+{
+    IT_CHECK(itr_exec(&g_rep, "ALTER SYSTEM SET hot_standby_feedback = off") == 0);
+    IT_CHECK(itr_exec(&g_rep, "ALTER SYSTEM SET max_standby_streaming_delay = 0") == 0);
+    IT_CHECK(itr_exec(&g_rep, "SELECT pg_reload_conf()") == 0);
+    char set_dir[160], export_db[600];
+    const char *dir = g_export_dir;
+    snprintf(g_export_dir, sizeof g_export_dir, "/tmp/it-replica-export-%d", (int)getpid());
+    IT_CHECK(mkdir(dir, 0755) == 0);
+    snprintf(set_dir, sizeof set_dir, "export_dir=%s", dir);
+    snprintf(export_db, sizeof export_db, "export_db=%s", g_rep.conninfo);
+    const char *sets[] = {set_dir, export_db, "export_time=", NULL};
+    it_server *s = it_server_start(sets);
+    IT_CHECK(s != NULL);
+    it_conn *c = it_connect(s->port);
+    IT_CHECK(c != NULL);
+    PGconn *hold = lock_replayed("audit_log");
+    IT_CHECK(hold != NULL);
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t msgid = ++g_msgid;
+    it_req(&b, msgid, "export.run", 1);
+    it_kv_bool(&b, "wait", true);
+    IT_CHECK(it_send(c, b.sb.data, b.sb.size) == 0);
+    it_buf_free(&b);
+    long long waiting = 0;
+    int64_t end = it_now_ms() + STATE_WITHIN_MS;
+    while (waiting < 1 && it_now_ms() < end) {
+        it_sleep_ms(50);
+        waiting = itr_int(&g_rep, "SELECT count(*) FROM pg_stat_activity WHERE application_name"
+                                  " = 'baobaod-export' AND wait_event_type = 'Lock'");
+    }
+    PGconn *conflict = waiting == 1 ? lock_replayed("status_report") : NULL;
+    it_msg m;
+    int rc = waiting == 1 ? it_recv(c, 120000, &m) : -1;
+    PQclear(PQexec(hold, "ROLLBACK"));
+    PQfinish(hold);
+    if (conflict != NULL) {
+        PQclear(PQexec(conflict, "ROLLBACK"));
+        PQfinish(conflict);
+    }
+    IT_CHECK(itr_exec(&g_rep, "ALTER SYSTEM RESET hot_standby_feedback") == 0);
+    IT_CHECK(itr_exec(&g_rep, "ALTER SYSTEM RESET max_standby_streaming_delay") == 0);
+    IT_CHECK(itr_exec(&g_rep, "SELECT pg_reload_conf()") == 0);
+    IT_CHECKF(waiting == 1, "the export did not wait in its snapshot");
+    IT_CHECK(conflict != NULL);
+    IT_CHECK(rc == IT_RECV_MSG);
+    char status[32] = "", error[512] = "";
+    bool got = !m.is_error && it_get_str(m.result, "status", status, sizeof status) &&
+               it_get_str(m.result, "error", error, sizeof error);
+    it_msg_free(&m);
+    IT_CHECKF(got && strcmp(status, "failed") == 0 &&
+                  strstr(error, "conflict with recovery") != NULL &&
+                  strstr(error, "hot_standby_feedback") != NULL,
+              "the export: %s %s", status, error);
+    it_close(c);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    remove_export_dir();
+    return 0;
+}
+
+/* it_staff's townships set by the admin (user.update, at its current
+ * version). 0 or -1. */
+static int set_staff_townships(it_conn *adm, const char *const *names, size_t n)
+{
+    const char *p[] = {IT_USER_STAFF};
+    long long version = it_pg_int("SELECT version FROM app_user WHERE login = $1", 1, p);
+    if (version < 1)
+        return -1;
+    it_buf b;
+    it_buf_init(&b);
+    uint32_t msgid = ++g_msgid;
+    it_req(&b, msgid, "user.update", 3);
+    it_kv_int(&b, "id", it_user_id(IT_USER_STAFF));
+    it_kv_int(&b, "version", version);
+    it_kv_strs(&b, "townships", names, n);
+    it_msg m;
+    int rc = it_buf_ok(adm, &b, msgid, &m);
+    it_buf_free(&b);
+    if (rc == 0)
+        it_msg_free(&m);
+    return rc;
+}
+
+/* A township taken from a staff user stops their reads of it at once,
+ * though the replica (where their scope is read, in SQL) has not replayed
+ * the change: their reads go to the primary until it has. */
+static int a_township_taken_from_a_user_is_not_read_from_a_lagging_replica(void)
+{
+    static const char *const both[] = {"赵李桥镇", "高新技术产业园区"};
+    static const char *const one[] = {"高新技术产业园区"};
+    int health;
+    it_server *s = start_reading("600000", &health);
+    IT_CHECK(s != NULL && health > 0);
+    it_conn *adm = it_connect_as(s->port, IT_USER_ADMIN, IT_PASSWORD);
+    it_conn *staff = it_connect_as(s->port, IT_USER_STAFF, IT_PASSWORD);
+    IT_CHECK(adm != NULL && staff != NULL);
+    char cc[19];
+    it_credit_code(++g_code, cc);
+    const char *p[] = {"副本乡镇己企业", cc, "赵李桥镇"};
+    int64_t x = it_pg_int("INSERT INTO enterprise (name, credit_code, township_id)"
+                          " SELECT $1, $2, id FROM township WHERE name = $3 RETURNING id",
+                          3, p);
+    IT_CHECK(x > 0);
+    IT_CHECK(commit_and_catch_up() == 0);
+    IT_CHECKF(reads_reach_replica(staff, health), "no read went to the replica");
+    IT_CHECKF(lists(staff, "副本乡镇己", x) == 1, "the staff user does not see x");
+    IT_CHECK(itr_exec(&g_rep, "SELECT pg_wal_replay_pause()") == 0);
+
+    int rc = set_staff_townships(adm, one, 1);
+    it_close(staff);
+    staff = rc == 0 ? it_connect_as(s->port, IT_USER_STAFF, IT_PASSWORD) : NULL;
+    int seen = staff != NULL ? lists(staff, "副本乡镇己", x) : -1;
+    IT_CHECK(itr_exec(&g_rep, "SELECT pg_wal_replay_resume()") == 0);
+    IT_CHECK(rc == 0 && staff != NULL);
+    IT_CHECKF(seen == 0, "a township taken away was still read (%d)", seen);
+
+    IT_CHECK(set_staff_townships(adm, both, 2) == 0);
+    it_close(staff);
+    it_close(adm);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    return 0;
+}
+
+/* Second last: stops the replica. */
 static int a_stopped_replica_leaves_every_read_answered(void)
 {
     int health;
@@ -519,8 +857,12 @@ static int a_stopped_replica_leaves_every_read_answered(void)
     it_conn *reader = it_connect_as(s->port, IT_USER_ADMIN, IT_PASSWORD);
     IT_CHECK(reader != NULL);
     IT_CHECKF(reads_reach_replica(reader, health), "no read went to the replica");
+    /* v is never on the replica: every read that sees it came from the
+     * primary. */
+    IT_CHECK(itr_exec(&g_rep, "SELECT pg_wal_replay_pause()") == 0);
     int64_t v = insert_on_primary("副本停止戊企业");
     IT_CHECK(v > 0);
+    long long away = reads_to(health, "primary") + reads_to(health, "fallback");
     IT_CHECK(itr_halt(&g_rep) == 0);
     /* Straight after the stop the read pool still thinks it is up: those
      * reads fail on the replica and are sent again to the primary. */
@@ -533,8 +875,50 @@ static int a_stopped_replica_leaves_every_read_answered(void)
         it_sleep_ms(200);
     IT_CHECK(itr_metric(health, "baobao_replica_in_use") == 0);
     IT_CHECK(lists(reader, "副本停止戊", v) == 1);
+    IT_CHECK(reads_to(health, "primary") + reads_to(health, "fallback") >= away + 21);
     it_note("reads: replica %lld, primary %lld, fallback %lld", reads_to(health, "replica"),
             reads_to(health, "primary"), reads_to(health, "fallback"));
+    it_close(reader);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+    return 0;
+}
+
+/* Last, after the stop: the replica started again and promoted. Out of
+ * recovery, a read_db that is not the server db reaches is not used (it
+ * would count as caught up forever while the primary moves on); read_db
+ * naming the primary itself is. */
+static int a_promoted_replica_is_not_used_the_primary_as_read_db_is(void)
+{
+    IT_CHECK(itr_restart(&g_rep) == 0);
+    IT_CHECK(itr_catch_up(&g_rep, STATE_WITHIN_MS) == 0);
+    int health;
+    it_server *s = start_reading("600000", &health);
+    IT_CHECK(s != NULL && health > 0);
+    it_conn *reader = it_connect_as(s->port, IT_USER_ADMIN, IT_PASSWORD);
+    IT_CHECK(reader != NULL);
+    IT_CHECKF(reads_reach_replica(reader, health), "no read went to the replica");
+    IT_CHECK(itr_exec(&g_rep, "SELECT pg_promote()") == 0);
+    int64_t v = insert_on_primary("副本提升庚企业");
+    IT_CHECK(v > 0);
+    int64_t end = it_now_ms() + STATE_WITHIN_MS;
+    while (!it_server_log_has(s, "is not the server db reaches") && it_now_ms() < end)
+        it_sleep_ms(200);
+    IT_CHECKF(it_server_log_has(s, "is not the server db reaches"), "no replica_not_used line");
+    IT_CHECK(itr_metric(health, "baobao_replica_in_use") == 0);
+    IT_CHECKF(lists(reader, "副本提升庚", v) == 1, "a read went to the promoted replica");
+    it_close(reader);
+    IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
+
+    /* read_db = the primary: out of recovery, but the same server. */
+    char read_db[600];
+    snprintf(read_db, sizeof read_db, "read_db=%s", it_db_conninfo());
+    const char *sets[] = {read_db, "read_max_lag_ms=600000", "health_listen=127.0.0.1:0", NULL};
+    s = it_server_start(sets);
+    IT_CHECK(s != NULL);
+    health = itr_health_port(s);
+    reader = it_connect_as(s->port, IT_USER_ADMIN, IT_PASSWORD);
+    IT_CHECK(reader != NULL && health > 0);
+    IT_CHECKF(reads_reach_replica(reader, health), "the primary as read_db was not used");
     it_close(reader);
     IT_CHECK(it_server_stop(s, IT_STOP_TIMEOUT_MS) == 0);
     return 0;
@@ -546,7 +930,14 @@ static const it_test tests[] = {
     {"a_replica_further_behind_than_read_max_lag_ms_is_not_used",
      a_replica_further_behind_than_read_max_lag_ms_is_not_used},
     {"the_replica_methods_write_nothing", the_replica_methods_write_nothing},
-    {"an_export_with_export_db_reads_the_replica", an_export_with_export_db_reads_the_replica},
+    {"an_export_with_export_db_reads_the_replica_once_it_caught_up",
+     an_export_with_export_db_reads_the_replica_once_it_caught_up},
+    {"an_export_cancelled_by_a_recovery_conflict_says_why",
+     an_export_cancelled_by_a_recovery_conflict_says_why},
+    {"a_township_taken_from_a_user_is_not_read_from_a_lagging_replica",
+     a_township_taken_from_a_user_is_not_read_from_a_lagging_replica},
+    {"reads_after_hearing_is_back_wait_for_the_replica",
+     reads_after_hearing_is_back_wait_for_the_replica},
     {"a_read_the_replica_drops_is_answered_by_the_primary",
      a_read_the_replica_drops_is_answered_by_the_primary},
     {"shutdown_with_a_read_held_on_the_replica_exits_0",
@@ -554,6 +945,8 @@ static const it_test tests[] = {
     {"db_on_the_standby_refuses_writes_and_is_not_ready",
      db_on_the_standby_refuses_writes_and_is_not_ready},
     {"a_stopped_replica_leaves_every_read_answered", a_stopped_replica_leaves_every_read_answered},
+    {"a_promoted_replica_is_not_used_the_primary_as_read_db_is",
+     a_promoted_replica_is_not_used_the_primary_as_read_db_is},
 };
 
 int main(int argc, char **argv)
