@@ -33,6 +33,8 @@ BB_PACKAGES_TEST=(
     pgbouncer     # issue 14: the pooler tests and the topology (transaction and session mode)
     haproxy       # issue 14: the topology's balancer, sending the PROXY protocol
     systemd       # issue 14: systemd-analyze verify of the installed unit
+    man-db        # `man`: systemd-analyze verify --man=yes looks the unit's man page up
+    groff-base    # groff: the man pages checked with groff -ww (man-db pulls it too)
 )
 
 bb_say() { printf '%s: %s\n' "${BB_PROG:-baobao}" "$*" >&2; }

@@ -221,14 +221,14 @@ int main(int argc, char **argv)
         return 0;
     if (r != 0 || config_validate(&srv.cfg, err, sizeof err) != 0 ||
         health_check_setting(&srv.cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "baobaod: %s\n", err);
+        fprintf(stderr, "%sbaobaod: %s\n", log_stderr_prefix(), err);
         return 2;
     }
     log_init_from_env();
     /* libsodium (password hashes) must be initialised once, before any
      * thread of libuv's pool can use it. */
     if (sodium_init() < 0) {
-        fprintf(stderr, "baobaod: libsodium cannot be initialised\n");
+        fprintf(stderr, "%sbaobaod: libsodium cannot be initialised\n", log_stderr_prefix());
         return 1;
     }
     /* rand() draws the reconnect jitter (pgconn.c, listen.c): seeded once
@@ -238,19 +238,20 @@ int main(int argc, char **argv)
     /* Certificates are read now, before anything is served (tls.h); a
      * non-loopback listen address without TLS is refused here. */
     if (tls_server_init(&srv, err, sizeof err) != 0) {
-        fprintf(stderr, "baobaod: %s\n", err);
+        fprintf(stderr, "%sbaobaod: %s\n", log_stderr_prefix(), err);
         return 2;
     }
     /* proxy_trusted: parsed once; a bad entry stops the start, since a
      * typo could trust the wrong peers (or none, locking the balancer out) */
     static proxy_acl trusted;
     if (proxy_acl_parse(&trusted, srv.cfg.proxy_trusted, err, sizeof err) != 0) {
-        fprintf(stderr, "baobaod: proxy_trusted: %s\n", err);
+        fprintf(stderr, "%sbaobaod: proxy_trusted: %s\n", log_stderr_prefix(), err);
         return 2;
     }
     srv.proxy_trusted = trusted.n > 0 ? &trusted : NULL;
     if (set_time_zone(srv.cfg.time_zone) != 0) {
-        fprintf(stderr, "baobaod: time_zone: unknown zone \"%s\"\n", srv.cfg.time_zone);
+        fprintf(stderr, "%sbaobaod: time_zone: unknown zone \"%s\"\n", log_stderr_prefix(),
+                srv.cfg.time_zone);
         return 2;
     }
     /* Behind a pooler in transaction mode, LISTEN (pushes, session changes)
@@ -259,12 +260,14 @@ int main(int argc, char **argv)
      * through such a pooler (their lock is per transaction). */
     if (!srv.cfg.migrate_only && strcmp(srv.cfg.db_pooler, "transaction") == 0 &&
         srv.cfg.session_db[0] == '\0') {
-        fprintf(stderr, "baobaod: db_pooler=transaction needs session_db (the LISTEN connection "
-                        "and the exporter's lock need a session of their own)\n");
+        fprintf(stderr,
+                "%sbaobaod: db_pooler=transaction needs session_db (the LISTEN connection "
+                "and the exporter's lock need a session of their own)\n",
+                log_stderr_prefix());
         return 2;
     }
     if (clock_init(srv.cfg.fake_now, err, sizeof err) != 0) {
-        fprintf(stderr, "baobaod: %s\n", err);
+        fprintf(stderr, "%sbaobaod: %s\n", log_stderr_prefix(), err);
         return 2;
     }
     if (clock_is_fake())

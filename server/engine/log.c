@@ -21,7 +21,9 @@
  * sd-daemon(3) describes. journald stores that as the entry's PRIORITY
  * (`journalctl -p warning` works) and stamps every entry itself to the
  * microsecond, so a ts= of ours would only be printed twice. Anywhere else
- * (a terminal, a file, the tests) lines keep their ts=.
+ * (a terminal, a file, the tests) lines keep their ts=. What a program
+ * prints to stderr itself before it can log (baobaod's reasons for exit 2)
+ * starts with log_stderr_prefix(), so the journal files it as an error.
  *
  * Not for: access logs or metrics.
  */
@@ -79,6 +81,12 @@ static bool stderr_is_journal(void)
     if (fstat(STDERR_FILENO, &st) != 0)
         return false;
     return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+const char *log_stderr_prefix(void)
+{
+    /* Not to_journal: the first reasons are printed before log_init. */
+    return stderr_is_journal() ? journal_priority[LOG_ERROR] : "";
 }
 
 /* The start of a line into out: "ts=2026-11-26T02:03:04.123Z level=info",

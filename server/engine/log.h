@@ -38,6 +38,13 @@ void log_conn(log_level lvl, uint64_t conn, const char *event, const char *field
 void log_req(log_level lvl, uint64_t conn, uint32_t msgid, const char *event,
              const char *fields, ...) __attribute__((format(printf, 5, 6)));
 
+/* The prefix of a line a program writes to stderr itself, before it can
+ * log (baobaod's "baobaod: ..." reasons for exit 2): "<3>" when stderr is
+ * the journal's stream, so journald files the reason as an error rather
+ * than at the stream's default info; "" anywhere else. Works before
+ * log_init_from_env. */
+const char *log_stderr_prefix(void);
+
 /* Returns s quoted and escaped for logfmt ("..." with \" \\ \n), cut at 400
  * bytes. The result lives until 8 more log_q calls. NULL gives "-". */
 const char *log_q(const char *s);

@@ -2,7 +2,7 @@
 """check_install.py: baobao installed like a service (issue 14, item 8).
 
     check_install.py install SRC BUILD PREFIX BINDIR SBINDIR LIBDIR INCLUDEDIR
-                             MANDIR SYSCONFDIR DATADIR UNITDIR CC SANITIZE
+                             MANDIR SYSCONFDIR DATADIR UNITDIR SANITIZE CC...
     check_install.py config SRC BAOBAOD
     check_install.py journal BAOBAOD
 
@@ -15,8 +15,10 @@ looked up in the installation) and `systemd-analyze security` rates the
 sandbox "OK" or better; the man pages pass `groff -ww` without a warning;
 a C program built with `pkg-config --cflags --libs baobao` against the
 installed header and library runs; a reinstall keeps an edited
-SYSCONFDIR/baobao/baobaod.conf. Exit 77 only when systemd-analyze or groff
-is missing (they are test packages, scripts/lib.sh).
+SYSCONFDIR/baobao/baobaod.conf. CC... is meson's whole compiler command
+(e.g. `ccache gcc`), not only its first word. Exit 77 only when
+systemd-analyze, man (which verify --man=yes runs) or groff is missing
+(the test packages systemd, man-db and groff-base of scripts/lib.sh).
 
 config: the example dist/baobaod.conf names every key of PROTOCOL.md
 section 2 once, each commented-out value is that key's documented default,
@@ -27,8 +29,9 @@ check of its settings to the migrations, which fail on a database that does
 not exist: exit 1, never 2).
 
 journal: under systemd (JOURNAL_STREAM naming stderr) log lines start with
-the syslog priority and carry no ts=; with JOURNAL_STREAM naming another
-file, or malformed, they keep ts=.
+the syslog priority and carry no ts=, and the reason of an exit 2 (a bad
+setting, printed before logging starts) starts with <3>; with
+JOURNAL_STREAM naming another file, or malformed, they keep ts=.
 
 Not for: running the service under systemd (this machine's tests have no
 systemd as PID 1).
@@ -168,10 +171,11 @@ def test_config(src, baobaod):
 # ------------------------------------------------------------------- journal
 
 def test_journal(baobaod):
-    def start(journal_stream_of):
+    def start(journal_stream_of, extra=()):
         """Runs a baobaod that fails at its migrations (two log lines: info
         starting, error migrate_failed) with stderr to a file; JOURNAL_STREAM
-        is computed from that file by journal_stream_of(stat)."""
+        is computed from that file by journal_stream_of(stat). extra: more
+        arguments (a bad setting stops it earlier, exit 2)."""
         with tempfile.NamedTemporaryFile("w+", suffix=".log") as f:
             st = os.fstat(f.fileno())
             env = dict(os.environ, BAOBAO_LOG="info")
@@ -180,7 +184,8 @@ def test_journal(baobaod):
             if v is not None:
                 env["JOURNAL_STREAM"] = v
             r = subprocess.run([baobaod, "--db", "host=/nonexistent-baobao-test dbname=none",
-                                "--migrate-only"], stderr=f, env=env, timeout=60)
+                                "--migrate-only"] + list(extra), stderr=f, env=env,
+                               timeout=60)
             f.seek(0)
             return r.returncode, f.read()
 
@@ -196,6 +201,17 @@ def test_journal(baobaod):
     if failures:
         print(log)
 
+    # A bad setting is refused before logging starts (main.c's "baobaod:
+    # ..." reasons, exit 2): under the journal an error too, not info.
+    this_file = lambda st: "%d:%d" % (st.st_dev, st.st_ino)
+    bad = ("--set", "pool_size=many")
+    rc, log = start(this_file, bad)
+    check(rc == 2 and log.startswith("<3>baobaod: ") and "pool_size" in log,
+          "journal: a refused setting (exit %d) starts with <3>: %r" % (rc, log[:120]))
+    rc, log = start(lambda st: None, bad)
+    check(rc == 2 and log.startswith("baobaod: ") and "pool_size" in log,
+          "no journal: a refused setting (exit %d) starts with baobaod: %r" % (rc, log[:120]))
+
     for what, f in (("another file", lambda st: "%d:%d" % (st.st_dev, st.st_ino + 1)),
                     ("malformed", lambda st: "%d:%dx" % (st.st_dev, st.st_ino)),
                     ("unset", lambda st: None)):
@@ -210,11 +226,16 @@ def test_journal(baobaod):
 
 def test_install(a):
     (src, build, prefix, bindir, sbindir, libdir, includedir, mandir, sysconfdir,
-     datadir, unitdir, cc, sanitize) = a
+     datadir, unitdir, sanitize) = a[:12]
+    cc = a[12:]   # the compiler's whole command: "ccache gcc" is two words
     analyze = shutil.which("systemd-analyze")
     groff = shutil.which("groff")
-    if analyze is None or groff is None:
-        print("systemd-analyze or groff missing: skipped (install the test packages)")
+    # verify --man=yes runs `man` for Documentation=; without it the unit
+    # would fail verify for a reason that is not the unit's.
+    man = shutil.which("man")
+    if analyze is None or groff is None or man is None:
+        print("systemd-analyze, man or groff missing: skipped (install the test packages "
+              "systemd, man-db, groff-base)")
         return SKIP
     meson = shutil.which("meson")
 
@@ -329,7 +350,7 @@ int main(void)
 ''')
         exe = os.path.join(tmp, "client")
         san = [] if sanitize in ("", "none") else ["-fsanitize=" + sanitize]
-        r = run([cc, "-std=c11", "-Wall", "-Werror", prog, "-o", exe] + san + flags)
+        r = run(cc + ["-std=c11", "-Wall", "-Werror", prog, "-o", exe] + san + flags)
         if check(r.returncode == 0, "a client program builds with pkg-config's flags"):
             renv = dict(os.environ, LD_LIBRARY_PATH=D(under(libdir)))
             r = run([exe], env=renv)

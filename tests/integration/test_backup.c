@@ -30,6 +30,9 @@
 /* The files of the run compared after the restore (export.read chunks are
  * at most 256 KiB; these are a few KiB here). */
 #define READ_MAX_BYTES (4 * 1024 * 1024)
+/* As root, the restore's state folder belongs to this user (nobody), as
+ * /var/lib/baobao belongs to the service's user under the unit. */
+#define STATE_OWNER_UID 65534
 
 static uint32_t g_msgid = 100;
 static char g_top[256];      /* the test's folder: exports, backups, restored exports */
@@ -244,10 +247,14 @@ static int read_file(const char *folder, const char *name, char **out, size_t *o
 
 static int restored(void)
 {
-    char exports[300], backup[300], restored_exports[300], set_dir[400], set_db[200];
+    char exports[300], backup[300], state[300], restored_exports[320], set_dir[400],
+        set_db[200];
     snprintf(exports, sizeof exports, "%s/exports", g_top);
     snprintf(backup, sizeof backup, "%s/backup", g_top);
-    snprintf(restored_exports, sizeof restored_exports, "%s/exports-restored", g_top);
+    /* The restored exports go into a state folder of their own, as
+     * /var/lib/baobao/exports does under the unit. */
+    snprintf(state, sizeof state, "%s/state", g_top);
+    snprintf(restored_exports, sizeof restored_exports, "%s/exports", state);
 
     /* ---- what the county has: records written through the server, and an export run ---- */
     snprintf(set_dir, sizeof set_dir, "export_dir=%s", exports);
@@ -293,7 +300,27 @@ static int restored(void)
     PQclear(who);
     IT_CHECK(setenv("NEWDB", g_newdb, 1) == 0);
     IT_CHECK(setenv("EXPORTS", restored_exports, 1) == 0);
+    /* As root, the state folder belongs to another user, as it belongs to
+     * the service's user under the unit: the restored files must become
+     * that user's, whatever ids the archive stored (root's, here). */
+    IT_CHECK(mkdir(state, 0755) == 0);
+    uid_t owner = geteuid();
+    if (owner == 0) {
+        owner = STATE_OWNER_UID;
+        IT_CHECK(chown(state, owner, owner) == 0);
+    }
     IT_CHECK(run_page_block("restore") == 0);
+    char uid_s[24];
+    snprintf(uid_s, sizeof uid_s, "%u", (unsigned)owner);
+    const char *find[] = {"find", restored_exports, "!", "-uid", uid_s, NULL};
+    it_cli fr;
+    IT_CHECK(it_run(&fr, find, SCRIPT_TIMEOUT_MS) == 0);
+    bool all_owned = fr.status == 0 && fr.out != NULL && fr.out[0] == '\0';
+    char others[300];
+    snprintf(others, sizeof others, "%s", fr.out != NULL ? fr.out : "?");
+    it_cli_free(&fr);
+    IT_CHECKF(all_owned, "restored files not owned by uid %s (the state folder's): %s", uid_s,
+              others);
 
     /* ---- step 3: baobaod on the restored database reads it all back ---- */
     snprintf(set_db, sizeof set_db, "db=dbname=%s", g_newdb);

@@ -33,6 +33,7 @@
 #include "harness.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -41,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +55,8 @@
 #define FAILOVER_BACK_MS 90000
 #define EXPORT_WAIT_MS 120000
 #define REPLAY_WAIT_MS 20000
+/* Room for one /metrics answer (a few KiB today). */
+#define METRICS_MAX_BYTES 65536
 #define FAILOVER_WRITES 16
 #define HTTP_TIMEOUT_MS 5000
 #define TOPO_MAX_ARGS 40   /* arguments of one scripts/topology call */
@@ -236,6 +240,44 @@ static int http_status(int port, const char *path)
     return status;
 }
 
+/* The value of one line of a baobaod's /metrics ("name{labels} value", name
+ * and labels given whole), or -1 when it cannot be had. */
+static long long metric_value(int port, const char *series)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    static char ans[METRICS_MAX_BYTES];
+    size_t got = 0;
+    const char req[] = "GET /metrics HTTP/1.1\r\nHost: topo\r\nConnection: close\r\n\r\n";
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        send(fd, req, sizeof req - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof req - 1)) {
+        struct pollfd p = {fd, POLLIN, 0};
+        while (got < sizeof ans - 1 && poll(&p, 1, HTTP_TIMEOUT_MS) == 1) {
+            ssize_t r = recv(fd, ans + got, sizeof ans - 1 - got, 0);
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+        }
+    }
+    close(fd);
+    ans[got] = '\0';
+    size_t n = strlen(series);
+    for (char *l = ans; l != NULL && *l != '\0';) {
+        if (strncmp(l, series, n) == 0 && l[n] == ' ')
+            return atoll(l + n + 1);
+        l = strchr(l, '\n');
+        if (l != NULL)
+            l++;
+    }
+    return -1;
+}
+
 static int call(it_conn *c, it_buf *b, it_msg *out)
 {
     int r = it_call(c, b->sb.data, b->sb.size, g_msgid, IT_REPLY_TIMEOUT_MS, out);
@@ -353,26 +395,38 @@ static int count_entries(const char *dir)
     return n;
 }
 
-static long long wait_int(const char *sql, long long want, int timeout_ms)
+static long long wait_int(const char *sql, const char *const *params, int nparams,
+                          long long want, int timeout_ms)
 {
     int64_t deadline = it_now_ms() + timeout_ms;
     long long v;
-    while ((v = it_pg_int(sql, 0, NULL)) != want && it_now_ms() < deadline)
+    while ((v = it_pg_int(sql, nparams, params)) != want && it_now_ms() < deadline)
         it_sleep_ms(200);
     return v;
 }
 
 /* ---- setup: the users, an old export, then the two processes ---- */
 
-#define TODAY_SQL "(now() AT TIME ZONE 'Asia/Shanghai')::date"
+/* The night the processes catch up: export_time is set to
+ * EXPORT_HOURS_AGO before the start (in Asia/Shanghai, baobaod's default
+ * time_zone), so the last nightly time passed hours ago and the next one
+ * is hours away, whenever the test runs: a fixed 00:00 would give two
+ * nights to a run across midnight in Shanghai (16:00 UTC). g_night is
+ * that night's date, computed once. */
+#define EXPORT_HOURS_AGO "3"
+static char g_export_time[8];   /* HH:MM */
+static char g_night[16];        /* YYYY-MM-DD */
+
+/* The night as the one parameter of a query ($1::date). */
+static const char *const g_night_param[] = {g_night};
 
 static int setup(void)
 {
     IT_CHECK(make_user("topo_pw", "supervisor") == 0);
     IT_CHECK(make_user("topo_dis", "supervisor") == 0);
     IT_CHECK(make_user("topo_demote", "supervisor") == 0);
-    /* A night exported long ago: both processes find tonight's export
-     * missed and catch it up at start, at once. */
+    /* A night exported long ago: both processes find the last night's
+     * export missed and catch it up at start, at once. */
     IT_CHECK(it_pg_exec("INSERT INTO export_run (kind, export_date, finished_at, status)"
                         " VALUES ('scheduled', '2000-01-01', now(), 'ok')",
                         0, NULL) == 0);
@@ -392,6 +446,19 @@ static int setup(void)
     bool held = PQresultStatus(r) == PGRES_TUPLES_OK;
     PQclear(r);
     IT_CHECKF(held, "hold: %s", PQerrorMessage(g_hold));
+    r = PQexec(g_hold, "SELECT to_char(t, 'HH24:MI'), to_char(t, 'YYYY-MM-DD') FROM"
+                       " (SELECT now() AT TIME ZONE 'Asia/Shanghai' - interval '"
+                       EXPORT_HOURS_AGO " hours' AS t) x");
+    bool got = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (got) {
+        snprintf(g_export_time, sizeof g_export_time, "%s", PQgetvalue(r, 0, 0));
+        snprintf(g_night, sizeof g_night, "%s", PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    IT_CHECKF(got, "the night: %s", PQerrorMessage(g_hold));
+    static char export_time_set[32];
+    snprintf(export_time_set, sizeof export_time_set, "export_time=%s", g_export_time);
+    it_note("export_time=%s, the night caught up: %s", g_export_time, g_night);
     const char *args[TOPO_MAX_ARGS + 1];
     size_t n = 0;
     args[n++] = "start-app";
@@ -400,8 +467,8 @@ static int setup(void)
     args[n++] = it_db_name();
     if (getenv("IT_TOPOLOGY_NO_POOLER") != NULL)
         args[n++] = "--no-pooler";
-    static const char *const sets[] = {
-        "export_time=00:00",
+    const char *const sets[] = {
+        export_time_set,
         /* lockout: 4 x 2 failures lock an address */
         "login_max_failures=2", "login_lock_ms=60000", "login_delay_ms=1",
         /* replay paused for a whole test still counts as in time */
@@ -441,6 +508,101 @@ static int balancer_spreads_clients_and_passes_their_address(void)
                        NULL) == 0);
     IT_CHECK(it_pg_int("SELECT count(*) FROM login_event WHERE addr LIKE '" CLIENT_LOOKER "%'",
                        0, NULL) == 2);
+    return 0;
+}
+
+/* scripts/topology run with args: its exit status and whether its stderr
+ * has want. */
+static int topo_refused(const char *const *args, const char *want)
+{
+    const char *argv[8] = {g_script};
+    for (size_t i = 0; args[i] != NULL && i + 2 < sizeof argv / sizeof argv[0]; i++)
+        argv[i + 1] = args[i];
+    it_cli r;
+    IT_CHECK(it_run(&r, argv, TOPO_START_TIMEOUT_MS) == 0);
+    bool said = r.err != NULL && strstr(r.err, want) != NULL;
+    int st = r.status;
+    if (st == 0 || !said)
+        it_note("scripts/topology %s: exit %d, stderr: %s", args[0], st, r.err);
+    it_cli_free(&r);
+    IT_CHECK(st != 0 && said);
+    return 0;
+}
+
+/* A second start on the folder of a running topology is refused, and the
+ * running one goes on (its failure must not stop what an earlier start
+ * started). */
+static int a_second_start_leaves_the_running_topology_alone(void)
+{
+    const char *start[] = {"start", g_dir, NULL};
+    IT_CHECK(topo_refused(start, "already holds a topology") == 0);
+    const char *start_db[] = {"start-db", g_dir, NULL};
+    IT_CHECK(topo_refused(start_db, "already holds a topology") == 0);
+    const char *start_app[] = {"start-app", g_dir, "--db", it_db_name(), NULL};
+    IT_CHECK(topo_refused(start_app, "run already") == 0);
+    IT_CHECK(http_status(topo_port("TOPO_A_HEALTH"), "/ready") == 200);
+    IT_CHECK(http_status(topo_port("TOPO_B_HEALTH"), "/ready") == 200);
+    it_conn *c = via_balancer(CLIENT_LOOKER, IT_USER_SUPER);
+    IT_CHECK(c != NULL);
+    it_close(c);
+    return 0;
+}
+
+/* `stop` signals a pid from its files only when that pid is the program
+ * it should be: a stale file may name anybody's process by now. */
+static int stop_leaves_a_pid_that_is_not_ours_alone(void)
+{
+    char dir[] = "/tmp/it-topology-stale-XXXXXX";
+    IT_CHECK(mkdtemp(dir) != NULL);
+    pid_t other = fork();
+    IT_CHECK(other >= 0);
+    if (other == 0) {
+        for (;;)
+            pause();
+    }
+    char env[300];
+    snprintf(env, sizeof env, "%s/env", dir);
+    FILE *f = fopen(env, "w");
+    if (f != NULL) {
+        fprintf(f, "TOPO_DIR=%s\nTOPO_A_PID=%d\nTOPO_B_PID=%d\n", dir, (int)other, (int)other);
+        fclose(f);
+    }
+    const char *argv[] = {g_script, "stop", dir, NULL};
+    it_cli r;
+    int ran = it_run(&r, argv, TOPO_STOP_TIMEOUT_MS);
+    int st = ran == 0 ? r.status : -1;
+    if (ran == 0)
+        it_cli_free(&r);
+    int wst;
+    bool alive = waitpid(other, &wst, WNOHANG) == 0;
+    kill(other, SIGKILL);
+    waitpid(other, &wst, 0);
+    unlink(env);
+    rmdir(dir);
+    IT_CHECK(f != NULL && st == 0);
+    IT_CHECKF(alive, "scripts/topology stop killed pid %d, which is not a baobaod", (int)other);
+    return 0;
+}
+
+/* As root, PostgreSQL runs as postgres: a folder it cannot reach is
+ * refused at once, saying so (not by initdb's own puzzling message). */
+static int a_folder_postgres_cannot_enter_is_refused(void)
+{
+    if (geteuid() != 0) {
+        it_note("not root: PostgreSQL runs as this user, nothing to refuse");
+        return 0;
+    }
+    char parent[] = "/tmp/it-topology-closed-XXXXXX";   /* mkdtemp: mode 0700, root's */
+    IT_CHECK(mkdtemp(parent) != NULL);
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/topo", parent);
+    const char *args[] = {"start-db", dir, NULL};
+    int rc = topo_refused(args, "cannot enter");
+    const char *rm[] = {"/bin/rm", "-rf", parent, NULL};
+    it_cli r;
+    if (it_run(&r, rm, 60000) == 0)
+        it_cli_free(&r);
+    IT_CHECK(rc == 0);
     return 0;
 }
 
@@ -486,8 +648,8 @@ static int one_export_per_night_whatever_the_processes_do(void)
     long long rid = -1;
     for (int64_t end = it_now_ms() + EXPORT_WAIT_MS; rid <= 0 && it_now_ms() < end;) {
         rid = it_pg_int("SELECT coalesce(max(id), 0) FROM export_run WHERE status = 'running'"
-                        " AND export_date = " TODAY_SQL " AND folder IS NULL",
-                        0, NULL);
+                        " AND export_date = $1::date AND folder IS NULL",
+                        1, g_night_param);
         if (rid <= 0)
             it_sleep_ms(100);
     }
@@ -503,16 +665,16 @@ static int one_export_per_night_whatever_the_processes_do(void)
                                                           : NULL;
     IT_CHECKF(runner != NULL, "run %s owned by pid %lld, neither a nor b", id, pid);
     /* the other started during the run and left it alone */
-    IT_CHECK(it_pg_int("SELECT count(*) FROM export_run WHERE export_date = " TODAY_SQL, 0,
-                       NULL) == 1);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM export_run WHERE export_date = $1::date", 1,
+                       g_night_param) == 1);
     IT_CHECK(kill((pid_t)pid, SIGKILL) == 0);
     /* the killed process's backend ends once its UPDATE may go on */
     PQfinish(g_hold);
     g_hold = NULL;
     int64_t t0 = it_now_ms();
-    IT_CHECK(wait_int("SELECT count(*) FROM export_run WHERE export_date = " TODAY_SQL
+    IT_CHECK(wait_int("SELECT count(*) FROM export_run WHERE export_date = $1::date"
                       " AND status = 'ok'",
-                      1, EXPORT_WAIT_MS) == 1);
+                      g_night_param, 1, 1, EXPORT_WAIT_MS) == 1);
     it_note("the other process made the night %lld ms after the kill",
             (long long)(it_now_ms() - t0));
     IT_CHECK(it_pg_int("SELECT count(*) FROM export_run WHERE id = $1::bigint"
@@ -528,9 +690,9 @@ static int one_export_per_night_whatever_the_processes_do(void)
     it_buf_init(&b);
     IT_CHECK(read_page(c, &b, NULL) == 0);
     it_buf_free(&b);
-    IT_CHECK(it_pg_int("SELECT count(*) FROM export_run WHERE export_date = " TODAY_SQL
+    IT_CHECK(it_pg_int("SELECT count(*) FROM export_run WHERE export_date = $1::date"
                        " AND status <> 'failed'",
-                       0, NULL) == 1);
+                       1, g_night_param) == 1);
     IT_CHECK(count_entries(exports) == 1);
     return 0;
 }
@@ -667,6 +829,18 @@ static int replica_answers_reads_of_sessions_that_did_not_write(void)
            it_now_ms() < deadline)
         it_sleep_ms(50);
     IT_CHECK(pg_int_on(rep, "SELECT count(*) FROM enterprise WHERE id = $1::bigint", ids) == 1);
+    /* The reader's login is a write of its own (PROTOCOL.md, "Read replicas"): its reads
+     * go to the primary until B has measured the replica past it. Wait until one of them
+     * is sent to the replica (B's counter moves) before pausing replay. */
+    int b_health = topo_port("TOPO_B_HEALTH");
+    const char *to_replica = "baobao_replica_reads_total{to=\"replica\"}";
+    long long before = metric_value(b_health, to_replica);
+    IT_CHECK(before >= 0);
+    while (found(reader, e1) == 1 && metric_value(b_health, to_replica) == before &&
+           it_now_ms() < deadline)
+        it_sleep_ms(100);
+    IT_CHECKF(metric_value(b_health, to_replica) > before,
+              "no read of the reader went to the replica");
     IT_CHECK(pg_int_on(rep, "SELECT count(*) FROM (SELECT pg_wal_replay_pause()) p", NULL) == 1);
 
     it_credit_code(96102, code);
@@ -724,7 +898,9 @@ static int a_standby_as_db_refuses_writes_and_is_not_ready(void)
     /* a login writes (its event, the session): refused as unavailable,
      * never `internal` */
     it_conn *c = it_connect_anon(s->port);
-    IT_CHECK(login_expect(c, IT_USER_SUPER, IT_PASSWORD, "unavailable") == 0);
+    int refused = login_expect(c, IT_USER_SUPER, IT_PASSWORD, "unavailable");
+    it_close(c);
+    IT_CHECK(refused == 0);
     return 0;
 }
 
@@ -822,6 +998,10 @@ static int failover_loses_no_acknowledged_write(void)
 static const it_test tests[] = {
     {"balancer_spreads_clients_and_passes_their_address",
      balancer_spreads_clients_and_passes_their_address},
+    {"a_second_start_leaves_the_running_topology_alone",
+     a_second_start_leaves_the_running_topology_alone},
+    {"stop_leaves_a_pid_that_is_not_ours_alone", stop_leaves_a_pid_that_is_not_ours_alone},
+    {"a_folder_postgres_cannot_enter_is_refused", a_folder_postgres_cannot_enter_is_refused},
     {"lockout_is_per_real_client_through_the_balancer",
      lockout_is_per_real_client_through_the_balancer},
     {"one_export_per_night_whatever_the_processes_do",
@@ -852,14 +1032,49 @@ int main(int argc, char **argv)
         return IT_SKIP;
     }
     snprintf(g_script, sizeof g_script, "%s", script);
-    snprintf(g_dir, sizeof g_dir, "/tmp/it-topology-%d", (int)getpid());
+    /* A folder of its own: one left by an earlier run (kept on failure)
+     * may have had this pid. */
+    snprintf(g_dir, sizeof g_dir, "/tmp/it-topology-XXXXXX");
+    if (mkdtemp(g_dir) == NULL) {
+        printf("mkdtemp %s: %s\n", g_dir, strerror(errno));
+        return 1;
+    }
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
     g_started = true;   /* a half-started topology is stopped too */
     atexit(topo_stop);
+    /* pgbouncer's first port is one taken here, so its retry on "Address
+     * already in use" runs for real; and umask 077, so every file a
+     * program running as postgres (when root) reads again later, such as
+     * pgbouncer's users.txt on the failover's reload, is made readable by
+     * the script, not by the caller's umask. */
+    int taken_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t salen = sizeof sa;
+    if (taken_fd < 0 || bind(taken_fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        listen(taken_fd, 1) != 0 || getsockname(taken_fd, (struct sockaddr *)&sa, &salen) != 0) {
+        printf("a taken port: %s\n", strerror(errno));
+        return 1;
+    }
+    int taken = ntohs(sa.sin_port);
+    char taken_s[16];
+    snprintf(taken_s, sizeof taken_s, "%d", taken);
+    setenv("TOPO_PGBOUNCER_PORT_FIRST", taken_s, 1);
+    mode_t old_umask = umask(077);
     const char *args[] = {"start-db", g_dir, NULL};
-    if (topo_run(args, TOPO_START_TIMEOUT_MS) != 0) {
+    int started = topo_run(args, TOPO_START_TIMEOUT_MS);
+    umask(old_umask);
+    unsetenv("TOPO_PGBOUNCER_PORT_FIRST");
+    close(taken_fd);
+    if (started != 0) {
         printf("scripts/topology start-db %s failed\n", g_dir);
+        return 1;
+    }
+    char pgb_log[300];
+    snprintf(pgb_log, sizeof pgb_log, "%s/pgbouncer/pgbouncer.log", g_dir);
+    if (topo_port("TOPO_PGBOUNCER_PORT") == taken || !file_has(pgb_log, "Address already in use")) {
+        printf("pgbouncer on port %d (the taken one: %d), no retry in %s\n",
+               topo_port("TOPO_PGBOUNCER_PORT"), taken, pgb_log);
         return 1;
     }
     /* The harness's database lives on the topology's primary, whichever
