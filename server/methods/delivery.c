@@ -123,11 +123,15 @@ static struct {
     uv_timer_t timer;
     bool timer_open;
     bool claiming, next_asked, again;
+    bool next_again;             /* asked again while a next query was out: its
+                                    answer may be stale (an attempt finished
+                                    since), so ask once more before arming */
     unsigned running;
     job *jobs;
 } D;
 
 static void drain(void);
+static void ask_next(void);
 
 static void on_tick(uv_timer_t *t)
 {
@@ -404,6 +408,14 @@ static void next_done(void *arg, const PGresult *res, const pool_error *e)
     D.next_asked = false;
     if (D.stopped)
         return;
+    if (D.next_again) {
+        /* This answer was read before the change that asked again (a
+         * finished attempt's next_at): arming from it could sleep until a
+         * lease that no longer holds. */
+        D.next_again = false;
+        ask_next();
+        return;
+    }
     if (e != NULL) {
         arm(DELIVERY_RETRY_POOL_MS);
         return;
@@ -424,8 +436,10 @@ static void next_done(void *arg, const PGresult *res, const pool_error *e)
 
 static void ask_next(void)
 {
-    if (D.next_asked)
+    if (D.next_asked) {
+        D.next_again = true;
         return;
+    }
     D.next_asked = true;
     if (pool_query(D.s->pool, &st_next.ps, NULL, NULL, next_done, NULL) < 0) {
         D.next_asked = false;
