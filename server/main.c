@@ -280,7 +280,7 @@ int main(int argc, char **argv)
 
     /* session_db: the migrations' lock is per transaction, so a pooler in
      * transaction mode on db would do too, but a session is safer. */
-    if (migrate_run(srv.cfg.session_db[0] != '\0' ? srv.cfg.session_db : srv.cfg.conninfo, err,
+    if (migrate_run(config_session_db(&srv.cfg), err,
                     sizeof err) != 0)
         return 1; /* migrate_run logged why (event=migrate_failed) */
     if (srv.cfg.migrate_only) {

@@ -459,6 +459,11 @@ int config_from_args(config *c, int argc, char **argv, char *err, size_t errlen)
     return 0;
 }
 
+const char *config_session_db(const config *c)
+{
+    return c->session_db[0] != '\0' ? c->session_db : c->conninfo;
+}
+
 int config_validate(const config *c, char *err, size_t errlen)
 {
     if (c->listen_host[0] == '\0') {

@@ -112,6 +112,9 @@ int config_load_file(config *c, const char *path, char *err, size_t errlen);
  * printed (exit 0), or -1 with a message in err (exit 2). */
 __attribute__((warn_unused_result))
 int config_from_args(config *c, int argc, char **argv, char *err, size_t errlen);
+/* The conninfo of the connections that keep a session (LISTEN, the
+ * exporter's lock, the migrations): session_db, else db. */
+const char *config_session_db(const config *c);
 /* Checks cross-field rules (low < high water, ...). */
 __attribute__((warn_unused_result))
 int config_validate(const config *c, char *err, size_t errlen);

@@ -53,11 +53,6 @@
 #define LISTEN_KEEPALIVE_IDLE_S "30"
 #define LISTEN_KEEPALIVE_INTERVAL_S "10"
 #define LISTEN_KEEPALIVE_COUNT "3"
-/* tcp_user_timeout (ms) unless the conninfo says otherwise, as the pool's
- * (pgconn.c, PGCONN_TCP_USER_TIMEOUT_MS): a host that drops packets
- * silently fails its connect after this long, and libpq moves on to the
- * next host of a multi-host conninfo within LISTEN_CONNECT_TIMEOUT_MS. */
-#define LISTEN_TCP_USER_TIMEOUT_MS "3000"
 /* PostgreSQL's NAMEDATALEN - 1. */
 #define LISTEN_CHANNEL_MAX 63u
 
@@ -304,7 +299,7 @@ static void start_connect(void)
      * say otherwise): this connection only ever reads, so a peer that
      * vanished without a FIN (a network cut) is noticed only by TCP
      * keepalives; libpq's default is the system's two hours. A silent
-     * host's connect fails after LISTEN_TCP_USER_TIMEOUT_MS. Then the
+     * host's connect fails after POOL_TCP_USER_TIMEOUT_MS. Then the
      * operator's conninfo (expanded from dbname): session_db, else db
      * (LISTEN needs a session of its own, which a pooler in transaction
      * mode does not give), then our name after it so it always holds. */
@@ -312,8 +307,8 @@ static void start_connect(void)
                           "keepalives_count", "tcp_user_timeout", "dbname",
                           "application_name", NULL};
     const char *vals[] = {"1", LISTEN_KEEPALIVE_IDLE_S, LISTEN_KEEPALIVE_INTERVAL_S,
-                          LISTEN_KEEPALIVE_COUNT, LISTEN_TCP_USER_TIMEOUT_MS,
-                          L.s->cfg.session_db[0] != '\0' ? L.s->cfg.session_db : L.s->cfg.conninfo,
+                          LISTEN_KEEPALIVE_COUNT, POOL_TCP_USER_TIMEOUT_MS,
+                          config_session_db(&L.s->cfg),
                           LISTEN_APP_NAME, NULL};
     L.pg = PQconnectStartParams(keys, vals, 1);
     if (L.pg == NULL) {

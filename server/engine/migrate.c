@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "pool.h"
 
 /* pg_advisory_lock key: "baobao" in ASCII, so it is recognisable in pg_locks. */
 #define MIGRATE_LOCK_KEY "108170620068207"
@@ -31,7 +32,6 @@
  * packets silently fails after tcp_user_timeout (ms) rather than the
  * kernel's SYN retries (about 127 s), so the next host gets its turn. */
 #define MIGRATE_CONNECT_TIMEOUT_S "10"
-#define MIGRATE_TCP_USER_TIMEOUT_MS "3000"
 
 static const char sql_create_table[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -184,7 +184,7 @@ int migrate_run(const char *conninfo, char *err, size_t errlen)
     const char *keys[] = {"fallback_application_name", "connect_timeout", "tcp_user_timeout",
                           "dbname", NULL};
     const char *vals[] = {"baobaod-migrate", MIGRATE_CONNECT_TIMEOUT_S,
-                          MIGRATE_TCP_USER_TIMEOUT_MS, conninfo != NULL ? conninfo : "", NULL};
+                          POOL_TCP_USER_TIMEOUT_MS, conninfo != NULL ? conninfo : "", NULL};
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
     if (pg == NULL) {
         set_err(err, errlen, "migrate: out of memory");

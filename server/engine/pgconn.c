@@ -34,13 +34,8 @@
  * is ignored with PQconnectPoll). This covers the whole attempt, every host
  * of a multi-host conninfo included. */
 #define PGCONN_CONNECT_TIMEOUT_MS 10000u
-/* TCP_USER_TIMEOUT (libpq's tcp_user_timeout, ms) unless the conninfo says
- * otherwise: a host that drops packets silently (no RST) fails its connect
- * after this long instead of the kernel's SYN retries (about 127 s), so
- * libpq moves on to the next host of a multi-host conninfo well within
- * PGCONN_CONNECT_TIMEOUT_MS (three silent hosts fit). It also drops an
- * established connection whose sent data goes unacknowledged this long. */
-#define PGCONN_TCP_USER_TIMEOUT_MS "3000"
+/* POOL_TCP_USER_TIMEOUT_MS (pool.h): three silent hosts of a multi-host
+ * conninfo fit within PGCONN_CONNECT_TIMEOUT_MS. */
 /* Behind a pooler in transaction mode the open sync group is closed (synced
  * and flushed) before it grows past this many bytes: libpq flushes by
  * itself once its buffer reaches 64 KiB, and PgBouncer 1.18 may give the
@@ -360,7 +355,7 @@ static void start_connect(pgconn *c)
         vals[n++] = options;
     }
     keys[n] = "tcp_user_timeout";
-    vals[n++] = PGCONN_TCP_USER_TIMEOUT_MS;
+    vals[n++] = POOL_TCP_USER_TIMEOUT_MS;
     keys[n] = "fallback_application_name";
     vals[n++] = PGCONN_APP_NAME;
     keys[n] = "dbname"; /* last: what it sets overrides the keys before it */
@@ -544,6 +539,18 @@ static bool result_ok(const PGresult *r)
     return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
 }
 
+/* Closes the open sync group (c->unsynced > 0): its last query is marked
+ * sync_after and one sync is queued (PQpipelineSync, which also tries to
+ * write). -1 when the sync could not be queued (the caller breaks the
+ * connection: send_failed). */
+static int close_group(pgconn *c)
+{
+    c->tail->sync_after = true;
+    c->unsynced = 0;
+    c->group_bytes = 0;
+    return PQpipelineSync(c->pg) == 1 ? 0 : -1;
+}
+
 /* The sync that ends the group at the head of the FIFO: its transaction has
  * committed (or rolled back). Hands each result on, or, when a group of
  * several had a failure, replays every query of it alone. */
@@ -583,11 +590,8 @@ static void group_done(pgconn *c)
         /* The open group (if any) is synced first, so no replayed query
          * joins it. */
         if (c->unsynced > 0 && !c->failing) {
-            c->tail->sync_after = true;
-            c->unsynced = 0;
-            c->group_bytes = 0;
             uv_prepare_stop(&c->sync_prep);
-            if (PQpipelineSync(c->pg) != 1)
+            if (close_group(c) != 0)
                 send_failed(c, "sync");
         }
         for (pgq *q = first, *next; q != NULL; q = next) {
@@ -792,10 +796,7 @@ static void sync_prep_cb(uv_prepare_t *h)
     if (c->failing || c->state != PGC_READY)
         return;
     if (c->unsynced > 0) {
-        c->tail->sync_after = true;
-        c->unsynced = 0;
-        c->group_bytes = 0;
-        if (PQpipelineSync(c->pg) != 1) {
+        if (close_group(c) != 0) {
             send_failed(c, "sync");
             return;
         }
@@ -811,14 +812,9 @@ static void sync_prep_cb(uv_prepare_t *h)
  * is synced first. 0 or -1 as pgconn_send. */
 static int send_alone(pgconn *c, pgq *q)
 {
-    if (c->unsynced > 0) {
-        c->tail->sync_after = true;
-        c->unsynced = 0;
-        c->group_bytes = 0;
-        if (PQpipelineSync(c->pg) != 1) {
-            send_failed(c, "sync");
-            return -1;
-        }
+    if (c->unsynced > 0 && close_group(c) != 0) {
+        send_failed(c, "sync");
+        return -1;
     }
     if (needs_guard(c) && send_guard(c) != 0) {
         send_failed(c, guard_stmt.name);
@@ -864,10 +860,7 @@ int pgconn_send(pgconn *c, pgq *q)
          * itself (PGCONN_GROUP_MAX_BYTES); PQpipelineSync writes it. */
         log_event(LOG_DEBUG, "db_group_split", "pg=%u queries=%u bytes=%zu", c->id, c->unsynced,
                   c->group_bytes);
-        c->tail->sync_after = true;
-        c->unsynced = 0;
-        c->group_bytes = 0;
-        if (PQpipelineSync(c->pg) != 1) {
+        if (close_group(c) != 0) {
             send_failed(c, "sync");
             return -1;
         }

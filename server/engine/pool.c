@@ -100,18 +100,40 @@ static bool is_heavy(const pool_stmt *stmt)
     return false;
 }
 
-static pgq *pgq_make(const pool_stmt *stmt, const char *const *values, const int *lengths,
-                     pool_cb cb, void *arg)
+size_t pool_values_bytes(const pool_stmt *stmt, const char *const *values, const int *lengths)
 {
     size_t n = stmt->nparams > 0 ? (size_t)stmt->nparams : 0;
-    size_t bytes = sizeof(pgq) + n * sizeof(char *);
+    size_t bytes = n * sizeof(char *);
+    for (size_t i = 0; i < n; i++)
+        if (values[i] != NULL)
+            bytes += (lengths != NULL && lengths[i] >= 0 ? (size_t)lengths[i]
+                                                         : strlen(values[i])) + 1;
+    return bytes;
+}
+
+char **pool_values_copy(void *dst, const pool_stmt *stmt, const char *const *values,
+                        const int *lengths)
+{
+    size_t n = stmt->nparams > 0 ? (size_t)stmt->nparams : 0;
+    char **out = dst;
+    char *text = (char *)(out + n);
     for (size_t i = 0; i < n; i++) {
+        out[i] = NULL;
         if (values[i] == NULL)
             continue;
         size_t len = lengths != NULL && lengths[i] >= 0 ? (size_t)lengths[i] : strlen(values[i]);
-        bytes += len + 1;
+        memcpy(text, values[i], len);
+        text[len] = '\0';
+        out[i] = text;
+        text += len + 1;
     }
-    pgq *q = malloc(bytes);
+    return out;
+}
+
+static pgq *pgq_make(const pool_stmt *stmt, const char *const *values, const int *lengths,
+                     pool_cb cb, void *arg)
+{
+    pgq *q = malloc(sizeof(pgq) + pool_values_bytes(stmt, values, lengths));
     if (q == NULL)
         return NULL;
     memset(q, 0, sizeof *q);
@@ -119,19 +141,7 @@ static pgq *pgq_make(const pool_stmt *stmt, const char *const *values, const int
     q->cb = cb;
     q->arg = arg;
     q->alone = is_heavy(stmt);
-    q->values = (char **)(q + 1);
-    char *text = (char *)(q->values + n);
-    for (size_t i = 0; i < n; i++) {
-        if (values[i] == NULL) {
-            q->values[i] = NULL;
-            continue;
-        }
-        size_t len = lengths != NULL && lengths[i] >= 0 ? (size_t)lengths[i] : strlen(values[i]);
-        memcpy(text, values[i], len);
-        text[len] = '\0';
-        q->values[i] = text;
-        text += len + 1;
-    }
+    q->values = pool_values_copy(q + 1, stmt, values, lengths);
     return q;
 }
 

@@ -35,6 +35,15 @@
 
 typedef struct pool pool;
 
+/* tcp_user_timeout (ms, libpq's keyword) every connection of baobaod to
+ * PostgreSQL is given unless its conninfo says otherwise (the pool's, the
+ * LISTEN connection's, the migrations'): a host that drops packets silently
+ * (no RST) fails its connect after this long instead of the kernel's SYN
+ * retries (about 127 s), so libpq moves on to the next host of a
+ * multi-host conninfo. It also drops an established connection whose sent
+ * data goes unacknowledged this long. */
+#define POOL_TCP_USER_TIMEOUT_MS "3000"
+
 /* A statement every connection prepares when it connects. Define these as
  * static const objects next to the code that runs them; register them all
  * with pool_register before pool_start. */
@@ -128,6 +137,15 @@ int pool_name_constraint(const pool_constraint *c);
  * unknown states: BB_E_INTERNAL). For a statement whose errors come back
  * inside its rows (a group-commit batch). */
 bb_err pool_map_sqlstate(const char *sqlstate);
+
+/* A query's parameters copied into one block after its own header (the
+ * pool's queries, replica.c's reads kept for a retry): pool_values_bytes
+ * is the room they take (nparams pointers, then the NUL-ended texts;
+ * lengths as for pool_query), pool_values_copy writes them at dst and
+ * returns the pointer array. */
+size_t pool_values_bytes(const pool_stmt *stmt, const char *const *values, const int *lengths);
+char **pool_values_copy(void *dst, const pool_stmt *stmt, const char *const *values,
+                        const int *lengths);
 
 /* Creates the pool and starts connecting (asynchronously). Returns NULL on
  * allocation failure. cfg strings are copied. */

@@ -177,27 +177,11 @@ typedef struct rq {
 static rq *rq_make(request *req, const pool_stmt *stmt, const char *const *values,
                    const int *lengths, pool_cb cb, void *arg)
 {
-    size_t n = stmt->nparams > 0 ? (size_t)stmt->nparams : 0;
-    size_t bytes = sizeof(rq) + n * sizeof(char *);
-    for (size_t i = 0; i < n; i++)
-        if (values[i] != NULL)
-            bytes += (lengths != NULL && lengths[i] >= 0 ? (size_t)lengths[i]
-                                                         : strlen(values[i])) + 1;
-    rq *q = malloc(bytes);
+    rq *q = malloc(sizeof(rq) + pool_values_bytes(stmt, values, lengths));
     if (q == NULL)
         return NULL;
-    *q = (rq){.stmt = stmt, .req = req, .cb = cb, .arg = arg, .vals = (char **)(q + 1)};
-    char *text = (char *)(q->vals + n);
-    for (size_t i = 0; i < n; i++) {
-        q->vals[i] = NULL;
-        if (values[i] == NULL)
-            continue;
-        size_t len = lengths != NULL && lengths[i] >= 0 ? (size_t)lengths[i] : strlen(values[i]);
-        memcpy(text, values[i], len);
-        text[len] = '\0';
-        q->vals[i] = text;
-        text += len + 1;
-    }
+    *q = (rq){.stmt = stmt, .req = req, .cb = cb, .arg = arg};
+    q->vals = pool_values_copy(q + 1, stmt, values, lengths);
     return q;
 }
 

@@ -145,8 +145,11 @@ unsigned session_revoke_older(int64_t user_id, int64_t epoch, const char *why);
  * held and told of a newer epoch, session_gate refuses s's requests. */
 void session_hold(session *s);
 bool session_release(session *s, int64_t user_id, int64_t epoch);
-/* Revocations remembered (the last SESSION_REVOKE_RING): a login that
- * started at mark (session_revocation_mark) and saw the user at epoch
+/* Revocations remembered (the last SESSION_REVOKE_RING). A login whose
+ * check overlapped a change of its user must not get a session made before
+ * it: its database read is locked against the change (sql/005_users.sql
+ * bb_login_finish), but the two answers may come back in either order. So
+ * a login that started at mark (session_revocation_mark) and saw the user at epoch
  * asks at its end whether its user was revoked since, by this process
  * (always counts) or by a change told with a newer epoch (nodes.c); true
  * also when too many came since to tell. */

@@ -175,18 +175,11 @@ static const csv_spec csv_specs[] = {
 };
 #define EXPORT_NCSV ((int)(sizeof csv_specs / sizeof csv_specs[0]))
 
-/* The connection of the export lock, the claim, the heartbeat and the run
- * rows: session_db (a session of its own, on the primary), else db. */
-static const char *export_session_db(const config *cfg)
-{
-    return cfg->session_db[0] != '\0' ? cfg->session_db : cfg->conninfo;
-}
-
 /* Where the run's files are read (the snapshot): export_db, which may be a
  * replica, else the lock's connection itself. */
 static const char *export_read_db(const config *cfg)
 {
-    return cfg->export_db[0] != '\0' ? cfg->export_db : export_session_db(cfg);
+    return cfg->export_db[0] != '\0' ? cfg->export_db : config_session_db(cfg);
 }
 
 static PGconn *export_connect(const config *cfg, const char *conninfo, char *err, size_t errlen)
@@ -598,7 +591,7 @@ static int wait_for_replay(run_ctx *x)
 static int write_files(run_ctx *x)
 {
     const config *cfg = x->job->cfg;
-    if (strcmp(export_read_db(cfg), export_session_db(cfg)) == 0) {
+    if (strcmp(export_read_db(cfg), config_session_db(cfg)) == 0) {
         x->reader = x->conn;
         return read_files(x);
     }
@@ -897,7 +890,7 @@ static void worker(void *arg)
     exp_job *j = arg;
     char err[EXPORT_ERR_MAX];
     int topfd = expf_open_top(j->cfg->export_dir, err, sizeof err);
-    PGconn *conn = export_connect(j->cfg, export_session_db(j->cfg), err, sizeof err);
+    PGconn *conn = export_connect(j->cfg, config_session_db(j->cfg), err, sizeof err);
     if (conn == NULL) {
         uv_mutex_lock(&W.sh.mu);
         W.sh.connect_failed = true;

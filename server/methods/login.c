@@ -365,7 +365,7 @@ typedef struct login_op {
     bool disabled;
     bool verified;                        /* set on the thread pool */
     int64_t lock_secs;
-    uint64_t revoke_mark;                 /* user_revocation_mark() at the start */
+    uint64_t revoke_mark;                 /* session_revocation_mark() at the start */
     login_outcome outcome;
     bool keep;                            /* keep = true: token and token_hash set */
     char token[SESSION_TOKEN_TEXT];       /* wiped when the op is freed */
@@ -551,7 +551,7 @@ static void on_login_finished(void *arg, const PGresult *res, const pool_error *
     int64_t uid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     int64_t epoch = PQgetisnull(res, 0, LOGIN_NCOLS - 1)
                         ? 0 : strtoll(PQgetvalue(res, 0, LOGIN_NCOLS - 1), NULL, 10);
-    if (user_revoked_since(uid, epoch, op->revoke_mark)) {
+    if (session_revoked_since(uid, epoch, op->revoke_mark)) {
         /* The user was changed (and their sessions revoked) while this was
          * checked, and that answer came back first: no session from
          * before it. Rare; logging in again works (if still allowed). */
@@ -767,7 +767,7 @@ static void session_login(request *req, const margs *a)
     op->pwlen = password->len;
     op->opslimit = srv->cfg.password_opslimit;
     op->memlimit = (size_t)srv->cfg.password_memlimit_kib * 1024u;
-    op->revoke_mark = user_revocation_mark();
+    op->revoke_mark = session_revocation_mark();
     op->keep = margs_int(a, "keep", 0) != 0;
     if (op->keep)
         token_new(op->token, op->token_hash);
@@ -805,7 +805,7 @@ typedef struct resume_op {
     char ip[SESSION_ADDR_TEXT];
     char key[SESSION_ADDR_TEXT];
     char hash[SESSION_TOKEN_HASH_TEXT];
-    uint64_t revoke_mark;                 /* user_revocation_mark() at the start */
+    uint64_t revoke_mark;                 /* session_revocation_mark() at the start */
     uv_timer_t timer;
     bool timer_started;
     bool job;                             /* holds a password-job slot */
@@ -925,7 +925,7 @@ static void on_resumed(request *req, const PGresult *res, void *arg)
         resume_fail_with(op, BB_E_UNAUTHENTICATED, RESUME_FAILED_MESSAGE);
         return;
     }
-    if (user_revoked_since(uid, epoch, op->revoke_mark)) {
+    if (session_revoked_since(uid, epoch, op->revoke_mark)) {
         /* As for a login: the user was changed (and their sessions logged
          * out) while this ran, and that came back first. */
         resume_log(op, uid, token_id, "refused", -1, "user_changed");
@@ -976,7 +976,7 @@ static void session_resume(request *req, const margs *a)
     snprintf(op->ip, sizeof op->ip, "%s", req_peer_ip(req));
     addr_key(op->ip, op->key, sizeof op->key);
     token_hash_text(token->s, token->len, op->hash);
-    op->revoke_mark = user_revocation_mark();
+    op->revoke_mark = session_revocation_mark();
     if (srv->pool == NULL) {
         resume_log(op, 0, 0, "refused", -1, "shutting_down");
         resume_fail_with(op, BB_E_SHUTTING_DOWN, "the server is shutting down");
@@ -1224,8 +1224,8 @@ static void on_pw_stored(void *arg, const PGresult *res, const pool_error *e)
      * connection keeps its session only if it is still the user who asked
      * (a logout or another login may have come in meanwhile). */
     const session *own = req_session(op->req);
-    (void)user_revoke_sessions(op->srv, op->user_id, own->user_id == op->user_id ? own : NULL,
-                               "password_changed");
+    (void)session_revoke_user(op->user_id, own->user_id == op->user_id ? own : NULL,
+                              "password_changed");
     (void)session_release(req_session_mut(op->req), op->user_id,
                           PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)
                               ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0);

@@ -196,24 +196,6 @@ void user_pw_job_end(request *req)
     req_session_mut(req)->login_pending = false;
 }
 
-/* ---- revocations (user.h) ---- */
-
-unsigned user_revoke_sessions(server *s, int64_t user_id, const session *keep, const char *why)
-{
-    (void)s;
-    return session_revoke_user(user_id, keep, why);
-}
-
-uint64_t user_revocation_mark(void)
-{
-    return session_revocation_mark();
-}
-
-bool user_revoked_since(int64_t user_id, int64_t epoch, uint64_t mark)
-{
-    return session_revoked_since(user_id, epoch, mark);
-}
-
 typedef struct after_change {
     void (*then)(void *arg);
     void *arg;
@@ -344,7 +326,7 @@ static void revoke_after_change(request *req, int64_t actor, int64_t id, const c
 {
     const session *own = req_session(req);
     if (id > 0)
-        (void)user_revoke_sessions(req_server(req), id, own->user_id == actor ? own : NULL, why);
+        (void)session_revoke_user(id, own->user_id == actor ? own : NULL, why);
 }
 
 static void reply_user(request *req, const PGresult *res, const char *stmt)

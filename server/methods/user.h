@@ -78,22 +78,6 @@ void user_pw_job_refuse(request *req, const char *why);
 void user_pw_job_end(request *req);
 
 /*
- * Logging a user out in this process after a change to them
- * (user.set_password, session.change_password; user.update leaves it to
- * the notification, sql/027): session_revoke_user, remembered. A login whose check overlapped such a change must not get a
- * session made before it: its database read is locked against the change
- * (sql/005_users.sql bb_login_finish), but the two answers may still come
- * back in either order, so the login takes a mark when it starts and asks
- * at the end whether its user was revoked since (true also when too many
- * revocations came since to tell). Changes told by another process
- * (nodes.c) count only when newer than the epoch the login saw.
- */
-unsigned user_revoke_sessions(struct server *s, int64_t user_id, const session *keep,
-                              const char *why);
-uint64_t user_revocation_mark(void);
-bool user_revoked_since(int64_t user_id, int64_t epoch, uint64_t mark);
-
-/*
  * After a write that may end user_id's sessions committed and this
  * process logged them out: waits until every other baobaod on the
  * database has too (nodes_barrier), then calls then(arg). The change then
