@@ -108,15 +108,20 @@ unsigned bb_utf8_next(const char *s, size_t len, size_t *i)
 
 bool bb_utf8_has_control(const char *s, size_t len, bool allow_newline)
 {
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = bb_utf8_next(s, len, &i);
-        if (c < 0x20) {
-            if (allow_newline && (c == '\n' || c == '\r' || c == '\t'))
+    /* Byte by byte, without decoding (every str argument of every request
+     * runs this): C0 controls and DEL are single bytes, and a C1 control
+     * (U+0080..U+009F) is always the pair C2 80..C2 9F, since C2 is never
+     * a continuation byte, so the answer is the same as decoding, for
+     * valid and invalid input alike. */
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char b = u[i];
+        if (b < 0x20) {
+            if (allow_newline && (b == '\n' || b == '\r' || b == '\t'))
                 continue;
             return true;
         }
-        if (c >= 0x7f && c <= 0x9f)
+        if (b == 0x7f || (b == 0xc2 && i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f))
             return true;                        /* DEL and C1 */
     }
     return false;

@@ -92,7 +92,10 @@ static int match_keys(checker *req, const msgpack_object *map, margs *a)
             return -1;
         }
         unsigned j = 0;
-        while (j < a->n && !(strlen(a->arg[j]->name) == kl && memcmp(a->arg[j]->name, ks, kl) == 0))
+        /* The first byte rules out most arguments before any strlen. */
+        while (j < a->n && !(kl > 0 && a->arg[j]->name[0] == ks[0] &&
+                             strlen(a->arg[j]->name) == kl &&
+                             memcmp(a->arg[j]->name, ks, kl) == 0))
             j++;
         if (j == a->n) {
             char fb[ARGS_FIELD_MAX];
@@ -110,39 +113,102 @@ static int match_keys(checker *req, const msgpack_object *map, margs *a)
     return 0;
 }
 
-/* A str value (not nil) against the rules of a STR/TEXT argument; field
- * names it (an element of an array: "labels[2]"). With ends (all but
- * passwords, which are their owner's to the last space), a value of
- * blanks only (spaces, tabs, line breaks: one U+3000, say) is refused as
- * empty, and one with a space at either end is refused. */
-static int check_str(checker *req, const msgpack_object *v, const char *field, bool text,
+/* Whether valid UTF-8 s[0..len) begins or ends with a space (bb_space.h):
+ * what bb_trim would cut, found from the two end characters alone (the
+ * last one starts at the last byte that is not a continuation byte)
+ * rather than by decoding the whole text. */
+static bool space_at_ends(const char *s, size_t len)
+{
+    if (len == 0)
+        return false;
+    size_t i = 0;
+    if (bb_is_space(bb_utf8_next(s, len, &i)))
+        return true;
+    size_t last = len - 1;
+    while (last > 0 && ((unsigned char)s[last] & 0xC0) == 0x80)
+        last--;
+    return bb_is_space(bb_utf8_next(s, len, &last));
+}
+
+/* The field an error names: the argument, or its element idx ("labels[2]")
+ * when idx >= 0. Formatted only when there is an error to report. */
+static const char *field_of(char *buf, size_t cap, const char *name, long idx)
+{
+    if (idx < 0)
+        return name;
+    snprintf(buf, cap, "%s[%ld]", name, idx);
+    return buf;
+}
+
+/* A str value (not nil) against the rules of a STR/TEXT argument; the
+ * error names the argument `name`, or its element idx when idx >= 0
+ * ("labels[2]"). With ends (all but passwords, which are their owner's to
+ * the last space), a value of blanks only (spaces, tabs, line breaks: one
+ * U+3000, say) is refused as empty, and one with a space at either end is
+ * refused. */
+static int check_str(checker *req, const msgpack_object *v, const char *name, long idx, bool text,
                      bool bytes, int64_t min, int64_t max, bool ends)
 {
-    if (v->type != MSGPACK_OBJECT_STR)
+    char fb[ARGS_FIELD_MAX + 16];
+    if (v->type != MSGPACK_OBJECT_STR) {
+        const char *field = field_of(fb, sizeof fb, name, idx);
         return fail(req, field, "%s: must be a string", field);
+    }
     const char *s = v->via.str.ptr;
     uint32_t len = v->via.str.size;
     if (!bb_utf8_valid(s, len)) {
+        const char *field = field_of(fb, sizeof fb, name, idx);
         report(req, BB_E_INVALID_UTF8, field, "%s: not valid UTF-8", field);
         return -1;
     }
     size_t n = bytes ? len : bb_utf8_chars(s, len);
-    if (n == 0 && min > 0)
+    if (n == 0 && min > 0) {
+        const char *field = field_of(fb, sizeof fb, name, idx);
         return fail(req, field, "%s: must not be empty", field);
-    if (ends && min > 0 && bb_blank(s, len))
+    }
+    if (ends && min > 0 && bb_blank(s, len)) {
+        const char *field = field_of(fb, sizeof fb, name, idx);
         return fail(req, field, "%s: must not be blank (spaces only)", field);
-    if ((int64_t)n > max && min <= 1)
+    }
+    if ((int64_t)n > max && min <= 1) {
+        const char *field = field_of(fb, sizeof fb, name, idx);
         return fail(req, field, "%s: at most %lld %s (got %zu)", field, (long long)max,
                     bytes ? "bytes" : "characters", n);
-    if ((int64_t)n < min || (int64_t)n > max)
+    }
+    if ((int64_t)n < min || (int64_t)n > max) {
+        const char *field = field_of(fb, sizeof fb, name, idx);
         return fail(req, field, "%s: %lld to %lld %s (got %zu)", field, (long long)min,
                     (long long)max, bytes ? "bytes" : "characters", n);
-    if (bb_utf8_has_control(s, len, text))
+    }
+    if (bb_utf8_has_control(s, len, text)) {
+        const char *field = field_of(fb, sizeof fb, name, idx);
         return fail(req, field, "%s: must not contain control characters", field);
-    size_t start;
-    if (ends && bb_trim(s, len, &start) != len)
+    }
+    if (ends && space_at_ends(s, len)) {
+        const char *field = field_of(fb, sizeof fb, name, idx);
         return fail(req, field, "%s: must not begin or end with a space", field);
+    }
     return 0;
+}
+
+/* v as decimal text into out (at least 21 bytes); returns its length.
+ * On every request with an integer argument, so not snprintf. */
+static uint32_t int_text(char *out, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    size_t o = 0;
+    if (v < 0)
+        out[o++] = '-';
+    while (n > 0)
+        out[o++] = tmp[--n];
+    out[o] = '\0';
+    return (uint32_t)o;
 }
 
 /* "YYYY-MM-DD", a real calendar date, not before the argument's min. */
@@ -163,11 +229,18 @@ static int check_date(checker *req, const msgpack_object *v, const bb_arg *arg, 
     memcpy(out->text, s, 10);
     out->text[10] = '\0';
     if (arg->min != 0) {
-        char min[16];
-        snprintf(min, sizeof min, "%04d-%02d-%02d", (int)(arg->min / 10000),
-                 (int)(arg->min / 100 % 100), (int)(arg->min % 100));
-        if (strcmp(out->text, min) < 0)
+        /* The date as the number YYYYMMDD the spec's min is written in
+         * (bb_date_check has seen ten digits and dashes). */
+        int64_t ymd = 0;
+        for (int k = 0; k < 10; k++)
+            if (k != 4 && k != 7)
+                ymd = ymd * 10 + (s[k] - '0');
+        if (ymd < arg->min) {
+            char min[16];
+            snprintf(min, sizeof min, "%04d-%02d-%02d", (int)(arg->min / 10000),
+                     (int)(arg->min / 100 % 100), (int)(arg->min % 100));
             return fail(req, key, "%s: %s is before %s", key, out->text, min);
+        }
     }
     return 0;
 }
@@ -221,13 +294,13 @@ static int check_strs(checker *req, const bb_arg *arg, bb_val *out, char **owned
     size_t need = 3; /* { } NUL */
     for (uint32_t i = 0; i < n; i++) {
         const msgpack_object *e = &v->via.array.ptr[i];
-        snprintf(field, sizeof field, "%s[%u]", arg->name, i);
-        if (check_str(req, e, field, false, false, 1, arg->item_max, true) != 0)
+        if (check_str(req, e, arg->name, (long)i, false, false, 1, arg->item_max, true) != 0)
             return -1;
         for (uint32_t j = 0; j < i; j++) {
             const msgpack_object *p = &v->via.array.ptr[j];
             if (p->via.str.size == e->via.str.size &&
                 memcmp(p->via.str.ptr, e->via.str.ptr, e->via.str.size) == 0) {
+                field_of(field, sizeof field, arg->name, (long)i);
                 report(req, BB_E_INVALID_ARGUMENT, field, "%s: duplicate of %s[%u]",
                                 field, arg->name, j);
                 return -1;
@@ -273,18 +346,17 @@ static int check_one(checker *req, const bb_arg *arg, bb_val *v, char **owned)
         int64_t max = arg == &bb_arg_limit && cfg != NULL ? (int64_t)cfg->page_limit_max : arg->max;
         if (check_int(req, o, arg->name, arg->min, max, &v->i) != 0)
             return -1;
-        snprintf(v->text, sizeof v->text, "%lld", (long long)v->i);
+        v->len = int_text(v->text, v->i);
         v->s = v->text;
-        v->len = (uint32_t)strlen(v->text);
         return 0;
     }
     case BB_T_BOOL:
         if (o->type != MSGPACK_OBJECT_BOOLEAN)
             return fail(req, arg->name, "%s: must be true or false", arg->name);
         v->i = o->via.boolean ? 1 : 0;
-        snprintf(v->text, sizeof v->text, "%s", v->i ? "true" : "false");
+        v->len = v->i ? 4 : 5;
+        memcpy(v->text, v->i ? "true" : "false", v->len + 1);
         v->s = v->text;
-        v->len = (uint32_t)strlen(v->text);
         return 0;
     case BB_T_STR:
     case BB_T_TEXT: {
@@ -292,8 +364,8 @@ static int check_one(checker *req, const bb_arg *arg, bb_val *v, char **owned)
         int64_t max = arg->max == 0 ? BB_SPEC_DEFAULT_CHARS : arg->max;
         /* A password is taken exactly as sent: its spaces are its owner's. */
         bool ends = (arg->flags & BB_A_SECRET) == 0;
-        if (check_str(req, o, arg->name, arg->type == BB_T_TEXT, (arg->flags & BB_A_BYTES) != 0,
-                      min, max, ends) != 0)
+        if (check_str(req, o, arg->name, -1, arg->type == BB_T_TEXT,
+                      (arg->flags & BB_A_BYTES) != 0, min, max, ends) != 0)
             return -1;
         v->s = o->via.str.ptr;
         v->len = o->via.str.size;
@@ -336,9 +408,8 @@ static int apply_default(checker *req, const bb_arg *arg, bb_val *v)
         return 0;
     v->state = BB_V_SET;
     v->i = d;
-    snprintf(v->text, sizeof v->text, "%lld", d);
+    v->len = int_text(v->text, d);
     v->s = v->text;
-    v->len = (uint32_t)strlen(v->text);
     return 0;
 }
 
@@ -407,8 +478,10 @@ void margs_free(margs *a)
 
 const bb_val *margs_get(const margs *a, const char *name)
 {
+    /* The first byte rules out most names before a strcmp (a batch of
+     * submits looks up ten values of each). */
     for (unsigned i = 0; i < a->n; i++)
-        if (strcmp(a->arg[i]->name, name) == 0)
+        if (a->arg[i]->name[0] == name[0] && strcmp(a->arg[i]->name, name) == 0)
             return &a->v[i];
     fprintf(stderr, "baobaod: method %s has no argument %s\n", a->spec->name, name);
     abort();
@@ -422,13 +495,22 @@ int64_t margs_int(const margs *a, const char *name, int64_t dflt)
 
 margs *margs_dup(const margs *a)
 {
-    margs *k = malloc(sizeof *k);
+    /* One allocation for the copy and its strings (a submit waiting for
+     * its batch has five): free(k) releases it all, owned[] stays empty. */
+    size_t bytes = sizeof(margs);
+    for (unsigned i = 0; i < a->n; i++) {
+        const bb_val *v = &a->v[i];
+        if ((a->arg[i]->flags & BB_A_SECRET) == 0 && v->state == BB_V_SET && v->s != NULL &&
+            v->s != v->text)
+            bytes += (size_t)v->len + 1;
+    }
+    margs *k = malloc(bytes);
     if (k == NULL)
         return NULL;
     *k = *a;
-    for (unsigned i = 0; i < k->n; i++)
-        k->owned[i] = NULL;
+    char *o = (char *)(k + 1);
     for (unsigned i = 0; i < k->n; i++) {
+        k->owned[i] = NULL;
         bb_val *v = &k->v[i];
         v->obj = NULL;
         if (k->arg[i]->flags & BB_A_SECRET) {
@@ -441,16 +523,10 @@ margs *margs_dup(const margs *a)
             v->s = v->text;
             continue;
         }
-        char *d = malloc((size_t)v->len + 1);
-        if (d == NULL) {
-            margs_free(k);
-            free(k);
-            return NULL;
-        }
-        memcpy(d, v->s, v->len);
-        d[v->len] = '\0';
-        k->owned[i] = d;
-        v->s = d;
+        memcpy(o, v->s, v->len);
+        o[v->len] = '\0';
+        v->s = o;
+        o += v->len + 1;
     }
     return k;
 }

@@ -84,8 +84,8 @@ int margs_check_into(const bb_method_spec *spec, const msgpack_object *map,
 void margs_free(margs *a);
 /* A copy of a that outlives the request (for work that continues after
  * the handler returned, such as hashing a password first): strings are
- * copied, secret arguments left out (absent). NULL when out of memory.
- * Free with margs_free, then free(). */
+ * copied (into the same allocation), secret arguments left out (absent).
+ * NULL when out of memory. Free with margs_free, then free(). */
 margs *margs_dup(const margs *a);
 
 /* The value of the argument named name; a programming error (aborts) when

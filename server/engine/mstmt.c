@@ -127,6 +127,19 @@ int mstmt_register(mstmt *st)
 
 /* ---- running ---- */
 
+/* What a page needs once the arguments are gone. */
+typedef struct paged {
+    const mstmt *st;
+    const mshape *shape;
+    int64_t limit;
+} paged;
+
+/* What an MR_ROW reply needs once the arguments are gone. */
+typedef struct generic {
+    const method_impl *impl;
+    int64_t id;                  /* for not_found */
+} generic;
+
 typedef struct mcall {
     request *req;
     int64_t actor;               /* the session's user when it was sent */
@@ -134,12 +147,23 @@ typedef struct mcall {
     mstmt_cb cb;
     void *ctx;
     void (*done_err)(void *ctx);
+    /* The context of the engine's own replies (MR_PAGE, MR_ROW), carried
+     * in the call rather than in an allocation of its own (one malloc and
+     * free less per get and list); ctx is then NULL and the callback gets
+     * a pointer to this. */
+    bool own_ctx;
+    union {
+        paged p;
+        generic g;
+    } own;
 } mcall;
 
 static void on_result(void *arg, const PGresult *res, const pool_error *e)
 {
     mcall c = *(mcall *)arg;
     free(arg);
+    if (c.own_ctx)
+        c.ctx = &c.own;
     if (e != NULL) {
         session *ss = req_session_mut(c.req);
         if (e->err == BB_E_UNAUTHENTICATED && req_impl(c.req)->logout_on_unauthenticated &&
@@ -228,8 +252,11 @@ int mstmt_send(request *req, mstmt *st, const margs *a, const char *const *extra
     return pool_query(s->pool, &st->ps, vals, lens, cb, arg);
 }
 
-void mstmt_query(request *req, mstmt *st, const margs *a, const char *const *extra, mstmt_cb cb,
-                 void *ctx, void (*done_err)(void *ctx))
+/* mstmt_query, with the context either the caller's (ctx, done_err) or,
+ * when own is not NULL, a copy of *own carried in the call (a paged or a
+ * generic; the callback must not free it). */
+static void query(request *req, mstmt *st, const margs *a, const char *const *extra, mstmt_cb cb,
+                  void *ctx, void (*done_err)(void *ctx), const mcall *own)
 {
     mcall *c = malloc(sizeof *c);
     if (c == NULL) {
@@ -238,7 +265,9 @@ void mstmt_query(request *req, mstmt *st, const margs *a, const char *const *ext
             done_err(ctx);
         return;
     }
-    *c = (mcall){req, req_session(req)->user_id, st, cb, ctx, done_err};
+    *c = (mcall){req, req_session(req)->user_id, st, cb, ctx, done_err, .own_ctx = own != NULL};
+    if (own != NULL)
+        c->own = own->own;
     int rc = mstmt_send(req, st, a, extra, on_result, c);
     if (rc < 0) {
         free(c);
@@ -249,6 +278,12 @@ void mstmt_query(request *req, mstmt *st, const margs *a, const char *const *ext
         if (done_err != NULL)
             done_err(ctx);
     }
+}
+
+void mstmt_query(request *req, mstmt *st, const margs *a, const char *const *extra, mstmt_cb cb,
+                 void *ctx, void (*done_err)(void *ctx))
+{
+    query(req, st, a, extra, cb, ctx, done_err, NULL);
 }
 
 /* ---- the replies of methods without a handler ---- */
@@ -274,18 +309,24 @@ void mreply_rows(request *req, const char *stmt, const PGresult *res, const rp_c
     msgpack_pack_map(pk, 2);
     rowpack_str(pk, "items");
     msgpack_pack_array(pk, (uint32_t)n);
-    for (int i = 0; i < n; i++)
-        if (pack_one(pk, res, i, cols, ncols, shape) != 0) {
-            rowpack_reply_bad_result(req, stmt, "a row its packer refused");
-            return;
-        }
+    if (shape == NULL || shape->pack == NULL) {
+        rowpack_rows(pk, res, 0, n, cols, shape != NULL && shape->nwire > 0 ? shape->nwire : ncols);
+    } else {
+        for (int i = 0; i < n; i++)
+            if (shape->pack(pk, res, i) != 0) {
+                rowpack_reply_bad_result(req, stmt, "a row its packer refused");
+                return;
+            }
+    }
     rowpack_str(pk, "next");
-    if (more && n > 0 && shape != NULL && shape->next != NULL)
+    if (more && n > 0 && shape != NULL && shape->next != NULL) {
         shape->next(pk, res, n - 1);
-    else if (more && n > 0)
-        msgpack_pack_int64(pk, strtoll(PQgetvalue(res, n - 1, 0), NULL, 10));
-    else
+    } else if (more && n > 0) {
+        int64_t next; /* an int column: checked by rowpack_check */
+        msgpack_pack_int64(pk, rowpack_parse_int(PQgetvalue(res, n - 1, 0), &next) ? next : 0);
+    } else {
         msgpack_pack_nil(pk);
+    }
     req_result_end(req);
 }
 
@@ -301,8 +342,7 @@ void mreply_items(request *req, const PGresult *res, const rp_col *cols, int nco
     msgpack_pack_map(pk, 1);
     rowpack_str(pk, "items");
     msgpack_pack_array(pk, (uint32_t)n);
-    for (int i = 0; i < n; i++)
-        rowpack_row(pk, res, i, cols, ncols);
+    rowpack_rows(pk, res, 0, n, cols, ncols);
     req_result_end(req);
 }
 
@@ -314,40 +354,22 @@ void *req_alloc(request *req, size_t size)
     return p;
 }
 
-/* What a page needs once the arguments are gone. */
-typedef struct paged {
-    const mstmt *st;
-    const mshape *shape;
-    int64_t limit;
-} paged;
-
 static void page_done(request *req, const PGresult *res, void *arg)
 {
-    paged p = *(paged *)arg;
-    free(arg);
-    mreply_rows(req, p.st->name, res, p.st->cols, p.st->ncols, p.shape, p.limit);
+    const paged *p = arg; /* the call's own context: not freed here */
+    mreply_rows(req, p->st->name, res, p->st->cols, p->st->ncols, p->shape, p->limit);
 }
 
 void mstmt_query_page(request *req, mstmt *st, const margs *a, const char *const *extra,
                       const mshape *shape)
 {
-    paged *p = req_alloc(req, sizeof *p);
-    if (p == NULL)
-        return;
-    *p = (paged){st, shape, margs_int(a, "limit", 0)};
-    mstmt_query(req, st, a, extra, page_done, p, free);
+    mcall own = {.own.p = {st, shape, margs_int(a, "limit", 0)}};
+    query(req, st, a, extra, page_done, NULL, NULL, &own);
 }
-
-/* What an MR_ROW reply needs once the arguments are gone. */
-typedef struct generic {
-    const method_impl *impl;
-    int64_t id;                  /* for not_found */
-} generic;
 
 static void generic_done(request *req, const PGresult *res, void *arg)
 {
-    generic g = *(generic *)arg;
-    free(arg);
+    generic g = *(generic *)arg; /* the call's own context: not freed here */
     const mstmt *st = g.impl->stmt;
     if (PQntuples(res) == 0 && g.impl->what != NULL) {
         const char *key = g.impl->not_found_key != NULL ? g.impl->not_found_key : "id";
@@ -374,33 +396,64 @@ void method_run_generic(request *req, const method_impl *impl, const margs *a)
         mstmt_query_page(req, impl->stmt, a, NULL, impl->shape);
         return;
     }
-    generic *g = req_alloc(req, sizeof *g);
-    if (g == NULL)
-        return;
-    g->impl = impl;
+    mcall own = {.own.g.impl = impl};
     const char *key = impl->not_found_key != NULL ? impl->not_found_key : "id";
-    g->id = bb_spec_arg(a->spec, key, strlen(key)) != NULL ? margs_int(a, key, 0) : 0;
-    mstmt_query(req, impl->stmt, a, NULL, generic_done, g, free);
+    own.own.g.id = bb_spec_arg(a->spec, key, strlen(key)) != NULL ? margs_int(a, key, 0) : 0;
+    query(req, impl->stmt, a, NULL, generic_done, NULL, NULL, &own);
 }
 
 /* ---- array literals ---- */
 
+/* Room for n more bytes and the closing "} and NUL; false (l->oom set)
+ * when it cannot be had. */
+static bool mlit_room(mlit *l, size_t n)
+{
+    size_t need = l->len + n + 4;
+    if (l->oom)
+        return false;
+    if (need <= l->cap)
+        return true;
+    size_t cap = l->cap ? l->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    char *s = realloc(l->s, cap);
+    if (s == NULL) {
+        l->oom = true;
+        return false;
+    }
+    l->s = s;
+    l->cap = cap;
+    return true;
+}
+
+/* Appends p[0..n) with " and \ escaped (room for 2n checked by the
+ * caller). Runs without either are copied whole: most text has neither. */
+static void mlit_escaped(mlit *l, const char *p, size_t n)
+{
+    const char *end = p + n;
+    while (p < end) {
+        const char *q = p;
+        while (q < end && *q != '"' && *q != '\\')
+            q++;
+        memcpy(l->s + l->len, p, (size_t)(q - p));
+        l->len += (size_t)(q - p);
+        if (q < end) {
+            l->s[l->len++] = '\\';
+            l->s[l->len++] = *q++;
+        }
+        p = q;
+    }
+}
+
 void mlit_put(mlit *l, const char *p, size_t n, bool esc)
 {
-    size_t need = l->len + 2 * n + 4; /* room for the closing "} and NUL */
-    if (need > l->cap && !l->oom) {
-        size_t cap = l->cap ? l->cap : 256;
-        while (cap < need)
-            cap *= 2;
-        char *s = realloc(l->s, cap);
-        l->oom = s == NULL;
-        l->s = s != NULL ? s : l->s;
-        l->cap = s != NULL ? cap : l->cap;
-    }
-    for (size_t i = 0; i < n && !l->oom; i++) {
-        if (esc && (p[i] == '"' || p[i] == '\\'))
-            l->s[l->len++] = '\\';
-        l->s[l->len++] = p[i];
+    if (!mlit_room(l, esc ? 2 * n : n))
+        return;
+    if (esc) {
+        mlit_escaped(l, p, n);
+    } else {
+        memcpy(l->s + l->len, p, n);
+        l->len += n;
     }
 }
 
@@ -408,14 +461,19 @@ void mlit_next(mlit *l) { mlit_put(l, l->len == 0 ? "{" : ",", 1, false); }
 
 void mlit_elem(mlit *l, const char *v, size_t n)
 {
-    mlit_next(l);
+    /* One room check for the separator, the quotes and the value. */
+    if (!mlit_room(l, 3 + (v == NULL ? 4 : 2 * n)))
+        return;
+    l->s[l->len] = l->len == 0 ? '{' : ',';
+    l->len++;
     if (v == NULL) {
-        mlit_put(l, "NULL", 4, false);
+        memcpy(l->s + l->len, "NULL", 4);
+        l->len += 4;
         return;
     }
-    mlit_put(l, "\"", 1, false);
-    mlit_put(l, v, n, true);
-    mlit_put(l, "\"", 1, false);
+    l->s[l->len++] = '"';
+    mlit_escaped(l, v, n);
+    l->s[l->len++] = '"';
 }
 
 const char *mlit_end(mlit *l)

@@ -16,6 +16,8 @@
 
 #include <libpq-fe.h>
 #include <msgpack.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "pool.h"
 #include "request.h"
@@ -40,9 +42,21 @@ typedef struct rp_col {
 __attribute__((warn_unused_result))
 int rowpack_check(const PGresult *res, const rp_col *cols, int ncols, const char **why);
 
-/* Packs row `row` as a map of ncols entries. res must have passed
- * rowpack_check. */
+/* Packs row `row` as a map of ncols entries (the first ncols columns
+ * of cols). res must have passed rowpack_check. */
 void rowpack_row(msgpack_packer *pk, const PGresult *res, int row, const rp_col *cols, int ncols);
+
+/* Packs rows first .. first + n - 1, each as rowpack_row would, one map
+ * after the other: the keys measured once and the bytes handed to the
+ * packer in few large writes (a page of a list). */
+void rowpack_rows(msgpack_packer *pk, const PGresult *res, int first, int n, const rp_col *cols,
+                  int ncols);
+
+/* The text of an integer cell -> *out, as rowpack_check parses it
+ * (base 10, optional sign, int64 range, nothing after). False when it
+ * does not parse. For packers of their own shape and cursors. */
+__attribute__((warn_unused_result))
+bool rowpack_parse_int(const char *s, int64_t *out);
 
 /* Packs a str from a NUL-terminated C string. */
 void rowpack_str(msgpack_packer *pk, const char *s);
