@@ -29,8 +29,9 @@
  * submit alone would cost one commit (one WAL flush). So checked submits
  * wait in a FIFO while status_batches_in_flight submit statements are in
  * the database, and the next statement carries up to status_batch_max of
- * them: bb_status_submit_batch (sql/006_scope_audit.sql; its contract is
- * in sql/003_group_commit.sql), one statement, one transaction, one row
+ * them: bb_status_submit_batch (sql/031_status_batch_set.sql, set-based:
+ * one statement decides and writes every row; its contract is in
+ * sql/003_group_commit.sql), one statement, one transaction, one row
  * back per submit, in order. Under no load a submit goes out at once and
  * alone (bb_status_submit), so nobody waits for company. Guarantees:
  *   - nobody is acknowledged before the commit that holds their row (the

@@ -9,7 +9,11 @@
  * idempotency keys inside one batch behave as if sent one after another;
  * when the database connections die with a batch in flight everyone gets
  * `unavailable` and retries with the same keys store each row once; a
- * failing query does not sink the other queries of its sync group.
+ * failing query does not sink the other queries of its sync group. The
+ * batch function itself (sql/031, called on the test's own session): one
+ * batch mixing every outcome answers each row as single submits would, and
+ * stores the reports, audit records and keys they would; a key recorded by
+ * another transaction while the batch runs fails it with 40001.
  *
  * Submits are pipelined in one write so they reach the server together:
  * the first ones go out alone while the rest gather into a batch. The
@@ -25,6 +29,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define CONNS 8
 #define PER_CONN 40
@@ -440,6 +445,222 @@ static int duplicate_keys_in_one_batch_behave_as_if_sent_one_after_another(void)
     return 0;
 }
 
+/* One row of the batch answered in mix_answers, as text (for messages). */
+static const char *mix_row(int ord, char *buf, size_t len)
+{
+    char o[12];
+    snprintf(o, sizeof o, "%d", ord);
+    const char *p[] = {o};
+    PGresult *res = PQexecParams(it_pg(), "SELECT m::text FROM mix_answers m WHERE m.ord = $1::int",
+                                 1, NULL, p, NULL, NULL, 0);
+    snprintf(buf, len, "%s",
+             PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 ? PQgetvalue(res, 0, 0)
+                                                                          : "(no row)");
+    PQclear(res);
+    return buf;
+}
+
+/* Row ord of mix_answers has error code (NULL: none) and, with no error,
+ * the id that the SQL expression want_id gives (NULL: not checked). */
+static int mix_check(int line, int ord, const char *code, const char *want_id)
+{
+    char o[12], q[400], d[600];
+    snprintf(o, sizeof o, "%d", ord);
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM mix_answers m WHERE m.ord = $1::int"
+             " AND m.error_code IS NOT DISTINCT FROM %s%s%s AND (m.error_code IS NOT NULL"
+             " OR (m.id IS NOT NULL AND m.id = coalesce(%s, m.id)))",
+             code != NULL ? "'" : "", code != NULL ? code : "NULL", code != NULL ? "'" : "",
+             want_id != NULL ? want_id : "NULL");
+    const char *p[] = {o};
+    if (it_pg_int(q, 1, p) != 1) {
+        it_fail(__FILE__, line, "row %d: want %s, got %s", ord, code != NULL ? code : "stored",
+                mix_row(ord, d, sizeof d));
+        return -1;
+    }
+    return 0;
+}
+
+/* The set-based batch (sql/031) decides every row as bb_status_submit would
+ * decide them one after another, in one batch that mixes every outcome: a
+ * replay of a key recorded before, that key reused for another request, a
+ * key repeated in the batch (same request: the first row's answer; another
+ * request: reused), an unknown enterprise, a duplicate of an earlier row of
+ * the batch (refused, and allowed when it says so), a duplicate of a report
+ * stored before, a key whose first row failed (new again for a later row),
+ * and plain good rows. Then: ids drawn in row order, one audit record per
+ * report stored whose `after` is the report's wire row, the keys recorded
+ * with the hash bb_status_submit computes (a retry alone replays). */
+static int one_batch_mixing_every_outcome_answers_each_row_in_order(void)
+{
+    char eid[24], actor[24];
+    snprintf(eid, sizeof eid, "%lld", (long long)g_eid);
+    snprintf(actor, sizeof actor, "%lld", (long long)it_user_id(IT_USER_SUPER));
+    const char *p[] = {eid, actor};
+    IT_CHECK(it_pg_exec("SELECT * FROM bb_status_submit($2::bigint, 'mix', 'mix-pre', $1::bigint,"
+                        " '2024-06-01', '甲', '正常', NULL, NULL, NULL, '混合-前', 'Asia/Shanghai')",
+                        2, p) == 0);
+    /* Rows: 1 stored (key mix-1); 2 replay of mix-pre; 3 mix-pre reused; 4
+     * repeat of row 1; 5 mix-1 reused; 6 unknown enterprise; 7 duplicate of
+     * row 1 (same enterprise, date, reporter); 8 the same, allowed; 9
+     * duplicate of the report stored before; 10 key mix-10, unknown
+     * enterprise; 11 mix-10 again, stored; 12 stored, no key. */
+    IT_CHECK(it_pg_exec(
+        "CREATE TEMP TABLE mix_answers AS SELECT o.* FROM bb_status_submit_batch("
+        " array_fill($2::bigint, ARRAY[12]), array_fill('mix'::text, ARRAY[12]),"
+        " ARRAY['mix-1', 'mix-pre', 'mix-pre', 'mix-1', 'mix-1', NULL, NULL, NULL, NULL,"
+        "       'mix-10', 'mix-10', NULL],"
+        " ARRAY[$1, $1, $1, $1, $1, 987654321, $1, $1, $1, 987654321, $1, $1]::bigint[],"
+        " ARRAY['2024-06-02', '2024-06-01', '2024-06-01', '2024-06-02', '2024-06-02',"
+        "       '2024-06-02', '2024-06-02', '2024-06-02', '2024-06-01', '2024-06-03',"
+        "       '2024-06-03', '2024-06-04']::date[],"
+        " ARRAY['乙', '甲', '甲', '乙', '乙', '乙', '乙', '乙', '甲', '丙', '丙', '丁'],"
+        " array_fill('正常'::text, ARRAY[12]), array_fill(NULL::bigint, ARRAY[12]),"
+        " array_fill(NULL::int, ARRAY[12]), array_fill(NULL::int, ARRAY[12]),"
+        " ARRAY['混合-1', '混合-前', '混合-另', '混合-1', '混合-1另', '混合-6', '混合-7',"
+        "       '混合-8', '混合-9', '混合-10', '混合-10', '混合-12'],"
+        " 'Asia/Shanghai',"
+        " ARRAY[false, false, false, false, false, false, false, true, false, false, false,"
+        "       false]) WITH ORDINALITY AS o(id, enterprise_id, report_date, reporter,"
+        " production_status, output_value, employees, labour_shortage, note, created_at,"
+        " version, created_by, withdrawn_at, withdrawn_by, reason, error_code, error_field,"
+        " error_message, ord)",
+        2, p) == 0);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM mix_answers", 0, NULL) == 12);
+    const char *pre_id = "(SELECT id FROM status_report WHERE note = '混合-前')";
+    int rc = 0;
+    rc |= mix_check(__LINE__, 1, NULL, NULL);
+    rc |= mix_check(__LINE__, 2, NULL, pre_id);
+    rc |= mix_check(__LINE__, 3, "BB422", NULL);
+    rc |= mix_check(__LINE__, 4, NULL, "(SELECT id FROM mix_answers WHERE ord = 1)");
+    rc |= mix_check(__LINE__, 5, "BB422", NULL);
+    rc |= mix_check(__LINE__, 6, "BB404", NULL);
+    rc |= mix_check(__LINE__, 7, "BB411", NULL);
+    rc |= mix_check(__LINE__, 8, NULL, NULL);
+    rc |= mix_check(__LINE__, 9, "BB411", NULL);
+    rc |= mix_check(__LINE__, 10, "BB404", NULL);
+    rc |= mix_check(__LINE__, 11, NULL, NULL);
+    rc |= mix_check(__LINE__, 12, NULL, NULL);
+    IT_CHECK(rc == 0);
+    /* The texts of bb_status_submit. */
+    IT_CHECK(it_pg_int("SELECT count(*) FROM mix_answers WHERE ord IN (3, 5)"
+                       " AND error_field = 'idempotency_key' AND error_message ="
+                       " 'idempotency_key was already used for a different status.submit request'",
+                       0, NULL) == 2);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM mix_answers m WHERE m.ord = 7"
+                       " AND m.error_message = bb_status_duplicate_text($1::bigint,"
+                       " '2024-06-02', '乙')",
+                       1, p) == 1);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM mix_answers m WHERE m.ord = 9"
+                       " AND m.error_message = bb_status_duplicate_text($1::bigint,"
+                       " '2024-06-01', '甲')",
+                       1, p) == 1);
+    /* Stored: rows 1, 8, 11, 12, with ids in row order; nothing else. */
+    IT_CHECK(it_pg_int("SELECT count(*) FROM status_report WHERE note LIKE '混合-%'", 0, NULL) ==
+             5);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM (SELECT array_agg(m.id ORDER BY m.ord) AS a"
+                       " FROM mix_answers m WHERE m.ord IN (1, 8, 11, 12)) x"
+                       " WHERE x.a = ARRAY(SELECT s.id FROM status_report s"
+                       "  WHERE s.note IN ('混合-1', '混合-8', '混合-10', '混合-12')"
+                       "  ORDER BY s.id)",
+                       0, NULL) == 1);
+    /* Each answer of a stored row is the report as it reads now. */
+    IT_CHECK(it_pg_int("SELECT count(*) FROM mix_answers m JOIN status_report_wire w"
+                       " ON w.id = m.id WHERE m.error_code IS NULL"
+                       " AND (w.id, w.enterprise_id, w.report_date, w.reporter,"
+                       " w.production_status, w.output_value, w.employees, w.labour_shortage,"
+                       " w.note, w.created_at, w.version, w.created_by, w.withdrawn_at,"
+                       " w.withdrawn_by, w.reason) IS NOT DISTINCT FROM (m.id, m.enterprise_id,"
+                       " m.report_date, m.reporter, m.production_status, m.output_value,"
+                       " m.employees, m.labour_shortage, m.note, m.created_at, m.version,"
+                       " m.created_by, m.withdrawn_at, m.withdrawn_by, m.reason)",
+                       0, NULL) == 6);
+    /* One audit record per report stored, as bb_status_submit writes it. */
+    IT_CHECK(it_pg_int("SELECT count(*) FROM audit_log a JOIN status_report_wire w"
+                       " ON w.id = a.entity_id WHERE a.entity = 'status_report'"
+                       " AND w.note IN ('混合-1', '混合-8', '混合-10', '混合-12')",
+                       0, NULL) == 4);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM audit_log a JOIN status_report_wire w"
+                       " ON w.id = a.entity_id WHERE a.entity = 'status_report'"
+                       " AND w.note IN ('混合-1', '混合-8', '混合-10', '混合-12')"
+                       " AND a.method = 'status.submit' AND a.user_id = $1::bigint"
+                       " AND a.login = 'it_super' AND a.addr = 'mix' AND a.before IS NULL"
+                       " AND a.after = to_jsonb(w) AND a.changed = bb_status_report_fields()"
+                       " AND a.at = w.created_at::timestamptz",
+                       1, p + 1) == 4);
+    /* The keys: recorded once, with the first result; the same hash as a
+     * single submit, which therefore replays them. */
+    IT_CHECK(it_pg_int("SELECT count(*) FROM idempotency i JOIN mix_answers m"
+                       " ON (m.ord = 1 AND i.key = 'mix-1') OR (m.ord = 11 AND i.key = 'mix-10')"
+                       " WHERE i.method = 'status.submit' AND (i.result ->> 'id')::bigint = m.id",
+                       0, NULL) == 2);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM bb_status_submit($2::bigint, 'mix', 'mix-1',"
+                       " $1::bigint, '2024-06-02', '乙', '正常', NULL, NULL, NULL, '混合-1',"
+                       " 'Asia/Shanghai') s JOIN mix_answers m ON m.ord = 1 AND m.id = s.id",
+                       2, p) == 1);
+    IT_CHECK(it_pg_exec("DROP TABLE mix_answers", 0, NULL) == 0);
+    return 0;
+}
+
+/* A key another transaction records while the batch runs (a retry racing
+ * its original on another connection): the batch's INSERT of its keys
+ * waits for that transaction and, when it commits, must not count: the
+ * batch fails with 40001, having stored nothing, and the server then sends
+ * each row alone, where the key decides (sql/031). */
+static int key_recorded_concurrently_fails_the_batch_with_40001(void)
+{
+    char eid[24], actor[24];
+    snprintf(eid, sizeof eid, "%lld", (long long)g_eid);
+    snprintf(actor, sizeof actor, "%lld", (long long)it_user_id(IT_USER_SUPER));
+    /* Every setup failure ends the shared session's transaction and the
+     * other connection before returning, so later tests start clean. */
+    PGconn *other = PQconnectdb(it_db_conninfo());
+    bool began = false;
+    bool ok = PQstatus(other) == CONNECTION_OK && (began = it_pg_exec("BEGIN", 0, NULL) == 0) &&
+              it_pg_exec("INSERT INTO idempotency (method, key, request_hash, result)"
+                         " VALUES ('status.submit', 'race-1', 'x', '{\"id\": 1}')",
+                         0, NULL) == 0;
+    const char *p[] = {eid, actor};
+    ok = ok && PQsendQueryParams(other,
+                               "SELECT count(*) FROM bb_status_submit_batch("
+                               " ARRAY[$2, $2]::bigint[], ARRAY['race', 'race'],"
+                               " ARRAY['race-1', 'race-2'], ARRAY[$1, $1]::bigint[],"
+                               " ARRAY['2024-07-01', '2024-07-02']::date[], ARRAY['竞', '竞'],"
+                               " ARRAY['正常', '正常'], ARRAY[NULL, NULL]::bigint[],"
+                               " ARRAY[NULL, NULL]::int[], ARRAY[NULL, NULL]::int[],"
+                               " ARRAY['竞态', '竞态'], 'Asia/Shanghai')",
+                               2, NULL, p, NULL, NULL, 0) == 1;
+    if (!ok) {
+        if (began && it_pg_exec("ROLLBACK", 0, NULL) != 0)
+            it_note("ROLLBACK failed");
+        PQfinish(other);
+        IT_CHECKF(false, "setting up the race failed");
+    }
+    /* Until the batch waits on the uncommitted key. */
+    long long waiting = 0;
+    for (int i = 0; i < 100 && waiting != 1; i++) {
+        it_sleep_ms(50);
+        waiting = it_pg_int("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                            " AND query LIKE '%bb_status_submit_batch%'",
+                            0, NULL);
+    }
+    int rc = it_pg_exec("COMMIT", 0, NULL);
+    PGresult *res = PQgetResult(other);
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    char got[16];
+    snprintf(got, sizeof got, "%s", state != NULL ? state : "none");
+    PQclear(res);
+    while ((res = PQgetResult(other)) != NULL)
+        PQclear(res);
+    PQfinish(other);
+    IT_CHECK(rc == 0);
+    IT_CHECKF(waiting == 1, "the batch never waited for the other transaction's key");
+    IT_CHECKF(strcmp(got, "40001") == 0, "batch: SQLSTATE %s, want 40001", got);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM status_report WHERE note = '竞态'", 0, NULL) == 0);
+    IT_CHECK(it_pg_int("SELECT count(*) FROM idempotency WHERE key = 'race-2'", 0, NULL) == 0);
+    return 0;
+}
+
 /* Sends BATCH_N keyed submits in one write; fills out[]. */
 static int submit_keyed(it_conn *c, const char *tag, it_msg *out)
 {
@@ -595,6 +816,10 @@ static const it_test tests[] = {
      bad_rows_fail_alone_and_their_neighbours_are_stored},
     {"duplicate_keys_in_one_batch_behave_as_if_sent_one_after_another",
      duplicate_keys_in_one_batch_behave_as_if_sent_one_after_another},
+    {"one_batch_mixing_every_outcome_answers_each_row_in_order",
+     one_batch_mixing_every_outcome_answers_each_row_in_order},
+    {"key_recorded_concurrently_fails_the_batch_with_40001",
+     key_recorded_concurrently_fails_the_batch_with_40001},
     {"connection_lost_mid_batch_then_retries_store_each_once",
      connection_lost_mid_batch_then_retries_store_each_once},
     {"failing_query_does_not_sink_the_others_of_its_sync_group",

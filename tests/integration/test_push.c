@@ -911,6 +911,16 @@ static int baobao_watch_reconnects_and_catches_up(void)
             break;
         }
         rc = 0;
+        /* The factory's name comes first on its light line: the notice
+         * line may still be on its way. Wait for it (or a fourth). */
+        for (int ms = 0; ms < PUSH_WAIT_MS; ms += 50) {
+            char *so = slurp(out);
+            int n = count_in(so, "督办单") + count_in(so, "notice 督");
+            free(so);
+            if (n >= 3)
+                break;
+            it_sleep_ms(50);
+        }
     } while (0);
     kill(w, SIGKILL);
     (void)waitpid(w, NULL, 0);
