@@ -54,6 +54,9 @@
 #include "client.h"
 
 #include <arpa/inet.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +74,7 @@
 #include "proxy.h"
 #include "dispatch.h"
 #include "log.h"
+#include "outbuf.h"
 #include "tls.h"
 
 /* Bytes offered to each read. Also the slack above max_message_bytes that
@@ -79,12 +83,49 @@
 /* Input buffer capacity every connection may hold without reserving it
  * from input_budget_bytes: the first buffer, one read chunk. */
 #define CLIENT_IN_BASE CLIENT_READ_CHUNK
+/* Input buffers of exactly CLIENT_IN_BASE kept for the next read instead
+ * of freed: a connection gives its buffer back once everything read is
+ * handled (an idle connection holds none), and without the cache every
+ * request would malloc and free 64 KiB (and glibc consolidate its heap
+ * on each such free). A read loop turn rarely needs more than a few at
+ * once; at most CLIENT_IN_CACHE x 64 KiB (512 KiB) are kept. None under
+ * AddressSanitizer (BB_CACHES_OFF, outbuf.h): a buffer used after it was
+ * given back must be reported, not silently reused. */
+#define CLIENT_IN_CACHE 8u
 /* The input_budget_exhausted warning is logged at most once per this long
  * (a flood of big messages must not flood the log); the others go to
  * debug and are counted in the next warning's suppressed=. */
 #define CLIENT_BUDGET_LOG_MS 1000u
-/* Output buffers start this big and double. */
-#define CLIENT_OUT_MIN (4u * 1024u)
+/* Output memory server-wide (output_budget_bytes): past the budget,
+ * connections paused for it read again once the total is below
+ * CLIENT_BUDGET_RESUME_NUM / CLIENT_BUDGET_RESUME_DEN of it (3/4: room for
+ * the answers still in flight before anyone is paused again), or once
+ * their own output is below write_low_water and the total within the
+ * budget; at most CLIENT_BUDGET_RESUME_PER_TURN per loop turn, oldest
+ * pause first, so that their pipelined requests do not all land at once
+ * and push the total past the budget again. */
+#define CLIENT_BUDGET_RESUME_NUM 3u
+#define CLIENT_BUDGET_RESUME_DEN 4u
+#define CLIENT_BUDGET_RESUME_PER_TURN 8u
+/* A connection whose peer has taken no bytes for this long is
+ * taken for one whose peer does not read: past the budget those are
+ * closed first, and one whose peer reads only when closing all of them
+ * is not enough. */
+#define CLIENT_BUDGET_STALL_MS 500u
+/* Memory back to the system after an output spike (glibc keeps freed heap
+ * resident): once the total has been above half the budget and is back
+ * below 1/CLIENT_TRIM_BELOW_DIV of it, malloc_trim runs on the thread pool
+ * CLIENT_TRIM_DELAY_MS later (the connections that went all at once have
+ * freed their buffers by then), and at most once per CLIENT_TRIM_INTERVAL_MS.
+ * Off the loop thread, but not free for it: malloc_trim holds the main
+ * arena's lock while it walks the free bins and calls madvise, and the
+ * loop thread allocates from that arena, so the loop may wait on it for
+ * that long (tens of ms after a spike of hundreds of MB); it also holds
+ * one of libuv's pool threads meanwhile. Rare by the above, and only
+ * after a spike. */
+#define CLIENT_TRIM_BELOW_DIV 16u
+#define CLIENT_TRIM_DELAY_MS 500u
+#define CLIENT_TRIM_INTERVAL_MS 10000u
 /* How long a connection we close first keeps reading (and discarding)
  * after sending FIN, see LINGERING, and how often it checks whether the
  * peer has everything (then it closes at once). */
@@ -135,6 +176,10 @@ struct client {
     bb_frame frame;
     bool reading;                 /* uv_read_start in force */
     bool paused;                  /* backpressure: neither read nor dispatch */
+    bool budget_paused;           /* the same, for output_budget_bytes (see
+                                     budget_resume); then in the server's
+                                     budget_paused FIFO through bp_next/prev */
+    client *bp_next, *bp_prev;
     bool processing;              /* inside handle_buffered (no re-entry) */
     bool got_eof;                 /* the peer will send nothing more */
 
@@ -148,6 +193,11 @@ struct client {
     char *out;
     size_t out_len, out_cap, out_sent;
     unsigned writes_pending;      /* uv_write requests not yet called back */
+    size_t out_counted;           /* pending_bytes() as last counted in
+                                     server.output_pending */
+    uint64_t out_progress_ms;     /* uv_now when the peer last took bytes
+                                     (a write completed or took some, or the
+                                     count went down) or output began anew */
 
     uint64_t bytes_in, bytes_out, requests;
     char peer[64];                /* "ip:port" (log lines, audit) */
@@ -171,8 +221,9 @@ struct client {
 
 typedef struct write_req {
     uv_write_t wr;
-    char *data;                   /* owned; freed in on_write */
-    size_t len;
+    char *data;                   /* owned; freed (or given back) in on_write */
+    size_t cap;                   /* a reply cache block of this capacity
+                                     (outbuf_give); 0: TLS output, freed */
 } write_req;
 
 static void set_state(client *c, client_state to, const char *reason);
@@ -188,13 +239,35 @@ static client_push_missed push_missed_pack;
 
 /* ---- references and freeing ---------------------------------------- */
 
+/* See CLIENT_IN_CACHE. Loop thread only. */
+static struct {
+    uint8_t *block[CLIENT_IN_CACHE];
+    unsigned n;
+} in_cache;
+
+/* An input buffer goes: kept when it is a base block and there is room. */
+static void in_block_free(uint8_t *p, size_t cap)
+{
+    if (!BB_CACHES_OFF && p != NULL && cap == CLIENT_IN_BASE && in_cache.n < CLIENT_IN_CACHE)
+        in_cache.block[in_cache.n++] = p;
+    else
+        free(p);
+}
+
+/* Empties the cache (before memory goes back to the system). */
+static void in_cache_release(void)
+{
+    while (in_cache.n > 0)
+        free(in_cache.block[--in_cache.n]);
+}
+
 static void client_free(client *c)
 {
     session_forget(&c->sess);
     tls_conn_free(c->tls);
     free(c->proxy_in);
-    free(c->in);
-    free(c->out);
+    in_block_free(c->in, c->in_cap);
+    outbuf_give(c->out, c->out_cap);
     free(c);
 }
 
@@ -230,9 +303,11 @@ static bool tls_handshaking(const client *c)
            !tls_conn_failed(c->tls);
 }
 
+/* The output buffer goes back to the reply cache (an idle connection
+ * holds none). */
 static void out_reset(client *c)
 {
-    free(c->out);
+    outbuf_give(c->out, c->out_cap);
     c->out = NULL;
     c->out_len = c->out_cap = c->out_sent = 0;
 }
@@ -260,8 +335,10 @@ static int out_append(client *c, const char *data, size_t len)
 {
     if (c->state >= CLIENT_CLOSING || tls_broken(c))
         return 0; /* gone, or cannot be sent: dropped, as client.h says */
+    if (c->out == NULL)
+        c->out = outbuf_take(&c->out_cap); /* NULL: realloc below tries */
     if (c->out_cap - c->out_len < len) {
-        size_t cap = c->out_cap ? c->out_cap : CLIENT_OUT_MIN;
+        size_t cap = c->out_cap ? c->out_cap : OUTBUF_SIZE_MIN;
         while (cap - c->out_len < len)
             cap *= 2;
         char *n = realloc(c->out, cap);
@@ -285,9 +362,13 @@ static int out_write_cb(void *data, const char *buf, size_t len)
     return out_append(data, buf, len) == 0 ? 0 : -1;
 }
 
+/* Not reading nor dispatching for now: backpressure of its own, or of
+ * output_budget_bytes. */
+static bool held(const client *c) { return c->paused || c->budget_paused; }
+
 static void read_update(client *c)
 {
-    bool want = (c->state == CLIENT_OPEN && !c->paused) || c->state == CLIENT_LINGERING;
+    bool want = (c->state == CLIENT_OPEN && !held(c)) || c->state == CLIENT_LINGERING;
     if (want == c->reading)
         return;
     c->reading = want;
@@ -303,13 +384,385 @@ static void read_update(client *c)
     }
 }
 
+/* Reads and dispatches again after a pause, unless still held. */
+static void resume_reading(client *c)
+{
+    if (!held(c) && !c->processing)
+        handle_buffered(c, false);
+    /* TLS: plaintext still inside the SSL (its ciphertext was read
+     * before the pause) comes next */
+    if (!held(c) && !c->processing)
+        tls_pump(c);
+    read_update(c);
+}
+
+/* ---- output memory server-wide (output_budget_bytes) ------------------
+ *
+ * server.output_pending is the sum of every connection's pending_bytes(),
+ * kept by out_account each time a connection's output may have changed
+ * (an answer or push appended, a write done, the connection closing).
+ * libuv writes part of a queued buffer without telling us, so between two
+ * of those moments the sum may be a little high, never low. It counts
+ * unsent bytes, not the memory that holds them (a buffer may have twice
+ * the capacity it uses, and a cached reply block is bigger than a short
+ * error), so the memory held can be up to about twice the budget.
+ *
+ * The budget is looked at once per loop turn, at the end of on_flush_check,
+ * after every connection's output of the turn was offered to the kernel:
+ * an answer the peer takes at once never counts against it. Past the
+ * budget (budget_enforce), with every share counted afresh: each OPEN
+ * connection holding more than write_low_water stops reading
+ * (budget_paused); then connections are closed until the total is within
+ * the budget: first those whose peer has taken no bytes for
+ * CLIENT_BUDGET_STALL_MS (peers that do not read), the most unsent output
+ * first, and only if that is not enough the others, again the most first.
+ * So the budget is a hard cap (up to one turn's answers), and a client
+ * that reads is closed only when readers alone hold more than the budget.
+ * Not everything waits for the turn's end: when a connection's output
+ * grows past the budget (budget_grew), connections whose peers have taken
+ * nothing for CLIENT_BUDGET_STALL_MS (it or others, in the order above)
+ * are closed at once, and one dispatching from its input buffer
+ * (processing) is paused at once, as own backpressure does, so that one
+ * read cannot answer more past the budget. Walking every connection
+ * happens only while past the budget: at most once per turn for those
+ * growths (the sorted walk is kept until the turn's end, s->budget_cand)
+ * and once at the turn's end.
+ *
+ * Paused connections are resumed by budget_resume (see
+ * CLIENT_BUDGET_RESUME_*), also at the end of on_flush_check, when
+ * out_account has seen the total fall below 3/4 of the budget or a paused
+ * connection's output fall below write_low_water. */
+
+static void trim_schedule(server *s);
+
+/* Brings c's share of server.output_pending up to date (none once it is
+ * CLOSING: its output is dropped). */
+static void out_account(client *c)
+{
+    server *s = c->srv;
+    size_t now = c->state < CLIENT_CLOSING ? pending_bytes(c) : 0;
+    if (now < c->out_counted || (c->out_counted == 0 && now > 0))
+        c->out_progress_ms = uv_now(s->loop); /* taken, or output anew */
+    s->output_pending = s->output_pending - c->out_counted + now;
+    c->out_counted = now;
+    size_t budget = s->cfg.output_budget_bytes;
+    if (s->output_pending > budget / 2)
+        s->output_spiked = true;
+    else if (s->output_spiked && s->output_pending < budget / CLIENT_TRIM_BELOW_DIV)
+        trim_schedule(s);
+    if (s->budget_paused_head != NULL && !s->budget_resume_due &&
+        ((c->budget_paused && now < s->cfg.write_low_water) ||
+         s->output_pending < budget / CLIENT_BUDGET_RESUME_DEN * CLIENT_BUDGET_RESUME_NUM)) {
+        s->budget_resume_due = true;
+        (void)uv_idle_start(&s->flush_idle, on_flush_idle); /* this turn's check runs it */
+    }
+}
+
+/* Stops reading c for the budget; it joins the FIFO of paused ones. */
+static void budget_pause(client *c)
+{
+    server *s = c->srv;
+    c->budget_paused = true;
+    c->bp_next = NULL;
+    c->bp_prev = s->budget_paused_tail;
+    if (s->budget_paused_tail != NULL)
+        s->budget_paused_tail->bp_next = c;
+    else
+        s->budget_paused_head = c;
+    s->budget_paused_tail = c;
+    s->output_budget_paused++;
+    log_conn(LOG_DEBUG, c->id, "output_budget_pause", "pending=%zu total=%zu", c->out_counted,
+             s->output_pending);
+    read_update(c);
+}
+
+/* Not paused for the budget any more (resumed, or leaving OPEN); the
+ * caller resumes reading if it should. */
+static void budget_unpause(client *c)
+{
+    server *s = c->srv;
+    if (!c->budget_paused)
+        return;
+    c->budget_paused = false;
+    if (c->bp_prev != NULL)
+        c->bp_prev->bp_next = c->bp_next;
+    else
+        s->budget_paused_head = c->bp_next;
+    if (c->bp_next != NULL)
+        c->bp_next->bp_prev = c->bp_prev;
+    else
+        s->budget_paused_tail = c->bp_prev;
+    c->bp_next = c->bp_prev = NULL;
+    s->output_budget_paused--;
+}
+
+/* Past the budget, c holds more than write_low_water: it stops reading. */
+static bool budget_should_pause(const client *c)
+{
+    const server *s = c->srv;
+    return c->state == CLIENT_OPEN && !c->budget_paused &&
+           s->output_pending > s->cfg.output_budget_bytes &&
+           c->out_counted > s->cfg.write_low_water;
+}
+
+/* Closes c for the budget: logged (a warning at most once per
+ * CLIENT_BUDGET_LOG_MS, like input_budget_exhausted: clients that
+ * reconnect again and again must not flood the log), counted, its output
+ * dropped. */
+static void budget_close(client *c)
+{
+    static uint64_t last_warn_ms;
+    static unsigned suppressed;
+    server *s = c->srv;
+    uint64_t now = uv_now(s->loop);
+    if (last_warn_ms == 0 || now - last_warn_ms >= CLIENT_BUDGET_LOG_MS) {
+        log_conn(LOG_WARN, c->id, "output_budget_exceeded",
+                 "peer=%s pending=%zu total=%zu budget=%zu suppressed=%u", c->peer,
+                 c->out_counted, s->output_pending, s->cfg.output_budget_bytes, suppressed);
+        last_warn_ms = now != 0 ? now : 1;
+        suppressed = 0;
+    } else {
+        suppressed++;
+        log_conn(LOG_DEBUG, c->id, "output_budget_exceeded",
+                 "peer=%s pending=%zu total=%zu budget=%zu", c->peer, c->out_counted,
+                 s->output_pending, s->cfg.output_budget_bytes);
+    }
+    s->output_budget_closes++;
+    set_state(c, CLIENT_CLOSING, "output_budget_exceeded");
+}
+
+/* A candidate of the walk: stalled ones (see CLIENT_BUDGET_STALL_MS)
+ * sort first, then the most unsent output. */
+typedef struct budget_cand {
+    client *c;
+    size_t pending;
+    bool stalled;
+} budget_cand;
+
+static int by_stalled_then_pending(const void *a, const void *b)
+{
+    const budget_cand *x = a, *y = b;
+    if (x->stalled != y->stalled)
+        return x->stalled ? -1 : 1;
+    return x->pending < y->pending ? 1 : x->pending > y->pending ? -1 : 0;
+}
+
+static bool budget_stalled(const client *c, uint64_t now)
+{
+    return now - c->out_progress_ms >= CLIENT_BUDGET_STALL_MS;
+}
+
+/* Counts every share afresh (libuv may have written part of a queued
+ * write) and sorts the connections holding output into s->budget_cand, in
+ * the order they are closed; NULL when out of memory (or none). */
+static void budget_walk(server *s, uint64_t now)
+{
+    free(s->budget_cand);
+    s->budget_cand = NULL;
+    s->budget_ncand = s->budget_icand = 0;
+    s->budget_walked = true;
+    size_t n = 0;
+    for (client *c = s->clients; c != NULL; c = c->next) {
+        if (c->state >= CLIENT_CLOSING)
+            continue;
+        out_account(c);
+        if (c->out_counted > 0)
+            n++;
+    }
+    budget_cand *v = n > 0 ? malloc(n * sizeof *v) : NULL;
+    if (v == NULL)
+        return;
+    size_t k = 0;
+    for (client *c = s->clients; c != NULL && k < n; c = c->next)
+        if (c->state < CLIENT_CLOSING && c->out_counted > 0)
+            v[k++] = (budget_cand){c, c->out_counted, budget_stalled(c, now)};
+    qsort(v, k, sizeof *v, by_stalled_then_pending);
+    s->budget_cand = v;
+    s->budget_ncand = k;
+}
+
+/* Closes connections in the walk's order while past the budget; with
+ * stalled_only, only those whose peer takes nothing. Out of memory for
+ * the walk: the first in that order, found one at a time. */
+static void budget_close_next(server *s, uint64_t now, bool stalled_only)
+{
+    size_t budget = s->cfg.output_budget_bytes;
+    if (s->budget_cand == NULL) {
+        while (s->output_pending > budget) {
+            client *big = NULL;
+            budget_cand y = {0};
+            for (client *c = s->clients; c != NULL; c = c->next) {
+                if (c->state >= CLIENT_CLOSING || c->out_counted == 0)
+                    continue;
+                budget_cand x = {c, c->out_counted, budget_stalled(c, now)};
+                if (big == NULL || by_stalled_then_pending(&x, &y) < 0) {
+                    big = c;
+                    y = x;
+                }
+            }
+            if (big == NULL || (stalled_only && !y.stalled))
+                return;
+            budget_close(big);
+        }
+        return;
+    }
+    while (s->output_pending > budget && s->budget_icand < s->budget_ncand) {
+        const budget_cand *x = &s->budget_cand[s->budget_icand];
+        if (stalled_only && !x->stalled)
+            return;
+        s->budget_icand++;
+        if (x->c->state < CLIENT_CLOSING)
+            budget_close(x->c);
+    }
+}
+
+/* Past the budget at the end of a turn (see the section's comment):
+ * every share counted afresh, the heavy paused, then the closes. */
+static void budget_enforce(server *s)
+{
+    uint64_t now = uv_now(s->loop);
+    budget_walk(s, now);
+    if (s->output_pending <= s->cfg.output_budget_bytes)
+        return;
+    for (client *c = s->clients; c != NULL; c = c->next)
+        if (budget_should_pause(c))
+            budget_pause(c);
+    budget_close_next(s, now, false);
+}
+
+/* The turn is over: its walk goes (connections may be freed from now). */
+static void budget_turn_end(server *s)
+{
+    free(s->budget_cand);
+    s->budget_cand = NULL;
+    s->budget_ncand = s->budget_icand = 0;
+    s->budget_walked = false;
+}
+
+/* c's output just grew (see the section's comment): past the budget, a
+ * connection whose peer has taken nothing for CLIENT_BUDGET_STALL_MS is
+ * closed at once (answers to its requests in flight keep landing, and it
+ * would be among the first closed at the turn's end anyway), c itself or
+ * others; one still dispatching from its buffer is paused at once; the
+ * rest waits for the turn's end, when the kernel has been offered what it
+ * may take. */
+static void budget_grew(client *c)
+{
+    server *s = c->srv;
+    if (s->output_pending <= s->cfg.output_budget_bytes || c->state >= CLIENT_CLOSING ||
+        c->out_counted <= s->cfg.write_low_water)
+        return;
+    uint64_t now = uv_now(s->loop);
+    if (budget_stalled(c, now)) {
+        budget_close(c);
+        return;
+    }
+    if (c->processing && budget_should_pause(c))
+        budget_pause(c);
+    /* and the connections whose peers take nothing, in the walk's order
+     * (one walk per turn, reused by the next growth this turn) */
+    if (!s->budget_walked)
+        budget_walk(s, now);
+    budget_close_next(s, now, true);
+}
+
+/* Connections paused for the budget that may read again do, oldest pause
+ * first, at most CLIENT_BUDGET_RESUME_PER_TURN (the rest next turn): when
+ * the total is below 3/4 of the budget, or their own output is below
+ * write_low_water and the total within the budget. The resumed are taken
+ * off the FIFO before any of them reads, so what their requests do cannot
+ * disturb the walk. */
+static void budget_resume(server *s)
+{
+    s->budget_resume_due = false;
+    size_t budget = s->cfg.output_budget_bytes;
+    size_t below = budget / CLIENT_BUDGET_RESUME_DEN * CLIENT_BUDGET_RESUME_NUM;
+    if (s->output_pending > budget)
+        return; /* budget_enforce ran and could not close enough */
+    client *go[CLIENT_BUDGET_RESUME_PER_TURN];
+    unsigned k = 0;
+    for (client *c = s->budget_paused_head, *next; c != NULL; c = next) {
+        next = c->bp_next;
+        if (s->output_pending >= below && c->out_counted >= s->cfg.write_low_water)
+            continue;
+        if (k == CLIENT_BUDGET_RESUME_PER_TURN) {
+            s->budget_resume_due = true; /* more next turn */
+            (void)uv_idle_start(&s->flush_idle, on_flush_idle);
+            break;
+        }
+        budget_unpause(c);
+        go[k++] = c;
+    }
+    for (unsigned i = 0; i < k; i++) {
+        log_conn(LOG_DEBUG, go[i]->id, "output_budget_resume", "pending=%zu total=%zu",
+                 go[i]->out_counted, s->output_pending);
+        resume_reading(go[i]);
+    }
+}
+
+#ifdef __GLIBC__
+/* Thread pool: glibc gives free heap pages back to the system (holding
+ * the main arena's lock meanwhile, see CLIENT_TRIM_DELAY_MS). */
+static void trim_work(uv_work_t *w)
+{
+    (void)w;
+    (void)malloc_trim(0);
+}
+
+static void trim_done(uv_work_t *w, int status)
+{
+    server *s = w->data;
+    s->trim_busy = false;
+    log_event(LOG_DEBUG, "output_trim_done", "status=%d total=%zu", status, s->output_pending);
+}
+#endif
+
+static void on_trim_timer(uv_timer_t *t)
+{
+    server *s = t->data;
+    if (!s->output_spiked || s->trim_busy ||
+        s->output_pending >= s->cfg.output_budget_bytes / CLIENT_TRIM_BELOW_DIV)
+        return; /* up again: waits for the next fall */
+    s->output_spiked = false;
+    s->trim_last_ms = uv_now(s->loop);
+    outbuf_release_all();
+    in_cache_release();
+#ifdef __GLIBC__
+    s->trim_work.data = s;
+    int r = uv_queue_work(s->loop, &s->trim_work, trim_work, trim_done);
+    if (r < 0) {
+        log_event(LOG_WARN, "output_trim_failed", "err=%s", uv_err_name(r));
+        return;
+    }
+    s->trim_busy = true;
+    log_event(LOG_DEBUG, "output_trim", "total=%zu", s->output_pending);
+#endif
+}
+
+/* The total fell back after a spike: trim soon (see CLIENT_TRIM_DELAY_MS). */
+static void trim_schedule(server *s)
+{
+    if (s->trim_busy || !s->trim_timer_init || uv_is_active((uv_handle_t *)&s->trim_timer))
+        return;
+    uint64_t now = uv_now(s->loop), at = now + CLIENT_TRIM_DELAY_MS;
+    if (s->trim_last_ms != 0 && s->trim_last_ms + CLIENT_TRIM_INTERVAL_MS > at)
+        at = s->trim_last_ms + CLIENT_TRIM_INTERVAL_MS;
+    (void)uv_timer_start(&s->trim_timer, on_trim_timer, at - now, 0);
+}
+
 /* Stops or resumes reading (and dispatching) by the bytes waiting to be
- * written: above write_high_water stop, below write_low_water resume. */
+ * written: above write_high_water stop, below write_low_water resume; and
+ * counts them against output_budget_bytes. Call whenever the connection's
+ * output may have grown or shrunk. */
 static void check_backpressure(client *c)
 {
+    size_t before = c->out_counted;
+    out_account(c);
+    if (c->out_counted > before)
+        budget_grew(c);
     if (c->state != CLIENT_OPEN)
         return;
-    size_t p = pending_bytes(c);
+    size_t p = c->out_counted;
     if (!c->paused && p > c->srv->cfg.write_high_water) {
         c->paused = true;
         log_conn(LOG_DEBUG, c->id, "backpressure_on", "pending=%zu", p);
@@ -317,13 +770,7 @@ static void check_backpressure(client *c)
     } else if (c->paused && p < c->srv->cfg.write_low_water) {
         c->paused = false;
         log_conn(LOG_DEBUG, c->id, "backpressure_off", "pending=%zu", p);
-        if (!c->processing)
-            handle_buffered(c, false);
-        /* TLS: plaintext still inside the SSL (its ciphertext was read
-         * before the pause) comes next */
-        if (!c->processing)
-            tls_pump(c);
-        read_update(c);
+        resume_reading(c);
     }
 }
 
@@ -403,9 +850,14 @@ static void on_write(uv_write_t *wr, int status)
 {
     write_req *w = (write_req *)wr;
     client *c = wr->handle->data;
-    free(w->data);
+    if (w->cap != 0)
+        outbuf_give(w->data, w->cap);
+    else
+        free(w->data);
     free(w);
     c->writes_pending--;
+    if (status >= 0)
+        c->out_progress_ms = uv_now(c->srv->loop); /* its peer takes bytes */
     if (status < 0) {
         if (status != UV_ECANCELED && c->state < CLIENT_CLOSING) {
             log_conn(LOG_INFO, c->id, "write_failed", "err=%s", uv_err_name(status));
@@ -421,23 +873,35 @@ static void on_write(uv_write_t *wr, int status)
     maybe_finish_drain(c);
 }
 
-/* Hands data (malloc'd, len bytes; owned from now on) to one uv_write,
- * which frees it. plain is what it carries in plaintext bytes. */
-static void write_owned(client *c, char *data, size_t len, size_t plain)
+/* Gives back a block write_owned was handed. */
+static void data_free(char *data, size_t cap)
+{
+    if (cap != 0)
+        outbuf_give(data, cap);
+    else
+        free(data);
+}
+
+/* Hands data[from, from + len) to one uv_write; data (a malloc'd block,
+ * owned from now on) is freed when it is done: given back to the reply
+ * cache when cap (its capacity) is not 0, else freed (TLS output). plain
+ * is what it carries in plaintext bytes. */
+static void write_owned(client *c, char *data, size_t cap, size_t from, size_t len,
+                        size_t plain)
 {
     write_req *w = malloc(sizeof *w);
     if (w == NULL) {
-        free(data);
+        data_free(data, cap);
         log_conn(LOG_ERROR, c->id, "out_of_memory", "what=write_req");
         set_state(c, CLIENT_CLOSING, "out_of_memory");
         return;
     }
     w->data = data;
-    w->len = len;
-    uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
+    w->cap = cap;
+    uv_buf_t b = uv_buf_init(w->data + from, (unsigned)len);
     int r = uv_write(&w->wr, (uv_stream_t *)&c->tcp, &b, 1, on_write);
     if (r < 0) {
-        free(w->data);
+        data_free(w->data, w->cap);
         free(w);
         log_conn(LOG_INFO, c->id, "write_failed", "err=%s", uv_err_name(r));
         set_state(c, CLIENT_CLOSING, "write_error");
@@ -504,7 +968,7 @@ static void flush_tls(client *c)
     if (cb.len == 0) {
         free(cb.data);
     } else {
-        write_owned(c, cb.data, cb.len, plain);
+        write_owned(c, cb.data, 0, 0, cb.len, plain);
         tls_conn_trim(c->tls);
     }
     /* after a TLS error with nothing left to write, this is what ends the
@@ -512,7 +976,11 @@ static void flush_tls(client *c)
     maybe_finish_drain(c);
 }
 
-/* Hands the output buffer to one uv_write (which then owns it). */
+/* Writes the output buffer: straight to the socket when the kernel takes
+ * it (uv_try_write: no write request, no callback, no wait for the socket
+ * to be writable, and the buffer goes back to the reply cache at once);
+ * what the kernel did not take goes to one uv_write, which then owns the
+ * buffer. */
 static void flush(client *c)
 {
     if (c->state >= CLIENT_CLOSING) {
@@ -521,15 +989,38 @@ static void flush(client *c)
     }
     if (c->tls != NULL) {
         flush_tls(c);
+        out_account(c);
         return;
     }
     if (c->out_len == 0)
         return;
     char *data = c->out;
-    size_t len = c->out_len;
+    size_t len = c->out_len, cap = c->out_cap, sent = 0;
+    uv_buf_t b = uv_buf_init(data, (unsigned)len);
+    /* UV_EAGAIN also when earlier writes are still queued: after them */
+    int r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (r >= 0) {
+        sent = (size_t)r;
+        if (sent > 0) /* its peer takes bytes: not stalled, whatever piles up */
+            c->out_progress_ms = uv_now(c->srv->loop);
+    } else if (r != UV_EAGAIN && r != UV_ENOSYS) {
+        log_conn(LOG_INFO, c->id, "write_failed", "err=%s", uv_err_name(r));
+        set_state(c, CLIENT_CLOSING, "write_error");
+        return;
+    }
+    if (sent == len) {
+        out_reset(c);
+        c->bytes_out += len;
+        /* what on_write does once a queued write is done */
+        check_backpressure(c);
+        push_maybe_missed(c);
+        maybe_finish_drain(c);
+        return;
+    }
     c->out = NULL;
     c->out_len = c->out_cap = 0;
-    write_owned(c, data, len, len);
+    c->bytes_out += sent;
+    write_owned(c, data, cap, sent, len - sent, len - sent);
 }
 
 static void on_flush_check(uv_check_t *h)
@@ -543,6 +1034,13 @@ static void on_flush_check(uv_check_t *h)
         c->flush_next = NULL;
         flush(c);
     }
+    /* output_budget_bytes, once per turn and after the turn's output was
+     * offered to the kernel (see the section on it) */
+    if (s->output_pending > s->cfg.output_budget_bytes)
+        budget_enforce(s);
+    if (s->budget_resume_due)
+        budget_resume(s);
+    budget_turn_end(s); /* last: what the resumed did may have walked too */
 }
 
 static void send_error(client *c, uint32_t msgid, bb_err code, const char *msg)
@@ -638,9 +1136,10 @@ void client_request_end(client *c, msgpack_sbuffer *sb)
 {
     /* after a TLS error the answer cannot be sent: dropped */
     if (c->state < CLIENT_CLOSING && sb->size > 0 && !tls_broken(c)) {
-        if (c->out_len == 0 && c->out_cap < sb->alloc) {
-            /* take the buffer rather than copy it */
-            free(c->out);
+        if (c->out_len == 0) {
+            /* take the block rather than copy it; ours (if any) goes back
+             * to the reply cache */
+            outbuf_give(c->out, c->out_cap);
             c->out_cap = sb->alloc;
             c->out_len = sb->size;
             c->out = msgpack_sbuffer_release(sb);
@@ -672,7 +1171,7 @@ static void in_release(client *c, size_t keep)
 
 static void drop_input(client *c)
 {
-    free(c->in);
+    in_block_free(c->in, c->in_cap);
     c->in = NULL;
     c->in_cap = c->in_len = c->in_start = 0;
     in_release(c, 0);
@@ -685,6 +1184,10 @@ static void on_handle_closed(uv_handle_t *h)
         return;
     server *s = c->srv;
     set_state(c, CLIENT_CLOSED, c->reason);
+    /* the turn's sorted walk (budget_cand) may name c: dropped before c
+     * can be freed, so no later walk reads it */
+    if (s->budget_cand != NULL)
+        budget_turn_end(s);
     /* every path ends here: the input and its budget share go now (the
      * object may live on while requests reference it) */
     drop_input(c);
@@ -730,6 +1233,7 @@ static void set_state(client *c, client_state to, const char *reason)
     c->state = to;
     if (to != CLIENT_CLOSED)
         c->reason = reason;
+    budget_unpause(c);
     switch (to) {
     case CLIENT_DRAINING:
         log_conn(LOG_DEBUG, c->id, "conn_draining", "reason=%s in_flight=%u", reason,
@@ -756,7 +1260,7 @@ static void set_state(client *c, client_state to, const char *reason)
             tls_buf b = {0};
             tls_conn_close_notify(c->tls);
             if (tls_conn_drain(c->tls, &b) == TLS_OK && b.len > 0)
-                write_owned(c, b.data, b.len, 0);
+                write_owned(c, b.data, 0, 0, b.len, 0);
             else
                 free(b.data);
             if (c->state != CLIENT_LINGERING)
@@ -781,6 +1285,7 @@ static void set_state(client *c, client_state to, const char *reason)
                  c->via[0] != '\0' ? c->via : "-");
         c->reading = false;
         out_reset(c);
+        out_account(c); /* its output is dropped: not counted any more */
         /* bytes handed in now are dropped: the budget comes back now,
          * not when the last request referencing c ends (a message being
          * handled may still point into the buffer: then at CLOSED) */
@@ -842,6 +1347,9 @@ static in_room in_reserve(client *c)
             cap = want;
         if (in_extra(cap) > may) {
             over_budget = true;
+        } else if (c->in == NULL && cap == CLIENT_IN_BASE && in_cache.n > 0) {
+            c->in = in_cache.block[--in_cache.n]; /* within the base: nothing reserved */
+            c->in_cap = cap;
         } else {
             uint8_t *n = realloc(c->in, cap);
             if (n != NULL) {
@@ -923,7 +1431,9 @@ static void refuse_untrusted_proxy(client *c)
     c->tls = NULL;
     send_closing(c, BB_E_MALFORMED_MESSAGE,
                  "PROXY protocol header from an address not in proxy_trusted");
-    set_state(c, CLIENT_DRAINING, "proxy_untrusted");
+    /* the answer may have closed it already (output_budget_bytes) */
+    if (c->state == CLIENT_OPEN)
+        set_state(c, CLIENT_DRAINING, "proxy_untrusted");
 }
 
 /* A plaintext client on a TLS port (its first byte is not a TLS handshake
@@ -937,7 +1447,8 @@ static void refuse_not_tls(client *c, unsigned char first)
     tls_conn_free(c->tls);
     c->tls = NULL; /* from here on a plaintext connection that drains */
     send_closing(c, BB_E_MALFORMED_MESSAGE, "this port speaks TLS: connect with TLS");
-    set_state(c, CLIENT_DRAINING, "not_tls");
+    if (c->state == CLIENT_OPEN) /* see refuse_untrusted_proxy */
+        set_state(c, CLIENT_DRAINING, "not_tls");
 }
 
 /* TLS: takes plaintext out of the SSL into the input buffer and handles it,
@@ -966,7 +1477,7 @@ static void tls_pump(client *c)
                      tls_conn_version(c->tls), tls_conn_cipher(c->tls));
         }
     }
-    while (c->state == CLIENT_OPEN && !c->paused && tls_conn_ready(c->tls)) {
+    while (c->state == CLIENT_OPEN && !held(c) && tls_conn_ready(c->tls)) {
         in_room room = in_reserve(c);
         if (room == IN_OVER_BUDGET) {
             refuse_over_budget(c);
@@ -1011,7 +1522,7 @@ static void tls_pump(client *c)
                 log_conn(LOG_DEBUG, c->id, "peer_eof", "tls=close_notify in_flight=%u",
                          c->in_flight);
             c->got_eof = true;
-            if (c->paused)
+            if (held(c))
                 break;
             if (c->state == CLIENT_OPEN)
                 set_state(c, CLIENT_DRAINING, "peer_closed");
@@ -1208,7 +1719,8 @@ static void on_frame_fault(client *c, bb_frame_status st)
                  c->bytes_in - (c->in_len - c->in_start));
         send_closing(c, code, fault_text(st));
     }
-    set_state(c, CLIENT_DRAINING, bb_err_code(code));
+    if (c->state == CLIENT_OPEN) /* the answer may have closed it (output budget) */
+        set_state(c, CLIENT_DRAINING, bb_err_code(code));
 }
 
 /* A well-framed message that is not a valid envelope. With a readable
@@ -1305,7 +1817,7 @@ static void in_shrink(client *c)
 static void handle_buffered(client *c, bool refuse)
 {
     c->processing = true;
-    while (c->state == CLIENT_OPEN && (refuse || !c->paused) && c->in_start < c->in_len) {
+    while (c->state == CLIENT_OPEN && (refuse || !held(c)) && c->in_start < c->in_len) {
         const uint8_t *p = c->in + c->in_start;
         bb_frame_status st = bb_frame_scan(&c->frame, p, c->in_len - c->in_start);
         if (st == BB_FRAME_NEED_MORE)
@@ -1451,6 +1963,12 @@ int client_module_init(server *s)
     if (r < 0)
         return r;
     s->flush_idle.data = s;
+    r = uv_timer_init(s->loop, &s->trim_timer);
+    if (r < 0)
+        return r;
+    s->trim_timer.data = s;
+    uv_unref((uv_handle_t *)&s->trim_timer);
+    s->trim_timer_init = true;
     return 0;
 }
 
@@ -1460,6 +1978,9 @@ void client_module_close(server *s)
         uv_close((uv_handle_t *)&s->flush_check, NULL);
     if (!uv_is_closing((uv_handle_t *)&s->flush_idle))
         uv_close((uv_handle_t *)&s->flush_idle, NULL);
+    if (s->trim_timer_init && !uv_is_closing((uv_handle_t *)&s->trim_timer))
+        uv_close((uv_handle_t *)&s->trim_timer, NULL);
+    budget_turn_end(s);
 }
 
 static void on_accept_failed_closed(uv_handle_t *h) { free(h->data); }
@@ -1533,7 +2054,7 @@ int client_accept(server *s, uv_stream_t *listener)
     c->state = CLIENT_OPEN;
     c->reason = "-";
     bb_frame_init(&c->frame, s->cfg.max_message_bytes, s->cfg.max_nesting_depth);
-    c->last_active_ms = c->opened_ms = uv_now(s->loop);
+    c->last_active_ms = c->opened_ms = c->out_progress_ms = uv_now(s->loop);
     c->next = s->clients;
     if (s->clients != NULL)
         s->clients->prev = c;
@@ -1574,7 +2095,8 @@ void client_shutdown_all(server *s)
          * unfinished message is dropped with the input (DRAINING). */
         handle_buffered(c, true);
         c->paused = false;
-        set_state(c, CLIENT_DRAINING, "shutdown");
+        if (c->state == CLIENT_OPEN) /* answering may have closed it (output budget) */
+            set_state(c, CLIENT_DRAINING, "shutdown");
     }
 }
 

@@ -27,8 +27,37 @@
  * client_request_begin, released by client_request_end), so a request may
  * outlive its connection and answering it then drops the bytes silently.
  * Output: responses are appended to a per-connection buffer and written
- * once per loop iteration (server.flush_check); each uv_write owns its
- * buffer and frees it in its callback.
+ * once per loop iteration (server.flush_check): first straight to the
+ * socket (uv_try_write), and only what the kernel did not take goes to a
+ * uv_write, which owns that buffer and gives it back in its callback.
+ * Buffers come from the server's reply cache (outbuf.h) and go back to it
+ * once written, so an idle connection holds none; an answer packed by
+ * dispatch.c becomes the connection's buffer without a copy when the
+ * connection has nothing else waiting.
+ *
+ * Output memory server-wide (output_budget_bytes): server.output_pending
+ * is every connection's unsent output summed (buffer, libuv write queue,
+ * TLS), answers and pushes alike; it counts unsent bytes, not the memory
+ * holding them (buffer capacity, cached blocks), which can be up to about
+ * twice as much. It is looked at once per loop turn, after the turn's
+ * output was offered to the kernel, so an answer the peer takes at once
+ * never counts. Past the budget, each connection holding more than
+ * write_low_water stops being read (like backpressure; a connection
+ * dispatching from its buffer at once), and connections are closed until
+ * the total is within the budget: first those whose output has not gone
+ * down for a while (peers that do not read), the most unsent output
+ * first, then, only if that is not enough, the others (logged
+ * output_budget_exceeded, at most one warning a second; counted for
+ * /metrics); their output is dropped. The budget is thus a hard cap, up to
+ * one turn's answers. A paused connection reads again, a few per turn,
+ * oldest first, once the total is below 3/4 of the budget or its own
+ * output is below write_low_water with the total within the budget; so a
+ * client that reads its answers, even ones larger than write_low_water,
+ * is at most paused until they are written, and closed only if clients
+ * that read hold more than the budget by themselves. After a spike (above
+ * half the budget, then back near zero) glibc's malloc_trim runs on the
+ * thread pool, so the memory goes back to the system (it holds the main
+ * arena's lock meanwhile, which the loop thread may wait on).
  *
  * Not for: the envelope -> method step (dispatch.c), listening and
  * max_connections (listener.c).

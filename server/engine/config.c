@@ -37,6 +37,9 @@
 /* Above this a single message would be an abuse of one connection's
  * memory; 1 GiB also keeps every size in an unsigned 32-bit msgpack length. */
 #define CONFIG_MAX_MESSAGE_BYTES (1024u * 1024u * 1024u)
+/* The smallest output_budget_bytes: below it a few ordinary answers in
+ * flight at once would close connections (0 would close every one). */
+#define CONFIG_MIN_OUTPUT_BUDGET (64u * 1024u)
 #define CONFIG_LINE_MAX 4096
 
 typedef enum key_kind { K_STR, K_SIZE, K_UINT } key_kind;
@@ -73,6 +76,7 @@ static const key_def keys[] = {
     KUINT("max_in_flight", max_in_flight, 1, 1000000),
     KUINT("max_connections", max_connections, 1, 10000000),
     KSIZE("input_budget_bytes", input_budget_bytes, 0, SIZE_MAX / 2),
+    KSIZE("output_budget_bytes", output_budget_bytes, CONFIG_MIN_OUTPUT_BUDGET, SIZE_MAX / 2),
     KUINT("idle_timeout_ms", idle_timeout_ms, 0, UINT_MAX),
     KSIZE("write_high_water", write_high_water, 1, SIZE_MAX / 2),
     KSIZE("write_low_water", write_low_water, 0, SIZE_MAX / 2),
@@ -141,6 +145,7 @@ void config_defaults(config *c)
     c->shutdown_deadline_ms = BB_DEFAULT_SHUTDOWN_DEADLINE_MS;
     c->max_connections = BB_DEFAULT_MAX_CONNECTIONS;
     c->input_budget_bytes = BB_DEFAULT_INPUT_BUDGET_BYTES;
+    c->output_budget_bytes = BB_DEFAULT_OUTPUT_BUDGET_BYTES;
     c->tls_handshake_timeout_ms = BB_DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS;
     c->page_limit_default = BB_DEFAULT_PAGE_LIMIT;
     c->page_limit_max = BB_MAX_PAGE_LIMIT;
@@ -473,6 +478,13 @@ int config_validate(const config *c, char *err, size_t errlen)
     if (c->write_low_water >= c->write_high_water) {
         snprintf(err, errlen, "write_low_water (%zu) must be below write_high_water (%zu)",
                  c->write_low_water, c->write_high_water);
+        return -1;
+    }
+    if (c->output_budget_bytes < c->write_high_water) {
+        snprintf(err, errlen,
+                 "output_budget_bytes (%zu) must be at least write_high_water (%zu): one "
+                 "connection may hold that much",
+                 c->output_budget_bytes, c->write_high_water);
         return -1;
     }
     if (c->page_limit_default > c->page_limit_max) {

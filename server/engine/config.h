@@ -50,6 +50,8 @@ typedef struct config {
     unsigned max_connections;     /* "max_connections" */
     size_t input_budget_bytes;    /* "input_budget_bytes": input buffer
                                      growth, summed over connections */
+    size_t output_budget_bytes;   /* "output_budget_bytes": pending output,
+                                     summed over connections */
     unsigned page_limit_default;  /* "page_limit_default" */
     unsigned page_limit_max;      /* "page_limit_max" */
     unsigned pool_size;           /* "pool_size" */

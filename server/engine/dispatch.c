@@ -7,11 +7,21 @@
  * outlive the connection; answering hands the bytes to the connection
  * (dropped there when it is gone) and frees the request.
  *
+ * Nothing is allocated per request on the usual path: request objects are
+ * kept for reuse (at most DISPATCH_REQUEST_CACHE of them; none under
+ * AddressSanitizer, see BB_CACHES_OFF in outbuf.h), and the answer is
+ * packed into a buffer of the server's reply cache (outbuf.h), which the
+ * connection takes over as its output when it has none. That buffer is
+ * taken only when the answer is packed (req_result_begin,
+ * req_reply_error): a request waiting for the pool or to hear account
+ * changes holds nothing but itself.
+ *
  * Not for: reading or framing bytes, limits (client.c), or checking
  * arguments (args.c).
  */
 #include "dispatch.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +31,7 @@
 #include "client.h"
 #include "log.h"
 #include "metrics.h"
+#include "outbuf.h"
 #include "replica.h"
 #include "request.h"
 #include "session.h"
@@ -28,6 +39,12 @@
 /* Longest error message text; longer ones are cut at a character
  * boundary. */
 #define DISPATCH_MESSAGE_MAX 1024
+/* Ended request objects kept for the next requests instead of freed:
+ * enough for the requests one loop turn usually ends; beyond that they
+ * are freed, so a burst leaves at most this many behind. None are kept
+ * under AddressSanitizer (BB_CACHES_OFF): a request used after req_end,
+ * or ended twice, must be reported, not silently reused. */
+#define DISPATCH_REQUEST_CACHE 64u
 
 struct request {
     server *srv;                  /* borrowed */
@@ -55,6 +72,36 @@ static entry registry[DISPATCH_MAX_METHODS];
 static size_t nregistry;
 
 void method_run_generic(request *req, const method_impl *impl, const margs *a); /* mstmt.c */
+
+/* Ended requests kept for reuse (see DISPATCH_REQUEST_CACHE). */
+static struct {
+    request *req[DISPATCH_REQUEST_CACHE];
+    unsigned n;
+} RC;
+
+/* A zeroed request, from the cache or calloc; NULL when out of memory. */
+static request *req_new(void)
+{
+    if (RC.n == 0)
+        return calloc(1, sizeof(request));
+    request *req = RC.req[--RC.n];
+    memset(req, 0, sizeof *req);
+    return req;
+}
+
+/* The sbuffer's block goes back to the reply cache, the object to ours. */
+static void req_free(request *req)
+{
+    outbuf_give(req->sb.data, req->sb.alloc);
+#ifndef NDEBUG
+    for (unsigned i = 0; i < RC.n; i++)
+        assert(RC.req[i] != req); /* ended twice */
+#endif
+    if (!BB_CACHES_OFF && RC.n < DISPATCH_REQUEST_CACHE)
+        RC.req[RC.n++] = req;
+    else
+        free(req);
+}
 
 static const entry *find_method(const char *name, uint32_t len)
 {
@@ -139,6 +186,18 @@ uint8_t req_route(const request *req) { return req->route; }
 void req_set_route(request *req, uint8_t route) { req->route = route; }
 struct server *req_server(const request *req) { return req->srv; }
 
+/* The answer is about to be packed: the sbuffer gets a block of the reply
+ * cache if it has none yet (msgpack_sbuffer_write reallocs a block that
+ * is too small, so any malloc'd block will do; when none could be had it
+ * starts empty and allocates on the first write, as usual), or is
+ * emptied (a handler that began a result and then failed starts over). */
+static void req_sb_ready(request *req)
+{
+    if (req->sb.data == NULL)
+        req->sb.data = outbuf_take(&req->sb.alloc);
+    msgpack_sbuffer_clear(&req->sb);
+}
+
 /* Sends what was packed, and frees the request. */
 static void req_end(request *req, const char *outcome)
 {
@@ -155,8 +214,7 @@ static void req_end(request *req, const char *outcome)
             req->method, outcome, (unsigned long long)ms);
     metrics_request_end(req->method, outcome, ms);
     client_request_end(req->conn, &req->sb); /* may free the connection */
-    msgpack_sbuffer_destroy(&req->sb);
-    free(req);
+    req_free(req);
 }
 
 /* Cuts s (NUL-terminated, n bytes) so it does not end inside a UTF-8
@@ -189,7 +247,7 @@ void req_reply_error(request *req, bb_err code, const char *field, const char *f
     if (!bb_utf8_valid(msg, strlen(msg)))
         snprintf(msg, sizeof msg, "%s", bb_err_code(code));
     /* A handler that began a result and then failed starts over. */
-    msgpack_sbuffer_clear(&req->sb);
+    req_sb_ready(req);
     bb_rpc_pack_error(&req->pk, req->msgid, code, msg, field);
     if (code == BB_E_INTERNAL)
         log_req(LOG_ERROR, req->conn_id, req->msgid, "request_failed",
@@ -203,7 +261,7 @@ void req_reply_error(request *req, bb_err code, const char *field, const char *f
 
 msgpack_packer *req_result_begin(request *req)
 {
-    msgpack_sbuffer_clear(&req->sb);
+    req_sb_ready(req);
     bb_rpc_pack_result_begin(&req->pk, req->msgid);
     return &req->pk;
 }
@@ -431,7 +489,7 @@ static void hear_wait_add(request *req, const entry *e, const msgpack_object *pa
 
 void dispatch_request(server *s, client *c, const bb_rpc_msg *msg)
 {
-    request *req = calloc(1, sizeof *req);
+    request *req = req_new();
     if (req == NULL) {
         /* Cannot even build an answer; the connection must not wait
          * forever for one, so it is the connection that fails. */
@@ -451,6 +509,7 @@ void dispatch_request(server *s, client *c, const bb_rpc_msg *msg)
     req->conn_id = client_id(c);
     req->msgid = msg->msgid;
     req->started_ms = uv_now(s->loop);
+    /* empty until the answer is packed (req_sb_ready) */
     msgpack_sbuffer_init(&req->sb);
     msgpack_packer_init(&req->pk, &req->sb, msgpack_sbuffer_write);
     client_request_begin(c);

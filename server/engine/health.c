@@ -226,10 +226,21 @@ static void answer_metrics(hconn *c)
                   "# TYPE baobao_input_budget_bytes gauge\n"
                   "baobao_input_budget_bytes{state=\"used\"} %zu\n"
                   "baobao_input_budget_bytes{state=\"limit\"} %zu\n"
+                  "# HELP baobao_output_budget_bytes Answers waiting to be written, summed"
+                  " over connections, and the output_budget_bytes setting.\n"
+                  "# TYPE baobao_output_budget_bytes gauge\n"
+                  "baobao_output_budget_bytes{state=\"used\"} %zu\n"
+                  "baobao_output_budget_bytes{state=\"limit\"} %zu\n"
+                  "# HELP baobao_output_budget_closes_total Connections closed because the"
+                  " output of all connections was past output_budget_bytes.\n"
+                  "# TYPE baobao_output_budget_closes_total counter\n"
+                  "baobao_output_budget_closes_total %llu\n"
                   "# HELP baobao_ready 1 when /ready answers 200.\n"
                   "# TYPE baobao_ready gauge\nbaobao_ready %d\n",
                   ready, total, queued, pool_in_flight(s->pool), s->nclients,
                   s->cfg.max_connections, s->input_reserved, (size_t)s->cfg.input_budget_bytes,
+                  s->output_pending, s->cfg.output_budget_bytes,
+                  (unsigned long long)s->output_budget_closes,
                   is_ready(&why));
     replica_metrics(s, &t);
     if (t.failed) {

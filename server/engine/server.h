@@ -38,6 +38,33 @@ typedef struct server {
     /* client.c: input buffer bytes beyond each connection's free base,
      * summed over connections; at most cfg.input_budget_bytes */
     size_t input_reserved;
+    /* client.c, output_budget_bytes: unsent output (buffer, libuv write
+     * queue, TLS) summed over connections, in bytes of payload, not of
+     * memory held; the connections paused for the budget, oldest pause
+     * first (a FIFO, linked through the clients; borrowed: a connection
+     * leaves it when it resumes or leaves OPEN); how many; set when one of
+     * them may read again (on_flush_check then looks); the connections
+     * closed for it (/metrics) */
+    size_t output_pending;
+    struct client *budget_paused_head, *budget_paused_tail;
+    unsigned output_budget_paused;
+    bool budget_resume_due;
+    /* client.c: this turn's walk over the connections, sorted in the order
+     * they are closed for the budget (owned, freed at the turn's end, in
+     * on_flush_check: no connection is freed before that); the next one to
+     * close; whether this turn walked already */
+    struct budget_cand *budget_cand;
+    size_t budget_ncand, budget_icand;
+    bool budget_walked;
+    uint64_t output_budget_closes;
+    /* client.c: memory back to the system after an output spike
+     * (malloc_trim on the thread pool; see CLIENT_TRIM_*) */
+    bool output_spiked;           /* above half the budget since the last trim */
+    bool trim_busy;               /* trim_work queued, not done */
+    bool trim_timer_init;
+    uint64_t trim_last_ms;        /* uv_now of the last trim; 0 = none */
+    uv_timer_t trim_timer;
+    uv_work_t trim_work;
     uint64_t started_at_ms;       /* uv_now at start */
 
     /* Response coalescing (client.c): responses produced during one loop
