@@ -17,6 +17,7 @@
  * input memory (test_memory.c).
  */
 #include "harness.h"
+#include "harness_replica.h" /* /metrics over HTTP */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -68,56 +69,6 @@ static const char *const budget_sets[] = {
 
 /* ---- /metrics ---- */
 
-static int health_port(const it_server *s)
-{
-    char *log = it_server_log(s);
-    int port = 0;
-    const char *l = log != NULL ? strstr(log, "event=health_listening") : NULL;
-    const char *p = l != NULL ? strstr(l, " port=") : NULL;
-    if (p != NULL)
-        port = atoi(p + 6);
-    free(log);
-    return port;
-}
-
-/* GET /metrics; the body (malloc'd) or NULL. */
-static char *metrics_get(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return NULL;
-    struct timeval tv = {.tv_sec = 10};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        return NULL;
-    }
-    static const char req[] = "GET /metrics HTTP/1.1\r\nHost: probe\r\n\r\n";
-    if (send(fd, req, sizeof req - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof req - 1)) {
-        close(fd);
-        return NULL;
-    }
-    size_t cap = 1 << 16, got = 0;
-    char *buf = malloc(cap + 1);
-    for (;;) {
-        if (got == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap + 1);
-        }
-        ssize_t n = recv(fd, buf + got, cap - got, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    buf[got] = '\0';
-    close(fd);
-    return buf;
-}
-
 /* The value of the sample line starting with `name ` in body; -1 if none. */
 static long long metric(const char *body, const char *name)
 {
@@ -144,7 +95,7 @@ typedef struct sample {
 /* One scrape: records the largest `used` seen. 0 or -1. */
 static int sample_metrics(int port, sample *sm)
 {
-    char *body = metrics_get(port);
+    char *body = itr_http_get(port, "/metrics");
     if (body == NULL)
         return -1;
     long long used = metric(body, M_USED);
@@ -235,7 +186,7 @@ static int nonreaders_are_bounded_paused_closed_and_memory_comes_back(void)
     const char *const env[] = {asan, NULL};
     it_server *s = it_server_start_env(budget_sets, env);
     IT_CHECK(s != NULL);
-    int hport = health_port(s);
+    int hport = itr_health_port(s);
     IT_CHECK(hport > 0);
 
     it_conn *good = it_connect(s->port);
@@ -427,7 +378,7 @@ static int reader_of_big_answers_is_served_and_paused_ones_resume(void)
     static const char *const env[] = {"BAOBAO_LOG=debug", NULL};
     it_server *s = it_server_start_env(reader_sets, env);
     IT_CHECK(s != NULL);
-    int hport = health_port(s);
+    int hport = itr_health_port(s);
     IT_CHECK(hport > 0);
     it_conn *reader = it_connect(s->port);
     IT_CHECK(reader != NULL);
