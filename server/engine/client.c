@@ -163,8 +163,7 @@ struct client {
     uv_timer_t idle;              /* idle timeout, then the linger limit */
     uv_shutdown_t shut;           /* LINGERING: FIN after the last byte */
     client *next, *prev;          /* server.clients, until CLOSED */
-    client *flush_next;           /* server.flush_head */
-    bool on_flush_list;
+    client *flush_next;           /* server.flush_head (on_flush_list below) */
 
     /* input: in[in_start, in_len) is unprocessed; the message being
      * scanned starts at in_start */
@@ -172,16 +171,22 @@ struct client {
     size_t in_cap, in_len, in_start;
     size_t in_reserved;           /* in_cap beyond CLIENT_IN_BASE, counted
                                      in server.input_reserved */
-    bool in_over_budget;          /* on_alloc: no room, the budget said no */
     bb_frame frame;
     bool reading;                 /* uv_read_start in force */
     bool paused;                  /* backpressure: neither read nor dispatch */
     bool budget_paused;           /* the same, for output_budget_bytes (see
                                      budget_resume); then in the server's
                                      budget_paused FIFO through bp_next/prev */
+    bool in_over_budget;          /* on_alloc: no room, the budget said no */
+    bool on_flush_list;           /* on server.flush_head through flush_next */
     client *bp_next, *bp_prev;
     bool processing;              /* inside handle_buffered (no re-entry) */
     bool got_eof;                 /* the peer will send nothing more */
+    bool seen_first;              /* the first bytes were checked for an
+                                     untrusted PROXY header (see proxy_in) */
+    /* (the flags sit together: an idle connection's object stays in the
+     * 1,728-byte malloc class, which the memory test of scripts/bench
+     * measures) */
 
     unsigned in_flight;
     uint64_t last_active_ms;      /* uv_now of the last bytes received or
@@ -209,8 +214,6 @@ struct client {
     uint8_t *proxy_in;            /* PROXY_HEADER_MAX bytes; NULL = no header awaited */
     size_t proxy_len;
     char via[64];                 /* the balancer "ip:port"; "" = direct */
-    bool seen_first;              /* the first bytes were checked for an
-                                     untrusted PROXY header */
     session sess;                 /* who is logged in (session.h) */
 
     tls_conn *tls;                /* owned; NULL on a plaintext connection */
