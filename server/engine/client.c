@@ -54,6 +54,7 @@
 #include "client.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -88,9 +89,9 @@
  * handled (an idle connection holds none), and without the cache every
  * request would malloc and free 64 KiB (and glibc consolidate its heap
  * on each such free). A read loop turn rarely needs more than a few at
- * once; at most CLIENT_IN_CACHE x 64 KiB (512 KiB) are kept. None under
- * AddressSanitizer (BB_CACHES_OFF, outbuf.h): a buffer used after it was
- * given back must be reported, not silently reused. */
+ * once; at most CLIENT_IN_CACHE x 64 KiB (512 KiB) are kept. Under
+ * AddressSanitizer a cached buffer is poisoned (BB_CACHE_POISON, outbuf.h):
+ * a use after it was given back is reported, not silently allowed. */
 #define CLIENT_IN_CACHE 8u
 /* The input_budget_exhausted warning is logged at most once per this long
  * (a flood of big messages must not flood the log); the others go to
@@ -251,17 +252,26 @@ static struct {
 /* An input buffer goes: kept when it is a base block and there is room. */
 static void in_block_free(uint8_t *p, size_t cap)
 {
-    if (!BB_CACHES_OFF && p != NULL && cap == CLIENT_IN_BASE && in_cache.n < CLIENT_IN_CACHE)
+    if (p != NULL && cap == CLIENT_IN_BASE && in_cache.n < CLIENT_IN_CACHE) {
+#ifndef NDEBUG
+        for (unsigned i = 0; i < in_cache.n; i++)
+            assert(in_cache.block[i] != p); /* given back twice */
+#endif
+        BB_CACHE_POISON(p, cap);
         in_cache.block[in_cache.n++] = p;
-    else
+    } else {
         free(p);
+    }
 }
 
 /* Empties the cache (before memory goes back to the system). */
 static void in_cache_release(void)
 {
-    while (in_cache.n > 0)
-        free(in_cache.block[--in_cache.n]);
+    while (in_cache.n > 0) {
+        uint8_t *p = in_cache.block[--in_cache.n];
+        BB_CACHE_UNPOISON(p, CLIENT_IN_BASE);
+        free(p);
+    }
 }
 
 static void client_free(client *c)
@@ -1352,6 +1362,7 @@ static in_room in_reserve(client *c)
             over_budget = true;
         } else if (c->in == NULL && cap == CLIENT_IN_BASE && in_cache.n > 0) {
             c->in = in_cache.block[--in_cache.n]; /* within the base: nothing reserved */
+            BB_CACHE_UNPOISON(c->in, CLIENT_IN_BASE);
             c->in_cap = cap;
         } else {
             uint8_t *n = realloc(c->in, cap);

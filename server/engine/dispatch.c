@@ -8,8 +8,8 @@
  * (dropped there when it is gone) and frees the request.
  *
  * Nothing is allocated per request on the usual path: request objects are
- * kept for reuse (at most DISPATCH_REQUEST_CACHE of them; none under
- * AddressSanitizer, see BB_CACHES_OFF in outbuf.h), and the answer is
+ * kept for reuse (at most DISPATCH_REQUEST_CACHE of them; poisoned while
+ * kept under AddressSanitizer, see BB_CACHE_POISON in outbuf.h), and the answer is
  * packed into a buffer of the server's reply cache (outbuf.h), which the
  * connection takes over as its output when it has none. That buffer is
  * taken only when the answer is packed (req_result_begin,
@@ -41,9 +41,9 @@
 #define DISPATCH_MESSAGE_MAX 1024
 /* Ended request objects kept for the next requests instead of freed:
  * enough for the requests one loop turn usually ends; beyond that they
- * are freed, so a burst leaves at most this many behind. None are kept
- * under AddressSanitizer (BB_CACHES_OFF): a request used after req_end,
- * or ended twice, must be reported, not silently reused. */
+ * are freed, so a burst leaves at most this many behind. Under
+ * AddressSanitizer a kept request is poisoned (BB_CACHE_POISON): a use
+ * after req_end is reported; ending one twice trips req_free's assert. */
 #define DISPATCH_REQUEST_CACHE 64u
 
 struct request {
@@ -85,6 +85,7 @@ static request *req_new(void)
     if (RC.n == 0)
         return calloc(1, sizeof(request));
     request *req = RC.req[--RC.n];
+    BB_CACHE_UNPOISON(req, sizeof *req);
     memset(req, 0, sizeof *req);
     return req;
 }
@@ -97,10 +98,12 @@ static void req_free(request *req)
     for (unsigned i = 0; i < RC.n; i++)
         assert(RC.req[i] != req); /* ended twice */
 #endif
-    if (!BB_CACHES_OFF && RC.n < DISPATCH_REQUEST_CACHE)
+    if (RC.n < DISPATCH_REQUEST_CACHE) {
+        BB_CACHE_POISON(req, sizeof *req);
         RC.req[RC.n++] = req;
-    else
+    } else {
         free(req);
+    }
 }
 
 static const entry *find_method(const char *name, uint32_t len)

@@ -21,6 +21,7 @@ char *outbuf_take(size_t *cap)
         C.n--;
         *cap = C.cap[C.n];
         C.bytes -= C.cap[C.n];
+        BB_CACHE_UNPOISON(C.buf[C.n], C.cap[C.n]);
         return C.buf[C.n];
     }
     char *p = malloc(OUTBUF_SIZE_MIN);
@@ -36,11 +37,12 @@ void outbuf_give(char *p, size_t cap)
     for (unsigned i = 0; i < C.n; i++)
         assert(C.buf[i] != p); /* given back twice */
 #endif
-    if (BB_CACHES_OFF || cap < OUTBUF_SIZE_MIN || cap > OUTBUF_KEEP_MAX ||
+    if (cap < OUTBUF_SIZE_MIN || cap > OUTBUF_KEEP_MAX ||
         C.n == OUTBUF_CACHE_MAX) {
         free(p);
         return;
     }
+    BB_CACHE_POISON(p, cap);
     C.buf[C.n] = p;
     C.cap[C.n] = cap;
     C.n++;
@@ -51,6 +53,7 @@ void outbuf_release_all(void)
 {
     while (C.n > 0) {
         C.n--;
+        BB_CACHE_UNPOISON(C.buf[C.n], C.cap[C.n]);
         free(C.buf[C.n]);
     }
     C.bytes = 0;
