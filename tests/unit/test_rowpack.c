@@ -118,6 +118,27 @@ static void assert_same(const msgpack_sbuffer *a, const msgpack_sbuffer *b)
     assert_memory_equal(a->data, b->data, a->size);
 }
 
+/* One packing target: an sbuffer and the packer writing into it (the
+ * packer points into the struct: never copy one). */
+typedef struct packed {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+} packed;
+
+static void packed_init(packed *p)
+{
+    msgpack_sbuffer_init(&p->sb);
+    msgpack_packer_init(&p->pk, &p->sb, msgpack_sbuffer_write);
+}
+
+/* got and want hold the same bytes; frees both. */
+static void assert_same_free(packed *got, packed *want)
+{
+    assert_same(&got->sb, &want->sb);
+    msgpack_sbuffer_destroy(&got->sb);
+    msgpack_sbuffer_destroy(&want->sb);
+}
+
 static const char *const int_texts[] = {
     "0", "1", "127", "128", "255", "256", "65535", "65536", "4294967295", "4294967296",
     "9223372036854775807", "-1", "-32", "-33", "-128", "-129", "-32768", "-32769",
@@ -139,17 +160,12 @@ static void test_integers_pack_as_msgpack_c_packs_them(void **state)
     const char *why = NULL;
     assert_int_equal(rowpack_check(res, cols, NCOLS, &why), 0);
     for (int r = 0; r < (int)N_INTS; r++) {
-        msgpack_sbuffer got, want;
-        msgpack_sbuffer_init(&got);
-        msgpack_sbuffer_init(&want);
-        msgpack_packer pg, pw;
-        msgpack_packer_init(&pg, &got, msgpack_sbuffer_write);
-        msgpack_packer_init(&pw, &want, msgpack_sbuffer_write);
-        rowpack_row(&pg, res, r, cols, NCOLS);
-        reference_row(&pw, res, r);
-        assert_same(&got, &want);
-        msgpack_sbuffer_destroy(&got);
-        msgpack_sbuffer_destroy(&want);
+        packed got, want;
+        packed_init(&got);
+        packed_init(&want);
+        rowpack_row(&got.pk, res, r, cols, NCOLS);
+        reference_row(&want.pk, res, r);
+        assert_same_free(&got, &want);
     }
     PQclear(res);
     free(cells);
@@ -192,24 +208,18 @@ static void test_texts_nulls_and_labels_pack_as_msgpack_c_packs_them(void **stat
     PGresult *res = result_of(NL + 6, (const char *const(*)[NCOLS])rows);
     const char *why = NULL;
     assert_int_equal(rowpack_check(res, cols, NCOLS, &why), 0);
-    msgpack_sbuffer got, want, one;
-    msgpack_sbuffer_init(&got);
-    msgpack_sbuffer_init(&want);
-    msgpack_sbuffer_init(&one);
-    msgpack_packer pg, pw, po;
-    msgpack_packer_init(&pg, &got, msgpack_sbuffer_write);
-    msgpack_packer_init(&pw, &want, msgpack_sbuffer_write);
-    msgpack_packer_init(&po, &one, msgpack_sbuffer_write);
-    rowpack_rows(&pg, res, 0, NL + 6, cols, NCOLS);
+    packed got, want, one;
+    packed_init(&got);
+    packed_init(&want);
+    packed_init(&one);
+    rowpack_rows(&got.pk, res, 0, NL + 6, cols, NCOLS);
     for (int r = 0; r < NL + 6; r++) {
-        reference_row(&pw, res, r);
-        rowpack_row(&po, res, r, cols, NCOLS);
+        reference_row(&want.pk, res, r);
+        rowpack_row(&one.pk, res, r, cols, NCOLS);
     }
-    assert_same(&got, &want);
-    assert_same(&one, &want);
-    msgpack_sbuffer_destroy(&got);
-    msgpack_sbuffer_destroy(&want);
-    msgpack_sbuffer_destroy(&one);
+    assert_same(&one.sb, &want.sb);
+    msgpack_sbuffer_destroy(&one.sb);
+    assert_same_free(&got, &want);
     PQclear(res);
     for (size_t k = 0; k < NL; k++)
         free(texts[k]);
@@ -247,15 +257,13 @@ static void test_a_page_is_one_write_to_the_packer(void **state)
     msgpack_packer_init(&pk, &c, counting_write);
     rowpack_rows(&pk, res, 0, 20, cols, NCOLS);
     assert_int_equal(c.writes, 1);
-    msgpack_sbuffer want;
-    msgpack_sbuffer_init(&want);
-    msgpack_packer pw;
-    msgpack_packer_init(&pw, &want, msgpack_sbuffer_write);
+    packed want;
+    packed_init(&want);
     for (int r = 0; r < 20; r++)
-        reference_row(&pw, res, r);
-    assert_same(&c.sb, &want);
+        reference_row(&want.pk, res, r);
+    assert_same(&c.sb, &want.sb);
     msgpack_sbuffer_destroy(&c.sb);
-    msgpack_sbuffer_destroy(&want);
+    msgpack_sbuffer_destroy(&want.sb);
     PQclear(res);
 }
 
@@ -333,21 +341,16 @@ static void test_long_keys_pack_as_msgpack_c_packs_them(void **state)
     assert_int_equal(PQsetResultAttrs(res, 2, att), 1);
     assert_int_equal(PQsetvalue(res, 0, 0, (char *)"12", 2), 1);
     assert_int_equal(PQsetvalue(res, 0, 1, (char *)"v", 1), 1);
-    msgpack_sbuffer got, want;
-    msgpack_sbuffer_init(&got);
-    msgpack_sbuffer_init(&want);
-    msgpack_packer pg, pw;
-    msgpack_packer_init(&pg, &got, msgpack_sbuffer_write);
-    msgpack_packer_init(&pw, &want, msgpack_sbuffer_write);
-    rowpack_row(&pg, res, 0, lc, 2);
-    msgpack_pack_map(&pw, 2);
-    msgpack_pack_str_with_body(&pw, "id", 2);
-    msgpack_pack_int64(&pw, 12);
-    msgpack_pack_str_with_body(&pw, long_key, strlen(long_key));
-    msgpack_pack_str_with_body(&pw, "v", 1);
-    assert_same(&got, &want);
-    msgpack_sbuffer_destroy(&got);
-    msgpack_sbuffer_destroy(&want);
+    packed got, want;
+    packed_init(&got);
+    packed_init(&want);
+    rowpack_row(&got.pk, res, 0, lc, 2);
+    msgpack_pack_map(&want.pk, 2);
+    msgpack_pack_str_with_body(&want.pk, "id", 2);
+    msgpack_pack_int64(&want.pk, 12);
+    msgpack_pack_str_with_body(&want.pk, long_key, strlen(long_key));
+    msgpack_pack_str_with_body(&want.pk, "v", 1);
+    assert_same_free(&got, &want);
     PQclear(res);
 }
 
@@ -385,30 +388,25 @@ static void test_many_rows_many_columns_pack_as_msgpack_c_packs_them(void **stat
             }
         const char *why = NULL;
         assert_int_equal(rowpack_check(res, wide, ncol, &why), 0);
-        msgpack_sbuffer got, want;
-        msgpack_sbuffer_init(&got);
-        msgpack_sbuffer_init(&want);
-        msgpack_packer pg, pw;
-        msgpack_packer_init(&pg, &got, msgpack_sbuffer_write);
-        msgpack_packer_init(&pw, &want, msgpack_sbuffer_write);
-        rowpack_rows(&pg, res, 0, NR, wide, ncol);
+        packed got, want;
+        packed_init(&got);
+        packed_init(&want);
+        rowpack_rows(&got.pk, res, 0, NR, wide, ncol);
         for (int r = 0; r < NR; r++) {
-            msgpack_pack_map(&pw, (uint32_t)ncol);
+            msgpack_pack_map(&want.pk, (uint32_t)ncol);
             for (int i = 0; i < ncol; i++) {
-                msgpack_pack_str_with_body(&pw, keys[i], strlen(keys[i]));
+                msgpack_pack_str_with_body(&want.pk, keys[i], strlen(keys[i]));
                 int64_t n = (r + 1) * 1000 + i;
                 if (wide[i].type == RP_INT) {
-                    msgpack_pack_int64(&pw, n);
+                    msgpack_pack_int64(&want.pk, n);
                 } else {
                     char v[32];
                     int len = snprintf(v, sizeof v, "%d", (int)n);
-                    msgpack_pack_str_with_body(&pw, v, (size_t)len);
+                    msgpack_pack_str_with_body(&want.pk, v, (size_t)len);
                 }
             }
         }
-        assert_same(&got, &want);
-        msgpack_sbuffer_destroy(&got);
-        msgpack_sbuffer_destroy(&want);
+        assert_same_free(&got, &want);
         PQclear(res);
     }
 }
