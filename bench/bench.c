@@ -491,7 +491,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: baobao-bench -w WORKLOAD [options]\n"
             "\n"
-            "  -w, --workload W      submit | get | list | mixed | overdue | idle\n"
+            "  -w, --workload W      submit | get | list | mixed | overdue | info | idle\n"
             "  -s, --server H:P      baobaod's address (default " DEFAULT_SERVER ")\n"
             "  -c, --connections N   client connections (default %d; idle: %d)\n"
             "  -m, --depth M         requests in flight per connection (default %d, max %d)\n"

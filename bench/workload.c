@@ -59,7 +59,7 @@ const char *op_name(op_kind op)
     return "?";
 }
 
-static const char *const wl_names[] = {"submit", "get", "list", "mixed", "idle", "overdue"};
+static const char *const wl_names[] = {"submit", "get", "list", "mixed", "idle", "overdue", "info"};
 
 int workload_parse(const char *name)
 {
@@ -98,7 +98,8 @@ op_kind wl_pick(workload w, uint64_t *rng)
             return OP_LIST;
         return OP_SUBMIT;
     }
-    case WL_IDLE: return OP_INFO;
+    case WL_IDLE:
+    case WL_INFO: return OP_INFO;
     case WL_OVERDUE: return OP_OVERDUE;
     }
     return OP_INFO;

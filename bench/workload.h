@@ -10,6 +10,10 @@
  *   overdue overdue.milestones filtered by a random township, limit 20
  *           (issue 5: the supervisors' query on 100,000 projects)
  *   idle    (idle.c) one server.info per connection, then nothing
+ *   info    server.info, logged in: a request that never reaches the
+ *           database, so its CPU per request is baobaod's edge alone (read,
+ *           parse, dispatch, pack, write): the floor under every other
+ *           workload's figure (docs/benchmarks.md)
  *
  * For: packing requests (msgpack-c, straight into a connection's buffer)
  * and reading replies: a fast path that only reads the envelope's msgid and
@@ -26,7 +30,9 @@
 #include <stdint.h>
 
 typedef enum op_kind { OP_GET = 0, OP_LIST, OP_SUBMIT, OP_INFO, OP_OVERDUE, OP_KINDS } op_kind;
-typedef enum workload { WL_SUBMIT = 0, WL_GET, WL_LIST, WL_MIXED, WL_IDLE, WL_OVERDUE } workload;
+typedef enum workload {
+    WL_SUBMIT = 0, WL_GET, WL_LIST, WL_MIXED, WL_IDLE, WL_OVERDUE, WL_INFO
+} workload;
 
 /* Rows per enterprise.list page (the issue's "limit 20"). */
 #define WL_LIST_LIMIT 20u
