@@ -206,11 +206,21 @@ static void on_done(const exp_outcome *o)
                            ? "the database is unavailable just now; retry"
                            : "internal error (logged by the server)");
     } else if (E.run_row != NULL) {
-        /* The run's end could not be read back: answer with its start. */
+        /* The run's end could not be recorded or read back (the database
+         * went away, or the pool closed under a shutdown): its row still
+         * says running, which is not what a waiter waited for, so it is
+         * not handed on. shutting_down when stopping, else unavailable; the
+         * row is ended by the next process that finds its owner gone. */
         metrics_count(METRICS_EXPORT_RUNS, "unknown");
-        log_event(LOG_ERROR, "export_finished", "run=%s status=unknown error=%s",
-                  PQgetvalue(E.run_row, 0, RUN_ID), log_q(o->log_err));
-        answer_waiters(E.run_row, false, false, BB_E__COUNT, NULL);
+        log_event(LOG_ERROR, "export_finished", "run=%s status=unknown closing=%d error=%s",
+                  PQgetvalue(E.run_row, 0, RUN_ID), o->closing ? 1 : 0, log_q(o->log_err));
+        if (o->closing)
+            answer_waiters(NULL, false, false, BB_E_SHUTTING_DOWN,
+                           "the server is shutting down; the export's end was not recorded");
+        else
+            answer_waiters(NULL, false, false, BB_E_UNAVAILABLE,
+                           "the export's end could not be recorded in the database; "
+                           "see export.list later");
     }
     PQclear(finished);
     PQclear(E.run_row);
