@@ -322,8 +322,16 @@ void mreply_rows(request *req, const char *stmt, const PGresult *res, const rp_c
     if (more && n > 0 && shape != NULL && shape->next != NULL) {
         shape->next(pk, res, n - 1);
     } else if (more && n > 0) {
-        int64_t next; /* an int column: checked by rowpack_check */
-        msgpack_pack_int64(pk, rowpack_parse_int(PQgetvalue(res, n - 1, 0), &next) ? next : 0);
+        /* The default cursor is the last row's first column, which must be
+         * an integer (an id); a statement whose first column is anything
+         * else needs a shape with its own `next`. A cursor that does not
+         * parse is an internal error, not a silent 0 (the first page). */
+        int64_t next;
+        if (!rowpack_parse_int(PQgetvalue(res, n - 1, 0), &next)) {
+            rowpack_reply_bad_result(req, stmt, "the first column is not an integer cursor");
+            return;
+        }
+        msgpack_pack_int64(pk, next);
     } else {
         msgpack_pack_nil(pk);
     }
