@@ -170,10 +170,39 @@ static void on_started(PGresult *row)
     answer_waiters(row, true, false, BB_E__COUNT, NULL);
 }
 
+/* A waiter is answered with a run only once it has ended: a run whose end
+ * could not be recorded or read back (its row missing, or still saying
+ * running: a shutdown's cancel can land on the closing UPDATE) is answered
+ * shutting_down when the server stops, else unavailable. */
+static void answer_unended(bool closing)
+{
+    if (closing)
+        answer_waiters(NULL, false, false, BB_E_SHUTTING_DOWN,
+                       "the server is shutting down; the export's end was not recorded");
+    else
+        answer_waiters(NULL, false, false, BB_E_UNAVAILABLE,
+                       "the export's end could not be recorded in the database; "
+                       "see export.list later");
+}
+
+static bool run_ended(const PGresult *row)
+{
+    return PQgetvalue(row, 0, RUN_STATUS)[0] != 'r';   /* not "running" */
+}
+
 static void on_done(const exp_outcome *o)
 {
     PGresult *finished = o->finished;
-    if (finished != NULL && export_run_row_ok(finished) && o->joined) {
+    if (finished != NULL && export_run_row_ok(finished) && !run_ended(finished)) {
+        /* Read back, but not ended: see answer_unended. A joined run is
+         * another process's to end and count. */
+        if (!o->joined)
+            metrics_count(METRICS_EXPORT_RUNS, "unknown");
+        log_event(LOG_ERROR, o->joined ? "export_joined" : "export_finished",
+                  "run=%s status=unknown closing=%d error=%s", PQgetvalue(finished, 0, RUN_ID),
+                  o->closing ? 1 : 0, log_q(o->log_err[0] ? o->log_err : NULL));
+        answer_unended(o->closing);
+    } else if (finished != NULL && export_run_row_ok(finished) && o->joined) {
         /* Another process's run, which the requests joined: its owner
          * logs and counts it. */
         log_event(o->log_err[0] ? LOG_WARN : LOG_INFO, "export_joined",
@@ -200,27 +229,23 @@ static void on_done(const exp_outcome *o)
             metrics_count(METRICS_EXPORT_RUNS, "failed");
             log_event(LOG_ERROR, "export_failed", "why=%s", log_q(o->fail_msg));
         }
-        answer_waiters(NULL, false, false,
-                       o->fail_code == BB_E_UNAVAILABLE ? BB_E_UNAVAILABLE : BB_E_INTERNAL,
-                       o->fail_code == BB_E_UNAVAILABLE
-                           ? "the database is unavailable just now; retry"
-                           : "internal error (logged by the server)");
+        if (o->closing)   /* e.g. the wait for the export lock, cancelled */
+            answer_waiters(NULL, false, false, BB_E_SHUTTING_DOWN, "the server is shutting down");
+        else
+            answer_waiters(NULL, false, false,
+                           o->fail_code == BB_E_UNAVAILABLE ? BB_E_UNAVAILABLE : BB_E_INTERNAL,
+                           o->fail_code == BB_E_UNAVAILABLE
+                               ? "the database is unavailable just now; retry"
+                               : "internal error (logged by the server)");
     } else if (E.run_row != NULL) {
-        /* The run's end could not be recorded or read back (the database
-         * went away, or the pool closed under a shutdown): its row still
-         * says running, which is not what a waiter waited for, so it is
-         * not handed on. shutting_down when stopping, else unavailable; the
-         * row is ended by the next process that finds its owner gone. */
+        /* The run's end could not be read back (the export connection
+         * went away, or a shutdown's cancel hit the read): see
+         * answer_unended. The row is ended by the next export that finds
+         * its owner gone. */
         metrics_count(METRICS_EXPORT_RUNS, "unknown");
         log_event(LOG_ERROR, "export_finished", "run=%s status=unknown closing=%d error=%s",
                   PQgetvalue(E.run_row, 0, RUN_ID), o->closing ? 1 : 0, log_q(o->log_err));
-        if (o->closing)
-            answer_waiters(NULL, false, false, BB_E_SHUTTING_DOWN,
-                           "the server is shutting down; the export's end was not recorded");
-        else
-            answer_waiters(NULL, false, false, BB_E_UNAVAILABLE,
-                           "the export's end could not be recorded in the database; "
-                           "see export.list later");
+        answer_unended(o->closing);
     }
     PQclear(finished);
     PQclear(E.run_row);
