@@ -172,7 +172,9 @@ typedef enum method_reply {
     MR_ROW,          /* one row: the record; none: not_found (field id,
                         "<what> <id> does not exist") */
     MR_PAGE,         /* {items, next}: the statement asks limit + 1 rows in
-                        ascending order of its first column, an int */
+                        its cursor's order: by default its first column,
+                        an int id, in whichever direction the statement's
+                        own `after` condition pages */
 } method_reply;
 
 /* How rows become records when the statement's columns are not the
