@@ -48,6 +48,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rng.h"
+#include "stats.h"
+
 #define FLOOR_MAX_CONNS 256   /* client connections */
 #define FLOOR_MAX_POOL 64     /* libpq connections */
 #define FLOOR_EVENTS 64       /* epoll events per wait (baobaod: libuv's 1024) */
@@ -68,9 +71,7 @@ static void die_pg(PGconn *pg, const char *what)
 
 static double now_s(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+    return (double)mono_ns() / 1e9;
 }
 
 /* One libpq connection: the clients whose queries are in flight on it, in
@@ -264,16 +265,6 @@ static void proxy(int ls, int nconns, const char *conninfo, int npool, int ready
     }
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * UINT64_C(2685821657736338717);
-}
-
 /* A process's voluntary context switches (its threads': the proxy has one). */
 static uint64_t proc_vcsw(pid_t pid)
 {
@@ -288,22 +279,6 @@ static uint64_t proc_vcsw(pid_t pid)
             v = strtoull(line + 24, NULL, 10);
     fclose(f);
     return v;
-}
-
-/* utime + stime of a process in seconds. */
-static double proc_cpu_s(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        die("open /proc/PID/stat");
-    unsigned long ut = 0, st = 0;
-    int got = fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
-    fclose(f);
-    if (got != 2)
-        die("read /proc/PID/stat");
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 int main(int argc, char **argv)
@@ -449,6 +424,10 @@ int main(int argc, char **argv)
     }
     double elapsed = now_s() - t_measure;
     double cpu = proc_cpu_s(pid) - cpu0;
+    if (cpu0 < 0 || cpu < 0) {
+        fprintf(stderr, "baobao-floor: cannot read the proxy's CPU time (/proc)\n");
+        return 1;
+    }
     double q = (double)answered;
     uint64_t vcsw = proc_vcsw(pid) - vcsw0;
     floor_counts c1 = {counts->waits - c0.waits, counts->syncs - c0.syncs,

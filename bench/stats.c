@@ -72,7 +72,7 @@ void lat_free(lat_samples *s)
 
 /* user + system seconds of pid from /proc/PID/stat (fields 14 and 15, after
  * the parenthesised command name, which may hold spaces). */
-static double proc_cpu_s(int pid)
+double proc_cpu_s(int pid)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);

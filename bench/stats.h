@@ -3,7 +3,7 @@
  * and their percentiles, CPU time (this process, another process, the whole
  * machine) and a process's memory from /proc.
  *
- * For: bench.c and idle.c. Not for: sockets or the protocol (conn.h,
+ * For: bench.c, idle.c and floor.c. Not for: sockets or the protocol (conn.h,
  * workload.h). Linux only (/proc).
  *
  * Latencies are kept as a plain array of every sample (nanoseconds, 4
@@ -44,6 +44,9 @@ typedef struct cpu_snap {
     double machine_busy_s;  /* all CPUs, not idle and not iowait */
     double machine_all_s;   /* all CPUs, everything */
 } cpu_snap;
+
+/* user + system seconds of pid (/proc/PID/stat); -1 when unreadable. */
+double proc_cpu_s(int pid);
 
 /* Takes a snapshot; pid <= 0 means no watched process (proc_s = -1). */
 void cpu_take(cpu_snap *out, int pid);

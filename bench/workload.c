@@ -74,16 +74,6 @@ const char *workload_name(workload w)
     return wl_names[w];
 }
 
-uint64_t rng_next(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * UINT64_C(2685821657736338717);
-}
-
 op_kind wl_pick(workload w, uint64_t *rng)
 {
     switch (w) {

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rng.h"
+
 typedef enum op_kind { OP_GET = 0, OP_LIST, OP_SUBMIT, OP_INFO, OP_OVERDUE, OP_KINDS } op_kind;
 typedef enum workload {
     WL_SUBMIT = 0, WL_GET, WL_LIST, WL_MIXED, WL_IDLE, WL_OVERDUE, WL_INFO
@@ -47,8 +49,6 @@ const char *op_name(op_kind op);
 int workload_parse(const char *name);
 const char *workload_name(workload w);
 
-/* xorshift64*: cheap, good enough to pick ids. *state must not be 0. */
-uint64_t rng_next(uint64_t *state);
 
 typedef struct wl_config {
     int64_t n_enterprises;     /* ids 1..n exist */
