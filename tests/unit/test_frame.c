@@ -23,6 +23,7 @@
 #include "bb_frame.h"
 #include "bb_limits.h"
 #include "bb_rpc.h"
+#include "packed.h"
 
 #define MAX_BYTES BB_DEFAULT_MAX_MESSAGE_BYTES
 #define MAX_DEPTH BB_DEFAULT_MAX_NESTING_DEPTH
@@ -66,16 +67,6 @@ static bb_frame_status scan_once(const uint8_t *buf, size_t len, size_t max_byte
     return scan_exact(f, buf, len);
 }
 
-typedef struct packed {
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-} packed;
-
-static void packed_init(packed *p)
-{
-    msgpack_sbuffer_init(&p->sb);
-    msgpack_packer_init(&p->pk, &p->sb, msgpack_sbuffer_write);
-}
 
 static const uint8_t *packed_bytes(const packed *p)
 {

@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "rowpack.h"
+#include "packed.h"
 
 /* ---- what rowpack.c's replies call: not exercised here ---- */
 
@@ -118,18 +119,6 @@ static void assert_same(const msgpack_sbuffer *a, const msgpack_sbuffer *b)
     assert_memory_equal(a->data, b->data, a->size);
 }
 
-/* One packing target: an sbuffer and the packer writing into it (the
- * packer points into the struct: never copy one). */
-typedef struct packed {
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-} packed;
-
-static void packed_init(packed *p)
-{
-    msgpack_sbuffer_init(&p->sb);
-    msgpack_packer_init(&p->pk, &p->sb, msgpack_sbuffer_write);
-}
 
 /* got and want hold the same bytes; frees both. */
 static void assert_same_free(packed *got, packed *want)

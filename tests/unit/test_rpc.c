@@ -20,6 +20,7 @@
 
 #include "bb_errors.h"
 #include "bb_rpc.h"
+#include "packed.h"
 
 /* One unpacked message and the result of parsing it. msgpack_unpack points
  * str objects into the input, so the bytes live here as long as the object. */
@@ -286,16 +287,6 @@ static void bad_notification_is_malformed(void **state)
 
 /* ---- packing ---- */
 
-typedef struct packed {
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-} packed;
-
-static void packed_init(packed *p)
-{
-    msgpack_sbuffer_init(&p->sb);
-    msgpack_packer_init(&p->pk, &p->sb, msgpack_sbuffer_write);
-}
 
 static void assert_bytes_hex(const packed *p, const char *hex)
 {
