@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 #
-# lib.sh: what scripts/run, scripts/test and scripts/pg-local share: the one
-# list of Debian packages the project needs, installing the missing ones,
-# finding PostgreSQL's programs, and running them as the right user.
+# lib.sh: what scripts/run, scripts/test, scripts/pg-local and the benchmark
+# scripts share: the one list of Debian packages the project needs,
+# installing the missing ones, finding PostgreSQL's programs, running them
+# as the right user, and reading pgbench's latency logs.
 #
 # Sourced, never run. Not for: anything project-specific beyond that (the
 # scripts themselves say what they do with it).
@@ -130,4 +131,15 @@ bb_db_configured() {
         [ -n "${!v:-}" ] && return 0
     done
     return 1
+}
+
+# bb_pgbench_quantiles LOG...: "p50 p99 p999" in ms (3 decimals) of the
+# transactions in pgbench's per-transaction logs (-l; column 3 is the
+# latency in microseconds), exact (every sample sorted), "- - -" when there
+# are none. For scripts/bench and scripts/bench-ab.
+bb_pgbench_quantiles() {
+    cat "$@" | awk '{ print $3 }' | sort -n |
+        awk '{ v[NR] = $1 }
+             function q(p,  i) { i = int(p * NR); if (i < p * NR) i++; if (i < 1) i = 1; return v[i] / 1000 }
+             END { if (NR == 0) print "- - -"; else printf "%.3f %.3f %.3f\n", q(0.5), q(0.99), q(0.999) }'
 }
